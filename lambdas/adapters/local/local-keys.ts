@@ -1,0 +1,62 @@
+import type { DatabaseSync } from "node:sqlite";
+import { newApiToken, newSigningKey } from "../../core/ids.ts";
+import type { Keys, SigningKeys } from "../../ports.ts";
+
+export interface LocalKeysOptions {
+  token?: string | undefined;
+  currentSigningKey?: string | undefined;
+  nextSigningKey?: string | undefined;
+}
+
+/**
+ * Token and signing keys for local mode: taken from the environment when given, otherwise generated
+ * once and kept in the data directory's database, so receivers keep verifying across restarts.
+ * Values from the environment win at every start (rotate, then update your environment).
+ */
+export class LocalKeys implements Keys {
+  private readonly db: DatabaseSync;
+  private token: string;
+  private keys: SigningKeys;
+
+  constructor(db: DatabaseSync, options: LocalKeysOptions = {}) {
+    this.db = db;
+    this.token = options.token || this.read("token") || newApiToken();
+    this.keys = {
+      current: options.currentSigningKey || this.read("currentSigningKey") || newSigningKey(),
+      next: options.nextSigningKey || this.read("nextSigningKey") || newSigningKey(),
+    };
+    this.persist();
+  }
+
+  get apiToken(): string {
+    return this.token;
+  }
+
+  async apiTokens(): Promise<string[]> {
+    return [this.token];
+  }
+
+  async signingKeys(): Promise<SigningKeys> {
+    return { ...this.keys };
+  }
+
+  async rotateSigningKeys(): Promise<SigningKeys> {
+    this.keys = { current: this.keys.next, next: newSigningKey() };
+    this.persist();
+    return { ...this.keys };
+  }
+
+  private read(key: string): string | undefined {
+    const row = this.db.prepare("SELECT value FROM settings WHERE key = ?").get(key) as { value: string } | undefined;
+    return row?.value;
+  }
+
+  private persist(): void {
+    const upsert = this.db.prepare(
+      "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    );
+    upsert.run("token", this.token);
+    upsert.run("currentSigningKey", this.keys.current);
+    upsert.run("nextSigningKey", this.keys.next);
+  }
+}

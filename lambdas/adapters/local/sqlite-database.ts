@@ -1,0 +1,47 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS messages (
+  id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+  state TEXT NOT NULL, retried INTEGER NOT NULL, meta TEXT NOT NULL, body BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS messages_state ON messages(state, created_at, id);
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, message_id TEXT NOT NULL,
+  state TEXT NOT NULL, detail TEXT, response_body BLOB);
+CREATE INDEX IF NOT EXISTS events_time ON events(time, seq);
+CREATE INDEX IF NOT EXISTS events_message ON events(message_id, time, seq);
+CREATE TABLE IF NOT EXISTS dlq (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, dlq_id TEXT NOT NULL UNIQUE, failed_at INTEGER NOT NULL,
+  entry TEXT NOT NULL, body BLOB NOT NULL, response_body BLOB);
+CREATE INDEX IF NOT EXISTS dlq_time ON dlq(failed_at, seq);
+CREATE TABLE IF NOT EXISTS jobs (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, message_id TEXT NOT NULL, retried INTEGER NOT NULL, due_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS jobs_due ON jobs(due_at, seq);
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+`;
+
+/** Opens (creating if needed) the local data file: one SQLite database in WAL mode. */
+export function openDatabase(dataDir: string): DatabaseSync {
+  mkdirSync(dataDir, { recursive: true });
+  const db = new DatabaseSync(join(dataDir, "herald.sqlite"));
+  // WAL + synchronous=NORMAL: a commit survives a process crash (what local mode promises); only an OS
+  // crash or power loss can lose the last transactions.
+  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
+  db.exec(SCHEMA);
+  return db;
+}
+
+/** Runs `work` in a transaction (node:sqlite is synchronous, so nothing interleaves). */
+export function transaction<T>(db: DatabaseSync, work: () => T): T {
+  db.exec("BEGIN");
+  try {
+    const result = work();
+    db.exec("COMMIT");
+    return result;
+  } catch (error) {
+    db.exec("ROLLBACK");
+    throw error;
+  }
+}

@@ -1,0 +1,111 @@
+import type { DatabaseSync } from "node:sqlite";
+import type { Clock, DeliveryJob, Dispatcher } from "../../ports.ts";
+
+export type JobHandler = (job: DeliveryJob) => Promise<void>;
+
+interface JobRow {
+  seq: number;
+  message_id: string;
+  retried: number;
+  due_at: number;
+}
+
+// setTimeout cannot wait longer than ~24.8 days; far-off wake-ups re-check hourly instead.
+const MAX_SLEEP_MS = 3_600_000;
+const HANDLER_FAILURE_BACKOFF_MS = 5_000;
+
+/**
+ * The local Dispatcher: a durable job table in the same SQLite file, worked by in-process timers.
+ * A job is deleted only after its handler finished, so a job whose process died mid-attempt runs
+ * again after restart (at-least-once, like an SQS visibility timeout).
+ */
+export class SqliteJobQueue implements Dispatcher {
+  private readonly db: DatabaseSync;
+  private readonly clock: Clock;
+  private readonly maxInFlight: number;
+  private readonly inFlight = new Set<number>();
+  private handler: JobHandler | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private wakeAt = Number.POSITIVE_INFINITY;
+  private stopped = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(db: DatabaseSync, clock: Clock, options: { maxInFlight?: number } = {}) {
+    this.db = db;
+    this.clock = clock;
+    this.maxInFlight = options.maxInFlight ?? 128;
+  }
+
+  async dispatch(job: DeliveryJob, dueAt: number): Promise<void> {
+    this.db
+      .prepare("INSERT INTO jobs (message_id, retried, due_at) VALUES (?, ?, ?)")
+      .run(job.messageId, job.retried, Math.round(dueAt));
+    if (dueAt < this.wakeAt) this.wake(dueAt);
+  }
+
+  start(handler: JobHandler): void {
+    this.handler = handler;
+    this.stopped = false;
+    this.wake(this.clock.now());
+  }
+
+  /** Stops taking jobs and waits for the attempts in flight (they are retried after restart if cut off). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    if (this.inFlight.size > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private wake(at: number): void {
+    if (this.stopped || !this.handler) return;
+    clearTimeout(this.timer);
+    this.wakeAt = at;
+    const delay = Math.min(Math.max(0, at - this.clock.now()), MAX_SLEEP_MS);
+    this.timer = setTimeout(() => this.pump(), delay);
+  }
+
+  private pump(): void {
+    this.wakeAt = Number.POSITIVE_INFINITY;
+    if (this.stopped || !this.handler) return;
+    const now = this.clock.now();
+    const free = this.maxInFlight - this.inFlight.size;
+    if (free > 0) {
+      const rows = this.db
+        .prepare("SELECT seq, message_id, retried, due_at FROM jobs WHERE due_at <= ? ORDER BY due_at, seq LIMIT ?")
+        .all(now, free + this.inFlight.size) as unknown as JobRow[];
+      for (const row of rows) {
+        if (this.inFlight.size >= this.maxInFlight) break;
+        if (!this.inFlight.has(row.seq)) this.run(row);
+      }
+    }
+    if (this.inFlight.size >= this.maxInFlight) return; // a finishing job pumps again
+    const next = this.db.prepare("SELECT MIN(due_at) AS due FROM jobs WHERE due_at > ?").get(now) as
+      { due: number | null } | undefined;
+    if (next?.due != null) this.wake(Number(next.due));
+  }
+
+  private run(row: JobRow): void {
+    this.inFlight.add(row.seq);
+    const handler = this.handler as JobHandler;
+    handler({ messageId: row.message_id, retried: Number(row.retried) })
+      .then(
+        () => this.db.prepare("DELETE FROM jobs WHERE seq = ?").run(row.seq),
+        (error: unknown) => {
+          // Our own failure (not the destination's): keep the job and try again shortly.
+          console.error(`delivery of ${row.message_id} failed inside Herald; retrying`, error);
+          this.db
+            .prepare("UPDATE jobs SET due_at = ? WHERE seq = ?")
+            .run(this.clock.now() + HANDLER_FAILURE_BACKOFF_MS, row.seq);
+        },
+      )
+      .finally(() => {
+        this.inFlight.delete(row.seq);
+        if (this.stopped && this.inFlight.size === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+        else this.wakeSoon();
+      });
+  }
+
+  private wakeSoon(): void {
+    if (this.wakeAt > this.clock.now()) this.wake(this.clock.now());
+  }
+}

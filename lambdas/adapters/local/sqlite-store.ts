@@ -1,0 +1,284 @@
+import type { DatabaseSync, SQLInputValue } from "node:sqlite";
+import type { HeaderMap } from "../../core/headers.ts";
+import type {
+  AttemptResponse,
+  DlqEntry,
+  LogEvent,
+  Message,
+  MessageState,
+  MessageStatus,
+  StoredMessage,
+} from "../../core/message.ts";
+import type { LoggedEvent, Positioned, ScanOptions, Store } from "../../ports.ts";
+import { transaction } from "./sqlite-database.ts";
+
+const CHUNK = 200;
+
+type Row = Record<string, SQLInputValue>;
+
+const bytes = (value: unknown): Uint8Array => (value instanceof Uint8Array ? value : new Uint8Array(0));
+
+function toMessage(meta: string, body: unknown): Message {
+  return { ...(JSON.parse(meta) as Omit<Message, "body">), body: bytes(body) };
+}
+
+function metaOf(message: Message): string {
+  const { body: _body, ...rest } = message;
+  return JSON.stringify(rest);
+}
+
+interface EventDetail {
+  error?: string;
+  nextDeliveryTime?: number;
+  response?: { status: number; header: HeaderMap };
+}
+
+function toResponse(
+  stored: { status: number; header: HeaderMap } | undefined,
+  body: unknown,
+): AttemptResponse | undefined {
+  return stored ? { ...stored, body: bytes(body) } : undefined;
+}
+
+/**
+ * Builds the keyset condition for a scan ordered by (timeColumn, seq) in either direction, so paging
+ * with a cursor never skips or repeats an item even when many share a millisecond.
+ */
+function scanCondition(
+  options: ScanOptions,
+  timeColumn: string,
+  seqColumn: string,
+  after: { time: number; seq?: number } | undefined,
+): { where: string[]; args: SQLInputValue[]; orderBy: string } {
+  const desc = options.order === "latestFirst";
+  const where: string[] = [];
+  const args: SQLInputValue[] = [];
+  if (options.fromTime !== undefined) {
+    where.push(`${timeColumn} >= ?`);
+    args.push(options.fromTime);
+  }
+  if (options.toTime !== undefined) {
+    where.push(`${timeColumn} <= ?`);
+    args.push(options.toTime);
+  }
+  if (after) {
+    const cmp = desc ? "<" : ">";
+    if (after.seq === undefined) {
+      where.push(`${timeColumn} ${cmp}= ?`);
+      args.push(after.time);
+    } else {
+      where.push(`(${timeColumn} ${cmp} ? OR (${timeColumn} = ? AND ${seqColumn} ${cmp} ?))`);
+      args.push(after.time, after.time, after.seq);
+    }
+  }
+  const dir = desc ? "DESC" : "ASC";
+  return { where, args, orderBy: `${timeColumn} ${dir}, ${seqColumn} ${dir}` };
+}
+
+function parseSeq(key: string | undefined): number | undefined {
+  if (key === undefined) return undefined;
+  const n = Number(key);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/** The local Store: messages, event log and DLQ in one SQLite file. */
+export class SqliteStore implements Store {
+  private readonly db: DatabaseSync;
+  constructor(db: DatabaseSync) {
+    this.db = db;
+  }
+
+  async createMessage(message: Message, status: MessageStatus, events: LogEvent[]): Promise<boolean> {
+    return transaction(this.db, () => {
+      const result = this.db
+        .prepare(
+          "INSERT OR IGNORE INTO messages (id, created_at, updated_at, state, retried, meta, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .run(
+          message.messageId,
+          message.createdAt,
+          message.createdAt,
+          status.state,
+          status.retried,
+          metaOf(message),
+          message.body,
+        );
+      if (result.changes !== 1) return false;
+      this.insertEvents(events);
+      return true;
+    });
+  }
+
+  async getMessage(messageId: string): Promise<StoredMessage | undefined> {
+    const row = this.db.prepare("SELECT state, retried, meta, body FROM messages WHERE id = ?").get(messageId);
+    if (!row) return undefined;
+    return {
+      message: toMessage(row.meta as string, row.body),
+      status: { state: row.state as MessageState, retried: Number(row.retried) },
+    };
+  }
+
+  async updateStatus(
+    messageId: string,
+    expected: MessageStatus,
+    next: MessageStatus,
+    events: LogEvent[],
+  ): Promise<boolean> {
+    const time = events[0]?.time ?? Date.now();
+    return transaction(this.db, () => {
+      const result = this.db
+        .prepare(
+          "UPDATE messages SET state = ?, retried = ?, updated_at = ? WHERE id = ? AND state = ? AND retried = ?",
+        )
+        .run(next.state, next.retried, time, messageId, expected.state, expected.retried);
+      if (result.changes !== 1) return false;
+      this.insertEvents(events);
+      return true;
+    });
+  }
+
+  async appendEvents(events: LogEvent[]): Promise<void> {
+    transaction(this.db, () => this.insertEvents(events));
+  }
+
+  private insertEvents(events: LogEvent[]): void {
+    const insert = this.db.prepare(
+      "INSERT INTO events (time, message_id, state, detail, response_body) VALUES (?, ?, ?, ?, ?)",
+    );
+    for (const event of events) {
+      const detail: EventDetail = {};
+      if (event.error !== undefined) detail.error = event.error;
+      if (event.nextDeliveryTime !== undefined) detail.nextDeliveryTime = event.nextDeliveryTime;
+      if (event.response) detail.response = { status: event.response.status, header: event.response.header };
+      insert.run(
+        event.time,
+        event.messageId,
+        event.state,
+        Object.keys(detail).length > 0 ? JSON.stringify(detail) : null,
+        event.response?.body ?? null,
+      );
+    }
+  }
+
+  async *scanEvents(options: ScanOptions & { messageIds?: string[] }): AsyncIterable<Positioned<LoggedEvent>> {
+    let after = options.after ? { time: options.after.time, seq: parseSeq(options.after.key) } : undefined;
+    for (;;) {
+      const { where, args, orderBy } = scanCondition(options, "e.time", "e.seq", after);
+      if (options.messageIds) {
+        where.push(`e.message_id IN (${options.messageIds.map(() => "?").join(", ")})`);
+        args.push(...options.messageIds);
+      }
+      const rows = this.db
+        .prepare(
+          `SELECT e.seq, e.time, e.message_id, e.state, e.detail, e.response_body, m.meta, m.body
+           FROM events e LEFT JOIN messages m ON m.id = e.message_id
+           ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY ${orderBy} LIMIT ${CHUNK}`,
+        )
+        .all(...args) as Row[];
+      for (const row of rows) {
+        const detail = row.detail ? (JSON.parse(row.detail as string) as EventDetail) : {};
+        const event: LogEvent = {
+          time: Number(row.time),
+          messageId: row.message_id as string,
+          state: row.state as LogEvent["state"],
+        };
+        if (detail.error !== undefined) event.error = detail.error;
+        if (detail.nextDeliveryTime !== undefined) event.nextDeliveryTime = detail.nextDeliveryTime;
+        const response = toResponse(detail.response, row.response_body);
+        if (response) event.response = response;
+        const item: LoggedEvent = { event };
+        if (row.meta) item.message = toMessage(row.meta as string, row.body);
+        yield { position: { time: event.time, key: String(row.seq) }, item };
+      }
+      if (rows.length < CHUNK) return;
+      const last = rows[rows.length - 1] as Row;
+      after = { time: Number(last.time), seq: Number(last.seq) };
+    }
+  }
+
+  async *scanMessages(states: readonly MessageState[]): AsyncIterable<StoredMessage> {
+    let after: { createdAt: number; id: string } | undefined;
+    const marks = states.map(() => "?").join(", ");
+    for (;;) {
+      const rows = this.db
+        .prepare(
+          `SELECT id, created_at, state, retried, meta, body FROM messages WHERE state IN (${marks})
+           ${after ? "AND (created_at > ? OR (created_at = ? AND id > ?))" : ""}
+           ORDER BY created_at, id LIMIT ${CHUNK}`,
+        )
+        .all(...states, ...(after ? [after.createdAt, after.createdAt, after.id] : [])) as Row[];
+      for (const row of rows) {
+        yield {
+          message: toMessage(row.meta as string, row.body),
+          status: { state: row.state as MessageState, retried: Number(row.retried) },
+        };
+      }
+      if (rows.length < CHUNK) return;
+      const last = rows[rows.length - 1] as Row;
+      after = { createdAt: Number(last.created_at), id: last.id as string };
+    }
+  }
+
+  async putDlq(entry: DlqEntry): Promise<void> {
+    const { message, response, ...rest } = entry;
+    const stored = {
+      ...rest,
+      meta: metaOf(message),
+      ...(response ? { response: { status: response.status, header: response.header } } : {}),
+    };
+    this.db
+      .prepare("INSERT OR IGNORE INTO dlq (dlq_id, failed_at, entry, body, response_body) VALUES (?, ?, ?, ?, ?)")
+      .run(entry.dlqId, entry.failedAt, JSON.stringify(stored), message.body, response?.body ?? null);
+  }
+
+  private toDlqEntry(row: Row): DlqEntry {
+    const stored = JSON.parse(row.entry as string) as Omit<DlqEntry, "message" | "response"> & {
+      meta: string;
+      response?: { status: number; header: HeaderMap };
+    };
+    const { meta, response, ...rest } = stored;
+    const entry: DlqEntry = { ...rest, message: toMessage(meta, row.body) };
+    const full = toResponse(response, row.response_body);
+    if (full) entry.response = full;
+    return entry;
+  }
+
+  async getDlq(dlqId: string): Promise<DlqEntry | undefined> {
+    const row = this.db.prepare("SELECT entry, body, response_body FROM dlq WHERE dlq_id = ?").get(dlqId);
+    return row ? this.toDlqEntry(row as Row) : undefined;
+  }
+
+  async deleteDlq(dlqId: string): Promise<boolean> {
+    return this.db.prepare("DELETE FROM dlq WHERE dlq_id = ?").run(dlqId).changes === 1;
+  }
+
+  async *scanDlq(options: ScanOptions): AsyncIterable<Positioned<DlqEntry>> {
+    let after = options.after ? { time: options.after.time, seq: parseSeq(options.after.key) } : undefined;
+    for (;;) {
+      const { where, args, orderBy } = scanCondition(options, "failed_at", "seq", after);
+      const rows = this.db
+        .prepare(
+          `SELECT seq, failed_at, entry, body, response_body FROM dlq
+           ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY ${orderBy} LIMIT ${CHUNK}`,
+        )
+        .all(...args) as Row[];
+      for (const row of rows) {
+        yield { position: { time: Number(row.failed_at), key: String(row.seq) }, item: this.toDlqEntry(row) };
+      }
+      if (rows.length < CHUNK) return;
+      const last = rows[rows.length - 1] as Row;
+      after = { time: Number(last.failed_at), seq: Number(last.seq) };
+    }
+  }
+
+  /** Drops log events, DLQ entries and finished messages older than the retention. */
+  purge(olderThan: number): void {
+    transaction(this.db, () => {
+      this.db.prepare("DELETE FROM events WHERE time < ?").run(olderThan);
+      this.db.prepare("DELETE FROM dlq WHERE failed_at < ?").run(olderThan);
+      this.db
+        .prepare("DELETE FROM messages WHERE state IN ('DELIVERED', 'FAILED', 'CANCELED') AND updated_at < ?")
+        .run(olderThan);
+    });
+  }
+}

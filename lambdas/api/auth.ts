@@ -1,0 +1,38 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { HttpError } from "../core/errors.ts";
+import type { Keys } from "../ports.ts";
+import type { ApiRequest } from "./http.ts";
+
+const digest = (value: string): Buffer => createHash("sha256").update(value).digest();
+
+/** The token a request carries: `Authorization: Bearer …`, or `?qstash_token=…` for webhook senders. */
+export function presentedToken(request: ApiRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (header !== undefined) {
+    const m = /^bearer\s+(.+)$/i.exec(header.trim());
+    return m?.[1]?.trim();
+  }
+  for (const part of request.rawQuery.split("&")) {
+    if (part.startsWith("qstash_token=")) {
+      try {
+        return decodeURIComponent(part.slice("qstash_token=".length));
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Compares digests in constant time (equal-length buffers), against every accepted token, so neither
+ * the token's length nor its matching prefix leaks through timing. Never echoes the token.
+ */
+export async function authorize(request: ApiRequest, keys: Keys): Promise<void> {
+  const token = presentedToken(request);
+  if (!token) throw new HttpError(401, "missing token: send Authorization: Bearer <token>");
+  const presented = digest(token);
+  let ok = false;
+  for (const accepted of await keys.apiTokens()) ok = timingSafeEqual(presented, digest(accepted)) || ok;
+  if (!ok) throw new HttpError(401, "invalid token");
+}

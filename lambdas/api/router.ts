@@ -1,0 +1,72 @@
+import type { HeraldContext } from "../core/context.ts";
+import { HttpError } from "../core/errors.ts";
+import { authorize } from "./auth.ts";
+import { errorResponse, type ApiRequest, type ApiResponse } from "./http.ts";
+import { ROUTES, type Route } from "./routes.ts";
+
+export type ErrorLogger = (message: string, error: unknown) => void;
+
+interface Match {
+  route: Route;
+  param: string;
+}
+
+/** Finds the route for a path; `allowed` lists the methods the path supports when none matched. */
+export function matchRoute(method: string, path: string): { match?: Match; allowed: string[] } {
+  const segments = path.replace(/^\/+/, "").split("/");
+  const allowed: string[] = [];
+  for (const route of ROUTES) {
+    const param = matchSegments(route, segments, path);
+    if (param === undefined) continue;
+    if (route.method === method) return { match: { route, param }, allowed };
+    allowed.push(route.method);
+  }
+  return { allowed };
+}
+
+function matchSegments(route: Route, segments: string[], path: string): string | undefined {
+  const fixed = route.segments;
+  for (let i = 0; i < fixed.length; i++) {
+    if (segments[i]?.toLowerCase() !== fixed[i]) return undefined;
+  }
+  const rest = segments.slice(fixed.length);
+  if (route.param === "rest") {
+    // Everything after "/v2/publish/", raw: the destination URL keeps its own slashes.
+    const prefixLength = path.search(/[^/]/) + fixed.join("/").length + 1;
+    const remainder = path.slice(prefixLength);
+    return remainder === "" ? undefined : remainder;
+  }
+  const nonEmpty = rest.filter((s, i) => s !== "" || i < rest.length - 1);
+  if (route.param === "id") {
+    if (nonEmpty.length !== 1 || nonEmpty[0] === "") return undefined;
+    try {
+      return decodeURIComponent(nonEmpty[0] as string);
+    } catch {
+      return undefined;
+    }
+  }
+  // A trailing slash addresses the collection (`/v2/messages/` is the bulk endpoint, as the SDK assumes).
+  return nonEmpty.length === 0 ? "" : undefined;
+}
+
+/** Authenticates, routes and turns every failure into a JSON error. Never throws. */
+export async function handleApiRequest(
+  ctx: HeraldContext,
+  request: ApiRequest,
+  logError: ErrorLogger,
+): Promise<ApiResponse> {
+  try {
+    await authorize(request, ctx.keys);
+    const { match, allowed } = matchRoute(request.method.toUpperCase(), request.path);
+    if (!match) {
+      return allowed.length > 0
+        ? errorResponse(405, `method ${request.method} not allowed here; use ${[...new Set(allowed)].join(", ")}`)
+        : errorResponse(404, "not found");
+    }
+    return await match.route.handler(ctx, request, match.param);
+  } catch (error) {
+    if (error instanceof HttpError) return errorResponse(error.status, error.message);
+    logError(`internal error on ${request.method} ${request.path.split("?")[0]}`, error);
+    return errorResponse(500, "internal error");
+  }
+}

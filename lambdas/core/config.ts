@@ -1,0 +1,69 @@
+import { parseDuration } from "./duration.ts";
+
+/** Limits and defaults that a deployment may change. One object shared by both platforms. */
+export interface HeraldConfig {
+  /** Largest accepted message body (413 above it). QStash's free plan: 1 MB. */
+  maxBodyBytes: number;
+  /** `Upstash-Retries` when absent. */
+  defaultRetries: number;
+  /** Largest accepted `Upstash-Retries`. */
+  maxRetries: number;
+  /** Default backoff is min(86400, e^(factor * n)) seconds for retry n (the product brief uses 2). */
+  backoffFactor: number;
+  /** Per-attempt timeout when none is given, and the largest accepted `Upstash-Timeout`, in seconds. */
+  maxTimeoutSec: number;
+  /** Largest accepted delay, in seconds. */
+  maxDelaySec: number;
+  /** How long logs, DLQ entries and finished messages are kept, in ms. */
+  retentionMs: number;
+  /** How much of a destination's response body is kept for the DLQ, logs and callbacks. */
+  maxResponseBodyBytes: number;
+  /** Largest accepted page size of the list endpoints. */
+  maxPageSize: number;
+}
+
+export const DEFAULT_CONFIG: HeraldConfig = {
+  maxBodyBytes: 1024 * 1024,
+  defaultRetries: 3,
+  maxRetries: 20,
+  backoffFactor: 2,
+  maxTimeoutSec: 15 * 60,
+  maxDelaySec: 365 * 86_400,
+  retentionMs: 7 * 86_400_000,
+  maxResponseBodyBytes: 256 * 1024,
+  maxPageSize: 1000,
+};
+
+type Env = Record<string, string | undefined>;
+
+function intFrom(env: Env, name: string, fallback: number, min: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < min)
+    throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
+  return value;
+}
+
+function secondsFrom(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  return parseDuration(raw, name);
+}
+
+/** Reads HERALD_* variables (both platforms use the same names). Throws on invalid values at start-up. */
+export function configFromEnv(env: Env): HeraldConfig {
+  const factor = env.HERALD_BACKOFF_FACTOR ? Number(env.HERALD_BACKOFF_FACTOR) : DEFAULT_CONFIG.backoffFactor;
+  if (!Number.isFinite(factor) || factor <= 0) throw new Error("HERALD_BACKOFF_FACTOR must be a positive number");
+  return {
+    maxBodyBytes: intFrom(env, "HERALD_MAX_BODY_BYTES", DEFAULT_CONFIG.maxBodyBytes, 1),
+    defaultRetries: intFrom(env, "HERALD_DEFAULT_RETRIES", DEFAULT_CONFIG.defaultRetries, 0),
+    maxRetries: intFrom(env, "HERALD_MAX_RETRIES", DEFAULT_CONFIG.maxRetries, 0),
+    backoffFactor: factor,
+    maxTimeoutSec: secondsFrom(env, "HERALD_MAX_TIMEOUT", DEFAULT_CONFIG.maxTimeoutSec),
+    maxDelaySec: secondsFrom(env, "HERALD_MAX_DELAY", DEFAULT_CONFIG.maxDelaySec),
+    retentionMs: secondsFrom(env, "HERALD_RETENTION", DEFAULT_CONFIG.retentionMs / 1000) * 1000,
+    maxResponseBodyBytes: DEFAULT_CONFIG.maxResponseBodyBytes,
+    maxPageSize: DEFAULT_CONFIG.maxPageSize,
+  };
+}

@@ -1,0 +1,12 @@
+import type { Clock, Dispatcher, HttpSender, Keys, Store } from "../ports.ts";
+import type { HeraldConfig } from "./config.ts";
+
+/** What the use cases of core run against; each platform assembles one. */
+export interface HeraldContext {
+  store: Store;
+  dispatcher: Dispatcher;
+  keys: Keys;
+  sender: HttpSender;
+  clock: Clock;
+  config: HeraldConfig;
+}

@@ -1,0 +1,126 @@
+import type { DeliveryJob, SendOutcome } from "../ports.ts";
+import { acceptMessage } from "./accept.ts";
+import { retryDelayMs } from "./backoff.ts";
+import { callbackMessage } from "./callbacks.ts";
+import type { HeraldContext } from "./context.ts";
+import { buildDeliveryRequest } from "./delivery-request.ts";
+import { getHeader } from "./headers.ts";
+import { dlqIdFor, newJwtId } from "./ids.ts";
+import type { AttemptResponse, LogEvent, Message, MessageStatus } from "./message.ts";
+import { signDelivery } from "./signature.ts";
+
+/**
+ * Runs one delivery attempt (qstash-api.md §5). Safe to run twice for the same job (at-least-once
+ * dispatch): side effects use derived ids and every status change is a compare-and-set.
+ *
+ * Order per outcome — side effects first, status last — so a crash never loses one:
+ *   success:       callback message, then DELIVERED
+ *   retryable:     callback message, next job dispatched, then RETRY (retried + 1)
+ *   final failure: callback message, DLQ entry, failure-callback message, then FAILED
+ */
+export async function deliverMessage(ctx: HeraldContext, job: DeliveryJob): Promise<void> {
+  const stored = await ctx.store.getMessage(job.messageId);
+  if (!stored) return; // unknown or past retention
+  const { message, status } = stored;
+
+  if (status.state === "CANCEL_REQUESTED") {
+    await ctx.store.updateStatus(message.messageId, status, { ...status, state: "CANCELED" }, [
+      { time: ctx.clock.now(), messageId: message.messageId, state: "CANCELED" },
+    ]);
+    return;
+  }
+  if (status.state !== "CREATED" && status.state !== "RETRY") return; // finished already
+  // A job for the next attempt is dispatched before the status records the failed one; if a crash came
+  // in between, the status is one behind. Any other mismatch is a stale duplicate.
+  if (job.retried !== status.retried && job.retried !== status.retried + 1) return;
+
+  const retried = job.retried;
+  const started = ctx.clock.now();
+  await ctx.store.appendEvents([{ time: started, messageId: message.messageId, state: "ACTIVE" }]);
+  const outcome = await attempt(ctx, message, retried);
+  const now = ctx.clock.now();
+  const response =
+    outcome.kind === "response" ? toAttemptResponse(outcome, ctx.config.maxResponseBodyBytes) : undefined;
+  const error = describeFailure(outcome);
+
+  const outcomeFields = { source: message, retried, nowMs: now, ...(response ? { response } : {}), error };
+  if (message.callback && !message.origin) {
+    await acceptMessage(ctx, callbackMessage({ kind: "callback", settings: message.callback, ...outcomeFields }));
+  }
+
+  if (error === undefined) {
+    await settle(ctx, message, status, { state: "DELIVERED", retried }, [
+      { time: now, messageId: message.messageId, state: "DELIVERED", ...(response ? { response } : {}) },
+    ]);
+    return;
+  }
+
+  const errorEvent: LogEvent = { time: now, messageId: message.messageId, state: "ERROR", error };
+  if (response) errorEvent.response = response;
+  const nonRetryable =
+    response?.status === 489 && getHeader(response.header, "Upstash-NonRetryable-Error")?.toLowerCase() === "true";
+
+  if (!nonRetryable && retried < message.maxRetries) {
+    const nextAt = now + retryDelayMs(message, retried, response?.header, now, ctx.config);
+    await ctx.dispatcher.dispatch({ messageId: message.messageId, retried: retried + 1 }, nextAt);
+    await settle(ctx, message, status, { state: "RETRY", retried: retried + 1 }, [
+      errorEvent,
+      { time: now, messageId: message.messageId, state: "RETRY", nextDeliveryTime: nextAt },
+    ]);
+    return;
+  }
+
+  const dlqId = dlqIdFor(message);
+  await ctx.store.putDlq({ dlqId, message, failedAt: now, retried, ...(response ? { response } : {}), error });
+  if (message.failureCallback && !message.origin) {
+    const settings = message.failureCallback;
+    await acceptMessage(ctx, callbackMessage({ kind: "failureCallback", settings, dlqId, ...outcomeFields }));
+  }
+  await settle(ctx, message, status, { state: "FAILED", retried }, [
+    errorEvent,
+    { time: now, messageId: message.messageId, state: "FAILED", error },
+  ]);
+}
+
+async function attempt(ctx: HeraldContext, message: Message, retried: number): Promise<SendOutcome> {
+  const { current } = await ctx.keys.signingKeys();
+  const signature = await signDelivery({
+    signingKey: current,
+    url: message.url,
+    body: message.body,
+    nowMs: ctx.clock.now(),
+    jwtId: newJwtId(),
+  });
+  return ctx.sender.send(buildDeliveryRequest(message, retried, signature, ctx.config));
+}
+
+/** Records the outcome. If a cancel arrived while the attempt was in flight, a failure ends as CANCELED. */
+async function settle(
+  ctx: HeraldContext,
+  message: Message,
+  expected: MessageStatus,
+  next: MessageStatus,
+  events: LogEvent[],
+): Promise<void> {
+  if (await ctx.store.updateStatus(message.messageId, expected, next, events)) return;
+  const current = await ctx.store.getMessage(message.messageId);
+  if (current?.status.state !== "CANCEL_REQUESTED") return; // someone else settled it (duplicate job)
+  const final: MessageStatus = next.state === "DELIVERED" ? next : { state: "CANCELED", retried: next.retried };
+  const time = ctx.clock.now();
+  await ctx.store.updateStatus(message.messageId, current.status, final, [
+    ...events.filter((e) => e.state === "ERROR" || e.state === "DELIVERED"),
+    ...(final.state === "CANCELED" ? [{ time, messageId: message.messageId, state: "CANCELED" as const }] : []),
+  ]);
+}
+
+function toAttemptResponse(outcome: SendOutcome & { kind: "response" }, maxBytes: number): AttemptResponse {
+  const body = outcome.body.byteLength > maxBytes ? outcome.body.subarray(0, maxBytes) : outcome.body;
+  return { status: outcome.status, header: outcome.header, body };
+}
+
+function describeFailure(outcome: SendOutcome): string | undefined {
+  if (outcome.kind === "error") return outcome.error;
+  if (outcome.status >= 200 && outcome.status < 300) return undefined;
+  // Redirects are not followed (the signature's `sub` names the original URL): a 3xx is a failed attempt.
+  return `destination answered ${outcome.status}`;
+}

@@ -1,0 +1,120 @@
+import { acceptMessage } from "./accept.ts";
+import type { HeraldContext } from "./context.ts";
+import { notFound } from "./errors.ts";
+import { matchesFilter, type ListQuery } from "./filters.ts";
+import type { IncomingHeaders } from "./headers.ts";
+import { newMessageId } from "./ids.ts";
+import type { DlqEntry, Message } from "./message.ts";
+import { parsePublishOptions } from "./publish-options.ts";
+import { decodeCursor, takePage } from "./paging.ts";
+import { dlqView } from "./views.ts";
+import { DEFAULT_PAGE_SIZE } from "./logs.ts";
+
+/** Entries selected by ids, or one page of entries matching the filters (oldest first by default). */
+async function selectEntries(ctx: HeraldContext, query: ListQuery): Promise<{ items: DlqEntry[]; cursor?: string }> {
+  if (query.ids) {
+    const items: DlqEntry[] = [];
+    for (const id of query.ids) {
+      const entry = await ctx.store.getDlq(id);
+      if (entry) items.push(entry);
+    }
+    return { items };
+  }
+  const scan = ctx.store.scanDlq({
+    order: query.order ?? "earliestFirst",
+    ...(query.cursor ? { after: decodeCursor(query.cursor) } : {}),
+    ...(query.fromDate !== undefined ? { fromTime: query.fromDate } : {}),
+    ...(query.toDate !== undefined ? { toTime: query.toDate } : {}),
+  });
+  const accept = (entry: DlqEntry): boolean =>
+    matchesFilter(entry.message, query.filter) &&
+    (query.responseStatus === undefined || query.responseStatus.includes(entry.response?.status ?? 0));
+  return takePage(scan, accept, query.count ?? DEFAULT_PAGE_SIZE);
+}
+
+const withCursor = (cursor: string | undefined): { cursor?: string } => (cursor ? { cursor } : {});
+
+export async function listDlq(ctx: HeraldContext, query: ListQuery): Promise<Record<string, unknown>> {
+  const page = await selectEntries(ctx, query);
+  return { messages: page.items.map(dlqView), ...withCursor(page.cursor) };
+}
+
+export async function getDlq(ctx: HeraldContext, dlqId: string): Promise<Record<string, unknown>> {
+  const entry = await ctx.store.getDlq(dlqId);
+  if (!entry) throw notFound(`dlq message "${dlqId}" not found`);
+  return dlqView(entry);
+}
+
+export async function deleteDlq(ctx: HeraldContext, dlqId: string): Promise<void> {
+  if (!(await ctx.store.deleteDlq(dlqId))) throw notFound(`dlq message "${dlqId}" not found`);
+}
+
+export async function deleteDlqBulk(
+  ctx: HeraldContext,
+  query: ListQuery,
+): Promise<{ deleted: number; cursor?: string }> {
+  const page = await selectEntries(ctx, query);
+  let deleted = 0;
+  for (const entry of page.items) if (await ctx.store.deleteDlq(entry.dlqId)) deleted++;
+  return { deleted, ...withCursor(page.cursor) };
+}
+
+/**
+ * Re-publishes a DLQ entry as a new message with the original body and headers; configuration headers on
+ * the retry request (Upstash-Retries, -Delay, …) override the original's. The entry is removed after the
+ * new message is accepted (a crash in between can at worst retry it twice).
+ */
+export async function retryDlq(
+  ctx: HeraldContext,
+  dlqId: string,
+  headers: IncomingHeaders,
+): Promise<{ messageId: string }> {
+  const entry = await ctx.store.getDlq(dlqId);
+  if (!entry) throw notFound(`dlq message "${dlqId}" not found`);
+  return retryEntry(ctx, entry, headers);
+}
+
+export async function retryDlqBulk(
+  ctx: HeraldContext,
+  query: ListQuery,
+  headers: IncomingHeaders,
+): Promise<{ responses: { messageId: string }[]; cursor?: string }> {
+  const page = await selectEntries(ctx, query);
+  const responses: { messageId: string }[] = [];
+  for (const entry of page.items) responses.push(await retryEntry(ctx, entry, headers));
+  return { responses, ...withCursor(page.cursor) };
+}
+
+async function retryEntry(
+  ctx: HeraldContext,
+  entry: DlqEntry,
+  headers: IncomingHeaders,
+): Promise<{ messageId: string }> {
+  const now = ctx.clock.now();
+  const message: Message = {
+    ...entry.message,
+    ...configOverrides(headers, now, ctx),
+    messageId: newMessageId(now),
+    createdAt: now,
+  };
+  if (message.notBefore < now) message.notBefore = now;
+  await acceptMessage(ctx, message);
+  await ctx.store.deleteDlq(entry.dlqId);
+  return { messageId: message.messageId };
+}
+
+function configOverrides(headers: IncomingHeaders, now: number, ctx: HeraldContext): Partial<Message> {
+  const parsed = parsePublishOptions(headers, now, ctx.config);
+  const has = (name: string): boolean => headers[name] !== undefined;
+  const overrides: Partial<Message> = { notBefore: parsed.notBefore };
+  if (has("upstash-method")) overrides.method = parsed.method;
+  if (has("upstash-retries")) overrides.maxRetries = parsed.maxRetries;
+  if (has("upstash-retry-delay") && parsed.retryDelayExpression !== undefined) {
+    overrides.retryDelayExpression = parsed.retryDelayExpression;
+  }
+  if (has("upstash-timeout") && parsed.timeoutSec !== undefined) overrides.timeoutSec = parsed.timeoutSec;
+  if (parsed.callback) overrides.callback = parsed.callback;
+  if (parsed.failureCallback) overrides.failureCallback = parsed.failureCallback;
+  if (has("upstash-label")) overrides.labels = parsed.labels;
+  return overrides;
+}

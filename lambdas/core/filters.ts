@@ -1,0 +1,173 @@
+import { badRequest, clip } from "./errors.ts";
+import type { LogState, Message } from "./message.ts";
+
+/** Filters shared by logs, DLQ and bulk cancel: OR within one key, AND across keys (qstash-api.md §1.5). */
+export interface MessageFilter {
+  messageId?: string[];
+  url?: string[];
+  host?: string[];
+  path?: string[];
+  topicName?: string[];
+  scheduleId?: string[];
+  queueName?: string[];
+  label?: string[];
+  callerIp?: string[];
+  flowControlKey?: string[];
+}
+
+export interface ListQuery {
+  filter: MessageFilter;
+  /** Explicit ids (`messageIds` / `dlqIds`): when given, filters and cursor are ignored. */
+  ids?: string[];
+  states?: Set<LogState>;
+  responseStatus?: number[];
+  fromDate?: number;
+  toDate?: number;
+  order?: "earliestFirst" | "latestFirst";
+  count?: number;
+  cursor?: string;
+}
+
+const FILTER_KEYS = [
+  "messageId",
+  "url",
+  "host",
+  "path",
+  "topicName",
+  "scheduleId",
+  "queueName",
+  "label",
+  "callerIp",
+  "flowControlKey",
+] as const;
+
+const LOG_STATES: readonly LogState[] = [
+  "CREATED",
+  "ACTIVE",
+  "RETRY",
+  "ERROR",
+  "DELIVERED",
+  "FAILED",
+  "CANCEL_REQUESTED",
+  "CANCELED",
+];
+
+export interface QuerySpec {
+  /** Keys accepted besides the common filters (e.g. "state", "dlqIds"). */
+  extra: readonly string[];
+  /** The ids key of this endpoint, if any. */
+  idsKey?: "messageIds" | "dlqIds";
+  /** Reject unknown keys (the DLQ endpoints do, so a typo never deletes everything). */
+  strict: boolean;
+  maxCount: number;
+}
+
+/** Keys that may appear on any request and are not filters. */
+const TRANSPORT_KEYS = new Set(["qstash_token"]);
+
+export function parseListQuery(params: URLSearchParams, spec: QuerySpec): ListQuery {
+  const known = new Set<string>([...FILTER_KEYS, "callerIP", "fromDate", "toDate", "count", "cursor", ...spec.extra]);
+  if (spec.idsKey) known.add(spec.idsKey);
+  const values = (key: string): string[] | undefined => {
+    const all = params
+      .getAll(key)
+      .flatMap((v) => v.split(","))
+      .map((v) => v.trim())
+      .filter((v) => v !== "");
+    return all.length > 0 ? all : undefined;
+  };
+
+  if (spec.strict) {
+    for (const key of params.keys()) {
+      if (!known.has(key) && !TRANSPORT_KEYS.has(key)) throw badRequest(`unknown filter "${clip(key)}"`);
+    }
+  }
+
+  const query: ListQuery = { filter: {} };
+  for (const key of FILTER_KEYS) {
+    const v = values(key);
+    if (v) query.filter[key] = v;
+  }
+  const callerIP = values("callerIP");
+  if (callerIP) query.filter.callerIp = [...(query.filter.callerIp ?? []), ...callerIP];
+  if (spec.idsKey) {
+    const ids = values(spec.idsKey);
+    if (ids) query.ids = ids;
+  }
+  const fromDate = integerParam(params, "fromDate");
+  if (fromDate !== undefined) query.fromDate = fromDate;
+  const toDate = integerParam(params, "toDate");
+  if (toDate !== undefined) query.toDate = toDate;
+  const count = integerParam(params, "count");
+  if (count !== undefined) {
+    if (count < 1 || count > spec.maxCount) throw badRequest(`invalid count: must be between 1 and ${spec.maxCount}`);
+    query.count = count;
+  }
+  const cursor = params.get("cursor");
+  if (cursor) query.cursor = cursor;
+  if (spec.extra.includes("order")) {
+    const order = params.get("order");
+    if (order !== null) {
+      if (order !== "earliestFirst" && order !== "latestFirst") {
+        throw badRequest(`invalid order "${clip(order)}": use earliestFirst or latestFirst`);
+      }
+      query.order = order;
+    }
+  }
+  if (spec.extra.includes("state")) {
+    const states = values("state");
+    if (states) query.states = new Set(states.flatMap(parseState));
+  }
+  if (spec.extra.includes("responseStatus")) {
+    const statuses = values("responseStatus");
+    if (statuses) {
+      query.responseStatus = statuses.map((s) => {
+        if (!/^\d{1,3}$/.test(s)) throw badRequest(`invalid responseStatus "${clip(s)}"`);
+        return Number(s);
+      });
+    }
+  }
+  return query;
+}
+
+function parseState(raw: string): LogState[] {
+  const state = raw.toUpperCase();
+  if (state === "IN_PROGRESS") return ["ACTIVE", "RETRY", "ERROR"];
+  if (state === "CANCELLED") return ["CANCELED"];
+  if ((LOG_STATES as readonly string[]).includes(state)) return [state as LogState];
+  throw badRequest(`invalid state "${clip(raw)}": use one of ${LOG_STATES.join(", ")}, IN_PROGRESS`);
+}
+
+function integerParam(params: URLSearchParams, key: string): number | undefined {
+  const raw = params.get(key);
+  if (raw === null || raw === "") return undefined;
+  if (!/^-?\d{1,16}$/.test(raw.trim())) throw badRequest(`invalid ${key} "${clip(raw)}": expected an integer`);
+  return Number(raw);
+}
+
+const anyOf = (wanted: string[] | undefined, actual: string | undefined): boolean =>
+  wanted === undefined || (actual !== undefined && wanted.includes(actual));
+
+export function matchesFilter(message: Message, filter: MessageFilter): boolean {
+  if (!anyOf(filter.messageId, message.messageId)) return false;
+  if (!anyOf(filter.url, message.url)) return false;
+  if (!anyOf(filter.topicName, message.topicName)) return false;
+  if (!anyOf(filter.scheduleId, message.scheduleId)) return false;
+  if (!anyOf(filter.queueName, message.queueName)) return false;
+  if (!anyOf(filter.callerIp, message.callerIp)) return false;
+  if (filter.flowControlKey) return false; // flow control arrives with the surface issue; no message has a key yet
+  if (filter.label && !message.labels.some((l) => filter.label?.includes(l))) return false;
+  if (filter.host || filter.path) {
+    let url: URL;
+    try {
+      url = new URL(message.url);
+    } catch {
+      return false;
+    }
+    if (filter.host && !filter.host.includes(url.host) && !filter.host.includes(url.hostname)) return false;
+    if (filter.path && !filter.path.includes(url.pathname)) return false;
+  }
+  return true;
+}
+
+export const hasFilter = (filter: MessageFilter): boolean => Object.keys(filter).length > 0;

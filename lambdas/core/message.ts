@@ -1,0 +1,85 @@
+import type { HeaderMap } from "./headers.ts";
+
+export const HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+/** States a message's status can be in (the log additionally records ACTIVE and ERROR, qstash-api.md §8). */
+export type MessageState = "CREATED" | "RETRY" | "DELIVERED" | "FAILED" | "CANCEL_REQUESTED" | "CANCELED";
+export type LogState = MessageState | "ACTIVE" | "ERROR";
+
+/** States in which a message still waits for an attempt and can be cancelled. */
+export const PENDING_STATES: readonly MessageState[] = ["CREATED", "RETRY"];
+
+/** Settings of a callback or failure callback, applied to the message created for it. */
+export interface CallbackSettings {
+  url: string;
+  header: HeaderMap;
+  method?: HttpMethod;
+  retries?: number;
+  retryDelayExpression?: string;
+  timeoutSec?: number;
+  delaySec?: number;
+}
+
+/** A message as accepted: written once, never rewritten (its status lives apart, see MessageStatus). */
+export interface Message {
+  messageId: string;
+  url: string;
+  method: HttpMethod;
+  /** Headers delivered to the destination: forwarded ones (prefix stripped) plus Content-Type. */
+  header: HeaderMap;
+  body: Uint8Array;
+  maxRetries: number;
+  retryDelayExpression?: string;
+  timeoutSec?: number;
+  callback?: CallbackSettings;
+  failureCallback?: CallbackSettings;
+  labels: string[];
+  /** Earliest delivery, epoch ms. */
+  notBefore: number;
+  createdAt: number;
+  callerIp?: string;
+  topicName?: string;
+  endpointName?: string;
+  queueName?: string;
+  scheduleId?: string;
+  /** Set on messages Herald created to deliver a callback or failure callback. */
+  origin?: { kind: "callback" | "failureCallback"; sourceMessageId: string };
+}
+
+/** The small, frequently updated part: where the message is in its life. */
+export interface MessageStatus {
+  state: MessageState;
+  /** Attempts already made beyond the first (the next attempt sends `Upstash-Retried: retried`). */
+  retried: number;
+}
+
+export interface StoredMessage {
+  message: Message;
+  status: MessageStatus;
+}
+
+/** A response (or the absence of one) from one delivery attempt. */
+export interface AttemptResponse {
+  status: number;
+  header: HeaderMap;
+  body: Uint8Array;
+}
+
+export interface DlqEntry {
+  dlqId: string;
+  message: Message;
+  failedAt: number;
+  retried: number;
+  response?: AttemptResponse;
+  error?: string;
+}
+
+export interface LogEvent {
+  time: number;
+  messageId: string;
+  state: LogState;
+  error?: string;
+  nextDeliveryTime?: number;
+  response?: AttemptResponse;
+}

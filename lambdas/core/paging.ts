@@ -1,0 +1,33 @@
+import { badRequest, clip } from "./errors.ts";
+import type { Positioned, ScanPosition } from "../ports.ts";
+
+/** Cursors are `<epoch ms>-<store key>`; a bare epoch ms (the SDK's documented `cursor = Date.now()`) works too. */
+export function encodeCursor(position: ScanPosition): string {
+  return position.key === undefined ? String(position.time) : `${position.time}-${position.key}`;
+}
+
+export function decodeCursor(raw: string): ScanPosition {
+  const m = /^(\d{1,16})(?:-([A-Za-z0-9_.:]{1,64}))?$/.exec(raw.trim());
+  if (!m) throw badRequest(`invalid cursor "${clip(raw)}"`);
+  return m[2] === undefined ? { time: Number(m[1]) } : { time: Number(m[1]), key: m[2] };
+}
+
+/**
+ * Takes up to `count` accepted items from a scan. The cursor is returned only when at least one more
+ * accepted item exists, so the last page has none (clients loop until the cursor is absent).
+ */
+export async function takePage<T>(
+  scan: AsyncIterable<Positioned<T>>,
+  accept: (item: T) => boolean,
+  count: number,
+): Promise<{ items: T[]; cursor?: string }> {
+  const items: T[] = [];
+  let last: ScanPosition | undefined;
+  for await (const { position, item } of scan) {
+    if (!accept(item)) continue;
+    if (items.length === count) return last ? { items, cursor: encodeCursor(last) } : { items };
+    items.push(item);
+    last = position;
+  }
+  return { items };
+}

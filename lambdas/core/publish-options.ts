@@ -1,0 +1,199 @@
+import type { HeraldConfig } from "./config.ts";
+import { assertHttpUrl } from "./destination.ts";
+import { parseDuration } from "./duration.ts";
+import { badRequest, clip } from "./errors.ts";
+import { addHeader, type HeaderMap, type IncomingHeaders } from "./headers.ts";
+import { HTTP_METHODS, type CallbackSettings, type HttpMethod } from "./message.ts";
+import { compileRetryDelay } from "./retry-delay.ts";
+
+/** Everything a publish request says about its message(s), read from Upstash-* headers (qstash-api.md §2). */
+export interface PublishOptions {
+  method: HttpMethod;
+  header: HeaderMap;
+  maxRetries: number;
+  retryDelayExpression?: string;
+  timeoutSec?: number;
+  callback?: CallbackSettings;
+  failureCallback?: CallbackSettings;
+  labels: string[];
+  notBefore: number;
+}
+
+const FORWARD = "upstash-forward-";
+const CALLBACK_FORWARD = "upstash-callback-forward-";
+const FAILURE_CALLBACK_FORWARD = "upstash-failure-callback-forward-";
+
+// With `Upstash-Header-Forward: true` every plain header is forwarded, except these: they describe the
+// connection to Herald (or carry Herald's own token), not the message.
+const NOT_FORWARDED = new Set([
+  "authorization",
+  "host",
+  "content-length",
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "te",
+  "trailer",
+  "upgrade",
+  "expect",
+  "proxy-authorization",
+  "proxy-connection",
+  "cookie",
+  "accept-encoding",
+]);
+
+/**
+ * Reads the message configuration from request headers (lower-case names). `queryConfig` holds
+ * `upstash-*` parameters given in the query string by webhook senders; headers win over them.
+ * Unknown `Upstash-*` headers are ignored; malformed known ones are a 400.
+ */
+export function parsePublishOptions(
+  headers: IncomingHeaders,
+  nowMs: number,
+  config: HeraldConfig,
+  queryConfig: Record<string, string> = {},
+): PublishOptions {
+  const get = (name: string): string | undefined => headers[name] ?? queryConfig[name];
+
+  const header: HeaderMap = {};
+  const callbackHeader: HeaderMap = {};
+  const failureCallbackHeader: HeaderMap = {};
+  const forwardAll = get("upstash-header-forward")?.trim().toLowerCase() === "true";
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.startsWith(CALLBACK_FORWARD)) addForwarded(callbackHeader, name.slice(CALLBACK_FORWARD.length), value);
+    else if (name.startsWith(FAILURE_CALLBACK_FORWARD))
+      addForwarded(failureCallbackHeader, name.slice(FAILURE_CALLBACK_FORWARD.length), value);
+    else if (name.startsWith(FORWARD)) addForwarded(header, name.slice(FORWARD.length), value);
+    else if (name === "content-type") addHeader(header, name, value);
+    else if (forwardAll && !name.startsWith("upstash-") && !NOT_FORWARDED.has(name)) addHeader(header, name, value);
+  }
+
+  const maxRetries = parseRetries(get("upstash-retries"), "Upstash-Retries", config) ?? config.defaultRetries;
+  const retryDelayExpression = parseRetryDelay(get("upstash-retry-delay"));
+  const timeoutSec = parseTimeout(get("upstash-timeout"), "Upstash-Timeout", config);
+
+  const options: PublishOptions = {
+    method: parseMethod(get("upstash-method"), "Upstash-Method") ?? "POST",
+    header,
+    maxRetries,
+    labels: parseLabels(get("upstash-label")),
+    notBefore: parseNotBefore(get("upstash-not-before"), get("upstash-delay"), nowMs, config),
+  };
+  if (retryDelayExpression !== undefined) options.retryDelayExpression = retryDelayExpression;
+  if (timeoutSec !== undefined) options.timeoutSec = timeoutSec;
+  const callback = parseCallback(get, "upstash-callback", "Upstash-Callback", callbackHeader, config);
+  if (callback) options.callback = callback;
+  const failureCallback = parseCallback(
+    get,
+    "upstash-failure-callback",
+    "Upstash-Failure-Callback",
+    failureCallbackHeader,
+    config,
+  );
+  if (failureCallback) options.failureCallback = failureCallback;
+  return options;
+}
+
+function addForwarded(map: HeaderMap, name: string, value: string): void {
+  if (name !== "") addHeader(map, name, value);
+}
+
+function parseMethod(raw: string | undefined, what: string): HttpMethod | undefined {
+  if (raw === undefined) return undefined;
+  const method = raw.trim().toUpperCase();
+  if (!(HTTP_METHODS as readonly string[]).includes(method)) {
+    throw badRequest(`invalid ${what}: "${clip(raw)}", use one of ${HTTP_METHODS.join(", ")}`);
+  }
+  return method as HttpMethod;
+}
+
+function parseRetries(raw: string | undefined, what: string, config: HeraldConfig): number | undefined {
+  if (raw === undefined) return undefined;
+  const text = raw.trim();
+  if (!/^\d{1,6}$/.test(text)) throw badRequest(`invalid ${what}: "${clip(raw)}" is not a non-negative integer`);
+  const retries = Number(text);
+  if (retries > config.maxRetries) throw badRequest(`invalid ${what}: at most ${config.maxRetries} retries allowed`);
+  return retries;
+}
+
+function parseRetryDelay(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const expression = raw.trim();
+  compileRetryDelay(expression); // validates; 400 on a malformed expression
+  return expression;
+}
+
+function parseTimeout(raw: string | undefined, what: string, config: HeraldConfig): number | undefined {
+  if (raw === undefined) return undefined;
+  const seconds = parseDuration(raw, what);
+  if (seconds < 1) throw badRequest(`invalid ${what}: must be at least 1s`);
+  if (seconds > config.maxTimeoutSec) throw badRequest(`invalid ${what}: at most ${config.maxTimeoutSec}s allowed`);
+  return seconds;
+}
+
+function parseDelay(raw: string | undefined, what: string, config: HeraldConfig): number | undefined {
+  if (raw === undefined) return undefined;
+  const seconds = parseDuration(raw, what);
+  if (seconds > config.maxDelaySec) throw badRequest(`invalid ${what}: at most ${config.maxDelaySec}s allowed`);
+  return seconds;
+}
+
+function parseNotBefore(
+  rawNotBefore: string | undefined,
+  rawDelay: string | undefined,
+  nowMs: number,
+  config: HeraldConfig,
+): number {
+  if (rawNotBefore !== undefined) {
+    const text = rawNotBefore.trim();
+    if (!/^\d{1,12}$/.test(text)) {
+      throw badRequest(`invalid Upstash-Not-Before: "${clip(rawNotBefore)}" is not a unix timestamp in seconds`);
+    }
+    const ms = Number(text) * 1000;
+    if (ms - nowMs > config.maxDelaySec * 1000) {
+      throw badRequest(`invalid Upstash-Not-Before: at most ${config.maxDelaySec}s in the future allowed`);
+    }
+    return Math.max(ms, nowMs);
+  }
+  const delaySec = parseDelay(rawDelay, "Upstash-Delay", config);
+  return nowMs + (delaySec ?? 0) * 1000;
+}
+
+function parseLabels(raw: string | undefined): string[] {
+  if (raw === undefined) return [];
+  const labels = raw
+    .split(",")
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
+  for (const label of labels) {
+    if (label.length > 128) throw badRequest(`invalid Upstash-Label: "${clip(label)}" is longer than 128 characters`);
+  }
+  return labels;
+}
+
+function parseCallback(
+  get: (name: string) => string | undefined,
+  prefix: string,
+  display: string,
+  header: HeaderMap,
+  config: HeraldConfig,
+): CallbackSettings | undefined {
+  const url = get(prefix)?.trim();
+  if (url === undefined || url === "") return undefined;
+  assertHttpUrl(url, display);
+  const settings: CallbackSettings = { url, header };
+  const method = parseMethod(get(`${prefix}-method`), `${display}-Method`);
+  if (method) settings.method = method;
+  const retries = parseRetries(get(`${prefix}-retries`), `${display}-Retries`, config);
+  if (retries !== undefined) settings.retries = retries;
+  const retryDelay = get(`${prefix}-retry-delay`);
+  if (retryDelay !== undefined) {
+    compileRetryDelay(retryDelay.trim());
+    settings.retryDelayExpression = retryDelay.trim();
+  }
+  const timeoutSec = parseTimeout(get(`${prefix}-timeout`), `${display}-Timeout`, config);
+  if (timeoutSec !== undefined) settings.timeoutSec = timeoutSec;
+  const delaySec = parseDelay(get(`${prefix}-delay`), `${display}-Delay`, config);
+  if (delaySec !== undefined) settings.delaySec = delaySec;
+  return settings;
+}

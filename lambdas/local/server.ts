@@ -1,0 +1,141 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { NodeHttpSender } from "../adapters/node/http-sender.ts";
+import { LocalKeys, type LocalKeysOptions } from "../adapters/local/local-keys.ts";
+import { openDatabase } from "../adapters/local/sqlite-database.ts";
+import { SqliteJobQueue } from "../adapters/local/sqlite-job-queue.ts";
+import { SqliteStore } from "../adapters/local/sqlite-store.ts";
+import { handleApiRequest } from "../api/router.ts";
+import { DEFAULT_CONFIG, type HeraldConfig } from "../core/config.ts";
+import type { HeraldContext } from "../core/context.ts";
+import { deliverMessage } from "../core/deliver.ts";
+import type { IncomingHeaders } from "../core/headers.ts";
+import type { Clock } from "../ports.ts";
+import type { ApiRequest, ApiResponse } from "../api/http.ts";
+
+export interface LocalServerOptions {
+  port?: number;
+  host?: string;
+  dataDir: string;
+  config?: Partial<HeraldConfig>;
+  keys?: LocalKeysOptions;
+  /** Deliver to loopback and private addresses (local mode's default). */
+  allowPrivateNetworks?: boolean;
+  clock?: Clock;
+}
+
+export interface LocalServer {
+  url: string;
+  port: number;
+  token: string;
+  context: HeraldContext;
+  close(): Promise<void>;
+}
+
+const systemClock: Clock = { now: () => Date.now() };
+const PURGE_INTERVAL_MS = 3_600_000;
+
+/** Starts the local Herald: the shared API routes over node:http plus in-process delivery workers. */
+export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
+  const config: HeraldConfig = { ...DEFAULT_CONFIG, ...options.config };
+  const clock = options.clock ?? systemClock;
+  const db = openDatabase(options.dataDir);
+  const store = new SqliteStore(db);
+  const queue = new SqliteJobQueue(db, clock);
+  const keys = new LocalKeys(db, options.keys);
+  const sender = new NodeHttpSender({
+    allowPrivateNetworks: options.allowPrivateNetworks ?? true,
+    maxResponseBodyBytes: config.maxResponseBodyBytes,
+  });
+  const context: HeraldContext = { store, dispatcher: queue, keys, sender, clock, config };
+
+  const server = http.createServer((req, res) => {
+    void serve(context, req, res);
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 8080, options.host ?? "127.0.0.1", resolve);
+  });
+
+  store.purge(clock.now() - config.retentionMs);
+  const purgeTimer = setInterval(() => store.purge(clock.now() - config.retentionMs), PURGE_INTERVAL_MS);
+  purgeTimer.unref();
+  queue.start((job) => deliverMessage(context, job));
+
+  const port = (server.address() as AddressInfo).port;
+  const host = options.host && options.host !== "0.0.0.0" && options.host !== "::" ? options.host : "127.0.0.1";
+  return {
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    port,
+    token: keys.apiToken,
+    context,
+    async close() {
+      clearInterval(purgeTimer);
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await queue.stop();
+      sender.close();
+      db.close();
+    },
+  };
+}
+
+async function serve(ctx: HeraldContext, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const raw = req.url ?? "/";
+  const q = raw.indexOf("?");
+  const request: ApiRequest = {
+    method: req.method ?? "GET",
+    path: q < 0 ? raw : raw.slice(0, q),
+    rawQuery: q < 0 ? "" : raw.slice(q + 1),
+    headers: flatHeaders(req.headers),
+    body: new Uint8Array(0),
+  };
+  const ip = req.socket.remoteAddress;
+  if (ip) request.sourceIp = ip.startsWith("::ffff:") ? ip.slice(7) : ip;
+
+  // Size limits answer before the body is read or anything else is done. The publish limit is the
+  // message body limit; a little headroom leaves room for JSON wrappers of other endpoints.
+  const limit = ctx.config.maxBodyBytes;
+  const declared = Number(req.headers["content-length"] ?? 0);
+  if (declared > limit) return send(res, tooLarge(limit), true);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > limit) return send(res, tooLarge(limit), true);
+      chunks.push(chunk);
+    }
+  } catch {
+    res.destroy();
+    return;
+  }
+  const body = Buffer.concat(chunks);
+  request.body = new Uint8Array(body.buffer, body.byteOffset, body.length);
+  send(res, await handleApiRequest(ctx, request, (message, error) => console.error(message, error)));
+}
+
+const tooLarge = (limit: number): ApiResponse => ({
+  status: 413,
+  body: { error: `request body too large: at most ${limit} bytes` },
+});
+
+function send(res: http.ServerResponse, response: ApiResponse, closeConnection = false): void {
+  const payload = response.body === undefined ? "" : JSON.stringify(response.body);
+  res.writeHead(response.status, {
+    "Content-Type": "application/json",
+    "Content-Length": Buffer.byteLength(payload),
+    ...(closeConnection ? { Connection: "close" } : {}),
+  });
+  res.end(payload);
+}
+
+/** Node joins repeated headers with ", " already (except set-cookie, irrelevant for publishers). */
+function flatHeaders(headers: http.IncomingHttpHeaders): IncomingHeaders {
+  const out: IncomingHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  return out;
+}

@@ -1,0 +1,60 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client, Receiver } from "@upstash/qstash";
+import { startLocalServer, type LocalServer, type LocalServerOptions } from "../../lambdas/local/server.ts";
+
+export interface TestHerald {
+  server: LocalServer;
+  client: Client;
+  receiver: Receiver;
+  dataDir: string;
+  /** Plain HTTP against the API, with the token unless `token: null`. */
+  api(path: string, init?: RequestInit & { token?: string | null }): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export function tempDir(prefix = "herald-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A local Herald on a random port with its own data directory, and the official SDK pointed at it. */
+export async function startHerald(options: Partial<LocalServerOptions> = {}): Promise<TestHerald> {
+  const dataDir = options.dataDir ?? tempDir();
+  const server = await startLocalServer({ port: 0, ...options, dataDir });
+  const keys = await server.context.keys.signingKeys();
+  const client = new Client({ baseUrl: server.url, token: server.token, retry: false });
+  const receiver = new Receiver({ currentSigningKey: keys.current, nextSigningKey: keys.next });
+  return {
+    server,
+    client,
+    receiver,
+    dataDir,
+    api(path, init = {}) {
+      const { token = server.token, ...rest } = init;
+      const headers = new Headers(rest.headers);
+      if (token !== null) headers.set("Authorization", `Bearer ${token}`);
+      return fetch(`${server.url}${path}`, { ...rest, headers });
+    },
+    async close() {
+      await server.close();
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls until `check` returns a value other than undefined. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await sleep(50);
+  }
+}

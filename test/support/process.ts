@@ -1,0 +1,48 @@
+import { spawn, type ChildProcess } from "node:child_process";
+
+export interface HeraldProcess {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+  /** Kills the whole process group (npm and the node it started). */
+  kill(signal: NodeJS.Signals): Promise<void>;
+}
+
+/** Runs a command that starts Herald (e.g. `npm start`) in its own process group and waits for its URL. */
+export async function spawnHerald(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<HeraldProcess> {
+  const child = spawn(command, args, {
+    env: { ...process.env, ...env },
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Herald did not start:\n${output}`)), 20_000);
+    const check = (): void => {
+      const m = /Herald is listening on (http:\/\/\S+)/.exec(output);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1] as string);
+      }
+    };
+    child.stdout?.on("data", check);
+    child.once("exit", (code) => reject(new Error(`Herald exited with ${code}:\n${output}`)));
+  });
+  return {
+    child,
+    url,
+    output: () => output,
+    kill: (signal) =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        process.kill(-(child.pid as number), signal);
+      }),
+  };
+}

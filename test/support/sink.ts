@@ -1,0 +1,91 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface ReceivedRequest {
+  at: number;
+  method: string;
+  path: string;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+export interface SinkReply {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+/**
+ * A real HTTP destination for tests: records every request and answers with what `reply` says for it
+ * (200 "ok" by default), so tests can assert exactly what a receiver sees.
+ */
+export class Sink {
+  readonly received: ReceivedRequest[] = [];
+  private readonly server: http.Server;
+  private waiters: { path: string; count: number; resolve: () => void }[] = [];
+  reply: (request: ReceivedRequest, countForPath: number) => SinkReply = () => ({ status: 200, body: "ok" });
+
+  private constructor() {
+    this.server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const request: ReceivedRequest = {
+          at: Date.now(),
+          method: req.method ?? "",
+          path: req.url ?? "",
+          headers: req.headers,
+          body: Buffer.concat(chunks),
+        };
+        this.received.push(request);
+        const answer = this.reply(request, this.at(request.path).length);
+        res.writeHead(answer.status, answer.headers ?? {});
+        res.end(answer.body ?? "");
+        this.notify();
+      });
+    });
+  }
+
+  static async start(): Promise<Sink> {
+    const sink = new Sink();
+    await new Promise<void>((resolve) => sink.server.listen(0, "127.0.0.1", resolve));
+    return sink;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  at(path: string): ReceivedRequest[] {
+    return this.received.filter((r) => r.path === path);
+  }
+
+  /** Resolves once `count` requests arrived at `path` (rejects after `timeoutMs`). */
+  waitFor(path: string, count = 1, timeoutMs = 10_000): Promise<ReceivedRequest[]> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`timed out waiting for ${count} request(s) at ${path}; got ${this.at(path).length}`)),
+        timeoutMs,
+      );
+      const check = (): void => {
+        clearTimeout(timer);
+        resolve(this.at(path));
+      };
+      if (this.at(path).length >= count) return check();
+      this.waiters.push({ path, count, resolve: check });
+    });
+  }
+
+  private notify(): void {
+    this.waiters = this.waiters.filter((w) => {
+      if (this.at(w.path).length < w.count) return true;
+      w.resolve();
+      return false;
+    });
+  }
+
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}

@@ -51,7 +51,7 @@ describe("publish to a URL with the official SDK", () => {
     const bytes = Buffer.from([0, 255, 1, 254, 0x80, 0x0a, 0x0d]);
     await herald.client.publish({
       url: `${sink.url}/binary`,
-      body: bytes,
+      body: new Blob([new Uint8Array(bytes)]),
       headers: { "Content-Type": "application/octet-stream" },
     });
     const [got] = await sink.waitFor("/binary");
@@ -109,7 +109,7 @@ describe("publish to a URL with the official SDK", () => {
       maxRetries: 3,
       body: '{"a":1}',
     });
-    expect(msg.notBefore - msg.createdAt).toBe(60_000);
+    expect((msg.notBefore ?? 0) - msg.createdAt).toBe(60_000);
     await herald.client.messages.cancel(res.messageId);
   });
 });

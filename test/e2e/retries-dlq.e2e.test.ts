@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Sink } from "../support/sink.ts";
+import { Sink, type SinkReply } from "../support/sink.ts";
 import { eventually, startHerald, type TestHerald } from "../support/herald.ts";
 
 let herald: TestHerald;
@@ -8,7 +8,7 @@ let sink: Sink;
 beforeAll(async () => {
   herald = await startHerald();
   sink = await Sink.start();
-  sink.reply = (request, count) => {
+  sink.reply = (request, count): SinkReply => {
     if (request.path.startsWith("/flaky")) return count <= 2 ? { status: 503 } : { status: 200, body: "third time" };
     if (request.path.startsWith("/down")) return { status: 500, headers: { "X-Why": "broken" }, body: "nope" };
     if (request.path.startsWith("/fatal")) {

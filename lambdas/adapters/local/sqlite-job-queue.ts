@@ -12,7 +12,6 @@ interface JobRow {
 
 // setTimeout cannot wait longer than ~24.8 days; far-off wake-ups re-check hourly instead.
 const MAX_SLEEP_MS = 3_600_000;
-const HANDLER_FAILURE_BACKOFF_MS = 5_000;
 
 /**
  * The local Dispatcher: a durable job table in the same SQLite file, worked by in-process timers.
@@ -23,6 +22,7 @@ export class SqliteJobQueue implements Dispatcher {
   private readonly db: DatabaseSync;
   private readonly clock: Clock;
   private readonly maxInFlight: number;
+  private readonly handlerFailureBackoffMs: number;
   private readonly inFlight = new Set<number>();
   private handler: JobHandler | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -30,10 +30,15 @@ export class SqliteJobQueue implements Dispatcher {
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
 
-  constructor(db: DatabaseSync, clock: Clock, options: { maxInFlight?: number } = {}) {
+  constructor(
+    db: DatabaseSync,
+    clock: Clock,
+    options: { maxInFlight?: number; handlerFailureBackoffMs?: number } = {},
+  ) {
     this.db = db;
     this.clock = clock;
     this.maxInFlight = options.maxInFlight ?? 128;
+    this.handlerFailureBackoffMs = options.handlerFailureBackoffMs ?? 5_000;
   }
 
   async dispatch(job: DeliveryJob, dueAt: number): Promise<void> {
@@ -95,7 +100,7 @@ export class SqliteJobQueue implements Dispatcher {
           console.error(`delivery of ${row.message_id} failed inside Herald; retrying`, error);
           this.db
             .prepare("UPDATE jobs SET due_at = ? WHERE seq = ?")
-            .run(this.clock.now() + HANDLER_FAILURE_BACKOFF_MS, row.seq);
+            .run(this.clock.now() + this.handlerFailureBackoffMs, row.seq);
         },
       )
       .finally(() => {

@@ -1,0 +1,34 @@
+import { rmSync } from "node:fs";
+import { openDatabase } from "../../lambdas/adapters/local/sqlite-database.ts";
+import { SqliteJobQueue } from "../../lambdas/adapters/local/sqlite-job-queue.ts";
+import { SqliteStore } from "../../lambdas/adapters/local/sqlite-store.ts";
+import { tempDir } from "../support/herald.ts";
+import { dispatcherContract } from "./dispatcher.spec.ts";
+import { storeContract } from "./store.spec.ts";
+
+storeContract("SQLite", async () => {
+  const dir = tempDir();
+  const db = openDatabase(dir);
+  return {
+    store: new SqliteStore(db),
+    async close() {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+dispatcherContract("SQLite job queue", async () => {
+  const dir = tempDir();
+  const db = openDatabase(dir);
+  const queue = new SqliteJobQueue(db, { now: () => Date.now() }, { handlerFailureBackoffMs: 200 });
+  return {
+    dispatcher: queue,
+    consume: (handler) => queue.start(handler),
+    async close() {
+      await queue.stop();
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});

@@ -1,0 +1,217 @@
+// The Store contract: one spec, run against every adapter family (message-queue-toolkit style).
+// test/contract/sqlite.contract.test.ts runs it on SQLite; the AWS adapters will run it on DynamoDB Local.
+import { describe, expect, it } from "vitest";
+import type { DlqEntry, LogEvent, Message } from "../../lambdas/core/message.ts";
+import type { Positioned, ScanOptions, Store } from "../../lambdas/ports.ts";
+
+export interface StoreFixture {
+  store: Store;
+  close(): Promise<void>;
+}
+
+let counter = 0;
+export function sampleMessage(overrides: Partial<Message> = {}): Message {
+  counter++;
+  return {
+    messageId: `msg_contract_${Date.now()}_${counter}`,
+    url: "https://example.com/hook?x=1",
+    method: "POST",
+    header: { "Content-Type": ["application/json"], "X-Multi": ["a", "b"] },
+    body: new Uint8Array([123, 0, 255, 125]),
+    maxRetries: 3,
+    labels: ["l1", "l2"],
+    notBefore: 1_700_000_000_000,
+    createdAt: 1_700_000_000_000,
+    callback: { url: "https://example.com/cb", header: { "X-Cb": ["1"] }, retries: 1 },
+    ...overrides,
+  };
+}
+
+async function collect<T>(scan: AsyncIterable<Positioned<T>>): Promise<Positioned<T>[]> {
+  const out: Positioned<T>[] = [];
+  for await (const item of scan) out.push(item);
+  return out;
+}
+
+export function storeContract(name: string, open: () => Promise<StoreFixture>): void {
+  describe(`Store contract: ${name}`, () => {
+    const withStore = (test: (store: Store) => Promise<void>) => async () => {
+      const fixture = await open();
+      try {
+        await test(fixture.store);
+      } finally {
+        await fixture.close();
+      }
+    };
+
+    it(
+      "creates a message once and reads it back exactly",
+      withStore(async (store) => {
+        const message = sampleMessage();
+        const created: LogEvent = { time: message.createdAt, messageId: message.messageId, state: "CREATED" };
+        expect(await store.createMessage(message, { state: "CREATED", retried: 0 }, [created])).toBe(true);
+        expect(
+          await store.createMessage({ ...message, url: "https://other" }, { state: "CREATED", retried: 0 }, [created]),
+        ).toBe(false);
+        const stored = await store.getMessage(message.messageId);
+        expect(stored?.status).toEqual({ state: "CREATED", retried: 0 });
+        expect(stored?.message).toEqual(message);
+        expect(Buffer.from(stored?.message.body ?? []).equals(Buffer.from(message.body))).toBe(true);
+        expect(await store.getMessage("msg_missing")).toBeUndefined();
+        const events = await collect(store.scanEvents({ order: "earliestFirst", messageIds: [message.messageId] }));
+        expect(events.map((e) => e.item.event.state)).toEqual(["CREATED"]); // the duplicate create added no event
+      }),
+    );
+
+    it(
+      "updates status only from the expected status (compare-and-set)",
+      withStore(async (store) => {
+        const message = sampleMessage();
+        await store.createMessage(message, { state: "CREATED", retried: 0 }, []);
+        const retryEvent: LogEvent = {
+          time: message.createdAt + 1,
+          messageId: message.messageId,
+          state: "RETRY",
+          nextDeliveryTime: 5,
+        };
+        expect(
+          await store.updateStatus(
+            message.messageId,
+            { state: "CREATED", retried: 0 },
+            { state: "RETRY", retried: 1 },
+            [retryEvent],
+          ),
+        ).toBe(true);
+        // A second writer with the old expectation loses and its events are not appended.
+        expect(
+          await store.updateStatus(
+            message.messageId,
+            { state: "CREATED", retried: 0 },
+            { state: "DELIVERED", retried: 0 },
+            [{ time: message.createdAt + 2, messageId: message.messageId, state: "DELIVERED" }],
+          ),
+        ).toBe(false);
+        expect((await store.getMessage(message.messageId))?.status).toEqual({ state: "RETRY", retried: 1 });
+        const events = await collect(store.scanEvents({ order: "earliestFirst", messageIds: [message.messageId] }));
+        expect(events.map((e) => e.item.event)).toEqual([retryEvent]);
+        expect(
+          await store.updateStatus(
+            "msg_missing",
+            { state: "CREATED", retried: 0 },
+            { state: "FAILED", retried: 0 },
+            [],
+          ),
+        ).toBe(false);
+      }),
+    );
+
+    it(
+      "scans events in both orders, resumes after a position without skipping ties, and bounds by time",
+      withStore(async (store) => {
+        const message = sampleMessage();
+        await store.createMessage(message, { state: "CREATED", retried: 0 }, []);
+        const base = 1_800_000_000_000;
+        // Several events share a millisecond: positions must still order them totally.
+        const times = [base, base, base + 1, base + 1, base + 1, base + 2];
+        await store.appendEvents(
+          times.map((time, i) => ({
+            time,
+            messageId: message.messageId,
+            state: i % 2 ? "ACTIVE" : "ERROR",
+            error: `e${i}`,
+            response: { status: 500 + i, header: { "X-I": [String(i)] }, body: new Uint8Array([i]) },
+          })),
+        );
+        const forward = await collect(store.scanEvents({ order: "earliestFirst", messageIds: [message.messageId] }));
+        expect(forward.map((e) => e.item.event.error)).toEqual(["e0", "e1", "e2", "e3", "e4", "e5"]);
+        expect(forward[3]?.item.event.response).toEqual({
+          status: 503,
+          header: { "X-I": ["3"] },
+          body: new Uint8Array([3]),
+        });
+        expect(forward[0]?.item.message).toEqual(message);
+
+        const backward = await collect(store.scanEvents({ order: "latestFirst", messageIds: [message.messageId] }));
+        expect(backward.map((e) => e.item.event.error)).toEqual(["e5", "e4", "e3", "e2", "e1", "e0"]);
+
+        const resumeForward = await collect(
+          store.scanEvents({
+            order: "earliestFirst",
+            messageIds: [message.messageId],
+            after: forward[2]?.position as ScanOptions["after"],
+          }),
+        );
+        expect(resumeForward.map((e) => e.item.event.error)).toEqual(["e3", "e4", "e5"]);
+        const resumeBackward = await collect(
+          store.scanEvents({
+            order: "latestFirst",
+            messageIds: [message.messageId],
+            after: backward[1]?.position as ScanOptions["after"],
+          }),
+        );
+        expect(resumeBackward.map((e) => e.item.event.error)).toEqual(["e3", "e2", "e1", "e0"]);
+
+        // A bare time (the SDK's `cursor = Date.now()`) includes that millisecond.
+        const fromTime = await collect(
+          store.scanEvents({ order: "latestFirst", messageIds: [message.messageId], after: { time: base + 1 } }),
+        );
+        expect(fromTime.map((e) => e.item.event.error)).toEqual(["e4", "e3", "e2", "e1", "e0"]);
+
+        const bounded = await collect(
+          store.scanEvents({
+            order: "earliestFirst",
+            messageIds: [message.messageId],
+            fromTime: base + 1,
+            toTime: base + 1,
+          }),
+        );
+        expect(bounded.map((e) => e.item.event.error)).toEqual(["e2", "e3", "e4"]);
+      }),
+    );
+
+    it(
+      "lists messages by status, oldest first",
+      withStore(async (store) => {
+        const a = sampleMessage({ createdAt: 1, messageId: "msg_scan_a" });
+        const b = sampleMessage({ createdAt: 2, messageId: "msg_scan_b" });
+        const c = sampleMessage({ createdAt: 3, messageId: "msg_scan_c" });
+        await store.createMessage(b, { state: "RETRY", retried: 1 }, []);
+        await store.createMessage(a, { state: "CREATED", retried: 0 }, []);
+        await store.createMessage(c, { state: "DELIVERED", retried: 0 }, []);
+        const pending: string[] = [];
+        for await (const s of store.scanMessages(["CREATED", "RETRY"])) pending.push(s.message.messageId);
+        expect(pending).toEqual(["msg_scan_a", "msg_scan_b"]);
+      }),
+    );
+
+    it(
+      "keeps DLQ entries: put is idempotent, get, delete once, scan in order with resume",
+      withStore(async (store) => {
+        const entries: DlqEntry[] = [0, 1, 2].map((i) => ({
+          dlqId: `${1_900_000_000_000 + i}-abc${i}`,
+          message: sampleMessage(),
+          failedAt: 1_900_000_000_000 + i,
+          retried: 3,
+          error: "destination answered 500",
+          response: { status: 500, header: { "X-Why": ["x"] }, body: new Uint8Array([1, 2, 3]) },
+        }));
+        for (const entry of entries) await store.putDlq(entry);
+        await store.putDlq({ ...(entries[0] as DlqEntry), error: "changed" });
+        expect(await store.getDlq(entries[0]?.dlqId as string)).toEqual(entries[0]);
+
+        const all = await collect(store.scanDlq({ order: "earliestFirst" }));
+        expect(all.map((e) => e.item.dlqId)).toEqual(entries.map((e) => e.dlqId));
+        const rest = await collect(
+          store.scanDlq({ order: "earliestFirst", after: all[0]?.position as ScanOptions["after"] }),
+        );
+        expect(rest.map((e) => e.item.dlqId)).toEqual([entries[1]?.dlqId, entries[2]?.dlqId]);
+        const newest = await collect(store.scanDlq({ order: "latestFirst", toTime: 1_900_000_000_001 }));
+        expect(newest.map((e) => e.item.dlqId)).toEqual([entries[1]?.dlqId, entries[0]?.dlqId]);
+
+        expect(await store.deleteDlq(entries[1]?.dlqId as string)).toBe(true);
+        expect(await store.deleteDlq(entries[1]?.dlqId as string)).toBe(false);
+        expect(await store.getDlq(entries[1]?.dlqId as string)).toBeUndefined();
+      }),
+    );
+  });
+}

@@ -112,6 +112,12 @@ describe("bad input gets a 4xx JSON error and the server keeps serving", () => {
     expect(got?.body.length).toBe(1024 * 1024);
   });
 
+  it("answers 431 JSON for a header block over 16 KiB, and keeps serving", async () => {
+    const res = await herald.api("/v2/keys", { headers: { "X-Big": "a".repeat(20_000) } });
+    expect(await expectJsonError(res, 431)).toMatch(/headers too large/);
+    expect((await herald.api("/v2/keys")).status).toBe(200);
+  });
+
   it("answers 404 for unknown messages, 405 for wrong methods, 400 for bad cursors", async () => {
     await expectJsonError(await herald.api("/v2/messages/msg_nope"), 404);
     await expectJsonError(await herald.api("/v2/keys", { method: "DELETE" }), 405);

@@ -1,4 +1,5 @@
-import type { DatabaseSync } from "node:sqlite";
+import { Statements } from "./sqlite-database.ts";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { newApiToken, newSigningKey } from "../../core/ids.ts";
 import type { Keys, SigningKeys } from "../../ports.ts";
 
@@ -15,17 +16,22 @@ export interface LocalKeysOptions {
  */
 export class LocalKeys implements Keys {
   private readonly db: DatabaseSync;
+  private readonly statements: Statements;
   private token: string;
   private keys: SigningKeys;
 
   constructor(db: DatabaseSync, options: LocalKeysOptions = {}) {
     this.db = db;
+    this.statements = new Statements(db);
     this.token = options.token || this.read("token") || newApiToken();
     this.keys = {
       current: options.currentSigningKey || this.read("currentSigningKey") || newSigningKey(),
       next: options.nextSigningKey || this.read("nextSigningKey") || newSigningKey(),
     };
     this.persist();
+  }
+  private sql(text: string): StatementSync {
+    return this.statements.get(text);
   }
 
   get apiToken(): string {
@@ -47,12 +53,12 @@ export class LocalKeys implements Keys {
   }
 
   private read(key: string): string | undefined {
-    const row = this.db.prepare("SELECT value FROM settings WHERE key = ?").get(key) as { value: string } | undefined;
+    const row = this.sql("SELECT value FROM settings WHERE key = ?").get(key) as { value: string } | undefined;
     return row?.value;
   }
 
   private persist(): void {
-    const upsert = this.db.prepare(
+    const upsert = this.sql(
       "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     );
     upsert.run("token", this.token);

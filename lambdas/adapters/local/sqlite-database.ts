@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS messages (
@@ -43,5 +43,24 @@ export function transaction<T>(db: DatabaseSync, work: () => T): T {
   } catch (error) {
     db.exec("ROLLBACK");
     throw error;
+  }
+}
+
+/** Prepared statements reused by SQL text (preparing is a measurable part of a small write). */
+export class Statements {
+  private readonly db: DatabaseSync;
+  private readonly cache = new Map<string, StatementSync>();
+  constructor(db: DatabaseSync) {
+    this.db = db;
+  }
+
+  get(sql: string): StatementSync {
+    let statement = this.cache.get(sql);
+    if (!statement) {
+      if (this.cache.size >= 256) this.cache.clear(); // dynamic IN (...) lists must not grow it forever
+      statement = this.db.prepare(sql);
+      this.cache.set(sql, statement);
+    }
+    return statement;
   }
 }

@@ -1,4 +1,5 @@
-import type { DatabaseSync } from "node:sqlite";
+import { Statements } from "./sqlite-database.ts";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { Clock, DeliveryJob, Dispatcher } from "../../ports.ts";
 
 export type JobHandler = (job: DeliveryJob) => Promise<void>;
@@ -20,6 +21,7 @@ const MAX_SLEEP_MS = 3_600_000;
  */
 export class SqliteJobQueue implements Dispatcher {
   private readonly db: DatabaseSync;
+  private readonly statements: Statements;
   private readonly clock: Clock;
   private readonly maxInFlight: number;
   private readonly handlerFailureBackoffMs: number;
@@ -36,15 +38,21 @@ export class SqliteJobQueue implements Dispatcher {
     options: { maxInFlight?: number; handlerFailureBackoffMs?: number } = {},
   ) {
     this.db = db;
+    this.statements = new Statements(db);
     this.clock = clock;
     this.maxInFlight = options.maxInFlight ?? 128;
     this.handlerFailureBackoffMs = options.handlerFailureBackoffMs ?? 5_000;
   }
+  private sql(text: string): StatementSync {
+    return this.statements.get(text);
+  }
 
   async dispatch(job: DeliveryJob, dueAt: number): Promise<void> {
-    this.db
-      .prepare("INSERT INTO jobs (message_id, retried, due_at) VALUES (?, ?, ?)")
-      .run(job.messageId, job.retried, Math.round(dueAt));
+    this.sql("INSERT INTO jobs (message_id, retried, due_at) VALUES (?, ?, ?)").run(
+      job.messageId,
+      job.retried,
+      Math.round(dueAt),
+    );
     if (dueAt < this.wakeAt) this.wake(dueAt);
   }
 
@@ -54,11 +62,20 @@ export class SqliteJobQueue implements Dispatcher {
     this.wake(this.clock.now());
   }
 
-  /** Stops taking jobs and waits for the attempts in flight (they are retried after restart if cut off). */
-  async stop(): Promise<void> {
+  /**
+   * Stops taking jobs and waits up to `graceMs` for the attempts in flight. Jobs cut off stay in the
+   * table and run again after restart.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    if (this.inFlight.size > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    if (this.inFlight.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
+    ]);
+    clearTimeout(timer);
   }
 
   private wake(at: number): void {
@@ -75,16 +92,16 @@ export class SqliteJobQueue implements Dispatcher {
     const now = this.clock.now();
     const free = this.maxInFlight - this.inFlight.size;
     if (free > 0) {
-      const rows = this.db
-        .prepare("SELECT seq, message_id, retried, due_at FROM jobs WHERE due_at <= ? ORDER BY due_at, seq LIMIT ?")
-        .all(now, free + this.inFlight.size) as unknown as JobRow[];
+      const rows = this.sql(
+        "SELECT seq, message_id, retried, due_at FROM jobs WHERE due_at <= ? ORDER BY due_at, seq LIMIT ?",
+      ).all(now, free + this.inFlight.size) as unknown as JobRow[];
       for (const row of rows) {
         if (this.inFlight.size >= this.maxInFlight) break;
         if (!this.inFlight.has(row.seq)) this.run(row);
       }
     }
     if (this.inFlight.size >= this.maxInFlight) return; // a finishing job pumps again
-    const next = this.db.prepare("SELECT MIN(due_at) AS due FROM jobs WHERE due_at > ?").get(now) as
+    const next = this.sql("SELECT MIN(due_at) AS due FROM jobs WHERE due_at > ?").get(now) as
       { due: number | null } | undefined;
     if (next?.due != null) this.wake(Number(next.due));
   }
@@ -94,7 +111,7 @@ export class SqliteJobQueue implements Dispatcher {
     const handler = this.handler as JobHandler;
     handler({ messageId: row.message_id, retried: Number(row.retried) })
       .then(
-        () => this.db.prepare("DELETE FROM jobs WHERE seq = ?").run(row.seq),
+        () => this.sql("DELETE FROM jobs WHERE seq = ?").run(row.seq),
         (error: unknown) => {
           // Our own failure (not the destination's): keep the job and try again shortly.
           console.error(`delivery of ${row.message_id} failed inside Herald; retrying`, error);

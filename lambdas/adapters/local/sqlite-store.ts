@@ -1,4 +1,4 @@
-import type { DatabaseSync, SQLInputValue } from "node:sqlite";
+import type { DatabaseSync, StatementSync, SQLInputValue } from "node:sqlite";
 import type { HeaderMap } from "../../core/headers.ts";
 import type {
   AttemptResponse,
@@ -10,7 +10,7 @@ import type {
   StoredMessage,
 } from "../../core/message.ts";
 import type { LoggedEvent, Positioned, ScanOptions, Store } from "../../ports.ts";
-import { transaction } from "./sqlite-database.ts";
+import { transaction, Statements } from "./sqlite-database.ts";
 
 const CHUNK = 200;
 
@@ -84,25 +84,28 @@ function parseSeq(key: string | undefined): number | undefined {
 /** The local Store: messages, event log and DLQ in one SQLite file. */
 export class SqliteStore implements Store {
   private readonly db: DatabaseSync;
+  private readonly statements: Statements;
   constructor(db: DatabaseSync) {
     this.db = db;
+    this.statements = new Statements(db);
+  }
+  private sql(text: string): StatementSync {
+    return this.statements.get(text);
   }
 
   async createMessage(message: Message, status: MessageStatus, events: LogEvent[]): Promise<boolean> {
     return transaction(this.db, () => {
-      const result = this.db
-        .prepare(
-          "INSERT OR IGNORE INTO messages (id, created_at, updated_at, state, retried, meta, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .run(
-          message.messageId,
-          message.createdAt,
-          message.createdAt,
-          status.state,
-          status.retried,
-          metaOf(message),
-          message.body,
-        );
+      const result = this.sql(
+        "INSERT OR IGNORE INTO messages (id, created_at, updated_at, state, retried, meta, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      ).run(
+        message.messageId,
+        message.createdAt,
+        message.createdAt,
+        status.state,
+        status.retried,
+        metaOf(message),
+        message.body,
+      );
       if (result.changes !== 1) return false;
       this.insertEvents(events);
       return true;
@@ -110,7 +113,7 @@ export class SqliteStore implements Store {
   }
 
   async getMessage(messageId: string): Promise<StoredMessage | undefined> {
-    const row = this.db.prepare("SELECT state, retried, meta, body FROM messages WHERE id = ?").get(messageId);
+    const row = this.sql("SELECT state, retried, meta, body FROM messages WHERE id = ?").get(messageId);
     if (!row) return undefined;
     return {
       message: toMessage(row.meta as string, row.body),
@@ -126,11 +129,9 @@ export class SqliteStore implements Store {
   ): Promise<boolean> {
     const time = events[0]?.time ?? Date.now();
     return transaction(this.db, () => {
-      const result = this.db
-        .prepare(
-          "UPDATE messages SET state = ?, retried = ?, updated_at = ? WHERE id = ? AND state = ? AND retried = ?",
-        )
-        .run(next.state, next.retried, time, messageId, expected.state, expected.retried);
+      const result = this.sql(
+        "UPDATE messages SET state = ?, retried = ?, updated_at = ? WHERE id = ? AND state = ? AND retried = ?",
+      ).run(next.state, next.retried, time, messageId, expected.state, expected.retried);
       if (result.changes !== 1) return false;
       this.insertEvents(events);
       return true;
@@ -142,7 +143,7 @@ export class SqliteStore implements Store {
   }
 
   private insertEvents(events: LogEvent[]): void {
-    const insert = this.db.prepare(
+    const insert = this.sql(
       "INSERT INTO events (time, message_id, state, detail, response_body) VALUES (?, ?, ?, ?, ?)",
     );
     for (const event of events) {
@@ -168,13 +169,11 @@ export class SqliteStore implements Store {
         where.push(`e.message_id IN (${options.messageIds.map(() => "?").join(", ")})`);
         args.push(...options.messageIds);
       }
-      const rows = this.db
-        .prepare(
-          `SELECT e.seq, e.time, e.message_id, e.state, e.detail, e.response_body, m.meta, m.body
+      const rows = this.sql(
+        `SELECT e.seq, e.time, e.message_id, e.state, e.detail, e.response_body, m.meta, m.body
            FROM events e LEFT JOIN messages m ON m.id = e.message_id
            ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY ${orderBy} LIMIT ${CHUNK}`,
-        )
-        .all(...args) as Row[];
+      ).all(...args) as Row[];
       for (const row of rows) {
         const detail = row.detail ? (JSON.parse(row.detail as string) as EventDetail) : {};
         const event: LogEvent = {
@@ -200,13 +199,11 @@ export class SqliteStore implements Store {
     let after: { createdAt: number; id: string } | undefined;
     const marks = states.map(() => "?").join(", ");
     for (;;) {
-      const rows = this.db
-        .prepare(
-          `SELECT id, created_at, state, retried, meta, body FROM messages WHERE state IN (${marks})
+      const rows = this.sql(
+        `SELECT id, created_at, state, retried, meta, body FROM messages WHERE state IN (${marks})
            ${after ? "AND (created_at > ? OR (created_at = ? AND id > ?))" : ""}
            ORDER BY created_at, id LIMIT ${CHUNK}`,
-        )
-        .all(...states, ...(after ? [after.createdAt, after.createdAt, after.id] : [])) as Row[];
+      ).all(...states, ...(after ? [after.createdAt, after.createdAt, after.id] : [])) as Row[];
       for (const row of rows) {
         yield {
           message: toMessage(row.meta as string, row.body),
@@ -226,9 +223,13 @@ export class SqliteStore implements Store {
       meta: metaOf(message),
       ...(response ? { response: { status: response.status, header: response.header } } : {}),
     };
-    this.db
-      .prepare("INSERT OR IGNORE INTO dlq (dlq_id, failed_at, entry, body, response_body) VALUES (?, ?, ?, ?, ?)")
-      .run(entry.dlqId, entry.failedAt, JSON.stringify(stored), message.body, response?.body ?? null);
+    this.sql("INSERT OR IGNORE INTO dlq (dlq_id, failed_at, entry, body, response_body) VALUES (?, ?, ?, ?, ?)").run(
+      entry.dlqId,
+      entry.failedAt,
+      JSON.stringify(stored),
+      message.body,
+      response?.body ?? null,
+    );
   }
 
   private toDlqEntry(row: Row): DlqEntry {
@@ -244,24 +245,22 @@ export class SqliteStore implements Store {
   }
 
   async getDlq(dlqId: string): Promise<DlqEntry | undefined> {
-    const row = this.db.prepare("SELECT entry, body, response_body FROM dlq WHERE dlq_id = ?").get(dlqId);
+    const row = this.sql("SELECT entry, body, response_body FROM dlq WHERE dlq_id = ?").get(dlqId);
     return row ? this.toDlqEntry(row as Row) : undefined;
   }
 
   async deleteDlq(dlqId: string): Promise<boolean> {
-    return this.db.prepare("DELETE FROM dlq WHERE dlq_id = ?").run(dlqId).changes === 1;
+    return this.sql("DELETE FROM dlq WHERE dlq_id = ?").run(dlqId).changes === 1;
   }
 
   async *scanDlq(options: ScanOptions): AsyncIterable<Positioned<DlqEntry>> {
     let after = options.after ? { time: options.after.time, seq: parseSeq(options.after.key) } : undefined;
     for (;;) {
       const { where, args, orderBy } = scanCondition(options, "failed_at", "seq", after);
-      const rows = this.db
-        .prepare(
-          `SELECT seq, failed_at, entry, body, response_body FROM dlq
+      const rows = this.sql(
+        `SELECT seq, failed_at, entry, body, response_body FROM dlq
            ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY ${orderBy} LIMIT ${CHUNK}`,
-        )
-        .all(...args) as Row[];
+      ).all(...args) as Row[];
       for (const row of rows) {
         yield { position: { time: Number(row.failed_at), key: String(row.seq) }, item: this.toDlqEntry(row) };
       }
@@ -274,11 +273,11 @@ export class SqliteStore implements Store {
   /** Drops log events, DLQ entries and finished messages older than the retention. */
   purge(olderThan: number): void {
     transaction(this.db, () => {
-      this.db.prepare("DELETE FROM events WHERE time < ?").run(olderThan);
-      this.db.prepare("DELETE FROM dlq WHERE failed_at < ?").run(olderThan);
-      this.db
-        .prepare("DELETE FROM messages WHERE state IN ('DELIVERED', 'FAILED', 'CANCELED') AND updated_at < ?")
-        .run(olderThan);
+      this.sql("DELETE FROM events WHERE time < ?").run(olderThan);
+      this.sql("DELETE FROM dlq WHERE failed_at < ?").run(olderThan);
+      this.sql("DELETE FROM messages WHERE state IN ('DELIVERED', 'FAILED', 'CANCELED') AND updated_at < ?").run(
+        olderThan,
+      );
     });
   }
 }

@@ -3,21 +3,22 @@ import { assertHttpUrl } from "./destination.ts";
 import { parseDuration } from "./duration.ts";
 import { badRequest, clip } from "./errors.ts";
 import { addHeader, type HeaderMap, type IncomingHeaders } from "./headers.ts";
-import { HTTP_METHODS, type CallbackSettings, type HttpMethod } from "./message.ts";
+import { HTTP_METHODS, type CallbackSettings, type HttpMethod, type Message } from "./message.ts";
 import { compileRetryDelay } from "./retry-delay.ts";
 
 /** Everything a publish request says about its message(s), read from Upstash-* headers (qstash-api.md §2). */
-export interface PublishOptions {
-  method: HttpMethod;
-  header: HeaderMap;
-  maxRetries: number;
-  retryDelayExpression?: string;
-  timeoutSec?: number;
-  callback?: CallbackSettings;
-  failureCallback?: CallbackSettings;
-  labels: string[];
-  notBefore: number;
-}
+export type PublishOptions = Pick<
+  Message,
+  | "method"
+  | "header"
+  | "maxRetries"
+  | "retryDelayExpression"
+  | "timeoutSec"
+  | "callback"
+  | "failureCallback"
+  | "labels"
+  | "notBefore"
+>;
 
 const FORWARD = "upstash-forward-";
 const CALLBACK_FORWARD = "upstash-callback-forward-";

@@ -1,19 +1,8 @@
 import { Receiver } from "@upstash/qstash";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Sink } from "../support/sink.ts";
-import { startHerald, type TestHerald } from "../support/herald.ts";
+import { describe, expect, it } from "vitest";
+import { useHeraldWithSink } from "../support/herald.ts";
 
-let herald: TestHerald;
-let sink: Sink;
-
-beforeAll(async () => {
-  herald = await startHerald();
-  sink = await Sink.start();
-});
-afterAll(async () => {
-  await herald.close();
-  await sink.close();
-});
+const setup = useHeraldWithSink();
 
 const ROUTES: [string, string][] = [
   ["POST", "/v2/publish/https://example.com/x"],
@@ -45,24 +34,24 @@ async function expectJsonError(res: Response, status: number): Promise<string> {
 
 describe("authentication", () => {
   it.each(ROUTES)("%s %s answers 401 JSON without a token or with a wrong one", async (method, path) => {
-    await expectJsonError(await herald.api(path, { method, token: null }), 401);
-    const error = await expectJsonError(await herald.api(path, { method, token: "wrong-token" }), 401);
+    await expectJsonError(await setup.herald.api(path, { method, token: null }), 401);
+    const error = await expectJsonError(await setup.herald.api(path, { method, token: "wrong-token" }), 401);
     expect(error).not.toContain("wrong-token");
     await expectJsonError(
-      await herald.api(path, { method, token: null, headers: { Authorization: "Basic abc" } }),
+      await setup.herald.api(path, { method, token: null, headers: { Authorization: "Basic abc" } }),
       401,
     );
   });
 
   it("accepts the token as the qstash_token query parameter", async () => {
-    const res = await fetch(`${herald.server.url}/v2/keys?qstash_token=${herald.server.token}`);
+    const res = await fetch(`${setup.herald.server.url}/v2/keys?qstash_token=${setup.herald.server.token}`);
     expect(res.status).toBe(200);
   });
 });
 
 describe("bad input gets a 4xx JSON error and the server keeps serving", () => {
-  const publish = (headers: Record<string, string>, destination = `${sink.url}/never`): Promise<Response> =>
-    herald.api(`/v2/publish/${destination}`, { method: "POST", headers, body: "x" });
+  const publish = (headers: Record<string, string>, destination = `${setup.sink.url}/never`): Promise<Response> =>
+    setup.herald.api(`/v2/publish/${destination}`, { method: "POST", headers, body: "x" });
 
   it.each([
     [{ "Upstash-Delay": "soon" }, /Upstash-Delay/],
@@ -81,9 +70,9 @@ describe("bad input gets a 4xx JSON error and the server keeps serving", () => {
   });
 
   it("ignores unknown Upstash-* headers", async () => {
-    const res = await publish({ "Upstash-Something-New": "whatever" }, `${sink.url}/unknown-header`);
+    const res = await publish({ "Upstash-Something-New": "whatever" }, `${setup.sink.url}/unknown-header`);
     expect(res.status).toBe(200);
-    await sink.waitFor("/unknown-header");
+    await setup.sink.waitFor("/unknown-header");
   });
 
   it.each([
@@ -101,45 +90,45 @@ describe("bad input gets a 4xx JSON error and the server keeps serving", () => {
 
   it("answers 413 for a body over 1 MiB, before reading it, and keeps serving", async () => {
     const big = Buffer.alloc(1024 * 1024 + 1, "a");
-    const res = await herald.api(`/v2/publish/${sink.url}/big`, { method: "POST", body: big });
+    const res = await setup.herald.api(`/v2/publish/${setup.sink.url}/big`, { method: "POST", body: big });
     expect(await expectJsonError(res, 413)).toMatch(/too large/);
-    const exact = await herald.api(`/v2/publish/${sink.url}/exact`, {
+    const exact = await setup.herald.api(`/v2/publish/${setup.sink.url}/exact`, {
       method: "POST",
       body: Buffer.alloc(1024 * 1024, "b"),
     });
     expect(exact.status).toBe(200);
-    const [got] = await sink.waitFor("/exact");
+    const [got] = await setup.sink.waitFor("/exact");
     expect(got?.body.length).toBe(1024 * 1024);
   });
 
   it("answers 431 JSON for a header block over 16 KiB, and keeps serving", async () => {
-    const res = await herald.api("/v2/keys", { headers: { "X-Big": "a".repeat(20_000) } });
+    const res = await setup.herald.api("/v2/keys", { headers: { "X-Big": "a".repeat(20_000) } });
     expect(await expectJsonError(res, 431)).toMatch(/headers too large/);
-    expect((await herald.api("/v2/keys")).status).toBe(200);
+    expect((await setup.herald.api("/v2/keys")).status).toBe(200);
   });
 
   it("answers 404 for unknown messages, 405 for wrong methods, 400 for bad cursors", async () => {
-    await expectJsonError(await herald.api("/v2/messages/msg_nope"), 404);
-    await expectJsonError(await herald.api("/v2/keys", { method: "DELETE" }), 405);
-    await expectJsonError(await herald.api("/v2/logs?cursor=abc"), 400);
-    await expectJsonError(await herald.api("/v2/logs?count=0"), 400);
-    expect((await herald.api("/v2/keys")).status).toBe(200);
+    await expectJsonError(await setup.herald.api("/v2/messages/msg_nope"), 404);
+    await expectJsonError(await setup.herald.api("/v2/keys", { method: "DELETE" }), 405);
+    await expectJsonError(await setup.herald.api("/v2/logs?cursor=abc"), 400);
+    await expectJsonError(await setup.herald.api("/v2/logs?count=0"), 400);
+    expect((await setup.herald.api("/v2/keys")).status).toBe(200);
   });
 });
 
 describe("signing keys", () => {
   it("returns the keys and rotates them: next becomes current and deliveries are signed with it", async () => {
-    const before = (await (await herald.api("/v2/keys")).json()) as { current: string; next: string };
+    const before = (await (await setup.herald.api("/v2/keys")).json()) as { current: string; next: string };
     expect(before.current).toMatch(/^sig_/);
-    const rotated = (await (await herald.api("/v2/keys/rotate", { method: "POST" })).json()) as {
+    const rotated = (await (await setup.herald.api("/v2/keys/rotate", { method: "POST" })).json()) as {
       current: string;
       next: string;
     };
     expect(rotated.current).toBe(before.next);
     expect(rotated.next).not.toBe(before.current);
 
-    await herald.client.publish({ url: `${sink.url}/after-rotation`, body: "signed" });
-    const [got] = await sink.waitFor("/after-rotation");
+    await setup.herald.client.publish({ url: `${setup.sink.url}/after-rotation`, body: "signed" });
+    const [got] = await setup.sink.waitFor("/after-rotation");
     const signature = got?.headers["upstash-signature"] as string;
     // A receiver that was configured before the rotation still verifies (it knows the old next key).
     const oldReceiver = new Receiver({ currentSigningKey: before.current, nextSigningKey: before.next });

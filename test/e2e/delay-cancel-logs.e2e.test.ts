@@ -1,24 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Sink } from "../support/sink.ts";
-import { eventually, sleep, startHerald, type TestHerald } from "../support/herald.ts";
+import { describe, expect, it } from "vitest";
+import { eventually, sleep, useHeraldWithSink } from "../support/herald.ts";
 
-let herald: TestHerald;
-let sink: Sink;
-
-beforeAll(async () => {
-  herald = await startHerald();
-  sink = await Sink.start();
-});
-afterAll(async () => {
-  await herald.close();
-  await sink.close();
-});
+const setup = useHeraldWithSink();
 
 describe("delays", () => {
   it("delivers a 2 s delay neither early nor more than a second late", async () => {
     const sentAt = Date.now();
-    await herald.client.publish({ url: `${sink.url}/delayed`, body: "later", delay: 2 });
-    const [got] = await sink.waitFor("/delayed", 1, 5000);
+    await setup.herald.client.publish({ url: `${setup.sink.url}/delayed`, body: "later", delay: 2 });
+    const [got] = await setup.sink.waitFor("/delayed", 1, 5000);
     const waited = (got?.at ?? 0) - sentAt;
     expect(waited).toBeGreaterThanOrEqual(2000);
     expect(waited).toBeLessThan(3000);
@@ -26,21 +15,21 @@ describe("delays", () => {
 
   it("honours Upstash-Not-Before over Upstash-Delay", async () => {
     const notBefore = Math.ceil(Date.now() / 1000) + 1;
-    await herald.client.publish({ url: `${sink.url}/not-before`, body: "x", notBefore, delay: 3600 });
-    const [got] = await sink.waitFor("/not-before", 1, 4000);
+    await setup.herald.client.publish({ url: `${setup.sink.url}/not-before`, body: "x", notBefore, delay: 3600 });
+    const [got] = await setup.sink.waitFor("/not-before", 1, 4000);
     expect(got?.at).toBeGreaterThanOrEqual(notBefore * 1000);
   });
 });
 
 describe("cancel", () => {
   it("never delivers a message cancelled before it was due, and logs the cancel", async () => {
-    const res = await herald.client.publish({ url: `${sink.url}/cancelled`, body: "x", delay: 1 });
-    expect(await herald.client.messages.cancel(res.messageId)).toEqual({ cancelled: 1 });
-    await expect(herald.client.messages.cancel(res.messageId)).rejects.toThrow(/not found or no longer pending/);
+    const res = await setup.herald.client.publish({ url: `${setup.sink.url}/cancelled`, body: "x", delay: 1 });
+    expect(await setup.herald.client.messages.cancel(res.messageId)).toEqual({ cancelled: 1 });
+    await expect(setup.herald.client.messages.cancel(res.messageId)).rejects.toThrow(/not found or no longer pending/);
     await sleep(1500);
-    expect(sink.at("/cancelled")).toHaveLength(0);
+    expect(setup.sink.at("/cancelled")).toHaveLength(0);
     const states = await eventually(async () => {
-      const { logs } = await herald.client.logs({ filter: { messageId: res.messageId } });
+      const { logs } = await setup.herald.client.logs({ filter: { messageId: res.messageId } });
       return logs.some((l) => l.state === "CANCELED") ? logs.map((l) => l.state) : undefined;
     });
     expect(states).toEqual(["CANCELED", "CANCEL_REQUESTED", "CREATED"]);
@@ -48,42 +37,48 @@ describe("cancel", () => {
 
   it("bulk-cancels by ids, by filter and all", async () => {
     const publish = (path: string, label: string): Promise<{ messageId: string }> =>
-      herald.client.publish({ url: `${sink.url}${path}`, body: "x", delay: 60, label });
+      setup.herald.client.publish({ url: `${setup.sink.url}${path}`, body: "x", delay: 60, label });
     const a = await publish("/bulk-a", "one");
     const b = await publish("/bulk-b", "one");
     await publish("/bulk-c", "two");
     await publish("/bulk-c", "three");
 
-    expect(await herald.client.messages.cancel([a.messageId])).toEqual({ cancelled: 1 });
-    expect(await herald.client.messages.cancel({ filter: { label: "one" } })).toEqual({ cancelled: 1 });
+    expect(await setup.herald.client.messages.cancel([a.messageId])).toEqual({ cancelled: 1 });
+    expect(await setup.herald.client.messages.cancel({ filter: { label: "one" } })).toEqual({ cancelled: 1 });
     expect(
-      await herald.client.messages.cancel({ filter: { url: `${sink.url}/bulk-c`, label: ["two", "three"] } }),
+      await setup.herald.client.messages.cancel({
+        filter: { url: `${setup.sink.url}/bulk-c`, label: ["two", "three"] },
+      }),
     ).toEqual({
       cancelled: 2,
     });
-    const left = await herald.client.publish({ url: `${sink.url}/bulk-d`, body: "x", delay: 60 });
-    expect(await herald.client.messages.cancel({ all: true })).toEqual({ cancelled: 1 });
-    await expect(herald.client.messages.cancel(b.messageId)).rejects.toThrow();
-    await expect(herald.client.messages.cancel(left.messageId)).rejects.toThrow();
+    const left = await setup.herald.client.publish({ url: `${setup.sink.url}/bulk-d`, body: "x", delay: 60 });
+    expect(await setup.herald.client.messages.cancel({ all: true })).toEqual({ cancelled: 1 });
+    await expect(setup.herald.client.messages.cancel(b.messageId)).rejects.toThrow();
+    await expect(setup.herald.client.messages.cancel(left.messageId)).rejects.toThrow();
   });
 });
 
 describe("logs", () => {
   it("records CREATED, ACTIVE and DELIVERED for a delivered message, newest first", async () => {
-    const res = await herald.client.publish({ url: `${sink.url}/logged`, body: "hello", label: "logs-test" });
+    const res = await setup.herald.client.publish({
+      url: `${setup.sink.url}/logged`,
+      body: "hello",
+      label: "logs-test",
+    });
     const logs = await eventually(async () => {
-      const page = await herald.client.logs({ filter: { messageId: res.messageId } });
+      const page = await setup.herald.client.logs({ filter: { messageId: res.messageId } });
       return page.logs.length === 3 ? page.logs : undefined;
     });
     expect(logs.map((l) => l.state)).toEqual(["DELIVERED", "ACTIVE", "CREATED"]);
     expect(logs[2]).toMatchObject({
       messageId: res.messageId,
-      url: `${sink.url}/logged`,
+      url: `${setup.sink.url}/logged`,
       label: "logs-test",
       labels: ["logs-test"],
       body: Buffer.from("hello").toString("base64"),
     });
-    const oldestFirst = await herald.api(`/v2/logs?messageId=${res.messageId}&order=earliestFirst`);
+    const oldestFirst = await setup.herald.api(`/v2/logs?messageId=${res.messageId}&order=earliestFirst`);
     const body = (await oldestFirst.json()) as { logs: { state: string }[]; events: unknown[]; cursor?: string };
     expect(body.logs.map((l) => l.state)).toEqual(["CREATED", "ACTIVE", "DELIVERED"]);
     expect(body.events).toEqual(body.logs);
@@ -92,37 +87,37 @@ describe("logs", () => {
 
   it("pages with cursors, and the last page has none", async () => {
     for (let i = 0; i < 4; i++)
-      await herald.client.publish({ url: `${sink.url}/paged`, body: `${i}`, label: "paged", delay: 60 });
+      await setup.herald.client.publish({ url: `${setup.sink.url}/paged`, body: `${i}`, label: "paged", delay: 60 });
     const seen: string[] = [];
     let cursor: string | undefined;
     let pages = 0;
     do {
-      const page = await herald.client.logs({ filter: { label: "paged", state: "CREATED" }, count: 3, cursor });
+      const page = await setup.herald.client.logs({ filter: { label: "paged", state: "CREATED" }, count: 3, cursor });
       seen.push(...page.logs.map((l) => l.messageId));
       cursor = page.cursor;
       pages++;
     } while (cursor);
     expect(pages).toBe(2);
     expect(new Set(seen).size).toBe(4);
-    await herald.client.messages.cancel({ filter: { label: "paged" } });
+    await setup.herald.client.messages.cancel({ filter: { label: "paged" } });
   });
 
   it("filters by state (IN_PROGRESS too), url, host, path and time", async () => {
     const from = Date.now();
-    await herald.client.publish({ url: `${sink.url}/filtered/x`, body: "x", delay: 60 });
-    const byPath = await herald.client.logs({ filter: { path: "/filtered/x", fromDate: from } });
+    await setup.herald.client.publish({ url: `${setup.sink.url}/filtered/x`, body: "x", delay: 60 });
+    const byPath = await setup.herald.client.logs({ filter: { path: "/filtered/x", fromDate: from } });
     expect(byPath.logs.map((l) => l.state)).toEqual(["CREATED"]);
-    const host = new URL(sink.url).host;
-    const byHost = await herald.client.logs({ filter: { host, state: "CREATED", fromDate: from } });
+    const host = new URL(setup.sink.url).host;
+    const byHost = await setup.herald.client.logs({ filter: { host, state: "CREATED", fromDate: from } });
     expect(byHost.logs).toHaveLength(1);
-    const future = await herald.client.logs({
-      filter: { url: `${sink.url}/filtered/x`, fromDate: Date.now() + 60_000 },
+    const future = await setup.herald.client.logs({
+      filter: { url: `${setup.sink.url}/filtered/x`, fromDate: Date.now() + 60_000 },
     });
     expect(future.logs).toHaveLength(0);
-    const inProgress = await herald.api("/v2/events?state=IN_PROGRESS&state=FAILED");
+    const inProgress = await setup.herald.api("/v2/events?state=IN_PROGRESS&state=FAILED");
     expect(inProgress.status).toBe(200);
-    const bad = await herald.api("/v2/events?state=SLEEPING");
+    const bad = await setup.herald.api("/v2/events?state=SLEEPING");
     expect(bad.status).toBe(400);
-    await herald.client.messages.cancel({ filter: { path: "/filtered/x" } });
+    await setup.herald.client.messages.cancel({ filter: { path: "/filtered/x" } });
   });
 });

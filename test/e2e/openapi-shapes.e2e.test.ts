@@ -1,31 +1,22 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Sink } from "../support/sink.ts";
-import { eventually, startHerald, type TestHerald } from "../support/herald.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { eventually, useHeraldWithSink } from "../support/herald.ts";
 import { responseErrors, schemaErrors } from "../support/openapi.ts";
 
-let herald: TestHerald;
-let sink: Sink;
-
-beforeAll(async () => {
-  herald = await startHerald();
-  sink = await Sink.start();
-  sink.reply = (request) =>
+const setup = useHeraldWithSink();
+beforeAll(() => {
+  setup.sink.reply = (request) =>
     request.path.startsWith("/fail") ? { status: 500, body: "no" } : { status: 200, body: "ok" };
-});
-afterAll(async () => {
-  await herald.close();
-  await sink.close();
 });
 
 const get = async (path: string, init?: RequestInit): Promise<unknown> => {
-  const res = await herald.api(path, init);
+  const res = await setup.herald.api(path, init);
   expect(res.status).toBeLessThan(300);
   return res.json();
 };
 
 describe("responses match the public QStash OpenAPI document", () => {
   it("publish, message, logs, DLQ, keys, cancel and errors", async () => {
-    const published = (await get(`/v2/publish/${sink.url}/ok?x=1`, {
+    const published = (await get(`/v2/publish/${setup.sink.url}/ok?x=1`, {
       method: "POST",
       headers: { "Upstash-Label": "shape", "Upstash-Forward-A": "b", "Content-Type": "text/plain" },
       body: "hello",
@@ -33,9 +24,9 @@ describe("responses match the public QStash OpenAPI document", () => {
     expect(schemaErrors("PublishResponse", published)).toEqual([]);
     expect(schemaErrors("Message", await get(`/v2/messages/${published.messageId}`))).toEqual([]);
 
-    const failed = (await get(`/v2/publish/${sink.url}/fail`, {
+    const failed = (await get(`/v2/publish/${setup.sink.url}/fail`, {
       method: "POST",
-      headers: { "Upstash-Retries": "0", "Upstash-Callback": `${sink.url}/cb` },
+      headers: { "Upstash-Retries": "0", "Upstash-Callback": `${setup.sink.url}/cb` },
       body: "x",
     })) as { messageId: string };
     await eventually(async () => {
@@ -52,10 +43,10 @@ describe("responses match the public QStash OpenAPI document", () => {
     expect(responseErrors("/v2/dlq", "get", 200, dlq)).toEqual([]);
     const dlqId = dlq.messages[0]?.dlqId as string;
     expect(schemaErrors("DLQMessage", await get(`/v2/dlq/${dlqId}`))).toEqual([]);
-    const retried = await herald.api(`/v2/dlq/retry/${dlqId}`, { method: "POST" });
+    const retried = await setup.herald.api(`/v2/dlq/retry/${dlqId}`, { method: "POST" });
     expect(retried.status).toBe(201);
     expect(schemaErrors("PublishResponse", await retried.json())).toEqual([]);
-    const bulkRetry = await herald.api("/v2/dlq/retry?count=10", { method: "POST" });
+    const bulkRetry = await setup.herald.api("/v2/dlq/retry?count=10", { method: "POST" });
     expect(responseErrors("/v2/dlq/retry", "post", 201, await bulkRetry.json())).toEqual([]);
     expect(responseErrors("/v2/dlq", "delete", 200, await get("/v2/dlq?count=10", { method: "DELETE" }))).toEqual([]);
 
@@ -64,7 +55,7 @@ describe("responses match the public QStash OpenAPI document", () => {
       [],
     );
 
-    const delayed = (await get(`/v2/publish/${sink.url}/later`, {
+    const delayed = (await get(`/v2/publish/${setup.sink.url}/later`, {
       method: "POST",
       headers: { "Upstash-Delay": "1h" },
     })) as { messageId: string };
@@ -77,7 +68,7 @@ describe("responses match the public QStash OpenAPI document", () => {
       ),
     ).toEqual([]);
 
-    const error = await herald.api("/v2/publish/ftp://x", { method: "POST" });
+    const error = await setup.herald.api("/v2/publish/ftp://x", { method: "POST" });
     expect(schemaErrors("Error", await error.json())).toEqual([]);
   });
 

@@ -1,14 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Sink, type SinkReply } from "../support/sink.ts";
-import { eventually, startHerald, type TestHerald } from "../support/herald.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { SinkReply } from "../support/sink.ts";
+import { eventually, useHeraldWithSink } from "../support/herald.ts";
 
-let herald: TestHerald;
-let sink: Sink;
-
-beforeAll(async () => {
-  herald = await startHerald();
-  sink = await Sink.start();
-  sink.reply = (request, count): SinkReply => {
+const setup = useHeraldWithSink();
+beforeAll(() => {
+  setup.sink.reply = (request, count): SinkReply => {
     if (request.path.startsWith("/flaky")) return count <= 2 ? { status: 503 } : { status: 200, body: "third time" };
     if (request.path.startsWith("/down")) return { status: 500, headers: { "X-Why": "broken" }, body: "nope" };
     if (request.path.startsWith("/fatal")) {
@@ -20,36 +16,36 @@ beforeAll(async () => {
     return { status: 200, body: "ok" };
   };
 });
-afterAll(async () => {
-  await herald.close();
-  await sink.close();
-});
+
+/** The DLQ entry of a message, once it is there. */
+const dlqEntryOf = (messageId: string) =>
+  eventually(async () => (await setup.herald.client.dlq.listMessages({ filter: { messageId } })).messages[0]);
 
 const json = (buf: Buffer | undefined): Record<string, unknown> => JSON.parse(buf?.toString() ?? "{}");
 
 describe("retries", () => {
   it("delivers on the third attempt with Upstash-Retried 0, 1, 2 and one callback per attempt", async () => {
-    const res = await herald.client.publish({
-      url: `${sink.url}/flaky`,
+    const res = await setup.herald.client.publish({
+      url: `${setup.sink.url}/flaky`,
       body: "retry me",
       retries: 3,
       retryDelay: "100",
-      callback: `${sink.url}/callback-of-flaky`,
+      callback: `${setup.sink.url}/callback-of-flaky`,
     });
-    const attempts = await sink.waitFor("/flaky", 3);
+    const attempts = await setup.sink.waitFor("/flaky", 3);
     expect(attempts.map((a) => a.headers["upstash-retried"])).toEqual(["0", "1", "2"]);
     expect(new Set(attempts.map((a) => a.headers["upstash-message-id"]))).toEqual(new Set([res.messageId]));
     for (const a of attempts) {
       await expect(
-        herald.receiver.verify({
+        setup.herald.receiver.verify({
           signature: a.headers["upstash-signature"] as string,
           body: "retry me",
-          url: `${sink.url}/flaky`,
+          url: `${setup.sink.url}/flaky`,
         }),
       ).resolves.toBe(true);
     }
 
-    const callbacks = await sink.waitFor("/callback-of-flaky", 3);
+    const callbacks = await setup.sink.waitFor("/callback-of-flaky", 3);
     const payloads = callbacks.map((c) => json(c.body)).sort((a, b) => Number(a.retried) - Number(b.retried));
     expect(payloads.map((p) => [p.status, p.retried])).toEqual([
       [503, 0],
@@ -58,7 +54,7 @@ describe("retries", () => {
     ]);
     expect(payloads[2]).toMatchObject({
       sourceMessageId: res.messageId,
-      url: `${sink.url}/flaky`,
+      url: `${setup.sink.url}/flaky`,
       method: "POST",
       maxRetries: 3,
       body: Buffer.from("third time").toString("base64"),
@@ -67,62 +63,60 @@ describe("retries", () => {
     // Callbacks are signed for their own URL.
     const cb = callbacks[0];
     await expect(
-      herald.receiver.verify({
+      setup.herald.receiver.verify({
         signature: cb?.headers["upstash-signature"] as string,
         body: cb?.body.toString() ?? "",
-        url: `${sink.url}/callback-of-flaky`,
+        url: `${setup.sink.url}/callback-of-flaky`,
       }),
     ).resolves.toBe(true);
 
     await sleepUntilDelivered(res.messageId);
-    await expect(sink.waitFor("/flaky", 4, 300)).rejects.toThrow(); // no fourth attempt
+    await expect(setup.sink.waitFor("/flaky", 4, 300)).rejects.toThrow(); // no fourth attempt
   });
 
   it("waits as long as the destination's Retry-After says", async () => {
-    await herald.client.publish({ url: `${sink.url}/slow-down`, body: "x", retryDelay: "10" });
-    const [first, second] = await sink.waitFor("/slow-down", 2, 5000);
+    await setup.herald.client.publish({ url: `${setup.sink.url}/slow-down`, body: "x", retryDelay: "10" });
+    const [first, second] = await setup.sink.waitFor("/slow-down", 2, 5000);
     expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(950);
   });
 
   it("does not follow redirects: a 3xx is a failed attempt", async () => {
-    const res = await herald.client.publish({ url: `${sink.url}/redirect`, body: "x", retries: 0 });
-    const entry = await eventually(
-      async () => (await herald.client.dlq.listMessages({ filter: { messageId: res.messageId } })).messages[0],
-    );
+    const res = await setup.herald.client.publish({ url: `${setup.sink.url}/redirect`, body: "x", retries: 0 });
+    const entry = await dlqEntryOf(res.messageId);
     expect(entry.responseStatus).toBe(302);
-    expect(sink.at("/elsewhere")).toHaveLength(0);
+    expect(setup.sink.at("/elsewhere")).toHaveLength(0);
   });
 });
 
 async function sleepUntilDelivered(messageId: string): Promise<void> {
   await eventually(async () => {
-    const { logs } = await herald.client.logs({ filter: { messageId, state: "DELIVERED" } });
+    const { logs } = await setup.herald.client.logs({ filter: { messageId, state: "DELIVERED" } });
     return logs.length > 0 ? true : undefined;
   });
 }
 
 describe("dead-letter queue", () => {
   it("moves a message to the DLQ after its retries with the last response, and fires the failure callback", async () => {
-    const res = await herald.client.publish({
-      url: `${sink.url}/down`,
+    const res = await setup.herald.client.publish({
+      url: `${setup.sink.url}/down`,
       body: "doomed",
       retries: 2,
       retryDelay: "50",
       label: "dlq-test",
-      failureCallback: `${sink.url}/down-failure`,
+      failureCallback: `${setup.sink.url}/down-failure`,
       headers: { "Upstash-Failure-Callback-Forward-X-Secret": "s3" },
     });
-    expect(await sink.waitFor("/down", 3)).toHaveLength(3);
-    const [failure] = await sink.waitFor("/down-failure");
+    expect(await setup.sink.waitFor("/down", 3)).toHaveLength(3);
+    const [failure] = await setup.sink.waitFor("/down-failure");
     expect(failure?.headers["x-secret"]).toBe("s3");
     const payload = json(failure?.body);
 
-    const { messages } = await herald.client.dlq.listMessages({ filter: { messageId: res.messageId } });
+    const { messages } = await setup.herald.client.dlq.listMessages({ filter: { messageId: res.messageId } });
     expect(messages).toHaveLength(1);
     const entry = messages[0];
     expect(entry).toMatchObject({
       messageId: res.messageId,
-      url: `${sink.url}/down`,
+      url: `${setup.sink.url}/down`,
       responseStatus: 500,
       responseBody: "nope",
       labels: ["dlq-test"],
@@ -136,46 +130,47 @@ describe("dead-letter queue", () => {
       sourceMessageId: res.messageId,
       body: Buffer.from("nope").toString("base64"),
     });
-    expect(sink.at("/down")).toHaveLength(3); // exactly 1 + retries attempts
+    expect(setup.sink.at("/down")).toHaveLength(3); // exactly 1 + retries attempts
 
-    const single = await herald.api(`/v2/dlq/${entry?.dlqId}`);
+    const single = await setup.herald.api(`/v2/dlq/${entry?.dlqId}`);
     expect(single.status).toBe(200);
     expect(await single.json()).toMatchObject({ dlqId: entry?.dlqId, responseStatus: 500 });
 
-    await herald.client.dlq.delete(entry?.dlqId as string);
-    await expect(herald.client.dlq.delete(entry?.dlqId as string)).rejects.toThrow(/not found/);
-    expect((await herald.api(`/v2/dlq/${entry?.dlqId}`)).status).toBe(404);
+    await setup.herald.client.dlq.delete(entry?.dlqId as string);
+    await expect(setup.herald.client.dlq.delete(entry?.dlqId as string)).rejects.toThrow(/not found/);
+    expect((await setup.herald.api(`/v2/dlq/${entry?.dlqId}`)).status).toBe(404);
   });
 
   it("fails immediately on 489 with Upstash-NonRetryable-Error", async () => {
-    const res = await herald.client.publish({ url: `${sink.url}/fatal`, body: "x", retries: 5, retryDelay: "50" });
-    const entry = await eventually(
-      async () => (await herald.client.dlq.listMessages({ filter: { messageId: res.messageId } })).messages[0],
-    );
+    const res = await setup.herald.client.publish({
+      url: `${setup.sink.url}/fatal`,
+      body: "x",
+      retries: 5,
+      retryDelay: "50",
+    });
+    const entry = await dlqEntryOf(res.messageId);
     expect(entry.responseStatus).toBe(489);
-    expect(sink.at("/fatal")).toHaveLength(1);
+    expect(setup.sink.at("/fatal")).toHaveLength(1);
   });
 
   it("retries a DLQ entry as a new message, with overrides from the retry request", async () => {
-    const res = await herald.client.publish({ url: `${sink.url}/down-retry`, body: "again", retries: 0 });
-    sink.reply = ((previous) => (request, count) =>
-      request.path === "/down-retry" && count === 1 ? { status: 500 } : previous(request, count))(sink.reply);
-    const entry = await eventually(
-      async () => (await herald.client.dlq.listMessages({ filter: { messageId: res.messageId } })).messages[0],
-    );
+    const res = await setup.herald.client.publish({ url: `${setup.sink.url}/down-retry`, body: "again", retries: 0 });
+    setup.sink.reply = ((previous) => (request, count) =>
+      request.path === "/down-retry" && count === 1 ? { status: 500 } : previous(request, count))(setup.sink.reply);
+    const entry = await dlqEntryOf(res.messageId);
 
-    const retried = await herald.api(`/v2/dlq/retry/${entry.dlqId}`, {
+    const retried = await setup.herald.api(`/v2/dlq/retry/${entry.dlqId}`, {
       method: "POST",
       headers: { "Upstash-Retries": "1" },
     });
     expect(retried.status).toBe(201);
     const { messageId } = (await retried.json()) as { messageId: string };
     expect(messageId).not.toBe(res.messageId);
-    const attempts = await sink.waitFor("/down-retry", 2);
+    const attempts = await setup.sink.waitFor("/down-retry", 2);
     expect(attempts[1]?.headers["upstash-message-id"]).toBe(messageId);
     expect(attempts[1]?.body.toString()).toBe("again");
-    expect((await herald.client.messages.get(messageId)).maxRetries).toBe(1);
-    await expect(herald.client.dlq.delete(entry.dlqId)).rejects.toThrow(); // gone from the DLQ
+    expect((await setup.herald.client.messages.get(messageId)).maxRetries).toBe(1);
+    await expect(setup.herald.client.dlq.delete(entry.dlqId)).rejects.toThrow(); // gone from the DLQ
   });
 
   it("lists with filters and cursors, and bulk retries and deletes", async () => {
@@ -183,8 +178,8 @@ describe("dead-letter queue", () => {
     for (let i = 0; i < 5; i++) {
       ids.push(
         (
-          await herald.client.publish({
-            url: `${sink.url}/down-bulk-${i % 2}`,
+          await setup.herald.client.publish({
+            url: `${setup.sink.url}/down-bulk-${i % 2}`,
             body: `${i}`,
             retries: 0,
             label: "bulk",
@@ -193,7 +188,7 @@ describe("dead-letter queue", () => {
       );
     }
     await eventually(async () => {
-      const { messages } = await herald.client.dlq.listMessages({ filter: { label: "bulk" } });
+      const { messages } = await setup.herald.client.dlq.listMessages({ filter: { label: "bulk" } });
       return messages.length === 5 ? true : undefined;
     });
 
@@ -201,7 +196,7 @@ describe("dead-letter queue", () => {
     let cursor: string | undefined;
     let pages = 0;
     do {
-      const page = await herald.client.dlq.listMessages({ filter: { label: "bulk" }, count: 2, cursor });
+      const page = await setup.herald.client.dlq.listMessages({ filter: { label: "bulk" }, count: 2, cursor });
       seen.push(...page.messages.map((m) => m.messageId));
       cursor = page.cursor;
       pages++;
@@ -209,19 +204,19 @@ describe("dead-letter queue", () => {
     expect(pages).toBe(3);
     expect(seen.sort()).toEqual([...ids].sort());
 
-    const byUrl = await herald.client.dlq.listMessages({ filter: { url: `${sink.url}/down-bulk-1` } });
+    const byUrl = await setup.herald.client.dlq.listMessages({ filter: { url: `${setup.sink.url}/down-bulk-1` } });
     expect(byUrl.messages).toHaveLength(2);
 
-    const retried = await herald.client.dlq.retry({ filter: { url: `${sink.url}/down-bulk-1` } });
+    const retried = await setup.herald.client.dlq.retry({ filter: { url: `${setup.sink.url}/down-bulk-1` } });
     expect(retried.responses).toHaveLength(2);
     expect(retried.cursor).toBeUndefined();
 
-    const deleted = await herald.client.dlq.delete({ filter: { label: "bulk" } });
+    const deleted = await setup.herald.client.dlq.delete({ filter: { label: "bulk" } });
     expect(deleted.deleted).toBeGreaterThanOrEqual(3);
     expect(deleted.cursor).toBeUndefined();
 
     // A typo in a filter never deletes everything.
-    const typo = await herald.api("/v2/dlq?labeel=bulk", { method: "DELETE" });
+    const typo = await setup.herald.api("/v2/dlq?labeel=bulk", { method: "DELETE" });
     expect(typo.status).toBe(400);
     expect(await typo.json()).toEqual({ error: 'unknown filter "labeel"' });
   });

@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client, Receiver } from "@upstash/qstash";
+import { afterAll, beforeAll } from "vitest";
 import { startLocalServer, type LocalServer, type LocalServerOptions } from "../../lambdas/local/server.ts";
+import { Sink } from "./sink.ts";
 
 export interface TestHerald {
   server: LocalServer;
@@ -57,4 +59,21 @@ export async function eventually<T>(
     if (Date.now() > deadline) throw new Error("condition not met in time");
     await sleep(50);
   }
+}
+
+/**
+ * Registers beforeAll/afterAll hooks for a fresh Herald and a recording sink shared by one test file.
+ * Read `setup.herald` / `setup.sink` inside tests (they exist once beforeAll ran).
+ */
+export function useHeraldWithSink(options: Partial<LocalServerOptions> = {}): { herald: TestHerald; sink: Sink } {
+  const setup = {} as { herald: TestHerald; sink: Sink };
+  beforeAll(async () => {
+    setup.herald = await startHerald(options);
+    setup.sink = await Sink.start();
+  });
+  afterAll(async () => {
+    await setup.herald.close();
+    await setup.sink.close();
+  });
+  return setup;
 }

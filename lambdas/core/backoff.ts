@@ -13,6 +13,8 @@ export function defaultBackoffMs(retryNumber: number, factor: number): number {
 const GO_DURATION = /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/;
 const GO_PART = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
 const GO_UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const HTTP_DATE =
+  /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 const DIRECTIVE_HEADERS = [
   "Retry-After",
   "X-RateLimit-Reset",
@@ -41,6 +43,9 @@ function parseWait(raw: string, nowMs: number): number | undefined {
     for (const m of raw.matchAll(GO_PART)) ms += Number(m[1]) * (GO_UNIT_MS[m[2] as string] as number);
     return Math.round(ms);
   }
+  // Only the HTTP date format (RFC 9110 IMF-fixdate): Date.parse alone would read "1.5" or "soon 5"
+  // as a date in the past, i.e. "retry now".
+  if (!HTTP_DATE.test(raw)) return undefined;
   const date = Date.parse(raw);
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }

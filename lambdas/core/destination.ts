@@ -26,7 +26,9 @@ export function parseDestination(rawRemainder: string, rawQuery: string): Destin
     throw badRequest("invalid destination url: endpoint has invalid scheme, add http:// or https://");
   }
   const { forwardQuery } = splitQuery(rawQuery);
-  const url = forwardQuery ? `${target}${target.includes("?") ? "&" : "?"}${forwardQuery}` : target;
+  const hash = target.indexOf("#");
+  const [base, fragment] = hash < 0 ? [target, ""] : [target.slice(0, hash), target.slice(hash)];
+  const url = forwardQuery ? `${base}${base.includes("?") ? "&" : "?"}${forwardQuery}${fragment}` : target;
   assertHttpUrl(url, "destination url");
   return { kind: "url", url };
 }

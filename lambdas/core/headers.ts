@@ -20,20 +20,20 @@ export function canonicalHeaderName(name: string): string {
 
 export function addHeader(map: HeaderMap, name: string, value: string): void {
   const key = canonicalHeaderName(name);
-  const existing = map[key];
+  const existing = Object.hasOwn(map, key) ? map[key] : undefined;
   if (existing) existing.push(value);
-  else map[key] = [value];
+  // defineProperty, not assignment: a header may be named like an Object.prototype member ("__proto__").
+  else Object.defineProperty(map, key, { value: [value], enumerable: true, writable: true, configurable: true });
 }
 
 /** Flattens a header map for an outgoing request (several values joined the way HTTP allows). */
 export function flattenHeaders(map: HeaderMap): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, values] of Object.entries(map)) out[name] = values.join(", ");
-  return out;
+  return Object.fromEntries(Object.entries(map).map(([name, values]) => [name, values.join(", ")]));
 }
 
 /** Case-insensitive lookup in a header map. */
 export function getHeader(map: HeaderMap, name: string): string | undefined {
-  const values = map[canonicalHeaderName(name)];
+  const key = canonicalHeaderName(name);
+  const values = Object.hasOwn(map, key) ? map[key] : undefined;
   return values?.join(", ");
 }

@@ -145,9 +145,9 @@ function send(res: http.ServerResponse, response: ApiResponse, closeConnection =
 
 /** Node joins repeated headers with ", " already (except set-cookie, irrelevant for publishers). */
 function flatHeaders(headers: http.IncomingHttpHeaders): IncomingHeaders {
-  const out: IncomingHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(", ") : value;
-  }
-  return out;
+  return Object.fromEntries(
+    Object.entries(headers).flatMap(([name, value]) =>
+      value === undefined ? [] : [[name, Array.isArray(value) ? value.join(", ") : value]],
+    ),
+  );
 }

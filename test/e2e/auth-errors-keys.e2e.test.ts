@@ -69,6 +69,18 @@ describe("bad input gets a 4xx JSON error and the server keeps serving", () => {
     expect(await expectJsonError(await publish(headers), 400)).toMatch(message);
   });
 
+  it("forwards a header named like an Object.prototype member", async () => {
+    const res = await publish(
+      { "Upstash-Forward-__proto__": "p", "Upstash-Forward-Constructor": "c" },
+      `${setup.sink.url}/proto`,
+    );
+    expect(res.status).toBe(200);
+    const [got] = await setup.sink.waitFor("/proto");
+    const raw = got?.rawHeaders ?? [];
+    expect(raw[raw.indexOf("__proto__") + 1]).toBe("p");
+    expect(raw[raw.indexOf("Constructor") + 1]).toBe("c");
+  });
+
   it("ignores unknown Upstash-* headers", async () => {
     const res = await publish({ "Upstash-Something-New": "whatever" }, `${setup.sink.url}/unknown-header`);
     expect(res.status).toBe(200);

@@ -6,6 +6,8 @@ export interface ReceivedRequest {
   method: string;
   path: string;
   headers: http.IncomingHttpHeaders;
+  /** Name/value pairs as sent, for names a plain object cannot hold (e.g. "__proto__"). */
+  rawHeaders: string[];
   body: Buffer;
 }
 
@@ -35,6 +37,7 @@ export class Sink {
           method: req.method ?? "",
           path: req.url ?? "",
           headers: req.headers,
+          rawHeaders: req.rawHeaders,
           body: Buffer.concat(chunks),
         };
         this.received.push(request);

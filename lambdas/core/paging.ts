@@ -7,7 +7,7 @@ export function encodeCursor(position: ScanPosition): string {
 }
 
 export function decodeCursor(raw: string): ScanPosition {
-  const m = /^(\d{1,16})(?:-([A-Za-z0-9_.:]{1,64}))?$/.exec(raw.trim());
+  const m = /^(\d{1,16})(?:-([A-Za-z0-9_.:-]{1,64}))?$/.exec(raw.trim());
   if (!m) throw badRequest(`invalid cursor "${clip(raw)}"`);
   return m[2] === undefined ? { time: Number(m[1]) } : { time: Number(m[1]), key: m[2] };
 }

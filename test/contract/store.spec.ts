@@ -64,6 +64,27 @@ export function storeContract(name: string, open: () => Promise<StoreFixture>): 
     );
 
     it(
+      "keeps bodies of any size up to the limit byte-for-byte (large ones outside the item)",
+      withStore(async (store) => {
+        const body = new Uint8Array(1024 * 1024).map((_, i) => (i * 7) % 256);
+        const message = sampleMessage({ body });
+        await store.createMessage(message, { state: "CREATED", retried: 0 }, []);
+        const stored = await store.getMessage(message.messageId);
+        expect(Buffer.from(stored?.message.body ?? []).equals(Buffer.from(body))).toBe(true);
+        await store.putDlq({
+          dlqId: `1-${message.messageId}`,
+          message,
+          failedAt: 1,
+          retried: 0,
+          response: { status: 500, header: {}, body },
+        });
+        const entry = await store.getDlq(`1-${message.messageId}`);
+        expect(Buffer.from(entry?.message.body ?? []).equals(Buffer.from(body))).toBe(true);
+        expect(Buffer.from(entry?.response?.body ?? []).equals(Buffer.from(body))).toBe(true);
+      }),
+    );
+
+    it(
       "updates status only from the expected status (compare-and-set)",
       withStore(async (store) => {
         const message = sampleMessage();

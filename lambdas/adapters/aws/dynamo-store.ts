@@ -10,14 +10,7 @@ import {
   type QueryCommandInput,
 } from "@aws-sdk/lib-dynamodb";
 import type { HeaderMap } from "../../core/headers.ts";
-import type {
-  DlqEntry,
-  LogEvent,
-  Message,
-  MessageState,
-  MessageStatus,
-  StoredMessage,
-} from "../../core/message.ts";
+import type { DlqEntry, LogEvent, Message, MessageState, MessageStatus, StoredMessage } from "../../core/message.ts";
 import type { LoggedEvent, Positioned, ScanOptions, ScanPosition, Store } from "../../ports.ts";
 import type { BlobStore } from "./s3-blob-store.ts";
 import { GSI_BY_TIME, GSI_LISTS, SHARDS } from "./table-schema.ts";

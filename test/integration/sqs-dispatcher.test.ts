@@ -1,0 +1,90 @@
+import { CreateQueueCommand, GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
+import { describe, expect, it } from "vitest";
+import { SqsDispatcher } from "../../lambdas/adapters/aws/sqs-dispatcher.ts";
+import { processDeliveryBatch } from "../../lambdas/adapters/aws/sqs-delivery.ts";
+import { EmulatedScheduler } from "../../lambdas/local/emulated-scheduler.ts";
+import { SqsPoller } from "../../lambdas/local/sqs-poller.ts";
+import type { DeliveryJob } from "../../lambdas/ports.ts";
+import { uniqueName, useAwsEmulators } from "../support/aws-emulators.ts";
+
+const emulators = useAwsEmulators();
+
+describe("SqsDispatcher", () => {
+  it("sends waits over 15 minutes through a one-time schedule that fires early, then finishes the wait in SQS", async () => {
+    const { sqs } = await emulators();
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: uniqueName("long") }));
+    const queueUrl = QueueUrl as string;
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }),
+    );
+    const scheduler = new EmulatedScheduler(sqs, () => queueUrl);
+    const skew = 20 * 60_000;
+    const options = {
+      sqs,
+      queueUrl,
+      scheduler,
+      scheduleGroup: "herald-schedules",
+      queueArn: Attributes?.QueueArn as string,
+      schedulerRoleArn: "arn:aws:iam::000000000000:role/herald-scheduler",
+    };
+    // The dispatcher's clock runs 20 minutes behind, so a job due in 2 s looks 20 minutes away to it.
+    const dispatcher = new SqsDispatcher({ ...options, now: () => Date.now() - skew });
+    const dueAt = Date.now() + 2000;
+    await dispatcher.dispatch({ messageId: "msg_long", retried: 4 }, dueAt);
+    await dispatcher.dispatch({ messageId: "msg_long", retried: 4 }, dueAt); // same job again: one schedule name
+
+    expect(scheduler.created).toHaveLength(2);
+    const input = scheduler.created[0];
+    expect(input).toMatchObject({
+      Name: "msg_long-4",
+      GroupName: "herald-schedules",
+      ScheduleExpression: `at(${new Date(Math.floor((dueAt - 60_000) / 1000) * 1000).toISOString().slice(0, 19)})`,
+      ScheduleExpressionTimezone: "UTC",
+      ActionAfterCompletion: "DELETE",
+      FlexibleTimeWindow: { Mode: "OFF" },
+      Target: { Arn: options.queueArn, RoleArn: options.schedulerRoleArn },
+    });
+    expect(JSON.parse(input?.Target?.Input ?? "")).toEqual({ m: "msg_long", r: 4, d: dueAt });
+
+    // The schedule fired early (its time is already past); the consumer sends the job on for the rest.
+    const delivered: { job: DeliveryJob; at: number }[] = [];
+    const realDispatcher = new SqsDispatcher(options);
+    const poller = new SqsPoller({
+      sqs,
+      queueUrl,
+      handler: (records) =>
+        processDeliveryBatch(records, {
+          dispatcher: realDispatcher,
+          deliver: async (job) => void delivered.push({ job, at: Date.now() }),
+          now: Date.now,
+        }),
+    });
+    poller.start();
+    try {
+      await expect.poll(() => delivered.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
+      expect(delivered[0]?.job).toEqual({ messageId: "msg_long", retried: 4 });
+      expect(delivered[0]?.at).toBeGreaterThanOrEqual(dueAt - 1000);
+    } finally {
+      await poller.stop();
+      scheduler.close();
+    }
+  });
+
+  it("reports records that fail inside Herald as batch item failures and the rest as done", async () => {
+    const failures = await processDeliveryBatch(
+      [
+        { messageId: "a", body: JSON.stringify({ m: "ok", r: 0, d: 0 }) },
+        { messageId: "b", body: JSON.stringify({ m: "boom", r: 0, d: 0 }) },
+        { messageId: "c", body: "not json" },
+      ],
+      {
+        dispatcher: { dispatch: async () => undefined },
+        deliver: async (job) => {
+          if (job.messageId === "boom") throw new Error("store unavailable");
+        },
+        now: Date.now,
+      },
+    );
+    expect(failures).toEqual([{ itemIdentifier: "b" }, { itemIdentifier: "c" }]);
+  });
+});

@@ -18,21 +18,23 @@ import { signDelivery } from "./signature.ts";
  *   retryable:     callback message, next job dispatched, then RETRY (retried + 1)
  *   final failure: callback message, DLQ entry, failure-callback message, then FAILED
  */
-export async function deliverMessage(ctx: HeraldContext, job: DeliveryJob): Promise<void> {
+export type DeliveryOutcome = "delivered" | "retry" | "failed" | "canceled" | "skipped";
+
+export async function deliverMessage(ctx: HeraldContext, job: DeliveryJob): Promise<DeliveryOutcome> {
   const stored = await ctx.store.getMessage(job.messageId);
-  if (!stored) return; // unknown or past retention
+  if (!stored) return "skipped"; // unknown or past retention
   const { message, status } = stored;
 
   if (status.state === "CANCEL_REQUESTED") {
     await ctx.store.updateStatus(message.messageId, status, { ...status, state: "CANCELED" }, [
       { time: ctx.clock.now(), messageId: message.messageId, state: "CANCELED" },
     ]);
-    return;
+    return "canceled";
   }
-  if (status.state !== "CREATED" && status.state !== "RETRY") return; // finished already
+  if (status.state !== "CREATED" && status.state !== "RETRY") return "skipped"; // finished already
   // A job for the next attempt is dispatched before the status records the failed one; if a crash came
   // in between, the status is one behind. Any other mismatch is a stale duplicate.
-  if (job.retried !== status.retried && job.retried !== status.retried + 1) return;
+  if (job.retried !== status.retried && job.retried !== status.retried + 1) return "skipped";
 
   const retried = job.retried;
   const started = ctx.clock.now();
@@ -52,7 +54,7 @@ export async function deliverMessage(ctx: HeraldContext, job: DeliveryJob): Prom
     await settle(ctx, message, status, { state: "DELIVERED", retried }, [
       { time: now, messageId: message.messageId, state: "DELIVERED", ...(response ? { response } : {}) },
     ]);
-    return;
+    return "delivered";
   }
 
   const errorEvent: LogEvent = { time: now, messageId: message.messageId, state: "ERROR", error };
@@ -67,7 +69,7 @@ export async function deliverMessage(ctx: HeraldContext, job: DeliveryJob): Prom
       errorEvent,
       { time: now, messageId: message.messageId, state: "RETRY", nextDeliveryTime: nextAt },
     ]);
-    return;
+    return "retry";
   }
 
   const dlqId = dlqIdFor(message);
@@ -80,6 +82,7 @@ export async function deliverMessage(ctx: HeraldContext, job: DeliveryJob): Prom
     errorEvent,
     { time: now, messageId: message.messageId, state: "FAILED", error },
   ]);
+  return "failed";
 }
 
 async function attempt(ctx: HeraldContext, message: Message, retried: number): Promise<SendOutcome> {

@@ -60,8 +60,12 @@ export async function startDynamoDbLocal(options: { path?: string } = {}): Promi
   };
 }
 
-/** Starts fauxqs (SQS + S3) in this process on a free port. */
-export async function startSqsAndS3(): Promise<Emulator> {
-  const server = await startFauxqs({ port: 0, logger: false });
+/** Starts fauxqs (SQS + S3) in this process on a free port; with `dataDir` its state survives restarts. */
+export async function startSqsAndS3(options: { dataDir?: string } = {}): Promise<Emulator> {
+  const server = await startFauxqs({
+    port: 0,
+    logger: false,
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+  });
   return { endpoint: server.address, stop: () => server.stop() };
 }

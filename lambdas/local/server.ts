@@ -24,12 +24,16 @@ export interface LocalServerOptions {
   clock?: Clock;
 }
 
-export interface LocalServer {
+/** A running Herald, local or emulated AWS. */
+export interface RunningHerald {
   url: string;
   port: number;
   token: string;
-  context: HeraldContext;
   close(): Promise<void>;
+}
+
+export interface LocalServer extends RunningHerald {
+  context: HeraldContext;
 }
 
 const systemClock: Clock = { now: () => Date.now() };

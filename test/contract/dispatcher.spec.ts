@@ -6,7 +6,7 @@ import type { DeliveryJob, Dispatcher } from "../../lambdas/ports.ts";
 export interface DispatcherFixture {
   dispatcher: Dispatcher;
   /** Starts consuming with the handler. */
-  consume(handler: (job: DeliveryJob) => Promise<void>): void;
+  consume(handler: (job: DeliveryJob) => Promise<unknown>): void;
   close(): Promise<void>;
 }
 

@@ -25,7 +25,7 @@ export async function spawnHerald(
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`Herald did not start:\n${output}`)), 20_000);
     const check = (): void => {
-      const m = /Herald is listening on (http:\/\/\S+)/.exec(output);
+      const m = /Herald(?: \(emulated AWS\))? is listening on (http:\/\/\S+)/.exec(output);
       if (m) {
         clearTimeout(timer);
         resolve(m[1] as string);

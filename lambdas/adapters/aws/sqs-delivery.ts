@@ -4,7 +4,7 @@ import { parseJobBody } from "./sqs-dispatcher.ts";
 
 export interface DeliveryBatchOptions {
   dispatcher: Dispatcher;
-  deliver: (job: DeliveryJob) => Promise<void>;
+  deliver: (job: DeliveryJob) => Promise<unknown>;
   now: () => number;
   onError?: (message: string, error: unknown) => void;
 }

@@ -2,7 +2,7 @@ import { Statements } from "./sqlite-database.ts";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { Clock, DeliveryJob, Dispatcher } from "../../ports.ts";
 
-export type JobHandler = (job: DeliveryJob) => Promise<void>;
+export type JobHandler = (job: DeliveryJob) => Promise<unknown>;
 
 interface JobRow {
   seq: number;

@@ -1,0 +1,20 @@
+// `npm run start:aws-local`: the real Lambda handlers and AWS adapters on DynamoDB Local + fauxqs.
+import { configFromEnv } from "../lambdas/core/config.ts";
+import { startAwsLocal } from "../lambdas/local/aws-local.ts";
+import { startupBanner } from "../lambdas/local/banner.ts";
+import { shutdownOnSignals } from "../lambdas/local/shutdown.ts";
+
+const env = process.env;
+configFromEnv(env); // fail fast on invalid HERALD_* values, before the emulators start
+const dataDir = env.HERALD_DATA_DIR || ".herald-aws";
+const server = await startAwsLocal({
+  port: env.PORT === undefined || env.PORT === "" ? 8080 : Number(env.PORT),
+  host: env.HERALD_HOST || "127.0.0.1",
+  dataDir,
+  env: Object.fromEntries(Object.entries(env).filter(([name]) => name.startsWith("HERALD_"))),
+});
+const keys = (await (
+  await fetch(`${server.url}/v2/keys`, { headers: { Authorization: `Bearer ${server.token}` } })
+).json()) as { current: string; next: string };
+console.log(startupBanner({ title: "Herald (emulated AWS)", url: server.url, token: server.token, keys, dataDir }));
+shutdownOnSignals(server);

@@ -1,0 +1,94 @@
+// Builds Herald's context for a Lambda container from its environment, once per container.
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SchedulerClient } from "@aws-sdk/client-scheduler";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { DynamoStore } from "../adapters/aws/dynamo-store.ts";
+import { S3BlobStore } from "../adapters/aws/s3-blob-store.ts";
+import { SecretsManagerKeys } from "../adapters/aws/secrets-manager-keys.ts";
+import { SqsDispatcher } from "../adapters/aws/sqs-dispatcher.ts";
+import { NodeHttpSender } from "../adapters/node/http-sender.ts";
+import { configFromEnv } from "../core/config.ts";
+import type { HeraldContext } from "../core/context.ts";
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Emulated AWS only: the environment to read instead of process.env, and stand-ins for the clients of
+ * services that have no emulator (EventBridge Scheduler, Secrets Manager).
+ */
+export interface Emulation {
+  env: Env;
+  scheduler: Pick<SchedulerClient, "send">;
+  secretsManager: Pick<SecretsManagerClient, "send">;
+}
+
+let emulation: Emulation | undefined;
+let cached: { context: HeraldContext; dispatcher: SqsDispatcher } | undefined;
+
+export function emulateAws(next: Emulation | undefined): void {
+  emulation = next;
+  cached = undefined;
+}
+
+/** Client settings: on Lambda the defaults; in emulation the endpoints and credentials of the emulators. */
+function clientConfig(env: Env, service: "DYNAMODB" | "SQS" | "S3") {
+  const endpoint = env[`AWS_ENDPOINT_URL_${service}`];
+  if (!endpoint) return {};
+  return {
+    endpoint,
+    region: env.AWS_REGION ?? "us-east-1",
+    credentials: {
+      accessKeyId: env.AWS_ACCESS_KEY_ID ?? "local",
+      secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? "local",
+    },
+  };
+}
+
+function required(env: Env, name: string): string {
+  const value = env[name];
+  if (!value) throw new Error(`environment variable ${name} is not set`);
+  return value;
+}
+
+export function awsContext(): { context: HeraldContext; dispatcher: SqsDispatcher } {
+  if (cached) return cached;
+  const env = emulation?.env ?? process.env;
+  const config = configFromEnv(env);
+  const clock = { now: () => Date.now() };
+  const sqs = new SQSClient(clientConfig(env, "SQS"));
+  const dispatcher = new SqsDispatcher({
+    sqs,
+    queueUrl: required(env, "HERALD_QUEUE_URL"),
+    queueArn: required(env, "HERALD_QUEUE_ARN"),
+    scheduler: emulation?.scheduler ?? new SchedulerClient({}),
+    scheduleGroup: required(env, "HERALD_SCHEDULE_GROUP"),
+    schedulerRoleArn: required(env, "HERALD_SCHEDULER_ROLE_ARN"),
+  });
+  const context: HeraldContext = {
+    store: new DynamoStore({
+      client: new DynamoDBClient(clientConfig(env, "DYNAMODB")),
+      tableName: required(env, "HERALD_TABLE"),
+      blobs: new S3BlobStore(
+        new S3Client({ ...clientConfig(env, "S3"), forcePathStyle: emulation !== undefined }),
+        required(env, "HERALD_BUCKET"),
+      ),
+      retentionMs: config.retentionMs,
+    }),
+    dispatcher,
+    keys: new SecretsManagerKeys({
+      client: emulation?.secretsManager ?? new SecretsManagerClient({}),
+      secretId: required(env, "HERALD_SECRET_ARN"),
+    }),
+    sender: new NodeHttpSender({
+      // On AWS private destinations are refused unless the deployment allows them (DESIGN §5).
+      allowPrivateNetworks: env.HERALD_ALLOW_PRIVATE_DESTINATIONS === "true",
+      maxResponseBodyBytes: config.maxResponseBodyBytes,
+    }),
+    clock,
+    config,
+  };
+  cached = { context, dispatcher };
+  return cached;
+}

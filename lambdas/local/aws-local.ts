@@ -1,0 +1,227 @@
+// Emulated AWS (DESIGN §4): the real Lambda handlers and AWS adapters, wired to DynamoDB Local and
+// fauxqs (SQS + S3). API Gateway is played by an HTTP server that builds payload-2.0 events from real
+// requests; Lambda's SQS event source mapping by a poller. EventBridge Scheduler and Secrets Manager have
+// no emulator: minimal stand-ins at their SDK clients, confined to this wiring.
+import { mkdirSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from "@aws-sdk/client-dynamodb";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import type { APIGatewayProxyEventV2, Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { createHeraldTable } from "../adapters/aws/create-table.ts";
+import { newApiToken } from "../core/ids.ts";
+import { EmulatedScheduler } from "./emulated-scheduler.ts";
+import { EmulatedSecretsManager } from "./emulated-secrets-manager.ts";
+import { EMULATOR_CREDENTIALS, EMULATOR_REGION, startDynamoDbLocal, startSqsAndS3 } from "./emulators.ts";
+import type { RunningHerald } from "./server.ts";
+import { SqsPoller } from "./sqs-poller.ts";
+
+export interface AwsLocalOptions {
+  port?: number;
+  host?: string;
+  dataDir: string;
+  /** HERALD_* settings (as in a Lambda's environment): token, keys, limits. */
+  env?: Record<string, string | undefined>;
+}
+
+const TABLE = "herald";
+const BUCKET = "herald-bodies";
+/** API Gateway HTTP APIs accept payloads up to 10 MB. */
+const API_GATEWAY_MAX_BODY = 10 * 1024 * 1024;
+
+export async function startAwsLocal(options: AwsLocalOptions): Promise<RunningHerald> {
+  const env = options.env ?? {};
+  mkdirSync(join(options.dataDir, "dynamodb"), { recursive: true });
+  mkdirSync(join(options.dataDir, "sqs"), { recursive: true });
+  const [dynamo, sqsS3] = await Promise.all([
+    startDynamoDbLocal({ path: join(options.dataDir, "dynamodb") }),
+    startSqsAndS3({ dataDir: join(options.dataDir, "sqs") }),
+  ]);
+  const common = { region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS };
+  const dynamodb = new DynamoDBClient({ ...common, endpoint: dynamo.endpoint });
+  const sqs = new SQSClient({ ...common, endpoint: sqsS3.endpoint });
+  const s3 = new S3Client({ ...common, endpoint: sqsS3.endpoint, forcePathStyle: true });
+
+  try {
+    await dynamodb.send(new DescribeTableCommand({ TableName: TABLE }));
+  } catch (error) {
+    if (!(error instanceof ResourceNotFoundException)) throw error;
+    await createHeraldTable(dynamodb, TABLE);
+  }
+  await s3.send(new CreateBucketCommand({ Bucket: BUCKET })).catch(() => undefined); // exists after a restart
+  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: "herald-deliveries-poison" }));
+  const dlqArn = await queueArn(sqs, dlq.QueueUrl as string);
+  const queue = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: "herald-deliveries",
+      Attributes: {
+        VisibilityTimeout: "30",
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: "5" }),
+      },
+    }),
+  );
+  const queueUrl = queue.QueueUrl as string;
+
+  const secretsManager = new EmulatedSecretsManager(join(options.dataDir, "secret.json"), {
+    ...(env.HERALD_TOKEN ? { token: env.HERALD_TOKEN } : {}),
+    ...(env.HERALD_CURRENT_SIGNING_KEY ? { currentSigningKey: env.HERALD_CURRENT_SIGNING_KEY } : {}),
+    ...(env.HERALD_NEXT_SIGNING_KEY ? { nextSigningKey: env.HERALD_NEXT_SIGNING_KEY } : {}),
+  });
+  secretsManager.ensure({ token: newApiToken() });
+  const scheduler = new EmulatedScheduler(sqs, () => queueUrl);
+  const lambdaEnv: Record<string, string | undefined> = {
+    HERALD_ALLOW_PRIVATE_DESTINATIONS: "true", // like `npm start`: developers deliver to localhost
+    ...env,
+    HERALD_TABLE: TABLE,
+    HERALD_BUCKET: BUCKET,
+    HERALD_QUEUE_URL: queueUrl,
+    HERALD_QUEUE_ARN: await queueArn(sqs, queueUrl),
+    HERALD_SCHEDULE_GROUP: "herald",
+    HERALD_SCHEDULER_ROLE_ARN: "arn:aws:iam::000000000000:role/herald-scheduler",
+    HERALD_SECRET_ARN: "arn:aws:secretsmanager:us-east-1:000000000000:secret:herald",
+    AWS_REGION: EMULATOR_REGION,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_SQS: sqsS3.endpoint,
+    AWS_ENDPOINT_URL_S3: sqsS3.endpoint,
+  };
+  // Quiet Powertools unless asked: every invocation would print its EMF metrics line.
+  process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
+  process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
+  const { emulateAws } = await import("../handlers/aws-context.ts");
+  emulateAws({ env: lambdaEnv, scheduler, secretsManager });
+  const api = await import("../handlers/api.ts");
+  const deliver = await import("../handlers/deliver.ts");
+
+  const server = http.createServer((req, res) => {
+    void invokeApi(req, res, (event) => api.handler(event, lambdaContext("herald-api")));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 8080, options.host ?? "127.0.0.1", resolve);
+  });
+  const poller = new SqsPoller({
+    sqs,
+    queueUrl,
+    concurrency: 4,
+    handler: async (records) => {
+      const result = (await deliver.handler(
+        { Records: records } as SQSEvent,
+        lambdaContext("herald-deliver"),
+      )) as SQSBatchResponse;
+      return result.batchItemFailures;
+    },
+  });
+  poller.start();
+
+  const port = (server.address() as AddressInfo).port;
+  const host = options.host && options.host !== "0.0.0.0" ? options.host : "127.0.0.1";
+  const token = secretsManager.read().token as string;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    token,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await poller.stop();
+      scheduler.close();
+      emulateAws(undefined);
+      dynamodb.destroy();
+      sqs.destroy();
+      s3.destroy();
+      await Promise.all([dynamo.stop(), sqsS3.stop()]);
+    },
+  };
+}
+
+async function queueArn(sqs: SQSClient, queueUrl: string): Promise<string> {
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }),
+  );
+  return Attributes?.QueueArn as string;
+}
+
+function lambdaContext(functionName: string): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: "$LATEST",
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
+    memoryLimitInMB: "512",
+    awsRequestId: crypto.randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: "local",
+    getRemainingTimeInMillis: () => 30_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** Plays API Gateway: reads the request, builds the payload-2.0 event as API Gateway would, replies. */
+async function invokeApi(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  invoke: (event: APIGatewayProxyEventV2) => Promise<unknown>,
+): Promise<void> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > API_GATEWAY_MAX_BODY) {
+      res.writeHead(413, { "Content-Type": "application/json", Connection: "close" });
+      res.end(JSON.stringify({ message: "Request Entity Too Large" }));
+      return;
+    }
+    chunks.push(chunk);
+  }
+  const raw = req.url ?? "/";
+  const q = raw.indexOf("?");
+  // API Gateway normalizes the path: repeated slashes collapse (`https://x` arrives as `https:/x`).
+  const rawPath = (q < 0 ? raw : raw.slice(0, q)).replace(/\/{2,}/g, "/");
+  const headers: Record<string, string> = {};
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = (req.rawHeaders[i] as string).toLowerCase();
+    const value = req.rawHeaders[i + 1] as string;
+    headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
+  }
+  const body = Buffer.concat(chunks);
+  const event = {
+    version: "2.0",
+    routeKey: "$default",
+    rawPath,
+    rawQueryString: q < 0 ? "" : raw.slice(q + 1),
+    headers,
+    requestContext: {
+      accountId: "000000000000",
+      apiId: "local",
+      domainName: req.headers.host ?? "localhost",
+      domainPrefix: "local",
+      http: {
+        method: req.method ?? "GET",
+        path: rawPath,
+        protocol: "HTTP/1.1",
+        sourceIp: (req.socket.remoteAddress ?? "127.0.0.1").replace(/^::ffff:/, ""),
+        userAgent: req.headers["user-agent"] ?? "",
+      },
+      requestId: crypto.randomUUID(),
+      routeKey: "$default",
+      stage: "$default",
+      time: new Date().toISOString(),
+      timeEpoch: Date.now(),
+    },
+    body: body.toString("base64"),
+    isBase64Encoded: true,
+  } as APIGatewayProxyEventV2;
+  try {
+    const result = (await invoke(event)) as { statusCode: number; headers?: Record<string, string>; body?: string };
+    res.writeHead(result.statusCode, result.headers ?? {});
+    res.end(result.body ?? "");
+  } catch (error) {
+    console.error("API handler failed", error);
+    res.writeHead(500, { "Content-Type": "application/json" });
+    res.end(JSON.stringify({ message: "Internal Server Error" }));
+  }
+}

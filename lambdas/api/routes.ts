@@ -87,12 +87,12 @@ export const ROUTES: Route[] = [
   {
     method: "GET",
     segments: ["v2", "logs"],
-    handler: async (ctx, request) => json(await listLogs(ctx, parseListQuery(params(request), LOGS))),
+    handler: async (ctx, request) => json(await listLogs(ctx, parseListQuery(params(request), LOGS), "logs")),
   },
   {
     method: "GET",
     segments: ["v2", "events"],
-    handler: async (ctx, request) => json(await listLogs(ctx, parseListQuery(params(request), LOGS))),
+    handler: async (ctx, request) => json(await listLogs(ctx, parseListQuery(params(request), LOGS), "events")),
   },
   {
     method: "GET",

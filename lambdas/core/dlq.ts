@@ -29,7 +29,8 @@ async function selectEntries(ctx: HeraldContext, query: ListQuery): Promise<{ it
   const accept = (entry: DlqEntry): boolean =>
     matchesFilter(entry.message, query.filter) &&
     (query.responseStatus === undefined || query.responseStatus.includes(entry.response?.status ?? 0));
-  return takePage(scan, accept, query.count ?? DEFAULT_PAGE_SIZE);
+  const size = (entry: DlqEntry): number => entry.message.body.byteLength + (entry.response?.body.byteLength ?? 0);
+  return takePage(scan, accept, query.count ?? DEFAULT_PAGE_SIZE, size);
 }
 
 const withCursor = (cursor: string | undefined): { cursor?: string } => (cursor ? { cursor } : {});

@@ -6,8 +6,18 @@ import { logEntryView } from "./views.ts";
 
 export const DEFAULT_PAGE_SIZE = 100;
 
-/** `GET /v2/logs` and `/v2/events`: newest first unless `order=earliestFirst`. */
-export async function listLogs(ctx: HeraldContext, query: ListQuery): Promise<Record<string, unknown>> {
+const eventSize = ({ event, message }: LoggedEvent): number =>
+  (message?.body.byteLength ?? 0) + (event.response?.body.byteLength ?? 0);
+
+/**
+ * `GET /v2/logs` and `/v2/events`: newest first unless `order=earliestFirst`. The SDKs read the list
+ * from `events` (on /v2/events); the OpenAPI document names it `logs` (on /v2/logs): `key` says which.
+ */
+export async function listLogs(
+  ctx: HeraldContext,
+  query: ListQuery,
+  key: "events" | "logs",
+): Promise<Record<string, unknown>> {
   const { messageId, ...rest } = query.filter;
   const messageIds = query.ids ?? messageId;
   const scan = ctx.store.scanEvents({
@@ -24,8 +34,7 @@ export async function listLogs(ctx: HeraldContext, query: ListQuery): Promise<Re
     if (!filtering) return true;
     return message !== undefined && matchesFilter(message, otherFilters);
   };
-  const page = await takePage(scan, accept, query.count ?? DEFAULT_PAGE_SIZE);
+  const page = await takePage(scan, accept, query.count ?? DEFAULT_PAGE_SIZE, eventSize);
   const entries = page.items.map(({ event, message }) => logEntryView(event, message));
-  // The SDKs read `events`; the OpenAPI description says `logs`. Both are served.
-  return { ...(page.cursor ? { cursor: page.cursor } : {}), events: entries, logs: entries };
+  return { ...(page.cursor ? { cursor: page.cursor } : {}), [key]: entries };
 }

@@ -13,20 +13,33 @@ export function decodeCursor(raw: string): ScanPosition {
 }
 
 /**
- * Takes up to `count` accepted items from a scan. The cursor is returned only when at least one more
- * accepted item exists, so the last page has none (clients loop until the cursor is absent).
+ * Raw bytes a page may carry (bodies are base64 in JSON, 4/3 larger). Keeps every list response well
+ * under the 6 MB a Lambda may return and bounded in memory, whatever `count` asks for.
+ */
+export const MAX_PAGE_BYTES = 3 * 1024 * 1024;
+
+/**
+ * Takes up to `count` accepted items from a scan, fewer when their `sizeOf` would pass MAX_PAGE_BYTES
+ * (never fewer than one). The cursor is returned only when at least one more accepted item exists, so
+ * the last page has none (clients loop until the cursor is absent).
  */
 export async function takePage<T>(
   scan: AsyncIterable<Positioned<T>>,
   accept: (item: T) => boolean,
   count: number,
+  sizeOf: (item: T) => number = () => 0,
 ): Promise<{ items: T[]; cursor?: string }> {
   const items: T[] = [];
+  let bytes = 0;
   let last: ScanPosition | undefined;
   for await (const { position, item } of scan) {
     if (!accept(item)) continue;
-    if (items.length === count) return last ? { items, cursor: encodeCursor(last) } : { items };
+    const size = sizeOf(item);
+    if (items.length === count || (items.length > 0 && bytes + size > MAX_PAGE_BYTES)) {
+      return last ? { items, cursor: encodeCursor(last) } : { items };
+    }
     items.push(item);
+    bytes += size;
     last = position;
   }
   return { items };

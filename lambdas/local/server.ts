@@ -129,7 +129,14 @@ async function serve(ctx: HeraldContext, req: http.IncomingMessage, res: http.Se
   }
   const body = Buffer.concat(chunks);
   request.body = new Uint8Array(body.buffer, body.byteOffset, body.length);
-  send(res, await handleApiRequest(ctx, request, (message, error) => console.error(message, error)));
+  const response = await handleApiRequest(ctx, request, (message, error) => console.error(message, error));
+  try {
+    send(res, response);
+  } catch (error) {
+    console.error("could not send the response", error);
+    if (!res.headersSent) send(res, { status: 500, body: { error: "internal error" } });
+    else res.destroy();
+  }
 }
 
 const tooLarge = (limit: number): ApiResponse => ({

@@ -14,13 +14,17 @@ describe("encodeCursor / decodeCursor", () => {
     expect(decodeCursor(encodeCursor({ time: 5, key: "msg_ABC.1:x" }))).toEqual({ time: 5, key: "msg_ABC.1:x" });
   });
 
+  it("accepts keys with dashes (DLQ ids look like 1725323658779-0)", () => {
+    expect(decodeCursor("12-1725323658779-abc")).toEqual({ time: 12, key: "1725323658779-abc" });
+  });
+
   it("encodes and accepts a bare millisecond cursor", () => {
     expect(encodeCursor({ time: 1_700_000_000_000 })).toBe("1700000000000");
     expect(decodeCursor("1700000000000")).toEqual({ time: 1_700_000_000_000 });
     expect(decodeCursor(" 0 ")).toEqual({ time: 0 });
   });
 
-  it.each(["", "abc", "-1", "12-", "12-a-b", "12.5", "12-a b", `1-${"k".repeat(65)}`, "12345678901234567", "0x10"])(
+  it.each(["", "abc", "-1", "12-", "12-a/b", "12.5", "12-a b", `1-${"k".repeat(65)}`, "12345678901234567", "0x10"])(
     "rejects %j with 400",
     (raw) => {
       expectBadRequest(() => decodeCursor(raw), "invalid cursor");

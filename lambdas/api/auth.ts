@@ -7,11 +7,9 @@ const digest = (value: string): Buffer => createHash("sha256").update(value).dig
 
 /** The token a request carries: `Authorization: Bearer …`, or `?qstash_token=…` for webhook senders. */
 export function presentedToken(request: ApiRequest): string | undefined {
-  const header = request.headers.authorization;
-  if (header !== undefined) {
-    const m = /^bearer\s+(.+)$/i.exec(header.trim());
-    return m?.[1]?.trim();
-  }
+  const bearer = /^bearer\s+(.+)$/i.exec(request.headers.authorization?.trim() ?? "")?.[1]?.trim();
+  if (bearer) return bearer;
+  // Webhook senders may carry their own (non-Bearer) Authorization and put Herald's token in the query.
   for (const part of request.rawQuery.split("&")) {
     if (part.startsWith("qstash_token=")) {
       try {

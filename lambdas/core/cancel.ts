@@ -10,7 +10,7 @@ import { PENDING_STATES, type StoredMessage } from "./message.ts";
  */
 export async function cancelMessage(ctx: HeraldContext, messageId: string): Promise<{ cancelled: number }> {
   const stored = await ctx.store.getMessage(messageId);
-  if (!stored || !(await requestCancel(ctx, stored))) {
+  if (!stored || !(await requestCancel(ctx, { messageId, status: stored.status }))) {
     throw notFound(`message "${messageId}" not found or no longer pending`);
   }
   return { cancelled: 1 };
@@ -18,28 +18,31 @@ export async function cancelMessage(ctx: HeraldContext, messageId: string): Prom
 
 /** Bulk cancel: by ids, or every pending message matching the filter (the SDK's `count` is ignored). */
 export async function cancelMessages(ctx: HeraldContext, query: ListQuery): Promise<{ cancelled: number }> {
-  const targets: StoredMessage[] = [];
+  // Ids first, cancels after: the scan is not disturbed by its own writes, and no bodies are held.
+  const targets: { messageId: string; status: StoredMessage["status"] }[] = [];
   if (query.ids) {
     for (const id of query.ids) {
       const stored = await ctx.store.getMessage(id);
-      if (stored) targets.push(stored);
+      if (stored) targets.push({ messageId: id, status: stored.status });
     }
   } else {
-    for await (const stored of ctx.store.scanMessages(PENDING_STATES)) {
-      const { createdAt } = stored.message;
-      if (query.fromDate !== undefined && createdAt < query.fromDate) continue;
-      if (query.toDate !== undefined && createdAt > query.toDate) continue;
-      if (matchesFilter(stored.message, query.filter)) targets.push(stored);
+    for await (const { message, status } of ctx.store.scanMessages(PENDING_STATES)) {
+      if (query.fromDate !== undefined && message.createdAt < query.fromDate) continue;
+      if (query.toDate !== undefined && message.createdAt > query.toDate) continue;
+      if (matchesFilter(message, query.filter)) targets.push({ messageId: message.messageId, status });
     }
   }
   let cancelled = 0;
-  for (const stored of targets) if (await requestCancel(ctx, stored)) cancelled++;
+  for (const target of targets) if (await requestCancel(ctx, target)) cancelled++;
   return { cancelled };
 }
 
-async function requestCancel(ctx: HeraldContext, { message, status }: StoredMessage): Promise<boolean> {
+async function requestCancel(
+  ctx: HeraldContext,
+  { messageId, status }: { messageId: string; status: StoredMessage["status"] },
+): Promise<boolean> {
   if (!PENDING_STATES.includes(status.state)) return false;
-  return ctx.store.updateStatus(message.messageId, status, { ...status, state: "CANCEL_REQUESTED" }, [
-    { time: ctx.clock.now(), messageId: message.messageId, state: "CANCEL_REQUESTED" },
+  return ctx.store.updateStatus(messageId, status, { ...status, state: "CANCEL_REQUESTED" }, [
+    { time: ctx.clock.now(), messageId, state: "CANCEL_REQUESTED" },
   ]);
 }

@@ -20,6 +20,8 @@ export interface HeraldConfig {
   maxResponseBodyBytes: number;
   /** Largest accepted page size of the list endpoints. */
   maxPageSize: number;
+  /** Attempts in flight at once in one process (local mode; on AWS the Lambda concurrency cap). */
+  maxConcurrentDeliveries: number;
 }
 
 export const DEFAULT_CONFIG: HeraldConfig = {
@@ -32,6 +34,7 @@ export const DEFAULT_CONFIG: HeraldConfig = {
   retentionMs: 7 * 86_400_000,
   maxResponseBodyBytes: 256 * 1024,
   maxPageSize: 1000,
+  maxConcurrentDeliveries: 1000,
 };
 
 type Env = Record<string, string | undefined>;
@@ -65,5 +68,11 @@ export function configFromEnv(env: Env): HeraldConfig {
     retentionMs: secondsFrom(env, "HERALD_RETENTION", DEFAULT_CONFIG.retentionMs / 1000) * 1000,
     maxResponseBodyBytes: DEFAULT_CONFIG.maxResponseBodyBytes,
     maxPageSize: DEFAULT_CONFIG.maxPageSize,
+    maxConcurrentDeliveries: intFrom(
+      env,
+      "HERALD_MAX_CONCURRENT_DELIVERIES",
+      DEFAULT_CONFIG.maxConcurrentDeliveries,
+      1,
+    ),
   };
 }

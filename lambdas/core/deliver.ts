@@ -97,7 +97,11 @@ async function attempt(ctx: HeraldContext, message: Message, retried: number): P
   return ctx.sender.send(buildDeliveryRequest(message, retried, signature, ctx.config));
 }
 
-/** Records the outcome. If a cancel arrived while the attempt was in flight, a failure ends as CANCELED. */
+/**
+ * Records the outcome. If a cancel arrived while the attempt was in flight, it is too late for a final
+ * outcome (DELIVERED, or FAILED with its DLQ entry and failure callback already made); a retry that
+ * would follow is not made: the message ends CANCELED.
+ */
 async function settle(
   ctx: HeraldContext,
   message: Message,
@@ -108,11 +112,13 @@ async function settle(
   if (await ctx.store.updateStatus(message.messageId, expected, next, events)) return;
   const current = await ctx.store.getMessage(message.messageId);
   if (current?.status.state !== "CANCEL_REQUESTED") return; // someone else settled it (duplicate job)
-  const final: MessageStatus = next.state === "DELIVERED" ? next : { state: "CANCELED", retried: next.retried };
-  const time = ctx.clock.now();
-  await ctx.store.updateStatus(message.messageId, current.status, final, [
-    ...events.filter((e) => e.state === "ERROR" || e.state === "DELIVERED"),
-    ...(final.state === "CANCELED" ? [{ time, messageId: message.messageId, state: "CANCELED" as const }] : []),
+  if (next.state !== "RETRY") {
+    await ctx.store.updateStatus(message.messageId, current.status, next, events);
+    return;
+  }
+  await ctx.store.updateStatus(message.messageId, current.status, { state: "CANCELED", retried: next.retried }, [
+    ...events.filter((e) => e.state === "ERROR"),
+    { time: ctx.clock.now(), messageId: message.messageId, state: "CANCELED" },
   ]);
 }
 

@@ -25,6 +25,7 @@ export function parseDestination(rawRemainder: string, rawQuery: string): Destin
   if (scheme !== "http" && scheme !== "https") {
     throw badRequest("invalid destination url: endpoint has invalid scheme, add http:// or https://");
   }
+  target = `${scheme}${target.slice(scheme.length)}`; // HTTPS://x -> https://x, as it is signed and sent
   const { forwardQuery } = splitQuery(rawQuery);
   const hash = target.indexOf("#");
   const [base, fragment] = hash < 0 ? [target, ""] : [target.slice(0, hash), target.slice(hash)];
@@ -44,7 +45,11 @@ export function assertHttpUrl(url: string, what: string): void {
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
     throw badRequest(`invalid ${what}: endpoint has invalid scheme, add http:// or https://`);
   }
-  if (parsed.hostname === "") throw badRequest(`invalid ${what}: "${clip(url)}" has no host`);
+  // WHATWG URL parsing forgives `http:///host`; the signature's `sub` would then differ from the URL
+  // actually requested, so such URLs are refused.
+  if (parsed.hostname === "" || !/^https?:\/\/[^/?#]/i.test(url)) {
+    throw badRequest(`invalid ${what}: "${clip(url)}" has no host`);
+  }
 }
 
 /**

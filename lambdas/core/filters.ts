@@ -68,13 +68,17 @@ const TRANSPORT_KEYS = new Set(["qstash_token"]);
 export function parseListQuery(params: URLSearchParams, spec: QuerySpec): ListQuery {
   const known = new Set<string>([...FILTER_KEYS, "callerIP", "fromDate", "toDate", "count", "cursor", ...spec.extra]);
   if (spec.idsKey) known.add(spec.idsKey);
+  // A key given without any value is an error, not "no filter": `?messageIds=` from a script with an
+  // unset variable must not cancel or delete everything.
   const values = (key: string): string[] | undefined => {
+    if (!params.has(key)) return undefined;
     const all = params
       .getAll(key)
       .flatMap((v) => v.split(","))
       .map((v) => v.trim())
       .filter((v) => v !== "");
-    return all.length > 0 ? all : undefined;
+    if (all.length === 0) throw badRequest(`filter "${key}" needs a value`);
+    return all;
   };
 
   if (spec.strict) {

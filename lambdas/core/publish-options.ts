@@ -24,10 +24,10 @@ const FORWARD = "upstash-forward-";
 const CALLBACK_FORWARD = "upstash-callback-forward-";
 const FAILURE_CALLBACK_FORWARD = "upstash-failure-callback-forward-";
 
-// With `Upstash-Header-Forward: true` every plain header is forwarded, except these: they describe the
-// connection to Herald (or carry Herald's own token), not the message.
-const NOT_FORWARDED = new Set([
-  "authorization",
+// Headers that describe a connection, not a message: never forwarded, whether named with
+// Upstash-Forward-* or passed through by `Upstash-Header-Forward: true` (which also keeps Herald's own
+// token and cookies back). Content-Length and Host are set by the delivery itself.
+const CONNECTION_HEADERS = new Set([
   "host",
   "content-length",
   "connection",
@@ -37,11 +37,9 @@ const NOT_FORWARDED = new Set([
   "trailer",
   "upgrade",
   "expect",
-  "proxy-authorization",
   "proxy-connection",
-  "cookie",
-  "accept-encoding",
 ]);
+const NOT_PASSED_THROUGH = new Set(["authorization", "proxy-authorization", "cookie", "accept-encoding"]);
 
 /**
  * Reads the message configuration from request headers (lower-case names). `queryConfig` holds
@@ -65,8 +63,15 @@ export function parsePublishOptions(
     else if (name.startsWith(FAILURE_CALLBACK_FORWARD))
       addForwarded(failureCallbackHeader, name.slice(FAILURE_CALLBACK_FORWARD.length), value);
     else if (name.startsWith(FORWARD)) addForwarded(header, name.slice(FORWARD.length), value);
-    else if (name === "content-type") addHeader(header, name, value);
-    else if (forwardAll && !name.startsWith("upstash-") && !NOT_FORWARDED.has(name)) addHeader(header, name, value);
+    else if (forwardAll && name !== "content-type" && !name.startsWith("upstash-") && !NOT_PASSED_THROUGH.has(name)) {
+      addForwarded(header, name, value);
+    }
+  }
+  // Content-Type has one value: the request's own wins over a forwarded one.
+  const contentType = headers["content-type"];
+  if (contentType !== undefined) {
+    for (const key of Object.keys(header)) if (key.toLowerCase() === "content-type") delete header[key];
+    addHeader(header, "content-type", contentType);
   }
 
   const maxRetries = parseRetries(get("upstash-retries"), "Upstash-Retries", config) ?? config.defaultRetries;
@@ -96,7 +101,7 @@ export function parsePublishOptions(
 }
 
 function addForwarded(map: HeaderMap, name: string, value: string): void {
-  if (name !== "") addHeader(map, name, value);
+  if (name !== "" && !CONNECTION_HEADERS.has(name.toLowerCase())) addHeader(map, name, value);
 }
 
 function parseMethod(raw: string | undefined, what: string): HttpMethod | undefined {
@@ -179,10 +184,8 @@ function parseCallback(
   header: HeaderMap,
   config: HeraldConfig,
 ): CallbackSettings | undefined {
-  const url = get(prefix)?.trim();
-  if (url === undefined || url === "") return undefined;
-  assertHttpUrl(url, display);
-  const settings: CallbackSettings = { url, header };
+  // The settings are checked even without a URL: a malformed header is a 400 wherever it appears.
+  const settings: Omit<CallbackSettings, "url"> = { header };
   const method = parseMethod(get(`${prefix}-method`), `${display}-Method`);
   if (method) settings.method = method;
   const retries = parseRetries(get(`${prefix}-retries`), `${display}-Retries`, config);
@@ -196,5 +199,8 @@ function parseCallback(
   if (timeoutSec !== undefined) settings.timeoutSec = timeoutSec;
   const delaySec = parseDelay(get(`${prefix}-delay`), `${display}-Delay`, config);
   if (delaySec !== undefined) settings.delaySec = delaySec;
-  return settings;
+  const url = get(prefix)?.trim();
+  if (url === undefined || url === "") return undefined;
+  assertHttpUrl(url, display);
+  return { url, ...settings };
 }

@@ -2,7 +2,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { NodeHttpSender } from "../adapters/node/http-sender.ts";
 import { LocalKeys, type LocalKeysOptions } from "../adapters/local/local-keys.ts";
-import { openDatabase } from "../adapters/local/sqlite-database.ts";
+import { lockDataDir, openDatabase } from "../adapters/local/sqlite-database.ts";
 import { SqliteJobQueue } from "../adapters/local/sqlite-job-queue.ts";
 import { SqliteStore } from "../adapters/local/sqlite-store.ts";
 import { handleApiRequest } from "../api/router.ts";
@@ -43,9 +43,10 @@ const PURGE_INTERVAL_MS = 3_600_000;
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
   const config: HeraldConfig = { ...DEFAULT_CONFIG, ...options.config };
   const clock = options.clock ?? systemClock;
+  const unlock = lockDataDir(options.dataDir);
   const db = openDatabase(options.dataDir);
   const store = new SqliteStore(db);
-  const queue = new SqliteJobQueue(db, clock);
+  const queue = new SqliteJobQueue(db, clock, { maxInFlight: config.maxConcurrentDeliveries });
   const keys = new LocalKeys(db, options.keys);
   const sender = new NodeHttpSender({
     allowPrivateNetworks: options.allowPrivateNetworks ?? true,
@@ -93,6 +94,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       await queue.stop();
       sender.close();
       db.close();
+      unlock();
     },
   };
 }

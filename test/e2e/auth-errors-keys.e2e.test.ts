@@ -43,9 +43,13 @@ describe("authentication", () => {
     );
   });
 
-  it("accepts the token as the qstash_token query parameter", async () => {
+  it("accepts the token as the qstash_token query parameter, also beside a sender's own Authorization", async () => {
     const res = await fetch(`${setup.herald.server.url}/v2/keys?qstash_token=${setup.herald.server.token}`);
     expect(res.status).toBe(200);
+    const withBasic = await fetch(`${setup.herald.server.url}/v2/keys?qstash_token=${setup.herald.server.token}`, {
+      headers: { Authorization: "Basic dXNlcjpwYXNz" },
+    });
+    expect(withBasic.status).toBe(200);
   });
 });
 
@@ -117,6 +121,18 @@ describe("bad input gets a 4xx JSON error and the server keeps serving", () => {
     const res = await setup.herald.api("/v2/keys", { headers: { "X-Big": "a".repeat(20_000) } });
     expect(await expectJsonError(res, 431)).toMatch(/headers too large/);
     expect((await setup.herald.api("/v2/keys")).status).toBe(200);
+  });
+
+  it.each([
+    ["DELETE", "/v2/messages?messageIds="],
+    ["DELETE", "/v2/messages?label="],
+    ["DELETE", "/v2/dlq?dlqIds="],
+    ["POST", "/v2/dlq/retry?dlqIds="],
+    ["GET", "/v2/logs?messageId="],
+  ])("refuses %s %s: a filter without a value never means everything", async (method, path) => {
+    const pending = await setup.herald.client.publish({ url: `${setup.sink.url}/keep-me`, body: "x", delay: 60 });
+    expect(await expectJsonError(await setup.herald.api(path, { method }), 400)).toMatch(/needs a value/);
+    expect(await setup.herald.client.messages.cancel(pending.messageId)).toEqual({ cancelled: 1 });
   });
 
   it("answers 404 for unknown messages, 405 for wrong methods, 400 for bad cursors", async () => {

@@ -35,6 +35,26 @@ describe("cancel", () => {
     expect(states).toEqual(["CANCELED", "CANCEL_REQUESTED", "CREATED"]);
   });
 
+  it("cancels a message waiting for its retry: no further attempt is made", async () => {
+    const previous = setup.sink.reply;
+    setup.sink.reply = (request, count) =>
+      request.path === "/retry-wait" ? { status: 500 } : previous(request, count);
+    const res = await setup.herald.client.publish({
+      url: `${setup.sink.url}/retry-wait`,
+      body: "x",
+      retries: 3,
+      retryDelay: "300",
+    });
+    await eventually(async () => {
+      const { logs } = await setup.herald.client.logs({ filter: { messageId: res.messageId, state: "RETRY" } });
+      return logs.length > 0 ? true : undefined;
+    });
+    expect(await setup.herald.client.messages.cancel(res.messageId)).toEqual({ cancelled: 1 });
+    await sleep(1800);
+    expect(setup.sink.at("/retry-wait")).toHaveLength(1);
+    setup.sink.reply = previous;
+  });
+
   it("bulk-cancels by ids, by filter and all", async () => {
     const publish = (path: string, label: string): Promise<{ messageId: string }> =>
       setup.herald.client.publish({ url: `${setup.sink.url}${path}`, body: "x", delay: 60, label });

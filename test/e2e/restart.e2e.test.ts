@@ -2,6 +2,7 @@ import { Client } from "@upstash/qstash";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Sink } from "../support/sink.ts";
 import { eventually, tempDir } from "../support/herald.ts";
+import { startLocalServer } from "../../lambdas/local/server.ts";
 import { spawnHerald } from "../support/process.ts";
 
 const TOKEN = "restart-test-token";
@@ -28,6 +29,25 @@ describe("npm start", () => {
     } finally {
       await herald.kill("SIGTERM");
     }
+  });
+});
+
+describe("one process per data directory", () => {
+  it("refuses a second server on the same data directory, and allows one after the first stopped", async () => {
+    const dataDir = tempDir();
+    const first = await startLocalServer({ port: 0, dataDir });
+    await expect(startLocalServer({ port: 0, dataDir })).rejects.toThrow(/is in use by Herald process/);
+    await first.close();
+    const second = await startLocalServer({ port: 0, dataDir });
+    await second.close();
+  });
+
+  it("takes over the lock of a process that died", async () => {
+    const dataDir = tempDir();
+    const crashed = await spawnHerald(process.execPath, ["bin/herald-local.ts"], env(dataDir));
+    await crashed.kill("SIGKILL");
+    const next = await startLocalServer({ port: 0, dataDir });
+    await next.close();
   });
 });
 

@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { parse } from "yaml";
 
-const OPENAPI_PATH = new URL("../../../shared/contract/qstash-openapi.yaml", import.meta.url);
+// A copy of ../shared/contract/qstash-openapi.yaml (the public QStash OpenAPI document), so a clone tests alone.
+const OPENAPI_PATH = new URL("../fixtures/qstash-openapi.yaml", import.meta.url);
 
 // The public QStash OpenAPI document, with the one deviation qstash-api.md §8 decides: every SDK
 // (and Herald) spells the state CANCELED, the OpenAPI file CANCELLED.

@@ -11,7 +11,14 @@ describe("parseDestination: URLs", () => {
       kind: "url",
       url: "http://localhost:8080/a//b/%20c",
     });
-    expect(parseDestination("HTTPS://Example.com/Path", "")).toEqual({ kind: "url", url: "HTTPS://Example.com/Path" });
+  });
+
+  it("lower-cases only the scheme (the URL is signed and requested as stored)", () => {
+    expect(parseDestination("HTTPS://Example.com/Path", "")).toEqual({ kind: "url", url: "https://Example.com/Path" });
+  });
+
+  it("refuses a URL without a host that URL parsing would forgive", () => {
+    expectBadRequest(() => parseDestination("http:///nohost", ""), "has no host");
   });
 
   it("repairs https:/ and http:/ collapsed by a proxy", () => {

@@ -274,3 +274,32 @@ describe("parsePublishOptions: query configuration", () => {
     expectBadRequest(() => parse({}, { "upstash-retries": "lots" }), "invalid Upstash-Retries");
   });
 });
+
+describe("parsePublishOptions: review findings", () => {
+  const parse = (headers: Record<string, string>) => parsePublishOptions(headers, 0, DEFAULT_CONFIG);
+
+  it("never forwards connection headers, whether prefixed or passed through", () => {
+    const options = parse({
+      "upstash-forward-transfer-encoding": "chunked",
+      "upstash-forward-host": "evil.example",
+      "upstash-forward-content-length": "5",
+      "upstash-forward-connection": "close",
+      "upstash-header-forward": "true",
+      upgrade: "websocket",
+      "x-kept": "yes",
+    });
+    expect(options.header).toEqual({ "X-Kept": ["yes"] });
+  });
+
+  it("keeps one Content-Type: the request's own wins over a forwarded one", () => {
+    expect(parse({ "content-type": "application/json", "upstash-forward-content-type": "text/evil" }).header).toEqual({
+      "Content-Type": ["application/json"],
+    });
+    expect(parse({ "upstash-forward-content-type": "text/plain" }).header).toEqual({ "Content-Type": ["text/plain"] });
+  });
+
+  it("validates callback settings even without a callback URL", () => {
+    expectBadRequest(() => parse({ "upstash-callback-retries": "x" }), "Upstash-Callback-Retries");
+    expectBadRequest(() => parse({ "upstash-failure-callback-method": "TRACE" }), "Upstash-Failure-Callback-Method");
+  });
+});

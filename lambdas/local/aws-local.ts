@@ -11,6 +11,7 @@ import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEventV2, Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { createHeraldTable } from "../adapters/aws/create-table.ts";
+import { lockDataDir } from "../adapters/local/sqlite-database.ts";
 import { newApiToken } from "../core/ids.ts";
 import { EmulatedScheduler } from "./emulated-scheduler.ts";
 import { EmulatedSecretsManager } from "./emulated-secrets-manager.ts";
@@ -33,6 +34,7 @@ const API_GATEWAY_MAX_BODY = 10 * 1024 * 1024;
 
 export async function startAwsLocal(options: AwsLocalOptions): Promise<RunningHerald> {
   const env = options.env ?? {};
+  const unlock = lockDataDir(options.dataDir);
   mkdirSync(join(options.dataDir, "dynamodb"), { recursive: true });
   mkdirSync(join(options.dataDir, "sqs"), { recursive: true });
   const [dynamo, sqsS3] = await Promise.all([
@@ -97,6 +99,16 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<RunningHe
   const server = http.createServer((req, res) => {
     void invokeApi(req, res, (event) => api.handler(event, lambdaContext("herald-api")));
   });
+  // Requests the gateway itself rejects never reach the Lambda; API Gateway answers with `message`.
+  server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const status = error.code === "HPE_HEADER_OVERFLOW" ? 431 : 400;
+    const payload = JSON.stringify({ message: http.STATUS_CODES[status] });
+    socket.end(
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(payload)}\r\nConnection: close\r\n\r\n${payload}`,
+    );
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 8080, options.host ?? "127.0.0.1", resolve);
@@ -132,6 +144,7 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<RunningHe
       sqs.destroy();
       s3.destroy();
       await Promise.all([dynamo.stop(), sqsS3.stop()]);
+      unlock();
     },
   };
 }

@@ -1,7 +1,7 @@
 import { Client } from "@upstash/qstash";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Sink } from "../support/sink.ts";
-import { eventually, tempDir } from "../support/herald.ts";
+import { describeEachMode, eventually, tempDir, type HeraldMode } from "../support/herald.ts";
 import { startLocalServer } from "../../lambdas/local/server.ts";
 import { spawnHerald } from "../support/process.ts";
 
@@ -17,9 +17,14 @@ afterAll(async () => {
 
 const env = (dataDir: string): Record<string, string> => ({ PORT: "0", HERALD_DATA_DIR: dataDir, HERALD_TOKEN: TOKEN });
 
-describe("npm start", () => {
-  it("prints the URL, token, keys and an SDK snippet, and serves the API", async () => {
-    const herald = await spawnHerald("npm", ["start", "--silent"], env(tempDir()));
+const COMMANDS: Record<HeraldMode, { script: string; entry: string }> = {
+  local: { script: "start", entry: "bin/herald-local.ts" },
+  "aws-local": { script: "start:aws-local", entry: "bin/herald-aws-local.ts" },
+};
+
+describeEachMode("the start command", (mode) => {
+  it(`npm run ${COMMANDS[mode].script} prints the URL, token, keys and an SDK snippet, and serves the API`, async () => {
+    const herald = await spawnHerald("npm", ["run", COMMANDS[mode].script, "--silent"], env(tempDir()));
     try {
       expect(herald.output()).toContain(`QSTASH_TOKEN=${TOKEN}`);
       expect(herald.output()).toMatch(/QSTASH_CURRENT_SIGNING_KEY=sig_\w+/);
@@ -51,12 +56,13 @@ describe("one process per data directory", () => {
   });
 });
 
-describe("a crash with messages pending", () => {
+describeEachMode("a crash with messages pending", (mode) => {
   it("delivers every accepted message after SIGKILL and restart, with the same signing keys", async () => {
     const dataDir = tempDir();
-    sink.reply = (request, count) =>
-      request.path === "/crash-retry" && count === 1 ? { status: 500 } : { status: 200 };
-    const first = await spawnHerald(process.execPath, ["bin/herald-local.ts"], env(dataDir));
+    const retryPath = `/crash-retry-${mode}`;
+    const delayedPath = `/crash-delayed-${mode}`;
+    sink.reply = (request, count) => (request.path === retryPath && count === 1 ? { status: 500 } : { status: 200 });
+    const first = await spawnHerald(process.execPath, [COMMANDS[mode].entry], env(dataDir));
     const client = new Client({ baseUrl: first.url, token: TOKEN, retry: false });
     const keysBefore = await (
       await fetch(`${first.url}/v2/keys`, { headers: { Authorization: `Bearer ${TOKEN}` } })
@@ -65,24 +71,24 @@ describe("a crash with messages pending", () => {
     const delayed: string[] = [];
     for (let i = 0; i < 5; i++) {
       delayed.push(
-        (await client.publish({ url: `${sink.url}/crash-delayed`, body: `delayed ${i}`, delay: 2 })).messageId,
+        (await client.publish({ url: `${sink.url}${delayedPath}`, body: `delayed ${i}`, delay: 2 })).messageId,
       );
     }
     // This one fails once and waits 1.5 s for its retry: the retry must survive the crash too.
-    const retrying = await client.publish({ url: `${sink.url}/crash-retry`, body: "retry", retryDelay: "1500" });
-    await sink.waitFor("/crash-retry", 1);
+    const retrying = await client.publish({ url: `${sink.url}${retryPath}`, body: "retry", retryDelay: "1500" });
+    await sink.waitFor(retryPath, 1);
     await eventually(async () => {
       const { logs } = await client.logs({ filter: { messageId: retrying.messageId, state: "RETRY" } });
       return logs.length > 0 ? true : undefined;
     });
     await first.kill("SIGKILL");
-    expect(sink.at("/crash-delayed")).toHaveLength(0);
+    expect(sink.at(delayedPath)).toHaveLength(0);
 
-    const second = await spawnHerald(process.execPath, ["bin/herald-local.ts"], env(dataDir));
+    const second = await spawnHerald(process.execPath, [COMMANDS[mode].entry], env(dataDir));
     try {
-      const got = await sink.waitFor("/crash-delayed", 5, 10_000);
+      const got = await sink.waitFor(delayedPath, 5, 10_000);
       expect(new Set(got.map((r) => r.headers["upstash-message-id"]))).toEqual(new Set(delayed));
-      const retries = await sink.waitFor("/crash-retry", 2, 10_000);
+      const retries = await sink.waitFor(retryPath, 2, 10_000);
       expect(retries[1]?.headers["upstash-message-id"]).toBe(retrying.messageId);
       expect(retries[1]?.headers["upstash-retried"]).toBe("1");
       const keysAfter = await (

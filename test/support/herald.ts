@@ -2,12 +2,26 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client, Receiver } from "@upstash/qstash";
-import { afterAll, beforeAll } from "vitest";
-import { startLocalServer, type LocalServer, type LocalServerOptions } from "../../lambdas/local/server.ts";
+import { afterAll, beforeAll, describe } from "vitest";
+import { configFromEnv } from "../../lambdas/core/config.ts";
+import { startAwsLocal } from "../../lambdas/local/aws-local.ts";
+import { startLocalServer, type RunningHerald } from "../../lambdas/local/server.ts";
 import { Sink } from "./sink.ts";
 
+/** `local` is `npm start`'s server; `aws-local` the Lambda handlers and AWS adapters on emulated AWS. */
+export type HeraldMode = "local" | "aws-local";
+export const MODES: readonly HeraldMode[] = ["local", "aws-local"];
+
+export interface HeraldOptions {
+  mode?: HeraldMode;
+  dataDir?: string;
+  /** HERALD_* settings, as the environment would give them. */
+  env?: Record<string, string>;
+}
+
 export interface TestHerald {
-  server: LocalServer;
+  mode: HeraldMode;
+  server: RunningHerald;
   client: Client;
   receiver: Receiver;
   dataDir: string;
@@ -20,14 +34,22 @@ export function tempDir(prefix = "herald-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** A local Herald on a random port with its own data directory, and the official SDK pointed at it. */
-export async function startHerald(options: Partial<LocalServerOptions> = {}): Promise<TestHerald> {
+/** A Herald on a random port with its own data directory, and the official SDK pointed at it. */
+export async function startHerald(options: HeraldOptions = {}): Promise<TestHerald> {
+  const mode = options.mode ?? "local";
   const dataDir = options.dataDir ?? tempDir();
-  const server = await startLocalServer({ port: 0, ...options, dataDir });
-  const keys = await server.context.keys.signingKeys();
+  const env = options.env ?? {};
+  const server =
+    mode === "local"
+      ? await startLocalServer({ port: 0, dataDir, config: configFromEnv(env), keys: { token: env.HERALD_TOKEN } })
+      : await startAwsLocal({ port: 0, dataDir, env });
+  const keys = (await (
+    await fetch(`${server.url}/v2/keys`, { headers: { Authorization: `Bearer ${server.token}` } })
+  ).json()) as { current: string; next: string };
   const client = new Client({ baseUrl: server.url, token: server.token, retry: false });
   const receiver = new Receiver({ currentSigningKey: keys.current, nextSigningKey: keys.next });
   return {
+    mode,
     server,
     client,
     receiver,
@@ -65,7 +87,7 @@ export async function eventually<T>(
  * Registers beforeAll/afterAll hooks for a fresh Herald and a recording sink shared by one test file.
  * Read `setup.herald` / `setup.sink` inside tests (they exist once beforeAll ran).
  */
-export function useHeraldWithSink(options: Partial<LocalServerOptions> = {}): { herald: TestHerald; sink: Sink } {
+export function useHeraldWithSink(options: HeraldOptions = {}): { herald: TestHerald; sink: Sink } {
   const setup = {} as { herald: TestHerald; sink: Sink };
   beforeAll(async () => {
     setup.herald = await startHerald(options);
@@ -76,4 +98,9 @@ export function useHeraldWithSink(options: Partial<LocalServerOptions> = {}): { 
     await setup.sink.close();
   });
   return setup;
+}
+
+/** Runs a suite once per mode: every e2e scenario holds for `npm start` and for emulated AWS alike. */
+export function describeEachMode(name: string, suite: (mode: HeraldMode) => void): void {
+  for (const mode of MODES) describe(`${name} [${mode}]`, () => suite(mode));
 }

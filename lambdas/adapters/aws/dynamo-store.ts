@@ -18,7 +18,8 @@ import { mergeSorted } from "./merge-sorted.ts";
 
 type Item = Record<string, unknown>;
 
-const HOUR_MS = 3_600_000;
+/** Events are indexed by day: an unfiltered scan over the retention reads few, mostly empty, buckets. */
+const BUCKET_MS = 86_400_000;
 const MESSAGE_SK = "#M";
 const STATUS_SK = "#S";
 const DLQ_SK = "#D";
@@ -253,7 +254,7 @@ export class DynamoStore implements Store {
     return {
       PK: `M#${event.messageId}`,
       SK: `E#${pad(event.time)}#${seq}`,
-      g1pk: `E#${Math.floor(event.time / HOUR_MS)}#${shardOf(event.messageId)}`,
+      g1pk: `E#${Math.floor(event.time / BUCKET_MS)}#${shardOf(event.messageId)}`,
       g1sk: `${pad(event.time)}#${seq}`,
       t: event.time,
       state: event.state,
@@ -315,18 +316,18 @@ export class DynamoStore implements Store {
     }
   }
 
-  /** Time-ordered scan over the hour buckets of GSI1, newest or oldest first, within the retention. */
+  /** Time-ordered scan over the day buckets of GSI1, newest or oldest first, within the retention. */
   private async *scanBuckets(options: ScanOptions, lo: string, hi: string): AsyncIterable<Item> {
     const desc = options.order === "latestFirst";
     const now = this.now();
-    const oldest = Math.max(options.fromTime ?? 0, now - this.retentionMs - HOUR_MS);
+    const oldest = Math.max(options.fromTime ?? 0, now - this.retentionMs - BUCKET_MS);
     const newest = Math.min(
       options.toTime ?? Number.MAX_SAFE_INTEGER,
-      now + HOUR_MS,
+      now + BUCKET_MS,
       desc && options.after ? options.after.time : Infinity,
     );
-    const first = Math.floor(Math.max(oldest, !desc && options.after ? options.after.time : 0) / HOUR_MS);
-    const last = Math.floor(newest / HOUR_MS);
+    const first = Math.floor(Math.max(oldest, !desc && options.after ? options.after.time : 0) / BUCKET_MS);
+    const last = Math.floor(newest / BUCKET_MS);
     for (let i = 0; i <= last - first; i++) {
       const bucket = desc ? last - i : first + i;
       const shards = Array.from({ length: SHARDS }, (_, shard) =>

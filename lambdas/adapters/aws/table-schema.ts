@@ -4,7 +4,7 @@
 // Items (PK / SK):
 //   M#<messageId> / #M              the message as accepted: meta + body (or an S3 reference); written once
 //   M#<messageId> / #S              its status: state, retried (small, the only item updated per attempt)
-//   M#<messageId> / E#<t>#<seq>     one log event; also in GSI1 under E#<hour>#<shard> for time-ordered scans
+//   M#<messageId> / E#<t>#<seq>     one log event; also in GSI1 under E#<day>#<shard> for time-ordered scans
 //   D#<dlqId>     / #D              a DLQ entry; in GSI2 under DLQ#<shard>
 // Status items of pending messages are in GSI2 under S#<state>#<shard> (bulk cancel).
 // Every item has `expiresAt` (epoch seconds) for TTL.

@@ -23,6 +23,7 @@ async function handleDeliveries(event: SQSEvent): Promise<SQSBatchResponse> {
     dispatcher,
     now: () => context.clock.now(),
     onError: logError,
+    observeLag: (lagMs) => metrics.addMetric("DeliveryLag", MetricUnit.Milliseconds, lagMs),
     deliver: async (job) => {
       const outcome = await deliverMessage(context, job);
       const metric = METRIC_OF[outcome];

@@ -7,6 +7,8 @@ export interface DeliveryBatchOptions {
   deliver: (job: DeliveryJob) => Promise<unknown>;
   now: () => number;
   onError?: (message: string, error: unknown) => void;
+  /** How late an attempt starts after its due time, per job (the delivery latency metric). */
+  observeLag?: (lagMs: number) => void;
 }
 
 /** A job arriving this little early is delivered now (SQS delays are whole seconds). */
@@ -25,7 +27,9 @@ export async function processDeliveryBatch(
     records.map(async (record) => {
       const body = parseJobBody(record.body);
       const job = { messageId: body.m, retried: body.r };
-      if (body.d - options.now() > EARLY_TOLERANCE_MS) return options.dispatcher.dispatch(job, body.d);
+      const now = options.now();
+      if (body.d - now > EARLY_TOLERANCE_MS) return options.dispatcher.dispatch(job, body.d);
+      options.observeLag?.(Math.max(0, now - body.d));
       return options.deliver(job);
     }),
   );

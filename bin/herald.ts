@@ -1,0 +1,10 @@
+// The CDK app: `npx cdk synth`, `npx cdk deploy`. Every synth runs cdk-nag's AwsSolutions checks.
+import { App, Validations } from "aws-cdk-lib";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { HeraldStack } from "../lib/herald-stack.ts";
+
+const app = new App();
+new HeraldStack(app, app.node.tryGetContext("stackName") ?? "Herald", {
+  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+});
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -1,0 +1,42 @@
+import type { Duration } from "aws-cdk-lib";
+import type { Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
+import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import type { RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { IQueue } from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+import { heraldFunction } from "./functions.ts";
+
+export interface HeraldDeliveryProps {
+  queue: IQueue;
+  timeout: Duration;
+  maxConcurrency: number;
+  environment: Record<string, string>;
+  logRetention: RetentionDays;
+}
+
+/**
+ * The delivery Lambda on the delivery queue: batches of up to 10 jobs whose attempts run concurrently;
+ * jobs that fail inside Herald are reported as batch item failures (the rest of the batch is not
+ * retried), and `maxConcurrency` caps how many invocations run at once.
+ */
+export class HeraldDelivery extends Construct {
+  readonly function: LambdaFunction;
+
+  constructor(scope: Construct, id: string, props: HeraldDeliveryProps) {
+    super(scope, id);
+    this.function = heraldFunction(this, "Handler", {
+      handlerFile: "deliver.ts",
+      description: "Herald delivery: one attempt per SQS job",
+      timeout: props.timeout,
+      environment: props.environment,
+      logRetention: props.logRetention,
+    });
+    this.function.addEventSource(
+      new SqsEventSource(props.queue, {
+        batchSize: 10,
+        reportBatchItemFailures: true,
+        maxConcurrency: props.maxConcurrency,
+      }),
+    );
+  }
+}

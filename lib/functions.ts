@@ -1,0 +1,49 @@
+import { fileURLToPath } from "node:url";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { Architecture, LoggingFormat, Runtime, type Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
+import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { Construct } from "constructs";
+
+export interface HeraldFunctionProps {
+  /** File under lambdas/handlers/, e.g. "api.ts". */
+  handlerFile: string;
+  description: string;
+  timeout: Duration;
+  environment: Record<string, string>;
+  logRetention: RetentionDays;
+  memorySize?: number;
+}
+
+/**
+ * A Herald Lambda: Node.js 24 on arm64 (cheaper per GB-second), an esbuild-minified ESM bundle
+ * (the AWS SDK v3 comes with the runtime and is left out), JSON logs into a log group with retention.
+ */
+export function heraldFunction(scope: Construct, id: string, props: HeraldFunctionProps): LambdaFunction {
+  const logGroup = new LogGroup(scope, `${id}Logs`, {
+    retention: props.logRetention,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  return new NodejsFunction(scope, id, {
+    entry: fileURLToPath(new URL(`../lambdas/handlers/${props.handlerFile}`, import.meta.url)),
+    handler: "handler",
+    description: props.description,
+    runtime: Runtime.NODEJS_24_X,
+    architecture: Architecture.ARM_64,
+    memorySize: props.memorySize ?? 512,
+    timeout: props.timeout,
+    environment: props.environment,
+    logGroup,
+    loggingFormat: LoggingFormat.JSON,
+    bundling: {
+      format: OutputFormat.ESM,
+      target: "node24",
+      minify: true,
+      sourceMap: false,
+      mainFields: ["module", "main"],
+      externalModules: ["@aws-sdk/*"],
+      // Some dependencies are CommonJS and call require(): give the ESM bundle one.
+      banner: "import{createRequire as __cr}from'module';const require=__cr(import.meta.url);",
+    },
+  });
+}

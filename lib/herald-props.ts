@@ -1,0 +1,34 @@
+import type { Duration, RemovalPolicy } from "aws-cdk-lib";
+import type { ITopic } from "aws-cdk-lib/aws-sns";
+import type { RetentionDays } from "aws-cdk-lib/aws-logs";
+
+/** What a deployment of Herald can change. Every prop is optional; the defaults suit most teams. */
+export interface HeraldProps {
+  /** How long logs, DLQ entries and finished messages are kept (DynamoDB TTL, S3 lifecycle). @default 7 days */
+  readonly retention?: Duration;
+  /** Largest accepted message body, in bytes (413 above). @default 1 MiB */
+  readonly maxBodyBytes?: number;
+  /**
+   * Delivery Lambda invocations at once (the SQS event source's maxConcurrency, 2–1000); each handles a
+   * batch of up to 10 attempts concurrently. Caps the load Herald puts on destinations and on your
+   * account's Lambda concurrency. @default 20
+   */
+  readonly deliveryConcurrency?: number;
+  /** Longest per-attempt timeout (also the default when a message sets none). At most 14 minutes. @default 2 minutes */
+  readonly maxDeliveryTimeout?: Duration;
+  /**
+   * Deliver to loopback, private, link-local and other non-public addresses. Off by default: a
+   * publisher must not be able to reach your VPC or the metadata service through Herald. @default false
+   */
+  readonly allowPrivateDestinations?: boolean;
+  /** Default backoff is min(1 day, e^(factor·n)) seconds before retry n. @default 2 */
+  readonly backoffFactor?: number;
+  /** SNS topic the alarms notify. @default - alarms without actions */
+  readonly alarmTopic?: ITopic;
+  /** Powertools log level of the Lambdas. @default "INFO" */
+  readonly logLevel?: "DEBUG" | "INFO" | "WARN" | "ERROR";
+  /** Retention of the Lambda and API access logs. @default one month */
+  readonly logRetention?: RetentionDays;
+  /** What deleting the stack does to the table, bucket and secret. @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}

@@ -1,0 +1,26 @@
+import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
+import type { Construct } from "constructs";
+import { Herald } from "./herald.ts";
+import type { HeraldProps } from "./herald-props.ts";
+
+/** The deployable stack: the Herald construct and what a user needs to start (URL, secret, dashboard). */
+export class HeraldStack extends Stack {
+  readonly herald: Herald;
+
+  constructor(scope: Construct, id: string, props: StackProps & { herald?: HeraldProps } = {}) {
+    super(scope, id, { description: "Herald: QStash-compatible messaging in your AWS account", ...props });
+    this.herald = new Herald(this, "Herald", props.herald);
+    new CfnOutput(this, "ApiUrl", {
+      value: this.herald.apiUrl,
+      description: "Use as the SDK's baseUrl (or QSTASH_URL)",
+    });
+    new CfnOutput(this, "SecretArn", {
+      value: this.herald.keys.secret.secretArn,
+      description: "Secrets Manager secret with the API token (signing keys: GET /v2/keys)",
+    });
+    new CfnOutput(this, "DashboardUrl", {
+      value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.herald.dashboard.dashboard.dashboardName}`,
+      description: "CloudWatch dashboard",
+    });
+  }
+}

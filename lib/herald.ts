@@ -1,0 +1,149 @@
+import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { PolicyStatement } from "aws-cdk-lib/aws-iam";
+import type { Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
+import { RetentionDays } from "aws-cdk-lib/aws-logs";
+import { Construct } from "constructs";
+import { HeraldApi } from "./api.ts";
+import { HeraldDelivery } from "./delivery.ts";
+import type { HeraldProps } from "./herald-props.ts";
+import { HeraldKeys } from "./keys.ts";
+import { acknowledgeNagFindings, acknowledgeWildcardResource } from "./nag-suppressions.ts";
+import { GSI_BY_TIME, GSI_LISTS } from "../lambdas/adapters/aws/table-schema.ts";
+import { HeraldAlarms } from "./observability/alarms.ts";
+import { HeraldDashboard } from "./observability/dashboard.ts";
+import { HeraldMetrics } from "./observability/metrics.ts";
+import { HeraldQueues } from "./queues.ts";
+import { HeraldScheduling } from "./scheduling.ts";
+import { HeraldStorage } from "./storage.ts";
+
+export type { HeraldProps } from "./herald-props.ts";
+
+/**
+ * Herald, QStash-compatible messaging, as one construct: drop it into your own CDK app or deploy it with
+ * HeraldStack. Producers use `apiUrl` with the token from `secret`; operators watch `dashboard`.
+ */
+export class Herald extends Construct {
+  readonly apiUrl: string;
+  readonly storage: HeraldStorage;
+  readonly queues: HeraldQueues;
+  readonly keys: HeraldKeys;
+  readonly scheduling: HeraldScheduling;
+  readonly api: HeraldApi;
+  readonly delivery: HeraldDelivery;
+  readonly metrics: HeraldMetrics;
+  readonly dashboard: HeraldDashboard;
+  readonly alarms: HeraldAlarms;
+
+  constructor(scope: Construct, id: string, props: HeraldProps = {}) {
+    super(scope, id);
+    const retention = props.retention ?? Duration.days(7);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+    const maxDeliveryTimeout = props.maxDeliveryTimeout ?? Duration.minutes(2);
+    const deliveryConcurrency = props.deliveryConcurrency ?? 20;
+    if (maxDeliveryTimeout.toSeconds() < 1 || maxDeliveryTimeout.toSeconds() > 14 * 60) {
+      throw new Error("maxDeliveryTimeout must be between 1 second and 14 minutes (a Lambda runs at most 15)");
+    }
+    if (!Number.isInteger(deliveryConcurrency) || deliveryConcurrency < 2 || deliveryConcurrency > 1000) {
+      throw new Error("deliveryConcurrency must be an integer from 2 to 1000");
+    }
+    // The delivery Lambda outlives its longest attempt by a minute; SQS hides a job for six Lambda timeouts.
+    const deliveryTimeout = Duration.seconds(maxDeliveryTimeout.toSeconds() + 60);
+
+    this.storage = new HeraldStorage(this, "Storage", { retention, removalPolicy });
+    this.keys = new HeraldKeys(this, "Keys", { removalPolicy });
+    this.queues = new HeraldQueues(this, "Queues", {
+      visibilityTimeout: Duration.seconds(deliveryTimeout.toSeconds() * 6),
+    });
+    this.scheduling = new HeraldScheduling(this, "Scheduling", { target: this.queues.deliveries });
+
+    const environment: Record<string, string> = {
+      HERALD_TABLE: this.storage.table.tableName,
+      HERALD_BUCKET: this.storage.bucket.bucketName,
+      HERALD_QUEUE_URL: this.queues.deliveries.queueUrl,
+      HERALD_QUEUE_ARN: this.queues.deliveries.queueArn,
+      HERALD_SCHEDULE_GROUP: this.scheduling.group.scheduleGroupName,
+      HERALD_SCHEDULER_ROLE_ARN: this.scheduling.role.roleArn,
+      HERALD_SECRET_ARN: this.keys.secret.secretArn,
+      HERALD_RETENTION: `${retention.toSeconds()}s`,
+      HERALD_MAX_BODY_BYTES: String(props.maxBodyBytes ?? 1024 * 1024),
+      HERALD_MAX_TIMEOUT: `${maxDeliveryTimeout.toSeconds()}s`,
+      HERALD_BACKOFF_FACTOR: String(props.backoffFactor ?? 2),
+      HERALD_ALLOW_PRIVATE_DESTINATIONS: String(props.allowPrivateDestinations ?? false),
+      POWERTOOLS_SERVICE_NAME: "herald",
+      POWERTOOLS_METRICS_NAMESPACE: "Herald",
+      POWERTOOLS_LOG_LEVEL: props.logLevel ?? "INFO",
+    };
+    this.api = new HeraldApi(this, "Api", { environment, logRetention });
+    this.delivery = new HeraldDelivery(this, "Delivery", {
+      queue: this.queues.deliveries,
+      timeout: deliveryTimeout,
+      maxConcurrency: deliveryConcurrency,
+      environment,
+      logRetention,
+    });
+    for (const fn of [this.api.function, this.delivery.function]) this.grantRuntimeAccess(fn);
+    this.apiUrl = this.api.url(Stack.of(this));
+
+    this.metrics = new HeraldMetrics({
+      api: this.api.httpApi,
+      apiFunction: this.api.function,
+      deliveryFunction: this.delivery.function,
+      queues: [
+        { name: "deliveries", queue: this.queues.deliveries },
+        { name: "ordered", queue: this.queues.ordered },
+      ],
+      poisonQueues: [
+        { name: "deliveries", queue: this.queues.deliveriesPoison },
+        { name: "ordered", queue: this.queues.orderedPoison },
+      ],
+    });
+    this.dashboard = new HeraldDashboard(this, "Dashboard", { metrics: this.metrics });
+    this.alarms = new HeraldAlarms(this, "Alarms", {
+      metrics: this.metrics,
+      ...(props.alarmTopic ? { topic: props.alarmTopic } : {}),
+    });
+    acknowledgeNagFindings(this);
+  }
+
+  /**
+   * Both Lambdas publish (API) or republish (retries, callbacks), so both need the same resources — and
+   * only the actions Herald uses, on Herald's resources.
+   */
+  private grantRuntimeAccess(fn: LambdaFunction): void {
+    const { table, bucket } = this.storage;
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: [
+          "dynamodb:GetItem",
+          "dynamodb:PutItem",
+          "dynamodb:UpdateItem",
+          "dynamodb:DeleteItem",
+          "dynamodb:Query",
+          "dynamodb:BatchWriteItem",
+        ],
+        resources: [
+          table.tableArn,
+          ...[GSI_BY_TIME, GSI_LISTS].map((gsi) => `${table.tableArn}/index/${gsi.indexName}`),
+        ],
+      }),
+    );
+    const objects = [bucket.arnForObjects("bodies/*"), bucket.arnForObjects("responses/*")];
+    fn.addToRolePolicy(new PolicyStatement({ actions: ["s3:GetObject", "s3:PutObject"], resources: objects }));
+    this.keys.secret.grantRead(fn);
+    this.keys.secret.grantWrite(fn); // first use generates the signing keys; POST /v2/keys/rotate
+    this.queues.deliveries.grantSendMessages(fn);
+    const schedules = Stack.of(this).formatArn({
+      service: "scheduler",
+      resource: "schedule",
+      resourceName: `${this.scheduling.group.scheduleGroupName}/*`,
+    });
+    fn.addToRolePolicy(new PolicyStatement({ actions: ["scheduler:CreateSchedule"], resources: [schedules] }));
+    this.scheduling.role.grantPassRole(fn.grantPrincipal);
+
+    for (const arn of objects) {
+      acknowledgeWildcardResource(fn, arn, "Large message and response bodies, keyed by message or DLQ id.");
+    }
+    acknowledgeWildcardResource(fn, schedules, "One-time schedules in Herald's group, named after the delivery job.");
+  }
+}

@@ -1,0 +1,88 @@
+import { Duration } from "aws-cdk-lib";
+import type { Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
+import { Metric, MathExpression, Stats, type IMetric } from "aws-cdk-lib/aws-cloudwatch";
+import type { HttpApi } from "aws-cdk-lib/aws-apigatewayv2";
+import type { Queue } from "aws-cdk-lib/aws-sqs";
+
+export interface HeraldMetricSources {
+  api: HttpApi;
+  apiFunction: LambdaFunction;
+  deliveryFunction: LambdaFunction;
+  queues: { name: string; queue: Queue }[];
+  poisonQueues: { name: string; queue: Queue }[];
+}
+
+const PERIOD = Duration.minutes(5);
+
+/**
+ * Every metric Herald's dashboard and alarms use, defined once (apart from how they are shown or
+ * alarmed). Herald's own counters come from Powertools (EMF) in namespace "Herald", dimension service.
+ */
+export class HeraldMetrics {
+  private readonly sources: HeraldMetricSources;
+  constructor(sources: HeraldMetricSources) {
+    this.sources = sources;
+  }
+
+  private herald(name: string, label: string, statistic: string = Stats.SUM): Metric {
+    return new Metric({
+      namespace: "Herald",
+      metricName: name,
+      dimensionsMap: { service: "herald" },
+      statistic,
+      period: PERIOD,
+      label,
+    });
+  }
+
+  published = (): Metric => this.herald("Published", "Published");
+  delivered = (): Metric => this.herald("Delivered", "Delivered");
+  retried = (): Metric => this.herald("Retried", "Retried (attempt failed, retry scheduled)");
+  failed = (): Metric => this.herald("Failed", "Failed (moved to the DLQ)");
+  deliveryLagP50 = (): Metric => this.herald("DeliveryLag", "Delivery latency p50 (ms after due)", Stats.p(50));
+  deliveryLagP99 = (): Metric => this.herald("DeliveryLag", "Delivery latency p99 (ms after due)", Stats.p(99));
+
+  oldestMessageAge(): Metric[] {
+    return this.sources.queues.map(({ name, queue }) =>
+      queue.metricApproximateAgeOfOldestMessage({
+        period: PERIOD,
+        statistic: Stats.MAXIMUM,
+        label: `${name}: oldest message age`,
+      }),
+    );
+  }
+
+  poisonMessages(): Metric[] {
+    return this.sources.poisonQueues.map(({ name, queue }) =>
+      queue.metricApproximateNumberOfMessagesVisible({
+        period: PERIOD,
+        statistic: Stats.MAXIMUM,
+        label: `${name}: poison messages`,
+      }),
+    );
+  }
+
+  lambda(which: "api" | "delivery"): { errors: Metric; throttles: Metric; invocations: Metric; duration: Metric } {
+    const fn = which === "api" ? this.sources.apiFunction : this.sources.deliveryFunction;
+    return {
+      errors: fn.metricErrors({ period: PERIOD, statistic: Stats.SUM }),
+      throttles: fn.metricThrottles({ period: PERIOD, statistic: Stats.SUM }),
+      invocations: fn.metricInvocations({ period: PERIOD, statistic: Stats.SUM }),
+      duration: fn.metricDuration({ period: PERIOD, statistic: Stats.p(99) }),
+    };
+  }
+
+  /** Share of delivery-Lambda invocations that crashed (not failed destinations: those are Herald's job). */
+  deliveryErrorRate(): IMetric {
+    const { errors, invocations } = this.lambda("delivery");
+    return new MathExpression({
+      expression: "IF(invocations > 0, 100 * errors / invocations, 0)",
+      usingMetrics: { errors, invocations },
+      period: PERIOD,
+      label: "Delivery Lambda error rate (%)",
+    });
+  }
+
+  api4xx = (): Metric => this.sources.api.metricClientError({ period: PERIOD, statistic: Stats.SUM });
+  api5xx = (): Metric => this.sources.api.metricServerError({ period: PERIOD, statistic: Stats.SUM });
+}

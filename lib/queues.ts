@@ -1,0 +1,49 @@
+import { Duration } from "aws-cdk-lib";
+import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+
+export interface HeraldQueuesProps {
+  /** Visibility timeout: six times the delivery Lambda's timeout, as Lambda's SQS guidance asks. */
+  visibilityTimeout: Duration;
+}
+
+// Delivery jobs are tiny (ids and a due time); a larger message is a bug, not a message.
+const MAX_JOB_BYTES = 16 * 1024;
+// A job that crashed the delivery handler this often is poison: it goes to the redrive queue (alarmed).
+const MAX_RECEIVES = 5;
+
+/**
+ * The SQS queues deliveries run through: a standard queue (immediate and delayed attempts) and a FIFO
+ * queue (ordered `/v2/enqueue` queues), each with a redrive queue for poison messages. These redrive
+ * queues are for Herald's own failures; the QStash DLQ (failed deliveries) is an API resource in DynamoDB.
+ */
+export class HeraldQueues extends Construct {
+  readonly deliveries: Queue;
+  readonly deliveriesPoison: Queue;
+  readonly ordered: Queue;
+  readonly orderedPoison: Queue;
+
+  constructor(scope: Construct, id: string, props: HeraldQueuesProps) {
+    super(scope, id);
+    const common = {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    };
+    this.deliveriesPoison = new Queue(this, "DeliveriesPoison", common);
+    this.deliveries = new Queue(this, "Deliveries", {
+      ...common,
+      maxMessageSizeBytes: MAX_JOB_BYTES,
+      visibilityTimeout: props.visibilityTimeout,
+      deadLetterQueue: { queue: this.deliveriesPoison, maxReceiveCount: MAX_RECEIVES },
+    });
+    this.orderedPoison = new Queue(this, "OrderedPoison", { ...common, fifo: true });
+    this.ordered = new Queue(this, "Ordered", {
+      ...common,
+      fifo: true,
+      maxMessageSizeBytes: MAX_JOB_BYTES,
+      visibilityTimeout: props.visibilityTimeout,
+      deadLetterQueue: { queue: this.orderedPoison, maxReceiveCount: MAX_RECEIVES },
+    });
+  }
+}

@@ -131,7 +131,10 @@ export class Herald extends Construct {
     const objects = [bucket.arnForObjects("bodies/*"), bucket.arnForObjects("responses/*")];
     fn.addToRolePolicy(new PolicyStatement({ actions: ["s3:GetObject", "s3:PutObject"], resources: objects }));
     this.keys.secret.grantRead(fn);
-    this.keys.secret.grantWrite(fn); // first use generates the signing keys; POST /v2/keys/rotate
+    // First use generates the signing keys; POST /v2/keys/rotate writes new ones: a new version, nothing else.
+    fn.addToRolePolicy(
+      new PolicyStatement({ actions: ["secretsmanager:PutSecretValue"], resources: [this.keys.secret.secretArn] }),
+    );
     this.queues.deliveries.grantSendMessages(fn);
     const schedules = Stack.of(this).formatArn({
       service: "scheduler",

@@ -1,0 +1,351 @@
+import { Duration } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { RetentionDays } from "aws-cdk-lib/aws-logs";
+import { Topic } from "aws-cdk-lib/aws-sns";
+import { beforeAll, describe, expect, it } from "vitest";
+import { Herald } from "../../lib/herald.ts";
+import { nagReport, stackOf, synthHerald, testApp, withNag } from "./synth.ts";
+
+let template: Template;
+let nag: ReturnType<typeof synthHerald>["nag"];
+
+beforeAll(() => {
+  ({ template, nag } = synthHerald());
+});
+
+/** How many resources of a type match the (deep, partial) properties. */
+const count = (t: Template, type: string, properties: Record<string, unknown>): number =>
+  Object.keys(t.findResources(type, { Properties: properties })).length;
+
+type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
+
+/** Every statement of the policies attached to the role of a Lambda whose handler file is `file`. */
+function lambdaStatements(t: Template): Statement[] {
+  const policies = t.findResources("AWS::IAM::Policy");
+  return Object.entries(policies)
+    .filter(([id]) => id.includes("Handler"))
+    .flatMap(
+      ([, p]) =>
+        (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement,
+    );
+}
+
+describe("storage", () => {
+  it("is one on-demand DynamoDB table with the adapter's keys, indexes, TTL and point-in-time recovery", () => {
+    template.resourceCountIs("AWS::DynamoDB::GlobalTable", 1);
+    template.hasResourceProperties("AWS::DynamoDB::GlobalTable", {
+      BillingMode: "PAY_PER_REQUEST",
+      KeySchema: [
+        { AttributeName: "PK", KeyType: "HASH" },
+        { AttributeName: "SK", KeyType: "RANGE" },
+      ],
+      TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
+      GlobalSecondaryIndexes: [
+        Match.objectLike({
+          IndexName: "byTime",
+          KeySchema: [
+            { AttributeName: "g1pk", KeyType: "HASH" },
+            { AttributeName: "g1sk", KeyType: "RANGE" },
+          ],
+        }),
+        Match.objectLike({
+          IndexName: "lists",
+          KeySchema: [
+            { AttributeName: "g2pk", KeyType: "HASH" },
+            { AttributeName: "g2sk", KeyType: "RANGE" },
+          ],
+        }),
+      ],
+      Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } })],
+    });
+    template.hasResource("AWS::DynamoDB::GlobalTable", { DeletionPolicy: "Retain" });
+  });
+
+  it("keeps large bodies in an encrypted, private, TLS-only bucket that expires them", () => {
+    template.hasResourceProperties("AWS::S3::Bucket", {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 407, Status: "Enabled" })] },
+    });
+    template.hasResourceProperties("AWS::S3::BucketPolicy", {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+        ]),
+      },
+    });
+  });
+});
+
+describe("queues", () => {
+  it("has a standard delivery queue and a FIFO queue, each encrypted, size-capped and redriven to a poison queue", () => {
+    template.resourceCountIs("AWS::SQS::Queue", 4);
+    const redrive = (target: string) => ({
+      deadLetterTargetArn: { "Fn::GetAtt": [Match.stringLikeRegexp(target), "Arn"] },
+      maxReceiveCount: 5,
+    });
+    template.hasResourceProperties("AWS::SQS::Queue", {
+      SqsManagedSseEnabled: true,
+      MaximumMessageSize: 16384,
+      VisibilityTimeout: 1080, // six times the delivery Lambda's 180 s
+      RedrivePolicy: redrive("DeliveriesPoison"),
+    });
+    template.hasResourceProperties("AWS::SQS::Queue", {
+      FifoQueue: true,
+      SqsManagedSseEnabled: true,
+      MaximumMessageSize: 16384,
+      RedrivePolicy: redrive("OrderedPoison"),
+    });
+    template.hasResourceProperties("AWS::SQS::QueuePolicy", {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+        ]),
+      },
+    });
+  });
+});
+
+describe("Lambdas", () => {
+  it("run Node.js 24 on arm64 with JSON logs in log groups that expire", () => {
+    const functions = template.findResources("AWS::Lambda::Function", { Properties: { Runtime: "nodejs24.x" } });
+    expect(Object.keys(functions)).toHaveLength(2);
+    for (const fn of Object.values(functions) as { Properties: Record<string, unknown> }[]) {
+      expect(fn.Properties).toMatchObject({
+        Architectures: ["arm64"],
+        Handler: "index.handler",
+        LoggingConfig: { LogFormat: "JSON" },
+      });
+    }
+    expect(count(template, "AWS::Logs::LogGroup", { RetentionInDays: 30 })).toBe(3); // two Lambdas + API access logs
+  });
+
+  it("get their configuration from the environment, private destinations refused", () => {
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Timeout: 180,
+      Environment: {
+        Variables: Match.objectLike({
+          HERALD_TABLE: Match.anyValue(),
+          HERALD_BUCKET: Match.anyValue(),
+          HERALD_QUEUE_URL: Match.anyValue(),
+          HERALD_QUEUE_ARN: Match.anyValue(),
+          HERALD_SCHEDULE_GROUP: Match.anyValue(),
+          HERALD_SCHEDULER_ROLE_ARN: Match.anyValue(),
+          HERALD_SECRET_ARN: Match.anyValue(),
+          HERALD_ALLOW_PRIVATE_DESTINATIONS: "false",
+          HERALD_MAX_TIMEOUT: "120s",
+          HERALD_RETENTION: "604800s",
+          HERALD_MAX_BODY_BYTES: "1048576",
+        }),
+      },
+    });
+    template.hasResourceProperties("AWS::Lambda::Function", { Timeout: 29 });
+  });
+
+  it("consume the delivery queue in batches with partial batch failures and a concurrency cap", () => {
+    template.resourceCountIs("AWS::Lambda::EventSourceMapping", 1);
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      BatchSize: 10,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+      ScalingConfig: { MaximumConcurrency: 20 },
+      EventSourceArn: { "Fn::GetAtt": [Match.stringLikeRegexp("QueuesDeliveries(?!Poison)"), "Arn"] },
+    });
+  });
+
+  it("may do only what Herald does, only on Herald's resources", () => {
+    const statements = lambdaStatements(template);
+    const actions = new Set(statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])));
+    expect([...actions].sort()).toEqual(
+      [
+        "dynamodb:BatchWriteItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+        "iam:PassRole",
+        "s3:GetObject",
+        "s3:PutObject",
+        "scheduler:CreateSchedule",
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:PutSecretValue",
+        "sqs:ChangeMessageVisibility",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
+        "sqs:ReceiveMessage",
+        "sqs:SendMessage",
+      ].sort(),
+    );
+    // No statement grants anything on every resource.
+    for (const s of statements) expect(JSON.stringify(s.Resource)).not.toBe('"*"');
+    const s3 = statements.find((s) => JSON.stringify(s.Action).includes("s3:GetObject"));
+    expect(JSON.stringify(s3?.Resource)).toMatch(/\/bodies\/\*.*\/responses\/\*/);
+  });
+});
+
+describe("API", () => {
+  it("is an HTTP API whose every route goes to the API Lambda (payload 2.0), with access logs", () => {
+    template.hasResourceProperties("AWS::ApiGatewayV2::Api", { ProtocolType: "HTTP" });
+    template.hasResourceProperties("AWS::ApiGatewayV2::Integration", {
+      IntegrationType: "AWS_PROXY",
+      PayloadFormatVersion: "2.0",
+    });
+    template.hasResourceProperties("AWS::ApiGatewayV2::Route", { RouteKey: "$default" });
+    template.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
+      StageName: "$default",
+      AutoDeploy: true,
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.anyValue() },
+    });
+  });
+});
+
+describe("scheduling and keys", () => {
+  it("gives EventBridge Scheduler a group and a role that may only send to the delivery queue", () => {
+    template.resourceCountIs("AWS::Scheduler::ScheduleGroup", 1);
+    template.hasResourceProperties("AWS::IAM::Role", {
+      AssumeRolePolicyDocument: {
+        Statement: [Match.objectLike({ Principal: { Service: "scheduler.amazonaws.com" } })],
+      },
+    });
+    const policies = template.findResources("AWS::IAM::Policy");
+    const scheduler = Object.entries(policies).find(([id]) => id.includes("SchedulingRole"))?.[1] as {
+      Properties: { PolicyDocument: { Statement: Statement[] } };
+    };
+    expect(scheduler.Properties.PolicyDocument.Statement).toEqual([
+      {
+        Action: "sqs:SendMessage",
+        Effect: "Allow",
+        Resource: { "Fn::GetAtt": [expect.stringMatching(/QueuesDeliveries(?!Poison)/), "Arn"] },
+      },
+    ]);
+  });
+
+  it("generates the API token into a retained secret", () => {
+    template.hasResourceProperties("AWS::SecretsManager::Secret", {
+      GenerateSecretString: {
+        GenerateStringKey: "token",
+        SecretStringTemplate: "{}",
+        ExcludePunctuation: true,
+        PasswordLength: 48,
+      },
+    });
+    template.hasResource("AWS::SecretsManager::Secret", { DeletionPolicy: "Retain" });
+  });
+});
+
+describe("observability", () => {
+  it("has a dashboard with the message, latency, queue, Lambda and API metrics", () => {
+    const dashboards = template.findResources("AWS::CloudWatch::Dashboard");
+    const body = JSON.stringify(Object.values(dashboards)[0]);
+    for (const metric of [
+      "Published",
+      "Delivered",
+      "Retried",
+      "Failed",
+      "DeliveryLag",
+      "ApproximateAgeOfOldestMessage",
+      "ApproximateNumberOfMessagesVisible",
+      "Errors",
+      "Throttles",
+      "Duration",
+      "4xx",
+      "5xx",
+    ]) {
+      expect(body).toContain(metric);
+    }
+  });
+
+  it("alarms on poison messages, the delivery error rate and queue age", () => {
+    template.resourceCountIs("AWS::CloudWatch::Alarm", 5);
+    const on = (metricName: string, threshold: number) => ({
+      Threshold: threshold,
+      Metrics: [
+        Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: metricName }) }) }),
+      ],
+    });
+    expect(count(template, "AWS::CloudWatch::Alarm", on("ApproximateNumberOfMessagesVisible", 0))).toBe(2);
+    expect(count(template, "AWS::CloudWatch::Alarm", on("ApproximateAgeOfOldestMessage", 600))).toBe(2);
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Threshold: 5,
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: "IF(invocations > 0, 100 * errors / invocations, 0)" }),
+      ]),
+    });
+  });
+
+  it("outputs the API URL, the secret ARN and the dashboard URL", () => {
+    template.hasOutput("ApiUrl", {
+      Value: { "Fn::Join": ["", Match.arrayWith([Match.stringLikeRegexp("https://")])] },
+    });
+    template.hasOutput("SecretArn", Match.anyValue());
+    template.hasOutput("DashboardUrl", Match.anyValue());
+  });
+});
+
+describe("cdk-nag", () => {
+  it("finds nothing unacknowledged in AwsSolutions, and every acknowledgement is one Herald wrote down", () => {
+    const report = nag.pluginReports.find((r) => r.pluginName === "AwsSolutions");
+    expect(report?.violations).toEqual([]);
+    const acknowledged = new Set(report?.suppressedViolations.map((v) => v.ruleName.replace(/\[.*$/, "")));
+    expect([...acknowledged].sort()).toEqual([
+      "AwsSolutions-APIG4",
+      "AwsSolutions-IAM4",
+      "AwsSolutions-IAM5",
+      "AwsSolutions-S1",
+      "AwsSolutions-SMG4",
+    ]);
+  });
+});
+
+describe("the Herald construct in another CDK app", () => {
+  it("takes its props, wires an alarm topic, and stays cdk-nag clean under another id and region", () => {
+    const app = withNag(testApp());
+    const stack = stackOf(app, "TeamMessaging", "ap-southeast-2");
+    const topic = new Topic(stack, "Oncall", { enforceSSL: true });
+    new Herald(stack, "Messaging", {
+      retention: Duration.days(3),
+      deliveryConcurrency: 50,
+      maxDeliveryTimeout: Duration.minutes(5),
+      allowPrivateDestinations: true,
+      backoffFactor: 2.5,
+      alarmTopic: topic,
+      logRetention: RetentionDays.ONE_WEEK,
+    });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties("AWS::Lambda::EventSourceMapping", { ScalingConfig: { MaximumConcurrency: 50 } });
+    t.hasResourceProperties("AWS::Lambda::Function", {
+      Timeout: 360,
+      Environment: {
+        Variables: Match.objectLike({
+          HERALD_ALLOW_PRIVATE_DESTINATIONS: "true",
+          HERALD_BACKOFF_FACTOR: "2.5",
+          HERALD_RETENTION: "259200s",
+          HERALD_MAX_TIMEOUT: "300s",
+        }),
+      },
+    });
+    t.resourcePropertiesCountIs("AWS::Logs::LogGroup", { RetentionInDays: 7 }, 3);
+    t.resourcePropertiesCountIs(
+      "AWS::CloudWatch::Alarm",
+      { AlarmActions: [{ Ref: Match.stringLikeRegexp("Oncall") }] },
+      5,
+    );
+    const report = nagReport(app).pluginReports.find((r) => r.pluginName === "AwsSolutions");
+    expect(report?.violations).toEqual([]);
+  });
+
+  it("rejects props it cannot honour", () => {
+    const stack = stackOf(testApp(), "Bad");
+    expect(() => new Herald(stack, "A", { maxDeliveryTimeout: Duration.minutes(15) })).toThrow(/maxDeliveryTimeout/);
+    expect(() => new Herald(stack, "B", { deliveryConcurrency: 1 })).toThrow(/deliveryConcurrency/);
+  });
+});

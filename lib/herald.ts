@@ -77,6 +77,7 @@ export class Herald extends Construct {
     this.api = new HeraldApi(this, "Api", { environment, logRetention });
     this.delivery = new HeraldDelivery(this, "Delivery", {
       queue: this.queues.deliveries,
+      orderedQueue: this.queues.ordered,
       timeout: deliveryTimeout,
       maxConcurrency: deliveryConcurrency,
       environment,

@@ -149,8 +149,13 @@ describe("Lambdas", () => {
     template.hasResourceProperties("AWS::Lambda::Function", { Timeout: 29 });
   });
 
-  it("consume the delivery queue in batches with partial batch failures and a concurrency cap", () => {
-    template.resourceCountIs("AWS::Lambda::EventSourceMapping", 1);
+  it("consume both delivery queues in batches with partial batch failures and a concurrency cap", () => {
+    template.resourceCountIs("AWS::Lambda::EventSourceMapping", 2);
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      BatchSize: 10,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+      EventSourceArn: { "Fn::GetAtt": [Match.stringLikeRegexp("QueuesOrdered(?!Poison)"), "Arn"] },
+    });
     template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       BatchSize: 10,
       FunctionResponseTypes: ["ReportBatchItemFailures"],

@@ -14,31 +14,53 @@ export interface DeliveryBatchOptions {
 /** A job arriving this little early is delivered now (SQS delays are whole seconds). */
 const EARLY_TOLERANCE_MS = 1000;
 
+type JobRecord = Pick<SQSRecord, "messageId" | "body"> & { attributes?: Partial<SQSRecord["attributes"]> };
+
 /**
- * Handles one SQS batch of delivery jobs: all attempts run concurrently; the ids of records that failed
- * inside Herald go back as batch item failures (SQS redelivers them; the redrive DLQ catches poison
- * messages). A job that arrived early from a schedule is sent on with the remaining delay.
+ * Handles one SQS batch of delivery jobs. Records of a standard queue run concurrently. Records of a FIFO
+ * queue run in order within their message group (groups run side by side), and the first failure in a
+ * group fails the rest of that group's records too, so SQS redelivers them in order. The ids of records
+ * that failed inside Herald go back as batch item failures (the redrive queue catches poison messages).
+ * A job that arrived early from a schedule is sent on with the remaining delay.
  */
 export async function processDeliveryBatch(
-  records: Pick<SQSRecord, "messageId" | "body">[],
+  records: JobRecord[],
   options: DeliveryBatchOptions,
 ): Promise<SQSBatchItemFailure[]> {
-  const results = await Promise.allSettled(
-    records.map(async (record) => {
-      const body = parseJobBody(record.body);
-      const job = { messageId: body.m, retried: body.r };
-      const now = options.now();
-      if (body.d - now > EARLY_TOLERANCE_MS) return options.dispatcher.dispatch(job, body.d);
-      options.observeLag?.(Math.max(0, now - body.d));
-      return options.deliver(job);
+  const groups = new Map<string, JobRecord[]>();
+  const unordered: JobRecord[] = [];
+  for (const record of records) {
+    const group = record.attributes?.MessageGroupId;
+    if (group === undefined) unordered.push(record);
+    else groups.set(group, [...(groups.get(group) ?? []), record]);
+  }
+  const failed = new Set<string>();
+  const fail = (record: JobRecord, error: unknown): void => {
+    options.onError?.(`delivery job ${record.messageId} failed inside Herald`, error);
+    failed.add(record.messageId);
+  };
+  await Promise.all([
+    ...unordered.map((record) => runJob(record, options).catch((error: unknown) => fail(record, error))),
+    ...[...groups.values()].map(async (group) => {
+      for (const [i, record] of group.entries()) {
+        try {
+          await runJob(record, options);
+        } catch (error) {
+          fail(record, error);
+          for (const rest of group.slice(i + 1)) failed.add(rest.messageId);
+          return;
+        }
+      }
     }),
-  );
-  const failures: SQSBatchItemFailure[] = [];
-  results.forEach((result, i) => {
-    if (result.status === "fulfilled") return;
-    const record = records[i] as SQSRecord;
-    options.onError?.(`delivery job ${record.messageId} failed inside Herald`, result.reason);
-    failures.push({ itemIdentifier: record.messageId });
-  });
-  return failures;
+  ]);
+  return records.filter((r) => failed.has(r.messageId)).map((r) => ({ itemIdentifier: r.messageId }));
+}
+
+async function runJob(record: JobRecord, options: DeliveryBatchOptions): Promise<unknown> {
+  const body = parseJobBody(record.body);
+  const job = { messageId: body.m, retried: body.r };
+  const now = options.now();
+  if (body.d - now > EARLY_TOLERANCE_MS) return options.dispatcher.dispatch(job, body.d);
+  options.observeLag?.(Math.max(0, now - body.d));
+  return options.deliver(job);
 }

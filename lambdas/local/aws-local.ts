@@ -17,6 +17,7 @@ import { EmulatedScheduler } from "./emulated-scheduler.ts";
 import { EmulatedSecretsManager } from "./emulated-secrets-manager.ts";
 import { EMULATOR_CREDENTIALS, EMULATOR_REGION, startDynamoDbLocal, startSqsAndS3 } from "./emulators.ts";
 import type { RunningHerald } from "./server.ts";
+import { listen } from "./listen.ts";
 import { SqsPoller } from "./sqs-poller.ts";
 
 export interface AwsLocalOptions {
@@ -100,19 +101,9 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<RunningHe
     void invokeApi(req, res, (event) => api.handler(event, lambdaContext("herald-api")));
   });
   // Requests the gateway itself rejects never reach the Lambda; API Gateway answers with `message`.
-  server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable) return socket.destroy();
-    const status = error.code === "HPE_HEADER_OVERFLOW" ? 431 : 400;
-    const payload = JSON.stringify({ message: http.STATUS_CODES[status] });
-    socket.end(
-      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\n` +
-        `Content-Length: ${Buffer.byteLength(payload)}\r\nConnection: close\r\n\r\n${payload}`,
-    );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 8080, options.host ?? "127.0.0.1", resolve);
-  });
+  await listen(server, options.port ?? 8080, options.host ?? "127.0.0.1", (status) => ({
+    message: http.STATUS_CODES[status] ?? "Bad Request",
+  }));
   const poller = new SqsPoller({
     sqs,
     queueUrl,

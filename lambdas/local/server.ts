@@ -6,6 +6,7 @@ import { lockDataDir, openDatabase } from "../adapters/local/sqlite-database.ts"
 import { SqliteJobQueue } from "../adapters/local/sqlite-job-queue.ts";
 import { SqliteStore } from "../adapters/local/sqlite-store.ts";
 import { handleApiRequest } from "../api/router.ts";
+import { listen } from "./listen.ts";
 import { DEFAULT_CONFIG, type HeraldConfig } from "../core/config.ts";
 import type { HeraldContext } from "../core/context.ts";
 import { deliverMessage } from "../core/deliver.ts";
@@ -58,22 +59,9 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     void serve(context, req, res);
   });
   server.keepAliveTimeout = 65_000;
-  // Requests Node rejects before our handler runs (header block over 16 KiB, malformed request line)
-  // still get a JSON error.
-  server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable) return socket.destroy();
-    const status = error.code === "HPE_HEADER_OVERFLOW" ? 431 : 400;
-    const message = status === 431 ? "request headers too large" : "malformed HTTP request";
-    const payload = JSON.stringify({ error: message });
-    socket.end(
-      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\n` +
-        `Content-Length: ${Buffer.byteLength(payload)}\r\nConnection: close\r\n\r\n${payload}`,
-    );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 8080, options.host ?? "127.0.0.1", resolve);
-  });
+  await listen(server, options.port ?? 8080, options.host ?? "127.0.0.1", (status) => ({
+    error: status === 431 ? "request headers too large" : "malformed HTTP request",
+  }));
 
   store.purge(clock.now() - config.retentionMs);
   const purgeTimer = setInterval(() => store.purge(clock.now() - config.retentionMs), PURGE_INTERVAL_MS);

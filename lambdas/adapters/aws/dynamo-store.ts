@@ -81,8 +81,10 @@ export class DynamoStore implements Store {
 
   async createMessage(message: Message, status: MessageStatus, events: LogEvent[]): Promise<boolean> {
     const pk = `M#${message.messageId}`;
-    // A message lives until it is finished plus the retention; until then its expiry is pushed out by
-    // the horizon of its delay and every possible retry (each backoff is at most a day).
+    // The message item is written once and never again (its body makes every write cost more), so its
+    // expiry is set now, past the latest it could finish: its delay plus every possible retry (each
+    // backoff is at most a day), plus the retention. The small status item expires with the retention
+    // once the message is finished; without it the message reads as gone.
     const horizon = message.notBefore + (message.maxRetries + 1) * 86_400_000;
     const { body: _body, ...meta } = message;
     // Message first, status second: the status item is the commit point that makes the message exist.
@@ -191,26 +193,8 @@ export class DynamoStore implements Store {
       if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
-    if (!indexed) await this.expireMessageItem(messageId, now);
     await this.appendEvents(events);
     return true;
-  }
-
-  /** A finished message's body item expires with the retention too. */
-  private async expireMessageItem(messageId: string, now: number): Promise<void> {
-    await this.doc
-      .send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { PK: `M#${messageId}`, SK: MESSAGE_SK },
-          ConditionExpression: "attribute_exists(PK)",
-          UpdateExpression: "SET expiresAt = :expiresAt",
-          ExpressionAttributeValues: { ":expiresAt": this.expiresAt(now) },
-        }),
-      )
-      .catch((error: unknown) => {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      });
   }
 
   async *scanMessages(states: readonly MessageState[]): AsyncIterable<StoredMessage> {

@@ -98,9 +98,13 @@ async function attempt(ctx: HeraldContext, message: Message, retried: number): P
 }
 
 /**
- * Records the outcome. If a cancel arrived while the attempt was in flight, it is too late for a final
- * outcome (DELIVERED, or FAILED with its DLQ entry and failure callback already made); a retry that
- * would follow is not made: the message ends CANCELED.
+ * Records the outcome of attempt `retried`. The compare-and-set can lose to two writers:
+ * - the previous attempt's RETRY record landing after this attempt read the status (its job is
+ *   dispatched before its status is written): then this outcome is applied on top of it;
+ * - a cancel that arrived while the attempt was in flight: it is too late for a final outcome
+ *   (DELIVERED, or FAILED with its DLQ entry and failure callback already made); a retry that would
+ *   follow is not made: the message ends CANCELED.
+ * Any other status means another run of this job settled it already.
  */
 async function settle(
   ctx: HeraldContext,
@@ -109,18 +113,30 @@ async function settle(
   next: MessageStatus,
   events: LogEvent[],
 ): Promise<void> {
-  if (await ctx.store.updateStatus(message.messageId, expected, next, events)) return;
-  const current = await ctx.store.getMessage(message.messageId);
-  if (current?.status.state !== "CANCEL_REQUESTED") return; // someone else settled it (duplicate job)
-  if (next.state !== "RETRY") {
-    await ctx.store.updateStatus(message.messageId, current.status, next, events);
+  let current = expected;
+  for (let tries = 0; tries < 3; tries++) {
+    if (await ctx.store.updateStatus(message.messageId, current, next, events)) return;
+    const stored = (await ctx.store.getMessage(message.messageId))?.status;
+    if (!stored) return;
+    const attempt = next.state === "RETRY" ? next.retried - 1 : next.retried;
+    if (stored.state === "RETRY" && stored.retried === attempt && !sameStatus(stored, current)) {
+      current = stored; // the previous attempt's record arrived late
+      continue;
+    }
+    if (stored.state !== "CANCEL_REQUESTED") return;
+    if (next.state !== "RETRY") {
+      await ctx.store.updateStatus(message.messageId, stored, next, events);
+      return;
+    }
+    await ctx.store.updateStatus(message.messageId, stored, { state: "CANCELED", retried: next.retried }, [
+      ...events.filter((e) => e.state === "ERROR"),
+      { time: ctx.clock.now(), messageId: message.messageId, state: "CANCELED" },
+    ]);
     return;
   }
-  await ctx.store.updateStatus(message.messageId, current.status, { state: "CANCELED", retried: next.retried }, [
-    ...events.filter((e) => e.state === "ERROR"),
-    { time: ctx.clock.now(), messageId: message.messageId, state: "CANCELED" },
-  ]);
 }
+
+const sameStatus = (a: MessageStatus, b: MessageStatus): boolean => a.state === b.state && a.retried === b.retried;
 
 function toAttemptResponse(outcome: SendOutcome & { kind: "response" }, maxBytes: number): AttemptResponse {
   const body = outcome.body.byteLength > maxBytes ? outcome.body.subarray(0, maxBytes) : outcome.body;

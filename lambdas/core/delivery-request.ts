@@ -26,6 +26,7 @@ export function buildDeliveryRequest(
     method: message.method,
     headers,
     body: message.body,
-    timeoutMs: (message.timeoutSec ?? config.maxTimeoutSec) * 1000,
+    // A message accepted under a larger limit is held to the current one (the platform may not allow more).
+    timeoutMs: Math.min(message.timeoutSec ?? config.maxTimeoutSec, config.maxTimeoutSec) * 1000,
   };
 }

@@ -1,5 +1,6 @@
-// A cancel that arrives while an attempt is in flight. The store is the real SQLite adapter; only the
-// outside world (the destination, the queue, the keys) is played by small port doubles.
+// Races around one attempt: a cancel while it is in flight, the previous attempt's record landing late,
+// a dispatch that failed. The store is the real SQLite adapter; only the outside world (the destination,
+// the queue, the keys) is played by small port doubles.
 import { afterEach, describe, expect, it } from "vitest";
 import { openDatabase } from "../../lambdas/adapters/local/sqlite-database.ts";
 import { SqliteStore } from "../../lambdas/adapters/local/sqlite-store.ts";
@@ -15,7 +16,7 @@ import { makeMessage } from "./message-fixture.ts";
 const closers: (() => void)[] = [];
 afterEach(() => closers.splice(0).forEach((close) => close()));
 
-function setup(): {
+function setup(options: { failDispatchOf?: string } = {}): {
   ctx: HeraldContext;
   dispatched: DeliveryJob[];
   respond: (outcome: SendOutcome) => void;
@@ -26,10 +27,18 @@ function setup(): {
   const dispatched: DeliveryJob[] = [];
   let respond: (outcome: SendOutcome) => void = () => undefined;
   let markSent: () => void = () => undefined;
-  const sent = new Promise<void>((resolve) => (markSent = resolve));
+  let sent = new Promise<void>((resolve) => (markSent = resolve));
   const ctx: HeraldContext = {
     store: new SqliteStore(db),
-    dispatcher: { dispatch: async (job) => void dispatched.push(job) },
+    dispatcher: {
+      dispatch: async (job) => {
+        if (job.messageId === options.failDispatchOf) {
+          options.failDispatchOf = undefined; // fails once, like a throttled SendMessage
+          throw new Error("SQS throttled");
+        }
+        dispatched.push(job);
+      },
+    },
     keys: {
       apiTokens: async () => ["t"],
       signingKeys: async () => ({ current: "sig_current", next: "sig_next" }),
@@ -40,12 +49,20 @@ function setup(): {
         new Promise<SendOutcome>((resolve) => {
           respond = resolve;
           markSent();
+          sent = new Promise<void>((next) => (markSent = next)); // the next send
         }),
     },
     clock: { now: () => 1_700_000_000_000 },
     config: DEFAULT_CONFIG,
   };
-  return { ctx, dispatched, respond: (o) => respond(o), sent };
+  return {
+    ctx,
+    dispatched,
+    respond: (o) => respond(o),
+    get sent() {
+      return sent;
+    },
+  };
 }
 
 const failure: SendOutcome = { kind: "response", status: 500, header: {}, body: new Uint8Array() };
@@ -84,5 +101,45 @@ describe("cancel while an attempt is in flight", () => {
     const { state, result } = await run(3, success);
     expect(result).toBe("delivered");
     expect(state).toBe("DELIVERED");
+  });
+});
+
+describe("an attempt whose predecessor's RETRY record lands late", () => {
+  it("applies its outcome on top of it instead of leaving the message in RETRY", async () => {
+    const s = setup();
+    const message = makeMessage({ maxRetries: 3 });
+    await acceptMessage(s.ctx, message);
+    // Attempt 0 failed and dispatched job 1, but its status write has not landed yet.
+    const attempt = deliverMessage(s.ctx, { messageId: message.messageId, retried: 1 });
+    await s.sent;
+    await s.ctx.store.updateStatus(
+      message.messageId,
+      { state: "CREATED", retried: 0 },
+      { state: "RETRY", retried: 1 },
+      [],
+    );
+    s.respond(success);
+    expect(await attempt).toBe("delivered");
+    expect((await s.ctx.store.getMessage(message.messageId))?.status).toEqual({ state: "DELIVERED", retried: 1 });
+  });
+});
+
+describe("a callback whose dispatch failed", () => {
+  it("is dispatched when the attempt runs again", async () => {
+    const message = makeMessage({ maxRetries: 0, callback: { url: "https://example.com/cb", header: {} } });
+    const s = setup({ failDispatchOf: `${message.messageId}_cb0` });
+    await acceptMessage(s.ctx, message);
+    const first = deliverMessage(s.ctx, { messageId: message.messageId, retried: 0 });
+    await s.sent;
+    s.respond(success);
+    await expect(first).rejects.toThrow(/throttled/);
+    expect(s.dispatched.map((j) => j.messageId)).not.toContain(`${message.messageId}_cb0`);
+
+    // The job is redelivered (SQS / the job table keep it): the attempt runs again and the callback goes out.
+    const again = deliverMessage(s.ctx, { messageId: message.messageId, retried: 0 });
+    await s.sent;
+    s.respond(success);
+    expect(await again).toBe("delivered");
+    expect(s.dispatched.map((j) => j.messageId)).toContain(`${message.messageId}_cb0`);
   });
 });

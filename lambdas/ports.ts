@@ -41,7 +41,7 @@ export interface Store {
   updateStatus(messageId: string, expected: MessageStatus, next: MessageStatus, events: LogEvent[]): Promise<boolean>;
   appendEvents(events: LogEvent[]): Promise<void>;
   scanEvents(options: ScanOptions & { messageIds?: string[] }): AsyncIterable<Positioned<LoggedEvent>>;
-  /** Messages whose status is one of `states`, oldest first. */
+  /** Messages whose status is one of `states`, oldest first, without their bodies (empty). */
   scanMessages(states: readonly MessageState[]): AsyncIterable<StoredMessage>;
 
   /** Idempotent by dlqId. */

@@ -47,6 +47,11 @@ export class Herald extends Construct {
     if (!Number.isInteger(deliveryConcurrency) || deliveryConcurrency < 2 || deliveryConcurrency > 1000) {
       throw new Error("deliveryConcurrency must be an integer from 2 to 1000");
     }
+    const maxBodyBytes = props.maxBodyBytes ?? 1024 * 1024;
+    // A Lambda takes at most 6 MB of event, and API Gateway sends binary bodies base64-encoded.
+    if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1 || maxBodyBytes > 4 * 1024 * 1024) {
+      throw new Error("maxBodyBytes must be an integer from 1 to 4 MiB (4194304)");
+    }
     // The delivery Lambda outlives its longest attempt by a minute; SQS hides a job for six Lambda timeouts.
     const deliveryTimeout = Duration.seconds(maxDeliveryTimeout.toSeconds() + 60);
 
@@ -55,7 +60,10 @@ export class Herald extends Construct {
     this.queues = new HeraldQueues(this, "Queues", {
       visibilityTimeout: Duration.seconds(deliveryTimeout.toSeconds() * 6),
     });
-    this.scheduling = new HeraldScheduling(this, "Scheduling", { target: this.queues.deliveries });
+    this.scheduling = new HeraldScheduling(this, "Scheduling", {
+      target: this.queues.deliveries,
+      deadLetter: this.queues.deliveriesPoison,
+    });
 
     const environment: Record<string, string> = {
       HERALD_TABLE: this.storage.table.tableName,
@@ -64,9 +72,10 @@ export class Herald extends Construct {
       HERALD_QUEUE_ARN: this.queues.deliveries.queueArn,
       HERALD_SCHEDULE_GROUP: this.scheduling.group.scheduleGroupName,
       HERALD_SCHEDULER_ROLE_ARN: this.scheduling.role.roleArn,
+      HERALD_SCHEDULE_DLQ_ARN: this.queues.deliveriesPoison.queueArn,
       HERALD_SECRET_ARN: this.keys.secret.secretArn,
       HERALD_RETENTION: `${retention.toSeconds()}s`,
-      HERALD_MAX_BODY_BYTES: String(props.maxBodyBytes ?? 1024 * 1024),
+      HERALD_MAX_BODY_BYTES: String(maxBodyBytes),
       HERALD_MAX_TIMEOUT: `${maxDeliveryTimeout.toSeconds()}s`,
       HERALD_BACKOFF_FACTOR: String(props.backoffFactor ?? 2),
       HERALD_ALLOW_PRIVATE_DESTINATIONS: String(props.allowPrivateDestinations ?? false),
@@ -83,7 +92,8 @@ export class Herald extends Construct {
       environment,
       logRetention,
     });
-    for (const fn of [this.api.function, this.delivery.function]) this.grantRuntimeAccess(fn);
+    this.grantRuntimeAccess(this.api.function, "api");
+    this.grantRuntimeAccess(this.delivery.function, "delivery");
     this.apiUrl = this.api.url(Stack.of(this));
 
     this.metrics = new HeraldMetrics({
@@ -108,33 +118,29 @@ export class Herald extends Construct {
   }
 
   /**
-   * Both Lambdas publish (API) or republish (retries, callbacks), so both need the same resources — and
-   * only the actions Herald uses, on Herald's resources.
+   * What each Lambda calls, on Herald's resources only. Both publish (the API) or republish (retries,
+   * callbacks): messages, bodies, keys, queue, schedules. Only the API lists (index queries) and deletes
+   * (DLQ entries).
    */
-  private grantRuntimeAccess(fn: LambdaFunction): void {
+  private grantRuntimeAccess(fn: LambdaFunction, role: "api" | "delivery"): void {
     const { table, bucket } = this.storage;
+    const indexes = [GSI_BY_TIME, GSI_LISTS].map((gsi) => `${table.tableArn}/index/${gsi.indexName}`);
+    const writes = ["dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"];
     fn.addToRolePolicy(
       new PolicyStatement({
-        actions: [
-          "dynamodb:GetItem",
-          "dynamodb:PutItem",
-          "dynamodb:UpdateItem",
-          "dynamodb:DeleteItem",
-          "dynamodb:Query",
-          "dynamodb:BatchWriteItem",
-        ],
-        resources: [
-          table.tableArn,
-          ...[GSI_BY_TIME, GSI_LISTS].map((gsi) => `${table.tableArn}/index/${gsi.indexName}`),
-        ],
+        actions: role === "api" ? [...writes, "dynamodb:GetItem", "dynamodb:DeleteItem"] : writes,
+        resources: [table.tableArn],
       }),
     );
+    if (role === "api") fn.addToRolePolicy(new PolicyStatement({ actions: ["dynamodb:Query"], resources: indexes }));
     const objects = [bucket.arnForObjects("bodies/*"), bucket.arnForObjects("responses/*")];
     fn.addToRolePolicy(new PolicyStatement({ actions: ["s3:GetObject", "s3:PutObject"], resources: objects }));
-    this.keys.secret.grantRead(fn);
-    // First use generates the signing keys; POST /v2/keys/rotate writes new ones: a new version, nothing else.
+    // Read the token and keys; write a new version when generating (first use) or rotating them.
     fn.addToRolePolicy(
-      new PolicyStatement({ actions: ["secretsmanager:PutSecretValue"], resources: [this.keys.secret.secretArn] }),
+      new PolicyStatement({
+        actions: ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"],
+        resources: [this.keys.secret.secretArn],
+      }),
     );
     this.queues.deliveries.grantSendMessages(fn);
     const schedules = Stack.of(this).formatArn({
@@ -143,7 +149,13 @@ export class Herald extends Construct {
       resourceName: `${this.scheduling.group.scheduleGroupName}/*`,
     });
     fn.addToRolePolicy(new PolicyStatement({ actions: ["scheduler:CreateSchedule"], resources: [schedules] }));
-    this.scheduling.role.grantPassRole(fn.grantPrincipal);
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ["iam:PassRole"],
+        resources: [this.scheduling.role.roleArn],
+        conditions: { StringEquals: { "iam:PassedToService": "scheduler.amazonaws.com" } },
+      }),
+    );
 
     for (const arn of objects) {
       acknowledgeWildcardResource(fn, arn, "Large message and response bodies, keyed by message or DLQ id.");

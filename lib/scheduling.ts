@@ -1,3 +1,4 @@
+import { Stack } from "aws-cdk-lib";
 import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { ScheduleGroup } from "aws-cdk-lib/aws-scheduler";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
@@ -11,13 +12,23 @@ export class HeraldScheduling extends Construct {
   readonly group: ScheduleGroup;
   readonly role: Role;
 
-  constructor(scope: Construct, id: string, props: { target: IQueue }) {
+  constructor(scope: Construct, id: string, props: { target: IQueue; deadLetter: IQueue }) {
     super(scope, id);
     this.group = new ScheduleGroup(this, "Group", {});
     this.role = new Role(this, "Role", {
-      assumedBy: new ServicePrincipal("scheduler.amazonaws.com"),
-      description: "Lets Herald's one-time schedules send delivery jobs to its queue, and nothing else",
+      // Only schedules of this account may use the role (the confused-deputy guard AWS recommends).
+      assumedBy: new ServicePrincipal("scheduler.amazonaws.com", {
+        conditions: { StringEquals: { "aws:SourceAccount": Stack.of(this).account } },
+      }),
+      description:
+        "Lets Herald's one-time schedules send delivery jobs to its queue (or its poison queue), nothing else",
     });
-    this.role.addToPolicy(new PolicyStatement({ actions: ["sqs:SendMessage"], resources: [props.target.queueArn] }));
+    // A job Scheduler cannot deliver goes to the poison queue (alarmed) instead of being dropped.
+    this.role.addToPolicy(
+      new PolicyStatement({
+        actions: ["sqs:SendMessage"],
+        resources: [props.target.queueArn, props.deadLetter.queueArn],
+      }),
+    );
   }
 }

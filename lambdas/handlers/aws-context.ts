@@ -34,9 +34,12 @@ export function emulateAws(next: Emulation | undefined): void {
 
 /** Client settings: on Lambda the defaults; in emulation the endpoints and credentials of the emulators. */
 function clientConfig(env: Env, service: "DYNAMODB" | "SQS" | "S3") {
+  // A hung AWS call must not eat the Lambda's time budget: fail it and let SQS redeliver.
+  const requestHandler = { connectionTimeout: 3_000, requestTimeout: 10_000 };
   const endpoint = env[`AWS_ENDPOINT_URL_${service}`];
-  if (!endpoint) return {};
+  if (!endpoint) return { requestHandler };
   return {
+    requestHandler,
     endpoint,
     region: env.AWS_REGION ?? "us-east-1",
     credentials: {
@@ -62,9 +65,12 @@ export function awsContext(): { context: HeraldContext; dispatcher: SqsDispatche
     sqs,
     queueUrl: required(env, "HERALD_QUEUE_URL"),
     queueArn: required(env, "HERALD_QUEUE_ARN"),
-    scheduler: emulation?.scheduler ?? new SchedulerClient({}),
+    scheduler:
+      emulation?.scheduler ??
+      new SchedulerClient({ requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000 } }),
     scheduleGroup: required(env, "HERALD_SCHEDULE_GROUP"),
     schedulerRoleArn: required(env, "HERALD_SCHEDULER_ROLE_ARN"),
+    scheduleDeadLetterArn: required(env, "HERALD_SCHEDULE_DLQ_ARN"),
   });
   const context: HeraldContext = {
     store: new DynamoStore({
@@ -78,7 +84,9 @@ export function awsContext(): { context: HeraldContext; dispatcher: SqsDispatche
     }),
     dispatcher,
     keys: new SecretsManagerKeys({
-      client: emulation?.secretsManager ?? new SecretsManagerClient({}),
+      client:
+        emulation?.secretsManager ??
+        new SecretsManagerClient({ requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000 } }),
       secretId: required(env, "HERALD_SECRET_ARN"),
     }),
     sender: new NodeHttpSender({

@@ -3,7 +3,7 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
-import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { processDeliveryBatch } from "../adapters/aws/sqs-delivery.ts";
 import { deliverMessage, type DeliveryOutcome } from "../core/deliver.ts";
 import { awsContext } from "./aws-context.ts";
@@ -16,7 +16,7 @@ const METRIC_OF: Partial<Record<DeliveryOutcome, string>> = {
   canceled: "Canceled",
 };
 
-async function handleDeliveries(event: SQSEvent): Promise<SQSBatchResponse> {
+async function handleDeliveries(event: SQSEvent, lambda: Context): Promise<SQSBatchResponse> {
   const { context, dispatcher } = awsContext();
   const counts = new Map<string, number>();
   const batchItemFailures = await processDeliveryBatch(event.Records, {
@@ -24,6 +24,8 @@ async function handleDeliveries(event: SQSEvent): Promise<SQSBatchResponse> {
     now: () => context.clock.now(),
     onError: logError,
     observeLag: (lagMs) => metrics.addMetric("DeliveryLag", MetricUnit.Milliseconds, lagMs),
+    remainingMs: () => lambda.getRemainingTimeInMillis(),
+    attemptBudgetMs: context.config.maxTimeoutSec * 1000 + 5_000,
     deliver: async (job) => {
       const outcome = await deliverMessage(context, job);
       const metric = METRIC_OF[outcome];

@@ -12,6 +12,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-s
 import type { APIGatewayProxyEventV2, Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { createHeraldTable } from "../adapters/aws/create-table.ts";
 import { lockDataDir } from "../adapters/local/sqlite-database.ts";
+import { configFromEnv } from "../core/config.ts";
 import { newApiToken } from "../core/ids.ts";
 import { EmulatedScheduler } from "./emulated-scheduler.ts";
 import { EmulatedSecretsManager } from "./emulated-secrets-manager.ts";
@@ -28,13 +29,17 @@ export interface AwsLocalOptions {
   env?: Record<string, string | undefined>;
 }
 
+/** The stack's default `maxDeliveryTimeout`; the emulated queue's visibility follows from it as on AWS. */
+const DEFAULT_MAX_TIMEOUT = "120s";
 const TABLE = "herald";
 const BUCKET = "herald-bodies";
-/** API Gateway HTTP APIs accept payloads up to 10 MB. */
+/** API Gateway HTTP APIs accept 10 MB, but a Lambda takes at most 6 MB of event (the body is base64). */
 const API_GATEWAY_MAX_BODY = 10 * 1024 * 1024;
+const LAMBDA_MAX_EVENT = 6 * 1024 * 1024;
 
 export async function startAwsLocal(options: AwsLocalOptions): Promise<RunningHerald> {
-  const env = options.env ?? {};
+  const env: Record<string, string | undefined> = { HERALD_MAX_TIMEOUT: DEFAULT_MAX_TIMEOUT, ...options.env };
+  const maxTimeoutSec = configFromEnv(env).maxTimeoutSec;
   const unlock = lockDataDir(options.dataDir);
   mkdirSync(join(options.dataDir, "dynamodb"), { recursive: true });
   mkdirSync(join(options.dataDir, "sqs"), { recursive: true });
@@ -60,7 +65,9 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<RunningHe
     new CreateQueueCommand({
       QueueName: "herald-deliveries",
       Attributes: {
-        VisibilityTimeout: "30",
+        // The stack sets six delivery-Lambda timeouts; one is enough here (no Lambda retries to absorb),
+        // and keeps a job cut off by a crash from waiting long.
+        VisibilityTimeout: String(maxTimeoutSec + 60),
         RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: "5" }),
       },
     }),
@@ -83,6 +90,7 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<RunningHe
     HERALD_QUEUE_ARN: await queueArn(sqs, queueUrl),
     HERALD_SCHEDULE_GROUP: "herald",
     HERALD_SCHEDULER_ROLE_ARN: "arn:aws:iam::000000000000:role/herald-scheduler",
+    HERALD_SCHEDULE_DLQ_ARN: dlqArn,
     HERALD_SECRET_ARN: "arn:aws:secretsmanager:us-east-1:000000000000:secret:herald",
     AWS_REGION: EMULATOR_REGION,
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
@@ -192,6 +200,11 @@ async function invokeApi(
     headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
   }
   const body = Buffer.concat(chunks);
+  if (Math.ceil(body.length / 3) * 4 > LAMBDA_MAX_EVENT) {
+    res.writeHead(413, { "Content-Type": "application/json" });
+    res.end(JSON.stringify({ message: "Request Entity Too Large" }));
+    return;
+  }
   const event = {
     version: "2.0",
     routeKey: "$default",

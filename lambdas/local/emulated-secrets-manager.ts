@@ -9,8 +9,8 @@ import {
 
 /**
  * Secrets Manager has no emulator here either. In emulated AWS this stands in for its client at the SDK
- * boundary, for the two calls Herald makes (GetSecretValue, PutSecretValue with ClientRequestToken
- * idempotency), keeping the secret in a JSON file so keys survive restarts.
+ * boundary, for the two calls Herald makes (GetSecretValue, optionally by VersionId, and PutSecretValue
+ * with ClientRequestToken idempotency), keeping the secret in a JSON file so keys survive restarts.
  */
 export class EmulatedSecretsManager implements Pick<SecretsManagerClient, "send"> {
   private readonly file: string;
@@ -32,6 +32,12 @@ export class EmulatedSecretsManager implements Pick<SecretsManagerClient, "send"
 
   send = (async (command: unknown) => {
     if (command instanceof GetSecretValueCommand) {
+      const version = command.input.VersionId;
+      if (version !== undefined) {
+        const value = this.versions.get(version);
+        if (value === undefined) throw new ResourceNotFoundException({ message: "version not found", $metadata: {} });
+        return { SecretString: value, VersionId: version };
+      }
       if (!existsSync(this.file)) {
         throw new ResourceNotFoundException({ message: "secret not found", $metadata: {} });
       }

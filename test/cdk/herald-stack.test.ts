@@ -19,11 +19,11 @@ const count = (t: Template, type: string, properties: Record<string, unknown>): 
 
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
 
-/** Every statement of the policies attached to the role of a Lambda whose handler file is `file`. */
-function lambdaStatements(t: Template): Statement[] {
+/** Every statement of the policies of the Lambda roles whose logical id contains `fn` ("Api", "Delivery"). */
+function lambdaStatements(t: Template, fn: string): Statement[] {
   const policies = t.findResources("AWS::IAM::Policy");
   return Object.entries(policies)
-    .filter(([id]) => id.includes("Handler"))
+    .filter(([id]) => id.includes("Handler") && id.includes(fn))
     .flatMap(
       ([, p]) =>
         (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement,
@@ -165,35 +165,39 @@ describe("Lambdas", () => {
   });
 
   it("may do only what Herald does, only on Herald's resources", () => {
-    const statements = lambdaStatements(template);
-    const actions = new Set(statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])));
-    expect([...actions].sort()).toEqual(
-      [
-        "dynamodb:BatchWriteItem",
-        "dynamodb:DeleteItem",
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:Query",
-        "dynamodb:UpdateItem",
-        "iam:PassRole",
-        "s3:GetObject",
-        "s3:PutObject",
-        "scheduler:CreateSchedule",
-        "secretsmanager:DescribeSecret",
-        "secretsmanager:GetSecretValue",
-        "secretsmanager:PutSecretValue",
-        "sqs:ChangeMessageVisibility",
-        "sqs:DeleteMessage",
-        "sqs:GetQueueAttributes",
-        "sqs:GetQueueUrl",
-        "sqs:ReceiveMessage",
-        "sqs:SendMessage",
-      ].sort(),
+    const actionsOf = (fn: string): string[] => {
+      const statements = lambdaStatements(template, fn);
+      return [...new Set(statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])))].sort();
+    };
+    const common = [
+      "dynamodb:BatchWriteItem",
+      "dynamodb:PutItem",
+      "dynamodb:Query",
+      "dynamodb:UpdateItem",
+      "iam:PassRole",
+      "s3:GetObject",
+      "s3:PutObject",
+      "scheduler:CreateSchedule",
+      "secretsmanager:GetSecretValue",
+      "secretsmanager:PutSecretValue",
+      "sqs:GetQueueAttributes",
+      "sqs:GetQueueUrl",
+      "sqs:SendMessage",
+    ];
+    expect(actionsOf("Api")).toEqual([...common, "dynamodb:DeleteItem", "dynamodb:GetItem"].sort());
+    // The delivery Lambda also consumes its queues (the event source mappings), and never lists or deletes.
+    expect(actionsOf("Delivery")).toEqual(
+      [...common, "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:ReceiveMessage"].sort(),
     );
+    const statements = lambdaStatements(template, "");
     // No statement grants anything on every resource.
     for (const s of statements) expect(JSON.stringify(s.Resource)).not.toBe('"*"');
     const s3 = statements.find((s) => JSON.stringify(s.Action).includes("s3:GetObject"));
     expect(JSON.stringify(s3?.Resource)).toMatch(/\/bodies\/\*.*\/responses\/\*/);
+    const passRole = statements.find((s) => s.Action === "iam:PassRole") as Statement & { Condition?: unknown };
+    expect(passRole.Condition).toEqual({ StringEquals: { "iam:PassedToService": "scheduler.amazonaws.com" } });
+    const indexQuery = statements.filter((s) => JSON.stringify(s.Resource).includes("/index/"));
+    expect(indexQuery.map((s) => s.Action)).toEqual(["dynamodb:Query"]); // the API's lists only
   });
 });
 
@@ -229,9 +233,17 @@ describe("scheduling and keys", () => {
       {
         Action: "sqs:SendMessage",
         Effect: "Allow",
-        Resource: { "Fn::GetAtt": [expect.stringMatching(/QueuesDeliveries(?!Poison)/), "Arn"] },
+        Resource: [
+          { "Fn::GetAtt": [expect.stringMatching(/QueuesDeliveries(?!Poison)/), "Arn"] },
+          { "Fn::GetAtt": [expect.stringMatching(/QueuesDeliveriesPoison/), "Arn"] },
+        ],
       },
     ]);
+    template.hasResourceProperties("AWS::IAM::Role", {
+      AssumeRolePolicyDocument: {
+        Statement: [Match.objectLike({ Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } } })],
+      },
+    });
   });
 
   it("generates the API token into a retained secret", () => {
@@ -352,5 +364,6 @@ describe("the Herald construct in another CDK app", () => {
     const stack = stackOf(testApp(), "Bad");
     expect(() => new Herald(stack, "A", { maxDeliveryTimeout: Duration.minutes(15) })).toThrow(/maxDeliveryTimeout/);
     expect(() => new Herald(stack, "B", { deliveryConcurrency: 1 })).toThrow(/deliveryConcurrency/);
+    expect(() => new Herald(stack, "C", { maxBodyBytes: 5 * 1024 * 1024 })).toThrow(/maxBodyBytes/);
   });
 });

@@ -25,6 +25,7 @@ dispatcherContract("SQS (fauxqs) + EventBridge Scheduler stand-in", async () => 
     scheduleGroup: "herald",
     queueArn: Attributes?.QueueArn as string,
     schedulerRoleArn: "arn:aws:iam::000000000000:role/scheduler",
+    scheduleDeadLetterArn: "arn:aws:sqs:us-east-1:000000000000:poison",
   });
   let poller: SqsPoller | undefined;
   return {

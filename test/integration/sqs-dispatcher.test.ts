@@ -26,6 +26,7 @@ describe("SqsDispatcher", () => {
       scheduleGroup: "herald-schedules",
       queueArn: Attributes?.QueueArn as string,
       schedulerRoleArn: "arn:aws:iam::000000000000:role/herald-scheduler",
+      scheduleDeadLetterArn: "arn:aws:sqs:us-east-1:000000000000:herald-poison",
     };
     // The dispatcher's clock runs 20 minutes behind, so a job due in 2 s looks 20 minutes away to it.
     const dispatcher = new SqsDispatcher({ ...options, now: () => Date.now() - skew });
@@ -42,7 +43,11 @@ describe("SqsDispatcher", () => {
       ScheduleExpressionTimezone: "UTC",
       ActionAfterCompletion: "DELETE",
       FlexibleTimeWindow: { Mode: "OFF" },
-      Target: { Arn: options.queueArn, RoleArn: options.schedulerRoleArn },
+      Target: {
+        Arn: options.queueArn,
+        RoleArn: options.schedulerRoleArn,
+        DeadLetterConfig: { Arn: options.scheduleDeadLetterArn },
+      },
     });
     expect(JSON.parse(input?.Target?.Input ?? "")).toEqual({ m: "msg_long", r: 4, d: dueAt });
 
@@ -91,6 +96,30 @@ describe("SqsDispatcher", () => {
     expect(failures).toEqual([{ itemIdentifier: "a2" }, { itemIdentifier: "a3" }]);
     expect(ran.filter((id) => id.startsWith("a"))).toEqual(["a1", "a2"]); // a3 never ran
     expect(ran.filter((id) => id.startsWith("b"))).toEqual(["b1", "b2"]);
+  });
+
+  it("does not start an ordered record that could not finish before the invocation ends", async () => {
+    const ran: string[] = [];
+    let remaining = 60_000;
+    const failures = await processDeliveryBatch(
+      ["a1", "a2", "a3"].map((id) => ({
+        messageId: id,
+        body: JSON.stringify({ m: id, r: 0, d: 0 }),
+        attributes: { MessageGroupId: "a" },
+      })),
+      {
+        dispatcher: { dispatch: async () => undefined },
+        deliver: async (job) => {
+          ran.push(job.messageId);
+          remaining -= 40_000; // each attempt took 40 s
+        },
+        now: Date.now,
+        remainingMs: () => remaining,
+        attemptBudgetMs: 30_000,
+      },
+    );
+    expect(ran).toEqual(["a1"]);
+    expect(failures).toEqual([{ itemIdentifier: "a2" }, { itemIdentifier: "a3" }]);
   });
 
   it("reports records that fail inside Herald as batch item failures and the rest as done", async () => {

@@ -209,8 +209,19 @@ export class DynamoStore implements Store {
       );
     });
     for await (const item of mergeSorted(streams, (a, b) => compare(a.g2sk as string, b.g2sk as string))) {
-      const stored = await this.getMessage((item.PK as string).slice(2));
-      if (stored && states.includes(stored.status.state)) yield stored;
+      const messageItem = await this.doc.send(
+        new GetCommand({
+          TableName: this.table,
+          Key: { PK: item.PK, SK: MESSAGE_SK },
+          ProjectionExpression: "meta", // bodies are not needed to list (and may be in S3)
+        }),
+      );
+      if (!messageItem.Item || !states.includes(item.state as MessageState)) continue;
+      const meta = JSON.parse(messageItem.Item.meta as string) as Omit<Message, "body">;
+      yield {
+        message: { ...meta, body: new Uint8Array(0) },
+        status: { state: item.state as MessageState, retried: Number(item.retried) },
+      };
     }
   }
 
@@ -221,6 +232,7 @@ export class DynamoStore implements Store {
     for (let i = 0; i < items.length; i += 25) {
       let requests = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
       for (let attempt = 0; requests.length > 0; attempt++) {
+        if (attempt === 8) throw new Error(`DynamoDB kept ${requests.length} log events unprocessed`);
         const result = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: requests } }));
         requests = (result.UnprocessedItems?.[this.table] ?? []) as typeof requests;
         if (requests.length > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));

@@ -72,26 +72,33 @@ export class SecretsManagerKeys implements Keys {
     );
   }
 
-  private async read(): Promise<SecretValue> {
-    const result = await this.options.client.send(new GetSecretValueCommand({ SecretId: this.options.secretId }));
+  private async read(versionId?: string): Promise<SecretValue> {
+    const result = await this.options.client.send(
+      new GetSecretValueCommand({ SecretId: this.options.secretId, ...(versionId ? { VersionId: versionId } : {}) }),
+    );
     return result.SecretString ? (JSON.parse(result.SecretString) as SecretValue) : {};
   }
 
   private async write(value: Required<SecretValue>, idempotencySeed: string): Promise<Required<SecretValue>> {
+    const token = createHash("sha256").update(idempotencySeed).digest("hex").slice(0, 64);
     try {
       await this.options.client.send(
         new PutSecretValueCommand({
           SecretId: this.options.secretId,
           SecretString: JSON.stringify(value),
-          ClientRequestToken: createHash("sha256").update(idempotencySeed).digest("hex").slice(0, 64),
+          ClientRequestToken: token,
         }),
       );
       this.cached = { value, at: this.now() };
       return value;
     } catch (error) {
       if (!(error instanceof ResourceExistsException)) throw error;
-      // Another container wrote this version first (with other fresh keys): use what it stored.
-      const stored = await this.read();
+      // Another container wrote this version first (with other fresh keys): use exactly what it stored
+      // (that version, not a possibly stale "current").
+      const stored = await this.read(token);
+      if (!stored.token || !stored.currentSigningKey || !stored.nextSigningKey) {
+        throw new Error("the secret version written by another container is incomplete");
+      }
       this.cached = { value: stored as Required<SecretValue>, at: this.now() };
       return this.cached.value;
     }

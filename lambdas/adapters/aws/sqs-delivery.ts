@@ -9,6 +9,12 @@ export interface DeliveryBatchOptions {
   onError?: (message: string, error: unknown) => void;
   /** How late an attempt starts after its due time, per job (the delivery latency metric). */
   observeLag?: (lagMs: number) => void;
+  /**
+   * Time left in this invocation, and the most one attempt may take: an ordered record is only started
+   * when it can finish, otherwise it and the rest of its group are handed back for redelivery.
+   */
+  remainingMs?: () => number;
+  attemptBudgetMs?: number;
 }
 
 /** A job arriving this little early is delivered now (SQS delays are whole seconds). */
@@ -43,6 +49,10 @@ export async function processDeliveryBatch(
     ...unordered.map((record) => runJob(record, options).catch((error: unknown) => fail(record, error))),
     ...[...groups.values()].map(async (group) => {
       for (const [i, record] of group.entries()) {
+        if (options.remainingMs && options.remainingMs() < (options.attemptBudgetMs ?? 0)) {
+          for (const rest of group.slice(i)) failed.add(rest.messageId);
+          return;
+        }
         try {
           await runJob(record, options);
         } catch (error) {

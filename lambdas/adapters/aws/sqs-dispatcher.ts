@@ -23,6 +23,8 @@ export interface SqsDispatcherOptions {
   /** The queue's ARN and the role EventBridge Scheduler assumes to send to it. */
   queueArn: string;
   schedulerRoleArn: string;
+  /** Where Scheduler puts a job it could not send (the poison queue): never dropped silently. */
+  scheduleDeadLetterArn: string;
   now?: () => number;
 }
 
@@ -67,6 +69,7 @@ export class SqsDispatcher implements Dispatcher {
             RoleArn: this.options.schedulerRoleArn,
             Input: JSON.stringify(body),
             RetryPolicy: { MaximumEventAgeInSeconds: 86_400, MaximumRetryAttempts: 185 },
+            DeadLetterConfig: { Arn: this.options.scheduleDeadLetterArn },
           },
         }),
       );

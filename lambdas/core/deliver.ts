@@ -37,8 +37,9 @@ export async function deliverMessage(ctx: HeraldContext, job: DeliveryJob): Prom
   if (job.retried !== status.retried && job.retried !== status.retried + 1) return "skipped";
 
   const retried = job.retried;
-  const started = ctx.clock.now();
-  await ctx.store.appendEvents([{ time: started, messageId: message.messageId, state: "ACTIVE" }]);
+  // ACTIVE is logged with the attempt's start time but written with its outcome, in the same store call:
+  // one write round trip per attempt instead of two.
+  const active: LogEvent = { time: ctx.clock.now(), messageId: message.messageId, state: "ACTIVE" };
   const outcome = await attempt(ctx, message, retried);
   const now = ctx.clock.now();
   const response =
@@ -52,6 +53,7 @@ export async function deliverMessage(ctx: HeraldContext, job: DeliveryJob): Prom
 
   if (error === undefined) {
     await settle(ctx, message, status, { state: "DELIVERED", retried }, [
+      active,
       { time: now, messageId: message.messageId, state: "DELIVERED", ...(response ? { response } : {}) },
     ]);
     return "delivered";
@@ -66,6 +68,7 @@ export async function deliverMessage(ctx: HeraldContext, job: DeliveryJob): Prom
     const nextAt = now + retryDelayMs(message, retried, response?.header, now, ctx.config);
     await ctx.dispatcher.dispatch({ messageId: message.messageId, retried: retried + 1 }, nextAt);
     await settle(ctx, message, status, { state: "RETRY", retried: retried + 1 }, [
+      active,
       errorEvent,
       { time: now, messageId: message.messageId, state: "RETRY", nextDeliveryTime: nextAt },
     ]);
@@ -79,6 +82,7 @@ export async function deliverMessage(ctx: HeraldContext, job: DeliveryJob): Prom
     await acceptMessage(ctx, callbackMessage({ kind: "failureCallback", settings, dlqId, ...outcomeFields }));
   }
   await settle(ctx, message, status, { state: "FAILED", retried }, [
+    active,
     errorEvent,
     { time: now, messageId: message.messageId, state: "FAILED", error },
   ]);
@@ -129,7 +133,7 @@ async function settle(
       return;
     }
     await ctx.store.updateStatus(message.messageId, stored, { state: "CANCELED", retried: next.retried }, [
-      ...events.filter((e) => e.state === "ERROR"),
+      ...events.filter((e) => e.state === "ACTIVE" || e.state === "ERROR"),
       { time: ctx.clock.now(), messageId: message.messageId, state: "CANCELED" },
     ]);
     return;

@@ -6,9 +6,8 @@ import type { IncomingHeaders } from "./headers.ts";
 import { newMessageId } from "./ids.ts";
 import type { DlqEntry, Message } from "./message.ts";
 import { parsePublishOptions } from "./publish-options.ts";
-import { decodeCursor, takePage } from "./paging.ts";
+import { DEFAULT_PAGE_SIZE, decodeCursor, takePage } from "./paging.ts";
 import { dlqView } from "./views.ts";
-import { DEFAULT_PAGE_SIZE } from "./logs.ts";
 
 /** Entries selected by ids, or one page of entries matching the filters (oldest first by default). */
 async function selectEntries(ctx: HeraldContext, query: ListQuery): Promise<{ items: DlqEntry[]; cursor?: string }> {

@@ -1,10 +1,8 @@
 import type { LoggedEvent } from "../ports.ts";
 import type { HeraldContext } from "./context.ts";
 import { hasFilter, matchesFilter, type ListQuery } from "./filters.ts";
-import { decodeCursor, takePage } from "./paging.ts";
+import { DEFAULT_PAGE_SIZE, decodeCursor, takePage } from "./paging.ts";
 import { logEntryView } from "./views.ts";
-
-export const DEFAULT_PAGE_SIZE = 100;
 
 const eventSize = ({ event, message }: LoggedEvent): number =>
   (message?.body.byteLength ?? 0) + (event.response?.body.byteLength ?? 0);

@@ -12,6 +12,9 @@ export function decodeCursor(raw: string): ScanPosition {
   return m[2] === undefined ? { time: Number(m[1]) } : { time: Number(m[1]), key: m[2] };
 }
 
+/** Items per page of the list endpoints when `count` is not given (QStash's default). */
+export const DEFAULT_PAGE_SIZE = 100;
+
 /**
  * Raw bytes a page may carry (bodies are base64 in JSON, 4/3 larger). Keeps every list response well
  * under the 6 MB a Lambda may return and bounded in memory, whatever `count` asks for.

@@ -33,9 +33,10 @@ export function emulateAws(next: Emulation | undefined): void {
 }
 
 /** Client settings: on Lambda the defaults; in emulation the endpoints and credentials of the emulators. */
+// A hung AWS call must not eat the Lambda's time budget: fail it and let SQS redeliver.
+const requestHandler = { connectionTimeout: 3_000, requestTimeout: 10_000 };
+
 function clientConfig(env: Env, service: "DYNAMODB" | "SQS" | "S3") {
-  // A hung AWS call must not eat the Lambda's time budget: fail it and let SQS redeliver.
-  const requestHandler = { connectionTimeout: 3_000, requestTimeout: 10_000 };
   const endpoint = env[`AWS_ENDPOINT_URL_${service}`];
   if (!endpoint) return { requestHandler };
   return {
@@ -65,9 +66,7 @@ export function awsContext(): { context: HeraldContext; dispatcher: SqsDispatche
     sqs,
     queueUrl: required(env, "HERALD_QUEUE_URL"),
     queueArn: required(env, "HERALD_QUEUE_ARN"),
-    scheduler:
-      emulation?.scheduler ??
-      new SchedulerClient({ requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000 } }),
+    scheduler: emulation?.scheduler ?? new SchedulerClient({ requestHandler }),
     scheduleGroup: required(env, "HERALD_SCHEDULE_GROUP"),
     schedulerRoleArn: required(env, "HERALD_SCHEDULER_ROLE_ARN"),
     scheduleDeadLetterArn: required(env, "HERALD_SCHEDULE_DLQ_ARN"),
@@ -84,9 +83,7 @@ export function awsContext(): { context: HeraldContext; dispatcher: SqsDispatche
     }),
     dispatcher,
     keys: new SecretsManagerKeys({
-      client:
-        emulation?.secretsManager ??
-        new SecretsManagerClient({ requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000 } }),
+      client: emulation?.secretsManager ?? new SecretsManagerClient({ requestHandler }),
       secretId: required(env, "HERALD_SECRET_ARN"),
     }),
     sender: new NodeHttpSender({

@@ -33,6 +33,22 @@ export interface LoggedEvent {
   message?: Message;
 }
 
+/** Named resources kept as small JSON records: URL groups, queues, schedules, flow-control keys. */
+export type RecordKind = "urlGroup" | "queue" | "schedule" | "flowControl";
+
+export interface Versioned<T> {
+  value: T;
+  /** Starts at 1; every successful put adds one (compare-and-set). */
+  version: number;
+}
+
+/** An unfinished message of a queue, in enqueue order. `parked`: waiting for its turn, no job pending. */
+export interface QueueEntry {
+  seq: number;
+  messageId: string;
+  parked: boolean;
+}
+
 export interface Store {
   /** Stores a new message with its first status and events. Returns false (and changes nothing) if the id exists. */
   createMessage(message: Message, status: MessageStatus, events: LogEvent[]): Promise<boolean>;
@@ -50,6 +66,38 @@ export interface Store {
   /** Returns false when there was no such entry. */
   deleteDlq(dlqId: string): Promise<boolean>;
   scanDlq(options: ScanOptions): AsyncIterable<Positioned<DlqEntry>>;
+
+  getRecord<T>(kind: RecordKind, name: string): Promise<Versioned<T> | undefined>;
+  /** Writes when the stored version is `expectedVersion` (undefined: only when absent). False on conflict. */
+  putRecord<T>(kind: RecordKind, name: string, value: T, expectedVersion: number | undefined): Promise<boolean>;
+  deleteRecord(kind: RecordKind, name: string): Promise<boolean>;
+  /** Every record of a kind, ordered by name. */
+  listRecords<T>(kind: RecordKind): Promise<T[]>;
+
+  /** Atomically adds one to a named counter and returns the new value (the first call returns 1). */
+  increment(counter: string): Promise<number>;
+
+  /** Adds a parked entry. */
+  putQueueEntry(queue: string, entry: Omit<QueueEntry, "parked">): Promise<void>;
+  /** The first `limit` entries of a queue by seq, read consistently. */
+  headQueueEntries(queue: string, limit: number): Promise<QueueEntry[]>;
+  /** Compare-and-set of an entry's parked flag; false when it was not `!parked` or is gone. */
+  setQueueEntryParked(queue: string, seq: number, parked: boolean): Promise<boolean>;
+  deleteQueueEntry(queue: string, seq: number): Promise<void>;
+  countQueueEntries(queue: string): Promise<number>;
+
+  /**
+   * Claims a deduplication id until `expiresAt` (epoch ms) with `value`. Returns undefined when the claim
+   * was made, or the value of the claim that holds the id and is still live at `now`.
+   */
+  claimDedup(id: string, value: string, now: number, expiresAt: number): Promise<string | undefined>;
+}
+
+/** Recurring triggers of schedules (local timers; EventBridge Scheduler on AWS). */
+export interface CronTrigger {
+  /** Creates or replaces the trigger; each firing calls core's fireSchedule with the schedule id. */
+  upsert(scheduleId: string, cron: string, paused: boolean): Promise<void>;
+  remove(scheduleId: string): Promise<void>;
 }
 
 /** "Attempt `retried` of message M is due at time T." */

@@ -38,7 +38,9 @@ function matchSegments(route: Route, segments: string[], path: string): string |
   }
   const nonEmpty = rest.filter((s, i) => s !== "" || i < rest.length - 1);
   if (route.param === "id") {
-    if (nonEmpty.length !== 1 || nonEmpty[0] === "") return undefined;
+    const suffix = route.suffix ?? [];
+    if (nonEmpty.length !== 1 + suffix.length || nonEmpty[0] === "") return undefined;
+    if (suffix.some((segment, i) => nonEmpty[i + 1]?.toLowerCase() !== segment)) return undefined;
     try {
       return decodeURIComponent(nonEmpty[0] as string);
     } catch {

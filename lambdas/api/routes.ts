@@ -4,7 +4,28 @@ import { deleteDlq, deleteDlqBulk, getDlq, listDlq, retryDlq, retryDlqBulk } fro
 import { badRequest, notFound } from "../core/errors.ts";
 import { parseListQuery, type ListQuery, type QuerySpec } from "../core/filters.ts";
 import { listLogs } from "../core/logs.ts";
-import { publish } from "../core/publish.ts";
+import { publishBatch } from "../core/batch.ts";
+import {
+  getFlowControl,
+  globalParallelism,
+  listFlowControl,
+  pauseFlowControl,
+  pinFlowControl,
+  resetFlowControlRate,
+  resumeFlowControl,
+  unpinFlowControl,
+} from "../core/flow-control.ts";
+import { publish, type PublishRequest } from "../core/publish.ts";
+import { deleteQueue, getQueue, listQueues, setQueuePaused, upsertQueue } from "../core/queues.ts";
+import { createSchedule, deleteSchedule, getSchedule, listSchedules, setSchedulePaused } from "../core/schedules.ts";
+import {
+  deleteUrlGroup,
+  findUrlGroup,
+  listUrlGroups,
+  removeEndpoints,
+  upsertEndpoints,
+  urlGroupView,
+} from "../core/url-groups.ts";
 import { messageView } from "../core/views.ts";
 import { json, type ApiRequest, type ApiResponse } from "./http.ts";
 
@@ -18,6 +39,8 @@ export interface Route {
   method: string;
   segments: string[];
   param?: "id" | "rest";
+  /** Fixed segments after the `:id` segment (`/v2/queues/:id/pause`), lower-case. */
+  suffix?: string[];
   handler: Handler;
 }
 
@@ -26,6 +49,46 @@ const DLQ: QuerySpec = { extra: ["order", "responseStatus"], idsKey: "dlqIds", s
 const CANCEL: QuerySpec = { extra: [], idsKey: "messageIds", strict: true, maxCount: 1000 };
 
 const params = (request: ApiRequest): URLSearchParams => new URLSearchParams(request.rawQuery);
+const ok = (): ApiResponse => json({});
+
+function jsonBody(request: ApiRequest): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(request.body));
+  } catch {
+    throw badRequest("request body must be JSON");
+  }
+}
+
+function publishRequest(request: ApiRequest, destination: string, queueName?: string): PublishRequest {
+  return {
+    destination,
+    rawQuery: request.rawQuery,
+    headers: request.headers,
+    body: request.body,
+    ...(request.sourceIp ? { callerIp: request.sourceIp } : {}),
+    ...(queueName !== undefined ? { queueName } : {}),
+  };
+}
+
+/** Pause and resume, under POST and (for schedules, as the SDKs send it) PATCH. */
+function pauseRoutes(
+  segments: string[],
+  methods: string[],
+  set: (ctx: HeraldContext, id: string, paused: boolean) => Promise<void>,
+): Route[] {
+  return methods.flatMap((method) =>
+    (["pause", "resume"] as const).map((action) => ({
+      method,
+      segments,
+      param: "id" as const,
+      suffix: [action],
+      handler: async (ctx: HeraldContext, _request: ApiRequest, id: string) => {
+        await set(ctx, id, action === "pause");
+        return ok();
+      },
+    })),
+  );
+}
 
 /** PY's legacy bulk cancel sends `{"messageIds": [...]}` as a JSON body instead of the query. */
 function cancelQuery(request: ApiRequest): ListQuery {
@@ -52,9 +115,99 @@ export const ROUTES: Route[] = [
     method: "POST",
     segments: ["v2", "publish"],
     param: "rest",
+    handler: async (ctx, request, destination) => {
+      const result = await publish(ctx, publishRequest(request, destination));
+      return json(result.body, result.status);
+    },
+  },
+  {
+    method: "POST",
+    segments: ["v2", "enqueue"],
+    param: "rest",
+    handler: async (ctx, request, rest) => {
+      const slash = rest.indexOf("/");
+      if (slash <= 0 || slash === rest.length - 1) throw badRequest("use /v2/enqueue/<queue>/<destination>");
+      const result = await publish(ctx, publishRequest(request, rest.slice(slash + 1), rest.slice(0, slash)));
+      return json(result.body, result.status);
+    },
+  },
+  {
+    method: "POST",
+    segments: ["v2", "batch"],
+    handler: async (ctx, request) => json(await publishBatch(ctx, request.body, request.sourceIp)),
+  },
+  // URL groups
+  {
+    method: "POST",
+    segments: ["v2", "topics"],
+    param: "id",
+    suffix: ["endpoints"],
+    handler: async (ctx, request, name) => {
+      await upsertEndpoints(ctx, name, jsonBody(request));
+      return ok();
+    },
+  },
+  {
+    method: "DELETE",
+    segments: ["v2", "topics"],
+    param: "id",
+    suffix: ["endpoints"],
+    handler: async (ctx, request, name) => {
+      await removeEndpoints(ctx, name, jsonBody(request));
+      return ok();
+    },
+  },
+  { method: "GET", segments: ["v2", "topics"], handler: async (ctx) => json(await listUrlGroups(ctx)) },
+  {
+    method: "GET",
+    segments: ["v2", "topics"],
+    param: "id",
+    handler: async (ctx, _request, name) => json(urlGroupView(await findUrlGroup(ctx, name))),
+  },
+  {
+    method: "DELETE",
+    segments: ["v2", "topics"],
+    param: "id",
+    handler: async (ctx, _request, name) => {
+      await deleteUrlGroup(ctx, name);
+      return ok();
+    },
+  },
+  // Queues
+  {
+    method: "POST",
+    segments: ["v2", "queues"],
+    handler: async (ctx, request) => {
+      await upsertQueue(ctx, jsonBody(request));
+      return ok();
+    },
+  },
+  { method: "GET", segments: ["v2", "queues"], handler: async (ctx) => json(await listQueues(ctx)) },
+  {
+    method: "GET",
+    segments: ["v2", "queues"],
+    param: "id",
+    handler: async (ctx, _request, name) => json(await getQueue(ctx, name)),
+  },
+  {
+    method: "DELETE",
+    segments: ["v2", "queues"],
+    param: "id",
+    handler: async (ctx, _request, name) => {
+      await deleteQueue(ctx, name);
+      return ok();
+    },
+  },
+  ...pauseRoutes(["v2", "queues"], ["POST"], setQueuePaused),
+  // Schedules: pause/resume before create, whose destination takes the rest of the path.
+  ...pauseRoutes(["v2", "schedules"], ["POST", "PATCH"], setSchedulePaused),
+  {
+    method: "POST",
+    segments: ["v2", "schedules"],
+    param: "rest",
     handler: async (ctx, request, destination) =>
       json(
-        await publish(ctx, {
+        await createSchedule(ctx, {
           destination,
           rawQuery: request.rawQuery,
           headers: request.headers,
@@ -63,6 +216,54 @@ export const ROUTES: Route[] = [
         }),
       ),
   },
+  { method: "GET", segments: ["v2", "schedules"], handler: async (ctx) => json(await listSchedules(ctx)) },
+  {
+    method: "GET",
+    segments: ["v2", "schedules"],
+    param: "id",
+    handler: async (ctx, _request, id) => json(await getSchedule(ctx, id)),
+  },
+  {
+    method: "DELETE",
+    segments: ["v2", "schedules"],
+    param: "id",
+    handler: async (ctx, _request, id) => {
+      await deleteSchedule(ctx, id);
+      return ok();
+    },
+  },
+  // Flow control
+  {
+    method: "GET",
+    segments: ["v2", "flowcontrol"],
+    handler: async (ctx, request) => json(await listFlowControl(ctx, params(request).get("search"))),
+  },
+  {
+    method: "GET",
+    segments: ["v2", "flowcontrol"],
+    param: "id",
+    handler: async (ctx, _request, key) => json(await getFlowControl(ctx, key)),
+  },
+  ...(
+    [
+      ["pause", (ctx, key) => pauseFlowControl(ctx, key)],
+      ["resume", (ctx, key) => resumeFlowControl(ctx, key)],
+      ["resetrate", (ctx, key) => resetFlowControlRate(ctx, key)],
+      ["reset", (ctx, key) => resetFlowControlRate(ctx, key)],
+      ["pin", (ctx, key, request) => pinFlowControl(ctx, key, params(request))],
+      ["unpin", (ctx, key, request) => unpinFlowControl(ctx, key, params(request))],
+    ] as [string, (ctx: HeraldContext, key: string, request: ApiRequest) => Promise<void>][]
+  ).map(([action, run]): Route => ({
+    method: "POST",
+    segments: ["v2", "flowcontrol"],
+    param: "id",
+    suffix: [action],
+    handler: async (ctx, request, key) => {
+      await run(ctx, key, request);
+      return ok();
+    },
+  })),
+  { method: "GET", segments: ["v2", "globalparallelism"], handler: async (ctx) => json(await globalParallelism(ctx)) },
   {
     method: "GET",
     segments: ["v2", "messages"],

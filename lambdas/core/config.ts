@@ -20,6 +20,8 @@ export interface HeraldConfig {
   maxResponseBodyBytes: number;
   /** Largest accepted page size of the list endpoints. */
   maxPageSize: number;
+  /** How long a deduplication id is remembered, ms (QStash: 10 minutes). */
+  deduplicationWindowMs: number;
   /** Attempts in flight at once in one process (local mode; on AWS the Lambda concurrency cap). */
   maxConcurrentDeliveries: number;
 }
@@ -35,6 +37,7 @@ export const DEFAULT_CONFIG: HeraldConfig = {
   maxResponseBodyBytes: 256 * 1024,
   maxPageSize: 1000,
   maxConcurrentDeliveries: 1000,
+  deduplicationWindowMs: 10 * 60_000,
 };
 
 type Env = Record<string, string | undefined>;
@@ -68,6 +71,8 @@ export function configFromEnv(env: Env): HeraldConfig {
     retentionMs: secondsFrom(env, "HERALD_RETENTION", DEFAULT_CONFIG.retentionMs / 1000) * 1000,
     maxResponseBodyBytes: DEFAULT_CONFIG.maxResponseBodyBytes,
     maxPageSize: DEFAULT_CONFIG.maxPageSize,
+    deduplicationWindowMs:
+      secondsFrom(env, "HERALD_DEDUPLICATION_WINDOW", DEFAULT_CONFIG.deduplicationWindowMs / 1000) * 1000,
     maxConcurrentDeliveries: intFrom(
       env,
       "HERALD_MAX_CONCURRENT_DELIVERIES",

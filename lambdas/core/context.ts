@@ -1,4 +1,4 @@
-import type { Clock, Dispatcher, HttpSender, Keys, Store } from "../ports.ts";
+import type { Clock, CronTrigger, Dispatcher, HttpSender, Keys, Store } from "../ports.ts";
 import type { HeraldConfig } from "./config.ts";
 
 /** What the use cases of core run against; each platform assembles one. */
@@ -8,5 +8,6 @@ export interface HeraldContext {
   keys: Keys;
   sender: HttpSender;
   clock: Clock;
+  cron: CronTrigger;
   config: HeraldConfig;
 }

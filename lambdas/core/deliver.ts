@@ -6,7 +6,9 @@ import type { HeraldContext } from "./context.ts";
 import { buildDeliveryRequest } from "./delivery-request.ts";
 import { getHeader } from "./headers.ts";
 import { dlqIdFor, newJwtId } from "./ids.ts";
-import type { AttemptResponse, LogEvent, Message, MessageStatus } from "./message.ts";
+import { acquireFlowSlot, releaseFlowSlot, waitForFlowSlot } from "./flow-control.ts";
+import { FINAL_STATES, type AttemptResponse, type LogEvent, type Message, type MessageStatus } from "./message.ts";
+import { onMessageFinal, parkIfPaused } from "./queues.ts";
 import { signDelivery } from "./signature.ts";
 
 /**
@@ -18,7 +20,7 @@ import { signDelivery } from "./signature.ts";
  *   retryable:     callback message, next job dispatched, then RETRY (retried + 1)
  *   final failure: callback message, DLQ entry, failure-callback message, then FAILED
  */
-export type DeliveryOutcome = "delivered" | "retry" | "failed" | "canceled" | "skipped";
+export type DeliveryOutcome = "delivered" | "retry" | "failed" | "canceled" | "skipped" | "waiting";
 
 export async function deliverMessage(ctx: HeraldContext, job: DeliveryJob): Promise<DeliveryOutcome> {
   const stored = await ctx.store.getMessage(job.messageId);
@@ -26,9 +28,14 @@ export async function deliverMessage(ctx: HeraldContext, job: DeliveryJob): Prom
   const { message, status } = stored;
 
   if (status.state === "CANCEL_REQUESTED") {
-    await ctx.store.updateStatus(message.messageId, status, { ...status, state: "CANCELED" }, [
-      { time: ctx.clock.now(), messageId: message.messageId, state: "CANCELED" },
-    ]);
+    const canceled: MessageStatus = { ...status, state: "CANCELED" };
+    if (
+      await ctx.store.updateStatus(message.messageId, status, canceled, [
+        { time: ctx.clock.now(), messageId: message.messageId, state: "CANCELED" },
+      ])
+    ) {
+      await onMessageFinal(ctx, message, canceled);
+    }
     return "canceled";
   }
   if (status.state !== "CREATED" && status.state !== "RETRY") return "skipped"; // finished already
@@ -37,6 +44,31 @@ export async function deliverMessage(ctx: HeraldContext, job: DeliveryJob): Prom
   if (job.retried !== status.retried && job.retried !== status.retried + 1) return "skipped";
 
   const retried = job.retried;
+  // A queue that is paused holds its messages; a flow-control key may make the attempt wait its turn.
+  if (await parkIfPaused(ctx, message)) return "waiting";
+  const flow = message.flowControl;
+  if (flow) {
+    const admission = await acquireFlowSlot(ctx, flow.key, job);
+    if (!admission.admitted) {
+      if (admission.duplicate) return "skipped";
+      if (admission.retryAt !== undefined) await ctx.dispatcher.dispatch(job, admission.retryAt);
+      else await waitForFlowSlot(ctx, flow.key, job);
+      return "waiting";
+    }
+  }
+  try {
+    return await attemptAndSettle(ctx, message, status, retried);
+  } finally {
+    if (flow) await releaseFlowSlot(ctx, flow.key, job);
+  }
+}
+
+async function attemptAndSettle(
+  ctx: HeraldContext,
+  message: Message,
+  status: MessageStatus,
+  retried: number,
+): Promise<DeliveryOutcome> {
   // ACTIVE is logged with the attempt's start time but written with its outcome, in the same store call:
   // one write round trip per attempt instead of two.
   const active: LogEvent = { time: ctx.clock.now(), messageId: message.messageId, state: "ACTIVE" };
@@ -101,15 +133,7 @@ async function attempt(ctx: HeraldContext, message: Message, retried: number): P
   return ctx.sender.send(buildDeliveryRequest(message, retried, signature, ctx.config));
 }
 
-/**
- * Records the outcome of attempt `retried`. The compare-and-set can lose to two writers:
- * - the previous attempt's RETRY record landing after this attempt read the status (its job is
- *   dispatched before its status is written): then this outcome is applied on top of it;
- * - a cancel that arrived while the attempt was in flight: it is too late for a final outcome
- *   (DELIVERED, or FAILED with its DLQ entry and failure callback already made); a retry that would
- *   follow is not made: the message ends CANCELED.
- * Any other status means another run of this job settled it already.
- */
+/** Records the outcome (see settleStatus) and lets a queue move on once the message is final. */
 async function settle(
   ctx: HeraldContext,
   message: Message,
@@ -117,27 +141,48 @@ async function settle(
   next: MessageStatus,
   events: LogEvent[],
 ): Promise<void> {
+  const written = await settleStatus(ctx, message, expected, next, events);
+  if (written && FINAL_STATES.includes(written.state)) await onMessageFinal(ctx, message, written);
+}
+
+/**
+ * Records the outcome of attempt `retried`, returning the status written (undefined when none was). The compare-and-set can lose to two writers:
+ * - the previous attempt's RETRY record landing after this attempt read the status (its job is
+ *   dispatched before its status is written): then this outcome is applied on top of it;
+ * - a cancel that arrived while the attempt was in flight: it is too late for a final outcome
+ *   (DELIVERED, or FAILED with its DLQ entry and failure callback already made); a retry that would
+ *   follow is not made: the message ends CANCELED.
+ * Any other status means another run of this job settled it already.
+ */
+async function settleStatus(
+  ctx: HeraldContext,
+  message: Message,
+  expected: MessageStatus,
+  next: MessageStatus,
+  events: LogEvent[],
+): Promise<MessageStatus | undefined> {
   let current = expected;
   for (let tries = 0; tries < 3; tries++) {
-    if (await ctx.store.updateStatus(message.messageId, current, next, events)) return;
+    if (await ctx.store.updateStatus(message.messageId, current, next, events)) return next;
     const stored = (await ctx.store.getMessage(message.messageId))?.status;
-    if (!stored) return;
+    if (!stored) return undefined;
     const attempt = next.state === "RETRY" ? next.retried - 1 : next.retried;
     if (stored.state === "RETRY" && stored.retried === attempt && !sameStatus(stored, current)) {
       current = stored; // the previous attempt's record arrived late
       continue;
     }
-    if (stored.state !== "CANCEL_REQUESTED") return;
+    if (stored.state !== "CANCEL_REQUESTED") return undefined;
     if (next.state !== "RETRY") {
-      await ctx.store.updateStatus(message.messageId, stored, next, events);
-      return;
+      return (await ctx.store.updateStatus(message.messageId, stored, next, events)) ? next : undefined;
     }
-    await ctx.store.updateStatus(message.messageId, stored, { state: "CANCELED", retried: next.retried }, [
+    const canceled: MessageStatus = { state: "CANCELED", retried: next.retried };
+    const written = await ctx.store.updateStatus(message.messageId, stored, canceled, [
       ...events.filter((e) => e.state === "ACTIVE" || e.state === "ERROR"),
       { time: ctx.clock.now(), messageId: message.messageId, state: "CANCELED" },
     ]);
-    return;
+    return written ? canceled : undefined;
   }
+  return undefined;
 }
 
 const sameStatus = (a: MessageStatus, b: MessageStatus): boolean => a.state === b.state && a.retried === b.retried;

@@ -159,7 +159,7 @@ export function matchesFilter(message: Message, filter: MessageFilter): boolean 
   if (!anyOf(filter.scheduleId, message.scheduleId)) return false;
   if (!anyOf(filter.queueName, message.queueName)) return false;
   if (!anyOf(filter.callerIp, message.callerIp)) return false;
-  if (filter.flowControlKey) return false; // flow control arrives with the surface issue; no message has a key yet
+  if (!anyOf(filter.flowControlKey, message.flowControl?.key)) return false;
   if (filter.label && !message.labels.some((l) => filter.label?.includes(l))) return false;
   if (filter.host || filter.path) {
     let url: URL;

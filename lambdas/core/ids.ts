@@ -31,3 +31,15 @@ export const callbackMessageId = (sourceId: string, retried: number): string => 
 export const failureCallbackMessageId = (sourceId: string): string => `${sourceId}_fcb`;
 export const dlqIdFor = (message: { messageId: string; createdAt: number }): string =>
   `${message.createdAt}-${message.messageId.slice(-8)}`;
+
+/**
+ * A message id fixed by what produced it (a schedule's firing): the same firing processed twice makes
+ * the same id, so the message is created once. Same shape as newMessageId.
+ */
+export async function derivedMessageId(nowMs: number, seed: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(seed)));
+  let tail = "";
+  for (let i = 0; i < 16; i++) tail += CROCKFORD[(digest[i] as number) % 32];
+  return `msg_${encodeTime(nowMs)}${tail}`;
+}
+export const newScheduleId = (): string => `scd_${randomChars(24, ALNUM)}`;

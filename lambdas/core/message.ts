@@ -9,6 +9,8 @@ export type LogState = MessageState | "ACTIVE" | "ERROR";
 
 /** States in which a message still waits for an attempt and can be cancelled. */
 export const PENDING_STATES: readonly MessageState[] = ["CREATED", "RETRY"];
+/** States a message never leaves. */
+export const FINAL_STATES: readonly MessageState[] = ["DELIVERED", "FAILED", "CANCELED"];
 
 /** Settings of a callback or failure callback, applied to the message created for it. */
 export interface CallbackSettings {
@@ -19,6 +21,15 @@ export interface CallbackSettings {
   retryDelayExpression?: string;
   timeoutSec?: number;
   delaySec?: number;
+}
+
+/** `Upstash-Flow-Control-Key` / `-Value` as given with a message (qstash-api.md §5.6). */
+export interface FlowControlSettings {
+  key: string;
+  parallelism?: number;
+  rate?: number;
+  /** Seconds; the rate window (default 1 s). */
+  periodSec?: number;
 }
 
 /** A message as accepted: written once, never rewritten (its status lives apart, see MessageStatus). */
@@ -42,7 +53,10 @@ export interface Message {
   topicName?: string;
   endpointName?: string;
   queueName?: string;
+  /** Position in its queue (enqueue order); set with queueName. */
+  queueSeq?: number;
   scheduleId?: string;
+  flowControl?: FlowControlSettings;
   /** Set on messages Herald created to deliver a callback or failure callback. */
   origin?: { kind: "callback" | "failureCallback"; sourceMessageId: string };
 }

@@ -5,6 +5,7 @@ import { badRequest, clip } from "./errors.ts";
 import { addHeader, type HeaderMap, type IncomingHeaders } from "./headers.ts";
 import { HTTP_METHODS, type CallbackSettings, type HttpMethod, type Message } from "./message.ts";
 import { compileRetryDelay } from "./retry-delay.ts";
+import { parseFlowControl } from "./flow-control.ts";
 
 /** Everything a publish request says about its message(s), read from Upstash-* headers (qstash-api.md §2). */
 export type PublishOptions = Pick<
@@ -18,6 +19,7 @@ export type PublishOptions = Pick<
   | "failureCallback"
   | "labels"
   | "notBefore"
+  | "flowControl"
 >;
 
 const FORWARD = "upstash-forward-";
@@ -86,6 +88,8 @@ export function parsePublishOptions(
     notBefore: parseNotBefore(get("upstash-not-before"), get("upstash-delay"), nowMs, config),
   };
   if (retryDelayExpression !== undefined) options.retryDelayExpression = retryDelayExpression;
+  const flowControl = parseFlowControl(get("upstash-flow-control-key"), get("upstash-flow-control-value"));
+  if (flowControl) options.flowControl = flowControl;
   if (timeoutSec !== undefined) options.timeoutSec = timeoutSec;
   const callback = parseCallback(get, "upstash-callback", "Upstash-Callback", callbackHeader, config);
   if (callback) options.callback = callback;

@@ -31,6 +31,12 @@ function labelFields(labels: string[]): Record<string, unknown> {
   return labels.length > 0 ? { label: labels[0], labels } : {};
 }
 
+function flowControlFields(message: Message): Record<string, unknown> {
+  const flow = message.flowControl;
+  if (!flow) return {};
+  return { flowControlKey: flow.key, parallelism: flow.parallelism, rate: flow.rate, period: flow.periodSec ?? 1 };
+}
+
 export function messageView(message: Message): Record<string, unknown> {
   return compact({
     messageId: message.messageId,
@@ -51,6 +57,7 @@ export function messageView(message: Message): Record<string, unknown> {
     scheduleId: message.scheduleId,
     callerIP: message.callerIp,
     ...labelFields(message.labels),
+    ...flowControlFields(message),
     retryDelayExpression: message.retryDelayExpression,
     timeout: message.timeoutSec,
   });
@@ -101,6 +108,7 @@ export function logEntryView(event: LogEvent, message: Message | undefined): Rec
       retryDelayExpr: message.retryDelayExpression,
       callerIp: message.callerIp,
       ...labelFields(message.labels),
+      ...flowControlFields(message),
     });
   }
   return compact(entry);

@@ -7,6 +7,7 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoStore } from "../adapters/aws/dynamo-store.ts";
 import { S3BlobStore } from "../adapters/aws/s3-blob-store.ts";
 import { SecretsManagerKeys } from "../adapters/aws/secrets-manager-keys.ts";
+import { SchedulerCronTrigger } from "../adapters/aws/scheduler-cron-trigger.ts";
 import { SqsDispatcher } from "../adapters/aws/sqs-dispatcher.ts";
 import { NodeHttpSender } from "../adapters/node/http-sender.ts";
 import { configFromEnv } from "../core/config.ts";
@@ -62,15 +63,14 @@ export function awsContext(): { context: HeraldContext; dispatcher: SqsDispatche
   const config = configFromEnv(env);
   const clock = { now: () => Date.now() };
   const sqs = new SQSClient(clientConfig(env, "SQS"));
-  const dispatcher = new SqsDispatcher({
-    sqs,
-    queueUrl: required(env, "HERALD_QUEUE_URL"),
+  const scheduling = {
     queueArn: required(env, "HERALD_QUEUE_ARN"),
     scheduler: emulation?.scheduler ?? new SchedulerClient({ requestHandler }),
     scheduleGroup: required(env, "HERALD_SCHEDULE_GROUP"),
     schedulerRoleArn: required(env, "HERALD_SCHEDULER_ROLE_ARN"),
     scheduleDeadLetterArn: required(env, "HERALD_SCHEDULE_DLQ_ARN"),
-  });
+  };
+  const dispatcher = new SqsDispatcher({ sqs, queueUrl: required(env, "HERALD_QUEUE_URL"), ...scheduling });
   const context: HeraldContext = {
     store: new DynamoStore({
       client: new DynamoDBClient(clientConfig(env, "DYNAMODB")),
@@ -92,6 +92,7 @@ export function awsContext(): { context: HeraldContext; dispatcher: SqsDispatche
       maxResponseBodyBytes: config.maxResponseBodyBytes,
     }),
     clock,
+    cron: new SchedulerCronTrigger(scheduling),
     config,
   };
   cached = { context, dispatcher };

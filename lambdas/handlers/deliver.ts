@@ -6,6 +6,7 @@ import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { processDeliveryBatch } from "../adapters/aws/sqs-delivery.ts";
 import { deliverMessage, type DeliveryOutcome } from "../core/deliver.ts";
+import { fireSchedule } from "../core/schedules.ts";
 import { awsContext } from "./aws-context.ts";
 import { logError, logger, metrics } from "./observability.ts";
 
@@ -26,12 +27,17 @@ async function handleDeliveries(event: SQSEvent, lambda: Context): Promise<SQSBa
     observeLag: (lagMs) => metrics.addMetric("DeliveryLag", MetricUnit.Milliseconds, lagMs),
     remainingMs: () => lambda.getRemainingTimeInMillis(),
     attemptBudgetMs: context.config.maxTimeoutSec * 1000 + 5_000,
+    fire: async (scheduleId, firedAt) => {
+      const messageIds = await fireSchedule(context, scheduleId, firedAt);
+      if (messageIds.length > 0) counts.set("ScheduleFired", (counts.get("ScheduleFired") ?? 0) + 1);
+    },
     deliver: async (job) => {
       const outcome = await deliverMessage(context, job);
       const metric = METRIC_OF[outcome];
       if (metric) counts.set(metric, (counts.get(metric) ?? 0) + 1);
     },
   });
+  metrics.addMetric("Jobs", MetricUnit.Count, event.Records.length);
   for (const [name, count] of counts) metrics.addMetric(name, MetricUnit.Count, count);
   return { batchItemFailures };
 }

@@ -133,6 +133,7 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<RunningHe
     url: `http://${host}:${port}`,
     port,
     token,
+    runDueSchedules: (now) => scheduler.tick(now),
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,15 +1,33 @@
-import { CreateScheduleCommand, type SchedulerClient } from "@aws-sdk/client-scheduler";
+import {
+  ConflictException,
+  CreateScheduleCommand,
+  DeleteScheduleCommand,
+  ResourceNotFoundException,
+  UpdateScheduleCommand,
+  type CreateScheduleCommandInput,
+  type SchedulerClient,
+} from "@aws-sdk/client-scheduler";
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { nextRunAfter, parseCron, type CronSchedule } from "../core/cron.ts";
+
+interface Recurring {
+  input: CreateScheduleCommandInput;
+  cron: CronSchedule;
+  next: number | undefined;
+}
 
 /**
  * EventBridge Scheduler has no emulator. In emulated AWS this stands in for its client at the SDK
- * boundary, for the one call Herald makes: a one-time `at()` schedule whose target is an SQS queue.
- * It sends the target input to that queue at the given time (in memory: schedules do not survive a
- * restart of the emulated process — the real service keeps them).
+ * boundary, for the calls Herald makes: one-time `at()` schedules and recurring `cron()` schedules in a
+ * group, whose target is an SQS queue (created, updated, deleted). It sends the target input to that
+ * queue when due, filling in `<aws.scheduler.scheduled-time>` as Scheduler does. In memory: schedules
+ * do not survive a restart of the emulated process — the real service keeps them.
  */
 export class EmulatedScheduler implements Pick<SchedulerClient, "send"> {
   private readonly timers = new Set<NodeJS.Timeout>();
-  readonly created: CreateScheduleCommand["input"][] = [];
+  readonly created: CreateScheduleCommandInput[] = [];
+  private readonly recurring = new Map<string, Recurring>();
+  private recurringTimer: NodeJS.Timeout | undefined;
   private readonly sqs: SQSClient;
   private readonly queueUrlOf: (queueArn: string) => string;
 
@@ -19,23 +37,68 @@ export class EmulatedScheduler implements Pick<SchedulerClient, "send"> {
   }
 
   send = (async (command: unknown) => {
-    if (!(command instanceof CreateScheduleCommand)) throw new Error("EmulatedScheduler only creates schedules");
-    const input = command.input;
+    if (command instanceof CreateScheduleCommand || command instanceof UpdateScheduleCommand) {
+      const input = command.input as CreateScheduleCommandInput;
+      const key = `${input.GroupName}/${input.Name}`;
+      const exists = this.recurring.has(key);
+      if (command instanceof CreateScheduleCommand && exists) throw conflict(key);
+      if (input.ScheduleExpression?.startsWith("at(")) return this.createAt(input);
+      if (command instanceof UpdateScheduleCommand && !exists) throw notFound(key);
+      if (command instanceof CreateScheduleCommand) this.created.push(input);
+      const cron = parseCron(`CRON_TZ=${input.ScheduleExpressionTimezone ?? "UTC"} ${toFiveFields(input)}`);
+      const enabled = input.State !== "DISABLED";
+      this.recurring.set(key, { input, cron, next: enabled ? nextRunAfter(cron, Date.now()) : undefined });
+      this.rearm();
+      return { ScheduleArn: arnOf(key) };
+    }
+    if (command instanceof DeleteScheduleCommand) {
+      const key = `${command.input.GroupName}/${command.input.Name}`;
+      if (!this.recurring.delete(key)) throw notFound(key);
+      this.rearm();
+      return {};
+    }
+    throw new Error("EmulatedScheduler: unsupported command");
+  }) as SchedulerClient["send"];
+
+  /** Sends every recurring firing due at or before `now` (tests call this instead of waiting for a minute). */
+  async tick(now = Date.now()): Promise<void> {
+    const sends: Promise<unknown>[] = [];
+    for (const schedule of this.recurring.values()) {
+      if (schedule.next === undefined || schedule.next > now) continue;
+      sends.push(this.sendTarget(schedule.input, schedule.next));
+      schedule.next = nextRunAfter(schedule.cron, now);
+    }
+    await Promise.all(sends);
+    this.rearm();
+  }
+
+  private createAt(input: CreateScheduleCommandInput) {
     this.created.push(input);
     const at = /^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$/.exec(input.ScheduleExpression ?? "");
     if (!at || !input.Target?.Arn) throw new Error(`unsupported schedule ${input.ScheduleExpression}`);
     const fireAt = Date.parse(`${at[1]}Z`);
-    const fire = (): void => {
-      void this.sqs.send(
-        new SendMessageCommand({
-          QueueUrl: this.queueUrlOf(input.Target?.Arn as string),
-          MessageBody: input.Target?.Input ?? "",
-        }),
-      );
-    };
-    this.arm(fireAt, fire);
-    return { ScheduleArn: `arn:aws:scheduler:us-east-1:000000000000:schedule/${input.GroupName}/${input.Name}` };
-  }) as SchedulerClient["send"];
+    this.arm(fireAt, () => void this.sendTarget(input, fireAt));
+    return { ScheduleArn: arnOf(`${input.GroupName}/${input.Name}`) };
+  }
+
+  private async sendTarget(input: CreateScheduleCommandInput, scheduledAt: number): Promise<void> {
+    const body = (input.Target?.Input ?? "").replaceAll(
+      "<aws.scheduler.scheduled-time>",
+      new Date(scheduledAt).toISOString().replace(/\.\d{3}Z$/, "Z"),
+    );
+    await this.sqs.send(
+      new SendMessageCommand({ QueueUrl: this.queueUrlOf(input.Target?.Arn as string), MessageBody: body }),
+    );
+  }
+
+  private rearm(): void {
+    clearTimeout(this.recurringTimer);
+    let soonest = Number.POSITIVE_INFINITY;
+    for (const s of this.recurring.values()) if (s.next !== undefined) soonest = Math.min(soonest, s.next);
+    if (soonest === Number.POSITIVE_INFINITY) return;
+    this.recurringTimer = setTimeout(() => void this.tick(), Math.min(Math.max(0, soonest - Date.now()), 3_600_000));
+    this.recurringTimer.unref();
+  }
 
   /** setTimeout cannot wait longer than ~24.8 days: far-off times re-arm in steps. */
   private arm(at: number, fire: () => void): void {
@@ -53,5 +116,30 @@ export class EmulatedScheduler implements Pick<SchedulerClient, "send"> {
   close(): void {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
+    clearTimeout(this.recurringTimer);
   }
 }
+
+/** `cron(m h dom mon dow year)` back to 5 fields: `?` is `*`, AWS weekday numbers 1-7 (SUN=1) become 0-6. */
+function toFiveFields(input: CreateScheduleCommandInput): string {
+  const m = /^cron\((.+)\)$/.exec(input.ScheduleExpression ?? "");
+  const fields = m?.[1]?.trim().split(/\s+/);
+  if (!fields || fields.length !== 6) throw new Error(`unsupported schedule ${input.ScheduleExpression}`);
+  const [minute, hour, dom, month, dow] = fields.map((f) => (f === "?" ? "*" : f)) as string[];
+  const weekday = (dow as string).replace(/(?<!\/)\d+/g, (n) => String(Number(n) - 1));
+  return `${minute} ${hour} ${dom} ${month} ${weekday}`;
+}
+
+const arnOf = (key: string): string => `arn:aws:scheduler:us-east-1:000000000000:schedule/${key}`;
+const conflict = (key: string) =>
+  new ConflictException({
+    message: `schedule ${key} already exists`,
+    Message: `schedule ${key} already exists`,
+    $metadata: {},
+  });
+const notFound = (key: string) =>
+  new ResourceNotFoundException({
+    message: `schedule ${key} does not exist`,
+    Message: `schedule ${key} does not exist`,
+    $metadata: {},
+  });

@@ -5,6 +5,8 @@ import { LocalKeys, type LocalKeysOptions } from "../adapters/local/local-keys.t
 import { lockDataDir, openDatabase } from "../adapters/local/sqlite-database.ts";
 import { SqliteJobQueue } from "../adapters/local/sqlite-job-queue.ts";
 import { SqliteStore } from "../adapters/local/sqlite-store.ts";
+import { LocalCronTrigger } from "../adapters/local/local-cron-trigger.ts";
+import { fireSchedule } from "../core/schedules.ts";
 import { handleApiRequest } from "../api/router.ts";
 import { listen } from "./listen.ts";
 import { DEFAULT_CONFIG, type HeraldConfig } from "../core/config.ts";
@@ -23,6 +25,8 @@ export interface LocalServerOptions {
   /** Deliver to loopback and private addresses (local mode's default). */
   allowPrivateNetworks?: boolean;
   clock?: Clock;
+  /** Fire schedules from timers (default); false leaves it to `cron.tick(now)` (tests with a fake clock). */
+  cronTimers?: boolean;
 }
 
 /** A running Herald, local or emulated AWS. */
@@ -30,11 +34,14 @@ export interface RunningHerald {
   url: string;
   port: number;
   token: string;
+  /** Fires the schedules due at `now` as the platform's trigger would (tests use it instead of waiting). */
+  runDueSchedules(now: number): Promise<void>;
   close(): Promise<void>;
 }
 
 export interface LocalServer extends RunningHerald {
   context: HeraldContext;
+  cron: LocalCronTrigger;
 }
 
 const systemClock: Clock = { now: () => Date.now() };
@@ -53,7 +60,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     allowPrivateNetworks: options.allowPrivateNetworks ?? true,
     maxResponseBodyBytes: config.maxResponseBodyBytes,
   });
-  const context: HeraldContext = { store, dispatcher: queue, keys, sender, clock, config };
+  const cron = new LocalCronTrigger(clock);
+  const context: HeraldContext = { store, dispatcher: queue, keys, sender, clock, cron, config };
 
   const server = http.createServer((req, res) => {
     void serve(context, req, res);
@@ -67,6 +75,9 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const purgeTimer = setInterval(() => store.purge(clock.now() - config.retentionMs), PURGE_INTERVAL_MS);
   purgeTimer.unref();
   queue.start((job) => deliverMessage(context, job));
+  await cron.start(store, (scheduleId, firedAt) => fireSchedule(context, scheduleId, firedAt), {
+    timers: options.cronTimers ?? true,
+  });
 
   const port = (server.address() as AddressInfo).port;
   const host = options.host && options.host !== "0.0.0.0" && options.host !== "::" ? options.host : "127.0.0.1";
@@ -75,8 +86,11 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     port,
     token: keys.apiToken,
     context,
+    cron,
+    runDueSchedules: (now) => cron.tick(now),
     async close() {
       clearInterval(purgeTimer);
+      cron.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await queue.stop();

@@ -9,10 +9,14 @@ export interface ReceivedRequest {
   /** Name/value pairs as sent, for names a plain object cannot hold (e.g. "__proto__"). */
   rawHeaders: string[];
   body: Buffer;
+  /** When the answer was sent (after `delayMs`). */
+  answeredAt?: number;
 }
 
 export interface SinkReply {
   status: number;
+  /** Hold the answer this long: an attempt that stays in flight. */
+  delayMs?: number;
   headers?: Record<string, string>;
   body?: string;
 }
@@ -42,8 +46,13 @@ export class Sink {
         };
         this.received.push(request);
         const answer = this.reply(request, this.at(request.path).length);
-        res.writeHead(answer.status, answer.headers ?? {});
-        res.end(answer.body ?? "");
+        const respond = (): void => {
+          request.answeredAt = Date.now();
+          res.writeHead(answer.status, answer.headers ?? {});
+          res.end(answer.body ?? "");
+        };
+        if (answer.delayMs) setTimeout(respond, answer.delayMs);
+        else respond();
         this.notify();
       });
     });
@@ -77,6 +86,21 @@ export class Sink {
       if (this.at(path).length >= count) return check();
       this.waiters.push({ path, count, resolve: check });
     });
+  }
+
+  /** The most requests to `prefix` that were in flight at the same time. */
+  maxInFlight(prefix: string): number {
+    const edges = this.received
+      .filter((r) => r.path.startsWith(prefix))
+      .flatMap((r) => [
+        [r.at, 1],
+        [r.answeredAt ?? Number.POSITIVE_INFINITY, -1],
+      ])
+      .sort((a, b) => (a[0] as number) - (b[0] as number) || (a[1] as number) - (b[1] as number));
+    let current = 0;
+    let max = 0;
+    for (const [, delta] of edges) max = Math.max(max, (current += delta as number));
+    return max;
   }
 
   private notify(): void {

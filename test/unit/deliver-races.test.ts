@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { openDatabase } from "../../lambdas/adapters/local/sqlite-database.ts";
 import { SqliteStore } from "../../lambdas/adapters/local/sqlite-store.ts";
+import { LocalCronTrigger } from "../../lambdas/adapters/local/local-cron-trigger.ts";
 import { acceptMessage } from "../../lambdas/core/accept.ts";
 import { cancelMessage } from "../../lambdas/core/cancel.ts";
 import { DEFAULT_CONFIG } from "../../lambdas/core/config.ts";
@@ -39,6 +40,7 @@ function setup(options: { failDispatchOf?: string } = {}): {
         dispatched.push(job);
       },
     },
+    cron: new LocalCronTrigger({ now: () => Date.now() }),
     keys: {
       apiTokens: async () => ["t"],
       signingKeys: async () => ({ current: "sig_current", next: "sig_next" }),

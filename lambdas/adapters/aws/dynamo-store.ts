@@ -11,7 +11,16 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import type { HeaderMap } from "../../core/headers.ts";
 import type { DlqEntry, LogEvent, Message, MessageState, MessageStatus, StoredMessage } from "../../core/message.ts";
-import type { LoggedEvent, Positioned, ScanOptions, ScanPosition, Store } from "../../ports.ts";
+import type {
+  LoggedEvent,
+  Positioned,
+  QueueEntry,
+  RecordKind,
+  ScanOptions,
+  ScanPosition,
+  Store,
+  Versioned,
+} from "../../ports.ts";
 import type { BlobStore } from "./s3-blob-store.ts";
 import { GSI_BY_TIME, GSI_LISTS, SHARDS } from "./table-schema.ts";
 import { mergeSorted } from "./merge-sorted.ts";
@@ -30,6 +39,7 @@ const INLINE_BODY_BYTES = 100 * 1024;
 const EVENT_RESPONSE_BYTES = 8 * 1024;
 
 const pad = (time: number): string => String(time).padStart(13, "0");
+const padSeq = (seq: number): string => String(seq).padStart(15, "0");
 
 function shardOf(id: string): number {
   let h = 0;
@@ -413,6 +423,160 @@ export class DynamoStore implements Store {
       const entry = await this.toDlqEntry(item);
       yield { position: { time: entry.failedAt, key: entry.dlqId }, item: entry };
     }
+  }
+
+  // ---- records, counters, queue entries, deduplication ------------------------------------------
+  // R#<kind> / <name>       a URL group, queue, schedule or flow-control key: JSON value + version v
+  // C#<name> / #C           a counter (n)
+  // QE#<queue> / <seq15>    a queue (or wait list) entry: message id m, parked p
+  // DD#<id> / #DD           a deduplication claim: value, live until `until` (ms); TTL removes it later
+
+  async getRecord<T>(kind: RecordKind, name: string): Promise<Versioned<T> | undefined> {
+    const result = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: { PK: `R#${kind}`, SK: name }, ConsistentRead: true }),
+    );
+    const item = result.Item;
+    return item ? { value: JSON.parse(item.value as string) as T, version: Number(item.v) } : undefined;
+  }
+
+  async putRecord<T>(kind: RecordKind, name: string, value: T, expectedVersion: number | undefined): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { PK: `R#${kind}`, SK: name, v: (expectedVersion ?? 0) + 1, value: JSON.stringify(value) },
+          ...(expectedVersion === undefined
+            ? { ConditionExpression: "attribute_not_exists(PK)" }
+            : { ConditionExpression: "v = :v", ExpressionAttributeValues: { ":v": expectedVersion } }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async deleteRecord(kind: RecordKind, name: string): Promise<boolean> {
+    const result = await this.doc.send(
+      new DeleteCommand({ TableName: this.table, Key: { PK: `R#${kind}`, SK: name }, ReturnValues: "ALL_OLD" }),
+    );
+    return result.Attributes !== undefined;
+  }
+
+  async listRecords<T>(kind: RecordKind): Promise<T[]> {
+    const values: T[] = [];
+    const items = this.queryAll({
+      KeyConditionExpression: "PK = :pk",
+      ExpressionAttributeValues: { ":pk": `R#${kind}` },
+      ConsistentRead: true,
+    });
+    for await (const item of items) values.push(JSON.parse(item.value as string) as T);
+    return values;
+  }
+
+  async increment(counter: string): Promise<number> {
+    const result = await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { PK: `C#${counter}`, SK: "#C" },
+        UpdateExpression: "ADD n :one",
+        ExpressionAttributeValues: { ":one": 1 },
+        ReturnValues: "UPDATED_NEW",
+      }),
+    );
+    return Number(result.Attributes?.n);
+  }
+
+  async putQueueEntry(queue: string, entry: Omit<QueueEntry, "parked">): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { PK: `QE#${queue}`, SK: padSeq(entry.seq), m: entry.messageId, p: true },
+      }),
+    );
+  }
+
+  async headQueueEntries(queue: string, limit: number): Promise<QueueEntry[]> {
+    const result = await this.doc.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: "PK = :pk",
+        ExpressionAttributeValues: { ":pk": `QE#${queue}` },
+        ConsistentRead: true,
+        Limit: limit,
+      }),
+    );
+    return (result.Items ?? []).map((item) => ({
+      seq: Number(item.SK),
+      messageId: item.m as string,
+      parked: item.p === true,
+    }));
+  }
+
+  async setQueueEntryParked(queue: string, seq: number, parked: boolean): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { PK: `QE#${queue}`, SK: padSeq(seq) },
+          ConditionExpression: "p = :was",
+          UpdateExpression: "SET p = :now",
+          ExpressionAttributeValues: { ":was": !parked, ":now": parked },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async deleteQueueEntry(queue: string, seq: number): Promise<void> {
+    await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { PK: `QE#${queue}`, SK: padSeq(seq) } }));
+  }
+
+  async countQueueEntries(queue: string): Promise<number> {
+    let count = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: "PK = :pk",
+          ExpressionAttributeValues: { ":pk": `QE#${queue}` },
+          Select: "COUNT",
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      count += page.Count ?? 0;
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return count;
+  }
+
+  async claimDedup(id: string, value: string, now: number, expiresAt: number): Promise<string | undefined> {
+    const key = { PK: `DD#${id}`, SK: "#DD" };
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: { ...key, value, until: expiresAt, expiresAt: Math.ceil(expiresAt / 1000) + 3600 },
+            // TTL deletes late: an expired claim still in the table is taken over.
+            ConditionExpression: "attribute_not_exists(PK) OR #until <= :now",
+            ExpressionAttributeNames: { "#until": "until" },
+            ExpressionAttributeValues: { ":now": now },
+          }),
+        );
+        return undefined;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+      const held = await this.doc.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
+      if (held.Item && Number(held.Item.until) > now) return held.Item.value as string;
+    }
+    throw new Error(`could not claim deduplication id ${id}`);
   }
 
   // ---- helpers ------------------------------------------------------------------------------------

@@ -1,10 +1,13 @@
 import type { SQSBatchItemFailure, SQSRecord } from "aws-lambda";
 import type { DeliveryJob, Dispatcher } from "../../ports.ts";
+import type { FiringBody } from "./scheduler-cron-trigger.ts";
 import { parseJobBody } from "./sqs-dispatcher.ts";
 
 export interface DeliveryBatchOptions {
   dispatcher: Dispatcher;
   deliver: (job: DeliveryJob) => Promise<unknown>;
+  /** A schedule's firing (EventBridge Scheduler puts these on the same queue). */
+  fire?: (scheduleId: string, firedAt: number) => Promise<unknown>;
   now: () => number;
   onError?: (message: string, error: unknown) => void;
   /** How late an attempt starts after its due time, per job (the delivery latency metric). */
@@ -67,6 +70,14 @@ export async function processDeliveryBatch(
 }
 
 async function runJob(record: JobRecord, options: DeliveryBatchOptions): Promise<unknown> {
+  const parsed = JSON.parse(record.body) as Partial<FiringBody>;
+  if (typeof parsed.s === "string") {
+    // The scheduled time Scheduler filled in; else when the message reached SQS.
+    const scheduled = typeof parsed.t === "string" ? Date.parse(parsed.t) : Number.NaN;
+    const firedAt = Number.isFinite(scheduled) ? scheduled : Number(record.attributes?.SentTimestamp ?? options.now());
+    if (!options.fire) throw new Error("a schedule firing arrived, but this worker does not fire schedules");
+    return options.fire(parsed.s, firedAt);
+  }
   const body = parseJobBody(record.body);
   const job = { messageId: body.m, retried: body.r };
   const now = options.now();

@@ -20,6 +20,13 @@ CREATE TABLE IF NOT EXISTS jobs (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, message_id TEXT NOT NULL, retried INTEGER NOT NULL, due_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS jobs_due ON jobs(due_at, seq);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records (
+  kind TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL, value TEXT NOT NULL, PRIMARY KEY (kind, name));
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS queue_entries (
+  queue TEXT NOT NULL, seq INTEGER NOT NULL, message_id TEXT NOT NULL, parked INTEGER NOT NULL,
+  PRIMARY KEY (queue, seq));
+CREATE TABLE IF NOT EXISTS dedup (id TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at INTEGER NOT NULL);
 `;
 
 /** Opens (creating if needed) the local data file: one SQLite database in WAL mode. */

@@ -9,7 +9,7 @@ import type {
   MessageStatus,
   StoredMessage,
 } from "../../core/message.ts";
-import type { LoggedEvent, Positioned, ScanOptions, Store } from "../../ports.ts";
+import type { LoggedEvent, Positioned, QueueEntry, RecordKind, ScanOptions, Store, Versioned } from "../../ports.ts";
 import { transaction, Statements } from "./sqlite-database.ts";
 
 const CHUNK = 200;
@@ -270,9 +270,91 @@ export class SqliteStore implements Store {
     }
   }
 
+  // ---- records, counters, queue entries, deduplication ------------------------------------------
+
+  async getRecord<T>(kind: RecordKind, name: string): Promise<Versioned<T> | undefined> {
+    const row = this.sql("SELECT version, value FROM records WHERE kind = ? AND name = ?").get(kind, name);
+    return row ? { value: JSON.parse(row.value as string) as T, version: Number(row.version) } : undefined;
+  }
+
+  async putRecord<T>(kind: RecordKind, name: string, value: T, expectedVersion: number | undefined): Promise<boolean> {
+    const text = JSON.stringify(value);
+    const result =
+      expectedVersion === undefined
+        ? this.sql("INSERT OR IGNORE INTO records (kind, name, version, value) VALUES (?, ?, 1, ?)").run(
+            kind,
+            name,
+            text,
+          )
+        : this.sql(
+            "UPDATE records SET version = version + 1, value = ? WHERE kind = ? AND name = ? AND version = ?",
+          ).run(text, kind, name, expectedVersion);
+    return result.changes === 1;
+  }
+
+  async deleteRecord(kind: RecordKind, name: string): Promise<boolean> {
+    return this.sql("DELETE FROM records WHERE kind = ? AND name = ?").run(kind, name).changes === 1;
+  }
+
+  async listRecords<T>(kind: RecordKind): Promise<T[]> {
+    const rows = this.sql("SELECT value FROM records WHERE kind = ? ORDER BY name").all(kind) as Row[];
+    return rows.map((row) => JSON.parse(row.value as string) as T);
+  }
+
+  async increment(counter: string): Promise<number> {
+    const row = this.sql(
+      "INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value",
+    ).get(counter);
+    return Number(row?.value);
+  }
+
+  async putQueueEntry(queue: string, entry: Omit<QueueEntry, "parked">): Promise<void> {
+    this.sql("INSERT OR IGNORE INTO queue_entries (queue, seq, message_id, parked) VALUES (?, ?, ?, 1)").run(
+      queue,
+      entry.seq,
+      entry.messageId,
+    );
+  }
+
+  async headQueueEntries(queue: string, limit: number): Promise<QueueEntry[]> {
+    const rows = this.sql("SELECT seq, message_id, parked FROM queue_entries WHERE queue = ? ORDER BY seq LIMIT ?").all(
+      queue,
+      limit,
+    ) as Row[];
+    return rows.map((row) => ({ seq: Number(row.seq), messageId: row.message_id as string, parked: row.parked === 1 }));
+  }
+
+  async setQueueEntryParked(queue: string, seq: number, parked: boolean): Promise<boolean> {
+    const result = this.sql("UPDATE queue_entries SET parked = ? WHERE queue = ? AND seq = ? AND parked = ?").run(
+      parked ? 1 : 0,
+      queue,
+      seq,
+      parked ? 0 : 1,
+    );
+    return result.changes === 1;
+  }
+
+  async deleteQueueEntry(queue: string, seq: number): Promise<void> {
+    this.sql("DELETE FROM queue_entries WHERE queue = ? AND seq = ?").run(queue, seq);
+  }
+
+  async countQueueEntries(queue: string): Promise<number> {
+    return Number(this.sql("SELECT COUNT(*) AS n FROM queue_entries WHERE queue = ?").get(queue)?.n ?? 0);
+  }
+
+  async claimDedup(id: string, value: string, now: number, expiresAt: number): Promise<string | undefined> {
+    return transaction(this.db, () => {
+      const row = this.sql("SELECT value, expires_at FROM dedup WHERE id = ?").get(id);
+      if (row && Number(row.expires_at) > now) return row.value as string;
+      this.sql("INSERT OR REPLACE INTO dedup (id, value, expires_at) VALUES (?, ?, ?)").run(id, value, expiresAt);
+      return undefined;
+    });
+  }
+
   /** Drops log events, DLQ entries and finished messages older than the retention. */
   purge(olderThan: number): void {
     transaction(this.db, () => {
+      this.sql("DELETE FROM dedup WHERE expires_at < ?").run(Date.now());
       this.sql("DELETE FROM events WHERE time < ?").run(olderThan);
       this.sql("DELETE FROM dlq WHERE failed_at < ?").run(olderThan);
       this.sql("DELETE FROM messages WHERE state IN ('DELIVERED', 'FAILED', 'CANCELED') AND updated_at < ?").run(

@@ -1,0 +1,76 @@
+// `POST /v2/batch` (qstash-api.md §3.3). Semantics: all entries are validated first — a bad entry
+// (malformed JSON, destination, header, unknown URL group) answers 400/404/413 naming its index and
+// publishes nothing. Then the entries are accepted in order; the response is index-aligned: an object
+// per URL entry, an array per URL-group entry. A failure inside Herald after some entries were accepted
+// answers 500 (the client retries; with deduplication ids the retry is exactly-once).
+import type { HeraldContext } from "./context.ts";
+import { badRequest, HttpError } from "./errors.ts";
+import type { IncomingHeaders } from "./headers.ts";
+import { acceptPlan, planPublish, type PublishPlan, type PublishResult } from "./publish.ts";
+
+const MAX_ENTRIES = 1000;
+
+interface BatchEntry {
+  destination?: unknown;
+  headers?: unknown;
+  body?: unknown;
+  queue?: unknown;
+}
+
+export async function publishBatch(
+  ctx: HeraldContext,
+  body: Uint8Array,
+  callerIp: string | undefined,
+): Promise<(PublishResult | PublishResult[])[]> {
+  let entries: unknown;
+  try {
+    entries = JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    throw badRequest("batch body must be a JSON array of messages");
+  }
+  if (!Array.isArray(entries)) throw badRequest("batch body must be a JSON array of messages");
+  if (entries.length > MAX_ENTRIES) throw badRequest(`a batch holds at most ${MAX_ENTRIES} messages`);
+  const now = ctx.clock.now();
+  let total = 0;
+  const plans: PublishPlan[] = [];
+  for (const [i, raw] of entries.entries()) {
+    try {
+      const plan = await planPublish(ctx, toRequest(raw as BatchEntry, callerIp), now);
+      total += plan.messages.reduce((n, m) => n + m.body.byteLength, 0);
+      if (total > ctx.config.maxBodyBytes * 10) throw new HttpError(413, "batch too large");
+      plans.push(plan);
+    } catch (error) {
+      if (error instanceof HttpError) throw new HttpError(error.status, `batch entry ${i}: ${error.message}`);
+      throw error;
+    }
+  }
+  const results: (PublishResult | PublishResult[])[] = [];
+  for (const plan of plans) results.push((await acceptPlan(ctx, plan)).body);
+  return results;
+}
+
+function toRequest(entry: BatchEntry, callerIp: string | undefined) {
+  if (entry === null || typeof entry !== "object") throw badRequest("must be an object");
+  if (typeof entry.destination !== "string" || entry.destination === "") throw badRequest("destination is required");
+  if (entry.body !== undefined && typeof entry.body !== "string") throw badRequest("body must be a string");
+  if (entry.queue !== undefined && typeof entry.queue !== "string") throw badRequest("queue must be a string");
+  const headers: IncomingHeaders = {};
+  if (entry.headers !== undefined) {
+    if (entry.headers === null || typeof entry.headers !== "object" || Array.isArray(entry.headers)) {
+      throw badRequest("headers must be an object of strings");
+    }
+    for (const [name, value] of Object.entries(entry.headers as Record<string, unknown>)) {
+      if (typeof value !== "string") throw badRequest(`header "${name}" must be a string`);
+      Object.defineProperty(headers, name.toLowerCase(), { value, enumerable: true, writable: true });
+    }
+  }
+  const q = entry.destination.indexOf("?");
+  return {
+    destination: q < 0 ? entry.destination : entry.destination.slice(0, q),
+    rawQuery: q < 0 ? "" : entry.destination.slice(q + 1),
+    headers,
+    body: new TextEncoder().encode(entry.body ?? ""),
+    ...(callerIp ? { callerIp } : {}),
+    ...(entry.queue !== undefined ? { queueName: entry.queue } : {}),
+  };
+}

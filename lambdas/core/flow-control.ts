@@ -1,0 +1,291 @@
+// Flow control (qstash-api.md §3.10, §5.6): per key, at most `parallelism` attempts in flight and at most
+// `rate` attempts started per `period`, across every delivery worker — the state is one small record in
+// the Store, changed by compare-and-set. An attempt that may not start waits: for the next rate period,
+// or (parallelism, pause) as an entry in the key's wait list, woken when an attempt ends or on resume.
+import type { DeliveryJob } from "../ports.ts";
+import type { HeraldContext } from "./context.ts";
+import { parseDuration } from "./duration.ts";
+import { badRequest, clip, notFound } from "./errors.ts";
+import type { FlowControlSettings, Message } from "./message.ts";
+import { RESOURCE_NAME, updateRecord } from "./records.ts";
+
+export interface FlowControlState {
+  key: string;
+  /** 0: no limit. */
+  parallelismMax: number;
+  rateMax: number;
+  /** Seconds. */
+  ratePeriod: number;
+  /** Epoch ms the current rate period started. */
+  ratePeriodStart: number;
+  rateCount: number;
+  /** Attempts in flight: holder (messageId:retried) -> start, epoch ms. */
+  holders: Record<string, number>;
+  isPaused: boolean;
+  isPinnedParallelism: boolean;
+  isPinnedRate: boolean;
+}
+
+const MAX_PERIOD_SEC = 7 * 86_400;
+const waitList = (key: string): string => `fc:${key}`;
+const holderOf = (job: DeliveryJob): string => `${job.messageId}:${job.retried}`;
+
+/** Parses `parallelism=<n>, rate=<n>, period=<duration>` in any order and spacing. */
+export function parseFlowControl(key: string | undefined, value: string | undefined): FlowControlSettings | undefined {
+  if (key === undefined && value === undefined) return undefined;
+  const trimmed = key?.trim() ?? "";
+  if (trimmed === "") throw badRequest("Upstash-Flow-Control-Key is required with Upstash-Flow-Control-Value");
+  if (!RESOURCE_NAME.test(trimmed)) {
+    throw badRequest(`invalid Upstash-Flow-Control-Key "${clip(trimmed)}": use 1-128 of A-Z a-z 0-9 . _ -`);
+  }
+  const settings: FlowControlSettings = { key: trimmed };
+  for (const part of (value ?? "").split(",")) {
+    if (part.trim() === "") continue;
+    const m = /^\s*(parallelism|rate|period)\s*=\s*([^\s]+)\s*$/i.exec(part);
+    if (!m) throw badRequest(`invalid Upstash-Flow-Control-Value part "${clip(part.trim())}"`);
+    const name = (m[1] as string).toLowerCase();
+    const raw = m[2] as string;
+    if (name === "period") {
+      const seconds = parseDuration(raw, "flow-control period");
+      if (seconds < 1 || seconds > MAX_PERIOD_SEC) throw badRequest("flow-control period must be between 1s and 7d");
+      settings.periodSec = seconds;
+      continue;
+    }
+    if (!/^\d{1,6}$/.test(raw) || Number(raw) < 1) {
+      throw badRequest(`invalid flow-control ${name} "${clip(raw)}": a positive integer`);
+    }
+    if (name === "parallelism") settings.parallelism = Number(raw);
+    else settings.rate = Number(raw);
+  }
+  if (settings.parallelism === undefined && settings.rate === undefined) {
+    throw badRequest("Upstash-Flow-Control-Value needs parallelism or rate");
+  }
+  return settings;
+}
+
+function freshState(key: string, now: number): FlowControlState {
+  return {
+    key,
+    parallelismMax: 0,
+    rateMax: 0,
+    ratePeriod: 1,
+    ratePeriodStart: now,
+    rateCount: 0,
+    holders: {},
+    isPaused: false,
+    isPinnedParallelism: false,
+    isPinnedRate: false,
+  };
+}
+
+/** The newest message's settings become the key's (unless pinned). Written only when something changes. */
+export async function registerFlowControl(ctx: HeraldContext, settings: FlowControlSettings): Promise<void> {
+  const now = ctx.clock.now();
+  await updateRecord<FlowControlState>(ctx, "flowControl", settings.key, (current) => {
+    const state = current ?? freshState(settings.key, now);
+    const next = { ...state };
+    if (!state.isPinnedParallelism) next.parallelismMax = settings.parallelism ?? 0;
+    if (!state.isPinnedRate) {
+      next.rateMax = settings.rate ?? 0;
+      next.ratePeriod = settings.periodSec ?? 1;
+    }
+    const changed =
+      !current ||
+      next.parallelismMax !== state.parallelismMax ||
+      next.rateMax !== state.rateMax ||
+      next.ratePeriod !== state.ratePeriod;
+    return changed ? next : undefined;
+  });
+}
+
+/** Holders older than this are attempts whose worker died: they no longer count. */
+function staleAfterMs(ctx: HeraldContext): number {
+  return ctx.config.maxTimeoutSec * 1000 + 60_000;
+}
+
+export type Admission = { admitted: true } | { admitted: false; retryAt?: number; duplicate?: boolean };
+
+/** Takes a slot for attempt `job` of a message with flow control, or says when to come back. */
+export async function acquireFlowSlot(ctx: HeraldContext, key: string, job: DeliveryJob): Promise<Admission> {
+  const holder = holderOf(job);
+  let admission: Admission = { admitted: false };
+  await updateRecord<FlowControlState>(ctx, "flowControl", key, (current) => {
+    const now = ctx.clock.now();
+    const state = current ?? freshState(key, now);
+    const holders = liveHolders(state, now - staleAfterMs(ctx));
+    if (holders[holder] !== undefined) {
+      admission = { admitted: false, duplicate: true }; // another run of this job is in flight
+      return undefined;
+    }
+    if (state.isPaused) {
+      admission = { admitted: false };
+      return undefined;
+    }
+    let { ratePeriodStart, rateCount } = state;
+    if (state.rateMax > 0 && now >= ratePeriodStart + state.ratePeriod * 1000) {
+      ratePeriodStart = now;
+      rateCount = 0;
+    }
+    if (state.rateMax > 0 && rateCount >= state.rateMax) {
+      admission = { admitted: false, retryAt: ratePeriodStart + state.ratePeriod * 1000 };
+      return undefined;
+    }
+    if (state.parallelismMax > 0 && Object.keys(holders).length >= state.parallelismMax) {
+      admission = { admitted: false };
+      return undefined;
+    }
+    admission = { admitted: true };
+    return { ...state, holders: { ...holders, [holder]: now }, ratePeriodStart, rateCount: rateCount + 1 };
+  });
+  return admission;
+}
+
+function liveHolders(state: FlowControlState, staleBefore: number): Record<string, number> {
+  return Object.fromEntries(Object.entries(state.holders).filter(([, since]) => since >= staleBefore));
+}
+
+/**
+ * Parks attempt `job` in the key's wait list. If a slot came free meanwhile (its holder's wake-up may
+ * have looked before this entry existed), wakes the list itself: no wait is ever missed.
+ */
+export async function waitForFlowSlot(ctx: HeraldContext, key: string, job: DeliveryJob): Promise<void> {
+  const list = waitList(key);
+  const seq = await ctx.store.increment(list);
+  await ctx.store.putQueueEntry(list, { seq, messageId: job.messageId });
+  await wakeWaiters(ctx, key);
+}
+
+/** Ends attempt `job`'s hold on a slot and wakes a waiter. */
+export async function releaseFlowSlot(ctx: HeraldContext, key: string, job: DeliveryJob): Promise<void> {
+  const holder = holderOf(job);
+  await updateRecord<FlowControlState>(ctx, "flowControl", key, (current) => {
+    if (!current || current.holders[holder] === undefined) return undefined;
+    const { [holder]: _released, ...holders } = current.holders;
+    return { ...current, holders };
+  });
+  await wakeWaiters(ctx, key);
+}
+
+/** Gives jobs to as many waiters as there are free slots now (all of them when there is no limit). */
+async function wakeWaiters(ctx: HeraldContext, key: string): Promise<void> {
+  const now = ctx.clock.now();
+  const state = (await ctx.store.getRecord<FlowControlState>("flowControl", key))?.value ?? freshState(key, now);
+  if (state.isPaused) return;
+  const inFlight = Object.keys(liveHolders(state, now - staleAfterMs(ctx))).length;
+  const free = state.parallelismMax > 0 ? state.parallelismMax - inFlight : 100;
+  if (free <= 0) return;
+  const list = waitList(key);
+  for (const entry of await ctx.store.headQueueEntries(list, free)) {
+    // Claim (un-park), dispatch, then drop the entry: a crash leaves at worst a duplicate job, which
+    // the holder check above turns away while the first one is in flight.
+    if (!(await ctx.store.setQueueEntryParked(list, entry.seq, false))) continue;
+    const stored = await ctx.store.getMessage(entry.messageId);
+    if (stored) await ctx.dispatcher.dispatch({ messageId: entry.messageId, retried: stored.status.retried }, now);
+    await ctx.store.deleteQueueEntry(list, entry.seq);
+  }
+}
+
+// ---- the /v2/flowControl API ---------------------------------------------------------------------
+
+export async function flowControlView(ctx: HeraldContext, state: FlowControlState): Promise<Record<string, unknown>> {
+  const now = ctx.clock.now();
+  const periodOver = now >= state.ratePeriodStart + state.ratePeriod * 1000;
+  return {
+    flowControlKey: state.key,
+    waitListSize: await ctx.store.countQueueEntries(waitList(state.key)),
+    parallelismMax: state.parallelismMax,
+    parallelismCount: Object.keys(liveHolders(state, now - staleAfterMs(ctx))).length,
+    rateMax: state.rateMax,
+    rateCount: periodOver ? 0 : state.rateCount,
+    ratePeriod: state.ratePeriod,
+    ratePeriodStart: Math.floor(state.ratePeriodStart / 1000),
+    isPaused: state.isPaused,
+    isPinnedParallelism: state.isPinnedParallelism,
+    isPinnedRate: state.isPinnedRate,
+  };
+}
+
+async function existing(ctx: HeraldContext, key: string): Promise<FlowControlState> {
+  const stored = await ctx.store.getRecord<FlowControlState>("flowControl", key);
+  if (!stored) throw notFound(`flow-control key "${key}" not found`);
+  return stored.value;
+}
+
+export async function getFlowControl(ctx: HeraldContext, key: string): Promise<Record<string, unknown>> {
+  return flowControlView(ctx, await existing(ctx, key));
+}
+
+export async function listFlowControl(ctx: HeraldContext, search: string | null): Promise<Record<string, unknown>[]> {
+  const all = await ctx.store.listRecords<FlowControlState>("flowControl");
+  const wanted = search ? all.filter((s) => s.key.includes(search)) : all;
+  return Promise.all(wanted.map((s) => flowControlView(ctx, s)));
+}
+
+async function changeFlowControl(
+  ctx: HeraldContext,
+  key: string,
+  change: (state: FlowControlState) => FlowControlState,
+): Promise<void> {
+  await existing(ctx, key);
+  await updateRecord<FlowControlState>(ctx, "flowControl", key, (current) => (current ? change(current) : undefined));
+  await wakeWaiters(ctx, key);
+}
+
+export const pauseFlowControl = (ctx: HeraldContext, key: string): Promise<void> =>
+  changeFlowControl(ctx, key, (s) => ({ ...s, isPaused: true }));
+
+export const resumeFlowControl = (ctx: HeraldContext, key: string): Promise<void> =>
+  changeFlowControl(ctx, key, (s) => ({ ...s, isPaused: false }));
+
+export const resetFlowControlRate = (ctx: HeraldContext, key: string): Promise<void> =>
+  changeFlowControl(ctx, key, (s) => ({ ...s, rateCount: 0, ratePeriodStart: ctx.clock.now() }));
+
+/** `pin?parallelism=&rate=&period=`: the given values hold until unpinned; pinning restarts the rate period. */
+export async function pinFlowControl(ctx: HeraldContext, key: string, params: URLSearchParams): Promise<void> {
+  const int = (name: string): number | undefined => {
+    const raw = params.get(name);
+    if (raw === null || raw === "") return undefined;
+    if (!/^\d{1,7}$/.test(raw)) throw badRequest(`invalid ${name} "${clip(raw)}": a non-negative integer`);
+    return Number(raw);
+  };
+  const parallelism = int("parallelism");
+  const rate = int("rate");
+  const period = int("period");
+  if (period !== undefined && (period < 1 || period > MAX_PERIOD_SEC)) {
+    throw badRequest("period must be between 1 and 604800 seconds");
+  }
+  await changeFlowControl(ctx, key, (s) => {
+    const next = { ...s };
+    if (parallelism !== undefined) Object.assign(next, { parallelismMax: parallelism, isPinnedParallelism: true });
+    if (rate !== undefined || period !== undefined) {
+      Object.assign(next, {
+        rateMax: rate ?? s.rateMax,
+        ratePeriod: period ?? s.ratePeriod,
+        isPinnedRate: true,
+        rateCount: 0,
+        ratePeriodStart: ctx.clock.now(),
+      });
+    }
+    return next;
+  });
+}
+
+/** `unpin?parallelism=true&rate=true`: the pinned values stay until a message brings other ones. */
+export async function unpinFlowControl(ctx: HeraldContext, key: string, params: URLSearchParams): Promise<void> {
+  const flag = (name: string): boolean => params.get(name)?.toLowerCase() === "true";
+  await changeFlowControl(ctx, key, (s) => ({
+    ...s,
+    isPinnedParallelism: flag("parallelism") ? false : s.isPinnedParallelism,
+    isPinnedRate: flag("rate") ? false : s.isPinnedRate,
+  }));
+}
+
+/** `GET /v2/globalParallelism`: the deployment's cap and the flow-controlled attempts in flight. */
+export async function globalParallelism(ctx: HeraldContext): Promise<Record<string, number>> {
+  const now = ctx.clock.now();
+  const all = await ctx.store.listRecords<FlowControlState>("flowControl");
+  const count = all.reduce((n, s) => n + Object.keys(liveHolders(s, now - staleAfterMs(ctx))).length, 0);
+  return { parallelismMax: ctx.config.maxConcurrentDeliveries, parallelismCount: count };
+}
+
+export const hasFlowControl = (message: Message): boolean => message.flowControl !== undefined;

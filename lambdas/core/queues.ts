@@ -1,0 +1,178 @@
+// Queues (qstash-api.md §3.7, §5.5): FIFO with parallelism, enforced by core through the Store so both
+// platforms behave alike. A queue's unfinished messages are entries in enqueue order; at most
+// `parallelism` of the first entries hold a delivery job, the rest are parked. An entry ends when its
+// message is final and so are its callbacks; then the next parked entries get their jobs ("pump").
+import type { HeraldContext } from "./context.ts";
+import { badRequest, clip, notFound } from "./errors.ts";
+import { callbackMessageId, failureCallbackMessageId } from "./ids.ts";
+import { FINAL_STATES, type Message, type MessageStatus } from "./message.ts";
+import { RESOURCE_NAME, updateRecord } from "./records.ts";
+
+export interface QueueConfig {
+  name: string;
+  parallelism: number;
+  paused: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+const MAX_PARALLELISM = 1000;
+const counterOf = (queue: string): string => `queue:${queue}`;
+
+export function assertQueueName(name: string): void {
+  if (!RESOURCE_NAME.test(name)) {
+    throw badRequest(`invalid queue name "${clip(name)}": use 1-128 of A-Z a-z 0-9 . _ -`);
+  }
+}
+
+/** The queue's settings; a queue that was never configured (or was deleted) runs with the defaults. */
+async function queueConfig(ctx: HeraldContext, name: string): Promise<QueueConfig> {
+  const stored = await ctx.store.getRecord<QueueConfig>("queue", name);
+  const now = ctx.clock.now();
+  return stored?.value ?? { name, parallelism: 1, paused: false, createdAt: now, updatedAt: now };
+}
+
+/** `POST /v2/queues`: creates or updates; `paused` is honoured as the TS SDK sends it. */
+export async function upsertQueue(ctx: HeraldContext, body: unknown): Promise<void> {
+  const input = (body ?? {}) as { queueName?: unknown; parallelism?: unknown; paused?: unknown };
+  if (typeof input.queueName !== "string") throw badRequest("queueName is required");
+  assertQueueName(input.queueName);
+  const parallelism = input.parallelism ?? 1;
+  if (!Number.isInteger(parallelism) || (parallelism as number) < 1 || (parallelism as number) > MAX_PARALLELISM) {
+    throw badRequest(`parallelism must be an integer between 1 and ${MAX_PARALLELISM}`);
+  }
+  if (input.paused !== undefined && typeof input.paused !== "boolean") throw badRequest("paused must be a boolean");
+  const now = ctx.clock.now();
+  const name = input.queueName;
+  await updateRecord<QueueConfig>(ctx, "queue", name, (current) => ({
+    name,
+    parallelism: parallelism as number,
+    paused: (input.paused as boolean | undefined) ?? current?.paused ?? false,
+    createdAt: current?.createdAt ?? now,
+    updatedAt: now,
+  }));
+  await pumpQueue(ctx, name); // more parallelism or a resume may let parked messages go
+}
+
+export async function getQueue(ctx: HeraldContext, name: string): Promise<Record<string, unknown>> {
+  const stored = await ctx.store.getRecord<QueueConfig>("queue", name);
+  if (!stored) throw notFound(`queue "${name}" not found`);
+  return queueView(ctx, stored.value);
+}
+
+export async function listQueues(ctx: HeraldContext): Promise<Record<string, unknown>[]> {
+  const queues = await ctx.store.listRecords<QueueConfig>("queue");
+  return Promise.all(queues.map((q) => queueView(ctx, q)));
+}
+
+async function queueView(ctx: HeraldContext, queue: QueueConfig): Promise<Record<string, unknown>> {
+  return {
+    name: queue.name,
+    createdAt: queue.createdAt,
+    updatedAt: queue.updatedAt,
+    parallelism: queue.parallelism,
+    lag: await ctx.store.countQueueEntries(queue.name),
+    paused: queue.paused,
+  };
+}
+
+/** Removes the queue's settings; messages already in it are still delivered, with the default settings. */
+export async function deleteQueue(ctx: HeraldContext, name: string): Promise<void> {
+  if (!(await ctx.store.deleteRecord("queue", name))) throw notFound(`queue "${name}" not found`);
+  await pumpQueue(ctx, name);
+}
+
+export async function setQueuePaused(ctx: HeraldContext, name: string, paused: boolean): Promise<void> {
+  const found = await ctx.store.getRecord<QueueConfig>("queue", name);
+  if (!found) throw notFound(`queue "${name}" not found`);
+  await updateRecord<QueueConfig>(ctx, "queue", name, (current) =>
+    current && current.paused !== paused ? { ...current, paused, updatedAt: ctx.clock.now() } : undefined,
+  );
+  if (!paused) await pumpQueue(ctx, name);
+}
+
+/**
+ * Accepts a message into its queue (creating the queue with defaults if needed): it gets the next
+ * position, is stored, becomes a parked entry, and the queue is pumped. The message is stored before
+ * its entry: a crash in between leaves a message no one was told about, never an entry without one.
+ */
+export async function enqueueMessage(ctx: HeraldContext, message: Message): Promise<boolean> {
+  const queue = message.queueName as string;
+  if (!(await ctx.store.getRecord("queue", queue))) {
+    const now = ctx.clock.now();
+    const fresh: QueueConfig = { name: queue, parallelism: 1, paused: false, createdAt: now, updatedAt: now };
+    await ctx.store.putRecord("queue", queue, fresh, undefined); // a concurrent create wins: fine
+  }
+  const seq = await ctx.store.increment(counterOf(queue));
+  const queued: Message = { ...message, queueSeq: seq };
+  const created = await ctx.store.createMessage(queued, { state: "CREATED", retried: 0 }, [
+    { time: queued.createdAt, messageId: queued.messageId, state: "CREATED" },
+  ]);
+  if (!created) return false;
+  await ctx.store.putQueueEntry(queue, { seq, messageId: queued.messageId });
+  await pumpQueue(ctx, queue);
+  return true;
+}
+
+/** Gives a delivery job to every parked entry among the first `parallelism` ones, unless paused. */
+export async function pumpQueue(ctx: HeraldContext, queue: string): Promise<void> {
+  const config = await queueConfig(ctx, queue);
+  if (config.paused) return;
+  for (const entry of await ctx.store.headQueueEntries(queue, config.parallelism)) {
+    if (!entry.parked) continue;
+    // Un-parking is the claim: of two concurrent pumps only one dispatches the entry's job.
+    if (!(await ctx.store.setQueueEntryParked(queue, entry.seq, false))) continue;
+    const stored = await ctx.store.getMessage(entry.messageId);
+    if (!stored) {
+      await ctx.store.deleteQueueEntry(queue, entry.seq); // past retention
+      continue;
+    }
+    const due = Math.max(ctx.clock.now(), stored.message.notBefore);
+    await ctx.dispatcher.dispatch({ messageId: entry.messageId, retried: stored.status.retried }, due);
+  }
+}
+
+/**
+ * Called when a queue message's job finds its queue paused: the entry parks, and a resume that came in
+ * meanwhile is not missed (it pumps after this park, or this re-check sees it).
+ */
+export async function parkIfPaused(ctx: HeraldContext, message: Message): Promise<boolean> {
+  const queue = message.queueName;
+  if (queue === undefined || message.queueSeq === undefined) return false;
+  if (!(await queueConfig(ctx, queue)).paused) return false;
+  await ctx.store.setQueueEntryParked(queue, message.queueSeq, true);
+  if (!(await queueConfig(ctx, queue)).paused) await pumpQueue(ctx, queue);
+  return true;
+}
+
+/**
+ * Called after any message reached a final state: a queue message's entry ends once it and its
+ * callbacks are final — checked from both sides, so whichever finishes last ends the entry.
+ */
+export async function onMessageFinal(ctx: HeraldContext, message: Message, status: MessageStatus): Promise<void> {
+  if (message.queueName !== undefined && message.queueSeq !== undefined) {
+    await finishEntryIfDone(ctx, message, status);
+    return;
+  }
+  if (message.origin) {
+    const source = await ctx.store.getMessage(message.origin.sourceMessageId);
+    if (source?.message.queueName !== undefined && FINAL_STATES.includes(source.status.state)) {
+      await finishEntryIfDone(ctx, source.message, source.status);
+    }
+  }
+}
+
+async function finishEntryIfDone(ctx: HeraldContext, message: Message, status: MessageStatus): Promise<void> {
+  const callbacks: string[] = [];
+  if (message.callback) {
+    for (let r = 0; r <= status.retried; r++) callbacks.push(callbackMessageId(message.messageId, r));
+  }
+  if (message.failureCallback) callbacks.push(failureCallbackMessageId(message.messageId));
+  for (const id of callbacks) {
+    const callback = await ctx.store.getMessage(id);
+    if (callback && !FINAL_STATES.includes(callback.status.state)) return; // it ends the entry when final
+  }
+  const queue = message.queueName as string;
+  await ctx.store.deleteQueueEntry(queue, message.queueSeq as number);
+  await pumpQueue(ctx, queue);
+}

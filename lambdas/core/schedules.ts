@@ -1,0 +1,240 @@
+// Schedules (qstash-api.md §3.5, §4.3): a cron expression plus a stored publish request. The request's
+// headers are kept as given and read again at every firing, so each firing applies every publish
+// option exactly as a publish would (its delay counted from the firing). The recurring trigger is the
+// platform's (CronTrigger); core decides whether a firing counts and makes the messages.
+import type { HeraldContext } from "./context.ts";
+import { firesAt, nextRunAfter, parseCron } from "./cron.ts";
+import { parseDestination } from "./destination.ts";
+import { parseDuration } from "./duration.ts";
+import { badRequest, clip, HttpError, notFound } from "./errors.ts";
+import type { IncomingHeaders } from "./headers.ts";
+import { derivedMessageId, newScheduleId } from "./ids.ts";
+import { FINAL_STATES } from "./message.ts";
+import { acceptPlan, planPublish, type PublishRequest } from "./publish.ts";
+import { parsePublishOptions } from "./publish-options.ts";
+import { assertQueueName } from "./queues.ts";
+import { RESOURCE_NAME, updateRecord } from "./records.ts";
+import { messageView, toBase64 } from "./views.ts";
+
+export interface Schedule {
+  scheduleId: string;
+  cron: string;
+  /** As given in the path: a URL or a URL group name. */
+  destination: string;
+  rawQuery: string;
+  queueName?: string;
+  /** The creating request's headers (lower-case), minus credentials. */
+  headers: IncomingHeaders;
+  bodyBase64: string;
+  callerIp?: string;
+  createdAt: number;
+  updatedAt: number;
+  isPaused: boolean;
+  lastScheduleTime?: number;
+  /** Message ids of the last firing. */
+  lastMessageIds?: string[];
+  /** Why the last firing made no message. */
+  error?: string;
+}
+
+/** Schedules are small records; bodies beyond this are refused (a record must fit one DynamoDB item). */
+export const MAX_SCHEDULE_BODY_BYTES = 256 * 1024;
+const NOT_STORED = new Set(["authorization", "proxy-authorization", "cookie", "content-length", "host", "connection"]);
+
+export interface CreateScheduleRequest {
+  destination: string;
+  rawQuery: string;
+  headers: IncomingHeaders;
+  body: Uint8Array;
+  callerIp?: string;
+}
+
+/** `POST /v2/schedules/{destination}`: creates, or replaces every setting of the schedule with that id. */
+export async function createSchedule(
+  ctx: HeraldContext,
+  request: CreateScheduleRequest,
+): Promise<{ scheduleId: string }> {
+  const rawCron = request.headers["upstash-cron"];
+  if (rawCron === undefined || rawCron.trim() === "") throw badRequest("Upstash-Cron header is required");
+  const cron = parseCron(rawCron);
+  const scheduleId = request.headers["upstash-schedule-id"]?.trim() || newScheduleId();
+  if (!RESOURCE_NAME.test(scheduleId)) {
+    throw badRequest(`invalid Upstash-Schedule-Id "${clip(scheduleId)}": use 1-128 of A-Z a-z 0-9 . _ -`);
+  }
+  if (request.body.byteLength > Math.min(MAX_SCHEDULE_BODY_BYTES, ctx.config.maxBodyBytes)) {
+    throw new HttpError(413, `schedule body too large: at most ${MAX_SCHEDULE_BODY_BYTES} bytes`);
+  }
+  if (request.headers["upstash-not-before"] !== undefined) {
+    throw badRequest("Upstash-Not-Before is not valid on schedules; use Upstash-Delay");
+  }
+  const queueName = request.headers["upstash-queue-name"]?.trim();
+  if (queueName !== undefined) assertQueueName(queueName);
+  parseDestination(request.destination, request.rawQuery);
+  parsePublishOptions(request.headers, ctx.clock.now(), ctx.config); // every option is checked now: 400 early
+  const headers: IncomingHeaders = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (!NOT_STORED.has(name)) Object.defineProperty(headers, name, { value, enumerable: true, writable: true });
+  }
+  const now = ctx.clock.now();
+  await updateRecord<Schedule>(ctx, "schedule", scheduleId, (current) => {
+    const schedule: Schedule = {
+      scheduleId,
+      cron: cron.expression,
+      destination: request.destination,
+      rawQuery: request.rawQuery,
+      headers,
+      bodyBase64: toBase64(request.body),
+      createdAt: current?.createdAt ?? now,
+      updatedAt: now,
+      isPaused: false,
+    };
+    if (queueName !== undefined) schedule.queueName = queueName;
+    if (request.callerIp) schedule.callerIp = request.callerIp;
+    if (current?.lastScheduleTime !== undefined) schedule.lastScheduleTime = current.lastScheduleTime;
+    if (current?.lastMessageIds) schedule.lastMessageIds = current.lastMessageIds;
+    return schedule;
+  });
+  await ctx.cron.upsert(scheduleId, cron.expression, false);
+  return { scheduleId };
+}
+
+async function existing(ctx: HeraldContext, scheduleId: string): Promise<Schedule> {
+  const stored = await ctx.store.getRecord<Schedule>("schedule", scheduleId);
+  if (!stored) throw notFound(`schedule "${scheduleId}" not found`);
+  return stored.value;
+}
+
+export async function getSchedule(ctx: HeraldContext, scheduleId: string): Promise<Record<string, unknown>> {
+  return scheduleView(ctx, await existing(ctx, scheduleId));
+}
+
+export async function listSchedules(ctx: HeraldContext): Promise<Record<string, unknown>[]> {
+  const all = await ctx.store.listRecords<Schedule>("schedule");
+  return Promise.all(all.map((s) => scheduleView(ctx, s)));
+}
+
+export async function deleteSchedule(ctx: HeraldContext, scheduleId: string): Promise<void> {
+  // The trigger goes first: a firing that still arrives finds no schedule and does nothing.
+  await ctx.cron.remove(scheduleId);
+  if (!(await ctx.store.deleteRecord("schedule", scheduleId))) throw notFound(`schedule "${scheduleId}" not found`);
+}
+
+/** Pause and resume are idempotent; a paused schedule's firings are ignored (and its trigger disabled). */
+export async function setSchedulePaused(ctx: HeraldContext, scheduleId: string, paused: boolean): Promise<void> {
+  await existing(ctx, scheduleId);
+  const updated = await updateRecord<Schedule>(ctx, "schedule", scheduleId, (current) =>
+    current && current.isPaused !== paused ? { ...current, isPaused: paused, updatedAt: ctx.clock.now() } : undefined,
+  );
+  if (updated) await ctx.cron.upsert(scheduleId, updated.cron, paused);
+}
+
+/**
+ * One firing of a schedule at (the minute of) `firedAt`: a new message per destination carrying the
+ * schedule id. Ignored when the schedule is gone or paused, or when the minute is not one of the cron's
+ * (a trigger that can only express a superset of the cron, see cron.ts). Message ids derive from the
+ * schedule and the minute, so a firing delivered twice publishes once.
+ */
+export async function fireSchedule(ctx: HeraldContext, scheduleId: string, firedAt: number): Promise<string[]> {
+  const minute = Math.floor(firedAt / 60_000) * 60_000;
+  const stored = await ctx.store.getRecord<Schedule>("schedule", scheduleId);
+  if (!stored || stored.value.isPaused) return [];
+  const schedule = stored.value;
+  if (!firesAt(parseCron(schedule.cron), minute)) return [];
+  const request: PublishRequest = {
+    destination: schedule.destination,
+    rawQuery: schedule.rawQuery,
+    headers: schedule.headers,
+    body: new Uint8Array(Buffer.from(schedule.bodyBase64, "base64")),
+  };
+  if (schedule.callerIp) request.callerIp = schedule.callerIp;
+  if (schedule.queueName !== undefined) request.queueName = schedule.queueName;
+  const now = ctx.clock.now();
+  let plan;
+  try {
+    plan = await planPublish(ctx, request, now);
+  } catch (error) {
+    // The destination became invalid (its URL group was deleted): the firing is skipped, and says why.
+    if (!(error instanceof HttpError)) throw error;
+    const reason = error.message;
+    await updateRecord<Schedule>(ctx, "schedule", scheduleId, (current) =>
+      current ? { ...current, lastScheduleTime: minute, lastMessageIds: [], error: reason } : undefined,
+    );
+    return [];
+  }
+  for (const [i, message] of plan.messages.entries()) {
+    message.messageId = await derivedMessageId(minute, `${scheduleId}/${minute}/${i}`);
+    message.scheduleId = scheduleId;
+  }
+  delete plan.deduplicationKey; // deduplication applied when the schedule was created
+  await acceptPlan(ctx, plan);
+  const messageIds = plan.messages.map((m) => m.messageId);
+  await updateRecord<Schedule>(ctx, "schedule", scheduleId, (current) => {
+    if (!current || (current.lastScheduleTime ?? 0) > minute) return undefined;
+    const { error: _previous, ...rest } = current;
+    return { ...rest, lastScheduleTime: minute, lastMessageIds: messageIds };
+  });
+  return messageIds;
+}
+
+const STATE_OF_FIRING = (state: string): "IN_PROGRESS" | "SUCCESS" | "FAIL" =>
+  state === "DELIVERED" ? "SUCCESS" : (FINAL_STATES as readonly string[]).includes(state) ? "FAIL" : "IN_PROGRESS";
+
+export async function scheduleView(ctx: HeraldContext, schedule: Schedule): Promise<Record<string, unknown>> {
+  const now = ctx.clock.now();
+  // The fields are read from the stored request the way a firing reads them.
+  const options = parsePublishOptions(schedule.headers, now, ctx.config);
+  const sample = messageView({
+    messageId: "",
+    url: "",
+    body: new Uint8Array(Buffer.from(schedule.bodyBase64, "base64")),
+    createdAt: schedule.createdAt,
+    ...options,
+  });
+  const delay = schedule.headers["upstash-delay"];
+  const view: Record<string, unknown> = {
+    scheduleId: schedule.scheduleId,
+    cron: schedule.cron,
+    destination: destinationOf(schedule),
+    method: options.method,
+    createdAt: schedule.createdAt,
+    isPaused: schedule.isPaused,
+    header: sample.header,
+    body: sample.body,
+    bodyBase64: sample.bodyBase64,
+    retries: options.maxRetries,
+    delay: delay === undefined ? undefined : parseDuration(delay, "Upstash-Delay"),
+    timeout: options.timeoutSec,
+    callback: sample.callback,
+    callbackHeader: sample.callbackHeader,
+    failureCallback: sample.failureCallback,
+    failureCallbackHeader: sample.failureCallbackHeader,
+    callerIp: schedule.callerIp,
+    callerIP: schedule.callerIp,
+    queueName: schedule.queueName,
+    flowControlKey: options.flowControl?.key,
+    parallelism: options.flowControl?.parallelism,
+    rate: options.flowControl?.rate,
+    period: options.flowControl ? (options.flowControl.periodSec ?? 1) : undefined,
+    retryDelayExpression: options.retryDelayExpression,
+    label: sample.label,
+    labels: sample.labels,
+    lastScheduleTime: schedule.lastScheduleTime,
+    error: schedule.error,
+    nextScheduleTime: schedule.isPaused ? undefined : nextRunAfter(parseCron(schedule.cron), now),
+  };
+  if (schedule.lastMessageIds && schedule.lastMessageIds.length > 0) {
+    const states: Record<string, string> = {};
+    for (const id of schedule.lastMessageIds) {
+      const message = await ctx.store.getMessage(id);
+      states[id] = STATE_OF_FIRING(message?.status.state ?? "CREATED");
+    }
+    view.lastScheduleStates = states;
+  }
+  for (const key of Object.keys(view)) if (view[key] === undefined) delete view[key];
+  return view;
+}
+
+function destinationOf(schedule: Schedule): string {
+  const destination = parseDestination(schedule.destination, schedule.rawQuery);
+  return destination.kind === "url" ? destination.url : destination.name;
+}

@@ -1,0 +1,104 @@
+// URL groups, a.k.a. topics (qstash-api.md §3.6, §5.4): a name for a set of endpoints; publishing to it
+// fans out one message per endpoint.
+import type { HeraldContext } from "./context.ts";
+import { assertHttpUrl } from "./destination.ts";
+import { badRequest, clip, notFound } from "./errors.ts";
+import { RESOURCE_NAME, updateRecord } from "./records.ts";
+
+export interface Endpoint {
+  name?: string;
+  url: string;
+}
+
+export interface UrlGroup {
+  name: string;
+  createdAt: number;
+  updatedAt: number;
+  endpoints: Endpoint[];
+}
+
+/** Most endpoints one group may have (QStash: 100). */
+const MAX_ENDPOINTS = 100;
+
+export function assertUrlGroupName(name: string): void {
+  if (!RESOURCE_NAME.test(name)) {
+    throw badRequest(`invalid url group name "${clip(name)}": use 1-128 of A-Z a-z 0-9 . _ -`);
+  }
+}
+
+/** Reads `{"endpoints": [{"name"?, "url"?}, ...]}`; `needUrl` for upserts (removals may name either). */
+function parseEndpoints(body: unknown, needUrl: boolean): Endpoint[] {
+  const list = (body as { endpoints?: unknown } | null)?.endpoints;
+  if (!Array.isArray(list) || list.length === 0) throw badRequest("endpoints must be a non-empty array");
+  if (list.length > MAX_ENDPOINTS) throw badRequest(`at most ${MAX_ENDPOINTS} endpoints per request`);
+  return list.map((raw, i) => {
+    const { name, url } = (raw ?? {}) as { name?: unknown; url?: unknown };
+    if (name !== undefined && (typeof name !== "string" || (name !== "" && !RESOURCE_NAME.test(name)))) {
+      throw badRequest(`endpoints[${i}].name must be 1-128 of A-Z a-z 0-9 . _ -`);
+    }
+    if (url !== undefined && typeof url !== "string") throw badRequest(`endpoints[${i}].url must be a string`);
+    if (needUrl && url === undefined) throw badRequest(`endpoints[${i}].url is required`);
+    if (!needUrl && !name && url === undefined) throw badRequest(`endpoints[${i}] needs a name or a url`);
+    if (url !== undefined) assertHttpUrl(url, `endpoints[${i}].url`);
+    const endpoint: Endpoint = { url: url ?? "" };
+    if (name) endpoint.name = name;
+    return endpoint;
+  });
+}
+
+/** Adds endpoints, creating the group if needed; an endpoint with the same name (or url) is replaced. */
+export async function upsertEndpoints(ctx: HeraldContext, name: string, body: unknown): Promise<void> {
+  assertUrlGroupName(name);
+  const added = parseEndpoints(body, true);
+  const now = ctx.clock.now();
+  await updateRecord<UrlGroup>(ctx, "urlGroup", name, (current) => {
+    const endpoints = [...(current?.endpoints ?? [])];
+    for (const endpoint of added) {
+      const same = endpoints.findIndex((e) => (endpoint.name ? e.name === endpoint.name : e.url === endpoint.url));
+      if (same >= 0) endpoints[same] = endpoint;
+      else endpoints.push(endpoint);
+    }
+    if (endpoints.length > MAX_ENDPOINTS) throw badRequest(`a url group has at most ${MAX_ENDPOINTS} endpoints`);
+    return { name, createdAt: current?.createdAt ?? now, updatedAt: now, endpoints };
+  });
+}
+
+/** Removes endpoints matched by name or url; removing the last one deletes the group. */
+export async function removeEndpoints(ctx: HeraldContext, name: string, body: unknown): Promise<void> {
+  const removed = parseEndpoints(body, false);
+  const matches = (e: Endpoint): boolean =>
+    removed.some((r) => (r.name ? e.name === r.name : false) || (r.url !== "" && e.url === r.url));
+  let empty = false;
+  const found = await updateRecord<UrlGroup>(ctx, "urlGroup", name, (current) => {
+    if (!current) return undefined;
+    const endpoints = current.endpoints.filter((e) => !matches(e));
+    empty = endpoints.length === 0;
+    return { ...current, endpoints, updatedAt: ctx.clock.now() };
+  });
+  if (!found) throw notFound(`url group "${name}" not found`);
+  if (empty) await ctx.store.deleteRecord("urlGroup", name);
+}
+
+export async function findUrlGroup(ctx: Pick<HeraldContext, "store">, name: string): Promise<UrlGroup> {
+  const group = await ctx.store.getRecord<UrlGroup>("urlGroup", name);
+  if (!group || group.value.endpoints.length === 0) throw notFound(`url group "${name}" not found`);
+  return group.value;
+}
+
+/** The JSON shape: endpoints carry exactly `name` and `url` (the SDK compares them as whole objects). */
+export function urlGroupView(group: UrlGroup): Record<string, unknown> {
+  return {
+    name: group.name,
+    createdAt: group.createdAt,
+    updatedAt: group.updatedAt,
+    endpoints: group.endpoints.map((e) => (e.name ? { name: e.name, url: e.url } : { url: e.url })),
+  };
+}
+
+export async function listUrlGroups(ctx: HeraldContext): Promise<Record<string, unknown>[]> {
+  return (await ctx.store.listRecords<UrlGroup>("urlGroup")).map(urlGroupView);
+}
+
+export async function deleteUrlGroup(ctx: HeraldContext, name: string): Promise<void> {
+  if (!(await ctx.store.deleteRecord("urlGroup", name))) throw notFound(`url group "${name}" not found`);
+}

@@ -80,7 +80,7 @@ const jobs = new WeakMap<CronSchedule, Cron>();
 
 /**
  * Parses a QStash cron: `minute hour day-of-month month day-of-week`, optionally prefixed by `CRON_TZ=<IANA zone> `.
- * Fields take `*`, numbers, JAN-DEC / SUN-SAT, ranges, lists and steps (`*\/n`, `a-b/n`, `a/n`); day-of-week 7 is Sunday.
+ * Fields take `*`, numbers, JAN-DEC / SUN-SAT, ranges, lists and steps (`*\/n`, `a-b/n`, `a/n`); weekday 7 = Sunday.
  * Day rule as in Vixie cron: when both day fields are restricted (neither is `*`), a day matches if EITHER does.
  * Throws HttpError 400 on anything else (6 fields, `@every`, L, W, #, ?, out-of-range values, unknown zones).
  */

@@ -220,7 +220,10 @@ export async function scheduleView(ctx: HeraldContext, schedule: Schedule): Prom
     labels: sample.labels,
     lastScheduleTime: schedule.lastScheduleTime,
     error: schedule.error,
-    nextScheduleTime: schedule.isPaused ? undefined : nextRunAfter(parseCron(schedule.cron), now),
+    // After the last firing: a firing that came early (a trigger's clock ahead of ours) is not shown again.
+    nextScheduleTime: schedule.isPaused
+      ? undefined
+      : nextRunAfter(parseCron(schedule.cron), Math.max(now, schedule.lastScheduleTime ?? 0)),
   };
   if (schedule.lastMessageIds && schedule.lastMessageIds.length > 0) {
     const states: Record<string, string> = {};

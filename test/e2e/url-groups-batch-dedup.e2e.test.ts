@@ -165,7 +165,12 @@ describeEachMode("URL groups, batch, deduplication and labels", (mode) => {
       expect(c.messageId).not.toBe(a.messageId);
       await setup.sink.waitFor("/dedup/content", 2);
       await new Promise((resolve) => setTimeout(resolve, 500));
-      expect(setup.sink.at("/dedup/content").map((r) => r.body.toString()).sort()).toEqual(["other", "same"]);
+      expect(
+        setup.sink
+          .at("/dedup/content")
+          .map((r) => r.body.toString())
+          .sort(),
+      ).toEqual(["other", "same"]);
     });
   });
 

@@ -8,8 +8,6 @@ import { heraldFunction } from "./functions.ts";
 
 export interface HeraldDeliveryProps {
   queue: IQueue;
-  /** The FIFO queue of ordered (`/v2/enqueue`) deliveries. */
-  orderedQueue: IQueue;
   timeout: Duration;
   maxConcurrency: number;
   environment: Record<string, string>;
@@ -17,9 +15,8 @@ export interface HeraldDeliveryProps {
 }
 
 /**
- * The delivery Lambda on the delivery queues: batches of up to 10 jobs whose attempts run concurrently
- * (in order within a FIFO message group);
- * jobs that fail inside Herald are reported as batch item failures (the rest of the batch is not
+ * The delivery Lambda on the delivery queue: batches of up to 10 jobs (delivery attempts and schedule
+ * firings) that run concurrently; jobs that fail inside Herald are reported as batch item failures (the rest of the batch is not
  * retried), and `maxConcurrency` caps how many invocations run at once.
  */
 export class HeraldDelivery extends Construct {
@@ -34,14 +31,12 @@ export class HeraldDelivery extends Construct {
       environment: props.environment,
       logRetention: props.logRetention,
     });
-    for (const queue of [props.queue, props.orderedQueue]) {
-      this.function.addEventSource(
-        new SqsEventSource(queue, {
-          batchSize: 10,
-          reportBatchItemFailures: true,
-          maxConcurrency: props.maxConcurrency,
-        }),
-      );
-    }
+    this.function.addEventSource(
+      new SqsEventSource(props.queue, {
+        batchSize: 10,
+        reportBatchItemFailures: true,
+        maxConcurrency: props.maxConcurrency,
+      }),
+    );
   }
 }

@@ -86,7 +86,6 @@ export class Herald extends Construct {
     this.api = new HeraldApi(this, "Api", { environment, logRetention });
     this.delivery = new HeraldDelivery(this, "Delivery", {
       queue: this.queues.deliveries,
-      orderedQueue: this.queues.ordered,
       timeout: deliveryTimeout,
       maxConcurrency: deliveryConcurrency,
       environment,
@@ -100,14 +99,8 @@ export class Herald extends Construct {
       api: this.api.httpApi,
       apiFunction: this.api.function,
       deliveryFunction: this.delivery.function,
-      queues: [
-        { name: "deliveries", queue: this.queues.deliveries },
-        { name: "ordered", queue: this.queues.ordered },
-      ],
-      poisonQueues: [
-        { name: "deliveries", queue: this.queues.deliveriesPoison },
-        { name: "ordered", queue: this.queues.orderedPoison },
-      ],
+      queues: [{ name: "deliveries", queue: this.queues.deliveries }],
+      poisonQueues: [{ name: "deliveries", queue: this.queues.deliveriesPoison }],
     });
     this.dashboard = new HeraldDashboard(this, "Dashboard", { metrics: this.metrics });
     this.alarms = new HeraldAlarms(this, "Alarms", {
@@ -128,7 +121,8 @@ export class Herald extends Construct {
     const writes = ["dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"];
     fn.addToRolePolicy(
       new PolicyStatement({
-        actions: role === "api" ? [...writes, "dynamodb:GetItem", "dynamodb:DeleteItem"] : writes,
+        // Both read records and end queue entries; only the API deletes records and DLQ entries.
+        actions: [...writes, "dynamodb:GetItem", "dynamodb:DeleteItem"],
         resources: [table.tableArn],
       }),
     );
@@ -148,7 +142,10 @@ export class Herald extends Construct {
       resource: "schedule",
       resourceName: `${this.scheduling.group.scheduleGroupName}/*`,
     });
-    fn.addToRolePolicy(new PolicyStatement({ actions: ["scheduler:CreateSchedule"], resources: [schedules] }));
+    // Both create one-time schedules (long delays); the API also manages the recurring ones of schedules.
+    const scheduleActions = ["scheduler:CreateSchedule"];
+    if (role === "api") scheduleActions.push("scheduler:UpdateSchedule", "scheduler:DeleteSchedule");
+    fn.addToRolePolicy(new PolicyStatement({ actions: scheduleActions, resources: [schedules] }));
     fn.addToRolePolicy(
       new PolicyStatement({
         actions: ["iam:PassRole"],
@@ -160,6 +157,10 @@ export class Herald extends Construct {
     for (const arn of objects) {
       acknowledgeWildcardResource(fn, arn, "Large message and response bodies, keyed by message or DLQ id.");
     }
-    acknowledgeWildcardResource(fn, schedules, "One-time schedules in Herald's group, named after the delivery job.");
+    acknowledgeWildcardResource(
+      fn,
+      schedules,
+      "Schedules in Herald's group, named after the delivery job (one-time) or the Herald schedule (recurring).",
+    );
   }
 }

@@ -13,15 +13,13 @@ const MAX_JOB_BYTES = 16 * 1024;
 const MAX_RECEIVES = 5;
 
 /**
- * The SQS queues deliveries run through: a standard queue (immediate and delayed attempts) and a FIFO
- * queue (ordered `/v2/enqueue` queues), each with a redrive queue for poison messages. These redrive
- * queues are for Herald's own failures; the QStash DLQ (failed deliveries) is an API resource in DynamoDB.
+ * The SQS queue deliveries run through (immediate and delayed attempts, and schedule firings), with a
+ * redrive queue for poison messages — Herald's own failures; the QStash DLQ (failed deliveries) is an
+ * API resource in DynamoDB. QStash queues are ordered in DynamoDB, not by an SQS FIFO queue (README).
  */
 export class HeraldQueues extends Construct {
   readonly deliveries: Queue;
   readonly deliveriesPoison: Queue;
-  readonly ordered: Queue;
-  readonly orderedPoison: Queue;
 
   constructor(scope: Construct, id: string, props: HeraldQueuesProps) {
     super(scope, id);
@@ -36,14 +34,6 @@ export class HeraldQueues extends Construct {
       maxMessageSizeBytes: MAX_JOB_BYTES,
       visibilityTimeout: props.visibilityTimeout,
       deadLetterQueue: { queue: this.deliveriesPoison, maxReceiveCount: MAX_RECEIVES },
-    });
-    this.orderedPoison = new Queue(this, "OrderedPoison", { ...common, fifo: true });
-    this.ordered = new Queue(this, "Ordered", {
-      ...common,
-      fifo: true,
-      maxMessageSizeBytes: MAX_JOB_BYTES,
-      visibilityTimeout: props.visibilityTimeout,
-      deadLetterQueue: { queue: this.orderedPoison, maxReceiveCount: MAX_RECEIVES },
     });
   }
 }

@@ -85,8 +85,8 @@ describe("storage", () => {
 });
 
 describe("queues", () => {
-  it("has a standard delivery queue and a FIFO queue, each encrypted, size-capped and redriven to a poison queue", () => {
-    template.resourceCountIs("AWS::SQS::Queue", 4);
+  it("has a standard delivery queue, encrypted, size-capped and redriven to a poison queue", () => {
+    template.resourceCountIs("AWS::SQS::Queue", 2);
     const redrive = (target: string) => ({
       deadLetterTargetArn: { "Fn::GetAtt": [Match.stringLikeRegexp(target), "Arn"] },
       maxReceiveCount: 5,
@@ -96,12 +96,6 @@ describe("queues", () => {
       MaximumMessageSize: 16384,
       VisibilityTimeout: 1080, // six times the delivery Lambda's 180 s
       RedrivePolicy: redrive("DeliveriesPoison"),
-    });
-    template.hasResourceProperties("AWS::SQS::Queue", {
-      FifoQueue: true,
-      SqsManagedSseEnabled: true,
-      MaximumMessageSize: 16384,
-      RedrivePolicy: redrive("OrderedPoison"),
     });
     template.hasResourceProperties("AWS::SQS::QueuePolicy", {
       PolicyDocument: {
@@ -149,13 +143,8 @@ describe("Lambdas", () => {
     template.hasResourceProperties("AWS::Lambda::Function", { Timeout: 29 });
   });
 
-  it("consume both delivery queues in batches with partial batch failures and a concurrency cap", () => {
-    template.resourceCountIs("AWS::Lambda::EventSourceMapping", 2);
-    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
-      BatchSize: 10,
-      FunctionResponseTypes: ["ReportBatchItemFailures"],
-      EventSourceArn: { "Fn::GetAtt": [Match.stringLikeRegexp("QueuesOrdered(?!Poison)"), "Arn"] },
-    });
+  it("consume the delivery queue in batches with partial batch failures and a concurrency cap", () => {
+    template.resourceCountIs("AWS::Lambda::EventSourceMapping", 1);
     template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       BatchSize: 10,
       FunctionResponseTypes: ["ReportBatchItemFailures"],
@@ -171,6 +160,8 @@ describe("Lambdas", () => {
     };
     const common = [
       "dynamodb:BatchWriteItem",
+      "dynamodb:DeleteItem",
+      "dynamodb:GetItem",
       "dynamodb:PutItem",
       "dynamodb:Query",
       "dynamodb:UpdateItem",
@@ -184,7 +175,7 @@ describe("Lambdas", () => {
       "sqs:GetQueueUrl",
       "sqs:SendMessage",
     ];
-    expect(actionsOf("Api")).toEqual([...common, "dynamodb:DeleteItem", "dynamodb:GetItem"].sort());
+    expect(actionsOf("Api")).toEqual([...common, "scheduler:DeleteSchedule", "scheduler:UpdateSchedule"].sort());
     // The delivery Lambda also consumes its queues (the event source mappings), and never lists or deletes.
     expect(actionsOf("Delivery")).toEqual(
       [...common, "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:ReceiveMessage"].sort(),
@@ -282,15 +273,15 @@ describe("observability", () => {
   });
 
   it("alarms on poison messages, the delivery error rate and queue age", () => {
-    template.resourceCountIs("AWS::CloudWatch::Alarm", 5);
+    template.resourceCountIs("AWS::CloudWatch::Alarm", 3);
     const on = (metricName: string, threshold: number) => ({
       Threshold: threshold,
       Metrics: [
         Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: metricName }) }) }),
       ],
     });
-    expect(count(template, "AWS::CloudWatch::Alarm", on("ApproximateNumberOfMessagesVisible", 0))).toBe(2);
-    expect(count(template, "AWS::CloudWatch::Alarm", on("ApproximateAgeOfOldestMessage", 600))).toBe(2);
+    expect(count(template, "AWS::CloudWatch::Alarm", on("ApproximateNumberOfMessagesVisible", 0))).toBe(1);
+    expect(count(template, "AWS::CloudWatch::Alarm", on("ApproximateAgeOfOldestMessage", 600))).toBe(1);
     template.hasResourceProperties("AWS::CloudWatch::Alarm", {
       Threshold: 5,
       Metrics: Match.arrayWith([
@@ -354,7 +345,7 @@ describe("the Herald construct in another CDK app", () => {
     t.resourcePropertiesCountIs(
       "AWS::CloudWatch::Alarm",
       { AlarmActions: [{ Ref: Match.stringLikeRegexp("Oncall") }] },
-      5,
+      3,
     );
     const report = nagReport(app).pluginReports.find((r) => r.pluginName === "AwsSolutions");
     expect(report?.violations).toEqual([]);

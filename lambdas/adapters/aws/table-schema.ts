@@ -6,6 +6,10 @@
 //   M#<messageId> / #S              its status: state, retried (small, the only item updated per attempt)
 //   M#<messageId> / E#<t>#<seq>     one log event; also in GSI1 under E#<day>#<shard> for time-ordered scans
 //   D#<dlqId>     / #D              a DLQ entry; in GSI2 under DLQ#<shard>
+//   R#<kind>      / <name>          a URL group, queue, schedule or flow-control key (JSON, version v)
+//   C#<counter>   / #C              a counter (queue positions, wait-list positions)
+//   QE#<queue>    / <seq15>         an unfinished queue message, or a flow-control waiter (fc:<key>)
+//   DD#<id>       / #DD             a deduplication claim
 // Status items of pending messages are in GSI2 under S#<state>#<shard> (bulk cancel).
 // Every item has `expiresAt` (epoch seconds) for TTL.
 

@@ -234,5 +234,94 @@ export function storeContract(name: string, open: () => Promise<StoreFixture>): 
         expect(await store.getDlq(entries[1]?.dlqId as string)).toBeUndefined();
       }),
     );
+
+    it(
+      "keeps versioned records: create-if-absent, compare-and-set, list by name, delete",
+      withStore(async (store) => {
+        const kind = "queue" as const;
+        const name = `rec-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+        expect(await store.getRecord(kind, name)).toBeUndefined();
+        expect(await store.putRecord(kind, name, { n: 1 }, undefined)).toBe(true);
+        expect(await store.putRecord(kind, name, { n: 99 }, undefined)).toBe(false); // exists
+        expect(await store.getRecord(kind, name)).toEqual({ value: { n: 1 }, version: 1 });
+        expect(await store.putRecord(kind, name, { n: 2 }, 1)).toBe(true);
+        expect(await store.putRecord(kind, name, { n: 3 }, 1)).toBe(false); // stale version
+        expect(await store.getRecord(kind, name)).toEqual({ value: { n: 2 }, version: 2 });
+        await store.putRecord(kind, `${name}-b`, { n: "b" }, undefined);
+        await store.putRecord("urlGroup", name, { other: "kind" }, undefined);
+        const listed = await store.listRecords<{ n: unknown }>(kind);
+        const mine = listed.filter((v) => v.n === 2 || v.n === "b");
+        expect(mine).toEqual([{ n: 2 }, { n: "b" }]); // by name
+        expect(await store.deleteRecord(kind, name)).toBe(true);
+        expect(await store.deleteRecord(kind, name)).toBe(false);
+        expect(await store.getRecord("urlGroup", name)).toEqual({ value: { other: "kind" }, version: 1 });
+      }),
+    );
+
+    it(
+      "lets exactly one of many concurrent compare-and-sets win",
+      withStore(async (store) => {
+        const name = `race-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+        await store.putRecord("flowControl", name, { winner: "none" }, undefined);
+        const results = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => store.putRecord("flowControl", name, { winner: i }, 1)),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+        const creates = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => store.putRecord("flowControl", `${name}-new`, { i }, undefined)),
+        );
+        expect(creates.filter(Boolean)).toHaveLength(1);
+      }),
+    );
+
+    it(
+      "counts atomically: concurrent increments return distinct consecutive values",
+      withStore(async (store) => {
+        const counter = `counter-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+        const values = await Promise.all(Array.from({ length: 20 }, () => store.increment(counter)));
+        expect(values.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      }),
+    );
+
+    it(
+      "keeps queue entries in seq order with a compare-and-set parked flag",
+      withStore(async (store) => {
+        const queue = `q-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+        for (const seq of [3, 1, 12, 2]) await store.putQueueEntry(queue, { seq, messageId: `m${seq}` });
+        expect(await store.countQueueEntries(queue)).toBe(4);
+        expect(await store.headQueueEntries(queue, 3)).toEqual([
+          { seq: 1, messageId: "m1", parked: true },
+          { seq: 2, messageId: "m2", parked: true },
+          { seq: 3, messageId: "m3", parked: true },
+        ]);
+        const claims = await Promise.all(Array.from({ length: 5 }, () => store.setQueueEntryParked(queue, 1, false)));
+        expect(claims.filter(Boolean)).toHaveLength(1);
+        expect(await store.setQueueEntryParked(queue, 1, true)).toBe(true);
+        expect(await store.setQueueEntryParked(queue, 1, true)).toBe(false);
+        await store.deleteQueueEntry(queue, 1);
+        expect(await store.setQueueEntryParked(queue, 1, false)).toBe(false); // gone
+        expect((await store.headQueueEntries(queue, 10)).map((e) => e.seq)).toEqual([2, 3, 12]);
+        expect(await store.countQueueEntries(queue)).toBe(3);
+        expect(await store.countQueueEntries(`${queue}-other`)).toBe(0);
+      }),
+    );
+
+    it(
+      "claims a deduplication id once, even under concurrent claims, until it expires",
+      withStore(async (store) => {
+        const id = `dedup-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+        const now = 1_800_000_000_000;
+        const claims = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => store.claimDedup(id, `value-${i}`, now, now + 600_000)),
+        );
+        const winners = claims.filter((c) => c === undefined);
+        expect(winners).toHaveLength(1);
+        const held = claims.find((c) => c !== undefined) as string;
+        expect(claims.filter((c) => c !== undefined).every((c) => c === held)).toBe(true);
+        expect(await store.claimDedup(id, "later", now + 599_999, now + 1_200_000)).toBe(held);
+        expect(await store.claimDedup(id, "after-window", now + 600_000, now + 1_200_000)).toBeUndefined();
+        expect(await store.claimDedup(id, "again", now + 600_001, now + 1_200_000)).toBe("after-window");
+      }),
+    );
   });
 }

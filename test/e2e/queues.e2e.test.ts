@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import type { SinkReply } from "../support/sink.ts";
 import { describeEachMode, eventually, sleep, useHeraldWithSink } from "../support/herald.ts";
 

@@ -66,7 +66,11 @@ export function callbackMessage(args: {
     labels: source.labels,
     notBefore: args.nowMs + (settings.delaySec ?? 0) * 1000,
     createdAt: args.nowMs,
-    origin: { kind: args.kind, sourceMessageId: source.messageId },
+    origin: {
+      kind: args.kind,
+      sourceMessageId: source.messageId,
+      ...(source.queueName !== undefined ? { sourceQueued: true } : {}),
+    },
   };
   const retryDelayExpression = settings.retryDelayExpression ?? source.retryDelayExpression;
   if (retryDelayExpression !== undefined) message.retryDelayExpression = retryDelayExpression;

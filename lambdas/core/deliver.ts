@@ -38,7 +38,13 @@ export async function deliverMessage(ctx: HeraldContext, job: DeliveryJob): Prom
     }
     return "canceled";
   }
-  if (status.state !== "CREATED" && status.state !== "RETRY") return "skipped"; // finished already
+  if (FINAL_STATES.includes(status.state)) {
+    // Finished already. A queue may still wait for this: the run that settled it may have died before
+    // letting the queue move on, and this job is its redelivery.
+    await onMessageFinal(ctx, message, status);
+    return "skipped";
+  }
+  if (status.state !== "CREATED" && status.state !== "RETRY") return "skipped";
   // A job for the next attempt is dispatched before the status records the failed one; if a crash came
   // in between, the status is one behind. Any other mismatch is a stale duplicate.
   if (job.retried !== status.retried && job.retried !== status.retried + 1) return "skipped";

@@ -6,7 +6,7 @@ import type { DeliveryJob } from "../ports.ts";
 import type { HeraldContext } from "./context.ts";
 import { parseDuration } from "./duration.ts";
 import { badRequest, clip, notFound } from "./errors.ts";
-import type { FlowControlSettings, Message } from "./message.ts";
+import type { FlowControlSettings } from "./message.ts";
 import { RESOURCE_NAME, updateRecord } from "./records.ts";
 
 export interface FlowControlState {
@@ -176,9 +176,8 @@ async function wakeWaiters(ctx: HeraldContext, key: string): Promise<void> {
   if (free <= 0) return;
   const list = waitList(key);
   for (const entry of await ctx.store.headQueueEntries(list, free)) {
-    // Claim (un-park), dispatch, then drop the entry: a crash leaves at worst a duplicate job, which
-    // the holder check above turns away while the first one is in flight.
-    if (!(await ctx.store.setQueueEntryParked(list, entry.seq, false))) continue;
+    // Dispatch, then drop the entry. Two wakers (or a crash in between) may give a waiter two jobs: the
+    // second finds the first holding its slot, or the attempt settled, and does nothing.
     const stored = await ctx.store.getMessage(entry.messageId);
     if (stored) await ctx.dispatcher.dispatch({ messageId: entry.messageId, retried: stored.status.retried }, now);
     await ctx.store.deleteQueueEntry(list, entry.seq);
@@ -287,5 +286,3 @@ export async function globalParallelism(ctx: HeraldContext): Promise<Record<stri
   const count = all.reduce((n, s) => n + Object.keys(liveHolders(s, now - staleAfterMs(ctx))).length, 0);
   return { parallelismMax: ctx.config.maxConcurrentDeliveries, parallelismCount: count };
 }
-
-export const hasFlowControl = (message: Message): boolean => message.flowControl !== undefined;

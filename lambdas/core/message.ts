@@ -58,7 +58,12 @@ export interface Message {
   scheduleId?: string;
   flowControl?: FlowControlSettings;
   /** Set on messages Herald created to deliver a callback or failure callback. */
-  origin?: { kind: "callback" | "failureCallback"; sourceMessageId: string };
+  origin?: {
+    kind: "callback" | "failureCallback";
+    sourceMessageId: string;
+    /** The source waits in a queue for this message to end (queues.ts). */
+    sourceQueued?: boolean;
+  };
 }
 
 /** The small, frequently updated part: where the message is in its life. */

@@ -114,21 +114,35 @@ export async function enqueueMessage(ctx: HeraldContext, message: Message): Prom
   return true;
 }
 
-/** Gives a delivery job to every parked entry among the first `parallelism` ones, unless paused. */
+/** A turn whose first attempt has not started this long after it was due lost its job (a crash). */
+const LOST_TURN_MS = 15 * 60_000;
+
+/**
+ * Gives a delivery job to every parked entry among the first `parallelism` ones, unless paused. An
+ * entry given its turn whose message never started long after it was due had its job lost (the process
+ * died between the claim and the dispatch): it is dispatched again, so a queue never stalls for good.
+ */
 export async function pumpQueue(ctx: HeraldContext, queue: string): Promise<void> {
   const config = await queueConfig(ctx, queue);
   if (config.paused) return;
   for (const entry of await ctx.store.headQueueEntries(queue, config.parallelism)) {
-    if (!entry.parked) continue;
     // Un-parking is the claim: of two concurrent pumps only one dispatches the entry's job.
-    if (!(await ctx.store.setQueueEntryParked(queue, entry.seq, false))) continue;
+    if (entry.parked && !(await ctx.store.setQueueEntryParked(queue, entry.seq, false))) continue;
     const stored = await ctx.store.getMessage(entry.messageId);
     if (!stored) {
       await ctx.store.deleteQueueEntry(queue, entry.seq); // past retention
       continue;
     }
-    const due = Math.max(ctx.clock.now(), stored.message.notBefore);
-    await ctx.dispatcher.dispatch({ messageId: entry.messageId, retried: stored.status.retried }, due);
+    const now = ctx.clock.now();
+    const { status, message } = stored;
+    if (!entry.parked) {
+      const lost = status.state === "CREATED" && status.retried === 0 && now > message.notBefore + LOST_TURN_MS;
+      if (!lost) continue;
+    }
+    await ctx.dispatcher.dispatch(
+      { messageId: entry.messageId, retried: status.retried },
+      Math.max(now, message.notBefore),
+    );
   }
 }
 
@@ -154,7 +168,7 @@ export async function onMessageFinal(ctx: HeraldContext, message: Message, statu
     await finishEntryIfDone(ctx, message, status);
     return;
   }
-  if (message.origin) {
+  if (message.origin?.sourceQueued) {
     const source = await ctx.store.getMessage(message.origin.sourceMessageId);
     if (source?.message.queueName !== undefined && FINAL_STATES.includes(source.status.state)) {
       await finishEntryIfDone(ctx, source.message, source.status);

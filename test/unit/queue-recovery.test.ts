@@ -1,0 +1,60 @@
+// A queue must never stall for good when a process dies at the wrong moment. These tests put the store
+// in the state such a crash leaves behind, then check the queue moves on (real local adapters + sink).
+import { afterEach, expect, it } from "vitest";
+import { startLocalServer, type LocalServer } from "../../lambdas/local/server.ts";
+import { tempDir } from "../support/herald.ts";
+import { Sink } from "../support/sink.ts";
+
+let herald: LocalServer | undefined;
+let sink: Sink | undefined;
+afterEach(async () => {
+  await herald?.close();
+  await sink?.close();
+});
+
+async function start(clock: { now(): number }) {
+  sink = await Sink.start();
+  herald = await startLocalServer({ port: 0, dataDir: tempDir(), clock, cronTimers: false });
+  const api = (path: string, init: RequestInit = {}) =>
+    fetch(`${herald?.url}${path}`, {
+      ...init,
+      headers: { Authorization: `Bearer ${herald?.token}`, ...(init.headers as Record<string, string>) },
+    });
+  const enqueue = async (queue: string, path: string): Promise<string> => {
+    const res = await api(`/v2/enqueue/${queue}/${sink?.url}${path}`, { method: "POST", body: path });
+    return ((await res.json()) as { messageId: string }).messageId;
+  };
+  return { api, enqueue, store: herald.context.store, sink };
+}
+
+it("moves on when the run that finished the head died before ending its queue entry", async () => {
+  const { api, enqueue, store, sink } = await start({ now: () => Date.now() });
+  await api("/v2/queues", { method: "POST", body: '{"queueName":"crashy","parallelism":1,"paused":true}' });
+  const first = await enqueue("crashy", "/first");
+  // The head's attempt succeeded and was recorded, then the process died: its entry is still there.
+  await store.updateStatus(first, { state: "CREATED", retried: 0 }, { state: "DELIVERED", retried: 0 }, []);
+  await enqueue("crashy", "/second");
+  await api("/v2/queues/crashy/resume", { method: "POST" });
+  await sink.waitFor("/second");
+  expect(sink.at("/first")).toHaveLength(0); // delivered once already, not again
+  const queue = (await (await api("/v2/queues/crashy")).json()) as { lag: number };
+  expect(queue.lag).toBe(0);
+});
+
+it("gives a turn again when its job was lost between the claim and the dispatch", async () => {
+  let offset = 0;
+  const { enqueue, store, sink, api } = await start({ now: () => Date.now() + offset });
+  await api("/v2/queues", { method: "POST", body: '{"queueName":"lost","parallelism":1,"paused":true}' });
+  await enqueue("lost", "/lost-first");
+  const [head] = await store.headQueueEntries("lost", 1);
+  // The turn was claimed, then the process died before dispatching the job.
+  expect(await store.setQueueEntryParked("lost", head?.seq as number, false)).toBe(true);
+  await api("/v2/queues", { method: "POST", body: '{"queueName":"lost","parallelism":1,"paused":false}' });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect(sink.at("/lost-first")).toHaveLength(0); // not yet presumed lost: it could still be on its way
+  offset = 16 * 60_000;
+  await enqueue("lost", "/lost-second");
+  await sink.waitFor("/lost-first");
+  await sink.waitFor("/lost-second");
+  expect(sink.received.map((r) => r.path)).toEqual(["/lost-first", "/lost-second"]);
+});

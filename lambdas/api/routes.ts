@@ -70,6 +70,30 @@ function publishRequest(request: ApiRequest, destination: string, queueName?: st
   };
 }
 
+/** List, get and delete of a named resource (URL groups, queues, schedules). */
+function resourceRoutes(
+  segments: string[],
+  ops: {
+    list: (ctx: HeraldContext) => Promise<unknown>;
+    get: (ctx: HeraldContext, id: string) => Promise<unknown>;
+    remove: (ctx: HeraldContext, id: string) => Promise<void>;
+  },
+): Route[] {
+  return [
+    { method: "GET", segments, handler: async (ctx) => json(await ops.list(ctx)) },
+    { method: "GET", segments, param: "id", handler: async (ctx, _request, id) => json(await ops.get(ctx, id)) },
+    {
+      method: "DELETE",
+      segments,
+      param: "id",
+      handler: async (ctx, _request, id) => {
+        await ops.remove(ctx, id);
+        return ok();
+      },
+    },
+  ];
+}
+
 /** Pause and resume, under POST and (for schedules, as the SDKs send it) PATCH. */
 function pauseRoutes(
   segments: string[],
@@ -157,22 +181,11 @@ export const ROUTES: Route[] = [
       return ok();
     },
   },
-  { method: "GET", segments: ["v2", "topics"], handler: async (ctx) => json(await listUrlGroups(ctx)) },
-  {
-    method: "GET",
-    segments: ["v2", "topics"],
-    param: "id",
-    handler: async (ctx, _request, name) => json(urlGroupView(await findUrlGroup(ctx, name))),
-  },
-  {
-    method: "DELETE",
-    segments: ["v2", "topics"],
-    param: "id",
-    handler: async (ctx, _request, name) => {
-      await deleteUrlGroup(ctx, name);
-      return ok();
-    },
-  },
+  ...resourceRoutes(["v2", "topics"], {
+    list: listUrlGroups,
+    get: async (ctx, name) => urlGroupView(await findUrlGroup(ctx, name)),
+    remove: deleteUrlGroup,
+  }),
   // Queues
   {
     method: "POST",
@@ -182,22 +195,7 @@ export const ROUTES: Route[] = [
       return ok();
     },
   },
-  { method: "GET", segments: ["v2", "queues"], handler: async (ctx) => json(await listQueues(ctx)) },
-  {
-    method: "GET",
-    segments: ["v2", "queues"],
-    param: "id",
-    handler: async (ctx, _request, name) => json(await getQueue(ctx, name)),
-  },
-  {
-    method: "DELETE",
-    segments: ["v2", "queues"],
-    param: "id",
-    handler: async (ctx, _request, name) => {
-      await deleteQueue(ctx, name);
-      return ok();
-    },
-  },
+  ...resourceRoutes(["v2", "queues"], { list: listQueues, get: getQueue, remove: deleteQueue }),
   ...pauseRoutes(["v2", "queues"], ["POST"], setQueuePaused),
   // Schedules: pause/resume before create, whose destination takes the rest of the path.
   ...pauseRoutes(["v2", "schedules"], ["POST", "PATCH"], setSchedulePaused),
@@ -205,33 +203,9 @@ export const ROUTES: Route[] = [
     method: "POST",
     segments: ["v2", "schedules"],
     param: "rest",
-    handler: async (ctx, request, destination) =>
-      json(
-        await createSchedule(ctx, {
-          destination,
-          rawQuery: request.rawQuery,
-          headers: request.headers,
-          body: request.body,
-          ...(request.sourceIp ? { callerIp: request.sourceIp } : {}),
-        }),
-      ),
+    handler: async (ctx, request, destination) => json(await createSchedule(ctx, publishRequest(request, destination))),
   },
-  { method: "GET", segments: ["v2", "schedules"], handler: async (ctx) => json(await listSchedules(ctx)) },
-  {
-    method: "GET",
-    segments: ["v2", "schedules"],
-    param: "id",
-    handler: async (ctx, _request, id) => json(await getSchedule(ctx, id)),
-  },
-  {
-    method: "DELETE",
-    segments: ["v2", "schedules"],
-    param: "id",
-    handler: async (ctx, _request, id) => {
-      await deleteSchedule(ctx, id);
-      return ok();
-    },
-  },
+  ...resourceRoutes(["v2", "schedules"], { list: listSchedules, get: getSchedule, remove: deleteSchedule }),
   // Flow control
   {
     method: "GET",

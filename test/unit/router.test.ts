@@ -5,7 +5,8 @@ import { matchRoute } from "../../lambdas/api/router.ts";
 function route(method: string, path: string): { route?: string; param?: string; allowed: string[] } {
   const { match, allowed } = matchRoute(method, path);
   if (!match) return { allowed };
-  const suffix = match.route.param ? `/:${match.route.param}` : "";
+  const suffix =
+    (match.route.param ? `/:${match.route.param}` : "") + (match.route.suffix ?? []).map((x) => `/${x}`).join("");
   return { route: `${match.route.method} /${match.route.segments.join("/")}${suffix}`, param: match.param, allowed };
 }
 
@@ -115,5 +116,45 @@ describe("matchRoute: misses", () => {
 
   it("is case-sensitive about the method (callers upper-case it)", () => {
     expect(route("get", "/v2/logs")).toEqual({ allowed: ["GET"] });
+  });
+});
+
+describe("matchRoute: resources with actions", () => {
+  it("routes pause and resume of schedules under PATCH (the SDKs) and POST (the OpenAPI)", () => {
+    expect(route("PATCH", "/v2/schedules/scd_1/pause")).toMatchObject({
+      route: "PATCH /v2/schedules/:id/pause",
+      param: "scd_1",
+    });
+    expect(route("POST", "/v2/schedules/scd_1/resume")).toMatchObject({
+      route: "POST /v2/schedules/:id/resume",
+      param: "scd_1",
+    });
+  });
+
+  it("keeps a schedule's destination URL whole, even when it ends in /pause", () => {
+    expect(route("POST", "/v2/schedules/https://x.com/pause")).toMatchObject({
+      route: "POST /v2/schedules/:rest",
+      param: "https://x.com/pause",
+    });
+    expect(route("POST", "/v2/schedules/my-group")).toMatchObject({ route: "POST /v2/schedules/:rest" });
+  });
+
+  it("routes enqueue, URL group endpoints, queue and flow-control actions", () => {
+    expect(route("POST", "/v2/enqueue/q1/https://x.com/a")).toMatchObject({
+      route: "POST /v2/enqueue/:rest",
+      param: "q1/https://x.com/a",
+    });
+    expect(route("DELETE", "/v2/topics/team/endpoints")).toMatchObject({
+      route: "DELETE /v2/topics/:id/endpoints",
+      param: "team",
+    });
+    expect(route("GET", "/v2/topics/team").route).toBe("GET /v2/topics/:id");
+    expect(route("POST", "/v2/queues/q1/pause").route).toBe("POST /v2/queues/:id/pause");
+    expect(route("POST", "/v2/flowControl/k1/resetRate")).toMatchObject({
+      route: "POST /v2/flowcontrol/:id/resetrate",
+      param: "k1",
+    });
+    expect(route("GET", "/v2/globalParallelism").route).toBe("GET /v2/globalparallelism");
+    expect(route("GET", "/v2/queues/q1/pause").allowed).toEqual(["POST"]);
   });
 });

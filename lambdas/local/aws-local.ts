@@ -80,7 +80,7 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<RunningHe
     ...(env.HERALD_NEXT_SIGNING_KEY ? { nextSigningKey: env.HERALD_NEXT_SIGNING_KEY } : {}),
   });
   secretsManager.ensure({ token: newApiToken() });
-  const scheduler = new EmulatedScheduler(sqs, () => queueUrl);
+  const scheduler = new EmulatedScheduler(sqs, () => queueUrl, join(options.dataDir, "schedules.json"));
   const lambdaEnv: Record<string, string | undefined> = {
     HERALD_ALLOW_PRIVATE_DESTINATIONS: "true", // like `npm start`: developers deliver to localhost
     ...env,

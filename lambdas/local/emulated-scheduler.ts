@@ -7,6 +7,7 @@ import {
   type CreateScheduleCommandInput,
   type SchedulerClient,
 } from "@aws-sdk/client-scheduler";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { nextRunAfter, parseCron, type CronSchedule } from "../core/cron.ts";
 
@@ -20,8 +21,9 @@ interface Recurring {
  * EventBridge Scheduler has no emulator. In emulated AWS this stands in for its client at the SDK
  * boundary, for the calls Herald makes: one-time `at()` schedules and recurring `cron()` schedules in a
  * group, whose target is an SQS queue (created, updated, deleted). It sends the target input to that
- * queue when due, filling in `<aws.scheduler.scheduled-time>` as Scheduler does. In memory: schedules
- * do not survive a restart of the emulated process — the real service keeps them.
+ * queue when due, filling in `<aws.scheduler.scheduled-time>` as Scheduler does. Recurring schedules are
+ * kept in a JSON file (given `file`) so they survive a restart, as the real service keeps them; pending
+ * one-time schedules are in memory only.
  */
 export class EmulatedScheduler implements Pick<SchedulerClient, "send"> {
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -30,10 +32,31 @@ export class EmulatedScheduler implements Pick<SchedulerClient, "send"> {
   private recurringTimer: NodeJS.Timeout | undefined;
   private readonly sqs: SQSClient;
   private readonly queueUrlOf: (queueArn: string) => string;
+  private readonly file: string | undefined;
 
-  constructor(sqs: SQSClient, queueUrlOf: (queueArn: string) => string) {
+  constructor(sqs: SQSClient, queueUrlOf: (queueArn: string) => string, file?: string) {
     this.sqs = sqs;
     this.queueUrlOf = queueUrlOf;
+    this.file = file;
+    if (file && existsSync(file)) {
+      for (const input of JSON.parse(readFileSync(file, "utf8")) as CreateScheduleCommandInput[])
+        this.setRecurring(input);
+      this.rearm();
+    }
+  }
+
+  private setRecurring(input: CreateScheduleCommandInput): void {
+    const cron = parseCron(`CRON_TZ=${input.ScheduleExpressionTimezone ?? "UTC"} ${toFiveFields(input)}`);
+    const enabled = input.State !== "DISABLED";
+    this.recurring.set(`${input.GroupName}/${input.Name}`, {
+      input,
+      cron,
+      next: enabled ? nextRunAfter(cron, Date.now()) : undefined,
+    });
+  }
+
+  private save(): void {
+    if (this.file) writeFileSync(this.file, JSON.stringify([...this.recurring.values()].map((r) => r.input)));
   }
 
   send = (async (command: unknown) => {
@@ -45,15 +68,15 @@ export class EmulatedScheduler implements Pick<SchedulerClient, "send"> {
       if (input.ScheduleExpression?.startsWith("at(")) return this.createAt(input);
       if (command instanceof UpdateScheduleCommand && !exists) throw notFound(key);
       if (command instanceof CreateScheduleCommand) this.created.push(input);
-      const cron = parseCron(`CRON_TZ=${input.ScheduleExpressionTimezone ?? "UTC"} ${toFiveFields(input)}`);
-      const enabled = input.State !== "DISABLED";
-      this.recurring.set(key, { input, cron, next: enabled ? nextRunAfter(cron, Date.now()) : undefined });
+      this.setRecurring(input);
+      this.save();
       this.rearm();
       return { ScheduleArn: arnOf(key) };
     }
     if (command instanceof DeleteScheduleCommand) {
       const key = `${command.input.GroupName}/${command.input.Name}`;
       if (!this.recurring.delete(key)) throw notFound(key);
+      this.save();
       this.rearm();
       return {};
     }

@@ -47,6 +47,8 @@ export interface QueueEntry {
   seq: number;
   messageId: string;
   parked: boolean;
+  /** When it was last un-parked (given its turn), epoch ms. */
+  claimedAt?: number;
 }
 
 export interface Store {
@@ -77,20 +79,32 @@ export interface Store {
   /** Atomically adds one to a named counter and returns the new value (the first call returns 1). */
   increment(counter: string): Promise<number>;
 
-  /** Adds a parked entry. */
-  putQueueEntry(queue: string, entry: Omit<QueueEntry, "parked">): Promise<void>;
+  /** Adds a parked entry unless one with this seq exists. */
+  putQueueEntry(queue: string, entry: Pick<QueueEntry, "seq" | "messageId">): Promise<void>;
   /** The first `limit` entries of a queue by seq, read consistently. */
   headQueueEntries(queue: string, limit: number): Promise<QueueEntry[]>;
-  /** Compare-and-set of an entry's parked flag; false when it was not `!parked` or is gone. */
-  setQueueEntryParked(queue: string, seq: number, parked: boolean): Promise<boolean>;
+  /**
+   * Compare-and-set of an entry's parked flag; false when it was not `!parked` or is gone. Un-parking
+   * records `now` as the entry's claimedAt.
+   */
+  setQueueEntryParked(queue: string, seq: number, parked: boolean, now: number): Promise<boolean>;
   deleteQueueEntry(queue: string, seq: number): Promise<void>;
   countQueueEntries(queue: string): Promise<number>;
 
   /**
    * Claims a deduplication id until `expiresAt` (epoch ms) with `value`. Returns undefined when the claim
-   * was made, or the value of the claim that holds the id and is still live at `now`.
+   * was made, or the value of the claim that holds the id and is still live at `now`. With `replacing`,
+   * the claim is made only over a live claim holding exactly that value (a compare-and-set).
    */
-  claimDedup(id: string, value: string, now: number, expiresAt: number): Promise<string | undefined>;
+  claimDedup(
+    id: string,
+    value: string,
+    now: number,
+    expiresAt: number,
+    replacing?: string,
+  ): Promise<string | undefined>;
+  /** Drops the claim if it still holds `value`. */
+  releaseDedup(id: string, value: string): Promise<void>;
 }
 
 /** Recurring triggers of schedules (local timers; EventBridge Scheduler on AWS). */

@@ -4,6 +4,8 @@ import { authorize } from "./auth.ts";
 import { errorResponse, type ApiRequest, type ApiResponse } from "./http.ts";
 import { ROUTES, type Route } from "./routes.ts";
 
+const MAX_ID_LENGTH = 256;
+
 export type ErrorLogger = (message: string, error: unknown) => void;
 
 interface Match {
@@ -65,6 +67,8 @@ export async function handleApiRequest(
         ? errorResponse(405, `method ${request.method} not allowed here; use ${[...new Set(allowed)].join(", ")}`)
         : errorResponse(404, "not found");
     }
+    // No id Herald makes is this long; refusing it here keeps oversized keys away from the stores.
+    if (match.route.param === "id" && match.param.length > MAX_ID_LENGTH) return errorResponse(404, "not found");
     return await match.route.handler(ctx, request, match.param);
   } catch (error) {
     if (error instanceof HttpError) return errorResponse(error.status, error.message);

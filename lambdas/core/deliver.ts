@@ -56,7 +56,6 @@ export async function deliverMessage(ctx: HeraldContext, job: DeliveryJob): Prom
   if (flow) {
     const admission = await acquireFlowSlot(ctx, flow.key, job);
     if (!admission.admitted) {
-      if (admission.duplicate) return "skipped";
       if (admission.retryAt !== undefined) await ctx.dispatcher.dispatch(job, admission.retryAt);
       else await waitForFlowSlot(ctx, flow.key, job);
       return "waiting";

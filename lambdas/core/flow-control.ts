@@ -103,18 +103,27 @@ function staleAfterMs(ctx: HeraldContext): number {
   return ctx.config.maxTimeoutSec * 1000 + 60_000;
 }
 
-export type Admission = { admitted: true } | { admitted: false; retryAt?: number; duplicate?: boolean };
+/** Not admitted: come back at `retryAt`, or (without it) wait in the key's wait list. */
+export type Admission = { admitted: true } | { admitted: false; retryAt?: number };
 
-/** Takes a slot for attempt `job` of a message with flow control, or says when to come back. */
+/**
+ * Takes a slot for attempt `job` of a message with flow control, or says when to come back. A job whose
+ * attempt already holds a slot is another run of it: either a duplicate while the first is in flight,
+ * or a redelivery after the holder died — it comes back when that hold has gone stale (by then a live
+ * first run has settled the attempt, and this run finds nothing to do).
+ */
 export async function acquireFlowSlot(ctx: HeraldContext, key: string, job: DeliveryJob): Promise<Admission> {
   const holder = holderOf(job);
   let admission: Admission = { admitted: false };
+  let droppedStale = false;
   await updateRecord<FlowControlState>(ctx, "flowControl", key, (current) => {
     const now = ctx.clock.now();
     const state = current ?? freshState(key, now);
     const holders = liveHolders(state, now - staleAfterMs(ctx));
-    if (holders[holder] !== undefined) {
-      admission = { admitted: false, duplicate: true }; // another run of this job is in flight
+    droppedStale = Object.keys(holders).length < Object.keys(state.holders).length;
+    const since = holders[holder];
+    if (since !== undefined) {
+      admission = { admitted: false, retryAt: since + staleAfterMs(ctx) + 1 };
       return undefined;
     }
     if (state.isPaused) {
@@ -137,6 +146,8 @@ export async function acquireFlowSlot(ctx: HeraldContext, key: string, job: Deli
     admission = { admitted: true };
     return { ...state, holders: { ...holders, [holder]: now }, ratePeriodStart, rateCount: rateCount + 1 };
   });
+  // Slots of workers that died came free: waiters may go.
+  if (droppedStale) await wakeWaiters(ctx, key);
   return admission;
 }
 
@@ -166,21 +177,33 @@ export async function releaseFlowSlot(ctx: HeraldContext, key: string, job: Deli
   await wakeWaiters(ctx, key);
 }
 
-/** Gives jobs to as many waiters as there are free slots now (all of them when there is no limit). */
+/**
+ * Gives jobs to as many waiters as there are free slots now (a batch when there is no limit). Entries
+ * whose message no longer waits (cancel requested, finished, gone) are dropped without using a slot —
+ * a cancel-requested one still gets a job, which ends it.
+ */
 async function wakeWaiters(ctx: HeraldContext, key: string): Promise<void> {
   const now = ctx.clock.now();
   const state = (await ctx.store.getRecord<FlowControlState>("flowControl", key))?.value ?? freshState(key, now);
   if (state.isPaused) return;
   const inFlight = Object.keys(liveHolders(state, now - staleAfterMs(ctx))).length;
   const free = state.parallelismMax > 0 ? state.parallelismMax - inFlight : 100;
-  if (free <= 0) return;
   const list = waitList(key);
-  for (const entry of await ctx.store.headQueueEntries(list, free)) {
-    // Dispatch, then drop the entry. Two wakers (or a crash in between) may give a waiter two jobs: the
-    // second finds the first holding its slot, or the attempt settled, and does nothing.
-    const stored = await ctx.store.getMessage(entry.messageId);
-    if (stored) await ctx.dispatcher.dispatch({ messageId: entry.messageId, retried: stored.status.retried }, now);
-    await ctx.store.deleteQueueEntry(list, entry.seq);
+  let woken = 0;
+  while (woken < free) {
+    const entries = await ctx.store.headQueueEntries(list, free - woken);
+    if (entries.length === 0) return;
+    for (const entry of entries) {
+      // Dispatch, then drop the entry. Two wakers (or a crash in between) may give a waiter two jobs:
+      // the second finds the first holding its slot, or the attempt settled, and does nothing.
+      const stored = await ctx.store.getMessage(entry.messageId);
+      const state = stored?.status.state;
+      if (stored && (state === "CREATED" || state === "RETRY" || state === "CANCEL_REQUESTED")) {
+        await ctx.dispatcher.dispatch({ messageId: entry.messageId, retried: stored.status.retried }, now);
+        if (state !== "CANCEL_REQUESTED") woken++;
+      }
+      await ctx.store.deleteQueueEntry(list, entry.seq);
+    }
   }
 }
 

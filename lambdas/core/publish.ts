@@ -85,23 +85,52 @@ export async function planPublish(
   return plan;
 }
 
+/** A claim still pending this long after it was made belongs to a publish that died (the API's limit is 29 s). */
+const ABANDONED_CLAIM_MS = 30_000;
+
+interface DedupClaim {
+  results: PublishResult[];
+  /** Set while the claiming publish is storing its messages. */
+  pendingSince?: number;
+}
+
 /**
- * Carries out a plan. A deduplicated publish first claims its key (so of concurrent duplicates exactly
- * one goes on). Every message is stored and dispatched before the response: a client that got a 2xx
- * has all of them, also for a URL group; one that got none (the process died midway) publishes again.
+ * Carries out a plan. Every message is stored and dispatched before the response: a client that got a
+ * 2xx has all of them, also for a URL group; one that got none (the process died midway) publishes again.
+ *
+ * A deduplicated publish first claims its key, pending (so of concurrent duplicates exactly one goes
+ * on), and marks the claim done once its messages are accepted. If accepting fails the claim is
+ * released, so the client's retry publishes; a claim left pending by a publish that died is taken
+ * over once it is older than any publish can take.
  */
 export async function acceptPlan(ctx: HeraldContext, plan: PublishPlan): Promise<PublishResponse> {
   const results: PublishResult[] = plan.messages.map((m) => ({ messageId: m.messageId, url: m.url }));
-  if (plan.deduplicationKey !== undefined) {
-    const now = ctx.clock.now();
-    const expiresAt = now + ctx.config.deduplicationWindowMs;
-    const existing = await ctx.store.claimDedup(plan.deduplicationKey, JSON.stringify(results), now, expiresAt);
-    if (existing !== undefined) {
-      const earlier = (JSON.parse(existing) as PublishResult[]).map((r) => ({ ...r, deduplicated: true }));
-      return { status: 202, body: plan.fanOut ? earlier : (earlier[0] as PublishResult) };
+  const key = plan.deduplicationKey;
+  if (key === undefined) {
+    await Promise.all(plan.messages.map((message) => acceptMessage(ctx, message)));
+    return { status: 200, body: plan.fanOut ? results : (results[0] as PublishResult) };
+  }
+  const now = ctx.clock.now();
+  const expiresAt = now + ctx.config.deduplicationWindowMs;
+  const pending = JSON.stringify({ results, pendingSince: now } satisfies DedupClaim);
+  let held = await ctx.store.claimDedup(key, pending, now, expiresAt);
+  if (held !== undefined) {
+    const claim = JSON.parse(held) as DedupClaim;
+    const abandoned = claim.pendingSince !== undefined && now - claim.pendingSince > ABANDONED_CLAIM_MS;
+    if (abandoned) held = await ctx.store.claimDedup(key, pending, now, expiresAt, held);
+    if (held !== undefined) {
+      const earlier = (JSON.parse(held || "{}") as DedupClaim).results ?? claim.results;
+      const body = earlier.map((r) => ({ ...r, deduplicated: true }));
+      return { status: 202, body: plan.fanOut ? body : (body[0] as PublishResult) };
     }
   }
-  await Promise.all(plan.messages.map((message) => acceptMessage(ctx, message)));
+  try {
+    await Promise.all(plan.messages.map((message) => acceptMessage(ctx, message)));
+  } catch (error) {
+    await ctx.store.releaseDedup(key, pending).catch(() => undefined);
+    throw error;
+  }
+  await ctx.store.claimDedup(key, JSON.stringify({ results } satisfies DedupClaim), now, expiresAt, pending);
   return { status: 200, body: plan.fanOut ? results : (results[0] as PublishResult) };
 }
 

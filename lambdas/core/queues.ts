@@ -108,43 +108,66 @@ export async function enqueueMessage(ctx: HeraldContext, message: Message): Prom
   const created = await ctx.store.createMessage(queued, { state: "CREATED", retried: 0 }, [
     { time: queued.createdAt, messageId: queued.messageId, state: "CREATED" },
   ]);
-  if (!created) return false;
+  if (!created) {
+    // The same message again (a schedule firing processed twice): if the first run died before its
+    // entry was written, write it now with the position the stored message has.
+    const existing = await ctx.store.getMessage(queued.messageId);
+    const existingSeq = existing?.message.queueSeq;
+    if (existing?.status.state !== "CREATED" || existing.status.retried !== 0 || existingSeq === undefined)
+      return false;
+    await ctx.store.putQueueEntry(queue, { seq: existingSeq, messageId: queued.messageId });
+    await pumpQueue(ctx, queue);
+    return false;
+  }
   await ctx.store.putQueueEntry(queue, { seq, messageId: queued.messageId });
   await pumpQueue(ctx, queue);
   return true;
 }
 
-/** A turn whose first attempt has not started this long after it was due lost its job (a crash). */
-const LOST_TURN_MS = 15 * 60_000;
+/** How long after its turn a first attempt may still legitimately not have finished. */
+const LOST_TURN_MARGIN_MS = 15 * 60_000;
 
 /**
- * Gives a delivery job to every parked entry among the first `parallelism` ones, unless paused. An
- * entry given its turn whose message never started long after it was due had its job lost (the process
- * died between the claim and the dispatch): it is dispatched again, so a queue never stalls for good.
+ * Gives a delivery job to parked entries among the first `parallelism` ones, unless paused, keeping at
+ * most `parallelism` entries holding a turn: entries further back count too (on DynamoDB a later entry
+ * can be written before an earlier one of a concurrent enqueue, and may have been given its turn).
+ * An entry given its turn whose first attempt never happened — well past its due time plus the longest
+ * attempt — lost its job (the process died between the claim and the dispatch): it is dispatched again,
+ * so a queue never stalls for good.
  */
 export async function pumpQueue(ctx: HeraldContext, queue: string): Promise<void> {
   const config = await queueConfig(ctx, queue);
   if (config.paused) return;
-  for (const entry of await ctx.store.headQueueEntries(queue, config.parallelism)) {
-    // Un-parking is the claim: of two concurrent pumps only one dispatches the entry's job.
-    if (entry.parked && !(await ctx.store.setQueueEntryParked(queue, entry.seq, false))) continue;
+  const head = await ctx.store.headQueueEntries(queue, config.parallelism + Math.min(config.parallelism, 50) + 10);
+  let holding = head.filter((e) => !e.parked).length;
+  for (const entry of head.slice(0, config.parallelism)) {
+    const now = ctx.clock.now();
+    if (entry.parked) {
+      if (holding >= config.parallelism) break;
+      // Un-parking is the claim: of two concurrent pumps only one dispatches the entry's job.
+      if (!(await ctx.store.setQueueEntryParked(queue, entry.seq, false, now))) continue;
+      holding++;
+    } else if (entry.claimedAt === undefined || now < entry.claimedAt + lostAfterMs(ctx)) {
+      continue; // its job is out there
+    }
     const stored = await ctx.store.getMessage(entry.messageId);
     if (!stored) {
       await ctx.store.deleteQueueEntry(queue, entry.seq); // past retention
       continue;
     }
-    const now = ctx.clock.now();
     const { status, message } = stored;
-    if (!entry.parked) {
-      const lost = status.state === "CREATED" && status.retried === 0 && now > message.notBefore + LOST_TURN_MS;
-      if (!lost) continue;
+    const due = Math.max(now, message.notBefore);
+    if (
+      !entry.parked &&
+      !(status.state === "CREATED" && status.retried === 0 && now > message.notBefore + lostAfterMs(ctx))
+    ) {
+      continue;
     }
-    await ctx.dispatcher.dispatch(
-      { messageId: entry.messageId, retried: status.retried },
-      Math.max(now, message.notBefore),
-    );
+    await ctx.dispatcher.dispatch({ messageId: entry.messageId, retried: status.retried }, due);
   }
 }
+
+const lostAfterMs = (ctx: HeraldContext): number => ctx.config.maxTimeoutSec * 1000 + LOST_TURN_MARGIN_MS;
 
 /**
  * Called when a queue message's job finds its queue paused: the entry parks, and a resume that came in
@@ -154,7 +177,7 @@ export async function parkIfPaused(ctx: HeraldContext, message: Message): Promis
   const queue = message.queueName;
   if (queue === undefined || message.queueSeq === undefined) return false;
   if (!(await queueConfig(ctx, queue)).paused) return false;
-  await ctx.store.setQueueEntryParked(queue, message.queueSeq, true);
+  await ctx.store.setQueueEntryParked(queue, message.queueSeq, true, ctx.clock.now());
   if (!(await queueConfig(ctx, queue)).paused) await pumpQueue(ctx, queue);
   return true;
 }

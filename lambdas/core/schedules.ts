@@ -2,6 +2,7 @@
 // headers are kept as given and read again at every firing, so each firing applies every publish
 // option exactly as a publish would (its delay counted from the firing). The recurring trigger is the
 // platform's (CronTrigger); core decides whether a firing counts and makes the messages.
+import { DEFAULT_CONFIG } from "./config.ts";
 import type { HeraldContext } from "./context.ts";
 import { firesAt, nextRunAfter, parseCron } from "./cron.ts";
 import { parseDestination } from "./destination.ts";
@@ -15,6 +16,13 @@ import { parsePublishOptions } from "./publish-options.ts";
 import { assertQueueName } from "./queues.ts";
 import { RESOURCE_NAME, updateRecord } from "./records.ts";
 import { messageView, toBase64 } from "./views.ts";
+
+const UNLIMITED = {
+  ...DEFAULT_CONFIG,
+  maxRetries: Number.MAX_SAFE_INTEGER,
+  maxTimeoutSec: Number.MAX_SAFE_INTEGER,
+  maxDelaySec: Number.MAX_SAFE_INTEGER,
+};
 
 export interface Schedule {
   scheduleId: string;
@@ -165,7 +173,7 @@ export async function fireSchedule(ctx: HeraldContext, scheduleId: string, fired
     message.messageId = await derivedMessageId(minute, `${scheduleId}/${minute}/${i}`);
     message.scheduleId = scheduleId;
   }
-  delete plan.deduplicationKey; // deduplication applied when the schedule was created
+  delete plan.deduplicationKey; // a firing is unique by its derived ids; deduplication headers do not apply
   await acceptPlan(ctx, plan);
   const messageIds = plan.messages.map((m) => m.messageId);
   await updateRecord<Schedule>(ctx, "schedule", scheduleId, (current) => {
@@ -181,8 +189,14 @@ const STATE_OF_FIRING = (state: string): "IN_PROGRESS" | "SUCCESS" | "FAIL" =>
 
 export async function scheduleView(ctx: HeraldContext, schedule: Schedule): Promise<Record<string, unknown>> {
   const now = ctx.clock.now();
-  // The fields are read from the stored request the way a firing reads them.
-  const options = parsePublishOptions(schedule.headers, now, ctx.config);
+  // The fields are read from the stored request the way a firing reads them. Limits lowered since the
+  // schedule was made must not break listing: then the options are read with no limits, as stored.
+  let options: ReturnType<typeof parsePublishOptions>;
+  try {
+    options = parsePublishOptions(schedule.headers, now, ctx.config);
+  } catch {
+    options = parsePublishOptions(schedule.headers, now, UNLIMITED);
+  }
   const sample = messageView({
     messageId: "",
     url: "",

@@ -63,20 +63,21 @@ export async function upsertEndpoints(ctx: HeraldContext, name: string, body: un
   });
 }
 
-/** Removes endpoints matched by name or url; removing the last one deletes the group. */
+/**
+ * Removes endpoints matched by name or url. A group left without endpoints no longer exists for the
+ * API (get, list, publish); its empty record is what a concurrent upsert builds on, so none is lost.
+ */
 export async function removeEndpoints(ctx: HeraldContext, name: string, body: unknown): Promise<void> {
   const removed = parseEndpoints(body, false);
   const matches = (e: Endpoint): boolean =>
     removed.some((r) => (r.name ? e.name === r.name : false) || (r.url !== "" && e.url === r.url));
-  let empty = false;
-  const found = await updateRecord<UrlGroup>(ctx, "urlGroup", name, (current) => {
-    if (!current) return undefined;
-    const endpoints = current.endpoints.filter((e) => !matches(e));
-    empty = endpoints.length === 0;
-    return { ...current, endpoints, updatedAt: ctx.clock.now() };
+  let exists = false;
+  await updateRecord<UrlGroup>(ctx, "urlGroup", name, (current) => {
+    exists = current !== undefined && current.endpoints.length > 0;
+    if (!current || !exists) return undefined;
+    return { ...current, endpoints: current.endpoints.filter((e) => !matches(e)), updatedAt: ctx.clock.now() };
   });
-  if (!found) throw notFound(`url group "${name}" not found`);
-  if (empty) await ctx.store.deleteRecord("urlGroup", name);
+  if (!exists) throw notFound(`url group "${name}" not found`);
 }
 
 export async function findUrlGroup(ctx: Pick<HeraldContext, "store">, name: string): Promise<UrlGroup> {
@@ -96,9 +97,10 @@ export function urlGroupView(group: UrlGroup): Record<string, unknown> {
 }
 
 export async function listUrlGroups(ctx: HeraldContext): Promise<Record<string, unknown>[]> {
-  return (await ctx.store.listRecords<UrlGroup>("urlGroup")).map(urlGroupView);
+  return (await ctx.store.listRecords<UrlGroup>("urlGroup")).filter((g) => g.endpoints.length > 0).map(urlGroupView);
 }
 
 export async function deleteUrlGroup(ctx: HeraldContext, name: string): Promise<void> {
-  if (!(await ctx.store.deleteRecord("urlGroup", name))) throw notFound(`url group "${name}" not found`);
+  await findUrlGroup(ctx, name); // 404 unless it has endpoints
+  await ctx.store.deleteRecord("urlGroup", name);
 }

@@ -294,12 +294,19 @@ export function storeContract(name: string, open: () => Promise<StoreFixture>): 
           { seq: 2, messageId: "m2", parked: true },
           { seq: 3, messageId: "m3", parked: true },
         ]);
-        const claims = await Promise.all(Array.from({ length: 5 }, () => store.setQueueEntryParked(queue, 1, false)));
+        const claims = await Promise.all(
+          Array.from({ length: 5 }, (_, i) => store.setQueueEntryParked(queue, 1, false, 1_000 + i)),
+        );
         expect(claims.filter(Boolean)).toHaveLength(1);
-        expect(await store.setQueueEntryParked(queue, 1, true)).toBe(true);
-        expect(await store.setQueueEntryParked(queue, 1, true)).toBe(false);
+        const [claimed] = await store.headQueueEntries(queue, 1);
+        expect(claimed).toMatchObject({ seq: 1, parked: false, claimedAt: expect.any(Number) });
+        expect(await store.setQueueEntryParked(queue, 1, true, 5_000)).toBe(true);
+        expect(await store.setQueueEntryParked(queue, 1, true, 5_000)).toBe(false);
+        expect((await store.headQueueEntries(queue, 1))[0]?.claimedAt).toBe(claimed?.claimedAt); // parking keeps it
+        await store.putQueueEntry(queue, { seq: 1, messageId: "other" }); // exists: unchanged
+        expect((await store.headQueueEntries(queue, 1))[0]).toMatchObject({ messageId: "m1", parked: true });
         await store.deleteQueueEntry(queue, 1);
-        expect(await store.setQueueEntryParked(queue, 1, false)).toBe(false); // gone
+        expect(await store.setQueueEntryParked(queue, 1, false, 6_000)).toBe(false); // gone
         expect((await store.headQueueEntries(queue, 10)).map((e) => e.seq)).toEqual([2, 3, 12]);
         expect(await store.countQueueEntries(queue)).toBe(3);
         expect(await store.countQueueEntries(`${queue}-other`)).toBe(0);
@@ -321,6 +328,13 @@ export function storeContract(name: string, open: () => Promise<StoreFixture>): 
         expect(await store.claimDedup(id, "later", now + 599_999, now + 1_200_000)).toBe(held);
         expect(await store.claimDedup(id, "after-window", now + 600_000, now + 1_200_000)).toBeUndefined();
         expect(await store.claimDedup(id, "again", now + 600_001, now + 1_200_000)).toBe("after-window");
+        // Compare-and-set over a live claim; a release only drops the value it names.
+        expect(await store.claimDedup(id, "done", now + 600_002, now + 1_200_000, "stale")).toBe("after-window");
+        expect(await store.claimDedup(id, "done", now + 600_002, now + 1_200_000, "after-window")).toBeUndefined();
+        await store.releaseDedup(id, "after-window");
+        expect(await store.claimDedup(id, "x", now + 600_003, now + 1_200_000)).toBe("done");
+        await store.releaseDedup(id, "done");
+        expect(await store.claimDedup(id, "fresh", now + 600_004, now + 1_200_000)).toBeUndefined();
       }),
     );
   });

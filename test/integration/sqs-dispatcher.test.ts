@@ -37,7 +37,7 @@ describe("SqsDispatcher", () => {
     expect(scheduler.created).toHaveLength(2);
     const input = scheduler.created[0];
     expect(input).toMatchObject({
-      Name: "msg_long-4",
+      Name: `msg_long-4-${Math.round(dueAt / 1000)}`,
       GroupName: "herald-schedules",
       ScheduleExpression: `at(${new Date(Math.floor((dueAt - 60_000) / 1000) * 1000).toISOString().slice(0, 19)})`,
       ScheduleExpressionTimezone: "UTC",

@@ -48,13 +48,27 @@ it("gives a turn again when its job was lost between the claim and the dispatch"
   await enqueue("lost", "/lost-first");
   const [head] = await store.headQueueEntries("lost", 1);
   // The turn was claimed, then the process died before dispatching the job.
-  expect(await store.setQueueEntryParked("lost", head?.seq as number, false)).toBe(true);
+  expect(await store.setQueueEntryParked("lost", head?.seq as number, false, Date.now())).toBe(true);
   await api("/v2/queues", { method: "POST", body: '{"queueName":"lost","parallelism":1,"paused":false}' });
   await new Promise((resolve) => setTimeout(resolve, 300));
   expect(sink.at("/lost-first")).toHaveLength(0); // not yet presumed lost: it could still be on its way
-  offset = 16 * 60_000;
+  offset = 31 * 60_000; // past the longest attempt (15 min locally) and the margin (15 min)
   await enqueue("lost", "/lost-second");
   await sink.waitFor("/lost-first");
   await sink.waitFor("/lost-second");
   expect(sink.received.map((r) => r.path)).toEqual(["/lost-first", "/lost-second"]);
+});
+
+it("does not give a turn again to a head that waited long and is in flight now", async () => {
+  let offset = 0;
+  const { enqueue, sink, api } = await start({ now: () => Date.now() + offset });
+  sink.reply = (request) => (request.path === "/slow" ? { status: 200, delayMs: 1500 } : { status: 200 });
+  await api("/v2/queues", { method: "POST", body: '{"queueName":"long-wait","parallelism":1,"paused":true}' });
+  await enqueue("long-wait", "/slow");
+  offset = 40 * 60_000; // it waited 40 minutes for its turn
+  await api("/v2/queues/long-wait/resume", { method: "POST" });
+  await sink.waitFor("/slow");
+  for (let i = 0; i < 3; i++) await enqueue("long-wait", `/after-${i}`); // each pumps the queue
+  await sink.waitFor("/after-2", 1, 15_000);
+  expect(sink.at("/slow")).toHaveLength(1);
 });

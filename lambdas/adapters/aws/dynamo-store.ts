@@ -95,7 +95,9 @@ export class DynamoStore implements Store {
     // expiry is set now, past the latest it could finish: its delay plus every possible retry (each
     // backoff is at most a day), plus the retention. The small status item expires with the retention
     // once the message is finished; without it the message reads as gone.
-    const horizon = message.notBefore + (message.maxRetries + 1) * 86_400_000;
+    // A queued message may also wait for its turn: up to a year (a paused queue) before TTL may take it.
+    const waitForTurn = message.queueName === undefined ? 0 : 365 * 86_400_000;
+    const horizon = message.notBefore + waitForTurn + (message.maxRetries + 1) * 86_400_000;
     const { body: _body, ...meta } = message;
     // Message first, status second: the status item is the commit point that makes the message exist.
     // Both are put only if absent: a repeated create (a derived callback id after a crash) changes nothing.
@@ -488,13 +490,16 @@ export class DynamoStore implements Store {
     return Number(result.Attributes?.n);
   }
 
-  async putQueueEntry(queue: string, entry: Omit<QueueEntry, "parked">): Promise<void> {
-    await this.doc.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: { PK: `QE#${queue}`, SK: padSeq(entry.seq), m: entry.messageId, p: true },
-      }),
-    );
+  async putQueueEntry(queue: string, entry: Pick<QueueEntry, "seq" | "messageId">): Promise<void> {
+    await this.doc
+      .send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { PK: `QE#${queue}`, SK: padSeq(entry.seq), m: entry.messageId, p: true },
+          ConditionExpression: "attribute_not_exists(PK)",
+        }),
+      )
+      .catch(ignoreConditionFailure);
   }
 
   async headQueueEntries(queue: string, limit: number): Promise<QueueEntry[]> {
@@ -507,22 +512,22 @@ export class DynamoStore implements Store {
         Limit: limit,
       }),
     );
-    return (result.Items ?? []).map((item) => ({
-      seq: Number(item.SK),
-      messageId: item.m as string,
-      parked: item.p === true,
-    }));
+    return (result.Items ?? []).map((item) => {
+      const entry: QueueEntry = { seq: Number(item.SK), messageId: item.m as string, parked: item.p === true };
+      if (typeof item.c === "number") entry.claimedAt = item.c;
+      return entry;
+    });
   }
 
-  async setQueueEntryParked(queue: string, seq: number, parked: boolean): Promise<boolean> {
+  async setQueueEntryParked(queue: string, seq: number, parked: boolean, now: number): Promise<boolean> {
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { PK: `QE#${queue}`, SK: padSeq(seq) },
           ConditionExpression: "p = :was",
-          UpdateExpression: "SET p = :now",
-          ExpressionAttributeValues: { ":was": !parked, ":now": parked },
+          UpdateExpression: parked ? "SET p = :parked" : "SET p = :parked, c = :now",
+          ExpressionAttributeValues: { ":was": !parked, ":parked": parked, ...(parked ? {} : { ":now": now }) },
         }),
       );
       return true;
@@ -555,7 +560,13 @@ export class DynamoStore implements Store {
     return count;
   }
 
-  async claimDedup(id: string, value: string, now: number, expiresAt: number): Promise<string | undefined> {
+  async claimDedup(
+    id: string,
+    value: string,
+    now: number,
+    expiresAt: number,
+    replacing?: string,
+  ): Promise<string | undefined> {
     const key = { PK: `DD#${id}`, SK: "#DD" };
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
@@ -564,9 +575,12 @@ export class DynamoStore implements Store {
             TableName: this.table,
             Item: { ...key, value, until: expiresAt, expiresAt: Math.ceil(expiresAt / 1000) + 3600 },
             // TTL deletes late: an expired claim still in the table is taken over.
-            ConditionExpression: "attribute_not_exists(PK) OR #until <= :now",
-            ExpressionAttributeNames: { "#until": "until" },
-            ExpressionAttributeValues: { ":now": now },
+            ConditionExpression:
+              replacing === undefined
+                ? "attribute_not_exists(PK) OR #until <= :now"
+                : "#value = :replacing AND #until > :now",
+            ExpressionAttributeNames: { "#until": "until", ...(replacing === undefined ? {} : { "#value": "value" }) },
+            ExpressionAttributeValues: { ":now": now, ...(replacing === undefined ? {} : { ":replacing": replacing }) },
           }),
         );
         return undefined;
@@ -574,9 +588,25 @@ export class DynamoStore implements Store {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
       }
       const held = await this.doc.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
-      if (held.Item && Number(held.Item.until) > now) return held.Item.value as string;
+      const live = held.Item && Number(held.Item.until) > now ? (held.Item.value as string) : undefined;
+      if (replacing !== undefined) return live ?? "";
+      if (live !== undefined) return live;
     }
     throw new Error(`could not claim deduplication id ${id}`);
+  }
+
+  async releaseDedup(id: string, value: string): Promise<void> {
+    await this.doc
+      .send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { PK: `DD#${id}`, SK: "#DD" },
+          ConditionExpression: "#value = :value",
+          ExpressionAttributeNames: { "#value": "value" },
+          ExpressionAttributeValues: { ":value": value },
+        }),
+      )
+      .catch(ignoreConditionFailure);
   }
 
   // ---- helpers ------------------------------------------------------------------------------------

@@ -57,8 +57,9 @@ export class SqsDispatcher implements Dispatcher {
     try {
       await this.options.scheduler.send(
         new CreateScheduleCommand({
-          // Derived from the job, so dispatching the same job twice creates one schedule.
-          Name: `${job.messageId}-${job.retried}`.slice(0, 64),
+          // Derived from the job and its due time: dispatching the same job twice creates one schedule,
+          // while a job sent again for a later time (a flow-control wait) gets its own.
+          Name: scheduleName(job, dueAt),
           GroupName: this.options.scheduleGroup,
           ScheduleExpression: `at(${atTime(dueAt - SCHEDULE_LEAD_MS)})`,
           ScheduleExpressionTimezone: "UTC",
@@ -77,6 +78,12 @@ export class SqsDispatcher implements Dispatcher {
       if (!(error instanceof ConflictException)) throw error;
     }
   }
+}
+
+/** Scheduler names allow 64 characters; message ids are at most ~40 (`msg_` + 26, callback suffixes). */
+function scheduleName(job: DeliveryJob, dueAt: number): string {
+  const suffix = `-${job.retried}-${Math.round(dueAt / 1000)}`;
+  return `${job.messageId.slice(0, 64 - suffix.length)}${suffix}`;
 }
 
 /** `yyyy-mm-ddThh:mm:ss` in UTC, the form `at()` takes. */

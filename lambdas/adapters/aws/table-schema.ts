@@ -11,7 +11,8 @@
 //   QE#<queue>    / <seq15>         an unfinished queue message, or a flow-control waiter (fc:<key>)
 //   DD#<id>       / #DD             a deduplication claim
 // Status items of pending messages are in GSI2 under S#<state>#<shard> (bulk cancel).
-// Every item has `expiresAt` (epoch seconds) for TTL.
+// Messages, events, DLQ entries and deduplication claims have `expiresAt` (epoch seconds) for TTL;
+// records, counters and queue entries live until deleted.
 
 export const TABLE_KEYS = { partitionKey: "PK", sortKey: "SK" } as const;
 export const TTL_ATTRIBUTE = "expiresAt";

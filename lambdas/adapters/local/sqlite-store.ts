@@ -308,7 +308,7 @@ export class SqliteStore implements Store {
     return Number(row?.value);
   }
 
-  async putQueueEntry(queue: string, entry: Omit<QueueEntry, "parked">): Promise<void> {
+  async putQueueEntry(queue: string, entry: Pick<QueueEntry, "seq" | "messageId">): Promise<void> {
     this.sql("INSERT OR IGNORE INTO queue_entries (queue, seq, message_id, parked) VALUES (?, ?, ?, 1)").run(
       queue,
       entry.seq,
@@ -317,20 +317,20 @@ export class SqliteStore implements Store {
   }
 
   async headQueueEntries(queue: string, limit: number): Promise<QueueEntry[]> {
-    const rows = this.sql("SELECT seq, message_id, parked FROM queue_entries WHERE queue = ? ORDER BY seq LIMIT ?").all(
-      queue,
-      limit,
-    ) as Row[];
-    return rows.map((row) => ({ seq: Number(row.seq), messageId: row.message_id as string, parked: row.parked === 1 }));
+    const rows = this.sql(
+      "SELECT seq, message_id, parked, claimed_at FROM queue_entries WHERE queue = ? ORDER BY seq LIMIT ?",
+    ).all(queue, limit) as Row[];
+    return rows.map((row) => {
+      const entry: QueueEntry = { seq: Number(row.seq), messageId: row.message_id as string, parked: row.parked === 1 };
+      if (row.claimed_at !== null) entry.claimedAt = Number(row.claimed_at);
+      return entry;
+    });
   }
 
-  async setQueueEntryParked(queue: string, seq: number, parked: boolean): Promise<boolean> {
-    const result = this.sql("UPDATE queue_entries SET parked = ? WHERE queue = ? AND seq = ? AND parked = ?").run(
-      parked ? 1 : 0,
-      queue,
-      seq,
-      parked ? 0 : 1,
-    );
+  async setQueueEntryParked(queue: string, seq: number, parked: boolean, now: number): Promise<boolean> {
+    const result = this.sql(
+      "UPDATE queue_entries SET parked = ?, claimed_at = CASE WHEN ? THEN claimed_at ELSE ? END WHERE queue = ? AND seq = ? AND parked = ?",
+    ).run(parked ? 1 : 0, parked ? 1 : 0, now, queue, seq, parked ? 0 : 1);
     return result.changes === 1;
   }
 
@@ -342,13 +342,24 @@ export class SqliteStore implements Store {
     return Number(this.sql("SELECT COUNT(*) AS n FROM queue_entries WHERE queue = ?").get(queue)?.n ?? 0);
   }
 
-  async claimDedup(id: string, value: string, now: number, expiresAt: number): Promise<string | undefined> {
+  async claimDedup(
+    id: string,
+    value: string,
+    now: number,
+    expiresAt: number,
+    replacing?: string,
+  ): Promise<string | undefined> {
     return transaction(this.db, () => {
       const row = this.sql("SELECT value, expires_at FROM dedup WHERE id = ?").get(id);
-      if (row && Number(row.expires_at) > now) return row.value as string;
+      const live = row && Number(row.expires_at) > now ? (row.value as string) : undefined;
+      if (replacing === undefined ? live !== undefined : live !== replacing) return live ?? "";
       this.sql("INSERT OR REPLACE INTO dedup (id, value, expires_at) VALUES (?, ?, ?)").run(id, value, expiresAt);
       return undefined;
     });
+  }
+
+  async releaseDedup(id: string, value: string): Promise<void> {
+    this.sql("DELETE FROM dedup WHERE id = ? AND value = ?").run(id, value);
   }
 
   /** Drops log events, DLQ entries and finished messages older than the retention. */

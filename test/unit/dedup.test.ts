@@ -1,0 +1,73 @@
+import { afterAll, expect, it } from "vitest";
+import { LocalCronTrigger } from "../../lambdas/adapters/local/local-cron-trigger.ts";
+import { LocalKeys } from "../../lambdas/adapters/local/local-keys.ts";
+import { openDatabase } from "../../lambdas/adapters/local/sqlite-database.ts";
+import { SqliteJobQueue } from "../../lambdas/adapters/local/sqlite-job-queue.ts";
+import { SqliteStore } from "../../lambdas/adapters/local/sqlite-store.ts";
+import { NodeHttpSender } from "../../lambdas/adapters/node/http-sender.ts";
+import { DEFAULT_CONFIG } from "../../lambdas/core/config.ts";
+import type { HeraldContext } from "../../lambdas/core/context.ts";
+import { publish, type PublishResult } from "../../lambdas/core/publish.ts";
+import type { DeliveryJob } from "../../lambdas/ports.ts";
+import { tempDir } from "../support/herald.ts";
+
+const db = openDatabase(tempDir());
+const clock = { now: () => Date.now() };
+const jobs = new SqliteJobQueue(db, clock); // never started: jobs stay in the table
+const sender = new NodeHttpSender({ allowPrivateNetworks: false, maxResponseBodyBytes: 1024 });
+let failNextDispatch = false;
+const ctx: HeraldContext = {
+  store: new SqliteStore(db),
+  // The real job queue, failing on demand like a throttled SendMessage.
+  dispatcher: {
+    dispatch: async (job: DeliveryJob, dueAt: number) => {
+      if (failNextDispatch) {
+        failNextDispatch = false;
+        throw new Error("SQS throttled");
+      }
+      await jobs.dispatch(job, dueAt);
+    },
+  },
+  keys: new LocalKeys(db),
+  sender,
+  clock,
+  cron: new LocalCronTrigger(clock),
+  config: DEFAULT_CONFIG,
+};
+afterAll(() => {
+  sender.close();
+  db.close();
+});
+
+const request = (id: string) => ({
+  destination: "https://example.com/dedup",
+  rawQuery: "",
+  headers: { "upstash-deduplication-id": id },
+  body: new TextEncoder().encode("x"),
+});
+
+it("releases the claim when accepting fails, so the client's retry publishes", async () => {
+  failNextDispatch = true;
+  await expect(publish(ctx, request("retry-me"))).rejects.toThrow("SQS throttled");
+  const retried = await publish(ctx, request("retry-me"));
+  expect(retried.status).toBe(200);
+  const duplicate = await publish(ctx, request("retry-me"));
+  expect(duplicate).toEqual({
+    status: 202,
+    body: { ...(retried.body as PublishResult), deduplicated: true },
+  });
+});
+
+it("takes over a claim left pending by a publish that died, once no publish could still be running", async () => {
+  const now = clock.now();
+  const stale = JSON.stringify({ results: [{ messageId: "msg_never_stored", url: "x" }], pendingSince: now - 31_000 });
+  await ctx.store.claimDedup("id:died", stale, now, now + 600_000);
+  const result = await publish(ctx, request("died"));
+  expect(result.status).toBe(200);
+  expect((result.body as PublishResult).messageId).not.toBe("msg_never_stored");
+
+  const young = JSON.stringify({ results: [{ messageId: "msg_in_progress", url: "x" }], pendingSince: now });
+  await ctx.store.claimDedup("id:racing", young, now, now + 600_000);
+  const racing = await publish(ctx, request("racing")); // a concurrent duplicate of a live publish
+  expect(racing).toEqual({ status: 202, body: { messageId: "msg_in_progress", url: "x", deduplicated: true } });
+});

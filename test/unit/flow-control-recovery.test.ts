@@ -1,0 +1,63 @@
+// Flow-control wait lists must never strand a message: cancelled waiters and crashed holders included.
+import { afterEach, expect, it } from "vitest";
+import { acquireFlowSlot } from "../../lambdas/core/flow-control.ts";
+import { deliverMessage } from "../../lambdas/core/deliver.ts";
+import { startLocalServer, type LocalServer } from "../../lambdas/local/server.ts";
+import { tempDir } from "../support/herald.ts";
+import { Sink } from "../support/sink.ts";
+
+let herald: LocalServer | undefined;
+let sink: Sink | undefined;
+afterEach(async () => {
+  await herald?.close();
+  await sink?.close();
+});
+
+async function start(clock: { now(): number }) {
+  sink = await Sink.start();
+  herald = await startLocalServer({ port: 0, dataDir: tempDir(), clock, cronTimers: false });
+  const publish = async (path: string, headers: Record<string, string>): Promise<string> => {
+    const res = await fetch(`${herald?.url}/v2/publish/${sink?.url}${path}`, {
+      method: "POST",
+      body: path,
+      headers: { Authorization: `Bearer ${herald?.token}`, ...headers },
+    });
+    return ((await res.json()) as { messageId: string }).messageId;
+  };
+  return { publish, sink, herald };
+}
+
+const FLOW = { "Upstash-Flow-Control-Key": "one-at-a-time", "Upstash-Flow-Control-Value": "parallelism=1" };
+
+it("wakes the next waiter when the one ahead of it was cancelled", async () => {
+  const { publish, sink, herald } = await start({ now: () => Date.now() });
+  sink.reply = (request) => ({ status: 200, delayMs: request.path === "/a" ? 800 : 0 });
+  await publish("/a", FLOW);
+  await sink.waitFor("/a"); // in flight for 800 ms
+  const b = await publish("/b", FLOW);
+  await publish("/c", FLOW);
+  await new Promise((resolve) => setTimeout(resolve, 200)); // both wait in the list
+  await fetch(`${herald.url}/v2/messages/${b}`, {
+    method: "DELETE",
+    headers: { Authorization: `Bearer ${herald.token}` },
+  });
+  await sink.waitFor("/c", 1, 5_000);
+  expect(sink.at("/b")).toHaveLength(0);
+});
+
+it("delivers a message whose worker died holding its slot, once that hold goes stale", async () => {
+  let offset = 0;
+  const { publish, sink, herald } = await start({ now: () => Date.now() + offset });
+  const id = await publish("/orphan", { ...FLOW, "Upstash-Delay": "1h" });
+  // A worker took the slot for attempt 0 and died; then the job is delivered again.
+  expect(await acquireFlowSlot(herald.context, "one-at-a-time", { messageId: id, retried: 0 })).toEqual({
+    admitted: true,
+  });
+  expect(await deliverMessage(herald.context, { messageId: id, retried: 0 })).toBe("waiting");
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect(sink.at("/orphan")).toHaveLength(0); // the hold is still live: it might be a duplicate
+  offset = (herald.context.config.maxTimeoutSec + 61) * 1000;
+  // The job was dispatched again for that time; run it as the job queue would then.
+  expect(await deliverMessage(herald.context, { messageId: id, retried: 0 })).toBe("delivered");
+  expect(sink.at("/orphan")).toHaveLength(1);
+});

@@ -3,7 +3,7 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
-import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { processDeliveryBatch } from "../adapters/aws/sqs-delivery.ts";
 import { deliverMessage, type DeliveryOutcome } from "../core/deliver.ts";
 import { fireSchedule } from "../core/schedules.ts";
@@ -17,7 +17,7 @@ const METRIC_OF: Partial<Record<DeliveryOutcome, string>> = {
   canceled: "Canceled",
 };
 
-async function handleDeliveries(event: SQSEvent, lambda: Context): Promise<SQSBatchResponse> {
+async function handleDeliveries(event: SQSEvent): Promise<SQSBatchResponse> {
   const { context, dispatcher } = awsContext();
   const counts = new Map<string, number>();
   const batchItemFailures = await processDeliveryBatch(event.Records, {
@@ -25,8 +25,6 @@ async function handleDeliveries(event: SQSEvent, lambda: Context): Promise<SQSBa
     now: () => context.clock.now(),
     onError: logError,
     observeLag: (lagMs) => metrics.addMetric("DeliveryLag", MetricUnit.Milliseconds, lagMs),
-    remainingMs: () => lambda.getRemainingTimeInMillis(),
-    attemptBudgetMs: context.config.maxTimeoutSec * 1000 + 5_000,
     fire: async (scheduleId, firedAt) => {
       const messageIds = await fireSchedule(context, scheduleId, firedAt);
       if (messageIds.length > 0) counts.set("ScheduleFired", (counts.get("ScheduleFired") ?? 0) + 1);

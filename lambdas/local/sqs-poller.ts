@@ -88,7 +88,6 @@ function toRecord(message: SqsMessage, queueUrl: string): SQSRecord {
       SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
       SenderId: attributes.SenderId ?? "local",
       ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
-      ...(attributes.MessageGroupId ? { MessageGroupId: attributes.MessageGroupId } : {}),
     },
     messageAttributes: {},
     md5OfBody: message.MD5OfBody ?? "",

@@ -75,53 +75,6 @@ describe("SqsDispatcher", () => {
     }
   });
 
-  it("runs a FIFO group in order and fails the rest of the group after its first failure", async () => {
-    const ran: string[] = [];
-    const record = (id: string, group: string) => ({
-      messageId: id,
-      body: JSON.stringify({ m: id, r: 0, d: 0 }),
-      attributes: { MessageGroupId: group },
-    });
-    const failures = await processDeliveryBatch(
-      [record("a1", "a"), record("b1", "b"), record("a2", "a"), record("a3", "a"), record("b2", "b")],
-      {
-        dispatcher: { dispatch: async () => undefined },
-        deliver: async (job) => {
-          ran.push(job.messageId);
-          if (job.messageId === "a2") throw new Error("store unavailable");
-        },
-        now: Date.now,
-      },
-    );
-    expect(failures).toEqual([{ itemIdentifier: "a2" }, { itemIdentifier: "a3" }]);
-    expect(ran.filter((id) => id.startsWith("a"))).toEqual(["a1", "a2"]); // a3 never ran
-    expect(ran.filter((id) => id.startsWith("b"))).toEqual(["b1", "b2"]);
-  });
-
-  it("does not start an ordered record that could not finish before the invocation ends", async () => {
-    const ran: string[] = [];
-    let remaining = 60_000;
-    const failures = await processDeliveryBatch(
-      ["a1", "a2", "a3"].map((id) => ({
-        messageId: id,
-        body: JSON.stringify({ m: id, r: 0, d: 0 }),
-        attributes: { MessageGroupId: "a" },
-      })),
-      {
-        dispatcher: { dispatch: async () => undefined },
-        deliver: async (job) => {
-          ran.push(job.messageId);
-          remaining -= 40_000; // each attempt took 40 s
-        },
-        now: Date.now,
-        remainingMs: () => remaining,
-        attemptBudgetMs: 30_000,
-      },
-    );
-    expect(ran).toEqual(["a1"]);
-    expect(failures).toEqual([{ itemIdentifier: "a2" }, { itemIdentifier: "a3" }]);
-  });
-
   it("reports records that fail inside Herald as batch item failures and the rest as done", async () => {
     const failures = await processDeliveryBatch(
       [

@@ -12,12 +12,6 @@ export interface DeliveryBatchOptions {
   onError?: (message: string, error: unknown) => void;
   /** How late an attempt starts after its due time, per job (the delivery latency metric). */
   observeLag?: (lagMs: number) => void;
-  /**
-   * Time left in this invocation, and the most one attempt may take: an ordered record is only started
-   * when it can finish, otherwise it and the rest of its group are handed back for redelivery.
-   */
-  remainingMs?: () => number;
-  attemptBudgetMs?: number;
 }
 
 /** A job arriving this little early is delivered now (SQS delays are whole seconds). */
@@ -26,46 +20,23 @@ const EARLY_TOLERANCE_MS = 1000;
 type JobRecord = Pick<SQSRecord, "messageId" | "body"> & { attributes?: Partial<SQSRecord["attributes"]> };
 
 /**
- * Handles one SQS batch of delivery jobs. Records of a standard queue run concurrently. Records of a FIFO
- * queue run in order within their message group (groups run side by side), and the first failure in a
- * group fails the rest of that group's records too, so SQS redelivers them in order. The ids of records
- * that failed inside Herald go back as batch item failures (the redrive queue catches poison messages).
- * A job that arrived early from a schedule is sent on with the remaining delay.
+ * Handles one SQS batch of delivery jobs and schedule firings, concurrently. The ids of records that
+ * failed inside Herald go back as batch item failures (SQS redelivers them; the redrive queue catches
+ * poison messages). A job that arrived early from a one-time schedule is sent on with the remaining delay.
  */
 export async function processDeliveryBatch(
   records: JobRecord[],
   options: DeliveryBatchOptions,
 ): Promise<SQSBatchItemFailure[]> {
-  const groups = new Map<string, JobRecord[]>();
-  const unordered: JobRecord[] = [];
-  for (const record of records) {
-    const group = record.attributes?.MessageGroupId;
-    if (group === undefined) unordered.push(record);
-    else groups.set(group, [...(groups.get(group) ?? []), record]);
-  }
   const failed = new Set<string>();
-  const fail = (record: JobRecord, error: unknown): void => {
-    options.onError?.(`delivery job ${record.messageId} failed inside Herald`, error);
-    failed.add(record.messageId);
-  };
-  await Promise.all([
-    ...unordered.map((record) => runJob(record, options).catch((error: unknown) => fail(record, error))),
-    ...[...groups.values()].map(async (group) => {
-      for (const [i, record] of group.entries()) {
-        if (options.remainingMs && options.remainingMs() < (options.attemptBudgetMs ?? 0)) {
-          for (const rest of group.slice(i)) failed.add(rest.messageId);
-          return;
-        }
-        try {
-          await runJob(record, options);
-        } catch (error) {
-          fail(record, error);
-          for (const rest of group.slice(i + 1)) failed.add(rest.messageId);
-          return;
-        }
-      }
-    }),
-  ]);
+  await Promise.all(
+    records.map((record) =>
+      runJob(record, options).catch((error: unknown) => {
+        options.onError?.(`delivery job ${record.messageId} failed inside Herald`, error);
+        failed.add(record.messageId);
+      }),
+    ),
+  );
   return records.filter((r) => failed.has(r.messageId)).map((r) => ({ itemIdentifier: r.messageId }));
 }
 

@@ -1,14 +1,13 @@
 // The delivery Lambda: SQS batches of delivery jobs -> one attempt each, concurrently.
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
-import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { processDeliveryBatch } from "../adapters/aws/sqs-delivery.ts";
 import { deliverMessage, type DeliveryOutcome } from "../core/deliver.ts";
 import { fireSchedule } from "../core/schedules.ts";
 import { awsContext } from "./aws-context.ts";
-import { logError, logger, metrics } from "./observability.ts";
+import { flushMetrics, logError, logger, metrics } from "./observability.ts";
 
 const METRIC_OF: Partial<Record<DeliveryOutcome, string>> = {
   delivered: "Delivered",
@@ -40,4 +39,4 @@ async function handleDeliveries(event: SQSEvent): Promise<SQSBatchResponse> {
   return { batchItemFailures };
 }
 
-export const handler = middy(handleDeliveries).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+export const handler = middy(handleDeliveries).use(injectLambdaContext(logger)).use(flushMetrics());

@@ -73,6 +73,57 @@ describeEachMode("OpenAPI shapes", (mode) => {
       expect(schemaErrors("Error", await error.json())).toEqual([]);
     });
 
+    it("URL groups, queues, schedules, flow control and batch", async () => {
+      const sink = setup.sink.url;
+      await get("/v2/topics/shapes/endpoints", {
+        method: "POST",
+        body: JSON.stringify({ endpoints: [{ name: "one", url: `${sink}/ok/1` }, { url: `${sink}/ok/2` }] }),
+      });
+      expect(responseErrors("/v2/topics", "get", 200, await get("/v2/topics"))).toEqual([]);
+      expect(responseErrors("/v2/topics/{urlGroupName}", "get", 200, await get("/v2/topics/shapes"))).toEqual([]);
+
+      await get("/v2/queues", { method: "POST", body: JSON.stringify({ queueName: "shapes", parallelism: 2 }) });
+      expect(responseErrors("/v2/queues", "get", 200, await get("/v2/queues"))).toEqual([]);
+      expect(responseErrors("/v2/queues/{queueName}", "get", 200, await get("/v2/queues/shapes"))).toEqual([]);
+      const enqueued = await get(`/v2/enqueue/shapes/${sink}/ok/q`, { method: "POST", body: "q" });
+      expect(schemaErrors("PublishResponse", enqueued)).toEqual([]);
+
+      const created = await get(`/v2/schedules/${sink}/ok/s`, {
+        method: "POST",
+        headers: { "Upstash-Cron": "*/5 * * * *", "Upstash-Retries": "2", "Upstash-Label": "shape" },
+        body: "s",
+      });
+      expect(responseErrors("/v2/schedules/{destination}", "post", 200, created)).toEqual([]);
+      const { scheduleId } = created as { scheduleId: string };
+      expect(responseErrors("/v2/schedules", "get", 200, await get("/v2/schedules"))).toEqual([]);
+      expect(
+        responseErrors("/v2/schedules/{scheduleId}", "get", 200, await get(`/v2/schedules/${scheduleId}`)),
+      ).toEqual([]);
+
+      await get(`/v2/publish/${sink}/ok/fc`, {
+        method: "POST",
+        headers: { "Upstash-Flow-Control-Key": "shapes", "Upstash-Flow-Control-Value": "parallelism=1,rate=5" },
+      });
+      expect(responseErrors("/v2/flowControl", "get", 200, await get("/v2/flowControl"))).toEqual([]);
+      expect(
+        responseErrors("/v2/flowControl/{flowControlKey}", "get", 200, await get("/v2/flowControl/shapes")),
+      ).toEqual([]);
+      expect(responseErrors("/v2/globalParallelism", "get", 200, await get("/v2/globalParallelism"))).toEqual([]);
+
+      const batch = await get("/v2/batch", {
+        method: "POST",
+        body: JSON.stringify([{ destination: `${sink}/ok/b1` }, { destination: `${sink}/ok/b2`, queue: "shapes" }]),
+      });
+      expect(responseErrors("/v2/batch", "post", 200, batch)).toEqual([]);
+      // A URL-group entry answers an array, as the SDKs read it (the OpenAPI document has only objects).
+      const toGroup = (await get("/v2/batch", {
+        method: "POST",
+        body: JSON.stringify([{ destination: "shapes", body: "to the group" }]),
+      })) as unknown[][];
+      expect(toGroup[0]).toHaveLength(2);
+      for (const element of toGroup[0] ?? []) expect(schemaErrors("PublishResponse", element)).toEqual([]);
+    });
+
     it("the validator itself rejects a wrong shape", () => {
       expect(schemaErrors("Message", { messageId: 42 })).not.toEqual([]);
       expect(responseErrors("/v2/logs", "get", 200, { logs: [{ state: "SLEEPING" }] })).not.toEqual([]);

@@ -6,6 +6,8 @@ import type { DlqEntry, LogEvent, Message, MessageState, MessageStatus, StoredMe
 export interface Clock {
   /** Epoch milliseconds. */
   now(): number;
+  /** Waits; a clock without it (a test's) makes core skip its short waits. */
+  sleep?(ms: number): Promise<void>;
 }
 
 /** Where a scan resumes: items strictly after this position in scan order. `key` breaks ties within a ms. */
@@ -88,6 +90,8 @@ export interface Store {
    * records `now` as the entry's claimedAt.
    */
   setQueueEntryParked(queue: string, seq: number, parked: boolean, now: number): Promise<boolean>;
+  /** Compare-and-set of an un-parked entry's claimedAt from `claimedAt` to `now` (a turn given again). */
+  reclaimQueueEntry(queue: string, seq: number, claimedAt: number, now: number): Promise<boolean>;
   deleteQueueEntry(queue: string, seq: number): Promise<void>;
   countQueueEntries(queue: string): Promise<number>;
 

@@ -38,16 +38,19 @@ export async function deliverMessage(ctx: HeraldContext, job: DeliveryJob): Prom
     }
     return "canceled";
   }
-  if (FINAL_STATES.includes(status.state)) {
-    // Finished already. A queue may still wait for this: the run that settled it may have died before
-    // letting the queue move on, and this job is its redelivery.
-    await onMessageFinal(ctx, message, status);
+  // A job whose attempt is over may be the redelivery of a run that died after settling, before letting
+  // its queue move on or releasing its flow-control slot: both are done (again) here, idempotently.
+  const stale =
+    FINAL_STATES.includes(status.state) ||
+    // A job for the next attempt is dispatched before the status records the failed one; if a crash came
+    // in between, the status is one behind. Any other mismatch is a stale duplicate.
+    (job.retried !== status.retried && job.retried !== status.retried + 1);
+  if (stale) {
+    if (FINAL_STATES.includes(status.state)) await onMessageFinal(ctx, message, status);
+    if (message.flowControl) await releaseFlowSlot(ctx, message.flowControl.key, job);
     return "skipped";
   }
   if (status.state !== "CREATED" && status.state !== "RETRY") return "skipped";
-  // A job for the next attempt is dispatched before the status records the failed one; if a crash came
-  // in between, the status is one behind. Any other mismatch is a stale duplicate.
-  if (job.retried !== status.retried && job.retried !== status.retried + 1) return "skipped";
 
   const retried = job.retried;
   // A queue that is paused holds its messages; a flow-control key may make the attempt wait its turn.

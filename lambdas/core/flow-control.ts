@@ -29,6 +29,15 @@ export interface FlowControlState {
 const MAX_PERIOD_SEC = 7 * 86_400;
 const waitList = (key: string): string => `fc:${key}`;
 const holderOf = (job: DeliveryJob): string => `${job.messageId}:${job.retried}`;
+// A wait-list entry names the attempt, not only the message: a stale entry of an earlier attempt must
+// not start the next one before its backoff.
+const waiterOf = (job: DeliveryJob): string => `${job.messageId}|${job.retried}`;
+function parseWaiter(waiter: string): DeliveryJob {
+  const bar = waiter.lastIndexOf("|");
+  return bar < 0
+    ? { messageId: waiter, retried: -1 }
+    : { messageId: waiter.slice(0, bar), retried: Number(waiter.slice(bar + 1)) };
+}
 
 /** Parses `parallelism=<n>, rate=<n>, period=<duration>` in any order and spacing. */
 export function parseFlowControl(key: string | undefined, value: string | undefined): FlowControlSettings | undefined {
@@ -162,7 +171,7 @@ function liveHolders(state: FlowControlState, staleBefore: number): Record<strin
 export async function waitForFlowSlot(ctx: HeraldContext, key: string, job: DeliveryJob): Promise<void> {
   const list = waitList(key);
   const seq = await ctx.store.increment(list);
-  await ctx.store.putQueueEntry(list, { seq, messageId: job.messageId });
+  await ctx.store.putQueueEntry(list, { seq, messageId: waiterOf(job) });
   await wakeWaiters(ctx, key);
 }
 
@@ -196,10 +205,12 @@ async function wakeWaiters(ctx: HeraldContext, key: string): Promise<void> {
     for (const entry of entries) {
       // Dispatch, then drop the entry. Two wakers (or a crash in between) may give a waiter two jobs:
       // the second finds the first holding its slot, or the attempt settled, and does nothing.
-      const stored = await ctx.store.getMessage(entry.messageId);
+      const job = parseWaiter(entry.messageId);
+      const stored = await ctx.store.getMessage(job.messageId);
       const state = stored?.status.state;
-      if (stored && (state === "CREATED" || state === "RETRY" || state === "CANCEL_REQUESTED")) {
-        await ctx.dispatcher.dispatch({ messageId: entry.messageId, retried: stored.status.retried }, now);
+      const current = stored !== undefined && stored.status.retried === job.retried;
+      if (current && (state === "CREATED" || state === "RETRY" || state === "CANCEL_REQUESTED")) {
+        await ctx.dispatcher.dispatch(job, now);
         if (state !== "CANCEL_REQUESTED") woken++;
       }
       await ctx.store.deleteQueueEntry(list, entry.seq);

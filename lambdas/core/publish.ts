@@ -87,6 +87,11 @@ export async function planPublish(
 
 /** A claim still pending this long after it was made belongs to a publish that died (the API's limit is 29 s). */
 const ABANDONED_CLAIM_MS = 30_000;
+/**
+ * How long a duplicate waits for a pending claim: until it is settled, or abandoned (then taken over). On
+ * AWS the duplicate's own request may be cut at 29 s; the client's retry then finds the claim abandoned.
+ */
+const PENDING_WAIT_MS = ABANDONED_CLAIM_MS + 2_000;
 
 interface DedupClaim {
   results: PublishResult[];
@@ -94,44 +99,77 @@ interface DedupClaim {
   pendingSince?: number;
 }
 
+function readClaim(value: string): DedupClaim {
+  const parsed = JSON.parse(value) as DedupClaim | PublishResult[];
+  return Array.isArray(parsed) ? { results: parsed } : parsed;
+}
+
 /**
  * Carries out a plan. Every message is stored and dispatched before the response: a client that got a
  * 2xx has all of them, also for a URL group; one that got none (the process died midway) publishes again.
- *
- * A deduplicated publish first claims its key, pending (so of concurrent duplicates exactly one goes
- * on), and marks the claim done once its messages are accepted. If accepting fails the claim is
- * released, so the client's retry publishes; a claim left pending by a publish that died is taken
- * over once it is older than any publish can take.
  */
 export async function acceptPlan(ctx: HeraldContext, plan: PublishPlan): Promise<PublishResponse> {
   const results: PublishResult[] = plan.messages.map((m) => ({ messageId: m.messageId, url: m.url }));
+  const respond = (status: 200 | 202, list: PublishResult[]): PublishResponse => ({
+    status,
+    body: plan.fanOut ? list : (list[0] as PublishResult),
+  });
   const key = plan.deduplicationKey;
   if (key === undefined) {
     await Promise.all(plan.messages.map((message) => acceptMessage(ctx, message)));
-    return { status: 200, body: plan.fanOut ? results : (results[0] as PublishResult) };
+    return respond(200, results);
+  }
+  const pending = JSON.stringify({ results, pendingSince: ctx.clock.now() } satisfies DedupClaim);
+  const earlier = await claimDeduplication(ctx, key, pending);
+  if (earlier)
+    return respond(
+      202,
+      earlier.map((r) => ({ ...r, deduplicated: true })),
+    );
+
+  // Every accept finishes (or fails) before the claim is released: none may succeed after the release.
+  const accepted = await Promise.allSettled(plan.messages.map((message) => acceptMessage(ctx, message)));
+  const failure = accepted.find((r) => r.status === "rejected");
+  if (failure) {
+    await ctx.store.releaseDedup(key, pending).catch(() => undefined);
+    throw failure.reason;
   }
   const now = ctx.clock.now();
-  const expiresAt = now + ctx.config.deduplicationWindowMs;
-  const pending = JSON.stringify({ results, pendingSince: now } satisfies DedupClaim);
-  let held = await ctx.store.claimDedup(key, pending, now, expiresAt);
-  if (held !== undefined) {
-    const claim = JSON.parse(held) as DedupClaim;
-    const abandoned = claim.pendingSince !== undefined && now - claim.pendingSince > ABANDONED_CLAIM_MS;
-    if (abandoned) held = await ctx.store.claimDedup(key, pending, now, expiresAt, held);
-    if (held !== undefined) {
-      const earlier = (JSON.parse(held || "{}") as DedupClaim).results ?? claim.results;
-      const body = earlier.map((r) => ({ ...r, deduplicated: true }));
-      return { status: 202, body: plan.fanOut ? body : (body[0] as PublishResult) };
+  const done = JSON.stringify({ results } satisfies DedupClaim);
+  await ctx.store.claimDedup(key, done, now, now + ctx.config.deduplicationWindowMs, pending).catch(() => undefined);
+  return respond(200, results);
+}
+
+/**
+ * Claims a deduplication key for this publish (pending), or returns the ids of the publish that holds it.
+ * A duplicate of a publish still in progress waits for it to settle, so it never acknowledges ids that
+ * end up not stored (the first publish fails and releases the claim: then this one goes on). A claim
+ * left pending by a publish that died is taken over — unless its messages exist (it died after storing
+ * them), which makes it a plain duplicate.
+ */
+async function claimDeduplication(
+  ctx: HeraldContext,
+  key: string,
+  pending: string,
+): Promise<PublishResult[] | undefined> {
+  const deadline = ctx.clock.now() + PENDING_WAIT_MS;
+  for (let round = 0; ; round++) {
+    const now = ctx.clock.now();
+    const expiresAt = now + ctx.config.deduplicationWindowMs;
+    const held = await ctx.store.claimDedup(key, pending, now, expiresAt);
+    if (held === undefined) return undefined;
+    const claim = readClaim(held);
+    if (claim.pendingSince === undefined || round === 100) return claim.results;
+    if (now - claim.pendingSince > ABANDONED_CLAIM_MS) {
+      const first = claim.results[0];
+      if (first && (await ctx.store.getMessage(first.messageId))) return claim.results;
+      const taken = await ctx.store.claimDedup(key, pending, now, expiresAt, held);
+      if (taken === undefined) return undefined;
+      continue; // someone else changed it: look again
     }
+    if (!ctx.clock.sleep || now >= deadline) return claim.results;
+    await ctx.clock.sleep(Math.min(1_000, 25 * 2 ** round));
   }
-  try {
-    await Promise.all(plan.messages.map((message) => acceptMessage(ctx, message)));
-  } catch (error) {
-    await ctx.store.releaseDedup(key, pending).catch(() => undefined);
-    throw error;
-  }
-  await ctx.store.claimDedup(key, JSON.stringify({ results } satisfies DedupClaim), now, expiresAt, pending);
-  return { status: 200, body: plan.fanOut ? results : (results[0] as PublishResult) };
 }
 
 export async function publish(ctx: HeraldContext, request: PublishRequest): Promise<PublishResponse> {

@@ -2,6 +2,7 @@
 // platforms behave alike. A queue's unfinished messages are entries in enqueue order; at most
 // `parallelism` of the first entries hold a delivery job, the rest are parked. An entry ends when its
 // message is final and so are its callbacks; then the next parked entries get their jobs ("pump").
+import type { QueueEntry } from "../ports.ts";
 import type { HeraldContext } from "./context.ts";
 import { badRequest, clip, notFound } from "./errors.ts";
 import { callbackMessageId, failureCallbackMessageId } from "./ids.ts";
@@ -140,31 +141,50 @@ export async function pumpQueue(ctx: HeraldContext, queue: string): Promise<void
   if (config.paused) return;
   const head = await ctx.store.headQueueEntries(queue, config.parallelism + Math.min(config.parallelism, 50) + 10);
   let holding = head.filter((e) => !e.parked).length;
-  for (const entry of head.slice(0, config.parallelism)) {
+  for (const [position, entry] of head.entries()) {
     const now = ctx.clock.now();
     if (entry.parked) {
-      if (holding >= config.parallelism) break;
+      if (position >= config.parallelism || holding >= config.parallelism) continue;
       // Un-parking is the claim: of two concurrent pumps only one dispatches the entry's job.
       if (!(await ctx.store.setQueueEntryParked(queue, entry.seq, false, now))) continue;
       holding++;
-    } else if (entry.claimedAt === undefined || now < entry.claimedAt + lostAfterMs(ctx)) {
-      continue; // its job is out there
+      const stored = await ctx.store.getMessage(entry.messageId);
+      if (!stored) {
+        await ctx.store.deleteQueueEntry(queue, entry.seq); // past retention
+        continue;
+      }
+      const { status, message } = stored;
+      await ctx.dispatcher.dispatch(
+        { messageId: entry.messageId, retried: status.retried },
+        Math.max(now, message.notBefore),
+      );
+    } else if (entry.claimedAt !== undefined && now > entry.claimedAt + lostAfterMs(ctx)) {
+      await redispatchLostTurn(ctx, queue, entry, entry.claimedAt, now);
     }
-    const stored = await ctx.store.getMessage(entry.messageId);
-    if (!stored) {
-      await ctx.store.deleteQueueEntry(queue, entry.seq); // past retention
-      continue;
-    }
-    const { status, message } = stored;
-    const due = Math.max(now, message.notBefore);
-    if (
-      !entry.parked &&
-      !(status.state === "CREATED" && status.retried === 0 && now > message.notBefore + lostAfterMs(ctx))
-    ) {
-      continue;
-    }
-    await ctx.dispatcher.dispatch({ messageId: entry.messageId, retried: status.retried }, due);
   }
+}
+
+/**
+ * A turn given long ago whose first attempt never happened lost its job. Giving it again is itself a
+ * compare-and-set of the claim time, so concurrent pumps dispatch it once, and not again for a while.
+ */
+async function redispatchLostTurn(
+  ctx: HeraldContext,
+  queue: string,
+  entry: QueueEntry,
+  claimedAt: number,
+  now: number,
+): Promise<void> {
+  const stored = await ctx.store.getMessage(entry.messageId);
+  if (!stored) {
+    await ctx.store.deleteQueueEntry(queue, entry.seq);
+    return;
+  }
+  const { status, message } = stored;
+  const neverAttempted = status.state === "CREATED" && status.retried === 0;
+  if (!neverAttempted || now <= message.notBefore + lostAfterMs(ctx)) return;
+  if (!(await ctx.store.reclaimQueueEntry(queue, entry.seq, claimedAt, now))) return;
+  await ctx.dispatcher.dispatch({ messageId: entry.messageId, retried: 0 }, now);
 }
 
 const lostAfterMs = (ctx: HeraldContext): number => ctx.config.maxTimeoutSec * 1000 + LOST_TURN_MARGIN_MS;

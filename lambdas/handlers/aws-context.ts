@@ -61,7 +61,7 @@ export function awsContext(): { context: HeraldContext; dispatcher: SqsDispatche
   if (cached) return cached;
   const env = emulation?.env ?? process.env;
   const config = configFromEnv(env);
-  const clock = { now: () => Date.now() };
+  const clock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
   const sqs = new SQSClient(clientConfig(env, "SQS"));
   const scheduling = {
     queueArn: required(env, "HERALD_QUEUE_ARN"),

@@ -44,7 +44,7 @@ export interface LocalServer extends RunningHerald {
   cron: LocalCronTrigger;
 }
 
-const systemClock: Clock = { now: () => Date.now() };
+const systemClock: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
 const PURGE_INTERVAL_MS = 3_600_000;
 
 /** Starts the local Herald: the shared API routes over node:http plus in-process delivery workers. */

@@ -300,9 +300,16 @@ export function storeContract(name: string, open: () => Promise<StoreFixture>): 
         expect(claims.filter(Boolean)).toHaveLength(1);
         const [claimed] = await store.headQueueEntries(queue, 1);
         expect(claimed).toMatchObject({ seq: 1, parked: false, claimedAt: expect.any(Number) });
+        const at = claimed?.claimedAt as number;
+        const reclaims = await Promise.all(
+          Array.from({ length: 4 }, () => store.reclaimQueueEntry(queue, 1, at, at + 10)),
+        );
+        expect(reclaims.filter(Boolean)).toHaveLength(1);
+        expect((await store.headQueueEntries(queue, 1))[0]?.claimedAt).toBe(at + 10);
+        expect(await store.reclaimQueueEntry(queue, 2, at, at + 10)).toBe(false); // parked: no turn to give again
         expect(await store.setQueueEntryParked(queue, 1, true, 5_000)).toBe(true);
         expect(await store.setQueueEntryParked(queue, 1, true, 5_000)).toBe(false);
-        expect((await store.headQueueEntries(queue, 1))[0]?.claimedAt).toBe(claimed?.claimedAt); // parking keeps it
+        expect((await store.headQueueEntries(queue, 1))[0]?.claimedAt).toBe(at + 10); // parking keeps it
         await store.putQueueEntry(queue, { seq: 1, messageId: "other" }); // exists: unchanged
         expect((await store.headQueueEntries(queue, 1))[0]).toMatchObject({ messageId: "m1", parked: true });
         await store.deleteQueueEntry(queue, 1);

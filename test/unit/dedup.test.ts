@@ -71,3 +71,54 @@ it("takes over a claim left pending by a publish that died, once no publish coul
   const racing = await publish(ctx, request("racing")); // a concurrent duplicate of a live publish
   expect(racing).toEqual({ status: 202, body: { messageId: "msg_in_progress", url: "x", deduplicated: true } });
 });
+
+it("takes over an abandoned claim that is gone by the time it looks, and reads claims in the old format", async () => {
+  const now = clock.now();
+  const stale = JSON.stringify({ results: [{ messageId: "msg_gone", url: "x" }], pendingSince: now - 60_000 });
+  await ctx.store.claimDedup("id:released", stale, now, now + 600_000);
+  await ctx.store.releaseDedup("id:released", stale); // the dying publish released it meanwhile
+  const result = await publish(ctx, request("released"));
+  expect(result.status).toBe(200);
+
+  await ctx.store.claimDedup("id:old", JSON.stringify([{ messageId: "msg_old", url: "x" }]), now, now + 600_000);
+  expect(await publish(ctx, request("old"))).toEqual({
+    status: 202,
+    body: { messageId: "msg_old", url: "x", deduplicated: true },
+  });
+});
+
+it("treats an abandoned claim whose messages were stored as a plain duplicate", async () => {
+  const first = await publish(ctx, { ...request("stored"), headers: {} });
+  const id = (first.body as PublishResult).messageId;
+  const now = clock.now();
+  const stuck = JSON.stringify({ results: [{ messageId: id, url: "x" }], pendingSince: now - 60_000 });
+  await ctx.store.claimDedup("id:stored", stuck, now, now + 600_000);
+  expect(await publish(ctx, request("stored"))).toEqual({
+    status: 202,
+    body: { messageId: id, url: "x", deduplicated: true },
+  });
+});
+
+it("makes a duplicate wait for a publish in progress: it goes on if that one fails, and is a duplicate if it stores", async () => {
+  const waiting = {
+    ...ctx,
+    clock: { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) },
+  };
+  const now = Date.now();
+  const inProgress = JSON.stringify({ results: [{ messageId: "msg_failing", url: "x" }], pendingSince: now });
+  await ctx.store.claimDedup("id:fails", inProgress, now, now + 600_000);
+  const duplicate = publish(waiting, request("fails"));
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  await ctx.store.releaseDedup("id:fails", inProgress); // the first publish failed and let go
+  const result = await duplicate;
+  expect(result.status).toBe(200);
+  expect((result.body as PublishResult).messageId).not.toBe("msg_failing");
+
+  const storing = JSON.stringify({ results: [{ messageId: "msg_stored", url: "x" }], pendingSince: now });
+  await ctx.store.claimDedup("id:stores", storing, now, now + 600_000);
+  const second = publish(waiting, request("stores"));
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  const done = JSON.stringify({ results: [{ messageId: "msg_stored", url: "x" }] });
+  await ctx.store.claimDedup("id:stores", done, Date.now(), Date.now() + 600_000, storing);
+  expect(await second).toEqual({ status: 202, body: { messageId: "msg_stored", url: "x", deduplicated: true } });
+});

@@ -61,3 +61,17 @@ it("delivers a message whose worker died holding its slot, once that hold goes s
   expect(await deliverMessage(herald.context, { messageId: id, retried: 0 })).toBe("delivered");
   expect(sink.at("/orphan")).toHaveLength(1);
 });
+
+it("releases the slot of a worker that died after settling, when its job is delivered again", async () => {
+  const { publish, sink, herald } = await start({ now: () => Date.now() });
+  const a = await publish("/settled", { ...FLOW, "Upstash-Delay": "1h" });
+  const job = { messageId: a, retried: 0 };
+  expect(await acquireFlowSlot(herald.context, "one-at-a-time", job)).toEqual({ admitted: true });
+  // The attempt succeeded and was recorded; the worker died before releasing the slot.
+  await herald.context.store.updateStatus(a, { state: "CREATED", retried: 0 }, { state: "DELIVERED", retried: 0 }, []);
+  await publish("/behind", FLOW);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect(sink.at("/behind")).toHaveLength(0); // waits for the slot
+  expect(await deliverMessage(herald.context, job)).toBe("skipped"); // the redelivery
+  await sink.waitFor("/behind", 1, 5_000);
+});

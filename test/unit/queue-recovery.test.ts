@@ -72,3 +72,20 @@ it("does not give a turn again to a head that waited long and is in flight now",
   await sink.waitFor("/after-2", 1, 15_000);
   expect(sink.at("/slow")).toHaveLength(1);
 });
+
+it("gives a lost turn again once, however many pumps run while it is in flight", async () => {
+  let offset = 0;
+  const { enqueue, store, sink, api } = await start({ now: () => Date.now() + offset });
+  sink.reply = (request) => (request.path === "/lost-slow" ? { status: 200, delayMs: 1500 } : { status: 200 });
+  await api("/v2/queues", { method: "POST", body: '{"queueName":"lost-once","parallelism":2,"paused":true}' });
+  await enqueue("lost-once", "/lost-slow");
+  const [head] = await store.headQueueEntries("lost-once", 1);
+  await store.setQueueEntryParked("lost-once", head?.seq as number, false, Date.now()); // claimed, then a crash
+  await api("/v2/queues/lost-once/resume", { method: "POST" });
+  offset = 31 * 60_000;
+  await Promise.all([0, 1, 2, 3].map((i) => enqueue("lost-once", `/lost-next-${i}`))); // four pumps at once
+  await sink.waitFor("/lost-slow");
+  await sink.waitFor("/lost-next-3", 1, 15_000);
+  await new Promise((resolve) => setTimeout(resolve, 1700));
+  expect(sink.at("/lost-slow")).toHaveLength(1);
+});

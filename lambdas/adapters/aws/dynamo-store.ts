@@ -537,6 +537,24 @@ export class DynamoStore implements Store {
     }
   }
 
+  async reclaimQueueEntry(queue: string, seq: number, claimedAt: number, now: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { PK: `QE#${queue}`, SK: padSeq(seq) },
+          ConditionExpression: "p = :false AND c = :was",
+          UpdateExpression: "SET c = :now",
+          ExpressionAttributeValues: { ":false": false, ":was": claimedAt, ":now": now },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
   async deleteQueueEntry(queue: string, seq: number): Promise<void> {
     await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { PK: `QE#${queue}`, SK: padSeq(seq) } }));
   }

@@ -37,7 +37,17 @@ export function openDatabase(dataDir: string): DatabaseSync {
   // crash or power loss can lose the last transactions.
   db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
   db.exec(SCHEMA);
+  migrate(db);
   return db;
+}
+
+/** Columns added after a table was first created: added to data directories made before. */
+function migrate(db: DatabaseSync): void {
+  const columns = db
+    .prepare("PRAGMA table_info(queue_entries)")
+    .all()
+    .map((c) => c.name);
+  if (!columns.includes("claimed_at")) db.exec("ALTER TABLE queue_entries ADD COLUMN claimed_at INTEGER");
 }
 
 /**

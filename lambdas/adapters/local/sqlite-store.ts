@@ -334,6 +334,13 @@ export class SqliteStore implements Store {
     return result.changes === 1;
   }
 
+  async reclaimQueueEntry(queue: string, seq: number, claimedAt: number, now: number): Promise<boolean> {
+    const result = this.sql(
+      "UPDATE queue_entries SET claimed_at = ? WHERE queue = ? AND seq = ? AND parked = 0 AND claimed_at = ?",
+    ).run(now, queue, seq, claimedAt);
+    return result.changes === 1;
+  }
+
   async deleteQueueEntry(queue: string, seq: number): Promise<void> {
     this.sql("DELETE FROM queue_entries WHERE queue = ? AND seq = ?").run(queue, seq);
   }

@@ -1,34 +1,11 @@
 import fc from "fast-check";
-import { afterAll, describe, expect, it } from "vitest";
-import { LocalCronTrigger } from "../../lambdas/adapters/local/local-cron-trigger.ts";
-import { LocalKeys } from "../../lambdas/adapters/local/local-keys.ts";
-import { openDatabase } from "../../lambdas/adapters/local/sqlite-database.ts";
-import { SqliteJobQueue } from "../../lambdas/adapters/local/sqlite-job-queue.ts";
-import { SqliteStore } from "../../lambdas/adapters/local/sqlite-store.ts";
-import { NodeHttpSender } from "../../lambdas/adapters/node/http-sender.ts";
+import { describe, expect, it } from "vitest";
 import { publishBatch } from "../../lambdas/core/batch.ts";
-import { DEFAULT_CONFIG } from "../../lambdas/core/config.ts";
-import type { HeraldContext } from "../../lambdas/core/context.ts";
 import { HttpError } from "../../lambdas/core/errors.ts";
-import { tempDir } from "../support/herald.ts";
+import { localContext } from "../support/local.ts";
 
 // The real local adapters; the job queue is never started, so nothing is delivered.
-const db = openDatabase(tempDir());
-const clock = { now: () => Date.now() };
-const sender = new NodeHttpSender({ allowPrivateNetworks: false, maxResponseBodyBytes: 1024 });
-const ctx: HeraldContext = {
-  store: new SqliteStore(db),
-  dispatcher: new SqliteJobQueue(db, clock),
-  keys: new LocalKeys(db),
-  sender,
-  clock,
-  cron: new LocalCronTrigger(clock),
-  config: DEFAULT_CONFIG,
-};
-afterAll(() => {
-  sender.close();
-  db.close();
-});
+const ctx = localContext();
 
 const header = fc.constantFrom(
   "upstash-retries",

@@ -1,43 +1,19 @@
-import { afterAll, expect, it } from "vitest";
-import { LocalCronTrigger } from "../../lambdas/adapters/local/local-cron-trigger.ts";
-import { LocalKeys } from "../../lambdas/adapters/local/local-keys.ts";
-import { openDatabase } from "../../lambdas/adapters/local/sqlite-database.ts";
-import { SqliteJobQueue } from "../../lambdas/adapters/local/sqlite-job-queue.ts";
-import { SqliteStore } from "../../lambdas/adapters/local/sqlite-store.ts";
-import { NodeHttpSender } from "../../lambdas/adapters/node/http-sender.ts";
-import { DEFAULT_CONFIG } from "../../lambdas/core/config.ts";
-import type { HeraldContext } from "../../lambdas/core/context.ts";
+import { expect, it } from "vitest";
 import { publish, type PublishResult } from "../../lambdas/core/publish.ts";
-import type { DeliveryJob } from "../../lambdas/ports.ts";
-import { tempDir } from "../support/herald.ts";
+import { localContext } from "../support/local.ts";
 
-const db = openDatabase(tempDir());
-const clock = { now: () => Date.now() };
-const jobs = new SqliteJobQueue(db, clock); // never started: jobs stay in the table
-const sender = new NodeHttpSender({ allowPrivateNetworks: false, maxResponseBodyBytes: 1024 });
 let failNextDispatch = false;
-const ctx: HeraldContext = {
-  store: new SqliteStore(db),
-  // The real job queue, failing on demand like a throttled SendMessage.
-  dispatcher: {
-    dispatch: async (job: DeliveryJob, dueAt: number) => {
-      if (failNextDispatch) {
-        failNextDispatch = false;
-        throw new Error("SQS throttled");
-      }
-      await jobs.dispatch(job, dueAt);
-    },
+// The real job queue, failing on demand like a throttled SendMessage.
+const ctx = localContext((jobs) => ({
+  dispatch: async (job, dueAt) => {
+    if (failNextDispatch) {
+      failNextDispatch = false;
+      throw new Error("SQS throttled");
+    }
+    await jobs.dispatch(job, dueAt);
   },
-  keys: new LocalKeys(db),
-  sender,
-  clock,
-  cron: new LocalCronTrigger(clock),
-  config: DEFAULT_CONFIG,
-};
-afterAll(() => {
-  sender.close();
-  db.close();
-});
+}));
+const clock = ctx.clock;
 
 const request = (id: string) => ({
   destination: "https://example.com/dedup",

@@ -1,33 +1,20 @@
 // Flow-control wait lists must never strand a message: cancelled waiters and crashed holders included.
-import { afterEach, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { acquireFlowSlot } from "../../lambdas/core/flow-control.ts";
 import { deliverMessage } from "../../lambdas/core/deliver.ts";
-import { startLocalServer, type LocalServer } from "../../lambdas/local/server.ts";
-import { tempDir } from "../support/herald.ts";
-import { Sink } from "../support/sink.ts";
+import { useLocalWithSink } from "../support/local.ts";
 
-let herald: LocalServer | undefined;
-let sink: Sink | undefined;
-afterEach(async () => {
-  await herald?.close();
-  await sink?.close();
-});
+const startLocal = useLocalWithSink();
+const FLOW = { "Upstash-Flow-Control-Key": "one-at-a-time", "Upstash-Flow-Control-Value": "parallelism=1" };
 
 async function start(clock: { now(): number }) {
-  sink = await Sink.start();
-  herald = await startLocalServer({ port: 0, dataDir: tempDir(), clock, cronTimers: false });
+  const { herald, sink, api } = await startLocal(clock);
   const publish = async (path: string, headers: Record<string, string>): Promise<string> => {
-    const res = await fetch(`${herald?.url}/v2/publish/${sink?.url}${path}`, {
-      method: "POST",
-      body: path,
-      headers: { Authorization: `Bearer ${herald?.token}`, ...headers },
-    });
+    const res = await api(`/v2/publish/${sink.url}${path}`, { method: "POST", body: path, headers });
     return ((await res.json()) as { messageId: string }).messageId;
   };
   return { publish, sink, herald };
 }
-
-const FLOW = { "Upstash-Flow-Control-Key": "one-at-a-time", "Upstash-Flow-Control-Value": "parallelism=1" };
 
 it("wakes the next waiter when the one ahead of it was cancelled", async () => {
   const { publish, sink, herald } = await start({ now: () => Date.now() });

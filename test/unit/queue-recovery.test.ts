@@ -1,27 +1,14 @@
 // A queue must never stall for good when a process dies at the wrong moment. These tests put the store
 // in the state such a crash leaves behind, then check the queue moves on (real local adapters + sink).
-import { afterEach, expect, it } from "vitest";
-import { startLocalServer, type LocalServer } from "../../lambdas/local/server.ts";
-import { tempDir } from "../support/herald.ts";
-import { Sink } from "../support/sink.ts";
+import { expect, it } from "vitest";
+import { useLocalWithSink } from "../support/local.ts";
 
-let herald: LocalServer | undefined;
-let sink: Sink | undefined;
-afterEach(async () => {
-  await herald?.close();
-  await sink?.close();
-});
+const startLocal = useLocalWithSink();
 
 async function start(clock: { now(): number }) {
-  sink = await Sink.start();
-  herald = await startLocalServer({ port: 0, dataDir: tempDir(), clock, cronTimers: false });
-  const api = (path: string, init: RequestInit = {}) =>
-    fetch(`${herald?.url}${path}`, {
-      ...init,
-      headers: { Authorization: `Bearer ${herald?.token}`, ...(init.headers as Record<string, string>) },
-    });
+  const { herald, sink, api } = await startLocal(clock);
   const enqueue = async (queue: string, path: string): Promise<string> => {
-    const res = await api(`/v2/enqueue/${queue}/${sink?.url}${path}`, { method: "POST", body: path });
+    const res = await api(`/v2/enqueue/${queue}/${sink.url}${path}`, { method: "POST", body: path });
     return ((await res.json()) as { messageId: string }).messageId;
   };
   return { api, enqueue, store: herald.context.store, sink };

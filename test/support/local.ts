@@ -1,0 +1,66 @@
+// Real local adapters for tests below the HTTP layer: a core context on SQLite, or a local server with
+// a recording sink, each on an injectable clock.
+import { afterAll, afterEach } from "vitest";
+import { LocalCronTrigger } from "../../lambdas/adapters/local/local-cron-trigger.ts";
+import { LocalKeys } from "../../lambdas/adapters/local/local-keys.ts";
+import { openDatabase } from "../../lambdas/adapters/local/sqlite-database.ts";
+import { SqliteJobQueue } from "../../lambdas/adapters/local/sqlite-job-queue.ts";
+import { SqliteStore } from "../../lambdas/adapters/local/sqlite-store.ts";
+import { NodeHttpSender } from "../../lambdas/adapters/node/http-sender.ts";
+import { DEFAULT_CONFIG } from "../../lambdas/core/config.ts";
+import type { HeraldContext } from "../../lambdas/core/context.ts";
+import { startLocalServer, type LocalServer } from "../../lambdas/local/server.ts";
+import type { Dispatcher } from "../../lambdas/ports.ts";
+import { tempDir } from "./herald.ts";
+import { Sink } from "./sink.ts";
+
+/**
+ * A core context on the local adapters; its job queue is never started, so nothing is delivered.
+ * `dispatcher` may wrap the real one (to fail on demand). Closed after the test file.
+ */
+export function localContext(wrap: (jobs: Dispatcher) => Dispatcher = (jobs) => jobs): HeraldContext {
+  const db = openDatabase(tempDir());
+  const clock = { now: () => Date.now() };
+  const sender = new NodeHttpSender({ allowPrivateNetworks: false, maxResponseBodyBytes: 1024 });
+  afterAll(() => {
+    sender.close();
+    db.close();
+  });
+  return {
+    store: new SqliteStore(db),
+    dispatcher: wrap(new SqliteJobQueue(db, clock)),
+    keys: new LocalKeys(db),
+    sender,
+    clock,
+    cron: new LocalCronTrigger(clock),
+    config: DEFAULT_CONFIG,
+  };
+}
+
+export interface LocalWithSink {
+  herald: LocalServer;
+  sink: Sink;
+  /** Plain HTTP against the API with the token. */
+  api(path: string, init?: RequestInit): Promise<Response>;
+}
+
+/** Returns a starter of a local server plus sink per test (stopped after each test). */
+export function useLocalWithSink(): (clock: { now(): number }) => Promise<LocalWithSink> {
+  let running: LocalWithSink | undefined;
+  afterEach(async () => {
+    await running?.herald.close();
+    await running?.sink.close();
+    running = undefined;
+  });
+  return async (clock) => {
+    const sink = await Sink.start();
+    const herald = await startLocalServer({ port: 0, dataDir: tempDir(), clock, cronTimers: false });
+    const api = (path: string, init: RequestInit = {}) =>
+      fetch(`${herald.url}${path}`, {
+        ...init,
+        headers: { Authorization: `Bearer ${herald.token}`, ...(init.headers as Record<string, string>) },
+      });
+    running = { herald, sink, api };
+    return running;
+  };
+}

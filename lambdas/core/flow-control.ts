@@ -205,10 +205,14 @@ async function wakeWaiters(ctx: HeraldContext, key: string): Promise<void> {
     for (const entry of entries) {
       // Dispatch, then drop the entry. Two wakers (or a crash in between) may give a waiter two jobs:
       // the second finds the first holding its slot, or the attempt settled, and does nothing.
-      const job = parseWaiter(entry.messageId);
-      const stored = await ctx.store.getMessage(job.messageId);
+      const waiter = parseWaiter(entry.messageId);
+      const stored = await ctx.store.getMessage(waiter.messageId);
       const state = stored?.status.state;
-      const current = stored !== undefined && stored.status.retried === job.retried;
+      const recorded = stored?.status.retried ?? -1;
+      // An entry from before entries named their attempt (-1) waits for the recorded one. The job of the
+      // next attempt may wait before the status records the previous attempt's failure: it is current too.
+      const job = waiter.retried < 0 ? { ...waiter, retried: recorded } : waiter;
+      const current = stored !== undefined && (job.retried === recorded || job.retried === recorded + 1);
       if (current && (state === "CREATED" || state === "RETRY" || state === "CANCEL_REQUESTED")) {
         await ctx.dispatcher.dispatch(job, now);
         if (state !== "CANCEL_REQUESTED") woken++;

@@ -161,8 +161,9 @@ async function claimDeduplication(
     const claim = readClaim(held);
     if (claim.pendingSince === undefined || round === 100) return claim.results;
     if (now - claim.pendingSince > ABANDONED_CLAIM_MS) {
-      const first = claim.results[0];
-      if (first && (await ctx.store.getMessage(first.messageId))) return claim.results;
+      for (const result of claim.results) {
+        if (await ctx.store.getMessage(result.messageId)) return claim.results; // it stored (some of) them
+      }
       const taken = await ctx.store.claimDedup(key, pending, now, expiresAt, held);
       if (taken === undefined) return undefined;
       continue; // someone else changed it: look again

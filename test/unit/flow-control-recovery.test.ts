@@ -1,6 +1,6 @@
 // Flow-control wait lists must never strand a message: cancelled waiters and crashed holders included.
 import { expect, it } from "vitest";
-import { acquireFlowSlot } from "../../lambdas/core/flow-control.ts";
+import { acquireFlowSlot, releaseFlowSlot } from "../../lambdas/core/flow-control.ts";
 import { deliverMessage } from "../../lambdas/core/deliver.ts";
 import { useLocalWithSink } from "../support/local.ts";
 
@@ -61,4 +61,19 @@ it("releases the slot of a worker that died after settling, when its job is deli
   expect(sink.at("/behind")).toHaveLength(0); // waits for the slot
   expect(await deliverMessage(herald.context, job)).toBe("skipped"); // the redelivery
   await sink.waitFor("/behind", 1, 5_000);
+});
+
+it("wakes the job of the next attempt even before the status records the previous attempt's failure", async () => {
+  const { publish, sink, herald } = await start({ now: () => Date.now() });
+  const two = { "Upstash-Flow-Control-Key": "two-at-a-time", "Upstash-Flow-Control-Value": "parallelism=2" };
+  const m = await publish("/next-attempt", { ...two, "Upstash-Delay": "1h" });
+  const x = await publish("/other", { ...two, "Upstash-Delay": "1h" });
+  // Attempt 0 of m and x hold both slots; m's attempt 0 failed and sent the job of attempt 1 before
+  // recording RETRY (the order deliverMessage uses), and that job has to wait.
+  await acquireFlowSlot(herald.context, "two-at-a-time", { messageId: m, retried: 0 });
+  await acquireFlowSlot(herald.context, "two-at-a-time", { messageId: x, retried: 0 });
+  expect(await deliverMessage(herald.context, { messageId: m, retried: 1 })).toBe("waiting");
+  await releaseFlowSlot(herald.context, "two-at-a-time", { messageId: x, retried: 0 });
+  const [attempt] = await sink.waitFor("/next-attempt", 1, 5_000);
+  expect(attempt?.headers["upstash-retried"]).toBe("1");
 });

@@ -118,13 +118,7 @@ function pauseRoutes(
 function cancelQuery(request: ApiRequest): ListQuery {
   const query = parseListQuery(params(request), CANCEL);
   if (query.ids || request.body.byteLength === 0) return query;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(new TextDecoder().decode(request.body));
-  } catch {
-    throw badRequest("invalid JSON body");
-  }
-  const ids = (parsed as { messageIds?: unknown } | null)?.messageIds;
+  const ids = (jsonBody(request) as { messageIds?: unknown } | null)?.messageIds;
   if (ids !== undefined) {
     if (!Array.isArray(ids) || !ids.every((id) => typeof id === "string")) {
       throw badRequest("messageIds must be an array of strings");

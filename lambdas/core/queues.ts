@@ -99,10 +99,11 @@ export async function setQueuePaused(ctx: HeraldContext, name: string, paused: b
  */
 export async function enqueueMessage(ctx: HeraldContext, message: Message): Promise<boolean> {
   const queue = message.queueName as string;
-  if (!(await ctx.store.getRecord("queue", queue))) {
+  let config = (await ctx.store.getRecord<QueueConfig>("queue", queue))?.value;
+  if (!config) {
     const now = ctx.clock.now();
-    const fresh: QueueConfig = { name: queue, parallelism: 1, paused: false, createdAt: now, updatedAt: now };
-    await ctx.store.putRecord("queue", queue, fresh, undefined); // a concurrent create wins: fine
+    config = { name: queue, parallelism: 1, paused: false, createdAt: now, updatedAt: now };
+    await ctx.store.putRecord("queue", queue, config, undefined); // a concurrent create wins: fine
   }
   const seq = await ctx.store.increment(counterOf(queue));
   const queued: Message = { ...message, queueSeq: seq };
@@ -117,11 +118,13 @@ export async function enqueueMessage(ctx: HeraldContext, message: Message): Prom
     if (existing?.status.state !== "CREATED" || existing.status.retried !== 0 || existingSeq === undefined)
       return false;
     await ctx.store.putQueueEntry(queue, { seq: existingSeq, messageId: queued.messageId });
-    await pumpQueue(ctx, queue);
+    await pumpQueue(ctx, queue, config);
     return false;
   }
   await ctx.store.putQueueEntry(queue, { seq, messageId: queued.messageId });
-  await pumpQueue(ctx, queue);
+  // The settings just read serve the pump too (one read less per enqueue): a pause that lands in
+  // between is caught by the job itself, which parks.
+  await pumpQueue(ctx, queue, config);
   return true;
 }
 
@@ -136,8 +139,8 @@ const LOST_TURN_MARGIN_MS = 15 * 60_000;
  * attempt — lost its job (the process died between the claim and the dispatch): it is dispatched again,
  * so a queue never stalls for good.
  */
-export async function pumpQueue(ctx: HeraldContext, queue: string): Promise<void> {
-  const config = await queueConfig(ctx, queue);
+export async function pumpQueue(ctx: HeraldContext, queue: string, known?: QueueConfig): Promise<void> {
+  const config = known ?? (await queueConfig(ctx, queue));
   if (config.paused) return;
   const head = await ctx.store.headQueueEntries(queue, config.parallelism + Math.min(config.parallelism, 50) + 10);
   let holding = head.filter((e) => !e.parked).length;

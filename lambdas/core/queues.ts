@@ -131,25 +131,39 @@ export async function enqueueMessage(ctx: HeraldContext, message: Message): Prom
 /** How long after its turn a first attempt may still legitimately not have finished. */
 const LOST_TURN_MARGIN_MS = 15 * 60_000;
 
+/** Times a pump that gave a turn back starts over (each time another pump took a turn at once). */
+const MAX_PUMP_ROUNDS = 5;
+
 /**
  * Gives a delivery job to parked entries among the first `parallelism` ones, unless paused, keeping at
- * most `parallelism` entries holding a turn: entries further back count too (on DynamoDB a later entry
- * can be written before an earlier one of a concurrent enqueue, and may have been given its turn).
+ * most `parallelism` turns given. A snapshot can be out of date by the time a turn is claimed: on
+ * DynamoDB an earlier entry of a concurrent enqueue can appear after a later one was given its turn.
+ * So each claim is checked against a fresh read: if more than `parallelism` turns are out, this one is
+ * given back and the pump starts over. Of two claims at least one sees the other, so the turns that
+ * stand never exceed `parallelism`.
  * An entry given its turn whose first attempt never happened — well past its due time plus the longest
  * attempt — lost its job (the process died between the claim and the dispatch): it is dispatched again,
  * so a queue never stalls for good.
  */
-export async function pumpQueue(ctx: HeraldContext, queue: string, known?: QueueConfig): Promise<void> {
+export async function pumpQueue(ctx: HeraldContext, queue: string, known?: QueueConfig, round = 0): Promise<void> {
   const config = known ?? (await queueConfig(ctx, queue));
   if (config.paused) return;
-  const head = await ctx.store.headQueueEntries(queue, config.parallelism + Math.min(config.parallelism, 50) + 10);
-  let holding = head.filter((e) => !e.parked).length;
+  const window = config.parallelism + Math.min(config.parallelism, 50) + 10;
+  const turnsOut = (entries: QueueEntry[]): number => entries.filter((e) => !e.parked).length;
+  const head = await ctx.store.headQueueEntries(queue, window);
+  let holding = turnsOut(head);
+  let gaveBack = false;
   for (const [position, entry] of head.entries()) {
     const now = ctx.clock.now();
     if (entry.parked) {
       if (position >= config.parallelism || holding >= config.parallelism) continue;
       // Un-parking is the claim: of two concurrent pumps only one dispatches the entry's job.
       if (!(await ctx.store.setQueueEntryParked(queue, entry.seq, false, now))) continue;
+      if (turnsOut(await ctx.store.headQueueEntries(queue, window)) > config.parallelism) {
+        await ctx.store.setQueueEntryParked(queue, entry.seq, true, now);
+        gaveBack = true;
+        break;
+      }
       holding++;
       const stored = await ctx.store.getMessage(entry.messageId);
       if (!stored) {
@@ -165,6 +179,9 @@ export async function pumpQueue(ctx: HeraldContext, queue: string, known?: Queue
       await redispatchLostTurn(ctx, queue, entry, entry.claimedAt, now);
     }
   }
+  // A turn given back may be free again by now (its holder finished meanwhile and its pump saw this
+  // entry still claimed): look again, so no free turn stays idle.
+  if (gaveBack && round < MAX_PUMP_ROUNDS) await pumpQueue(ctx, queue, undefined, round + 1);
 }
 
 /**

@@ -59,7 +59,11 @@ export interface Store {
   getMessage(messageId: string): Promise<StoredMessage | undefined>;
   /** Compare-and-set on the status; appends the events only when the update happened. */
   updateStatus(messageId: string, expected: MessageStatus, next: MessageStatus, events: LogEvent[]): Promise<boolean>;
-  appendEvents(events: LogEvent[]): Promise<void>;
+  /**
+   * Appends log events. `carried`: messages that have no stored record (they travelled inside their
+   * delivery job, see Dispatcher.carriesMessages) — the log keeps them so its entries can show them.
+   */
+  appendEvents(events: LogEvent[], carried?: Message[]): Promise<void>;
   scanEvents(options: ScanOptions & { messageIds?: string[] }): AsyncIterable<Positioned<LoggedEvent>>;
   /** Messages whose status is one of `states`, oldest first, without their bodies (empty). */
   scanMessages(states: readonly MessageState[]): AsyncIterable<StoredMessage>;
@@ -122,9 +126,18 @@ export interface CronTrigger {
 export interface DeliveryJob {
   messageId: string;
   retried: number;
+  /** The whole message, when it travels with its job instead of being stored (first attempts only). */
+  message?: Message;
 }
 
 export interface Dispatcher {
+  /**
+   * True when a job can carry its message (SQS: the job is the message while it is in flight). Core then
+   * stores no record for a message that nothing needs to look up before its first attempt ends: no delay,
+   * no queue, no flow control, no deduplication, not from a schedule, small body. On AWS this saves the
+   * per-message DynamoDB writes (DESIGN §3, "Cost is a feature").
+   */
+  readonly carriesMessages?: boolean;
   /** Durably schedules the job; it runs (at least once) no earlier than `dueAt` (epoch ms). */
   dispatch(job: DeliveryJob, dueAt: number): Promise<void>;
 }

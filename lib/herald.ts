@@ -8,7 +8,7 @@ import { HeraldDelivery } from "./delivery.ts";
 import type { HeraldProps } from "./herald-props.ts";
 import { HeraldKeys } from "./keys.ts";
 import { acknowledgeNagFindings, acknowledgeWildcardResource } from "./nag-suppressions.ts";
-import { GSI_BY_TIME, GSI_LISTS } from "../lambdas/adapters/aws/table-schema.ts";
+import { GSI_LISTS } from "../lambdas/adapters/aws/table-schema.ts";
 import { HeraldAlarms } from "./observability/alarms.ts";
 import { HeraldDashboard } from "./observability/dashboard.ts";
 import { HeraldMetrics } from "./observability/metrics.ts";
@@ -117,7 +117,7 @@ export class Herald extends Construct {
    */
   private grantRuntimeAccess(fn: LambdaFunction, role: "api" | "delivery"): void {
     const { table, bucket } = this.storage;
-    const indexes = [GSI_BY_TIME, GSI_LISTS].map((gsi) => `${table.tableArn}/index/${gsi.indexName}`);
+    const indexes = [GSI_LISTS].map((gsi) => `${table.tableArn}/index/${gsi.indexName}`);
     const writes = ["dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"];
     fn.addToRolePolicy(
       new PolicyStatement({

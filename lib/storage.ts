@@ -2,7 +2,7 @@ import { Duration, type RemovalPolicy } from "aws-cdk-lib";
 import { AttributeType, Billing, TableV2 } from "aws-cdk-lib/aws-dynamodb";
 import { BlockPublicAccess, Bucket, BucketEncryption } from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
-import { GSI_BY_TIME, GSI_LISTS, TABLE_KEYS, TTL_ATTRIBUTE } from "../lambdas/adapters/aws/table-schema.ts";
+import { GSI_LISTS, TABLE_KEYS, TTL_ATTRIBUTE } from "../lambdas/adapters/aws/table-schema.ts";
 
 export interface HeraldStorageProps {
   retention: Duration;
@@ -26,7 +26,7 @@ export class HeraldStorage extends Construct {
       billing: Billing.onDemand(),
       timeToLiveAttribute: TTL_ATTRIBUTE,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      globalSecondaryIndexes: [GSI_BY_TIME, GSI_LISTS].map((gsi) => ({
+      globalSecondaryIndexes: [GSI_LISTS].map((gsi) => ({
         indexName: gsi.indexName,
         partitionKey: key(gsi.partitionKey),
         sortKey: key(gsi.sortKey),

@@ -1,3 +1,4 @@
+import { findMessage } from "../core/find-message.ts";
 import { cancelMessage, cancelMessages } from "../core/cancel.ts";
 import type { HeraldContext } from "../core/context.ts";
 import { deleteDlq, deleteDlqBulk, getDlq, listDlq, retryDlq, retryDlqBulk } from "../core/dlq.ts";
@@ -237,9 +238,9 @@ export const ROUTES: Route[] = [
     segments: ["v2", "messages"],
     param: "id",
     handler: async (ctx, _request, id) => {
-      const stored = await ctx.store.getMessage(id);
-      if (!stored) throw notFound(`message "${id}" not found`);
-      return json(messageView(stored.message));
+      const message = await findMessage(ctx, id);
+      if (!message) throw notFound(`message "${id}" not found`);
+      return json(messageView(message));
     },
   },
   {

@@ -3,14 +3,46 @@ import { registerFlowControl } from "./flow-control.ts";
 import type { Message } from "./message.ts";
 import { enqueueMessage } from "./queues.ts";
 
+/** A carried message's job must stay within one 64 KiB SQS chunk: its body travels base64-encoded. */
+export const MAX_CARRIED_BODY_BYTES = 32 * 1024;
+
+export interface AcceptOptions {
+  /** The message must have a stored record from the start (a deduplicated publish looks its ids up). */
+  stored?: boolean;
+}
+
+/**
+ * Whether the message can travel inside its first delivery job with no stored record: nothing looks it
+ * up before that attempt ends. A delayed message can be listed and cancelled; a queue, a flow-control
+ * key, a schedule's firing (derived ids) and deduplication all read the record; a callback of a queued
+ * message holds its queue until it ends.
+ */
+export function travelsWithJob(ctx: HeraldContext, message: Message, options: AcceptOptions = {}): boolean {
+  return (
+    ctx.dispatcher.carriesMessages === true &&
+    !options.stored &&
+    message.notBefore <= message.createdAt &&
+    message.queueName === undefined &&
+    message.flowControl === undefined &&
+    message.scheduleId === undefined &&
+    !message.origin?.sourceQueued &&
+    message.body.byteLength <= MAX_CARRIED_BODY_BYTES
+  );
+}
+
 /**
  * Stores a new message and schedules its first attempt (a queue message waits for its turn instead).
  * Store first, then dispatch: a crash in between loses nothing the client was told about (it got no
  * response). A message whose id already exists (a derived callback id, when an attempt is processed
  * again) is not stored again — but if it never got past CREATED its first dispatch may be what failed,
  * so it is dispatched again (a duplicate job is harmless: the attempt's status changes are compare-and-set).
+ * A message that can travel with its job (travelsWithJob) is only dispatched: its job is its record.
  */
-export async function acceptMessage(ctx: HeraldContext, message: Message): Promise<boolean> {
+export async function acceptMessage(ctx: HeraldContext, message: Message, options?: AcceptOptions): Promise<boolean> {
+  if (travelsWithJob(ctx, message, options)) {
+    await ctx.dispatcher.dispatch({ messageId: message.messageId, retried: 0, message }, message.notBefore);
+    return true;
+  }
   if (message.flowControl) await registerFlowControl(ctx, message.flowControl);
   if (message.queueName !== undefined) return enqueueMessage(ctx, message);
   const created = await ctx.store.createMessage(message, { state: "CREATED", retried: 0 }, [

@@ -6,7 +6,7 @@
 import type { HeraldContext } from "./context.ts";
 import { badRequest, HttpError } from "./errors.ts";
 import type { IncomingHeaders } from "./headers.ts";
-import { acceptPlan, planPublish, type PublishPlan, type PublishResult } from "./publish.ts";
+import { acceptPlan, planPublish, type PublishPlan, type PublishResponse, type PublishResult } from "./publish.ts";
 
 const MAX_ENTRIES = 1000;
 
@@ -44,9 +44,17 @@ export async function publishBatch(
       throw error;
     }
   }
-  const results: (PublishResult | PublishResult[])[] = [];
-  for (const plan of plans) results.push((await acceptPlan(ctx, plan)).body);
-  return results;
+  // Entries are accepted together, so their first jobs can share SQS batches — except queued ones, which
+  // are accepted one after another in entry order (their queue positions follow it).
+  const queued = plans.filter((plan) => plan.messages.some((m) => m.queueName !== undefined));
+  const inOrder = (async () => {
+    const bodies = new Map<PublishPlan, PublishResult | PublishResult[]>();
+    for (const plan of queued) bodies.set(plan, (await acceptPlan(ctx, plan)).body);
+    return bodies;
+  })();
+  const together = Promise.all(plans.map((plan) => (queued.includes(plan) ? undefined : acceptPlan(ctx, plan))));
+  const [bodies, responses] = await Promise.all([inOrder, together]);
+  return plans.map((plan, i) => bodies.get(plan) ?? (responses[i] as PublishResponse).body);
 }
 
 function toRequest(entry: BatchEntry, callerIp: string | undefined) {

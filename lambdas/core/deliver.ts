@@ -23,6 +23,8 @@ import { signDelivery } from "./signature.ts";
 export type DeliveryOutcome = "delivered" | "retry" | "failed" | "canceled" | "skipped" | "waiting";
 
 export async function deliverMessage(ctx: HeraldContext, job: DeliveryJob): Promise<DeliveryOutcome> {
+  // A message that travels with its job has no record to read: its first attempt needs none.
+  if (job.message) return attemptAndSettle(ctx, job.message, undefined, 0);
   const stored = await ctx.store.getMessage(job.messageId);
   if (!stored) return "skipped"; // unknown or past retention
   const { message, status } = stored;
@@ -71,10 +73,15 @@ export async function deliverMessage(ctx: HeraldContext, job: DeliveryJob): Prom
   }
 }
 
+/**
+ * Makes attempt `retried` and records its outcome. `status` is the stored status; undefined for a message
+ * that travels with its job (no record yet): its events are logged together with the message, and only a
+ * retry stores it — as RETRY, before the next attempt is dispatched, since that job carries only the id.
+ */
 async function attemptAndSettle(
   ctx: HeraldContext,
   message: Message,
-  status: MessageStatus,
+  status: MessageStatus | undefined,
   retried: number,
 ): Promise<DeliveryOutcome> {
   // ACTIVE is logged with the attempt's start time but written with its outcome, in the same store call:
@@ -91,11 +98,18 @@ async function attemptAndSettle(
     await acceptMessage(ctx, callbackMessage({ kind: "callback", settings: message.callback, ...outcomeFields }));
   }
 
+  const carried: LogEvent[] = status
+    ? []
+    : [{ time: message.createdAt, messageId: message.messageId, state: "CREATED" }, active];
   if (error === undefined) {
-    await settle(ctx, message, status, { state: "DELIVERED", retried }, [
-      active,
-      { time: now, messageId: message.messageId, state: "DELIVERED", ...(response ? { response } : {}) },
-    ]);
+    const delivered: LogEvent = {
+      time: now,
+      messageId: message.messageId,
+      state: "DELIVERED",
+      ...(response ? { response } : {}),
+    };
+    if (status) await settle(ctx, message, status, { state: "DELIVERED", retried }, [active, delivered]);
+    else await ctx.store.appendEvents([...carried, delivered], [message]);
     return "delivered";
   }
 
@@ -106,12 +120,20 @@ async function attemptAndSettle(
 
   if (!nonRetryable && retried < message.maxRetries) {
     const nextAt = now + retryDelayMs(message, retried, response?.header, now, ctx.config);
+    const retryEvent: LogEvent = { time: now, messageId: message.messageId, state: "RETRY", nextDeliveryTime: nextAt };
+    if (!status) {
+      // A crash after this store and before the dispatch redelivers the carried job: it attempts again,
+      // finds the record, and dispatches then.
+      const next: MessageStatus = { state: "RETRY", retried: retried + 1 };
+      if (!(await ctx.store.createMessage(message, next, [...carried, errorEvent, retryEvent]))) {
+        const existing = (await ctx.store.getMessage(message.messageId))?.status;
+        if (!existing || !sameStatus(existing, next)) return "skipped";
+      }
+      await ctx.dispatcher.dispatch({ messageId: message.messageId, retried: retried + 1 }, nextAt);
+      return "retry";
+    }
     await ctx.dispatcher.dispatch({ messageId: message.messageId, retried: retried + 1 }, nextAt);
-    await settle(ctx, message, status, { state: "RETRY", retried: retried + 1 }, [
-      active,
-      errorEvent,
-      { time: now, messageId: message.messageId, state: "RETRY", nextDeliveryTime: nextAt },
-    ]);
+    await settle(ctx, message, status, { state: "RETRY", retried: retried + 1 }, [active, errorEvent, retryEvent]);
     return "retry";
   }
 
@@ -121,11 +143,9 @@ async function attemptAndSettle(
     const settings = message.failureCallback;
     await acceptMessage(ctx, callbackMessage({ kind: "failureCallback", settings, dlqId, ...outcomeFields }));
   }
-  await settle(ctx, message, status, { state: "FAILED", retried }, [
-    active,
-    errorEvent,
-    { time: now, messageId: message.messageId, state: "FAILED", error },
-  ]);
+  const failed: LogEvent = { time: now, messageId: message.messageId, state: "FAILED", error };
+  if (status) await settle(ctx, message, status, { state: "FAILED", retried }, [active, errorEvent, failed]);
+  else await ctx.store.appendEvents([...carried, errorEvent, failed], [message]);
   return "failed";
 }
 

@@ -43,3 +43,12 @@ export async function derivedMessageId(nowMs: number, seed: string): Promise<str
   return `msg_${encodeTime(nowMs)}${tail}`;
 }
 export const newScheduleId = (): string => `scd_${randomChars(24, ALNUM)}`;
+
+/** The creation time a message id starts with (newMessageId, derivedMessageId), or undefined. */
+export function messageIdTime(messageId: string): number | undefined {
+  const m = /^msg_([0-9A-HJKMNP-TV-Z]{10})/.exec(messageId);
+  if (!m) return undefined;
+  let t = 0;
+  for (const c of m[1] as string) t = t * 32 + CROCKFORD.indexOf(c);
+  return t;
+}

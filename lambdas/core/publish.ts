@@ -128,7 +128,9 @@ export async function acceptPlan(ctx: HeraldContext, plan: PublishPlan): Promise
     );
 
   // Every accept finishes (or fails) before the claim is released: none may succeed after the release.
-  const accepted = await Promise.allSettled(plan.messages.map((message) => acceptMessage(ctx, message)));
+  const accepted = await Promise.allSettled(
+    plan.messages.map((message) => acceptMessage(ctx, message, { stored: true })),
+  );
   const failure = accepted.find((r) => r.status === "rejected");
   if (failure) {
     await ctx.store.releaseDedup(key, pending).catch(() => undefined);

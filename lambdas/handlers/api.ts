@@ -9,9 +9,10 @@ import { awsContext } from "./aws-context.ts";
 import { flushMetrics, logError, logger, metrics } from "./observability.ts";
 
 async function handleApi(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
-  const { context } = awsContext();
+  const { context, store } = awsContext();
   const request = fromApiGatewayEvent(event);
   const response = await handleApiRequest(context, request, logError);
+  await store.flushEvents().catch((error: unknown) => logError("log events kept for the next flush", error));
   if (request.method === "POST" && /^\/v2\/(publish|enqueue|batch)\b/i.test(request.path) && response.status < 300) {
     const accepted = [response.body].flat(2) as { deduplicated?: boolean }[];
     const published = accepted.filter((r) => r && !r.deduplicated).length;

@@ -26,7 +26,14 @@ export interface Emulation {
 }
 
 let emulation: Emulation | undefined;
-let cached: { context: HeraldContext; dispatcher: SqsDispatcher } | undefined;
+interface AwsContext {
+  context: HeraldContext;
+  dispatcher: SqsDispatcher;
+  /** Its log events are written when the handler calls store.flushEvents(), once per invocation. */
+  store: DynamoStore;
+}
+
+let cached: AwsContext | undefined;
 
 export function emulateAws(next: Emulation | undefined): void {
   emulation = next;
@@ -57,7 +64,7 @@ function required(env: Env, name: string): string {
   return value;
 }
 
-export function awsContext(): { context: HeraldContext; dispatcher: SqsDispatcher } {
+export function awsContext(): AwsContext {
   if (cached) return cached;
   const env = emulation?.env ?? process.env;
   const config = configFromEnv(env);
@@ -71,16 +78,18 @@ export function awsContext(): { context: HeraldContext; dispatcher: SqsDispatche
     scheduleDeadLetterArn: required(env, "HERALD_SCHEDULE_DLQ_ARN"),
   };
   const dispatcher = new SqsDispatcher({ sqs, queueUrl: required(env, "HERALD_QUEUE_URL"), ...scheduling });
+  const store = new DynamoStore({
+    client: new DynamoDBClient(clientConfig(env, "DYNAMODB")),
+    tableName: required(env, "HERALD_TABLE"),
+    blobs: new S3BlobStore(
+      new S3Client({ ...clientConfig(env, "S3"), forcePathStyle: emulation !== undefined }),
+      required(env, "HERALD_BUCKET"),
+    ),
+    retentionMs: config.retentionMs,
+    deferEvents: true,
+  });
   const context: HeraldContext = {
-    store: new DynamoStore({
-      client: new DynamoDBClient(clientConfig(env, "DYNAMODB")),
-      tableName: required(env, "HERALD_TABLE"),
-      blobs: new S3BlobStore(
-        new S3Client({ ...clientConfig(env, "S3"), forcePathStyle: emulation !== undefined }),
-        required(env, "HERALD_BUCKET"),
-      ),
-      retentionMs: config.retentionMs,
-    }),
+    store,
     dispatcher,
     keys: new SecretsManagerKeys({
       client: emulation?.secretsManager ?? new SecretsManagerClient({ requestHandler }),
@@ -95,6 +104,6 @@ export function awsContext(): { context: HeraldContext; dispatcher: SqsDispatche
     cron: new SchedulerCronTrigger(scheduling),
     config,
   };
-  cached = { context, dispatcher };
+  cached = { context, dispatcher, store };
   return cached;
 }

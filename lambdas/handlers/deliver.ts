@@ -17,7 +17,7 @@ const METRIC_OF: Partial<Record<DeliveryOutcome, string>> = {
 };
 
 async function handleDeliveries(event: SQSEvent): Promise<SQSBatchResponse> {
-  const { context, dispatcher } = awsContext();
+  const { context, dispatcher, store } = awsContext();
   const counts = new Map<string, number>();
   const batchItemFailures = await processDeliveryBatch(event.Records, {
     dispatcher,
@@ -34,6 +34,9 @@ async function handleDeliveries(event: SQSEvent): Promise<SQSBatchResponse> {
       if (metric) counts.set(metric, (counts.get(metric) ?? 0) + 1);
     },
   });
+  // One log page for the whole batch. If it cannot be written now, the events stay for the next flush:
+  // failing the batch would deliver its messages again.
+  await store.flushEvents().catch((error: unknown) => logError("log events kept for the next flush", error));
   metrics.addMetric("Jobs", MetricUnit.Count, event.Records.length);
   for (const [name, count] of counts) metrics.addMetric(name, MetricUnit.Count, count);
   return { batchItemFailures };

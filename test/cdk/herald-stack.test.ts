@@ -42,13 +42,6 @@ describe("storage", () => {
       TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
       GlobalSecondaryIndexes: [
         Match.objectLike({
-          IndexName: "byTime",
-          KeySchema: [
-            { AttributeName: "g1pk", KeyType: "HASH" },
-            { AttributeName: "g1sk", KeyType: "RANGE" },
-          ],
-        }),
-        Match.objectLike({
           IndexName: "lists",
           KeySchema: [
             { AttributeName: "g2pk", KeyType: "HASH" },

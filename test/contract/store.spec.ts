@@ -1,6 +1,7 @@
 // The Store contract: one spec, run against every adapter family (message-queue-toolkit style).
 // test/contract/sqlite.contract.test.ts runs it on SQLite; the AWS adapters will run it on DynamoDB Local.
 import { describe, expect, it } from "vitest";
+import { newMessageId } from "../../lambdas/core/ids.ts";
 import type { DlqEntry, LogEvent, Message } from "../../lambdas/core/message.ts";
 import type { Positioned, ScanOptions, Store } from "../../lambdas/ports.ts";
 
@@ -187,6 +188,42 @@ export function storeContract(name: string, open: () => Promise<StoreFixture>): 
           }),
         );
         expect(bounded.map((e) => e.item.event.error)).toEqual(["e2", "e3", "e4"]);
+      }),
+    );
+
+    it(
+      "logs the events of a message that has no record together with that message",
+      withStore(async (store) => {
+        const now = Date.now();
+        const carried = sampleMessage({ messageId: newMessageId(now), createdAt: now, notBefore: now });
+        const other = sampleMessage({ messageId: newMessageId(now), createdAt: now, notBefore: now });
+        const id = carried.messageId;
+        await store.appendEvents(
+          [
+            { time: now, messageId: id, state: "CREATED" },
+            { time: now + 1, messageId: id, state: "ACTIVE" },
+            { time: now + 1, messageId: other.messageId, state: "CREATED" },
+            { time: now + 2, messageId: id, state: "DELIVERED" },
+          ],
+          [carried, other],
+        );
+        const own = await collect(store.scanEvents({ order: "earliestFirst", messageIds: [id] }));
+        expect(own.map((e) => e.item.event.state)).toEqual(["CREATED", "ACTIVE", "DELIVERED"]);
+        expect(own.every((e) => e.item.message?.url === carried.url)).toBe(true);
+        expect(Buffer.from(own[0]?.item.message?.body ?? []).equals(Buffer.from(carried.body))).toBe(true);
+        const recent = await collect(store.scanEvents({ order: "latestFirst", fromTime: now }));
+        expect(recent.map((e) => [e.item.event.messageId, e.item.event.state])).toEqual([
+          [id, "DELIVERED"],
+          [other.messageId, "CREATED"],
+          [id, "ACTIVE"],
+          [id, "CREATED"],
+        ]);
+        expect(recent[1]?.item.message?.messageId).toBe(other.messageId);
+        // Resuming after the second entry gives the rest.
+        const rest = await collect(
+          store.scanEvents({ order: "latestFirst", fromTime: now, after: recent[1]?.position as ScanOptions["after"] }),
+        );
+        expect(rest.map((e) => e.item.event.state)).toEqual(["ACTIVE", "CREATED"]);
       }),
     );
 

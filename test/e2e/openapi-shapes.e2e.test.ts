@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { describeEachMode, eventually, useHeraldWithSink } from "../support/herald.ts";
+import { describeEachMode, eventually, readMessage, useHeraldWithSink } from "../support/herald.ts";
 import { responseErrors, schemaErrors } from "../support/openapi.ts";
 
 describeEachMode("OpenAPI shapes", (mode) => {
@@ -23,7 +23,7 @@ describeEachMode("OpenAPI shapes", (mode) => {
         body: "hello",
       })) as { messageId: string };
       expect(schemaErrors("PublishResponse", published)).toEqual([]);
-      expect(schemaErrors("Message", await get(`/v2/messages/${published.messageId}`))).toEqual([]);
+      expect(schemaErrors("Message", await readMessage(setup.herald, published.messageId))).toEqual([]);
 
       const failed = (await get(`/v2/publish/${setup.sink.url}/fail`, {
         method: "POST",

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { SinkReply } from "../support/sink.ts";
-import { describeEachMode, eventually, useHeraldWithSink } from "../support/herald.ts";
+import { describeEachMode, eventually, readMessage, useHeraldWithSink } from "../support/herald.ts";
 
 describeEachMode("retries and DLQ", (mode) => {
   const setup = useHeraldWithSink({ mode });
@@ -170,7 +170,7 @@ describeEachMode("retries and DLQ", (mode) => {
       const attempts = await setup.sink.waitFor("/down-retry", 2);
       expect(attempts[1]?.headers["upstash-message-id"]).toBe(messageId);
       expect(attempts[1]?.body.toString()).toBe("again");
-      expect((await setup.herald.client.messages.get(messageId)).maxRetries).toBe(1);
+      expect((await readMessage(setup.herald, messageId)).maxRetries).toBe(1);
       await expect(setup.herald.client.dlq.delete(entry.dlqId)).rejects.toThrow(); // gone from the DLQ
     });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeEachMode, eventually, useHeraldWithSink } from "../support/herald.ts";
+import { describeEachMode, eventually, readMessage, useHeraldWithSink } from "../support/herald.ts";
 
 describeEachMode("URL groups, batch, deduplication and labels", (mode) => {
   const setup = useHeraldWithSink({ mode });
@@ -65,8 +65,8 @@ describeEachMode("URL groups, batch, deduplication and labels", (mode) => {
           }),
         ).resolves.toBe(true);
       }
-      const message = await client.messages.get(results[0]?.messageId as string);
-      expect(message).toMatchObject({ urlGroup: "fanout", endpointName: "one" });
+      const message = await readMessage(setup.herald, results[0]?.messageId as string);
+      expect(message).toMatchObject({ topicName: "fanout", endpointName: "one" });
     });
 
     it("answers 404 for a publish to a group that does not exist, and 400 for bad endpoint input", async () => {

@@ -75,6 +75,63 @@ describe("SqsDispatcher", () => {
     }
   });
 
+  it("sends the jobs dispatched together in shared SendMessageBatch requests, each carrying its message", async () => {
+    const { sqs } = await emulators();
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: uniqueName("batched") }));
+    const queueUrl = QueueUrl as string;
+    const sent: string[] = [];
+    sqs.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName?.startsWith("Send")) sent.push(context.commandName);
+        return next(args);
+      },
+      { step: "initialize", name: "countSends" },
+    );
+    const dispatcher = new SqsDispatcher({
+      sqs,
+      queueUrl,
+      scheduler: new EmulatedScheduler(sqs, () => queueUrl),
+      scheduleGroup: "g",
+      queueArn: "arn:aws:sqs:us-east-1:000000000000:q",
+      schedulerRoleArn: "arn:aws:iam::000000000000:role/r",
+      scheduleDeadLetterArn: "arn:aws:sqs:us-east-1:000000000000:p",
+    });
+    const now = Date.now();
+    const jobs: DeliveryJob[] = Array.from({ length: 23 }, (_, i) => ({
+      messageId: `msg_batched_${i}`,
+      retried: 0,
+      message: {
+        messageId: `msg_batched_${i}`,
+        url: "https://example.com/hook",
+        method: "POST",
+        header: { "Content-Type": ["application/octet-stream"] },
+        body: new Uint8Array([i, 0, 255]),
+        maxRetries: 3,
+        labels: [],
+        notBefore: now,
+        createdAt: now,
+      },
+    }));
+    await Promise.all(jobs.map((job) => dispatcher.dispatch(job, now)));
+    expect(sent).toEqual(["SendMessageBatchCommand", "SendMessageBatchCommand", "SendMessageBatchCommand"]);
+
+    const received: DeliveryJob[] = [];
+    const poller = new SqsPoller({
+      sqs,
+      queueUrl,
+      handler: (records) =>
+        processDeliveryBatch(records, { dispatcher, deliver: async (job) => void received.push(job), now: Date.now }),
+    });
+    poller.start();
+    try {
+      await expect.poll(() => received.length, { timeout: 10_000 }).toBe(23);
+    } finally {
+      await poller.stop();
+    }
+    received.sort((a, b) => a.messageId.localeCompare(b.messageId, "en", { numeric: true }));
+    expect(received).toEqual(jobs);
+  });
+
   it("reports records that fail inside Herald as batch item failures and the rest as done", async () => {
     const failures = await processDeliveryBatch(
       [

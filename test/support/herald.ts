@@ -84,6 +84,19 @@ export async function eventually<T>(
 }
 
 /**
+ * GET /v2/messages/{id}, polled until found. On AWS an immediate message travels inside its SQS job with
+ * no record; it is readable from its log entry once its first attempt has been logged.
+ */
+export async function readMessage(herald: TestHerald, messageId: string): Promise<Record<string, unknown>> {
+  return eventually(async () => {
+    const res = await herald.api(`/v2/messages/${messageId}`);
+    if (res.status === 404) return undefined;
+    if (res.status !== 200) throw new Error(`GET /v2/messages answered ${res.status}`);
+    return (await res.json()) as Record<string, unknown>;
+  });
+}
+
+/**
  * Registers beforeAll/afterAll hooks for a fresh Herald and a recording sink shared by one test file.
  * Read `setup.herald` / `setup.sink` inside tests (they exist once beforeAll ran).
  */

@@ -4,18 +4,11 @@ import {
   waitUntilTableExists,
   type DynamoDBClient,
 } from "@aws-sdk/client-dynamodb";
-import { GSI_BY_TIME, GSI_LISTS, TABLE_KEYS, TTL_ATTRIBUTE } from "./table-schema.ts";
+import { GSI_LISTS, TABLE_KEYS, TTL_ATTRIBUTE } from "./table-schema.ts";
 
 /** Creates Herald's table as the CDK stack defines it (for emulated AWS and tests; on AWS the stack does). */
 export async function createHeraldTable(client: DynamoDBClient, tableName: string): Promise<void> {
-  const attributes = [
-    TABLE_KEYS.partitionKey,
-    TABLE_KEYS.sortKey,
-    GSI_BY_TIME.partitionKey,
-    GSI_BY_TIME.sortKey,
-    GSI_LISTS.partitionKey,
-    GSI_LISTS.sortKey,
-  ];
+  const attributes = [TABLE_KEYS.partitionKey, TABLE_KEYS.sortKey, GSI_LISTS.partitionKey, GSI_LISTS.sortKey];
   await client.send(
     new CreateTableCommand({
       TableName: tableName,
@@ -25,7 +18,7 @@ export async function createHeraldTable(client: DynamoDBClient, tableName: strin
         { AttributeName: TABLE_KEYS.partitionKey, KeyType: "HASH" },
         { AttributeName: TABLE_KEYS.sortKey, KeyType: "RANGE" },
       ],
-      GlobalSecondaryIndexes: [GSI_BY_TIME, GSI_LISTS].map((gsi) => ({
+      GlobalSecondaryIndexes: [GSI_LISTS].map((gsi) => ({
         IndexName: gsi.indexName,
         KeySchema: [
           { AttributeName: gsi.partitionKey, KeyType: "HASH" },

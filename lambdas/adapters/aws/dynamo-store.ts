@@ -10,7 +10,16 @@ import {
   type QueryCommandInput,
 } from "@aws-sdk/lib-dynamodb";
 import type { HeaderMap } from "../../core/headers.ts";
-import type { DlqEntry, LogEvent, Message, MessageState, MessageStatus, StoredMessage } from "../../core/message.ts";
+import { messageIdTime } from "../../core/ids.ts";
+import {
+  FINAL_STATES,
+  type DlqEntry,
+  type LogEvent,
+  type Message,
+  type MessageState,
+  type MessageStatus,
+  type StoredMessage,
+} from "../../core/message.ts";
 import type {
   LoggedEvent,
   Positioned,
@@ -22,7 +31,8 @@ import type {
   Versioned,
 } from "../../ports.ts";
 import type { BlobStore } from "./s3-blob-store.ts";
-import { GSI_BY_TIME, GSI_LISTS, SHARDS } from "./table-schema.ts";
+import { GSI_LISTS, SHARDS } from "./table-schema.ts";
+import { decodePage, encodePages } from "./log-pages.ts";
 import { mergeSorted } from "./merge-sorted.ts";
 
 type Item = Record<string, unknown>;
@@ -35,8 +45,6 @@ const DLQ_SK = "#D";
 const INDEXED_STATES: readonly MessageState[] = ["CREATED", "RETRY", "CANCEL_REQUESTED"];
 /** Bodies above this go to S3 (an item holds at most 400 KB, attributes and indexes included). */
 const INLINE_BODY_BYTES = 100 * 1024;
-/** Log events keep at most this much of a response body (the DLQ entry keeps it all). */
-const EVENT_RESPONSE_BYTES = 8 * 1024;
 
 const pad = (time: number): string => String(time).padStart(13, "0");
 const padSeq = (seq: number): string => String(seq).padStart(15, "0");
@@ -59,6 +67,8 @@ export interface DynamoStoreOptions {
   blobs: BlobStore;
   /** How long logs, DLQ entries and finished messages are kept (TTL), ms. */
   retentionMs: number;
+  /** Keep appended events until flushEvents() (the Lambda handlers: one log page per batch or request). */
+  deferEvents?: boolean;
   now?: () => number;
 }
 
@@ -72,6 +82,7 @@ export class DynamoStore implements Store {
   private readonly blobs: BlobStore;
   private readonly retentionMs: number;
   private readonly now: () => number;
+  private deferred: { events: LogEvent[]; carried: Message[] } | undefined;
 
   constructor(options: DynamoStoreOptions) {
     this.doc = DynamoDBDocumentClient.from(options.client, {
@@ -81,6 +92,7 @@ export class DynamoStore implements Store {
     this.blobs = options.blobs;
     this.retentionMs = options.retentionMs;
     this.now = options.now ?? Date.now;
+    if (options.deferEvents) this.deferred = { events: [], carried: [] };
   }
 
   private expiresAt(fromMs: number): number {
@@ -238,13 +250,51 @@ export class DynamoStore implements Store {
   }
 
   // ---- events -----------------------------------------------------------------------------------
+  // Log pages (log-pages.ts) under L#<day>#<shard>, sort key `<time13>.<seq>`: the page's time is when it
+  // was written (at least its last event's), so every event of a page is at or before the page's time.
 
-  async appendEvents(events: LogEvent[]): Promise<void> {
-    const items = events.map((event) => this.eventItem(event));
+  async appendEvents(events: LogEvent[], carried: Message[] = []): Promise<void> {
+    if (events.length === 0) return;
+    if (this.deferred) {
+      this.deferred.events.push(...events);
+      this.deferred.carried.push(...carried);
+      return;
+    }
+    await this.writePages(events, carried);
+  }
+
+  /**
+   * With `deferEvents`, writes the events appended since the last flush, as few pages as they fit in.
+   * The Lambda handlers call it before they return (before SQS deletes the batch that made them).
+   */
+  async flushEvents(): Promise<void> {
+    if (!this.deferred || this.deferred.events.length === 0) return;
+    const { events, carried } = this.deferred;
+    this.deferred = { events: [], carried: [] };
+    try {
+      await this.writePages(events, carried);
+    } catch (error) {
+      this.deferred.events.unshift(...events); // kept for the next flush (emulated AWS shares one store)
+      this.deferred.carried.unshift(...carried);
+      throw error;
+    }
+  }
+
+  private async writePages(events: LogEvent[], carried: Message[]): Promise<void> {
+    const now = this.now();
+    const items = encodePages(events, carried).map(({ data, lastTime }) => {
+      const time = Math.max(now, lastTime);
+      return {
+        PK: `L#${Math.floor(time / BUCKET_MS)}#${Math.floor(Math.random() * SHARDS)}`,
+        SK: `${pad(time)}.${nextSeqKey()}`,
+        z: data,
+        expiresAt: this.expiresAt(time),
+      };
+    });
     for (let i = 0; i < items.length; i += 25) {
       let requests = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
       for (let attempt = 0; requests.length > 0; attempt++) {
-        if (attempt === 8) throw new Error(`DynamoDB kept ${requests.length} log events unprocessed`);
+        if (attempt === 8) throw new Error(`DynamoDB kept ${requests.length} log pages unprocessed`);
         const result = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: requests } }));
         requests = (result.UnprocessedItems?.[this.table] ?? []) as typeof requests;
         if (requests.length > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
@@ -252,63 +302,11 @@ export class DynamoStore implements Store {
     }
   }
 
-  private eventItem(event: LogEvent): Item {
-    const seq = nextSeqKey();
-    const detail: { error?: string; nextDeliveryTime?: number; response?: { status: number; header: HeaderMap } } = {};
-    if (event.error !== undefined) detail.error = event.error;
-    if (event.nextDeliveryTime !== undefined) detail.nextDeliveryTime = event.nextDeliveryTime;
-    if (event.response) detail.response = { status: event.response.status, header: event.response.header };
-    const responseBody = event.response?.body.subarray(0, EVENT_RESPONSE_BYTES);
-    return {
-      PK: `M#${event.messageId}`,
-      SK: `E#${pad(event.time)}#${seq}`,
-      g1pk: `E#${Math.floor(event.time / BUCKET_MS)}#${shardOf(event.messageId)}`,
-      g1sk: `${pad(event.time)}#${seq}`,
-      t: event.time,
-      state: event.state,
-      ...(Object.keys(detail).length > 0 ? { detail: JSON.stringify(detail) } : {}),
-      ...(responseBody && responseBody.byteLength > 0 ? { rb: responseBody } : {}),
-      expiresAt: this.expiresAt(event.time),
-    };
-  }
-
-  private toEvent(item: Item): LogEvent {
-    const messageId = (item.PK as string).slice(2);
-    const event: LogEvent = { time: Number(item.t), messageId, state: item.state as LogEvent["state"] };
-    if (item.detail) {
-      const detail = JSON.parse(item.detail as string) as {
-        error?: string;
-        nextDeliveryTime?: number;
-        response?: { status: number; header: HeaderMap };
-      };
-      if (detail.error !== undefined) event.error = detail.error;
-      if (detail.nextDeliveryTime !== undefined) event.nextDeliveryTime = detail.nextDeliveryTime;
-      if (detail.response) event.response = { ...detail.response, body: toBytes(item.rb) };
-    }
-    return event;
-  }
-
   async *scanEvents(options: ScanOptions & { messageIds?: string[] }): AsyncIterable<Positioned<LoggedEvent>> {
-    const desc = options.order === "latestFirst";
-    const { lo, hi } = sortKeyBounds(options);
-    const cmp = (a: Item, b: Item): number => (desc ? -1 : 1) * compare(eventSortKey(a), eventSortKey(b));
-    let streams: AsyncIterable<Item>[];
-    if (options.messageIds) {
-      streams = options.messageIds.map((id) =>
-        this.queryAll({
-          KeyConditionExpression: "PK = :pk AND SK BETWEEN :lo AND :hi",
-          ExpressionAttributeValues: { ":pk": `M#${id}`, ":lo": `E#${lo}`, ":hi": `E#${hi}` },
-          ScanIndexForward: !desc,
-        }),
-      );
-    } else {
-      streams = [this.scanBuckets(options, lo, hi)];
-    }
     const messages = new Map<string, Promise<Message | undefined>>();
-    for await (const item of mergeSorted(streams, cmp)) {
-      const key = eventSortKey(item);
-      if (options.after?.key !== undefined && key === `${pad(options.after.time)}#${options.after.key}`) continue;
-      const event = this.toEvent(item);
+    const withMessage = async (event: LogEvent, carried: Map<string, Message>): Promise<LoggedEvent> => {
+      const own = carried.get(event.messageId);
+      if (own) return { event, message: own };
       if (!messages.has(event.messageId)) {
         if (messages.size > 1000) messages.clear();
         messages.set(
@@ -317,36 +315,102 @@ export class DynamoStore implements Store {
         );
       }
       const message = await messages.get(event.messageId);
-      yield {
-        position: { time: event.time, key: key.slice(14) },
-        item: message ? { event, message } : { event },
-      };
+      return message ? { event, message } : { event };
+    };
+    if (options.messageIds) {
+      for (const { event, key, carried } of await this.eventsOf(options.messageIds, options)) {
+        yield { position: { time: event.time, key }, item: await withMessage(event, carried) };
+      }
+      return;
+    }
+    // Pages in page order, events in time order within a page; a position names page and index.
+    const desc = options.order === "latestFirst";
+    const after = options.after?.key === undefined ? undefined : parsePosition(options.after.key);
+    let fromTime = options.fromTime ?? 0;
+    let toTime = options.toTime ?? Number.MAX_SAFE_INTEGER;
+    if (options.after && !after) {
+      // A bare time (the SDK's `cursor = Date.now()`) resumes at that millisecond, inclusive.
+      if (desc) toTime = Math.min(toTime, options.after.time);
+      else fromTime = Math.max(fromTime, options.after.time);
+    }
+    const pages = this.scanPages({
+      desc,
+      // A page holds events at or before its time, and is written soon after them (late by at most a
+      // delivery batch; PAGE_LATENESS_MS bounds what a `toTime` scan looks at).
+      fromKey: after && !desc ? after.page : `${pad(fromTime)}.`,
+      toKey: after && desc ? after.page : `${pad(Math.min(toTime + PAGE_LATENESS_MS, 9_999_999_999_999))}.\uffff`,
+    });
+    for await (const page of pages) {
+      const { events, carried } = decodePage(toBytes(page.z));
+      const order = events.map((_, i) => i);
+      if (desc) order.reverse();
+      for (const i of order) {
+        const event = events[i] as LogEvent;
+        if (after && page.SK === after.page && (desc ? i >= after.index : i <= after.index)) continue;
+        if (event.time < fromTime || event.time > toTime) continue;
+        yield { position: { time: event.time, key: `${page.SK}.${i}` }, item: await withMessage(event, carried) };
+      }
     }
   }
 
-  /** Time-ordered scan over the day buckets of GSI1, newest or oldest first, within the retention. */
-  private async *scanBuckets(options: ScanOptions, lo: string, hi: string): AsyncIterable<Item> {
-    const desc = options.order === "latestFirst";
+  /**
+   * The events of some messages, ordered by time (then page and index). A message id starts with its
+   * creation time, so the scan starts there, and ends once each message has a final event (nothing is
+   * logged for a message after that) or at the newest page.
+   */
+  private async eventsOf(
+    messageIds: string[],
+    options: ScanOptions,
+  ): Promise<{ event: LogEvent; key: string; carried: Map<string, Message> }[]> {
+    const wanted = new Set(messageIds);
+    const open = new Set(messageIds);
     const now = this.now();
-    const oldest = Math.max(options.fromTime ?? 0, now - this.retentionMs - BUCKET_MS);
-    const newest = Math.min(
-      options.toTime ?? Number.MAX_SAFE_INTEGER,
-      now + BUCKET_MS,
-      desc && options.after ? options.after.time : Infinity,
-    );
-    const first = Math.floor(Math.max(oldest, !desc && options.after ? options.after.time : 0) / BUCKET_MS);
-    const last = Math.floor(newest / BUCKET_MS);
+    const oldest = now - this.retentionMs - BUCKET_MS;
+    const created = Math.min(...messageIds.map((id) => messageIdTime(id) ?? oldest));
+    const found: { event: LogEvent; key: string; carried: Map<string, Message> }[] = [];
+    // Clocks of different writers may disagree a little: start a minute early.
+    for await (const page of this.scanPages({ desc: false, fromKey: `${pad(Math.max(oldest, created - 60_000))}.` })) {
+      const { events, carried } = decodePage(toBytes(page.z));
+      for (const [i, event] of events.entries()) {
+        if (!wanted.has(event.messageId)) continue;
+        found.push({ event, key: `${page.SK}.${i}`, carried });
+        if (FINAL_STATES.includes(event.state as MessageState)) open.delete(event.messageId);
+      }
+      if (open.size === 0) break;
+    }
+    const desc = options.order === "latestFirst";
+    const sign = desc ? -1 : 1;
+    const compareFound = (a: { event: LogEvent; key: string }, b: { event: LogEvent; key: string }): number =>
+      sign * (a.event.time - b.event.time || comparePositionKeys(a.key, b.key));
+    found.sort(compareFound);
+    const after = options.after;
+    return found.filter(({ event, key }) => {
+      if (options.fromTime !== undefined && event.time < options.fromTime) return false;
+      if (options.toTime !== undefined && event.time > options.toTime) return false;
+      if (!after) return true;
+      if (after.key === undefined) return desc ? event.time <= after.time : event.time >= after.time;
+      return compareFound({ event, key }, { event: { ...event, time: after.time }, key: after.key }) > 0;
+    });
+  }
+
+  /** Log pages with sort keys in [fromKey, toKey], across the day buckets and shards, in key order. */
+  private async *scanPages(range: { desc: boolean; fromKey: string; toKey?: string }): AsyncIterable<Item> {
+    const now = this.now();
+    const toKey = range.toKey ?? `${pad(now + BUCKET_MS)}.\uffff`;
+    const fromTime = Math.max(Number(range.fromKey.slice(0, 13)), now - this.retentionMs - BUCKET_MS);
+    const toTime = Math.min(Number(toKey.slice(0, 13)), now + BUCKET_MS);
+    const first = Math.floor(fromTime / BUCKET_MS);
+    const last = Math.floor(toTime / BUCKET_MS);
     for (let i = 0; i <= last - first; i++) {
-      const bucket = desc ? last - i : first + i;
+      const bucket = range.desc ? last - i : first + i;
       const shards = Array.from({ length: SHARDS }, (_, shard) =>
         this.queryAll({
-          IndexName: GSI_BY_TIME.indexName,
-          KeyConditionExpression: "g1pk = :pk AND g1sk BETWEEN :lo AND :hi",
-          ExpressionAttributeValues: { ":pk": `E#${bucket}#${shard}`, ":lo": lo, ":hi": hi },
-          ScanIndexForward: !desc,
+          KeyConditionExpression: "PK = :pk AND SK BETWEEN :lo AND :hi",
+          ExpressionAttributeValues: { ":pk": `L#${bucket}#${shard}`, ":lo": range.fromKey, ":hi": toKey },
+          ScanIndexForward: !range.desc,
         }),
       );
-      yield* mergeSorted(shards, (a, b) => (desc ? -1 : 1) * compare(a.g1sk as string, b.g1sk as string));
+      yield* mergeSorted(shards, (a, b) => (range.desc ? -1 : 1) * compare(a.SK as string, b.SK as string));
     }
   }
 
@@ -665,9 +729,21 @@ function toBytes(value: unknown): Uint8Array {
 
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/** `<time13>#<seq>` of an event item (from the table or the time index). */
-function eventSortKey(item: Item): string {
-  return typeof item.g1sk === "string" ? item.g1sk : (item.SK as string).slice(2);
+/** A page's events are written this soon after they happen, at most (a delivery batch's time, and then some). */
+const PAGE_LATENESS_MS = 3_600_000;
+
+/** `<page sort key>.<index>` of an event's position. */
+function parsePosition(key: string): { page: string; index: number } | undefined {
+  const dot = key.lastIndexOf(".");
+  const index = Number(key.slice(dot + 1));
+  return dot > 0 && Number.isSafeInteger(index) ? { page: key.slice(0, dot), index } : undefined;
+}
+
+function comparePositionKeys(a: string, b: string): number {
+  const pa = parsePosition(a);
+  const pb = parsePosition(b);
+  if (!pa || !pb) return compare(a, b);
+  return compare(pa.page, pb.page) || pa.index - pb.index;
 }
 
 /**

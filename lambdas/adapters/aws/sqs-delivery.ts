@@ -1,7 +1,7 @@
 import type { SQSBatchItemFailure, SQSRecord } from "aws-lambda";
 import type { DeliveryJob, Dispatcher } from "../../ports.ts";
 import type { FiringBody } from "./scheduler-cron-trigger.ts";
-import { parseJobBody } from "./sqs-dispatcher.ts";
+import { jobOf, parseJobBody } from "./sqs-dispatcher.ts";
 
 export interface DeliveryBatchOptions {
   dispatcher: Dispatcher;
@@ -50,7 +50,7 @@ async function runJob(record: JobRecord, options: DeliveryBatchOptions): Promise
     return options.fire(parsed.s, firedAt);
   }
   const body = parseJobBody(record.body);
-  const job = { messageId: body.m, retried: body.r };
+  const job = jobOf(body);
   const now = options.now();
   if (body.d - now > EARLY_TOLERANCE_MS) return options.dispatcher.dispatch(job, body.d);
   options.observeLag?.(Math.max(0, now - body.d));

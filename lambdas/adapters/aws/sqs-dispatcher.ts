@@ -1,5 +1,6 @@
 import { ConflictException, CreateScheduleCommand, type SchedulerClient } from "@aws-sdk/client-scheduler";
-import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import type { Message } from "../../core/message.ts";
 import type { DeliveryJob, Dispatcher } from "../../ports.ts";
 
 /** SQS holds a message back for at most 15 minutes (DelaySeconds). */
@@ -13,6 +14,8 @@ export interface JobBody {
   r: number;
   /** Due time, epoch ms: a job that arrives early (via a schedule) is sent on with the remaining delay. */
   d: number;
+  /** The message itself, when it travels with the job (its body base64-encoded). */
+  x?: Omit<Message, "body"> & { body: string };
 }
 
 export interface SqsDispatcherOptions {
@@ -34,24 +37,23 @@ export interface SqsDispatcherOptions {
  * the delivery handler sends the job on with the remaining seconds (so long delays keep second precision).
  */
 export class SqsDispatcher implements Dispatcher {
+  /** The SQS message is the message while it is in flight (DESIGN §3): no DynamoDB record needed. */
+  readonly carriesMessages = true;
   private readonly options: SqsDispatcherOptions;
   private readonly now: () => number;
+  private readonly sends: SqsSendBatcher;
   constructor(options: SqsDispatcherOptions) {
     this.options = options;
     this.now = options.now ?? Date.now;
+    this.sends = new SqsSendBatcher(options.sqs, options.queueUrl);
   }
 
   async dispatch(job: DeliveryJob, dueAt: number): Promise<void> {
     const body: JobBody = { m: job.messageId, r: job.retried, d: Math.round(dueAt) };
+    if (job.message) body.x = { ...job.message, body: Buffer.from(job.message.body).toString("base64") };
     const wait = dueAt - this.now();
     if (wait <= MAX_SQS_DELAY_MS) {
-      await this.options.sqs.send(
-        new SendMessageCommand({
-          QueueUrl: this.options.queueUrl,
-          MessageBody: JSON.stringify(body),
-          DelaySeconds: Math.min(900, Math.max(0, Math.ceil(wait / 1000))),
-        }),
-      );
+      await this.sends.send(JSON.stringify(body), Math.min(900, Math.max(0, Math.ceil(wait / 1000))));
       return;
     }
     try {
@@ -96,5 +98,94 @@ export function parseJobBody(text: string): JobBody {
   if (typeof body.m !== "string" || typeof body.r !== "number" || typeof body.d !== "number") {
     throw new Error("not a Herald delivery job");
   }
+  if (body.x !== undefined && (typeof body.x !== "object" || body.x === null || typeof body.x.body !== "string")) {
+    throw new Error("not a Herald delivery job");
+  }
   return body as JobBody;
+}
+
+/** The job a body describes, with its carried message decoded. */
+export function jobOf(body: JobBody): DeliveryJob {
+  const job: DeliveryJob = { messageId: body.m, retried: body.r };
+  if (body.x) job.message = { ...body.x, body: new Uint8Array(Buffer.from(body.x.body, "base64")) };
+  return job;
+}
+
+/** SendMessageBatch takes 10 entries and 256 KiB in all; it is billed per 64 KiB chunk of the payload. */
+const BATCH_ENTRIES = 10;
+const BATCH_BYTES = 256 * 1024;
+
+interface PendingSend {
+  body: string;
+  delaySeconds: number;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Coalesces the sends made in one turn of the event loop (a URL group's fan-out, a batch publish, the
+ * retries of one delivery batch) into SendMessageBatch requests: up to 10 jobs for the price of one.
+ * Each caller's promise settles with its own entry.
+ */
+class SqsSendBatcher {
+  private readonly sqs: SQSClient;
+  private readonly queueUrl: string;
+  private pending: PendingSend[] = [];
+  constructor(sqs: SQSClient, queueUrl: string) {
+    this.sqs = sqs;
+    this.queueUrl = queueUrl;
+  }
+
+  send(body: string, delaySeconds: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.pending.length === 0) setImmediate(() => this.flush());
+      this.pending.push({ body, delaySeconds, resolve, reject });
+    });
+  }
+
+  private flush(): void {
+    const all = this.pending;
+    this.pending = [];
+    let chunk: PendingSend[] = [];
+    let bytes = 0;
+    for (const send of all) {
+      const size = Buffer.byteLength(send.body);
+      if (chunk.length === BATCH_ENTRIES || (chunk.length > 0 && bytes + size > BATCH_BYTES)) {
+        void this.sendChunk(chunk);
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(send);
+      bytes += size;
+    }
+    if (chunk.length > 0) void this.sendChunk(chunk);
+  }
+
+  private async sendChunk(chunk: PendingSend[]): Promise<void> {
+    if (chunk.length === 1) return this.sendOne(chunk[0] as PendingSend);
+    try {
+      const result = await this.sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: this.queueUrl,
+          Entries: chunk.map((send, i) => ({ Id: String(i), MessageBody: send.body, DelaySeconds: send.delaySeconds })),
+        }),
+      );
+      for (const ok of result.Successful ?? []) chunk[Number(ok.Id)]?.resolve();
+      // An entry the batch could not take is sent once more on its own (with the SDK's retries).
+      await Promise.all((result.Failed ?? []).map((failed) => this.sendOne(chunk[Number(failed.Id)] as PendingSend)));
+    } catch (error) {
+      for (const send of chunk) send.reject(error);
+    }
+  }
+
+  private async sendOne(send: PendingSend): Promise<void> {
+    try {
+      await this.sqs.send(
+        new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: send.body, DelaySeconds: send.delaySeconds }),
+      );
+      send.resolve();
+    } catch (error) {
+      send.reject(error);
+    }
+  }
 }

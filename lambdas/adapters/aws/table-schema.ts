@@ -4,19 +4,20 @@
 // Items (PK / SK):
 //   M#<messageId> / #M              the message as accepted: meta + body (or an S3 reference); written once
 //   M#<messageId> / #S              its status: state, retried (small, the only item updated per attempt)
-//   M#<messageId> / E#<t>#<seq>     one log event; also in GSI1 under E#<day>#<shard> for time-ordered scans
+//   L#<day>#<shard> / <t13>.<seq>   a log page: the events of one request or delivery batch, compressed,
+//                                   with the messages that had no record of their own (log-pages.ts)
 //   D#<dlqId>     / #D              a DLQ entry; in GSI2 under DLQ#<shard>
 //   R#<kind>      / <name>          a URL group, queue, schedule or flow-control key (JSON, version v)
 //   C#<counter>   / #C              a counter (queue positions, wait-list positions)
 //   QE#<queue>    / <seq15>         an unfinished queue message, or a flow-control waiter (fc:<key>)
 //   DD#<id>       / #DD             a deduplication claim
 // Status items of pending messages are in GSI2 under S#<state>#<shard> (bulk cancel).
-// Messages, events, DLQ entries and deduplication claims have `expiresAt` (epoch seconds) for TTL;
+// A message that travels with its first delivery job has no M# items until it needs them (a retry).
+// Messages, log pages, DLQ entries and deduplication claims have `expiresAt` (epoch seconds) for TTL;
 // records, counters and queue entries live until deleted.
 
 export const TABLE_KEYS = { partitionKey: "PK", sortKey: "SK" } as const;
 export const TTL_ATTRIBUTE = "expiresAt";
-export const GSI_BY_TIME = { indexName: "byTime", partitionKey: "g1pk", sortKey: "g1sk" } as const;
 export const GSI_LISTS = { indexName: "lists", partitionKey: "g2pk", sortKey: "g2sk" } as const;
 
 /** Hot lists are spread over this many partitions (a DynamoDB partition takes ~1,000 writes/s). */

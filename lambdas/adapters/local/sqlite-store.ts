@@ -138,8 +138,28 @@ export class SqliteStore implements Store {
     });
   }
 
-  async appendEvents(events: LogEvent[]): Promise<void> {
-    transaction(this.db, () => this.insertEvents(events));
+  async appendEvents(events: LogEvent[], carried: Message[] = []): Promise<void> {
+    transaction(this.db, () => {
+      // A carried message is kept as a message row (the log's entries join it), in its last logged state.
+      for (const message of carried) {
+        const own = events.filter(
+          (e) => e.messageId === message.messageId && e.state !== "ACTIVE" && e.state !== "ERROR",
+        );
+        const state = (own.at(-1)?.state ?? "CREATED") as MessageState;
+        this.sql(
+          "INSERT OR IGNORE INTO messages (id, created_at, updated_at, state, retried, meta, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        ).run(
+          message.messageId,
+          message.createdAt,
+          own.at(-1)?.time ?? message.createdAt,
+          state,
+          0,
+          metaOf(message),
+          message.body,
+        );
+      }
+      this.insertEvents(events);
+    });
   }
 
   private insertEvents(events: LogEvent[]): void {

@@ -3,9 +3,10 @@
 // costs once the free tiers are used up (or on an account whose free tiers other workloads already use).
 //
 // `basis` says how each figure was checked on PRICES_DATE:
-//   "stored page"  — read in a stored copy of the cited page (or a first-party transcription of it, named);
-//   "known"        — from the AWS pricing page as known on PRICES_DATE, not re-fetched (the stored copy's rate
-//                    table did not render, or no stored copy was available); the URL is the official page.
+//   "stored page"  — the figure was read in a stored copy of the cited page (or in a transcription of it, named);
+//   "known"        — "from AWS pricing page as known on 2026-11-23, not re-fetched": the stored copy of the
+//                    official page (API Gateway, Lambda, DynamoDB on-demand, EventBridge, CloudWatch) did not
+//                    show the rendered rate, or no copy was stored (SQS, S3, KMS); the URL is the official page.
 
 export const PRICES_DATE = "2026-11-23";
 

@@ -23,6 +23,11 @@ export interface Emulation {
   env: Env;
   scheduler: Pick<SchedulerClient, "send">;
   secretsManager: Pick<SecretsManagerClient, "send">;
+  /**
+   * Benchmarks only, default none: called once with every AWS SDK client this context creates (DynamoDB,
+   * SQS, S3), e.g. to add middleware that counts requests and consumed capacity (bench/aws-cost.ts).
+   */
+  instrument?: (client: DynamoDBClient | SQSClient | S3Client) => void;
 }
 
 let emulation: Emulation | undefined;
@@ -58,6 +63,12 @@ function clientConfig(env: Env, service: "DYNAMODB" | "SQS" | "S3") {
   };
 }
 
+/** Hands a new client to the emulation's instrument hook, if any. */
+function instrumented<C extends DynamoDBClient | SQSClient | S3Client>(client: C): C {
+  emulation?.instrument?.(client);
+  return client;
+}
+
 function required(env: Env, name: string): string {
   const value = env[name];
   if (!value) throw new Error(`environment variable ${name} is not set`);
@@ -69,7 +80,7 @@ export function awsContext(): AwsContext {
   const env = emulation?.env ?? process.env;
   const config = configFromEnv(env);
   const clock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
-  const sqs = new SQSClient(clientConfig(env, "SQS"));
+  const sqs = instrumented(new SQSClient(clientConfig(env, "SQS")));
   const scheduling = {
     queueArn: required(env, "HERALD_QUEUE_ARN"),
     scheduler: emulation?.scheduler ?? new SchedulerClient({ requestHandler }),
@@ -79,10 +90,10 @@ export function awsContext(): AwsContext {
   };
   const dispatcher = new SqsDispatcher({ sqs, queueUrl: required(env, "HERALD_QUEUE_URL"), ...scheduling });
   const store = new DynamoStore({
-    client: new DynamoDBClient(clientConfig(env, "DYNAMODB")),
+    client: instrumented(new DynamoDBClient(clientConfig(env, "DYNAMODB"))),
     tableName: required(env, "HERALD_TABLE"),
     blobs: new S3BlobStore(
-      new S3Client({ ...clientConfig(env, "S3"), forcePathStyle: emulation !== undefined }),
+      instrumented(new S3Client({ ...clientConfig(env, "S3"), forcePathStyle: emulation !== undefined })),
       required(env, "HERALD_BUCKET"),
     ),
     retentionMs: config.retentionMs,

@@ -2,6 +2,7 @@
 // fauxqs (SQS + S3). API Gateway is played by an HTTP server that builds payload-2.0 events from real
 // requests; Lambda's SQS event source mapping by a poller. EventBridge Scheduler and Secrets Manager have
 // no emulator: minimal stand-ins at their SDK clients, confined to this wiring.
+import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdirSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -27,6 +28,30 @@ export interface AwsLocalOptions {
   dataDir: string;
   /** HERALD_* settings (as in a Lambda's environment): token, keys, limits. */
   env?: Record<string, string | undefined>;
+  /**
+   * Observation hooks for benchmarks (bench/aws-cost.ts), all default off. `instrument` gets every AWS SDK
+   * client: the Lambdas' ("lambda") and the one playing the event source mapping's poller and Scheduler's
+   * sends to its target ("platform") — requests AWS bills to the queue's owner too. `onStandInRequest`
+   * sees each call to the Scheduler and Secrets Manager stand-ins; `onInvoke` each handler invocation's
+   * wall time in ms (as Lambda would bill it, give or take the emulators' latency) and the invocation, which
+   * `currentInvocation()` returns to code running inside it (e.g. an SDK middleware timing its requests).
+   */
+  instrument?: (client: DynamoDBClient | SQSClient | S3Client, owner: "lambda" | "platform") => void;
+  onStandInRequest?: (service: "Scheduler" | "SecretsManager", operation: string) => void;
+  onInvoke?: (fn: "api" | "deliver", ms: number, invocation: Invocation) => void;
+}
+
+/** One handler invocation, as `onInvoke` and `currentInvocation()` identify it (only while `onInvoke` is set). */
+export interface Invocation {
+  fn: "api" | "deliver";
+}
+const invocationScope = new AsyncLocalStorage<Invocation>();
+/** The handler invocation the calling code runs in, if any (see AwsLocalOptions.onInvoke). */
+export const currentInvocation = (): Invocation | undefined => invocationScope.getStore();
+
+/** What a benchmark needs beyond the HTTP API: where the emulators are, to inspect them without counting. */
+export interface AwsLocalHerald extends RunningHerald {
+  emulators: { dynamodbEndpoint: string; sqsEndpoint: string; tableName: string; queueUrl: string };
 }
 
 /** The stack's default `maxDeliveryTimeout`; the emulated queue's visibility follows from it as on AWS. */
@@ -37,7 +62,7 @@ const BUCKET = "herald-bodies";
 const API_GATEWAY_MAX_BODY = 10 * 1024 * 1024;
 const LAMBDA_MAX_EVENT = 6 * 1024 * 1024;
 
-export async function startAwsLocal(options: AwsLocalOptions): Promise<RunningHerald> {
+export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalHerald> {
   const env: Record<string, string | undefined> = { HERALD_MAX_TIMEOUT: DEFAULT_MAX_TIMEOUT, ...options.env };
   const maxTimeoutSec = configFromEnv(env).maxTimeoutSec;
   const unlock = lockDataDir(options.dataDir);
@@ -101,12 +126,29 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<RunningHe
   process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
   process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
   const { emulateAws } = await import("../handlers/aws-context.ts");
-  emulateAws({ env: lambdaEnv, scheduler, secretsManager });
+  const { instrument, onStandInRequest, onInvoke } = options;
+  emulateAws({
+    env: lambdaEnv,
+    scheduler: onStandInRequest ? observed(scheduler, "Scheduler", onStandInRequest) : scheduler,
+    secretsManager: onStandInRequest ? observed(secretsManager, "SecretsManager", onStandInRequest) : secretsManager,
+    ...(instrument ? { instrument: (client) => instrument(client, "lambda") } : {}),
+  });
+  instrument?.(sqs, "platform");
   const api = await import("../handlers/api.ts");
   const deliver = await import("../handlers/deliver.ts");
+  const timed = async <T>(fn: "api" | "deliver", run: () => Promise<T>): Promise<T> => {
+    if (!onInvoke) return run();
+    const invocation = { fn };
+    const start = performance.now();
+    try {
+      return await invocationScope.run(invocation, run);
+    } finally {
+      onInvoke(fn, performance.now() - start, invocation);
+    }
+  };
 
   const server = http.createServer((req, res) => {
-    void invokeApi(req, res, (event) => api.handler(event, lambdaContext("herald-api")));
+    void invokeApi(req, res, (event) => timed("api", () => api.handler(event, lambdaContext("herald-api"))));
   });
   // Requests the gateway itself rejects never reach the Lambda; API Gateway answers with `message`.
   await listen(server, options.port ?? 8080, options.host ?? "127.0.0.1", (status) => ({
@@ -117,9 +159,8 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<RunningHe
     queueUrl,
     concurrency: 4,
     handler: async (records) => {
-      const result = (await deliver.handler(
-        { Records: records } as SQSEvent,
-        lambdaContext("herald-deliver"),
+      const result = (await timed("deliver", () =>
+        deliver.handler({ Records: records } as SQSEvent, lambdaContext("herald-deliver")),
       )) as SQSBatchResponse;
       return result.batchItemFailures;
     },
@@ -134,6 +175,7 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<RunningHe
     port,
     token,
     runDueSchedules: (now) => scheduler.tick(now),
+    emulators: { dynamodbEndpoint: dynamo.endpoint, sqsEndpoint: sqsS3.endpoint, tableName: TABLE, queueUrl },
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -147,6 +189,20 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<RunningHe
       unlock();
     },
   };
+}
+
+/** A stand-in whose every call is reported (service, operation) before it runs. */
+function observed<S>(
+  standIn: { send: S },
+  service: "Scheduler" | "SecretsManager",
+  report: (service: "Scheduler" | "SecretsManager", operation: string) => void,
+): { send: S } {
+  const send = standIn.send as (command: object) => Promise<unknown>;
+  const counted = (command: object) => {
+    report(service, command.constructor.name.replace(/Command$/, ""));
+    return send(command);
+  };
+  return { send: counted as S };
 }
 
 async function queueArn(sqs: SQSClient, queueUrl: string): Promise<string> {

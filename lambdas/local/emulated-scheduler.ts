@@ -27,6 +27,8 @@ interface Recurring {
  */
 export class EmulatedScheduler implements Pick<SchedulerClient, "send"> {
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Pending one-time schedules: fired by their timer or by `tick`, whichever comes first, then deleted. */
+  private readonly oneTime = new Map<string, { input: CreateScheduleCommandInput; fireAt: number }>();
   readonly created: CreateScheduleCommandInput[] = [];
   private readonly recurring = new Map<string, Recurring>();
   private recurringTimer: NodeJS.Timeout | undefined;
@@ -83,9 +85,17 @@ export class EmulatedScheduler implements Pick<SchedulerClient, "send"> {
     throw new Error("EmulatedScheduler: unsupported command");
   }) as SchedulerClient["send"];
 
-  /** Sends every recurring firing due at or before `now` (tests call this instead of waiting for a minute). */
+  /**
+   * Sends every firing due at or before `now`, recurring and one-time (tests and benchmarks call this
+   * instead of waiting).
+   */
   async tick(now = Date.now()): Promise<void> {
     const sends: Promise<unknown>[] = [];
+    for (const [key, { input, fireAt }] of this.oneTime) {
+      if (fireAt > now) continue;
+      this.oneTime.delete(key);
+      sends.push(this.sendTarget(input, fireAt));
+    }
     for (const schedule of this.recurring.values()) {
       if (schedule.next === undefined || schedule.next > now) continue;
       sends.push(this.sendTarget(schedule.input, schedule.next));
@@ -100,7 +110,11 @@ export class EmulatedScheduler implements Pick<SchedulerClient, "send"> {
     const at = /^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$/.exec(input.ScheduleExpression ?? "");
     if (!at || !input.Target?.Arn) throw new Error(`unsupported schedule ${input.ScheduleExpression}`);
     const fireAt = Date.parse(`${at[1]}Z`);
-    this.arm(fireAt, () => void this.sendTarget(input, fireAt));
+    const key = `${input.GroupName}/${input.Name}#${this.created.length}`;
+    this.oneTime.set(key, { input, fireAt });
+    this.arm(fireAt, () => {
+      if (this.oneTime.delete(key)) void this.sendTarget(input, fireAt); // unless tick fired it already
+    });
     return { ScheduleArn: arnOf(`${input.GroupName}/${input.Name}`) };
   }
 
@@ -139,6 +153,7 @@ export class EmulatedScheduler implements Pick<SchedulerClient, "send"> {
   close(): void {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
+    this.oneTime.clear();
     clearTimeout(this.recurringTimer);
   }
 }

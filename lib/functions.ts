@@ -1,6 +1,12 @@
 import { fileURLToPath } from "node:url";
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
-import { Architecture, LoggingFormat, Runtime, type Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
+import {
+  Architecture,
+  LoggingFormat,
+  Runtime,
+  SystemLogLevel,
+  type Function as LambdaFunction,
+} from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
@@ -30,11 +36,16 @@ export function heraldFunction(scope: Construct, id: string, props: HeraldFuncti
     description: props.description,
     runtime: Runtime.NODEJS_24_X,
     architecture: Architecture.ARM_64,
-    memorySize: props.memorySize ?? 512,
+    // Both handlers mostly wait on the network: 256 MB holds a batch of ten 1 MiB bodies with room to spare,
+    // at half the GB-seconds of 512 (BENCHMARKS.md).
+    memorySize: props.memorySize ?? 256,
     timeout: props.timeout,
     environment: props.environment,
     logGroup,
     loggingFormat: LoggingFormat.JSON,
+    // Lambda's own start/report records (~400 bytes per invocation) are INFO; CloudWatch bills every byte
+    // logged, and the duration and error metrics do not need them.
+    systemLogLevelV2: SystemLogLevel.WARN,
     bundling: {
       format: OutputFormat.ESM,
       target: "node24",

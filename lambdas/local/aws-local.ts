@@ -52,6 +52,11 @@ export const currentInvocation = (): Invocation | undefined => invocationScope.g
 /** What a benchmark needs beyond the HTTP API: where the emulators are, to inspect them without counting. */
 export interface AwsLocalHerald extends RunningHerald {
   emulators: { dynamodbEndpoint: string; sqsEndpoint: string; tableName: string; queueUrl: string };
+  /**
+   * Stops and restarts the event source mapping's stand-in (for benchmarks: publishes measured apart from
+   * deliveries, as separate Lambdas would run them, and a backlog drained in full batches).
+   */
+  deliveries: { pause(): Promise<void>; resume(): void };
 }
 
 /** The stack's default `maxDeliveryTimeout`; the emulated queue's visibility follows from it as on AWS. */
@@ -176,6 +181,7 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
     token,
     runDueSchedules: (now) => scheduler.tick(now),
     emulators: { dynamodbEndpoint: dynamo.endpoint, sqsEndpoint: sqsS3.endpoint, tableName: TABLE, queueUrl },
+    deliveries: { pause: () => poller.stop(), resume: () => poller.start() },
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

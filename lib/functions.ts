@@ -1,9 +1,10 @@
 import { fileURLToPath } from "node:url";
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import { Architecture, LoggingFormat, Runtime, type Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
-import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
+import { HERALD_BUNDLING } from "./bundling.ts";
 
 export interface HeraldFunctionProps {
   /** File under lambdas/handlers/, e.g. "api.ts". */
@@ -35,15 +36,6 @@ export function heraldFunction(scope: Construct, id: string, props: HeraldFuncti
     environment: props.environment,
     logGroup,
     loggingFormat: LoggingFormat.JSON,
-    bundling: {
-      format: OutputFormat.ESM,
-      target: "node24",
-      minify: true,
-      sourceMap: false,
-      mainFields: ["module", "main"],
-      externalModules: ["@aws-sdk/*"],
-      // Some dependencies are CommonJS and call require(): give the ESM bundle one.
-      banner: "import{createRequire as __cr}from'module';const require=__cr(import.meta.url);",
-    },
+    bundling: HERALD_BUNDLING,
   });
 }

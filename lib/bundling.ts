@@ -3,16 +3,22 @@
 import { OutputFormat, type BundlingOptions } from "aws-cdk-lib/aws-lambda-nodejs";
 import type { BuildOptions } from "esbuild";
 
-/** NodejsFunction `bundling` of every Herald Lambda. */
+/**
+ * NodejsFunction `bundling` of every Herald Lambda. CommonJS, not ESM: an ES module that imports a Node.js
+ * built-in gets its ESM facade, which reads every export of the built-in and so runs their lazy getters
+ * (`node:http` loads the bundled undici for `http.WebSocket`, `node:crypto` webcrypto, `node:fs` its
+ * streams and promises…), and importing the CommonJS AWS SDK from ESM adds a parse of each package for
+ * its export names. Both cost ~30 ms at init (bench/cold-start.ts); `require` does neither.
+ */
 export const HERALD_BUNDLING: BundlingOptions = {
-  format: OutputFormat.ESM,
+  format: OutputFormat.CJS,
   target: "node24",
   minify: true,
   sourceMap: false,
+  // The ESM builds of dependencies where there are (they tree-shake better); esbuild converts them.
   mainFields: ["module", "main"],
+  // The Lambda Node.js 24 runtime comes with the AWS SDK v3.
   externalModules: ["@aws-sdk/*"],
-  // Some dependencies are CommonJS and call require(): give the ESM bundle one.
-  banner: "import{createRequire as __cr}from'module';const require=__cr(import.meta.url);",
 };
 
 /** The bundling options esbuildOptions() knows how to translate; any other one must be added there first. */

@@ -17,8 +17,8 @@ export interface HeraldFunctionProps {
 }
 
 /**
- * A Herald Lambda: Node.js 24 on arm64 (cheaper per GB-second), an esbuild-minified ESM bundle
- * (the AWS SDK v3 comes with the runtime and is left out), JSON logs into a log group with retention.
+ * A Herald Lambda: Node.js 24 on arm64 (cheaper per GB-second), an esbuild-minified bundle (lib/bundling.ts;
+ * the AWS SDK v3 comes with the runtime and is left out), JSON logs into a log group with retention.
  */
 export function heraldFunction(scope: Construct, id: string, props: HeraldFunctionProps): LambdaFunction {
   const logGroup = new LogGroup(scope, `${id}Logs`, {

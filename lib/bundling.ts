@@ -34,12 +34,14 @@ export function esbuildOptions(bundling: BundlingOptions, entry: string, outdir:
   const untranslated = Object.keys(bundling).filter((key) => !TRANSLATED.has(key));
   if (untranslated.length > 0) throw new Error(`esbuildOptions does not translate bundling.${untranslated.join(", ")}`);
   if (bundling.sourceMap) throw new Error("esbuildOptions does not translate source maps");
+  // NodejsFunction derives a missing target from the function's runtime, which is not known here.
+  if (!bundling.target) throw new Error("esbuildOptions needs bundling.target");
   const format = bundling.format ?? OutputFormat.CJS;
   return {
     entryPoints: [entry],
     bundle: true,
     platform: "node",
-    ...(bundling.target ? { target: bundling.target } : {}),
+    target: bundling.target,
     format,
     outfile: `${outdir}/${format === OutputFormat.ESM ? "index.mjs" : "index.js"}`,
     minify: bundling.minify ?? false,

@@ -8,7 +8,7 @@ import type { BuildOptions } from "esbuild";
  * built-in gets its ESM facade, which reads every export of the built-in and so runs their lazy getters
  * (`node:http` loads the bundled undici for `http.WebSocket`, `node:crypto` webcrypto, `node:fs` its
  * streams and promises…), and importing the CommonJS AWS SDK from ESM adds a parse of each package for
- * its export names. Both cost ~30 ms at init (bench/cold-start.ts); `require` does neither.
+ * its export names: 20-50 ms more init in bench/cold-start.ts. `require` does neither.
  */
 export const HERALD_BUNDLING: BundlingOptions = {
   format: OutputFormat.CJS,

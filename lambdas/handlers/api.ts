@@ -5,16 +5,11 @@ import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { fromApiGatewayEvent, toApiGatewayResponse } from "../adapters/aws/api-gateway.ts";
 import { handleApiRequest } from "../api/router.ts";
+import { awsContext } from "./aws-context.ts";
 import { flushMetrics, logError, logger, metrics } from "./observability.ts";
 
-/**
- * The AWS adapters, and with them the AWS SDK, load on the first invocation rather than at init
- * (bench/cold-start.ts times both).
- */
-let aws: Promise<typeof import("./aws-context.ts")> | undefined;
-
 async function handleApi(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
-  const { context } = (await (aws ??= import("./aws-context.ts"))).awsContext();
+  const { context } = awsContext();
   const request = fromApiGatewayEvent(event);
   const response = await handleApiRequest(context, request, logError);
   if (request.method === "POST" && /^\/v2\/(publish|enqueue|batch)\b/i.test(request.path) && response.status < 300) {

@@ -3,8 +3,10 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import middy from "@middy/core";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { processDeliveryBatch } from "../adapters/aws/sqs-delivery.ts";
 import { deliverMessage, type DeliveryOutcome } from "../core/deliver.ts";
 import { fireSchedule } from "../core/schedules.ts";
+import { awsContext } from "./aws-context.ts";
 import { flushMetrics, logError, logger, metrics } from "./observability.ts";
 
 const METRIC_OF: Partial<Record<DeliveryOutcome, string>> = {
@@ -14,14 +16,7 @@ const METRIC_OF: Partial<Record<DeliveryOutcome, string>> = {
   canceled: "Canceled",
 };
 
-/** The AWS adapters, and with them the AWS SDK, load on the first invocation rather than at init (as in api.ts). */
-let aws: Promise<[typeof import("./aws-context.ts"), typeof import("../adapters/aws/sqs-delivery.ts")]> | undefined;
-
 async function handleDeliveries(event: SQSEvent): Promise<SQSBatchResponse> {
-  const [{ awsContext }, { processDeliveryBatch }] = await (aws ??= Promise.all([
-    import("./aws-context.ts"),
-    import("../adapters/aws/sqs-delivery.ts"),
-  ]));
   const { context, dispatcher } = awsContext();
   const counts = new Map<string, number>();
   const batchItemFailures = await processDeliveryBatch(event.Records, {

@@ -7,9 +7,10 @@ import {
   SystemLogLevel,
   type Function as LambdaFunction,
 } from "aws-cdk-lib/aws-lambda";
-import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
+import { HERALD_BUNDLING } from "./bundling.ts";
 
 export interface HeraldFunctionProps {
   /** File under lambdas/handlers/, e.g. "api.ts". */
@@ -22,8 +23,8 @@ export interface HeraldFunctionProps {
 }
 
 /**
- * A Herald Lambda: Node.js 24 on arm64 (cheaper per GB-second), an esbuild-minified ESM bundle
- * (the AWS SDK v3 comes with the runtime and is left out), JSON logs into a log group with retention.
+ * A Herald Lambda: Node.js 24 on arm64 (cheaper per GB-second), an esbuild-minified bundle (lib/bundling.ts;
+ * the AWS SDK v3 comes with the runtime and is left out), JSON logs into a log group with retention.
  */
 export function heraldFunction(scope: Construct, id: string, props: HeraldFunctionProps): LambdaFunction {
   const logGroup = new LogGroup(scope, `${id}Logs`, {
@@ -46,15 +47,6 @@ export function heraldFunction(scope: Construct, id: string, props: HeraldFuncti
     // Lambda's own start/report records (~400 bytes per invocation) are INFO; CloudWatch bills every byte
     // logged, and the duration and error metrics do not need them.
     systemLogLevelV2: SystemLogLevel.WARN,
-    bundling: {
-      format: OutputFormat.ESM,
-      target: "node24",
-      minify: true,
-      sourceMap: false,
-      mainFields: ["module", "main"],
-      externalModules: ["@aws-sdk/*"],
-      // Some dependencies are CommonJS and call require(): give the ESM bundle one.
-      banner: "import{createRequire as __cr}from'module';const require=__cr(import.meta.url);",
-    },
+    bundling: HERALD_BUNDLING,
   });
 }

@@ -1,6 +1,6 @@
 // Builds Herald's context for a Lambda container from its environment, once per container.
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { SchedulerClient } from "@aws-sdk/client-scheduler";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
@@ -88,12 +88,14 @@ export function awsContext(): AwsContext {
     schedulerRoleArn: required(env, "HERALD_SCHEDULER_ROLE_ARN"),
     scheduleDeadLetterArn: required(env, "HERALD_SCHEDULE_DLQ_ARN"),
   };
+  const s3Config = { ...clientConfig(env, "S3"), forcePathStyle: emulation !== undefined };
   const dispatcher = new SqsDispatcher({ sqs, queueUrl: required(env, "HERALD_QUEUE_URL"), ...scheduling });
   const store = new DynamoStore({
     client: instrumented(new DynamoDBClient(clientConfig(env, "DYNAMODB"))),
     tableName: required(env, "HERALD_TABLE"),
+    // Made on first use: only bodies too large for an item go to S3 (s3-blob-store.ts).
     blobs: new S3BlobStore(
-      instrumented(new S3Client({ ...clientConfig(env, "S3"), forcePathStyle: emulation !== undefined })),
+      async () => instrumented(new (await import("@aws-sdk/client-s3")).S3Client(s3Config)),
       required(env, "HERALD_BUCKET"),
     ),
     retentionMs: config.retentionMs,

@@ -136,6 +136,8 @@ export interface AwsCostResult {
   qstash_per_million: number;
   /** US dollars per month for a deployed stack with no traffic (itemized in idle_items). */
   idle_per_month: number;
+  /** The same with the construct's `dashboard: false` (a dashboard is $3 a month past an account's free three). */
+  idle_per_month_without_dashboard: number;
   idle_items: IdleItem[];
   targets: {
     single_first_try: Target;
@@ -588,11 +590,12 @@ function idleItems(resources: Record<string, CfnResource>, metricNames: string[]
     item: "CloudWatch custom metrics (EMF)",
     quantity: customMetrics,
     unit_usd: PRICES.customMetricPerMonth.usd,
-    monthly_usd: customMetrics * PRICES.customMetricPerMonth.usd,
+    // Billed pro rata for the hours a metric receives data, and EMF metrics only receive data with traffic.
+    monthly_usd: 0,
     note:
       `${metricNames.length} names x ${Math.max(1, dimensionSets)} dimension set(s) ([service]): ${metricNames.join(", ")}. ` +
-      "Billed pro rata for the hours a metric receives data: a deployment with any traffic in every hour pays " +
-      "this; one with none at all pays nothing",
+      "Billed pro rata for the hours a metric receives data: an empty deployment emits none and pays nothing; " +
+      `one with traffic in every hour pays $${(customMetrics * PRICES.customMetricPerMonth.usd).toFixed(2)} a month`,
   });
   const secrets = ofType("AWS::SecretsManager::Secret").reduce(
     (n, r) => n + 1 + ((r.Properties?.ReplicaRegions as unknown[] | undefined)?.length ?? 0),
@@ -1183,6 +1186,10 @@ export async function runAwsCostBench(options: {
       cost_per_million_at_aws_latency: costAtAws,
       qstash_per_million: qstash,
       idle_per_month: idle,
+      idle_per_month_without_dashboard: round(
+        idle - (facts.idle.find((item) => item.item === "CloudWatch dashboards")?.monthly_usd ?? 0),
+        2,
+      ),
       idle_items: facts.idle.map((item) => ({
         ...item,
         unit_usd: round(item.unit_usd, 8),
@@ -1308,7 +1315,10 @@ function table(result: AwsCostResult): string {
   }
   lines.push(`QStash pay-as-you-go: ${result.qstash_per_million.toFixed(2)} per million`);
   lines.push("");
-  lines.push(`Idle cost per month: $${result.idle_per_month.toFixed(2)}`);
+  lines.push(
+    `Idle cost per month: $${result.idle_per_month.toFixed(2)} ` +
+      `($${result.idle_per_month_without_dashboard.toFixed(2)} with dashboard: false)`,
+  );
   for (const item of result.idle_items) {
     lines.push(`  ${`$${item.monthly_usd.toFixed(2)}`.padStart(7)}  ${item.item} x ${item.quantity}: ${item.note}`);
   }

@@ -23,6 +23,11 @@ export interface HeraldProps {
   readonly allowPrivateDestinations?: boolean;
   /** Default backoff is min(1 day, e^(factor·n)) seconds before retry n. @default 2 */
   readonly backoffFactor?: number;
+  /**
+   * Creates the CloudWatch dashboard. A dashboard costs $3 a month beyond an account's three free ones: the
+   * largest part of an idle deployment's bill (BENCHMARKS.md). @default true
+   */
+  readonly dashboard?: boolean;
   /** SNS topic the alarms notify. @default - alarms without actions */
   readonly alarmTopic?: ITopic;
   /** Powertools log level of the Lambdas. @default "INFO" */

@@ -18,9 +18,11 @@ export class HeraldStack extends Stack {
       value: this.herald.keys.secret.secretArn,
       description: "Secrets Manager secret with the API token (signing keys: GET /v2/keys)",
     });
-    new CfnOutput(this, "DashboardUrl", {
-      value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.herald.dashboard.dashboard.dashboardName}`,
-      description: "CloudWatch dashboard",
-    });
+    if (this.herald.dashboard) {
+      new CfnOutput(this, "DashboardUrl", {
+        value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.herald.dashboard.dashboard.dashboardName}`,
+        description: "CloudWatch dashboard",
+      });
+    }
   }
 }

@@ -31,7 +31,8 @@ export class Herald extends Construct {
   readonly api: HeraldApi;
   readonly delivery: HeraldDelivery;
   readonly metrics: HeraldMetrics;
-  readonly dashboard: HeraldDashboard;
+  /** Absent when the `dashboard` prop is false. */
+  readonly dashboard?: HeraldDashboard;
   readonly alarms: HeraldAlarms;
 
   constructor(scope: Construct, id: string, props: HeraldProps = {}) {
@@ -102,7 +103,7 @@ export class Herald extends Construct {
       queues: [{ name: "deliveries", queue: this.queues.deliveries }],
       poisonQueues: [{ name: "deliveries", queue: this.queues.deliveriesPoison }],
     });
-    this.dashboard = new HeraldDashboard(this, "Dashboard", { metrics: this.metrics });
+    if (props.dashboard !== false) this.dashboard = new HeraldDashboard(this, "Dashboard", { metrics: this.metrics });
     this.alarms = new HeraldAlarms(this, "Alarms", {
       metrics: this.metrics,
       ...(props.alarmTopic ? { topic: props.alarmTopic } : {}),

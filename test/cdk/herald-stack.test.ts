@@ -290,6 +290,16 @@ describe("observability", () => {
     template.hasOutput("SecretArn", Match.anyValue());
     template.hasOutput("DashboardUrl", Match.anyValue());
   });
+
+  it("leaves the dashboard out when asked (it is most of an idle deployment's cost)", () => {
+    const { template: bare } = synthHerald({ dashboard: false });
+    bare.resourceCountIs("AWS::CloudWatch::Dashboard", 0);
+    expect(Object.keys(bare.findOutputs("DashboardUrl"))).toEqual([]);
+    bare.resourceCountIs(
+      "AWS::CloudWatch::Alarm",
+      Object.keys(template.findResources("AWS::CloudWatch::Alarm")).length,
+    );
+  });
 });
 
 describe("cdk-nag", () => {

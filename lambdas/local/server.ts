@@ -2,7 +2,13 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { NodeHttpSender } from "../adapters/node/http-sender.ts";
 import { LocalKeys, type LocalKeysOptions } from "../adapters/local/local-keys.ts";
-import { lockDataDir, openDatabase } from "../adapters/local/sqlite-database.ts";
+import {
+  closeDatabase,
+  lockDataDir,
+  openDatabase,
+  writeGroup,
+  type WriteGroup,
+} from "../adapters/local/sqlite-database.ts";
 import { SqliteJobQueue } from "../adapters/local/sqlite-job-queue.ts";
 import { SqliteStore } from "../adapters/local/sqlite-store.ts";
 import { LocalCronTrigger } from "../adapters/local/local-cron-trigger.ts";
@@ -13,7 +19,7 @@ import { DEFAULT_CONFIG, type HeraldConfig } from "../core/config.ts";
 import type { HeraldContext } from "../core/context.ts";
 import { deliverMessage } from "../core/deliver.ts";
 import type { IncomingHeaders } from "../core/headers.ts";
-import type { Clock } from "../ports.ts";
+import type { Clock, HttpSender } from "../ports.ts";
 import type { ApiRequest, ApiResponse } from "../api/http.ts";
 
 export interface LocalServerOptions {
@@ -60,11 +66,21 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     allowPrivateNetworks: options.allowPrivateNetworks ?? true,
     maxResponseBodyBytes: config.maxResponseBodyBytes,
   });
+  // Writes are group-committed (see WriteGroup): nothing leaves the process — a delivery attempt here, a
+  // response in `serve` — before every write made before it is committed. The wait is at most the rest of
+  // the current turn of the event loop; it rejects only if the database could not commit.
+  const group = writeGroup(db);
+  const durableSender: HttpSender = {
+    async send(request) {
+      await group.durable();
+      return sender.send(request);
+    },
+  };
   const cron = new LocalCronTrigger(clock);
-  const context: HeraldContext = { store, dispatcher: queue, keys, sender, clock, cron, config };
+  const context: HeraldContext = { store, dispatcher: queue, keys, sender: durableSender, clock, cron, config };
 
   const server = http.createServer((req, res) => {
-    void serve(context, req, res);
+    void serve(context, group, req, res);
   });
   server.keepAliveTimeout = 65_000;
   await listen(server, options.port ?? 8080, options.host ?? "127.0.0.1", (status) => ({
@@ -95,13 +111,18 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await queue.stop();
       sender.close();
-      db.close();
+      closeDatabase(db);
       unlock();
     },
   };
 }
 
-async function serve(ctx: HeraldContext, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function serve(
+  ctx: HeraldContext,
+  group: WriteGroup,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+): Promise<void> {
   const raw = req.url ?? "/";
   const q = raw.indexOf("?");
   const request: ApiRequest = {
@@ -133,7 +154,12 @@ async function serve(ctx: HeraldContext, req: http.IncomingMessage, res: http.Se
   }
   const body = Buffer.concat(chunks);
   request.body = new Uint8Array(body.buffer, body.byteOffset, body.length);
-  const response = await handleApiRequest(ctx, request, (message, error) => console.error(message, error));
+  let response = await handleApiRequest(ctx, request, (message, error) => console.error(message, error));
+  try {
+    await group.durable(); // what the response reports (or was read) is committed before it is sent
+  } catch {
+    response = { status: 500, body: { error: "internal error" } };
+  }
   try {
     send(res, response);
   } catch (error) {

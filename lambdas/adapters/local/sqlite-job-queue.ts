@@ -1,4 +1,4 @@
-import { Statements } from "./sqlite-database.ts";
+import { Statements, writeGroup, type WriteGroup } from "./sqlite-database.ts";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { Clock, DeliveryJob, Dispatcher } from "../../ports.ts";
 
@@ -20,8 +20,8 @@ const MAX_SLEEP_MS = 3_600_000;
  * again after restart (at-least-once, like an SQS visibility timeout).
  */
 export class SqliteJobQueue implements Dispatcher {
-  private readonly db: DatabaseSync;
   private readonly statements: Statements;
+  private readonly group: WriteGroup;
   private readonly clock: Clock;
   private readonly maxInFlight: number;
   private readonly handlerFailureBackoffMs: number;
@@ -37,8 +37,8 @@ export class SqliteJobQueue implements Dispatcher {
     clock: Clock,
     options: { maxInFlight?: number; handlerFailureBackoffMs?: number } = {},
   ) {
-    this.db = db;
     this.statements = new Statements(db);
+    this.group = writeGroup(db);
     this.clock = clock;
     this.maxInFlight = options.maxInFlight ?? 128;
     this.handlerFailureBackoffMs = options.handlerFailureBackoffMs ?? 5_000;
@@ -48,10 +48,12 @@ export class SqliteJobQueue implements Dispatcher {
   }
 
   async dispatch(job: DeliveryJob, dueAt: number): Promise<void> {
-    this.sql("INSERT INTO jobs (message_id, retried, due_at) VALUES (?, ?, ?)").run(
-      job.messageId,
-      job.retried,
-      Math.round(dueAt),
+    this.group.write(() =>
+      this.sql("INSERT INTO jobs (message_id, retried, due_at) VALUES (?, ?, ?)").run(
+        job.messageId,
+        job.retried,
+        Math.round(dueAt),
+      ),
     );
     if (dueAt < this.wakeAt) this.wake(dueAt);
   }
@@ -89,6 +91,8 @@ export class SqliteJobQueue implements Dispatcher {
   private pump(): void {
     this.wakeAt = Number.POSITIVE_INFINITY;
     if (this.stopped || !this.handler) return;
+    // Only committed jobs start (see WriteGroup: nothing leaves the process before what led to it is durable).
+    this.group.commit();
     const now = this.clock.now();
     const free = this.maxInFlight - this.inFlight.size;
     if (free > 0) {
@@ -111,13 +115,16 @@ export class SqliteJobQueue implements Dispatcher {
     const handler = this.handler as JobHandler;
     handler({ messageId: row.message_id, retried: Number(row.retried) })
       .then(
-        () => this.sql("DELETE FROM jobs WHERE seq = ?").run(row.seq),
+        () => this.group.write(() => this.sql("DELETE FROM jobs WHERE seq = ?").run(row.seq)),
         (error: unknown) => {
           // Our own failure (not the destination's): keep the job and try again shortly.
           console.error(`delivery of ${row.message_id} failed inside Herald; retrying`, error);
-          this.db
-            .prepare("UPDATE jobs SET due_at = ? WHERE seq = ?")
-            .run(this.clock.now() + this.handlerFailureBackoffMs, row.seq);
+          return this.group.write(() =>
+            this.sql("UPDATE jobs SET due_at = ? WHERE seq = ?").run(
+              this.clock.now() + this.handlerFailureBackoffMs,
+              row.seq,
+            ),
+          );
         },
       )
       .finally(() => {

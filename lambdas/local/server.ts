@@ -6,6 +6,7 @@ import {
   closeDatabase,
   lockDataDir,
   openDatabase,
+  startCheckpointer,
   writeGroup,
   type WriteGroup,
 } from "../adapters/local/sqlite-database.ts";
@@ -59,6 +60,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const clock = options.clock ?? systemClock;
   const unlock = lockDataDir(options.dataDir);
   const db = openDatabase(options.dataDir);
+  const checkpointer = startCheckpointer(db, options.dataDir);
   const store = new SqliteStore(db);
   const queue = new SqliteJobQueue(db, clock, { maxInFlight: config.maxConcurrentDeliveries });
   const keys = new LocalKeys(db, options.keys);
@@ -111,6 +113,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await queue.stop();
       sender.close();
+      await checkpointer.stop();
       closeDatabase(db);
       unlock();
     },

@@ -29,6 +29,12 @@ export class SqliteJobQueue implements Dispatcher {
   private handler: JobHandler | undefined;
   private timer: NodeJS.Timeout | undefined;
   private wakeAt = Number.POSITIVE_INFINITY;
+  /**
+   * The (due_at, seq) of the last job started, in the order jobs start. Every due job before it is in flight
+   * or done, so a pump reads only the jobs after it instead of skipping over the ones in flight each time
+   * (up to maxInFlight rows per pump). A job that would sort before it (a due time in the past) resets it.
+   */
+  private cursor: { due: number; seq: number } | undefined;
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
 
@@ -48,19 +54,19 @@ export class SqliteJobQueue implements Dispatcher {
   }
 
   async dispatch(job: DeliveryJob, dueAt: number): Promise<void> {
+    const due = Math.round(dueAt);
     this.group.write(() =>
-      this.sql("INSERT INTO jobs (message_id, retried, due_at) VALUES (?, ?, ?)").run(
-        job.messageId,
-        job.retried,
-        Math.round(dueAt),
-      ),
+      this.sql("INSERT INTO jobs (message_id, retried, due_at) VALUES (?, ?, ?)").run(job.messageId, job.retried, due),
     );
+    // A new job has the largest seq: it sorts after the cursor unless it is due before the cursor's time.
+    if (this.cursor && due < this.cursor.due) this.cursor = undefined;
     if (dueAt < this.wakeAt) this.wake(dueAt);
   }
 
   start(handler: JobHandler): void {
     this.handler = handler;
     this.stopped = false;
+    this.cursor = undefined;
     this.wake(this.clock.now());
   }
 
@@ -96,12 +102,18 @@ export class SqliteJobQueue implements Dispatcher {
     const now = this.clock.now();
     const free = this.maxInFlight - this.inFlight.size;
     if (free > 0) {
-      const rows = this.sql(
-        "SELECT seq, message_id, retried, due_at FROM jobs WHERE due_at <= ? ORDER BY due_at, seq LIMIT ?",
-      ).all(now, free + this.inFlight.size) as unknown as JobRow[];
+      const cursor = this.cursor;
+      const rows = (cursor
+        ? this.sql(
+            "SELECT seq, message_id, retried, due_at FROM jobs WHERE due_at <= ? AND (due_at, seq) > (?, ?) ORDER BY due_at, seq LIMIT ?",
+          ).all(now, cursor.due, cursor.seq, free)
+        : this.sql(
+            "SELECT seq, message_id, retried, due_at FROM jobs WHERE due_at <= ? ORDER BY due_at, seq LIMIT ?",
+          ).all(now, free + this.inFlight.size)) as unknown as JobRow[];
       for (const row of rows) {
         if (this.inFlight.size >= this.maxInFlight) break;
         if (!this.inFlight.has(row.seq)) this.run(row);
+        this.cursor = { due: Number(row.due_at), seq: Number(row.seq) };
       }
     }
     if (this.inFlight.size >= this.maxInFlight) return; // a finishing job pumps again
@@ -119,6 +131,7 @@ export class SqliteJobQueue implements Dispatcher {
         (error: unknown) => {
           // Our own failure (not the destination's): keep the job and try again shortly.
           console.error(`delivery of ${row.message_id} failed inside Herald; retrying`, error);
+          this.cursor = undefined; // its new due time is later, but read everything again to be sure
           return this.group.write(() =>
             this.sql("UPDATE jobs SET due_at = ? WHERE seq = ?").run(
               this.clock.now() + this.handlerFailureBackoffMs,

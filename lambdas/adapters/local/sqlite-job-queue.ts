@@ -11,6 +11,10 @@ interface JobRow {
   due_at: number;
 }
 
+// Jobs started per turn of the event loop. Starting one reads its message and begins its attempt, all on
+// the event loop: a backlog started at once (up to maxInFlight) held every request behind it.
+const PUMP_BATCH = 32;
+
 // setTimeout cannot wait longer than ~24.8 days; far-off wake-ups re-check hourly instead.
 const MAX_SLEEP_MS = 3_600_000;
 
@@ -100,7 +104,8 @@ export class SqliteJobQueue implements Dispatcher {
     // Only committed jobs start (see WriteGroup: nothing leaves the process before what led to it is durable).
     this.group.commit();
     const now = this.clock.now();
-    const free = this.maxInFlight - this.inFlight.size;
+    const free = Math.min(this.maxInFlight - this.inFlight.size, PUMP_BATCH);
+    let more = false;
     if (free > 0) {
       const cursor = this.cursor;
       const rows = (cursor
@@ -115,7 +120,10 @@ export class SqliteJobQueue implements Dispatcher {
         if (!this.inFlight.has(row.seq)) this.run(row);
         this.cursor = { due: Number(row.due_at), seq: Number(row.seq) };
       }
+      more = rows.length >= free;
     }
+    // More are due: start them on a later turn, so requests that arrived meanwhile are served in between.
+    if (more && this.inFlight.size < this.maxInFlight) return this.wake(now);
     if (this.inFlight.size >= this.maxInFlight) return; // a finishing job pumps again
     const next = this.sql("SELECT MIN(due_at) AS due FROM jobs WHERE due_at > ?").get(now) as
       { due: number | null } | undefined;

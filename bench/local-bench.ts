@@ -37,6 +37,9 @@ export interface LocalBenchResult {
   publish_ceiling_cpu_us: number;
   publish_p50_ms_at_1000: number;
   publish_p99_ms_at_1000: number;
+  /** The same offered load with deliveries deferred (`Upstash-Delay: 1h`): the API path alone. */
+  publish_deferred_p50_ms_at_1000: number;
+  publish_deferred_p99_ms_at_1000: number;
   publish_ceiling_p50_ms_at_1000: number;
   publish_ceiling_p99_ms_at_1000: number;
   e2e_messages: number;
@@ -178,6 +181,8 @@ export async function runLocalBench(options: LocalBenchOptions): Promise<LocalBe
     publish_ceiling_cpu_us: pick("publish_ceiling_cpu_us"),
     publish_p50_ms_at_1000: pick("publish_p50_ms_at_1000"),
     publish_p99_ms_at_1000: pick("publish_p99_ms_at_1000"),
+    publish_deferred_p50_ms_at_1000: pick("publish_deferred_p50_ms_at_1000"),
+    publish_deferred_p99_ms_at_1000: pick("publish_deferred_p99_ms_at_1000"),
     publish_ceiling_p50_ms_at_1000: pick("publish_ceiling_p50_ms_at_1000"),
     publish_ceiling_p99_ms_at_1000: pick("publish_ceiling_p99_ms_at_1000"),
     e2e_messages: s.e2eMessages,
@@ -312,8 +317,9 @@ async function measure(
       `ceiling ${pubCeiling.rps.toFixed(0)} req/s`,
   );
 
-  // 2. Latency at a fixed offered load (open loop).
-  const open = (target: Target): Promise<OpenResult & { warmupOk?: number }> =>
+  // 2. Latency at a fixed offered load (open loop): with immediate delivery (Herald delivers as much
+  // meanwhile), and with deliveries deferred (the API path alone, as the ceiling).
+  const open = (target: Target): Promise<OpenResult> =>
     p.client.call<OpenResult>({
       type: "open",
       target,
@@ -330,11 +336,14 @@ async function measure(
       return r;
     },
   );
+  const latDeferred = await open({ ...deferred, url: deferred.url.replace("/deferred", "/latency-deferred") });
   count(latCeiling, "latency ceiling");
   count(latHerald, "latency");
+  count(latDeferred, "latency, deliveries deferred");
   log(
     `  at ${s.latencyRate} req/s: Herald p50 ${latHerald.latency.p50.toFixed(2)} ms p99 ${latHerald.latency.p99.toFixed(2)} ms` +
-      ` (client send lag p99 ${latHerald.sendLag.p99.toFixed(2)} ms); ceiling p50 ${latCeiling.latency.p50.toFixed(2)} ms` +
+      ` (client send lag p99 ${latHerald.sendLag.p99.toFixed(2)} ms), deliveries deferred p99 ` +
+      `${latDeferred.latency.p99.toFixed(2)} ms; ceiling p50 ${latCeiling.latency.p50.toFixed(2)} ms` +
       ` p99 ${latCeiling.latency.p99.toFixed(2)} ms`,
   );
 
@@ -395,6 +404,8 @@ async function measure(
     publish_ceiling_cpu_us: (ceilingCpu * 1000) / pubCeiling.ok,
     publish_p50_ms_at_1000: latHerald.latency.p50,
     publish_p99_ms_at_1000: latHerald.latency.p99,
+    publish_deferred_p50_ms_at_1000: latDeferred.latency.p50,
+    publish_deferred_p99_ms_at_1000: latDeferred.latency.p99,
     publish_ceiling_p50_ms_at_1000: latCeiling.latency.p50,
     publish_ceiling_p99_ms_at_1000: latCeiling.latency.p99,
     e2e_mps: e2eHerald.mps,
@@ -443,6 +454,12 @@ export function formatLocalTable(r: LocalBenchResult): string {
       `${r.publish_p50_ms_at_1000} / ${r.publish_p99_ms_at_1000}`,
       `${r.publish_ceiling_p50_ms_at_1000} / ${r.publish_ceiling_p99_ms_at_1000}`,
       status("publish_p99_ms_at_1000"),
+    ],
+    [
+      "  the same, deliveries deferred, p50 / p99 ms",
+      `${r.publish_deferred_p50_ms_at_1000} / ${r.publish_deferred_p99_ms_at_1000}`,
+      "",
+      "",
     ],
     [
       `end to end, msg/s (${r.e2e_messages} single publishes)`,

@@ -5,6 +5,19 @@ import type { ApiRequest } from "./http.ts";
 
 const digest = (value: string): Buffer => createHash("sha256").update(value).digest();
 
+// Digests of the accepted tokens, computed once per token (they change only on rotation). Bounded, so a
+// long-running process with rotated tokens does not keep every old one.
+const acceptedDigests = new Map<string, Buffer>();
+function acceptedDigest(token: string): Buffer {
+  let value = acceptedDigests.get(token);
+  if (!value) {
+    if (acceptedDigests.size >= 16) acceptedDigests.clear();
+    value = digest(token);
+    acceptedDigests.set(token, value);
+  }
+  return value;
+}
+
 /** The token a request carries: `Authorization: Bearer …`, or `?qstash_token=…` for webhook senders. */
 export function presentedToken(request: ApiRequest): string | undefined {
   const bearer = /^bearer\s+(.+)$/i.exec(request.headers.authorization?.trim() ?? "")?.[1]?.trim();
@@ -31,6 +44,6 @@ export async function authorize(request: ApiRequest, keys: Keys): Promise<void> 
   if (!token) throw new HttpError(401, "missing token: send Authorization: Bearer <token>");
   const presented = digest(token);
   let ok = false;
-  for (const accepted of await keys.apiTokens()) ok = timingSafeEqual(presented, digest(accepted)) || ok;
+  for (const accepted of await keys.apiTokens()) ok = timingSafeEqual(presented, acceptedDigest(accepted)) || ok;
   if (!ok) throw new HttpError(401, "invalid token");
 }

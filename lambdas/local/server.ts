@@ -2,7 +2,14 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { NodeHttpSender } from "../adapters/node/http-sender.ts";
 import { LocalKeys, type LocalKeysOptions } from "../adapters/local/local-keys.ts";
-import { lockDataDir, openDatabase } from "../adapters/local/sqlite-database.ts";
+import {
+  closeDatabase,
+  lockDataDir,
+  openDatabase,
+  startCheckpointer,
+  writeGroup,
+  type WriteGroup,
+} from "../adapters/local/sqlite-database.ts";
 import { SqliteJobQueue } from "../adapters/local/sqlite-job-queue.ts";
 import { SqliteStore } from "../adapters/local/sqlite-store.ts";
 import { LocalCronTrigger } from "../adapters/local/local-cron-trigger.ts";
@@ -13,7 +20,7 @@ import { DEFAULT_CONFIG, type HeraldConfig } from "../core/config.ts";
 import type { HeraldContext } from "../core/context.ts";
 import { deliverMessage } from "../core/deliver.ts";
 import type { IncomingHeaders } from "../core/headers.ts";
-import type { Clock } from "../ports.ts";
+import type { Clock, HttpSender } from "../ports.ts";
 import type { ApiRequest, ApiResponse } from "../api/http.ts";
 
 export interface LocalServerOptions {
@@ -53,6 +60,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const clock = options.clock ?? systemClock;
   const unlock = lockDataDir(options.dataDir);
   const db = openDatabase(options.dataDir);
+  const checkpointer = startCheckpointer(db, options.dataDir);
   const store = new SqliteStore(db);
   const queue = new SqliteJobQueue(db, clock, { maxInFlight: config.maxConcurrentDeliveries });
   const keys = new LocalKeys(db, options.keys);
@@ -60,11 +68,21 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     allowPrivateNetworks: options.allowPrivateNetworks ?? true,
     maxResponseBodyBytes: config.maxResponseBodyBytes,
   });
+  // Writes are group-committed (see WriteGroup): nothing leaves the process — a delivery attempt here, a
+  // response in `serve` — before every write made before it is committed. The wait is at most the rest of
+  // the current turn of the event loop; it rejects only if the database could not commit.
+  const group = writeGroup(db);
+  const durableSender: HttpSender = {
+    async send(request) {
+      await group.durable();
+      return sender.send(request);
+    },
+  };
   const cron = new LocalCronTrigger(clock);
-  const context: HeraldContext = { store, dispatcher: queue, keys, sender, clock, cron, config };
+  const context: HeraldContext = { store, dispatcher: queue, keys, sender: durableSender, clock, cron, config };
 
   const server = http.createServer((req, res) => {
-    void serve(context, req, res);
+    void serve(context, group, req, res);
   });
   server.keepAliveTimeout = 65_000;
   await listen(server, options.port ?? 8080, options.host ?? "127.0.0.1", (status) => ({
@@ -95,13 +113,19 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await queue.stop();
       sender.close();
-      db.close();
+      await checkpointer.stop();
+      closeDatabase(db);
       unlock();
     },
   };
 }
 
-async function serve(ctx: HeraldContext, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function serve(
+  ctx: HeraldContext,
+  group: WriteGroup,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+): Promise<void> {
   const raw = req.url ?? "/";
   const q = raw.indexOf("?");
   const request: ApiRequest = {
@@ -119,21 +143,15 @@ async function serve(ctx: HeraldContext, req: http.IncomingMessage, res: http.Se
   const limit = ctx.config.maxBodyBytes;
   const declared = Number(req.headers["content-length"] ?? 0);
   if (declared > limit) return send(res, tooLarge(limit), true);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > limit) return send(res, tooLarge(limit), true);
-      chunks.push(chunk);
-    }
-  } catch {
-    res.destroy();
-    return;
-  }
-  const body = Buffer.concat(chunks);
+  const body = await readBody(req, res, limit);
+  if (!body) return;
   request.body = new Uint8Array(body.buffer, body.byteOffset, body.length);
-  const response = await handleApiRequest(ctx, request, (message, error) => console.error(message, error));
+  let response = await handleApiRequest(ctx, request, (message, error) => console.error(message, error));
+  try {
+    await group.durable(); // what the response reports (or was read) is committed before it is sent
+  } catch {
+    response = { status: 500, body: { error: "internal error" } };
+  }
   try {
     send(res, response);
   } catch (error) {
@@ -141,6 +159,43 @@ async function serve(ctx: HeraldContext, req: http.IncomingMessage, res: http.Se
     if (!res.headersSent) send(res, { status: 500, body: { error: "internal error" } });
     else res.destroy();
   }
+}
+
+/**
+ * Reads the request body, or answers 413 (and drops the connection) once it grows over `limit`. Resolves
+ * undefined when the request is over: too large, or failed or cut off (then the response is destroyed).
+ * Plain events rather than an async iterator: the iterator was a measurable part of a small publish.
+ */
+function readBody(req: http.IncomingMessage, res: http.ServerResponse, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (body: Buffer | undefined): void => {
+      done = true;
+      resolve(body);
+    };
+    req.on("data", (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > limit) {
+        send(res, tooLarge(limit), true);
+        req.destroy();
+        return finish(undefined);
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => {
+      if (!done) finish(Buffer.concat(chunks));
+    });
+    const fail = (): void => {
+      if (done) return;
+      res.destroy();
+      finish(undefined);
+    };
+    req.on("error", fail);
+    req.on("close", fail); // closed before its end: the client went away mid-body
+  });
 }
 
 const tooLarge = (limit: number): ApiResponse => ({
@@ -160,9 +215,14 @@ function send(res: http.ServerResponse, response: ApiResponse, closeConnection =
 
 /** Node joins repeated headers with ", " already (except set-cookie, irrelevant for publishers). */
 function flatHeaders(headers: http.IncomingHttpHeaders): IncomingHeaders {
-  return Object.fromEntries(
-    Object.entries(headers).flatMap(([name, value]) =>
-      value === undefined ? [] : [[name, Array.isArray(value) ? value.join(", ") : value]],
-    ),
-  );
+  const flat: IncomingHeaders = {};
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    const text = Array.isArray(value) ? value.join(", ") : value;
+    // Defined, not assigned: a header named "__proto__" must stay a header.
+    if (name === "__proto__") Object.defineProperty(flat, name, { value: text, enumerable: true, writable: true });
+    else flat[name] = text;
+  }
+  return flat;
 }

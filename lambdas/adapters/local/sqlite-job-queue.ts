@@ -1,4 +1,4 @@
-import { Statements } from "./sqlite-database.ts";
+import { Statements, writeGroup, type WriteGroup } from "./sqlite-database.ts";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { Clock, DeliveryJob, Dispatcher } from "../../ports.ts";
 
@@ -11,6 +11,10 @@ interface JobRow {
   due_at: number;
 }
 
+// Jobs started per turn of the event loop. Starting one reads its message and begins its attempt, all on
+// the event loop: a backlog started at once (up to maxInFlight) held every request behind it.
+const PUMP_BATCH = 32;
+
 // setTimeout cannot wait longer than ~24.8 days; far-off wake-ups re-check hourly instead.
 const MAX_SLEEP_MS = 3_600_000;
 
@@ -20,8 +24,8 @@ const MAX_SLEEP_MS = 3_600_000;
  * again after restart (at-least-once, like an SQS visibility timeout).
  */
 export class SqliteJobQueue implements Dispatcher {
-  private readonly db: DatabaseSync;
   private readonly statements: Statements;
+  private readonly group: WriteGroup;
   private readonly clock: Clock;
   private readonly maxInFlight: number;
   private readonly handlerFailureBackoffMs: number;
@@ -29,6 +33,12 @@ export class SqliteJobQueue implements Dispatcher {
   private handler: JobHandler | undefined;
   private timer: NodeJS.Timeout | undefined;
   private wakeAt = Number.POSITIVE_INFINITY;
+  /**
+   * The (due_at, seq) of the last job started, in the order jobs start. Every due job before it is in flight
+   * or done, so a pump reads only the jobs after it instead of skipping over the ones in flight each time
+   * (up to maxInFlight rows per pump). A job that would sort before it (a due time in the past) resets it.
+   */
+  private cursor: { due: number; seq: number } | undefined;
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
 
@@ -37,8 +47,8 @@ export class SqliteJobQueue implements Dispatcher {
     clock: Clock,
     options: { maxInFlight?: number; handlerFailureBackoffMs?: number } = {},
   ) {
-    this.db = db;
     this.statements = new Statements(db);
+    this.group = writeGroup(db);
     this.clock = clock;
     this.maxInFlight = options.maxInFlight ?? 128;
     this.handlerFailureBackoffMs = options.handlerFailureBackoffMs ?? 5_000;
@@ -48,17 +58,19 @@ export class SqliteJobQueue implements Dispatcher {
   }
 
   async dispatch(job: DeliveryJob, dueAt: number): Promise<void> {
-    this.sql("INSERT INTO jobs (message_id, retried, due_at) VALUES (?, ?, ?)").run(
-      job.messageId,
-      job.retried,
-      Math.round(dueAt),
+    const due = Math.round(dueAt);
+    this.group.write(() =>
+      this.sql("INSERT INTO jobs (message_id, retried, due_at) VALUES (?, ?, ?)").run(job.messageId, job.retried, due),
     );
+    // A new job has the largest seq: it sorts after the cursor unless it is due before the cursor's time.
+    if (this.cursor && due < this.cursor.due) this.cursor = undefined;
     if (dueAt < this.wakeAt) this.wake(dueAt);
   }
 
   start(handler: JobHandler): void {
     this.handler = handler;
     this.stopped = false;
+    this.cursor = undefined;
     this.wake(this.clock.now());
   }
 
@@ -89,17 +101,29 @@ export class SqliteJobQueue implements Dispatcher {
   private pump(): void {
     this.wakeAt = Number.POSITIVE_INFINITY;
     if (this.stopped || !this.handler) return;
+    // Only committed jobs start (see WriteGroup: nothing leaves the process before what led to it is durable).
+    this.group.commit();
     const now = this.clock.now();
-    const free = this.maxInFlight - this.inFlight.size;
+    const free = Math.min(this.maxInFlight - this.inFlight.size, PUMP_BATCH);
+    let more = false;
     if (free > 0) {
-      const rows = this.sql(
-        "SELECT seq, message_id, retried, due_at FROM jobs WHERE due_at <= ? ORDER BY due_at, seq LIMIT ?",
-      ).all(now, free + this.inFlight.size) as unknown as JobRow[];
+      const cursor = this.cursor;
+      const rows = (cursor
+        ? this.sql(
+            "SELECT seq, message_id, retried, due_at FROM jobs WHERE due_at <= ? AND (due_at, seq) > (?, ?) ORDER BY due_at, seq LIMIT ?",
+          ).all(now, cursor.due, cursor.seq, free)
+        : this.sql(
+            "SELECT seq, message_id, retried, due_at FROM jobs WHERE due_at <= ? ORDER BY due_at, seq LIMIT ?",
+          ).all(now, free + this.inFlight.size)) as unknown as JobRow[];
       for (const row of rows) {
         if (this.inFlight.size >= this.maxInFlight) break;
         if (!this.inFlight.has(row.seq)) this.run(row);
+        this.cursor = { due: Number(row.due_at), seq: Number(row.seq) };
       }
+      more = rows.length >= free;
     }
+    // More are due: start them on a later turn, so requests that arrived meanwhile are served in between.
+    if (more && this.inFlight.size < this.maxInFlight) return this.wake(now);
     if (this.inFlight.size >= this.maxInFlight) return; // a finishing job pumps again
     const next = this.sql("SELECT MIN(due_at) AS due FROM jobs WHERE due_at > ?").get(now) as
       { due: number | null } | undefined;
@@ -111,13 +135,17 @@ export class SqliteJobQueue implements Dispatcher {
     const handler = this.handler as JobHandler;
     handler({ messageId: row.message_id, retried: Number(row.retried) })
       .then(
-        () => this.sql("DELETE FROM jobs WHERE seq = ?").run(row.seq),
+        () => this.group.write(() => this.sql("DELETE FROM jobs WHERE seq = ?").run(row.seq)),
         (error: unknown) => {
           // Our own failure (not the destination's): keep the job and try again shortly.
           console.error(`delivery of ${row.message_id} failed inside Herald; retrying`, error);
-          this.db
-            .prepare("UPDATE jobs SET due_at = ? WHERE seq = ?")
-            .run(this.clock.now() + this.handlerFailureBackoffMs, row.seq);
+          this.cursor = undefined; // its new due time is later, but read everything again to be sure
+          return this.group.write(() =>
+            this.sql("UPDATE jobs SET due_at = ? WHERE seq = ?").run(
+              this.clock.now() + this.handlerFailureBackoffMs,
+              row.seq,
+            ),
+          );
         },
       )
       .finally(() => {

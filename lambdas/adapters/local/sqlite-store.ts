@@ -10,7 +10,7 @@ import type {
   StoredMessage,
 } from "../../core/message.ts";
 import type { LoggedEvent, Positioned, QueueEntry, RecordKind, ScanOptions, Store, Versioned } from "../../ports.ts";
-import { transaction, Statements } from "./sqlite-database.ts";
+import { Statements, writeGroup, type WriteGroup } from "./sqlite-database.ts";
 
 const CHUNK = 200;
 
@@ -83,18 +83,19 @@ function parseSeq(key: string | undefined): number | undefined {
 
 /** The local Store: messages, event log and DLQ in one SQLite file. */
 export class SqliteStore implements Store {
-  private readonly db: DatabaseSync;
   private readonly statements: Statements;
+  /** Every write joins the connection's group commit (see WriteGroup). */
+  private readonly group: WriteGroup;
   constructor(db: DatabaseSync) {
-    this.db = db;
     this.statements = new Statements(db);
+    this.group = writeGroup(db);
   }
   private sql(text: string): StatementSync {
     return this.statements.get(text);
   }
 
   async createMessage(message: Message, status: MessageStatus, events: LogEvent[]): Promise<boolean> {
-    return transaction(this.db, () => {
+    return this.group.atomic(() => {
       const result = this.sql(
         "INSERT OR IGNORE INTO messages (id, created_at, updated_at, state, retried, meta, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
       ).run(
@@ -128,7 +129,7 @@ export class SqliteStore implements Store {
     events: LogEvent[],
   ): Promise<boolean> {
     const time = events[0]?.time ?? Date.now();
-    return transaction(this.db, () => {
+    return this.group.atomic(() => {
       const result = this.sql(
         "UPDATE messages SET state = ?, retried = ?, updated_at = ? WHERE id = ? AND state = ? AND retried = ?",
       ).run(next.state, next.retried, time, messageId, expected.state, expected.retried);
@@ -139,7 +140,7 @@ export class SqliteStore implements Store {
   }
 
   async appendEvents(events: LogEvent[], carried: Message[] = []): Promise<void> {
-    transaction(this.db, () => {
+    this.group.atomic(() => {
       // A carried message is kept as a message row (the log's entries join it), in its last logged state.
       for (const message of carried) {
         const own = events.filter(
@@ -243,12 +244,14 @@ export class SqliteStore implements Store {
       meta: metaOf(message),
       ...(response ? { response: { status: response.status, header: response.header } } : {}),
     };
-    this.sql("INSERT OR IGNORE INTO dlq (dlq_id, failed_at, entry, body, response_body) VALUES (?, ?, ?, ?, ?)").run(
-      entry.dlqId,
-      entry.failedAt,
-      JSON.stringify(stored),
-      message.body,
-      response?.body ?? null,
+    this.group.write(() =>
+      this.sql("INSERT OR IGNORE INTO dlq (dlq_id, failed_at, entry, body, response_body) VALUES (?, ?, ?, ?, ?)").run(
+        entry.dlqId,
+        entry.failedAt,
+        JSON.stringify(stored),
+        message.body,
+        response?.body ?? null,
+      ),
     );
   }
 
@@ -270,7 +273,7 @@ export class SqliteStore implements Store {
   }
 
   async deleteDlq(dlqId: string): Promise<boolean> {
-    return this.sql("DELETE FROM dlq WHERE dlq_id = ?").run(dlqId).changes === 1;
+    return this.group.write(() => this.sql("DELETE FROM dlq WHERE dlq_id = ?").run(dlqId).changes === 1);
   }
 
   async *scanDlq(options: ScanOptions): AsyncIterable<Positioned<DlqEntry>> {
@@ -299,7 +302,7 @@ export class SqliteStore implements Store {
 
   async putRecord<T>(kind: RecordKind, name: string, value: T, expectedVersion: number | undefined): Promise<boolean> {
     const text = JSON.stringify(value);
-    const result =
+    const write = () =>
       expectedVersion === undefined
         ? this.sql("INSERT OR IGNORE INTO records (kind, name, version, value) VALUES (?, ?, 1, ?)").run(
             kind,
@@ -309,11 +312,13 @@ export class SqliteStore implements Store {
         : this.sql(
             "UPDATE records SET version = version + 1, value = ? WHERE kind = ? AND name = ? AND version = ?",
           ).run(text, kind, name, expectedVersion);
-    return result.changes === 1;
+    return this.group.write(write).changes === 1;
   }
 
   async deleteRecord(kind: RecordKind, name: string): Promise<boolean> {
-    return this.sql("DELETE FROM records WHERE kind = ? AND name = ?").run(kind, name).changes === 1;
+    return this.group.write(
+      () => this.sql("DELETE FROM records WHERE kind = ? AND name = ?").run(kind, name).changes === 1,
+    );
   }
 
   async listRecords<T>(kind: RecordKind): Promise<T[]> {
@@ -322,17 +327,21 @@ export class SqliteStore implements Store {
   }
 
   async increment(counter: string): Promise<number> {
-    const row = this.sql(
-      "INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value",
-    ).get(counter);
+    const row = this.group.write(() =>
+      this.sql(
+        "INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value",
+      ).get(counter),
+    );
     return Number(row?.value);
   }
 
   async putQueueEntry(queue: string, entry: Pick<QueueEntry, "seq" | "messageId">): Promise<void> {
-    this.sql("INSERT OR IGNORE INTO queue_entries (queue, seq, message_id, parked) VALUES (?, ?, ?, 1)").run(
-      queue,
-      entry.seq,
-      entry.messageId,
+    this.group.write(() =>
+      this.sql("INSERT OR IGNORE INTO queue_entries (queue, seq, message_id, parked) VALUES (?, ?, ?, 1)").run(
+        queue,
+        entry.seq,
+        entry.messageId,
+      ),
     );
   }
 
@@ -348,21 +357,25 @@ export class SqliteStore implements Store {
   }
 
   async setQueueEntryParked(queue: string, seq: number, parked: boolean, now: number): Promise<boolean> {
-    const result = this.sql(
-      "UPDATE queue_entries SET parked = ?, claimed_at = CASE WHEN ? THEN claimed_at ELSE ? END WHERE queue = ? AND seq = ? AND parked = ?",
-    ).run(parked ? 1 : 0, parked ? 1 : 0, now, queue, seq, parked ? 0 : 1);
+    const result = this.group.write(() =>
+      this.sql(
+        "UPDATE queue_entries SET parked = ?, claimed_at = CASE WHEN ? THEN claimed_at ELSE ? END WHERE queue = ? AND seq = ? AND parked = ?",
+      ).run(parked ? 1 : 0, parked ? 1 : 0, now, queue, seq, parked ? 0 : 1),
+    );
     return result.changes === 1;
   }
 
   async reclaimQueueEntry(queue: string, seq: number, claimedAt: number, now: number): Promise<boolean> {
-    const result = this.sql(
-      "UPDATE queue_entries SET claimed_at = ? WHERE queue = ? AND seq = ? AND parked = 0 AND claimed_at = ?",
-    ).run(now, queue, seq, claimedAt);
+    const result = this.group.write(() =>
+      this.sql(
+        "UPDATE queue_entries SET claimed_at = ? WHERE queue = ? AND seq = ? AND parked = 0 AND claimed_at = ?",
+      ).run(now, queue, seq, claimedAt),
+    );
     return result.changes === 1;
   }
 
   async deleteQueueEntry(queue: string, seq: number): Promise<void> {
-    this.sql("DELETE FROM queue_entries WHERE queue = ? AND seq = ?").run(queue, seq);
+    this.group.write(() => this.sql("DELETE FROM queue_entries WHERE queue = ? AND seq = ?").run(queue, seq));
   }
 
   async countQueueEntries(queue: string): Promise<number> {
@@ -376,7 +389,7 @@ export class SqliteStore implements Store {
     expiresAt: number,
     replacing?: string,
   ): Promise<string | undefined> {
-    return transaction(this.db, () => {
+    return this.group.atomic(() => {
       const row = this.sql("SELECT value, expires_at FROM dedup WHERE id = ?").get(id);
       const live = row && Number(row.expires_at) > now ? (row.value as string) : undefined;
       if (replacing === undefined ? live !== undefined : live !== replacing) return live ?? "";
@@ -386,12 +399,12 @@ export class SqliteStore implements Store {
   }
 
   async releaseDedup(id: string, value: string): Promise<void> {
-    this.sql("DELETE FROM dedup WHERE id = ? AND value = ?").run(id, value);
+    this.group.write(() => this.sql("DELETE FROM dedup WHERE id = ? AND value = ?").run(id, value));
   }
 
   /** Drops log events, DLQ entries and finished messages older than the retention. */
   purge(olderThan: number): void {
-    transaction(this.db, () => {
+    this.group.atomic(() => {
       this.sql("DELETE FROM dedup WHERE expires_at < ?").run(Date.now());
       this.sql("DELETE FROM events WHERE time < ?").run(olderThan);
       this.sql("DELETE FROM dlq WHERE failed_at < ?").run(olderThan);

@@ -2,6 +2,7 @@ import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import http from "node:http";
 import https from "node:https";
 import { BlockList, isIP, type LookupFunction } from "node:net";
+import { urlToHttpOptions } from "node:url";
 import { addHeader, type HeaderMap } from "../../core/headers.ts";
 import type { HttpSender, OutgoingRequest, SendOutcome } from "../../ports.ts";
 
@@ -37,6 +38,17 @@ function nonPublicRanges(): BlockList {
   return list;
 }
 
+interface Destination {
+  /** What node:http makes of the URL (host, port, path, auth), before method, headers and agent. */
+  options: http.RequestOptions;
+  isHttps: boolean;
+  /** The host as written, IPv6 brackets removed: checked against the blocked ranges when it is an address. */
+  literal: string;
+}
+
+/** Parsed destinations by URL: most deliveries go to a few URLs, and parsing one is a measurable part of a send. */
+const MAX_CACHED_DESTINATIONS = 1024;
+
 export interface NodeHttpSenderOptions {
   /** Allow loopback, private and link-local destinations (local mode's default; refused on AWS). */
   allowPrivateNetworks: boolean;
@@ -54,6 +66,7 @@ export class NodeHttpSender implements HttpSender {
   private readonly blocked = nonPublicRanges();
   private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 256 });
+  private readonly destinations = new Map<string, Destination>();
 
   constructor(options: NodeHttpSenderOptions) {
     this.options = options;
@@ -77,20 +90,35 @@ export class NodeHttpSender implements HttpSender {
     });
   };
 
-  send(request: OutgoingRequest): Promise<SendOutcome> {
-    return new Promise((resolve) => {
+  private destination(rawUrl: string): Destination | undefined {
+    let destination = this.destinations.get(rawUrl);
+    if (!destination) {
       let url: URL;
       try {
-        url = new URL(request.url);
+        url = new URL(rawUrl);
       } catch {
-        return resolve({ kind: "error", error: "invalid destination url" });
+        return undefined;
       }
+      destination = {
+        options: urlToHttpOptions(url),
+        isHttps: url.protocol === "https:",
+        literal: url.hostname.replace(/^\[|\]$/g, ""),
+      };
+      if (this.destinations.size >= MAX_CACHED_DESTINATIONS) this.destinations.clear();
+      this.destinations.set(rawUrl, destination);
+    }
+    return destination;
+  }
+
+  send(request: OutgoingRequest): Promise<SendOutcome> {
+    return new Promise((resolve) => {
+      const destination = this.destination(request.url);
+      if (!destination) return resolve({ kind: "error", error: "invalid destination url" });
       const guard = !this.options.allowPrivateNetworks;
-      const literal = url.hostname.replace(/^\[|\]$/g, "");
+      const { literal, isHttps } = destination;
       if (guard && this.isBlocked(literal)) {
         return resolve({ kind: "error", error: "destination is a non-public address" });
       }
-      const isHttps = url.protocol === "https:";
       const headers: Record<string, string | number> = { ...request.headers };
       if (request.body.byteLength > 0 || !["GET", "HEAD", "DELETE"].includes(request.method)) {
         headers["Content-Length"] = request.body.byteLength;
@@ -102,7 +130,8 @@ export class NodeHttpSender implements HttpSender {
         clearTimeout(timer);
         resolve(outcome);
       };
-      const req = (isHttps ? https : http).request(url, {
+      const req = (isHttps ? https : http).request({
+        ...destination.options,
         method: request.method,
         headers,
         agent: isHttps ? this.httpsAgent : this.httpAgent,
@@ -123,9 +152,9 @@ export class NodeHttpSender implements HttpSender {
         res.on("error", (error) => finish({ kind: "error", error: `response failed: ${error.message}` }));
         res.on("end", () => {
           const header: HeaderMap = {};
-          for (const [name, values] of Object.entries(res.headersDistinct)) {
-            for (const value of values ?? []) addHeader(header, name, value);
-          }
+          // Name/value pairs as received (addHeader canonicalizes names and groups repeated ones).
+          const raw = res.rawHeaders;
+          for (let i = 0; i + 1 < raw.length; i += 2) addHeader(header, raw[i] as string, raw[i + 1] as string);
           const body = Buffer.concat(chunks);
           finish({
             kind: "response",

@@ -46,14 +46,14 @@ describeEachMode("delays, cancel and logs", (mode) => {
         url: `${setup.sink.url}/retry-wait`,
         body: "x",
         retries: 3,
-        retryDelay: "300",
+        retryDelay: "1000",
       });
       await eventually(async () => {
         const { logs } = await setup.herald.client.logs({ filter: { messageId: res.messageId, state: "RETRY" } });
         return logs.length > 0 ? true : undefined;
       });
       expect(await setup.herald.client.messages.cancel(res.messageId)).toEqual({ cancelled: 1 });
-      await sleep(1800);
+      await sleep(2000);
       expect(setup.sink.at("/retry-wait")).toHaveLength(1);
       setup.sink.reply = previous;
     });

@@ -83,6 +83,8 @@ export class DynamoStore implements Store {
   private readonly retentionMs: number;
   private readonly now: () => number;
   private deferred: { events: LogEvent[]; carried: Message[] } | undefined;
+  private flushTimer: ReturnType<typeof setTimeout> | undefined;
+  private flushing: Promise<void> = Promise.resolve();
 
   constructor(options: DynamoStoreOptions) {
     this.doc = DynamoDBDocumentClient.from(options.client, {
@@ -258,6 +260,12 @@ export class DynamoStore implements Store {
     if (this.deferred) {
       this.deferred.events.push(...events);
       this.deferred.carried.push(...carried);
+      // A slow destination must not hold the rest of its batch out of the log: what is pending is written
+      // at most EVENT_FLUSH_MS after it was appended, or when the handler flushes, whichever comes first.
+      this.flushTimer ??= setTimeout(() => {
+        this.flushTimer = undefined;
+        this.flushing = this.flushing.then(() => this.writeDeferred()).catch(() => undefined); // kept for the next
+      }, EVENT_FLUSH_MS);
       return;
     }
     await this.writePages(events, carried);
@@ -268,6 +276,13 @@ export class DynamoStore implements Store {
    * The Lambda handlers call it before they return (before SQS deletes the batch that made them).
    */
   async flushEvents(): Promise<void> {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    await this.flushing;
+    await this.writeDeferred();
+  }
+
+  private async writeDeferred(): Promise<void> {
     if (!this.deferred || this.deferred.events.length === 0) return;
     const { events, carried } = this.deferred;
     this.deferred = { events: [], carried: [] };
@@ -728,6 +743,9 @@ function toBytes(value: unknown): Uint8Array {
 }
 
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Deferred log events wait at most this long for the rest of their batch (one page instead of several). */
+const EVENT_FLUSH_MS = 100;
 
 /** A page's events are written this soon after they happen, at most (a delivery batch's time, and then some). */
 const PAGE_LATENESS_MS = 3_600_000;

@@ -544,6 +544,17 @@ function metricNamesInCode(): string[] {
   return [...names];
 }
 
+/** An idle line: `quantity` units at a monthly price (`monthly_usd` as given when it is not quantity × price). */
+function priced(
+  item: string,
+  quantity: number,
+  unitUsd: number,
+  note: string,
+  monthlyUsd = quantity * unitUsd,
+): IdleItem {
+  return { item, quantity, unit_usd: unitUsd, monthly_usd: monthlyUsd, note };
+}
+
 function idleItems(resources: Record<string, CfnResource>, metricNames: string[], dimensionSets: number): IdleItem[] {
   const items: IdleItem[] = [];
   const all = Object.values(resources);
@@ -561,61 +572,61 @@ function idleItems(resources: Record<string, CfnResource>, metricNames: string[]
     }
   }
   const alarms = ofType("AWS::CloudWatch::Alarm").length;
-  items.push({
-    item: "CloudWatch alarms",
-    quantity: alarmMetrics,
-    unit_usd: PRICES.alarmMetricPerMonth.usd,
-    monthly_usd: alarmMetrics * PRICES.alarmMetricPerMonth.usd,
-    note: `${alarms} alarms referencing ${alarmMetrics} metrics (a metric-math alarm bills each metric it uses)`,
-  });
+  items.push(
+    priced(
+      "CloudWatch alarms",
+      alarmMetrics,
+      PRICES.alarmMetricPerMonth.usd,
+      `${alarms} alarms referencing ${alarmMetrics} metrics (a metric-math alarm bills each metric it uses)`,
+    ),
+  );
   if (highRes > 0) {
-    items.push({
-      item: "CloudWatch high-resolution alarms",
-      quantity: highRes,
-      unit_usd: PRICES.highResAlarmMetricPerMonth.usd,
-      monthly_usd: highRes * PRICES.highResAlarmMetricPerMonth.usd,
-      note: "period under 60 s",
-    });
+    items.push(
+      priced("CloudWatch high-resolution alarms", highRes, PRICES.highResAlarmMetricPerMonth.usd, "period under 60 s"),
+    );
   }
   const dashboards = ofType("AWS::CloudWatch::Dashboard").length;
-  items.push({
-    item: "CloudWatch dashboards",
-    quantity: dashboards,
-    unit_usd: PRICES.dashboardPerMonth.usd,
-    monthly_usd: dashboards * PRICES.dashboardPerMonth.usd,
-    note: "3 dashboards per account are free (not applied)",
-  });
+  items.push(
+    priced(
+      "CloudWatch dashboards",
+      dashboards,
+      PRICES.dashboardPerMonth.usd,
+      "3 dashboards per account are free (not applied)",
+    ),
+  );
   const customMetrics = metricNames.length * Math.max(1, dimensionSets);
-  items.push({
-    item: "CloudWatch custom metrics (EMF)",
-    quantity: customMetrics,
-    unit_usd: PRICES.customMetricPerMonth.usd,
-    // Billed pro rata for the hours a metric receives data, and EMF metrics only receive data with traffic.
-    monthly_usd: 0,
-    note:
+  items.push(
+    priced(
+      "CloudWatch custom metrics (EMF)",
+      customMetrics,
+      PRICES.customMetricPerMonth.usd,
       `${metricNames.length} names x ${Math.max(1, dimensionSets)} dimension set(s) ([service]): ${metricNames.join(", ")}. ` +
-      "Billed pro rata for the hours a metric receives data: an empty deployment emits none and pays nothing; " +
-      `one with traffic in every hour pays $${(customMetrics * PRICES.customMetricPerMonth.usd).toFixed(2)} a month`,
-  });
+        "Billed pro rata for the hours a metric receives data: an empty deployment emits none and pays nothing; " +
+        `one with traffic in every hour pays $${(customMetrics * PRICES.customMetricPerMonth.usd).toFixed(2)} a month`,
+      0, // EMF metrics receive data only with traffic
+    ),
+  );
   const secrets = ofType("AWS::SecretsManager::Secret").reduce(
     (n, r) => n + 1 + ((r.Properties?.ReplicaRegions as unknown[] | undefined)?.length ?? 0),
     0,
   );
-  items.push({
-    item: "Secrets Manager secrets",
-    quantity: secrets,
-    unit_usd: PRICES.secretPerMonth.usd,
-    monthly_usd: secrets * PRICES.secretPerMonth.usd,
-    note: "the API token and signing keys (one secret)",
-  });
+  items.push(
+    priced(
+      "Secrets Manager secrets",
+      secrets,
+      PRICES.secretPerMonth.usd,
+      "the API token and signing keys (one secret)",
+    ),
+  );
   const kmsKeys = ofType("AWS::KMS::Key").length;
-  items.push({
-    item: "KMS customer managed keys",
-    quantity: kmsKeys,
-    unit_usd: PRICES.kmsKeyPerMonth.usd,
-    monthly_usd: kmsKeys * PRICES.kmsKeyPerMonth.usd,
-    note: "queues are SQS-managed, the bucket S3-managed, the table and secret use AWS owned/managed keys",
-  });
+  items.push(
+    priced(
+      "KMS customer managed keys",
+      kmsKeys,
+      PRICES.kmsKeyPerMonth.usd,
+      "queues are SQS-managed, the bucket S3-managed, the table and secret use AWS owned/managed keys",
+    ),
+  );
   const queues = new Map(Object.entries(resources).filter(([, r]) => r.Type === "AWS::SQS::Queue"));
   for (const esm of ofType("AWS::Lambda::EventSourceMapping")) {
     const p = esm.Properties ?? {};

@@ -151,7 +151,7 @@ async function attemptAndSettle(
 
 async function attempt(ctx: HeraldContext, message: Message, retried: number): Promise<SendOutcome> {
   const { current } = await ctx.keys.signingKeys();
-  const signature = await signDelivery({
+  const signature = signDelivery({
     signingKey: current,
     url: message.url,
     body: message.body,

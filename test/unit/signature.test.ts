@@ -1,5 +1,7 @@
 import { createHash, createHmac } from "node:crypto";
 import { Receiver } from "@upstash/qstash";
+import fc from "fast-check";
+import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { bodyHash, signDelivery } from "../../lambdas/core/signature.ts";
 
@@ -95,5 +97,31 @@ describe("signDelivery", () => {
       .update(`${header}.${payload}`)
       .digest("base64url");
     expect(mac).toBe(expected);
+  });
+
+  it("produces exactly the token jose's SignJWT produces, for any key, URL, body, time and id", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.string({ minLength: 1, unit: "grapheme" }),
+        fc.webUrl({ withQueryParameters: true, withFragments: true }),
+        fc.uint8Array({ maxLength: 512 }),
+        fc.integer({ min: 0, max: 4_102_444_800_000 }),
+        fc.string({ unit: "grapheme" }),
+        async (signingKey, url, body, nowMs, jwtId) => {
+          const iat = Math.floor(nowMs / 1000);
+          const reference = await new SignJWT({ body: bodyHash(body) })
+            .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+            .setIssuer("Upstash")
+            .setSubject(url)
+            .setIssuedAt(iat)
+            .setExpirationTime(iat + 300)
+            .setNotBefore(0)
+            .setJti(jwtId)
+            .sign(encoder.encode(signingKey));
+          expect(signDelivery({ signingKey, url, body, nowMs, jwtId })).toBe(reference);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

@@ -16,5 +16,6 @@ const server = await startAwsLocal({
 const keys = (await (
   await fetch(`${server.url}/v2/keys`, { headers: { Authorization: `Bearer ${server.token}` } })
 ).json()) as { current: string; next: string };
-console.log(startupBanner({ title: "Herald (emulated AWS)", url: server.url, token: server.token, keys, dataDir }));
+const { token, readOnlyToken } = server;
+console.log(startupBanner({ title: "Herald (emulated AWS)", url: server.url, token, readOnlyToken, keys, dataDir }));
 shutdownOnSignals(server);

@@ -13,11 +13,13 @@ const server = await startLocalServer({
   config: configFromEnv(env),
   keys: {
     token: env.HERALD_TOKEN,
+    readOnlyToken: env.HERALD_READONLY_TOKEN,
     currentSigningKey: env.HERALD_CURRENT_SIGNING_KEY,
     nextSigningKey: env.HERALD_NEXT_SIGNING_KEY,
   },
   allowPrivateNetworks: env.HERALD_ALLOW_PRIVATE_DESTINATIONS !== "false",
 });
 const keys = await server.context.keys.signingKeys();
-console.log(startupBanner({ title: "Herald", url: server.url, token: server.token, keys, dataDir }));
+const { token, readOnlyToken } = server;
+console.log(startupBanner({ title: "Herald", url: server.url, token, readOnlyToken, keys, dataDir }));
 shutdownOnSignals(server);

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { HttpError } from "../core/errors.ts";
-import type { Keys } from "../ports.ts";
+import type { Access, Keys } from "../ports.ts";
 import type { ApiRequest } from "./http.ts";
 
 const digest = (value: string): Buffer => createHash("sha256").update(value).digest();
@@ -35,15 +35,48 @@ export function presentedToken(request: ApiRequest): string | undefined {
   return undefined;
 }
 
+export const REDACTED = "[redacted]";
+
+/** A raw query fit for a log line: the value of any `qstash_token` parameter replaced. */
+export function redactQuery(rawQuery: string): string {
+  return rawQuery
+    .split("&")
+    .map((part) => {
+      const eq = part.indexOf("=");
+      if (eq < 0) return part;
+      let key = part.slice(0, eq);
+      try {
+        key = decodeURIComponent(key);
+      } catch {
+        // an undecodable key is kept as it is
+      }
+      return key.toLowerCase() === "qstash_token" ? `${part.slice(0, eq)}=${REDACTED}` : part;
+    })
+    .join("&");
+}
+
+/** Headers fit for a log line: credentials (Herald's Bearer token or a sender's own) replaced. */
+export function redactHeaders<T extends Record<string, string | undefined>>(headers: T): T {
+  const copy: Record<string, string | undefined> = { ...headers };
+  for (const name of Object.keys(copy)) if (/authorization|cookie/i.test(name)) copy[name] = REDACTED;
+  return copy as T;
+}
+
 /**
- * Compares digests in constant time (equal-length buffers), against every accepted token, so neither
- * the token's length nor its matching prefix leaks through timing. Never echoes the token.
+ * What the request's token may do. Compares digests in constant time (equal-length buffers), against
+ * every accepted token with no early exit, so neither the token's length, its matching prefix nor which
+ * token it matches leaks through timing. Never echoes the token.
  */
-export async function authorize(request: ApiRequest, keys: Keys): Promise<void> {
+export async function authorize(request: ApiRequest, keys: Keys): Promise<Access> {
   const token = presentedToken(request);
   if (!token) throw new HttpError(401, "missing token: send Authorization: Bearer <token>");
   const presented = digest(token);
-  let ok = false;
-  for (const accepted of await keys.apiTokens()) ok = timingSafeEqual(presented, acceptedDigest(accepted)) || ok;
-  if (!ok) throw new HttpError(401, "invalid token");
+  let access: Access | undefined;
+  for (const accepted of await keys.apiTokens()) {
+    const match = timingSafeEqual(presented, acceptedDigest(accepted.value));
+    // The strongest match wins (a read-only token configured equal to the full token grants writes).
+    if (match && access !== "write") access = accepted.access;
+  }
+  if (!access) throw new HttpError(401, "invalid token");
+  return access;
 }

@@ -60,12 +60,15 @@ export async function handleApiRequest(
   logError: ErrorLogger,
 ): Promise<ApiResponse> {
   try {
-    await authorize(request, ctx.keys);
+    const access = await authorize(request, ctx.keys);
     const { match, allowed } = matchRoute(request.method.toUpperCase(), request.path);
     if (!match) {
       return allowed.length > 0
         ? errorResponse(405, `method ${request.method} not allowed here; use ${[...new Set(allowed)].join(", ")}`)
         : errorResponse(404, "not found");
+    }
+    if (match.route.access === "write" && access !== "write") {
+      return errorResponse(403, "this token is read-only: use the deployment's token to change anything");
     }
     // No id Herald makes is this long; refusing it here keeps oversized keys away from the stores.
     if (match.route.param === "id" && match.param.length > MAX_ID_LENGTH) return errorResponse(404, "not found");

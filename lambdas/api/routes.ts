@@ -28,6 +28,7 @@ import {
   urlGroupView,
 } from "../core/url-groups.ts";
 import { messageView } from "../core/views.ts";
+import type { Access } from "../ports.ts";
 import { json, type ApiRequest, type ApiResponse } from "./http.ts";
 
 type Handler = (ctx: HeraldContext, request: ApiRequest, param: string) => Promise<ApiResponse>;
@@ -42,6 +43,12 @@ export interface Route {
   param?: "id" | "rest";
   /** Fixed segments after the `:id` segment (`/v2/queues/:id/pause`), lower-case. */
   suffix?: string[];
+  /**
+   * "read": read-only tokens may call it too. "write": it changes something, or reveals a secret
+   * (GET /v2/keys: a signing key lets its holder forge deliveries receivers accept), so it needs the
+   * deployment's token; a read-only token gets 403.
+   */
+  access: Access;
   handler: Handler;
 }
 
@@ -81,12 +88,19 @@ function resourceRoutes(
   },
 ): Route[] {
   return [
-    { method: "GET", segments, handler: async (ctx) => json(await ops.list(ctx)) },
-    { method: "GET", segments, param: "id", handler: async (ctx, _request, id) => json(await ops.get(ctx, id)) },
+    { method: "GET", segments, access: "read", handler: async (ctx) => json(await ops.list(ctx)) },
+    {
+      method: "GET",
+      segments,
+      param: "id",
+      access: "read",
+      handler: async (ctx, _request, id) => json(await ops.get(ctx, id)),
+    },
     {
       method: "DELETE",
       segments,
       param: "id",
+      access: "write",
       handler: async (ctx, _request, id) => {
         await ops.remove(ctx, id);
         return ok();
@@ -107,6 +121,7 @@ function pauseRoutes(
       segments,
       param: "id" as const,
       suffix: [action],
+      access: "write" as const,
       handler: async (ctx: HeraldContext, _request: ApiRequest, id: string) => {
         await set(ctx, id, action === "pause");
         return ok();
@@ -134,6 +149,7 @@ export const ROUTES: Route[] = [
     method: "POST",
     segments: ["v2", "publish"],
     param: "rest",
+    access: "write",
     handler: async (ctx, request, destination) => {
       const result = await publish(ctx, publishRequest(request, destination));
       return json(result.body, result.status);
@@ -143,6 +159,7 @@ export const ROUTES: Route[] = [
     method: "POST",
     segments: ["v2", "enqueue"],
     param: "rest",
+    access: "write",
     handler: async (ctx, request, rest) => {
       const slash = rest.indexOf("/");
       if (slash <= 0 || slash === rest.length - 1) throw badRequest("use /v2/enqueue/<queue>/<destination>");
@@ -153,6 +170,7 @@ export const ROUTES: Route[] = [
   {
     method: "POST",
     segments: ["v2", "batch"],
+    access: "write",
     handler: async (ctx, request) => json(await publishBatch(ctx, request.body, request.sourceIp)),
   },
   // URL groups
@@ -161,6 +179,7 @@ export const ROUTES: Route[] = [
     segments: ["v2", "topics"],
     param: "id",
     suffix: ["endpoints"],
+    access: "write",
     handler: async (ctx, request, name) => {
       await upsertEndpoints(ctx, name, jsonBody(request));
       return ok();
@@ -171,6 +190,7 @@ export const ROUTES: Route[] = [
     segments: ["v2", "topics"],
     param: "id",
     suffix: ["endpoints"],
+    access: "write",
     handler: async (ctx, request, name) => {
       await removeEndpoints(ctx, name, jsonBody(request));
       return ok();
@@ -185,6 +205,7 @@ export const ROUTES: Route[] = [
   {
     method: "POST",
     segments: ["v2", "queues"],
+    access: "write",
     handler: async (ctx, request) => {
       await upsertQueue(ctx, jsonBody(request));
       return ok();
@@ -198,6 +219,7 @@ export const ROUTES: Route[] = [
     method: "POST",
     segments: ["v2", "schedules"],
     param: "rest",
+    access: "write",
     handler: async (ctx, request, destination) => json(await createSchedule(ctx, publishRequest(request, destination))),
   },
   ...resourceRoutes(["v2", "schedules"], { list: listSchedules, get: getSchedule, remove: deleteSchedule }),
@@ -205,12 +227,14 @@ export const ROUTES: Route[] = [
   {
     method: "GET",
     segments: ["v2", "flowcontrol"],
+    access: "read",
     handler: async (ctx, request) => json(await listFlowControl(ctx, params(request).get("search"))),
   },
   {
     method: "GET",
     segments: ["v2", "flowcontrol"],
     param: "id",
+    access: "read",
     handler: async (ctx, _request, key) => json(await getFlowControl(ctx, key)),
   },
   ...(
@@ -227,16 +251,23 @@ export const ROUTES: Route[] = [
     segments: ["v2", "flowcontrol"],
     param: "id",
     suffix: [action],
+    access: "write",
     handler: async (ctx, request, key) => {
       await run(ctx, key, request);
       return ok();
     },
   })),
-  { method: "GET", segments: ["v2", "globalparallelism"], handler: async (ctx) => json(await globalParallelism(ctx)) },
+  {
+    method: "GET",
+    segments: ["v2", "globalparallelism"],
+    access: "read",
+    handler: async (ctx) => json(await globalParallelism(ctx)),
+  },
   {
     method: "GET",
     segments: ["v2", "messages"],
     param: "id",
+    access: "read",
     handler: async (ctx, _request, id) => {
       const message = await findMessage(ctx, id);
       if (!message) throw notFound(`message "${id}" not found`);
@@ -247,36 +278,43 @@ export const ROUTES: Route[] = [
     method: "DELETE",
     segments: ["v2", "messages"],
     param: "id",
+    access: "write",
     handler: async (ctx, _request, id) => json(await cancelMessage(ctx, id)),
   },
   {
     method: "DELETE",
     segments: ["v2", "messages"],
+    access: "write",
     handler: async (ctx, request) => json(await cancelMessages(ctx, cancelQuery(request))),
   },
   {
     method: "GET",
     segments: ["v2", "logs"],
+    access: "read",
     handler: async (ctx, request) => json(await listLogs(ctx, parseListQuery(params(request), LOGS), "logs")),
   },
   {
     method: "GET",
     segments: ["v2", "events"],
+    access: "read",
     handler: async (ctx, request) => json(await listLogs(ctx, parseListQuery(params(request), LOGS), "events")),
   },
   {
     method: "GET",
     segments: ["v2", "dlq"],
+    access: "read",
     handler: async (ctx, request) => json(await listDlq(ctx, parseListQuery(params(request), DLQ))),
   },
   {
     method: "DELETE",
     segments: ["v2", "dlq"],
+    access: "write",
     handler: async (ctx, request) => json(await deleteDlqBulk(ctx, parseListQuery(params(request), DLQ))),
   },
   {
     method: "POST",
     segments: ["v2", "dlq", "retry"],
+    access: "write",
     handler: async (ctx, request) =>
       json(await retryDlqBulk(ctx, parseListQuery(params(request), DLQ), request.headers), 201),
   },
@@ -284,18 +322,21 @@ export const ROUTES: Route[] = [
     method: "POST",
     segments: ["v2", "dlq", "retry"],
     param: "id",
+    access: "write",
     handler: async (ctx, request, id) => json(await retryDlq(ctx, id, request.headers), 201),
   },
   {
     method: "GET",
     segments: ["v2", "dlq"],
     param: "id",
+    access: "read",
     handler: async (ctx, _request, id) => json(await getDlq(ctx, id)),
   },
   {
     method: "DELETE",
     segments: ["v2", "dlq"],
     param: "id",
+    access: "write",
     handler: async (ctx, _request, id) => {
       await deleteDlq(ctx, id);
       return json({ deleted: 1 });
@@ -304,17 +345,20 @@ export const ROUTES: Route[] = [
   {
     method: "GET",
     segments: ["v2", "keys"],
+    access: "write", // a read, but of secrets (see Route.access)
     handler: async (ctx) => json(await ctx.keys.signingKeys()),
   },
   {
     method: "POST",
     segments: ["v2", "keys", "rotate"],
+    access: "write",
     handler: async (ctx) => json(await ctx.keys.rotateSigningKeys()),
   },
   {
     // The Go SDK's path for the same operation.
     method: "POST",
     segments: ["v2", "rotate"],
+    access: "write",
     handler: async (ctx) => json(await ctx.keys.rotateSigningKeys()),
   },
 ];

@@ -3,13 +3,14 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { fromApiGatewayEvent, toApiGatewayResponse } from "../adapters/aws/api-gateway.ts";
+import { fromApiGatewayEvent, loggableEvent, toApiGatewayResponse } from "../adapters/aws/api-gateway.ts";
 import { handleApiRequest } from "../api/router.ts";
 import { awsContext } from "./aws-context.ts";
 import { flushMetrics, logError, logger, metrics } from "./observability.ts";
 
 async function handleApi(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
   const { context, store } = awsContext();
+  if (logger.getLogEvent()) logger.info("Lambda invocation event", { event: loggableEvent(event) });
   const request = fromApiGatewayEvent(event);
   const response = await handleApiRequest(context, request, logError);
   await store.flushEvents().catch((error: unknown) => logError("log events kept for the next flush", error));
@@ -22,4 +23,8 @@ async function handleApi(event: APIGatewayProxyEventV2): Promise<APIGatewayProxy
   return toApiGatewayResponse(response);
 }
 
-export const handler = middy(handleApi).use(injectLambdaContext(logger)).use(flushMetrics());
+// Powertools' own event logging (POWERTOOLS_LOGGER_LOG_EVENT) would print the token: handleApi logs the
+// event itself, redacted.
+export const handler = middy(handleApi)
+  .use(injectLambdaContext(logger, { logEvent: false }))
+  .use(flushMetrics());

@@ -106,10 +106,13 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
 
   const secretsManager = new EmulatedSecretsManager(join(options.dataDir, "secret.json"), {
     ...(env.HERALD_TOKEN ? { token: env.HERALD_TOKEN } : {}),
+    ...(env.HERALD_READONLY_TOKEN ? { readOnlyToken: env.HERALD_READONLY_TOKEN } : {}),
     ...(env.HERALD_CURRENT_SIGNING_KEY ? { currentSigningKey: env.HERALD_CURRENT_SIGNING_KEY } : {}),
     ...(env.HERALD_NEXT_SIGNING_KEY ? { nextSigningKey: env.HERALD_NEXT_SIGNING_KEY } : {}),
   });
-  secretsManager.ensure({ token: newApiToken() });
+  // The stack generates the token; the Lambda would generate the read-only token on first use, done here
+  // already so that it can be printed at start-up.
+  secretsManager.ensure({ token: newApiToken(), readOnlyToken: newApiToken() });
   const scheduler = new EmulatedScheduler(sqs, () => queueUrl, join(options.dataDir, "schedules.json"));
   const lambdaEnv: Record<string, string | undefined> = {
     HERALD_ALLOW_PRIVATE_DESTINATIONS: "true", // like `npm start`: developers deliver to localhost
@@ -174,11 +177,12 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
 
   const port = (server.address() as AddressInfo).port;
   const host = options.host && options.host !== "0.0.0.0" ? options.host : "127.0.0.1";
-  const token = secretsManager.read().token as string;
+  const secret = secretsManager.read();
   return {
     url: `http://${host}:${port}`,
     port,
-    token,
+    token: secret.token as string,
+    readOnlyToken: secret.readOnlyToken as string,
     runDueSchedules: (now) => scheduler.tick(now),
     emulators: { dynamodbEndpoint: dynamo.endpoint, sqsEndpoint: sqsS3.endpoint, tableName: TABLE, queueUrl },
     deliveries: { pause: () => poller.stop(), resume: () => poller.start() },

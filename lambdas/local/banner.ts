@@ -5,6 +5,7 @@ export function startupBanner(args: {
   title: string;
   url: string;
   token: string;
+  readOnlyToken: string;
   keys: SigningKeys;
   dataDir: string;
 }): string {
@@ -13,6 +14,7 @@ export function startupBanner(args: {
 
   QSTASH_URL=${url}
   QSTASH_TOKEN=${token}
+  QSTASH_READONLY_TOKEN=${args.readOnlyToken}
   QSTASH_CURRENT_SIGNING_KEY=${keys.current}
   QSTASH_NEXT_SIGNING_KEY=${keys.next}
 

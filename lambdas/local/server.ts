@@ -41,6 +41,8 @@ export interface RunningHerald {
   url: string;
   port: number;
   token: string;
+  /** The read-only token: reads only, 403 on anything that changes state. */
+  readOnlyToken: string;
   /** Fires the schedules due at `now` as the platform's trigger would (tests use it instead of waiting). */
   runDueSchedules(now: number): Promise<void>;
   close(): Promise<void>;
@@ -103,6 +105,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     port,
     token: keys.apiToken,
+    readOnlyToken: keys.readOnlyToken,
     context,
     cron,
     runDueSchedules: (now) => cron.tick(now),
@@ -135,6 +138,7 @@ async function serve(
     headers: flatHeaders(req.headers),
     body: new Uint8Array(0),
   };
+  joinRepeatedAuthorization(req, request);
   const ip = req.socket.remoteAddress;
   if (ip) request.sourceIp = ip.startsWith("::ffff:") ? ip.slice(7) : ip;
 
@@ -211,6 +215,20 @@ function send(res: http.ServerResponse, response: ApiResponse, closeConnection =
     ...(closeConnection ? { Connection: "close" } : {}),
   });
   res.end(payload);
+}
+
+/**
+ * Node keeps only the first of repeated Authorization headers; API Gateway joins them with commas, which
+ * no token matches. Joined here too, so an ambiguous request is refused in local mode as well.
+ */
+function joinRepeatedAuthorization(req: http.IncomingMessage, request: ApiRequest): void {
+  const raw = req.rawHeaders;
+  let values: string[] | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 13 && name.toLowerCase() === "authorization") (values ??= []).push(raw[i + 1] as string);
+  }
+  if (values && values.length > 1) request.headers.authorization = values.join(",");
 }
 
 /** Node joins repeated headers with ", " already (except set-cookie, irrelevant for publishers). */

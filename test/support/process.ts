@@ -13,6 +13,7 @@ export async function spawnHerald(
   command: string,
   args: string[],
   env: Record<string, string>,
+  startTimeoutMs = 20_000,
 ): Promise<HeraldProcess> {
   const child = spawn(command, args, {
     env: { ...process.env, ...env },
@@ -23,7 +24,7 @@ export async function spawnHerald(
   child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Herald did not start:\n${output}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`Herald did not start:\n${output}`)), startTimeoutMs);
     const check = (): void => {
       const m = /Herald(?: \(emulated AWS\))? is listening on (http:\/\/\S+)/.exec(output);
       if (m) {

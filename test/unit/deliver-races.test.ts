@@ -42,7 +42,7 @@ function setup(options: { failDispatchOf?: string } = {}): {
     },
     cron: new LocalCronTrigger({ now: () => Date.now() }),
     keys: {
-      apiTokens: async () => ["t"],
+      apiTokens: async () => [{ value: "t", access: "write" }],
       signingKeys: async () => ({ current: "sig_current", next: "sig_next" }),
       rotateSigningKeys: async () => ({ current: "sig_next", next: "sig_new" }),
     },

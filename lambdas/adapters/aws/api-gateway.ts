@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { REDACTED, redactHeaders, redactQuery } from "../../api/auth.ts";
 import type { ApiRequest, ApiResponse } from "../../api/http.ts";
 
 /**
@@ -21,6 +22,22 @@ export function fromApiGatewayEvent(event: APIGatewayProxyEventV2): ApiRequest {
     headers,
     body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength),
     sourceIp: event.requestContext.http.sourceIp,
+  };
+}
+
+/** The event minus the credentials it carries, for POWERTOOLS_LOGGER_LOG_EVENT. */
+export function loggableEvent(event: APIGatewayProxyEventV2): APIGatewayProxyEventV2 {
+  const query = event.queryStringParameters;
+  return {
+    ...event,
+    headers: redactHeaders(event.headers ?? {}),
+    rawQueryString: redactQuery(event.rawQueryString ?? ""),
+    ...(query && {
+      queryStringParameters: Object.fromEntries(
+        Object.entries(query).map(([name, value]) => [name, name.toLowerCase() === "qstash_token" ? REDACTED : value]),
+      ),
+    }),
+    ...(event.cookies && { cookies: event.cookies.map(() => REDACTED) }),
   };
 }
 

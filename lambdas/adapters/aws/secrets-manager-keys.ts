@@ -6,10 +6,11 @@ import {
   type SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
 import { newApiToken, newSigningKey } from "../../core/ids.ts";
-import type { Keys, SigningKeys } from "../../ports.ts";
+import type { ApiToken, Keys, SigningKeys } from "../../ports.ts";
 
 interface SecretValue {
   token?: string;
+  readOnlyToken?: string;
   currentSigningKey?: string;
   nextSigningKey?: string;
 }
@@ -23,8 +24,9 @@ export interface SecretsManagerKeysOptions {
 }
 
 /**
- * Token and signing keys in one Secrets Manager secret (JSON), cached per container. The stack creates
- * the secret with a generated token; the signing keys are generated on first use. Writes carry a
+ * Tokens and signing keys in one Secrets Manager secret (JSON), cached per container. The stack creates
+ * the secret with a generated token (a generated secret has one generated field); the read-only token and
+ * the signing keys are generated on first use. Writes carry a
  * ClientRequestToken derived from what they replace, so two containers racing to initialize or rotate
  * produce one new version, and the loser re-reads it.
  */
@@ -38,8 +40,12 @@ export class SecretsManagerKeys implements Keys {
     this.now = options.now ?? Date.now;
   }
 
-  async apiTokens(): Promise<string[]> {
-    return [(await this.load()).token];
+  async apiTokens(): Promise<ApiToken[]> {
+    const value = await this.load();
+    return [
+      { value: value.token, access: "write" },
+      { value: value.readOnlyToken, access: "read" },
+    ];
   }
 
   async signingKeys(): Promise<SigningKeys> {
@@ -58,17 +64,20 @@ export class SecretsManagerKeys implements Keys {
     const cacheMs = this.options.cacheMs ?? 60_000;
     if (!fresh && this.cached && this.now() - this.cached.at < cacheMs) return this.cached.value;
     const value = await this.read();
-    if (value.token && value.currentSigningKey && value.nextSigningKey) {
-      this.cached = { value: value as Required<SecretValue>, at: this.now() };
+    if (complete(value)) {
+      this.cached = { value, at: this.now() };
       return this.cached.value;
     }
+    // Seeded with the whole value it completes: a secret from before read-only tokens gets a new version,
+    // not the one its first initialization wrote under the same token.
     return this.write(
       {
         token: value.token || newApiToken(),
+        readOnlyToken: value.readOnlyToken || newApiToken(),
         currentSigningKey: value.currentSigningKey || newSigningKey(),
         nextSigningKey: value.nextSigningKey || newSigningKey(),
       },
-      `init-${value.token ?? ""}`,
+      `init-${JSON.stringify(value)}`,
     );
   }
 
@@ -96,11 +105,12 @@ export class SecretsManagerKeys implements Keys {
       // Another container wrote this version first (with other fresh keys): use exactly what it stored
       // (that version, not a possibly stale "current").
       const stored = await this.read(token);
-      if (!stored.token || !stored.currentSigningKey || !stored.nextSigningKey) {
-        throw new Error("the secret version written by another container is incomplete");
-      }
-      this.cached = { value: stored as Required<SecretValue>, at: this.now() };
+      if (!complete(stored)) throw new Error("the secret version written by another container is incomplete");
+      this.cached = { value: stored, at: this.now() };
       return this.cached.value;
     }
   }
 }
+
+const complete = (value: SecretValue): value is Required<SecretValue> =>
+  Boolean(value.token && value.readOnlyToken && value.currentSigningKey && value.nextSigningKey);

@@ -1,16 +1,17 @@
 import { Statements } from "./sqlite-database.ts";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { newApiToken, newSigningKey } from "../../core/ids.ts";
-import type { Keys, SigningKeys } from "../../ports.ts";
+import type { ApiToken, Keys, SigningKeys } from "../../ports.ts";
 
 export interface LocalKeysOptions {
   token?: string | undefined;
+  readOnlyToken?: string | undefined;
   currentSigningKey?: string | undefined;
   nextSigningKey?: string | undefined;
 }
 
 /**
- * Token and signing keys for local mode: taken from the environment when given, otherwise generated
+ * Tokens and signing keys for local mode: taken from the environment when given, otherwise generated
  * once and kept in the data directory's database, so receivers keep verifying across restarts.
  * Values from the environment win at every start (rotate, then update your environment).
  */
@@ -18,12 +19,14 @@ export class LocalKeys implements Keys {
   private readonly db: DatabaseSync;
   private readonly statements: Statements;
   private token: string;
+  private readOnly: string;
   private keys: SigningKeys;
 
   constructor(db: DatabaseSync, options: LocalKeysOptions = {}) {
     this.db = db;
     this.statements = new Statements(db);
     this.token = options.token || this.read("token") || newApiToken();
+    this.readOnly = options.readOnlyToken || this.read("readOnlyToken") || newApiToken();
     this.keys = {
       current: options.currentSigningKey || this.read("currentSigningKey") || newSigningKey(),
       next: options.nextSigningKey || this.read("nextSigningKey") || newSigningKey(),
@@ -38,8 +41,15 @@ export class LocalKeys implements Keys {
     return this.token;
   }
 
-  async apiTokens(): Promise<string[]> {
-    return [this.token];
+  get readOnlyToken(): string {
+    return this.readOnly;
+  }
+
+  async apiTokens(): Promise<ApiToken[]> {
+    return [
+      { value: this.token, access: "write" },
+      { value: this.readOnly, access: "read" },
+    ];
   }
 
   async signingKeys(): Promise<SigningKeys> {
@@ -62,6 +72,7 @@ export class LocalKeys implements Keys {
       "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     );
     upsert.run("token", this.token);
+    upsert.run("readOnlyToken", this.readOnly);
     upsert.run("currentSigningKey", this.keys.current);
     upsert.run("nextSigningKey", this.keys.next);
   }

@@ -41,7 +41,12 @@ export async function startHerald(options: HeraldOptions = {}): Promise<TestHera
   const env = options.env ?? {};
   const server =
     mode === "local"
-      ? await startLocalServer({ port: 0, dataDir, config: configFromEnv(env), keys: { token: env.HERALD_TOKEN } })
+      ? await startLocalServer({
+          port: 0,
+          dataDir,
+          config: configFromEnv(env, "any"),
+          keys: { token: env.HERALD_TOKEN },
+        })
       : await startAwsLocal({ port: 0, dataDir, env });
   const keys = (await (
     await fetch(`${server.url}/v2/keys`, { headers: { Authorization: `Bearer ${server.token}` } })

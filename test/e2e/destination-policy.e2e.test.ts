@@ -2,7 +2,8 @@
 // =public), with one allow-listed address, given hostile destinations, callbacks and redirects. Nothing may
 // reach the internal server; what is accepted ends FAILED in the DLQ saying why.
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { describeEachMode, eventually, startHerald, type TestHerald } from "../support/herald.ts";
+import { describeEachMode, eventually, startHerald, tempDir, type TestHerald } from "../support/herald.ts";
+import { spawnHerald } from "../support/process.ts";
 import { Sink } from "../support/sink.ts";
 
 interface DlqEntry {
@@ -144,5 +145,34 @@ describeEachMode("destination policy public", (mode) => {
     expect(await dlqEntry(`messageId=${toInternal.messageId}`)).toMatchObject({ responseStatus: 307 });
     expect(trusted.at("/redirect-metadata")).toHaveLength(1);
     expect(internal.received).toEqual([]);
+  });
+});
+
+describeEachMode("the start command's destination policy", (mode) => {
+  it("follows HERALD_DESTINATION_POLICY and HERALD_DESTINATION_ALLOW_LIST from the environment", async () => {
+    const entry = mode === "local" ? "bin/herald-local.ts" : "bin/herald-aws-local.ts";
+    const token = "policy-test-token";
+    const herald = await spawnHerald(process.execPath, [entry], {
+      PORT: "0",
+      HERALD_DATA_DIR: tempDir(),
+      HERALD_TOKEN: token,
+      HERALD_DESTINATION_POLICY: "public",
+      HERALD_DESTINATION_ALLOW_LIST: "10.1.0.0/16",
+    });
+    try {
+      const publish = (url: string) =>
+        fetch(`${herald.url}/v2/publish/${url}`, {
+          method: "POST",
+          headers: { Authorization: `Bearer ${token}`, "Upstash-Delay": "1h" },
+        });
+      const refused = await publish("http://127.0.0.1:9/x");
+      expect(refused.status).toBe(400);
+      expect(await refused.json()).toEqual({
+        error: "invalid destination url: 127.0.0.1 is a loopback address, refused by the destination policy",
+      });
+      expect((await publish("http://10.1.2.3/x")).status).toBe(200);
+    } finally {
+      await herald.kill("SIGTERM");
+    }
   });
 });

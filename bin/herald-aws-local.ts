@@ -5,7 +5,7 @@ import { startupBanner } from "../lambdas/local/banner.ts";
 import { shutdownOnSignals } from "../lambdas/local/shutdown.ts";
 
 const env = process.env;
-configFromEnv(env); // fail fast on invalid HERALD_* values, before the emulators start
+configFromEnv(env, "any"); // fail fast on invalid HERALD_* values, before the emulators start
 const dataDir = env.HERALD_DATA_DIR || ".herald-aws";
 const server = await startAwsLocal({
   port: env.PORT === undefined || env.PORT === "" ? 8080 : Number(env.PORT),

@@ -10,14 +10,13 @@ const server = await startLocalServer({
   port: env.PORT === undefined || env.PORT === "" ? 8080 : Number(env.PORT),
   host: env.HERALD_HOST || "127.0.0.1",
   dataDir,
-  config: configFromEnv(env),
+  config: configFromEnv(env, "any"), // local mode delivers to loopback unless HERALD_DESTINATION_POLICY says
   keys: {
     token: env.HERALD_TOKEN,
     readOnlyToken: env.HERALD_READONLY_TOKEN,
     currentSigningKey: env.HERALD_CURRENT_SIGNING_KEY,
     nextSigningKey: env.HERALD_NEXT_SIGNING_KEY,
   },
-  allowPrivateNetworks: env.HERALD_ALLOW_PRIVATE_DESTINATIONS !== "false",
 });
 const keys = await server.context.keys.signingKeys();
 const { token, readOnlyToken } = server;

@@ -17,9 +17,19 @@ export interface HeraldProps {
   /** Longest per-attempt timeout (also the default when a message sets none). At most 14 minutes. @default 2 minutes */
   readonly maxDeliveryTimeout?: Duration;
   /**
-   * Deliver to loopback, private, link-local and other non-public addresses. Off by default: a
-   * publisher must not be able to reach your VPC or the metadata service through Herald. @default false
+   * Which addresses deliveries, callbacks and failure callbacks may reach. `"public"` refuses loopback,
+   * private, link-local (the metadata service, the Lambda runtime API) and every other non-public address,
+   * checked on the address actually connected to after DNS resolution: a publisher must not reach your VPC
+   * or the metadata service through Herald. `"any"` refuses nothing. @default "public"
    */
+  readonly destinationPolicy?: "public" | "any";
+  /**
+   * Exceptions to the `"public"` policy: host names (`hooks.internal.example`, or `*.internal.example` for
+   * every name under it) allowed whatever they resolve to, and addresses or CIDR ranges (`10.1.0.0/16`,
+   * `fd00:1::/64`) allowed under any name. @default none
+   */
+  readonly destinationAllowList?: string[];
+  /** @deprecated use `destinationPolicy: "any"` (true) or `"public"` (false). */
   readonly allowPrivateDestinations?: boolean;
   /** Default backoff is min(1 day, e^(factor·n)) seconds before retry n. @default 2 */
   readonly backoffFactor?: number;

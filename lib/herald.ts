@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, Stack, Token } from "aws-cdk-lib";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
@@ -9,6 +9,7 @@ import type { HeraldProps } from "./herald-props.ts";
 import { HeraldKeys } from "./keys.ts";
 import { acknowledgeNagFindings, acknowledgeWildcardResource } from "./nag-suppressions.ts";
 import { GSI_LISTS } from "../lambdas/adapters/aws/table-schema.ts";
+import { parseDestinationPolicy } from "../lambdas/core/destination-policy.ts";
 import { HeraldAlarms } from "./observability/alarms.ts";
 import { HeraldDashboard } from "./observability/dashboard.ts";
 import { HeraldMetrics } from "./observability/metrics.ts";
@@ -53,6 +54,21 @@ export class Herald extends Construct {
     if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1 || maxBodyBytes > 4 * 1024 * 1024) {
       throw new Error("maxBodyBytes must be an integer from 1 to 4 MiB (4194304)");
     }
+    const legacyPolicy =
+      props.allowPrivateDestinations === undefined ? undefined : props.allowPrivateDestinations ? "any" : "public";
+    if (props.destinationPolicy && legacyPolicy && props.destinationPolicy !== legacyPolicy) {
+      throw new Error(
+        "destinationPolicy and the deprecated allowPrivateDestinations disagree: set only destinationPolicy",
+      );
+    }
+    const destinationPolicy = props.destinationPolicy ?? legacyPolicy ?? "public";
+    const allowList = props.destinationAllowList ?? [];
+    // Fails synth on an entry the Lambdas would refuse to start with (tokens are only known at deploy).
+    parseDestinationPolicy(
+      destinationPolicy,
+      allowList.filter((entry) => !Token.isUnresolved(entry)),
+      "destinationAllowList",
+    );
     // The delivery Lambda outlives its longest attempt by a minute; SQS hides a job for six Lambda timeouts.
     const deliveryTimeout = Duration.seconds(maxDeliveryTimeout.toSeconds() + 60);
 
@@ -79,7 +95,8 @@ export class Herald extends Construct {
       HERALD_MAX_BODY_BYTES: String(maxBodyBytes),
       HERALD_MAX_TIMEOUT: `${maxDeliveryTimeout.toSeconds()}s`,
       HERALD_BACKOFF_FACTOR: String(props.backoffFactor ?? 2),
-      HERALD_ALLOW_PRIVATE_DESTINATIONS: String(props.allowPrivateDestinations ?? false),
+      HERALD_DESTINATION_POLICY: destinationPolicy,
+      ...(allowList.length > 0 ? { HERALD_DESTINATION_ALLOW_LIST: allowList.join(",") } : {}),
       POWERTOOLS_SERVICE_NAME: "herald",
       POWERTOOLS_METRICS_NAMESPACE: "Herald",
       POWERTOOLS_LOG_LEVEL: props.logLevel ?? "INFO",

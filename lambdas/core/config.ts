@@ -1,3 +1,10 @@
+import {
+  DESTINATION_MODES,
+  PUBLIC_DESTINATIONS,
+  parseDestinationPolicy,
+  type DestinationMode,
+  type DestinationPolicy,
+} from "./destination-policy.ts";
 import { parseDuration } from "./duration.ts";
 
 /** Limits and defaults that a deployment may change. One object shared by both platforms. */
@@ -24,6 +31,8 @@ export interface HeraldConfig {
   deduplicationWindowMs: number;
   /** Attempts in flight at once in one process (local mode; on AWS the Lambda concurrency cap). */
   maxConcurrentDeliveries: number;
+  /** Which addresses deliveries and callbacks may reach (DESIGN §5). */
+  destinations: DestinationPolicy;
 }
 
 export const DEFAULT_CONFIG: HeraldConfig = {
@@ -38,6 +47,8 @@ export const DEFAULT_CONFIG: HeraldConfig = {
   maxPageSize: 1000,
   maxConcurrentDeliveries: 1000,
   deduplicationWindowMs: 10 * 60_000,
+  // The safe side; local mode starts with ANY_DESTINATION (see configFromEnv).
+  destinations: PUBLIC_DESTINATIONS,
 };
 
 type Env = Record<string, string | undefined>;
@@ -57,8 +68,28 @@ function secondsFrom(env: Env, name: string, fallback: number): number {
   return parseDuration(raw, name);
 }
 
-/** Reads HERALD_* variables (both platforms use the same names). Throws on invalid values at start-up. */
-export function configFromEnv(env: Env): HeraldConfig {
+/**
+ * HERALD_DESTINATION_POLICY (`public` | `any`) and HERALD_DESTINATION_ALLOW_LIST (comma-separated host
+ * names, addresses, CIDR ranges). The older HERALD_ALLOW_PRIVATE_DESTINATIONS (`true` = any, `false` =
+ * public) is read when the policy is not set.
+ */
+function destinationsFrom(env: Env, platformDefault: DestinationMode): DestinationPolicy {
+  let mode: string = platformDefault;
+  const legacy = env.HERALD_ALLOW_PRIVATE_DESTINATIONS;
+  if (env.HERALD_DESTINATION_POLICY) mode = env.HERALD_DESTINATION_POLICY.trim().toLowerCase();
+  else if (legacy === "true" || legacy === "false") mode = legacy === "true" ? "any" : "public";
+  else if (legacy) throw new Error(`HERALD_ALLOW_PRIVATE_DESTINATIONS must be true or false, got "${legacy}"`);
+  if (!(DESTINATION_MODES as readonly string[]).includes(mode)) {
+    throw new Error(`HERALD_DESTINATION_POLICY must be one of ${DESTINATION_MODES.join(", ")}, got "${mode}"`);
+  }
+  return parseDestinationPolicy(mode, env.HERALD_DESTINATION_ALLOW_LIST ?? "", "HERALD_DESTINATION_ALLOW_LIST");
+}
+
+/**
+ * Reads HERALD_* variables (both platforms use the same names). Throws on invalid values at start-up.
+ * `destinationDefault` is the policy when none is set: `public` on AWS, `any` in local mode (DESIGN §5).
+ */
+export function configFromEnv(env: Env, destinationDefault: DestinationMode): HeraldConfig {
   const factor = env.HERALD_BACKOFF_FACTOR ? Number(env.HERALD_BACKOFF_FACTOR) : DEFAULT_CONFIG.backoffFactor;
   if (!Number.isFinite(factor) || factor <= 0) throw new Error("HERALD_BACKOFF_FACTOR must be a positive number");
   return {
@@ -79,5 +110,6 @@ export function configFromEnv(env: Env): HeraldConfig {
       DEFAULT_CONFIG.maxConcurrentDeliveries,
       1,
     ),
+    destinations: destinationsFrom(env, destinationDefault),
   };
 }

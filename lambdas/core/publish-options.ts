@@ -1,5 +1,6 @@
 import type { HeraldConfig } from "./config.ts";
 import { assertHttpUrl } from "./destination.ts";
+import { assertDestinationAllowed } from "./destination-policy.ts";
 import { parseDuration } from "./duration.ts";
 import { badRequest, clip } from "./errors.ts";
 import { addHeader, type HeaderMap, type IncomingHeaders } from "./headers.ts";
@@ -206,5 +207,6 @@ function parseCallback(
   const url = get(prefix)?.trim();
   if (url === undefined || url === "") return undefined;
   assertHttpUrl(url, display);
+  assertDestinationAllowed(config.destinations, url, display);
   return { url, ...settings };
 }

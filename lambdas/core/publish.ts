@@ -2,6 +2,7 @@ import { acceptMessage } from "./accept.ts";
 import type { HeraldContext } from "./context.ts";
 import { deduplicationKey } from "./dedup.ts";
 import { parseDestination, splitQuery } from "./destination.ts";
+import { assertDestinationAllowed } from "./destination-policy.ts";
 import { HttpError } from "./errors.ts";
 import type { IncomingHeaders } from "./headers.ts";
 import { newMessageId } from "./ids.ts";
@@ -56,6 +57,7 @@ export async function planPublish(
   }
   if (request.queueName !== undefined) assertQueueName(request.queueName);
   const destination = parseDestination(request.destination, request.rawQuery);
+  if (destination.kind === "url") assertDestinationAllowed(ctx.config.destinations, destination.url, "destination url");
   const options = parsePublishOptions(request.headers, nowMs, ctx.config, splitQuery(request.rawQuery).config);
   const base = (url: string, index: number): Message => {
     const message: Message = { messageId: makeId(index), url, body: request.body, createdAt: nowMs, ...options };

@@ -6,6 +6,7 @@ import { DEFAULT_CONFIG } from "./config.ts";
 import type { HeraldContext } from "./context.ts";
 import { firesAt, nextRunAfter, parseCron } from "./cron.ts";
 import { parseDestination } from "./destination.ts";
+import { ANY_DESTINATION, assertDestinationAllowed } from "./destination-policy.ts";
 import { parseDuration } from "./duration.ts";
 import { badRequest, clip, HttpError, notFound } from "./errors.ts";
 import type { IncomingHeaders } from "./headers.ts";
@@ -19,6 +20,7 @@ import { messageView, toBase64 } from "./views.ts";
 
 const UNLIMITED = {
   ...DEFAULT_CONFIG,
+  destinations: ANY_DESTINATION,
   maxRetries: Number.MAX_SAFE_INTEGER,
   maxTimeoutSec: Number.MAX_SAFE_INTEGER,
   maxDelaySec: Number.MAX_SAFE_INTEGER,
@@ -77,7 +79,8 @@ export async function createSchedule(
   }
   const queueName = request.headers["upstash-queue-name"]?.trim();
   if (queueName !== undefined) assertQueueName(queueName);
-  parseDestination(request.destination, request.rawQuery);
+  const destination = parseDestination(request.destination, request.rawQuery);
+  if (destination.kind === "url") assertDestinationAllowed(ctx.config.destinations, destination.url, "destination url");
   parsePublishOptions(request.headers, ctx.clock.now(), ctx.config); // every option is checked now: 400 early
   const headers: IncomingHeaders = {};
   for (const [name, value] of Object.entries(request.headers)) {

@@ -2,6 +2,7 @@
 // fans out one message per endpoint.
 import type { HeraldContext } from "./context.ts";
 import { assertHttpUrl } from "./destination.ts";
+import { assertDestinationAllowed, type DestinationPolicy } from "./destination-policy.ts";
 import { badRequest, clip, notFound } from "./errors.ts";
 import { RESOURCE_NAME, updateRecord } from "./records.ts";
 
@@ -26,8 +27,12 @@ export function assertUrlGroupName(name: string): void {
   }
 }
 
-/** Reads `{"endpoints": [{"name"?, "url"?}, ...]}`; `needUrl` for upserts (removals may name either). */
-function parseEndpoints(body: unknown, needUrl: boolean): Endpoint[] {
+/**
+ * Reads `{"endpoints": [{"name"?, "url"?}, ...]}`; `policy` for upserts, whose URLs are needed and checked
+ * (removals may name either).
+ */
+function parseEndpoints(body: unknown, policy: DestinationPolicy | undefined): Endpoint[] {
+  const needUrl = policy !== undefined;
   const list = (body as { endpoints?: unknown } | null)?.endpoints;
   if (!Array.isArray(list) || list.length === 0) throw badRequest("endpoints must be a non-empty array");
   if (list.length > MAX_ENDPOINTS) throw badRequest(`at most ${MAX_ENDPOINTS} endpoints per request`);
@@ -40,6 +45,7 @@ function parseEndpoints(body: unknown, needUrl: boolean): Endpoint[] {
     if (needUrl && url === undefined) throw badRequest(`endpoints[${i}].url is required`);
     if (!needUrl && !name && url === undefined) throw badRequest(`endpoints[${i}] needs a name or a url`);
     if (url !== undefined) assertHttpUrl(url, `endpoints[${i}].url`);
+    if (url !== undefined && policy) assertDestinationAllowed(policy, url, `endpoints[${i}].url`);
     const endpoint: Endpoint = { url: url ?? "" };
     if (name) endpoint.name = name;
     return endpoint;
@@ -49,7 +55,7 @@ function parseEndpoints(body: unknown, needUrl: boolean): Endpoint[] {
 /** Adds endpoints, creating the group if needed; an endpoint with the same name (or url) is replaced. */
 export async function upsertEndpoints(ctx: HeraldContext, name: string, body: unknown): Promise<void> {
   assertUrlGroupName(name);
-  const added = parseEndpoints(body, true);
+  const added = parseEndpoints(body, ctx.config.destinations);
   const now = ctx.clock.now();
   await updateRecord<UrlGroup>(ctx, "urlGroup", name, (current) => {
     const endpoints = [...(current?.endpoints ?? [])];
@@ -68,7 +74,7 @@ export async function upsertEndpoints(ctx: HeraldContext, name: string, body: un
  * API (get, list, publish); its empty record is what a concurrent upsert builds on, so none is lost.
  */
 export async function removeEndpoints(ctx: HeraldContext, name: string, body: unknown): Promise<void> {
-  const removed = parseEndpoints(body, false);
+  const removed = parseEndpoints(body, undefined);
   const matches = (e: Endpoint): boolean =>
     removed.some((r) => (r.name ? e.name === r.name : false) || (r.url !== "" && e.url === r.url));
   let exists = false;

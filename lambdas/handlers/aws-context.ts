@@ -78,7 +78,7 @@ function required(env: Env, name: string): string {
 export function awsContext(): AwsContext {
   if (cached) return cached;
   const env = emulation?.env ?? process.env;
-  const config = configFromEnv(env);
+  const config = configFromEnv(env, "public"); // on AWS non-public destinations are refused unless configured
   const clock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
   const sqs = instrumented(new SQSClient(clientConfig(env, "SQS")));
   const scheduling = {
@@ -109,8 +109,7 @@ export function awsContext(): AwsContext {
       secretId: required(env, "HERALD_SECRET_ARN"),
     }),
     sender: new NodeHttpSender({
-      // On AWS private destinations are refused unless the deployment allows them (DESIGN §5).
-      allowPrivateNetworks: env.HERALD_ALLOW_PRIVATE_DESTINATIONS === "true",
+      destinations: config.destinations,
       maxResponseBodyBytes: config.maxResponseBodyBytes,
     }),
     clock,

@@ -69,7 +69,7 @@ const LAMBDA_MAX_EVENT = 6 * 1024 * 1024;
 
 export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalHerald> {
   const env: Record<string, string | undefined> = { HERALD_MAX_TIMEOUT: DEFAULT_MAX_TIMEOUT, ...options.env };
-  const maxTimeoutSec = configFromEnv(env).maxTimeoutSec;
+  const maxTimeoutSec = configFromEnv(env, "any").maxTimeoutSec;
   const unlock = lockDataDir(options.dataDir);
   mkdirSync(join(options.dataDir, "dynamodb"), { recursive: true });
   mkdirSync(join(options.dataDir, "sqs"), { recursive: true });
@@ -115,7 +115,10 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
   secretsManager.ensure({ token: newApiToken(), readOnlyToken: newApiToken() });
   const scheduler = new EmulatedScheduler(sqs, () => queueUrl, join(options.dataDir, "schedules.json"));
   const lambdaEnv: Record<string, string | undefined> = {
-    HERALD_ALLOW_PRIVATE_DESTINATIONS: "true", // like `npm start`: developers deliver to localhost
+    // Like `npm start`: developers deliver to localhost, unless the environment sets a policy.
+    ...(env.HERALD_DESTINATION_POLICY || env.HERALD_ALLOW_PRIVATE_DESTINATIONS
+      ? {}
+      : { HERALD_DESTINATION_POLICY: "any" }),
     ...env,
     HERALD_TABLE: TABLE,
     HERALD_BUCKET: BUCKET,

@@ -17,6 +17,7 @@ import { fireSchedule } from "../core/schedules.ts";
 import { handleApiRequest } from "../api/router.ts";
 import { listen } from "./listen.ts";
 import { DEFAULT_CONFIG, type HeraldConfig } from "../core/config.ts";
+import { ANY_DESTINATION } from "../core/destination-policy.ts";
 import type { HeraldContext } from "../core/context.ts";
 import { deliverMessage } from "../core/deliver.ts";
 import type { IncomingHeaders } from "../core/headers.ts";
@@ -27,10 +28,9 @@ export interface LocalServerOptions {
   port?: number;
   host?: string;
   dataDir: string;
+  /** `destinations` defaults to ANY_DESTINATION: local mode delivers to loopback and private addresses. */
   config?: Partial<HeraldConfig>;
   keys?: LocalKeysOptions;
-  /** Deliver to loopback and private addresses (local mode's default). */
-  allowPrivateNetworks?: boolean;
   clock?: Clock;
   /** Fire schedules from timers (default); false leaves it to `cron.tick(now)` (tests with a fake clock). */
   cronTimers?: boolean;
@@ -58,7 +58,7 @@ const PURGE_INTERVAL_MS = 3_600_000;
 
 /** Starts the local Herald: the shared API routes over node:http plus in-process delivery workers. */
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
-  const config: HeraldConfig = { ...DEFAULT_CONFIG, ...options.config };
+  const config: HeraldConfig = { ...DEFAULT_CONFIG, destinations: ANY_DESTINATION, ...options.config };
   const clock = options.clock ?? systemClock;
   const unlock = lockDataDir(options.dataDir);
   const db = openDatabase(options.dataDir);
@@ -67,7 +67,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const queue = new SqliteJobQueue(db, clock, { maxInFlight: config.maxConcurrentDeliveries });
   const keys = new LocalKeys(db, options.keys);
   const sender = new NodeHttpSender({
-    allowPrivateNetworks: options.allowPrivateNetworks ?? true,
+    destinations: config.destinations,
     maxResponseBodyBytes: config.maxResponseBodyBytes,
   });
   // Writes are group-committed (see WriteGroup): nothing leaves the process — a delivery attempt here, a

@@ -114,7 +114,7 @@ describe("Lambdas", () => {
     expect(count(template, "AWS::Logs::LogGroup", { RetentionInDays: 30 })).toBe(3); // two Lambdas + API access logs
   });
 
-  it("get their configuration from the environment, private destinations refused", () => {
+  it("get their configuration from the environment, non-public destinations refused", () => {
     template.hasResourceProperties("AWS::Lambda::Function", {
       Timeout: 180,
       Environment: {
@@ -126,7 +126,8 @@ describe("Lambdas", () => {
           HERALD_SCHEDULE_GROUP: Match.anyValue(),
           HERALD_SCHEDULER_ROLE_ARN: Match.anyValue(),
           HERALD_SECRET_ARN: Match.anyValue(),
-          HERALD_ALLOW_PRIVATE_DESTINATIONS: "false",
+          HERALD_DESTINATION_POLICY: "public",
+          HERALD_DESTINATION_ALLOW_LIST: Match.absent(),
           HERALD_MAX_TIMEOUT: "120s",
           HERALD_RETENTION: "604800s",
           HERALD_MAX_BODY_BYTES: "1048576",
@@ -326,7 +327,7 @@ describe("the Herald construct in another CDK app", () => {
       retention: Duration.days(3),
       deliveryConcurrency: 50,
       maxDeliveryTimeout: Duration.minutes(5),
-      allowPrivateDestinations: true,
+      destinationAllowList: ["10.1.0.0/16", "hooks.internal.example", "*.svc.internal.example"],
       backoffFactor: 2.5,
       alarmTopic: topic,
       logRetention: RetentionDays.ONE_WEEK,
@@ -337,7 +338,8 @@ describe("the Herald construct in another CDK app", () => {
       Timeout: 360,
       Environment: {
         Variables: Match.objectLike({
-          HERALD_ALLOW_PRIVATE_DESTINATIONS: "true",
+          HERALD_DESTINATION_POLICY: "public",
+          HERALD_DESTINATION_ALLOW_LIST: "10.1.0.0/16,hooks.internal.example,*.svc.internal.example",
           HERALD_BACKOFF_FACTOR: "2.5",
           HERALD_RETENTION: "259200s",
           HERALD_MAX_TIMEOUT: "300s",
@@ -359,5 +361,31 @@ describe("the Herald construct in another CDK app", () => {
     expect(() => new Herald(stack, "A", { maxDeliveryTimeout: Duration.minutes(15) })).toThrow(/maxDeliveryTimeout/);
     expect(() => new Herald(stack, "B", { deliveryConcurrency: 1 })).toThrow(/deliveryConcurrency/);
     expect(() => new Herald(stack, "C", { maxBodyBytes: 5 * 1024 * 1024 })).toThrow(/maxBodyBytes/);
+    expect(() => new Herald(stack, "D", { destinationAllowList: ["10.0.0.0/33"] })).toThrow(/destinationAllowList/);
+    expect(() => new Herald(stack, "E", { destinationAllowList: ["10.0.0.0/8,10.1.0.0/16"] })).toThrow(
+      /destinationAllowList/,
+    );
+    expect(() => new Herald(stack, "F", { destinationPolicy: "public", allowPrivateDestinations: true })).toThrow(
+      /destinationPolicy/,
+    );
+  });
+
+  it("sets the destination policy of both Lambdas from destinationPolicy, or the deprecated allowPrivateDestinations", () => {
+    for (const [props, expected] of [
+      [{ destinationPolicy: "any" }, "any"],
+      [{ allowPrivateDestinations: true }, "any"],
+      [{ allowPrivateDestinations: false }, "public"],
+    ] as const) {
+      const stack = stackOf(testApp(), "Policy");
+      new Herald(stack, "Messaging", props);
+      const variables = Object.values(Template.fromStack(stack).findResources("AWS::Lambda::Function")).map(
+        (fn) =>
+          (fn as { Properties: { Environment?: { Variables?: Record<string, unknown> } } }).Properties.Environment
+            ?.Variables,
+      );
+      const herald = variables.filter((v) => v?.HERALD_TABLE !== undefined);
+      expect(herald).toHaveLength(2);
+      for (const v of herald) expect(v?.HERALD_DESTINATION_POLICY).toBe(expected);
+    }
   });
 });

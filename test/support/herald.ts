@@ -44,7 +44,7 @@ export async function startHerald(options: HeraldOptions = {}): Promise<TestHera
       ? await startLocalServer({
           port: 0,
           dataDir,
-          config: configFromEnv(env),
+          config: configFromEnv(env, "any"),
           keys: { token: env.HERALD_TOKEN, readOnlyToken: env.HERALD_READONLY_TOKEN },
         })
       : await startAwsLocal({ port: 0, dataDir, env });

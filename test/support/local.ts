@@ -21,7 +21,7 @@ import { Sink } from "./sink.ts";
 export function localContext(wrap: (jobs: Dispatcher) => Dispatcher = (jobs) => jobs): HeraldContext {
   const db = openDatabase(tempDir());
   const clock = { now: () => Date.now() };
-  const sender = new NodeHttpSender({ allowPrivateNetworks: false, maxResponseBodyBytes: 1024 });
+  const sender = new NodeHttpSender({ destinations: DEFAULT_CONFIG.destinations, maxResponseBodyBytes: 1024 });
   afterAll(() => {
     sender.close();
     db.close();

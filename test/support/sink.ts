@@ -58,14 +58,25 @@ export class Sink {
     });
   }
 
-  static async start(): Promise<Sink> {
+  /** Listens on `host` (`::` takes IPv4 and IPv6 on every interface) and `port` (0: a free one). */
+  static async start(host = "127.0.0.1", port = 0): Promise<Sink> {
     const sink = new Sink();
-    await new Promise<void>((resolve) => sink.server.listen(0, "127.0.0.1", resolve));
+    await new Promise<void>((resolve, reject) => {
+      sink.server.once("error", reject);
+      sink.server.listen(port, host, resolve);
+    });
     return sink;
   }
 
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** The sink's URL by its address (127.0.0.1 when it listens on every interface). */
   get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    const { address } = this.server.address() as AddressInfo;
+    const host = address === "::" || address === "0.0.0.0" ? "127.0.0.1" : address;
+    return `http://${host.includes(":") ? `[${host}]` : host}:${this.port}`;
   }
 
   at(path: string): ReceivedRequest[] {

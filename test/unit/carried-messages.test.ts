@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { NodeHttpSender } from "../../lambdas/adapters/node/http-sender.ts";
 import { deliverMessage } from "../../lambdas/core/deliver.ts";
+import { ANY_DESTINATION } from "../../lambdas/core/destination-policy.ts";
 import { findMessage } from "../../lambdas/core/find-message.ts";
 import { newMessageId } from "../../lambdas/core/ids.ts";
 import { publish, type PublishResult } from "../../lambdas/core/publish.ts";
@@ -18,8 +19,9 @@ const base = localContext((queue) => ({
     await queue.dispatch(job, dueAt);
   },
 }));
-const sender = new NodeHttpSender({ allowPrivateNetworks: true, maxResponseBodyBytes: 1024 });
-const ctx = { ...base, sender };
+// The sink listens on loopback.
+const sender = new NodeHttpSender({ destinations: ANY_DESTINATION, maxResponseBodyBytes: 1024 });
+const ctx = { ...base, sender, config: { ...base.config, destinations: ANY_DESTINATION } };
 let sink: Sink;
 beforeAll(async () => {
   sink = await Sink.start();

@@ -1,88 +1,70 @@
-import { lookup as dnsLookup, type LookupAddress } from "node:dns";
+import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions } from "node:dns";
 import http from "node:http";
 import https from "node:https";
-import { BlockList, isIP, type LookupFunction } from "node:net";
+import type { LookupFunction } from "node:net";
 import { urlToHttpOptions } from "node:url";
+import { destinationRefusal, parseIp, type DestinationPolicy } from "../../core/destination-policy.ts";
 import { addHeader, type HeaderMap } from "../../core/headers.ts";
 import type { HttpSender, OutgoingRequest, SendOutcome } from "../../ports.ts";
-
-/** Address ranges a delivery must not reach unless private destinations are allowed (DESIGN §5). */
-function nonPublicRanges(): BlockList {
-  const list = new BlockList();
-  for (const [net, prefix] of [
-    ["0.0.0.0", 8],
-    ["10.0.0.0", 8],
-    ["100.64.0.0", 10],
-    ["127.0.0.0", 8],
-    ["169.254.0.0", 16],
-    ["172.16.0.0", 12],
-    ["192.0.0.0", 24],
-    ["192.168.0.0", 16],
-    ["198.18.0.0", 15],
-    ["224.0.0.0", 4],
-    ["240.0.0.0", 4],
-  ] as const) {
-    list.addSubnet(net, prefix, "ipv4");
-  }
-  for (const [net, prefix] of [
-    ["::", 128],
-    ["::1", 128],
-    ["::ffff:0:0", 96],
-    ["64:ff9b::", 96],
-    ["fc00::", 7],
-    ["fe80::", 10],
-    ["ff00::", 8],
-  ] as const) {
-    list.addSubnet(net, prefix, "ipv6");
-  }
-  return list;
-}
 
 interface Destination {
   /** What node:http makes of the URL (host, port, path, auth), before method, headers and agent. */
   options: http.RequestOptions;
   isHttps: boolean;
-  /** The host as written, IPv6 brackets removed: checked against the blocked ranges when it is an address. */
-  literal: string;
+  /** Why the policy refuses the host, when it is an IP address (a name is judged when resolved). */
+  refusal: string | undefined;
 }
 
 /** Parsed destinations by URL: most deliveries go to a few URLs, and parsing one is a measurable part of a send. */
 const MAX_CACHED_DESTINATIONS = 1024;
 
+/** Resolves a name to all its addresses: node:dns `lookup` with `all: true`. */
+export type LookupAll = (
+  hostname: string,
+  options: LookupAllOptions,
+  callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void,
+) => void;
+
 export interface NodeHttpSenderOptions {
-  /** Allow loopback, private and link-local destinations (local mode's default; refused on AWS). */
-  allowPrivateNetworks: boolean;
+  /** Which addresses may be connected to (core/destination-policy.ts). */
+  destinations: DestinationPolicy;
   maxResponseBodyBytes: number;
+  /** Name resolution, default node:dns `lookup` (tests give answers that change between calls). */
+  lookup?: LookupAll;
 }
 
+/** A connection the destination policy refused: its message is the whole error text of the attempt. */
+class PolicyRefusal extends Error {}
+
 /**
- * Sends one attempt with node:http(s): keep-alive, no redirect following, a hard timeout, and — when
- * private networks are refused — the check made on the address actually connected to (inside the DNS
- * lookup of the socket), so a name cannot resolve to a public address for a check and a private one
- * for the connection.
+ * Sends one attempt with node:http(s): keep-alive, no redirect following, a hard timeout, and the
+ * destination policy applied to the address actually connected to: inside the socket's DNS lookup, whose
+ * answer is both checked and connected to, so a name cannot resolve to a public address for a check and
+ * a private one for the connection. An IP literal is not looked up: it is checked before the request.
  */
 export class NodeHttpSender implements HttpSender {
   private readonly options: NodeHttpSenderOptions;
-  private readonly blocked = nonPublicRanges();
+  private readonly lookup: LookupAll;
   private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 256 });
   private readonly destinations = new Map<string, Destination>();
 
   constructor(options: NodeHttpSenderOptions) {
     this.options = options;
-  }
-
-  private isBlocked(address: string): boolean {
-    const family = isIP(address);
-    return family !== 0 && this.blocked.check(address, family === 6 ? "ipv6" : "ipv4");
+    this.lookup = options.lookup ?? dnsLookup;
   }
 
   private readonly guardedLookup: LookupFunction = (hostname, options, callback) => {
-    dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
+    this.lookup(hostname, { ...options, all: true }, (error, addresses) => {
       if (error) return callback(error, "", 0);
-      const allowed = addresses.filter((a) => !this.isBlocked(a.address));
+      const policy = this.options.destinations;
+      const allowed = addresses.filter((a) => destinationRefusal(policy, hostname, a.address) === undefined);
       if (allowed.length === 0) {
-        return callback(new Error(`destination ${hostname} resolves to a non-public address`), "", 0);
+        const first = addresses[0];
+        const why = first
+          ? `${hostname} resolves to ${first.address}, ${destinationRefusal(policy, hostname, first.address)}`
+          : `${hostname} resolves to no address`;
+        return callback(new PolicyRefusal(`refused by the destination policy: ${why}`), "", 0);
       }
       if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, allowed);
       const first = allowed[0] as LookupAddress;
@@ -99,10 +81,12 @@ export class NodeHttpSender implements HttpSender {
       } catch {
         return undefined;
       }
+      const host = url.hostname;
+      const reason = parseIp(host) ? destinationRefusal(this.options.destinations, host, host) : undefined;
       destination = {
         options: urlToHttpOptions(url),
         isHttps: url.protocol === "https:",
-        literal: url.hostname.replace(/^\[|\]$/g, ""),
+        refusal: reason === undefined ? undefined : `refused by the destination policy: ${host} is ${reason}`,
       };
       if (this.destinations.size >= MAX_CACHED_DESTINATIONS) this.destinations.clear();
       this.destinations.set(rawUrl, destination);
@@ -114,11 +98,8 @@ export class NodeHttpSender implements HttpSender {
     return new Promise((resolve) => {
       const destination = this.destination(request.url);
       if (!destination) return resolve({ kind: "error", error: "invalid destination url" });
-      const guard = !this.options.allowPrivateNetworks;
-      const { literal, isHttps } = destination;
-      if (guard && this.isBlocked(literal)) {
-        return resolve({ kind: "error", error: "destination is a non-public address" });
-      }
+      const { refusal, isHttps } = destination;
+      if (refusal !== undefined) return resolve({ kind: "error", error: refusal });
       const headers: Record<string, string | number> = { ...request.headers };
       if (request.body.byteLength > 0 || !["GET", "HEAD", "DELETE"].includes(request.method)) {
         headers["Content-Length"] = request.body.byteLength;
@@ -135,13 +116,18 @@ export class NodeHttpSender implements HttpSender {
         method: request.method,
         headers,
         agent: isHttps ? this.httpsAgent : this.httpAgent,
-        ...(guard ? { lookup: this.guardedLookup } : {}),
+        lookup: this.guardedLookup,
       });
       const timer = setTimeout(() => {
         finish({ kind: "error", error: `timed out after ${request.timeoutMs} ms` });
         req.destroy();
       }, request.timeoutMs);
-      req.on("error", (error) => finish({ kind: "error", error: `request failed: ${error.message}` }));
+      req.on("error", (error) =>
+        finish({
+          kind: "error",
+          error: error instanceof PolicyRefusal ? error.message : `request failed: ${error.message}`,
+        }),
+      );
       req.on("response", (res) => {
         const chunks: Buffer[] = [];
         let size = 0;

@@ -111,7 +111,6 @@ function readClaim(value: string): DedupClaim {
  * 2xx has all of them, also for a URL group; one that got none (the process died midway) publishes again.
  */
 export async function acceptPlan(ctx: HeraldContext, plan: PublishPlan): Promise<PublishResponse> {
-  const results: PublishResult[] = plan.messages.map((m) => ({ messageId: m.messageId, url: m.url }));
   const respond = (status: 200 | 202, list: PublishResult[]): PublishResponse => ({
     status,
     body: plan.fanOut ? list : (list[0] as PublishResult),
@@ -119,60 +118,103 @@ export async function acceptPlan(ctx: HeraldContext, plan: PublishPlan): Promise
   const key = plan.deduplicationKey;
   if (key === undefined) {
     await Promise.all(plan.messages.map((message) => acceptMessage(ctx, message)));
-    return respond(200, results);
+    return respond(200, plan.messages.map(resultOf));
   }
-  const pending = JSON.stringify({ results, pendingSince: ctx.clock.now() } satisfies DedupClaim);
-  const earlier = await claimDeduplication(ctx, key, pending);
-  if (earlier)
+  const claim = await claimDeduplication(ctx, key, plan.messages);
+  if ("duplicate" in claim)
     return respond(
       202,
-      earlier.map((r) => ({ ...r, deduplicated: true })),
+      claim.duplicate.map((r) => ({ ...r, deduplicated: true })),
     );
 
   // Every accept finishes (or fails) before the claim is released: none may succeed after the release.
   const accepted = await Promise.allSettled(
-    plan.messages.map((message) => acceptMessage(ctx, message, { stored: true })),
+    claim.messages.map((message) => acceptMessage(ctx, message, { stored: true })),
   );
   const failure = accepted.find((r) => r.status === "rejected");
   if (failure) {
-    await ctx.store.releaseDedup(key, pending).catch(() => undefined);
+    await ctx.store.releaseDedup(key, claim.pending).catch(() => undefined);
     throw failure.reason;
   }
+  const results = claim.answer;
   const now = ctx.clock.now();
   const done = JSON.stringify({ results } satisfies DedupClaim);
-  await ctx.store.claimDedup(key, done, now, now + ctx.config.deduplicationWindowMs, pending).catch(() => undefined);
-  return respond(200, results);
+  await ctx.store
+    .claimDedup(key, done, now, now + ctx.config.deduplicationWindowMs, claim.pending)
+    .catch(() => undefined);
+  return claim.resumed
+    ? respond(
+        202,
+        results.map((r) => ({ ...r, deduplicated: true })),
+      )
+    : respond(200, results);
+}
+
+const resultOf = (message: Message): PublishResult => ({ messageId: message.messageId, url: message.url });
+
+/** The claim this publish holds: the messages to accept under it, and the answer once they are. */
+interface HeldClaim {
+  messages: Message[];
+  answer: PublishResult[];
+  /** The claim's value while the messages are accepted. */
+  pending: string;
+  /** It finishes a publish that died after storing some of its messages: the answer is a duplicate's. */
+  resumed: boolean;
 }
 
 /**
  * Claims a deduplication key for this publish (pending), or returns the ids of the publish that holds it.
  * A duplicate of a publish still in progress waits for it to settle, so it never acknowledges ids that
- * end up not stored (the first publish fails and releases the claim: then this one goes on). A claim
- * left pending by a publish that died is taken over — unless its messages exist (it died after storing
- * them), which makes it a plain duplicate.
+ * end up not stored (the first publish fails and releases the claim: then this one goes on).
+ *
+ * A claim left pending by a publish that died is taken over, and that publish is finished under its own
+ * ids: it is the same publish (same key), and it may have stored messages without dispatching them, or a
+ * duplicate that gave up waiting may have been answered with its ids. Accepting a stored message again
+ * dispatches it only if it never got past CREATED (acceptMessage).
  */
 async function claimDeduplication(
   ctx: HeraldContext,
   key: string,
-  pending: string,
-): Promise<PublishResult[] | undefined> {
+  messages: Message[],
+): Promise<HeldClaim | { duplicate: PublishResult[] }> {
+  const pendingValue = (list: Message[], since: number): string =>
+    JSON.stringify({ results: list.map(resultOf), pendingSince: since } satisfies DedupClaim);
   const deadline = ctx.clock.now() + PENDING_WAIT_MS;
   for (let round = 0; ; round++) {
     const now = ctx.clock.now();
     const expiresAt = now + ctx.config.deduplicationWindowMs;
-    const held = await ctx.store.claimDedup(key, pending, now, expiresAt);
-    if (held === undefined) return undefined;
-    const claim = readClaim(held);
-    if (claim.pendingSince === undefined || round === 100) return claim.results;
+    const pending = pendingValue(messages, now);
+    const heldValue = await ctx.store.claimDedup(key, pending, now, expiresAt);
+    if (heldValue === undefined) return { messages, answer: messages.map(resultOf), pending, resumed: false };
+    const claim = readClaim(heldValue);
+    if (claim.pendingSince === undefined || round === 100) return { duplicate: claim.results };
     if (now - claim.pendingSince > ABANDONED_CLAIM_MS) {
+      const stored: Message[] = [];
       for (const result of claim.results) {
-        if (await ctx.store.getMessage(result.messageId)) return claim.results; // it stored (some of) them
+        const found = await ctx.store.getMessage(result.messageId);
+        if (found) stored.push(found.message);
       }
-      const taken = await ctx.store.claimDedup(key, pending, now, expiresAt, held);
-      if (taken === undefined) return undefined;
+      const same =
+        claim.results.length === messages.length && claim.results.every((r, i) => r.url === messages[i]?.url);
+      let held: Omit<HeldClaim, "pending">;
+      if (same) {
+        // This publish's messages under the dead one's ids.
+        const adopted = messages.map((m, i) => ({ ...m, messageId: (claim.results[i] as PublishResult).messageId }));
+        held = { messages: adopted, answer: adopted.map(resultOf), resumed: stored.length > 0 };
+      } else if (stored.length > 0) {
+        // A URL group changed in between: what the dead publish stored is its answer, accepted again.
+        const ids = new Set(stored.map((m) => m.messageId));
+        held = { messages: stored, answer: claim.results.filter((r) => ids.has(r.messageId)), resumed: true };
+      } else {
+        held = { messages, answer: messages.map(resultOf), resumed: false };
+      }
+      const pendingAgain = pendingValue(held.messages, now);
+      if ((await ctx.store.claimDedup(key, pendingAgain, now, expiresAt, heldValue)) === undefined) {
+        return { ...held, pending: pendingAgain };
+      }
       continue; // someone else changed it: look again
     }
-    if (!ctx.clock.sleep || now >= deadline) return claim.results;
+    if (!ctx.clock.sleep || now >= deadline) return { duplicate: claim.results };
     await ctx.clock.sleep(Math.min(1_000, 25 * 2 ** round));
   }
 }

@@ -9,11 +9,24 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
-import type { APIGatewayProxyEventV2, Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  SetQueueAttributesCommand,
+  SQSClient,
+} from "@aws-sdk/client-sqs";
+import type {
+  APIGatewayProxyEventV2,
+  Context,
+  SQSBatchItemFailure,
+  SQSBatchResponse,
+  SQSEvent,
+  SQSRecord,
+} from "aws-lambda";
 import { createHeraldTable } from "../adapters/aws/create-table.ts";
 import { lockDataDir } from "../adapters/local/sqlite-database.ts";
 import { configFromEnv } from "../core/config.ts";
+import { parseDuration } from "../core/duration.ts";
 import { newApiToken } from "../core/ids.ts";
 import { EmulatedScheduler } from "./emulated-scheduler.ts";
 import { EmulatedSecretsManager } from "./emulated-secrets-manager.ts";
@@ -39,6 +52,14 @@ export interface AwsLocalOptions {
   instrument?: (client: DynamoDBClient | SQSClient | S3Client, owner: "lambda" | "platform") => void;
   onStandInRequest?: (service: "Scheduler" | "SecretsManager", operation: string) => void;
   onInvoke?: (fn: "api" | "deliver", ms: number, invocation: Invocation) => void;
+  /**
+   * Crash tests only, default none: runs each delivery invocation in place of the plain call, given its
+   * records and the call, e.g. to fail it partway (the handler threw: nothing of the batch is acked).
+   */
+  aroundDeliver?: (
+    records: SQSRecord[],
+    invoke: () => Promise<SQSBatchItemFailure[]>,
+  ) => Promise<SQSBatchItemFailure[]>;
 }
 
 /** One handler invocation, as `onInvoke` and `currentInvocation()` identify it (only while `onInvoke` is set). */
@@ -91,18 +112,25 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET })).catch(() => undefined); // exists after a restart
   const dlq = await sqs.send(new CreateQueueCommand({ QueueName: "herald-deliveries-poison" }));
   const dlqArn = await queueArn(sqs, dlq.QueueUrl as string);
-  const queue = await sqs.send(
-    new CreateQueueCommand({
-      QueueName: "herald-deliveries",
+  const queue = await sqs.send(new CreateQueueCommand({ QueueName: "herald-deliveries" }));
+  const queueUrl = queue.QueueUrl as string;
+  // Set on every start, so a restart with other settings applies them (CreateQueue refuses to change them).
+  await sqs.send(
+    new SetQueueAttributesCommand({
+      QueueUrl: queueUrl,
       Attributes: {
         // The stack sets six delivery-Lambda timeouts; one is enough here (no Lambda retries to absorb),
-        // and keeps a job cut off by a crash from waiting long.
-        VisibilityTimeout: String(maxTimeoutSec + 60),
+        // and keeps a job cut off by a crash from waiting long. Crash tests shorten it further.
+        VisibilityTimeout: String(
+          env.HERALD_AWS_LOCAL_VISIBILITY_TIMEOUT
+            ? parseDuration(env.HERALD_AWS_LOCAL_VISIBILITY_TIMEOUT, "HERALD_AWS_LOCAL_VISIBILITY_TIMEOUT")
+            : maxTimeoutSec + 60,
+        ),
+        // As the stack's redrive policy (lib/queues.ts): a job that failed 5 receives goes to the poison queue.
         RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: "5" }),
       },
     }),
   );
-  const queueUrl = queue.QueueUrl as string;
 
   const secretsManager = new EmulatedSecretsManager(join(options.dataDir, "secret.json"), {
     ...(env.HERALD_TOKEN ? { token: env.HERALD_TOKEN } : {}),
@@ -170,10 +198,13 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
     queueUrl,
     concurrency: 4,
     handler: async (records) => {
-      const result = (await timed("deliver", () =>
-        deliver.handler({ Records: records } as SQSEvent, lambdaContext("herald-deliver")),
-      )) as SQSBatchResponse;
-      return result.batchItemFailures;
+      const invoke = async (): Promise<SQSBatchItemFailure[]> => {
+        const result = (await timed("deliver", () =>
+          deliver.handler({ Records: records } as SQSEvent, lambdaContext("herald-deliver")),
+        )) as SQSBatchResponse;
+        return result.batchItemFailures;
+      };
+      return options.aroundDeliver ? options.aroundDeliver(records, invoke) : invoke();
     },
   });
   poller.start();

@@ -1,8 +1,9 @@
 import { expect, it } from "vitest";
-import { publish, type PublishResult } from "../../lambdas/core/publish.ts";
+import { planPublish, publish, type PublishResult } from "../../lambdas/core/publish.ts";
 import { localContext } from "../support/local.ts";
 
 let failNextDispatch = false;
+const dispatched: string[] = [];
 // The real job queue, failing on demand like a throttled SendMessage.
 const ctx = localContext((jobs) => ({
   dispatch: async (job, dueAt) => {
@@ -11,6 +12,7 @@ const ctx = localContext((jobs) => ({
       throw new Error("SQS throttled");
     }
     await jobs.dispatch(job, dueAt);
+    dispatched.push(job.messageId);
   },
 }));
 const clock = ctx.clock;
@@ -97,4 +99,37 @@ it("makes a duplicate wait for a publish in progress: it goes on if that one fai
   const done = JSON.stringify({ results: [{ messageId: "msg_stored", url: "x" }] });
   await ctx.store.claimDedup("id:stores", done, Date.now(), Date.now() + 600_000, storing);
   expect(await second).toEqual({ status: 202, body: { messageId: "msg_stored", url: "x", deduplicated: true } });
+});
+
+it("finishes a publish that died after storing its message, before its job: the client's retry dispatches it", async () => {
+  // What the dead publish left (on AWS: the message and status items written, SendMessage never sent).
+  const now = clock.now();
+  const [message] = (await planPublish(ctx, request("half-done"), now - 40_000)).messages;
+  if (!message) throw new Error("no message planned");
+  await ctx.store.createMessage(message, { state: "CREATED", retried: 0 }, []);
+  const results = [{ messageId: message.messageId, url: message.url }];
+  await ctx.store.claimDedup(
+    "id:half-done",
+    JSON.stringify({ results, pendingSince: now - 40_000 }),
+    now,
+    now + 600_000,
+  );
+
+  const retry = await publish(ctx, request("half-done"));
+  expect(retry).toEqual({ status: 202, body: { ...results[0], deduplicated: true } });
+  expect(dispatched).toContain(message.messageId);
+  expect(await publish(ctx, request("half-done"))).toEqual(retry); // and it is settled now
+
+  // Died before storing anything: the retry stores it under the id the dead publish had claimed.
+  const [unstored] = (await planPublish(ctx, request("claim-only"), now - 40_000)).messages;
+  const claimed = [{ messageId: unstored?.messageId as string, url: unstored?.url as string }];
+  await ctx.store.claimDedup(
+    "id:claim-only",
+    JSON.stringify({ results: claimed, pendingSince: now - 40_000 }),
+    now,
+    now + 600_000,
+  );
+  expect(await publish(ctx, request("claim-only"))).toEqual({ status: 200, body: claimed[0] });
+  expect((await ctx.store.getMessage(claimed[0]?.messageId as string))?.status.state).toBe("CREATED");
+  expect(dispatched).toContain(claimed[0]?.messageId);
 });

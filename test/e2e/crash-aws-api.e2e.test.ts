@@ -1,0 +1,166 @@
+// Crash safety of the API Lambda on emulated AWS (issue 6): the handler dies between its AWS writes —
+// after each one in turn — and the client, which got no answer, publishes again. Every message that got a
+// 2xx must be delivered; nothing may be left half done in a way that loses one (test/support/aws-faults.ts).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startFaultyAws, type FaultyAws } from "../support/aws-faults.ts";
+import { sleep } from "../support/herald.ts";
+import { Sink } from "../support/sink.ts";
+
+let aws: FaultyAws;
+let sink: Sink;
+
+beforeAll(async () => {
+  [aws, sink] = await Promise.all([startFaultyAws({ token: "crash-aws-api" }), Sink.start()]);
+}, 60_000);
+afterAll(async () => {
+  await aws.close();
+  await sink.close();
+});
+
+interface Attempt {
+  status?: number;
+  error?: string;
+}
+
+/**
+ * Publishes like a client with retries: a 5xx or no answer is tried again (a retry may wait for a dead
+ * publish's deduplication claim: up to ~32 s).
+ */
+async function publishWithRetry(
+  path: string,
+  headers: Record<string, string>,
+  body: string,
+): Promise<{ attempts: Attempt[]; ids: string[] }> {
+  const attempts: Attempt[] = [];
+  for (let i = 0; i < 4; i++) {
+    try {
+      const res = await fetch(`${aws.herald.url}${path}`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${aws.herald.token}`, ...headers },
+        body,
+        signal: AbortSignal.timeout(45_000),
+      });
+      attempts.push({ status: res.status });
+      if (res.status < 300) {
+        const answer = (await res.json()) as { messageId: string } | { messageId: string }[];
+        return { attempts, ids: [answer].flat().map((a) => a.messageId) };
+      }
+      await res.body?.cancel();
+    } catch (error) {
+      attempts.push({ error: (error as Error).name });
+    }
+  }
+  return { attempts, ids: [] };
+}
+
+const deliveredIds = (prefix: string): Set<string> =>
+  new Set(sink.received.filter((r) => r.path.startsWith(prefix)).map((r) => r.headers["upstash-message-id"] as string));
+
+async function waitDelivered(prefix: string, ids: string[], timeoutMs: number): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const seen = deliveredIds(prefix);
+    const missing = ids.filter((id) => !seen.has(id));
+    if (missing.length === 0 || Date.now() > deadline) return missing;
+    await sleep(100);
+  }
+}
+
+interface Kind {
+  name: string;
+  /** The publish for cut `cut`; `marker` names it in the AWS requests it makes first. */
+  publish(cut: number): { marker: string; path: string; headers: Record<string, string>; prefix: string };
+  setup?(cut: number): Promise<void>;
+}
+
+const KINDS: Kind[] = [
+  {
+    name: "immediate",
+    publish: (cut) => ({
+      marker: `cut-immediate-${cut}`,
+      path: `/v2/publish/${sink.url}/api-death/cut-immediate-${cut}`,
+      headers: {},
+      prefix: `/api-death/cut-immediate-${cut}`,
+    }),
+  },
+  {
+    name: "delayed",
+    publish: (cut) => ({
+      marker: `cut-delayed-${cut}`,
+      path: `/v2/publish/${sink.url}/api-death/cut-delayed-${cut}`,
+      headers: { "Upstash-Delay": "1s" },
+      prefix: `/api-death/cut-delayed-${cut}`,
+    }),
+  },
+  {
+    name: "URL group",
+    setup: async (cut) => {
+      const endpoints = [0, 1].map((i) => ({ url: `${sink.url}/api-death/cut-group-${cut}/${i}` }));
+      const res = await fetch(`${aws.herald.url}/v2/topics/cut-group-${cut}/endpoints`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${aws.herald.token}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ endpoints }),
+      });
+      expect(res.status).toBeLessThan(300);
+    },
+    publish: (cut) => ({
+      marker: `cut-group-${cut}`,
+      path: `/v2/publish/cut-group-${cut}`,
+      headers: {},
+      prefix: `/api-death/cut-group-${cut}/`,
+    }),
+  },
+];
+
+describe("the API handler dies between its writes [aws-local]", () => {
+  it("a client that publishes again gets every message delivered, whatever write the handler died after", async () => {
+    const sweep = async (kind: Kind): Promise<string[]> => {
+      const lines: string[] = [];
+      for (let cut = 0; cut < 12; cut++) {
+        await kind.setup?.(cut);
+        const { marker, path, headers, prefix } = kind.publish(cut);
+        const died = aws.killApiAfter(marker, cut);
+        const { attempts, ids } = await publishWithRetry(path, headers, `${kind.name} ${cut}`);
+        aws.disarm(marker);
+        expect(ids.length, `${kind.name}, cut after ${cut}: ${JSON.stringify(attempts)}`).toBeGreaterThan(0);
+        const missing = await waitDelivered(prefix, ids, 20_000);
+        expect(missing, `${kind.name}, cut after ${cut} request(s)`).toEqual([]);
+        if (attempts.length === 1) break; // the publish made fewer requests than `cut`: every cut was tried
+        const before = await Promise.race([died, sleep(0).then(() => ["(another invocation's death)"])]);
+        lines.push(
+          `${kind.name}: died after [${before.join(", ")}], retried: ${ids.length} delivered, ` +
+            `${deliveredIds(prefix).size - ids.length} delivered without a 2xx`,
+        );
+      }
+      return lines;
+    };
+    const report = (await Promise.all(KINDS.map(sweep))).flat();
+    console.log(report.join("\n"));
+    expect(report.length).toBeGreaterThanOrEqual(KINDS.length * 2);
+  }, 90_000);
+});
+
+describe("a deduplicated publish whose API handler died between its writes [aws-local]", () => {
+  it("is delivered once the client publishes again with the same deduplication id, whatever write it died after", async () => {
+    const cases = [false, true].flatMap((delayed) =>
+      Array.from({ length: 6 }, (_, cut) => ({ delayed, cut, dedupId: `dedup-${delayed ? "delayed" : "now"}-${cut}` })),
+    );
+    const lines = await Promise.all(
+      cases.map(async ({ delayed, cut, dedupId }, i) => {
+        await sleep(i * 250); // one death at a time: their shared SQS send batches stay apart
+        const prefix = `/api-death/${dedupId}`;
+        const died = aws.killApiAfter(dedupId, cut);
+        const headers: Record<string, string> = { "Upstash-Deduplication-Id": dedupId };
+        if (delayed) headers["Upstash-Delay"] = "1s";
+        const { attempts, ids } = await publishWithRetry(`/v2/publish/${sink.url}${prefix}`, headers, dedupId);
+        aws.disarm(dedupId);
+        expect(ids, `${dedupId}: ${JSON.stringify(attempts)}`).toHaveLength(1);
+        const missing = await waitDelivered(prefix, ids, 20_000);
+        const before = await Promise.race([died, sleep(0).then(() => undefined)]);
+        expect(missing, `${dedupId}, died after [${before?.join(", ") ?? "nothing: it finished"}]`).toEqual([]);
+        return `${dedupId}: ${before ? `died after [${before.join(", ")}]` : "did not die"}, answers ${attempts.map((a) => a.status ?? a.error).join(" ")}, delivered ${sink.at(prefix).length}x`;
+      }),
+    );
+    console.log(lines.join("\n"));
+  }, 90_000);
+});

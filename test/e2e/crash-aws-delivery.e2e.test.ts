@@ -1,0 +1,135 @@
+// Crash safety of the delivery Lambda on emulated AWS (issue 6): invocations that throw partway through
+// their batch leave it to SQS redelivery; a job that crashes the handler every time ends in the poison
+// queue after the redrive policy's 5 receives, where the CDK alarm's metric (ApproximateNumberOfMessagesVisible,
+// lib/observability/metrics.ts) sees it — and the jobs batched with it are delivered all the same.
+import {
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from "@aws-sdk/client-sqs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startFaultyAws, type FaultyAws } from "../support/aws-faults.ts";
+import { seededRandom, tally } from "../support/crash.ts";
+import { eventually, sleep } from "../support/herald.ts";
+import { Sink } from "../support/sink.ts";
+
+let aws: FaultyAws;
+let sink: Sink;
+
+beforeAll(async () => {
+  [aws, sink] = await Promise.all([
+    startFaultyAws({ token: "crash-aws-delivery", visibilityTimeout: "2s" }),
+    Sink.start(),
+  ]);
+}, 60_000);
+afterAll(async () => {
+  await aws.close();
+  await sink.close();
+});
+
+describe("the delivery handler throws mid-batch [aws-local]", () => {
+  it("delivers every accepted message, carried and stored, after SQS redelivers the failed batches", async () => {
+    const random = seededRandom("aws throw");
+    let invocations = 0;
+    let thrown = 0;
+    aws.aroundDeliver = async (records, invoke) => {
+      invocations++;
+      const run = invoke();
+      if (thrown >= 12 || random.next() >= 0.5) return run;
+      // Partway: some of the batch's attempts went out, some not; the invocation fails as a whole and
+      // nothing is acked. The rest of it runs on, as a Lambda's pending work does after its handler threw.
+      await Promise.race([run.catch(() => undefined), sleep(random.int(0, 60))]);
+      thrown++;
+      throw new Error("injected: the delivery handler threw");
+    };
+    try {
+      const accepted: string[] = [];
+      let delayed = 0;
+      await Promise.all(
+        Array.from({ length: 150 }, async (_, n) => {
+          const delay = n % 2 === 0 ? 0 : 1 + (n % 3 === 0 ? 1 : 0);
+          const { messageId } = await aws.client.publish({
+            url: `${sink.url}/throw`,
+            body: `m${n}`,
+            ...(delay > 0 ? { delay } : {}),
+          });
+          accepted.push(messageId);
+          if (delay > 0) delayed++;
+        }),
+      );
+      await eventually(() => (tally(sink.at("/throw"), accepted).missing.length === 0 ? true : undefined), 60_000);
+      const result = tally(sink.at("/throw"), accepted);
+      console.log(
+        `[aws throw] ${accepted.length} accepted (${delayed} delayed), ${thrown} of ${invocations} invocations ` +
+          `threw; delivered ${accepted.length - result.missing.length}, ${result.duplicates} duplicate deliveries`,
+      );
+      expect(result.missing).toEqual([]);
+      expect(thrown).toBeGreaterThan(0);
+    } finally {
+      aws.aroundDeliver = undefined;
+    }
+  }, 90_000);
+});
+
+describe("a job that always crashes the delivery handler [aws-local]", () => {
+  it("lands in the poison queue after 5 receives, the alarm's metric shows it, and its batch is delivered", async () => {
+    const batches: string[][] = [];
+    aws.aroundDeliver = (records, invoke) => {
+      batches.push(records.map((r) => r.body));
+      return invoke();
+    };
+    try {
+      await aws.herald.deliveries.pause(); // so that all of them arrive in one batch
+      const poison = await aws.client.publish({ url: `${sink.url}/poison/bad`, body: "poison", delay: 1 });
+      aws.crashJobsMentioning(poison.messageId); // every read of its record throws
+      const others = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          aws.client.publish({ url: `${sink.url}/poison/ok`, body: `ok ${i}`, ...(i % 2 ? { delay: 1 } : {}) }),
+        ),
+      );
+      // A job no Herald version wrote (a poison message of another kind).
+      await aws.sqs.send(
+        new SendMessageCommand({ QueueUrl: aws.herald.emulators.queueUrl, MessageBody: '{"not":"a job"}' }),
+      );
+      await sleep(1500);
+      aws.herald.deliveries.resume();
+
+      const ids = others.map((o) => o.messageId);
+      await eventually(() => (tally(sink.at("/poison/ok"), ids).missing.length === 0 ? true : undefined), 20_000);
+      const first = batches.find((b) => b.some((body) => body.includes(poison.messageId)));
+      expect(first?.length).toBeGreaterThan(1); // it shared its first batch with others
+
+      const { QueueUrl: poisonQueue } = await aws.sqs.send(
+        new GetQueueUrlCommand({ QueueName: "herald-deliveries-poison" }),
+      );
+      // The queue attribute behind CloudWatch's ApproximateNumberOfMessagesVisible (the alarm's metric).
+      const visible = await eventually(async () => {
+        const { Attributes } = await aws.sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: poisonQueue,
+            AttributeNames: ["ApproximateNumberOfMessages"],
+          }),
+        );
+        const count = Number(Attributes?.ApproximateNumberOfMessages);
+        return count >= 2 ? count : undefined;
+      }, 45_000);
+      console.log(`[aws poison] poison queue: ${visible} messages visible (the alarm fires above 0)`);
+      const { Messages = [] } = await aws.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: poisonQueue,
+          MaxNumberOfMessages: 10,
+          MessageSystemAttributeNames: ["All"],
+        }),
+      );
+      const bodies = Messages.map((m) => m.Body ?? "");
+      expect(bodies.some((b) => b.includes(poison.messageId))).toBe(true);
+      expect(bodies).toContain('{"not":"a job"}');
+      for (const m of Messages) expect(Number(m.Attributes?.ApproximateReceiveCount)).toBeGreaterThanOrEqual(5);
+      expect(sink.at("/poison/bad")).toHaveLength(0);
+      expect(tally(sink.at("/poison/ok"), ids).missing).toEqual([]);
+    } finally {
+      aws.aroundDeliver = undefined;
+    }
+  }, 90_000);
+});

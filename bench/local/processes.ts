@@ -3,6 +3,7 @@
 // none of them shares an event loop with what it measures.
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
+import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -109,6 +110,8 @@ export interface HeraldChild {
   url: string;
   token: string;
   pid: number;
+  /** The child process (with an IPC channel when started with `ipc: true`). */
+  child: ChildProcess;
   /** SIGTERM, then waits for Herald's own graceful shutdown (which also writes a --cpu-prof profile). */
   stop(): Promise<void>;
 }
@@ -119,6 +122,8 @@ export async function startHerald(options: {
   token: string;
   execArgv?: string[];
   env?: Record<string, string>;
+  /** Open an IPC channel to the child (for a probe preloaded with `--import`, see bench/soak/probe.ts). */
+  ipc?: boolean;
 }): Promise<HeraldChild> {
   const child = spawn(process.execPath, [...(options.execArgv ?? []), "bin/herald-local.ts"], {
     cwd: REPO_ROOT,
@@ -130,25 +135,28 @@ export async function startHerald(options: {
       HERALD_DATA_DIR: options.dataDir,
       HERALD_TOKEN: options.token,
     },
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: options.ipc ? ["ignore", "pipe", "pipe", "ipc"] : ["ignore", "pipe", "pipe"],
   });
+  // Piped in both stdio layouts.
+  const stdout = child.stdout as Readable;
+  const stderr = child.stderr as Readable;
   let output = "";
-  child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+  stdout.on("data", (d: Buffer) => (output += d.toString()));
+  stderr.on("data", (d: Buffer) => (output += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`Herald did not start:\n${output}`)), 30_000);
     const check = (): void => {
       const m = /Herald is listening on (http:\/\/\S+)/.exec(output);
       if (!m) return;
       clearTimeout(timer);
-      child.stdout.off("data", check);
+      stdout.off("data", check);
       resolve(m[1] as string);
     };
-    child.stdout.on("data", check);
+    stdout.on("data", check);
     child.once("exit", (code) => reject(new Error(`Herald exited with ${code}:\n${output}`)));
   });
   // Keep draining its output (errors would otherwise fill the pipe), but keep only the tail.
-  child.stdout.on("data", () => (output = output.slice(-20_000)));
+  stdout.on("data", () => (output = output.slice(-20_000)));
   // Never leave a Herald behind if this process ends without stopping it.
   const killOnExit = (): void => void child.kill("SIGKILL");
   process.once("exit", killOnExit);
@@ -156,6 +164,7 @@ export async function startHerald(options: {
     url,
     token: options.token,
     pid: child.pid as number,
+    child,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();

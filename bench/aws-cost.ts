@@ -555,7 +555,30 @@ function priced(
   return { item, quantity, unit_usd: unitUsd, monthly_usd: monthlyUsd, note };
 }
 
-function idleItems(resources: Record<string, CfnResource>, metricNames: string[], dimensionSets: number): IdleItem[] {
+/** What one firing of a recurring schedule costs in all (measured: the sweep's), and how it adds up. */
+interface FiringCost {
+  usd: number;
+  detail: string;
+  /** DynamoDB requests of one firing: DynamoDB Local may report less capacity than AWS bills for them. */
+  dynamoRequests: number;
+}
+
+/** Firings a month of a recurring Scheduler expression: `rate(n minutes|hours)` or `cron(0/n * * * ? *)`. */
+function firingsPerMonth(expression: string): number {
+  const minutes = DAYS_PER_MONTH * 24 * 60;
+  const rate = /^rate\((\d+) (minute|hour)s?\)$/.exec(expression);
+  if (rate) return minutes / (Number(rate[1]) * (rate[2] === "hour" ? 60 : 1));
+  const everyMinutes = /^cron\(0\/(\d+) \* \* \* \? \*\)$/.exec(expression);
+  if (everyMinutes) return minutes / Number(everyMinutes[1]);
+  throw new Error(`aws-cost: no firing count for the schedule expression ${expression}`);
+}
+
+function idleItems(
+  resources: Record<string, CfnResource>,
+  metricNames: string[],
+  dimensionSets: number,
+  firing: FiringCost,
+): IdleItem[] {
   const items: IdleItem[] = [];
   const all = Object.values(resources);
   const ofType = (type: string) => all.filter((r) => r.Type === type);
@@ -657,14 +680,21 @@ function idleItems(resources: Record<string, CfnResource>, metricNames: string[]
       });
     }
   }
-  const schedules = ofType("AWS::Scheduler::Schedule").length;
-  items.push({
-    item: "EventBridge Scheduler",
-    quantity: schedules,
-    unit_usd: 0,
-    monthly_usd: 0,
-    note: "the schedule group is free; an empty deployment has no schedules, so no invocations",
-  });
+  // The stack's own recurring schedules (the sweep): each firing is a Scheduler invocation plus the work it
+  // starts. The group is free, and Herald's one-time and schedule triggers exist only with traffic.
+  for (const schedule of ofType("AWS::Scheduler::Schedule")) {
+    const expression = String(schedule.Properties?.ScheduleExpression);
+    const firings = Math.round(firingsPerMonth(expression));
+    items.push(
+      priced(
+        `Recurring schedule ${String(schedule.Properties?.Name)} (${expression})`,
+        firings,
+        firing.usd,
+        `per firing, measured on emulated AWS: ${firing.detail}. Were each DynamoDB query billed one read unit, ` +
+          `that would add $${((firing.dynamoRequests * firings * PRICES.dynamoReadRequestUnitPerMillion.usd) / 1e6).toFixed(3)} a month`,
+      ),
+    );
+  }
   const provisioned = ofType("AWS::Lambda::Function").filter((r) => r.Properties?.ProvisionedConcurrencyConfig);
   items.push({
     item: "Lambda, API Gateway, DynamoDB on-demand, SQS queues, S3, log groups",
@@ -755,6 +785,25 @@ function dollars(m: Meter, facts: StackFacts, storedBytes: number): ServiceDolla
       (PRICES.logsIngestionPerGb.usd + PRICES.logsStoragePerGbMonth.usd * (facts.logRetentionDays / DAYS_PER_MONTH)),
     storageGbMonths,
   };
+}
+
+function dollarsTotal(d: ServiceDollars): number {
+  return d.api_gateway + d.lambda + d.sqs + d.dynamodb + d.scheduler + d.s3 + d.secrets_manager + d.cloudwatch_logs;
+}
+
+const dynamoRequestsOf = (m: Meter): number =>
+  [...m.requests].filter(([key]) => key.startsWith("DynamoDB ")).reduce((n, [, v]) => n + v, 0);
+
+/** One measured firing's billable counts, for the idle item's note. */
+function sweepDetail(m: Meter, facts: StackFacts): string {
+  const l = m.lambda.deliver;
+  const dynamoRequests = dynamoRequestsOf(m);
+  return (
+    `${m.schedulerInvocations} Scheduler invocation, ${m.sqsBilled} SQS requests, ${l.invocations} delivery ` +
+    `invocation(s) of ${l.billedMs} ms at ${facts.memoryMb.deliver} MB, ${dynamoRequests} DynamoDB queries ` +
+    `(${round(m.readUnits, 1)} read units as DynamoDB Local reports them), ` +
+    `${billedLogBytes(m)} log bytes; each queue and each flow-control key with a free slot adds about one query`
+  );
 }
 
 const PLATFORM_LOG_BYTES = LAMBDA_PLATFORM_LOG_LINES.reduce((n, line) => n + utf8(line), 0);
@@ -1165,9 +1214,31 @@ export async function runAwsCostBench(options: {
       },
     );
 
+    // The recurring sweep (lambdas/core/sweep.ts) runs in an idle deployment too: one firing of its schedule,
+    // measured like a workload (the deployment holds the bench's queue: one more head read than an empty one).
+    const sweepMeter = new Meter();
+    current = sweepMeter;
+    await h.runDueSchedules(Date.now() + 5 * 60_000);
+    await settle(
+      () => "the sweep's firing",
+      async () => {
+        if (sweepMeter.lambda.deliver.invocations === 0) return false;
+        const q = await queueDepth();
+        return q.visible + q.inFlight + q.delayed === 0;
+      },
+      timeout,
+    );
+    current = new Meter();
+    if (sweepMeter.emfLines > 0)
+      notes.push("The sweep's invocation wrote EMF metrics: an idle deployment would pay for them.");
+
     capture.stop();
     facts.customMetrics = [...new Set([...metricNamesInCode(), ...capture.metricNames])].sort();
-    facts.idle = idleItems(stackRead.resources, facts.customMetrics, capture.dimensionSets.size);
+    facts.idle = idleItems(stackRead.resources, facts.customMetrics, capture.dimensionSets.size, {
+      usd: dollarsTotal(dollars(sweepMeter, facts, 0)),
+      detail: sweepDetail(sweepMeter, facts),
+      dynamoRequests: dynamoRequestsOf(sweepMeter),
+    });
     if (capture.errors.length > 0) notes.push(`Herald logged errors during the run, e.g. ${capture.errors[0]}`);
     for (const [name, w] of Object.entries(workloads)) {
       if (w.counts.lambda.api.invocations !== w.counts.api_gateway.requests) {

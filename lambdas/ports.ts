@@ -35,8 +35,11 @@ export interface LoggedEvent {
   message?: Message;
 }
 
-/** Named resources kept as small JSON records: URL groups, queues, schedules, flow-control keys. */
-export type RecordKind = "urlGroup" | "queue" | "schedule" | "flowControl";
+/**
+ * Named resources kept as small JSON records: URL groups, queues, schedules, flow-control keys, and
+ * markers of deleted queues that may still hold entries (the sweep finds them there, core/sweep.ts).
+ */
+export type RecordKind = "urlGroup" | "queue" | "schedule" | "flowControl" | "deletedQueue";
 
 export interface Versioned<T> {
   value: T;
@@ -78,7 +81,8 @@ export interface Store {
   getRecord<T>(kind: RecordKind, name: string): Promise<Versioned<T> | undefined>;
   /** Writes when the stored version is `expectedVersion` (undefined: only when absent). False on conflict. */
   putRecord<T>(kind: RecordKind, name: string, value: T, expectedVersion: number | undefined): Promise<boolean>;
-  deleteRecord(kind: RecordKind, name: string): Promise<boolean>;
+  /** Deletes (only when the stored version is `expectedVersion`, if given); false when nothing was deleted. */
+  deleteRecord(kind: RecordKind, name: string, expectedVersion?: number): Promise<boolean>;
   /** Every record of a kind, ordered by name. */
   listRecords<T>(kind: RecordKind): Promise<T[]>;
 

@@ -187,6 +187,19 @@ export async function releaseFlowSlot(ctx: HeraldContext, key: string, job: Deli
 }
 
 /**
+ * The sweep's part (sweep.ts): wakes the waiters of a key that has a free slot. Waiters are otherwise
+ * woken by a later event on the key, which a crash can take away: a release or resume whose process died
+ * before its wake-up, or a holder whose worker died and whose job then found the message cancelled (its
+ * hold only expires). Cheap when there is nothing to do: the listed state says whether a slot is free.
+ */
+export async function wakeStrandedWaiters(ctx: HeraldContext, state: FlowControlState): Promise<void> {
+  if (state.isPaused) return;
+  const inFlight = Object.keys(liveHolders(state, ctx.clock.now() - staleAfterMs(ctx))).length;
+  if (state.parallelismMax > 0 && inFlight >= state.parallelismMax) return;
+  await wakeWaiters(ctx, state.key);
+}
+
+/**
  * Gives jobs to as many waiters as there are free slots now (a batch when there is no limit). Entries
  * whose message no longer waits (cancel requested, finished, gone) are dropped without using a slot —
  * a cancel-requested one still gets a job, which ends it.

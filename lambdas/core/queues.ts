@@ -77,10 +77,41 @@ async function queueView(ctx: HeraldContext, queue: QueueConfig): Promise<Record
   };
 }
 
-/** Removes the queue's settings; messages already in it are still delivered, with the default settings. */
+/** Marks a queue whose settings were deleted, so that the sweep still finds its entries (sweep.ts). */
+export interface DeletedQueue {
+  name: string;
+  deletedAt: number;
+}
+
+/**
+ * A deleted queue's marker stays at least this long: an enqueue that read the settings before the delete
+ * may still add its entry meanwhile (a Lambda runs at most 15 minutes). After that, an enqueue finds no
+ * settings and writes them again, so the queue is listed with the others.
+ */
+const DELETED_MARKER_MS = 3_600_000;
+
+/**
+ * Removes the queue's settings; messages already in it are still delivered, with the default settings.
+ * The marker is written first: a queue with entries is always findable by its settings or its marker.
+ */
 export async function deleteQueue(ctx: HeraldContext, name: string): Promise<void> {
+  if (!(await ctx.store.getRecord("queue", name))) throw notFound(`queue "${name}" not found`);
+  await updateRecord<DeletedQueue>(ctx, "deletedQueue", name, () => ({ name, deletedAt: ctx.clock.now() }));
   if (!(await ctx.store.deleteRecord("queue", name))) throw notFound(`queue "${name}" not found`);
   await pumpQueue(ctx, name);
+}
+
+/**
+ * The sweep's part for a deleted queue's marker: pumps the queue (unless `listed`: it has settings again
+ * and the sweep pumps it with them), and drops the marker once it is old and the queue no longer needs it
+ * (settings again, or no entries). The drop is a compare-and-set: a newer delete's marker stays.
+ */
+export async function sweepDeletedQueue(ctx: HeraldContext, name: string, listed: boolean): Promise<void> {
+  if (!listed) await pumpQueue(ctx, name);
+  const marker = await ctx.store.getRecord<DeletedQueue>("deletedQueue", name);
+  if (!marker || ctx.clock.now() < marker.value.deletedAt + DELETED_MARKER_MS) return;
+  const needed = !(await ctx.store.getRecord("queue", name)) && (await ctx.store.headQueueEntries(name, 1)).length > 0;
+  if (!needed) await ctx.store.deleteRecord("deletedQueue", name, marker.version);
 }
 
 export async function setQueuePaused(ctx: HeraldContext, name: string, paused: boolean): Promise<void> {
@@ -143,7 +174,8 @@ const MAX_PUMP_ROUNDS = 5;
  * stand never exceed `parallelism`.
  * An entry given its turn whose first attempt never happened — well past its due time plus the longest
  * attempt — lost its job (the process died between the claim and the dispatch): it is dispatched again,
- * so a queue never stalls for good.
+ * so a queue never stalls for good. Any pump does this, and the periodic sweep pumps every queue
+ * (sweep.ts), so it does not wait for a later event on the queue.
  */
 export async function pumpQueue(ctx: HeraldContext, queue: string, known?: QueueConfig, round = 0): Promise<void> {
   const config = known ?? (await queueConfig(ctx, queue));
@@ -187,6 +219,8 @@ export async function pumpQueue(ctx: HeraldContext, queue: string, known?: Queue
 /**
  * A turn given long ago whose first attempt never happened lost its job. Giving it again is itself a
  * compare-and-set of the claim time, so concurrent pumps dispatch it once, and not again for a while.
+ * A turn whose message ended long ago lost the end of its entry (its job never came back, e.g. it went
+ * to the poison queue): the entry is ended now.
  */
 async function redispatchLostTurn(
   ctx: HeraldContext,
@@ -201,6 +235,10 @@ async function redispatchLostTurn(
     return;
   }
   const { status, message } = stored;
+  if (FINAL_STATES.includes(status.state)) {
+    await finishEntryIfDone(ctx, message, status);
+    return;
+  }
   const neverAttempted = status.state === "CREATED" && status.retried === 0;
   if (!neverAttempted || now <= message.notBefore + lostAfterMs(ctx)) return;
   if (!(await ctx.store.reclaimQueueEntry(queue, entry.seq, claimedAt, now))) return;

@@ -10,6 +10,12 @@ import { join } from "node:path";
 import { DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import {
+  ConflictException,
+  CreateScheduleCommand,
+  UpdateScheduleCommand,
+  type CreateScheduleCommandInput,
+} from "@aws-sdk/client-scheduler";
+import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
   SetQueueAttributesCommand,
@@ -24,6 +30,7 @@ import type {
   SQSRecord,
 } from "aws-lambda";
 import { createHeraldTable } from "../adapters/aws/create-table.ts";
+import { sweepScheduleInput } from "../adapters/aws/sweep-schedule.ts";
 import { lockDataDir } from "../adapters/local/sqlite-database.ts";
 import { configFromEnv } from "../core/config.ts";
 import { parseDuration } from "../core/duration.ts";
@@ -161,6 +168,16 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
     AWS_ENDPOINT_URL_SQS: sqsS3.endpoint,
     AWS_ENDPOINT_URL_S3: sqsS3.endpoint,
   };
+  // The stack's recurring sweep (lib/scheduling.ts), so emulated AWS heals lost queue turns as AWS does.
+  await ensureSchedule(
+    scheduler,
+    sweepScheduleInput({
+      scheduleGroup: lambdaEnv.HERALD_SCHEDULE_GROUP as string,
+      queueArn: lambdaEnv.HERALD_QUEUE_ARN as string,
+      schedulerRoleArn: lambdaEnv.HERALD_SCHEDULER_ROLE_ARN as string,
+      scheduleDeadLetterArn: dlqArn,
+    }),
+  );
   // Quiet Powertools unless asked: every invocation would print its EMF metrics line.
   process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
   process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
@@ -233,6 +250,16 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
       unlock();
     },
   };
+}
+
+/** Creates the schedule, or updates it when it exists (kept from an earlier start in the data directory). */
+async function ensureSchedule(scheduler: EmulatedScheduler, input: CreateScheduleCommandInput): Promise<void> {
+  try {
+    await scheduler.send(new CreateScheduleCommand(input));
+  } catch (error) {
+    if (!(error instanceof ConflictException)) throw error;
+    await scheduler.send(new UpdateScheduleCommand(input));
+  }
 }
 
 /** A stand-in whose every call is reported (service, operation) before it runs. */

@@ -20,6 +20,7 @@ import { DEFAULT_CONFIG, type HeraldConfig } from "../core/config.ts";
 import { ANY_DESTINATION } from "../core/destination-policy.ts";
 import type { HeraldContext } from "../core/context.ts";
 import { deliverMessage } from "../core/deliver.ts";
+import { sweep, SWEEP_INTERVAL_MS } from "../core/sweep.ts";
 import type { IncomingHeaders } from "../core/headers.ts";
 import type { Clock, HttpSender } from "../ports.ts";
 import type { ApiRequest, ApiResponse } from "../api/http.ts";
@@ -94,6 +95,18 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   store.purge(clock.now() - config.retentionMs);
   const purgeTimer = setInterval(() => store.purge(clock.now() - config.retentionMs), PURGE_INTERVAL_MS);
   purgeTimer.unref();
+  // The periodic sweep (core/sweep.ts): here SQLite commits a turn and its job together, so it mostly
+  // finds nothing; it heals flow-control waits whose waking event a crash took away. One at a time.
+  let sweeping: Promise<unknown> = Promise.resolve();
+  let sweepRunning = false;
+  const sweepTimer = setInterval(() => {
+    if (sweepRunning) return;
+    sweepRunning = true;
+    sweeping = sweep(context)
+      .catch((error: unknown) => console.error("sweep failed", error))
+      .finally(() => (sweepRunning = false));
+  }, SWEEP_INTERVAL_MS);
+  sweepTimer.unref();
   queue.start((job) => deliverMessage(context, job));
   await cron.start(store, (scheduleId, firedAt) => fireSchedule(context, scheduleId, firedAt), {
     timers: options.cronTimers ?? true,
@@ -111,7 +124,9 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     runDueSchedules: (now) => cron.tick(now),
     async close() {
       clearInterval(purgeTimer);
+      clearInterval(sweepTimer);
       cron.stop();
+      await sweeping;
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await queue.stop();

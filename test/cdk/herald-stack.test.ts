@@ -231,6 +231,34 @@ describe("scheduling and keys", () => {
     });
   });
 
+  it("sweeps every 5 minutes: a recurring schedule in Herald's group sends {sweep:1} to the delivery queue", () => {
+    template.resourceCountIs("AWS::Scheduler::Schedule", 1);
+    const [groupId] = Object.keys(template.findResources("AWS::Scheduler::ScheduleGroup")) as [string];
+    const [id, sweep] = Object.entries(template.findResources("AWS::Scheduler::Schedule"))[0] as [
+      string,
+      { Properties: Record<string, unknown>; DependsOn?: string[] },
+    ];
+    expect(sweep.Properties).toMatchObject({
+      Name: "herald-sweep",
+      GroupName: template.findResources("AWS::Scheduler::ScheduleGroup")[groupId]?.Properties.Name,
+      ScheduleExpression: "cron(0/5 * * * ? *)",
+      ScheduleExpressionTimezone: "UTC",
+      FlexibleTimeWindow: { Mode: "OFF" },
+      State: "ENABLED",
+      Target: {
+        Arn: { "Fn::GetAtt": [expect.stringMatching(/QueuesDeliveries(?!Poison)/), "Arn"] },
+        RoleArn: { "Fn::GetAtt": [expect.stringMatching(/SchedulingRole/), "Arn"] },
+        Input: '{"sweep":1}',
+        RetryPolicy: { MaximumEventAgeInSeconds: 300, MaximumRetryAttempts: 10 },
+        DeadLetterConfig: { Arn: { "Fn::GetAtt": [expect.stringMatching(/QueuesDeliveriesPoison/), "Arn"] } },
+      },
+    });
+    // Created after its group and the role's policy, so its first firing may send.
+    expect(sweep.DependsOn, id).toEqual(
+      expect.arrayContaining([groupId, expect.stringMatching(/SchedulingRoleDefaultPolicy/)]),
+    );
+  });
+
   it("generates the API token into a retained secret", () => {
     template.hasResourceProperties("AWS::SecretsManager::Secret", {
       GenerateSecretString: {

@@ -4,10 +4,11 @@ import { DynamoStore } from "../../lambdas/adapters/aws/dynamo-store.ts";
 import { S3BlobStore } from "../../lambdas/adapters/aws/s3-blob-store.ts";
 import { uniqueName, useAwsEmulators } from "../support/aws-emulators.ts";
 import { storeContract } from "./store.spec.ts";
+import { sweepContract } from "./sweep.spec.ts";
 
 const emulators = useAwsEmulators();
 
-storeContract("DynamoDB (DynamoDB Local) + S3 (fauxqs)", async () => {
+async function openDynamo() {
   const aws = await emulators();
   const tableName = uniqueName("herald");
   await createHeraldTable(aws.dynamodb, tableName);
@@ -26,4 +27,7 @@ storeContract("DynamoDB (DynamoDB Local) + S3 (fauxqs)", async () => {
       await aws.dynamodb.send(new DeleteTableCommand({ TableName: tableName }));
     },
   };
-});
+}
+
+storeContract("DynamoDB (DynamoDB Local) + S3 (fauxqs)", openDynamo);
+sweepContract("DynamoDB (DynamoDB Local)", openDynamo);

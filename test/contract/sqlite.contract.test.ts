@@ -1,22 +1,26 @@
 import { rmSync } from "node:fs";
-import { openDatabase } from "../../lambdas/adapters/local/sqlite-database.ts";
+import { closeDatabase, openDatabase } from "../../lambdas/adapters/local/sqlite-database.ts";
 import { SqliteJobQueue } from "../../lambdas/adapters/local/sqlite-job-queue.ts";
 import { SqliteStore } from "../../lambdas/adapters/local/sqlite-store.ts";
 import { tempDir } from "../support/herald.ts";
 import { dispatcherContract } from "./dispatcher.spec.ts";
 import { storeContract } from "./store.spec.ts";
+import { sweepContract } from "./sweep.spec.ts";
 
-storeContract("SQLite", async () => {
+async function openSqlite() {
   const dir = tempDir();
   const db = openDatabase(dir);
   return {
     store: new SqliteStore(db),
     async close() {
-      db.close();
+      closeDatabase(db);
       rmSync(dir, { recursive: true, force: true });
     },
   };
-});
+}
+
+storeContract("SQLite", openSqlite);
+sweepContract("SQLite", openSqlite);
 
 dispatcherContract("SQLite job queue", async () => {
   const dir = tempDir();

@@ -273,7 +273,7 @@ export function storeContract(name: string, open: () => Promise<StoreFixture>): 
     );
 
     it(
-      "keeps versioned records: create-if-absent, compare-and-set, list by name, delete",
+      "keeps versioned records: create-if-absent, compare-and-set, list by name, delete (also compare-and-set)",
       withStore(async (store) => {
         const kind = "queue" as const;
         const name = `rec-${Date.now()}-${Math.random().toString(36).slice(2)}`;
@@ -289,6 +289,10 @@ export function storeContract(name: string, open: () => Promise<StoreFixture>): 
         const listed = await store.listRecords<{ n: unknown }>(kind);
         const mine = listed.filter((v) => v.n === 2 || v.n === "b");
         expect(mine).toEqual([{ n: 2 }, { n: "b" }]); // by name
+        expect(await store.deleteRecord(kind, name, 1)).toBe(false); // stale version: kept
+        expect(await store.getRecord(kind, name)).toEqual({ value: { n: 2 }, version: 2 });
+        expect(await store.deleteRecord(kind, `${name}-b`, 1)).toBe(true);
+        expect(await store.getRecord(kind, `${name}-b`)).toBeUndefined();
         expect(await store.deleteRecord(kind, name)).toBe(true);
         expect(await store.deleteRecord(kind, name)).toBe(false);
         expect(await store.getRecord("urlGroup", name)).toEqual({ value: { other: "kind" }, version: 1 });

@@ -507,7 +507,7 @@ export class DynamoStore implements Store {
   }
 
   // ---- records, counters, queue entries, deduplication ------------------------------------------
-  // R#<kind> / <name>       a URL group, queue, schedule or flow-control key: JSON value + version v
+  // R#<kind> / <name>       a URL group, queue, schedule, flow-control key or deleted-queue marker: JSON + version v
   // C#<name> / #C           a counter (n)
   // QE#<queue> / <seq15>    a queue (or wait list) entry: message id m, parked p
   // DD#<id> / #DD           a deduplication claim: value, live until `until` (ms); TTL removes it later
@@ -538,11 +538,23 @@ export class DynamoStore implements Store {
     }
   }
 
-  async deleteRecord(kind: RecordKind, name: string): Promise<boolean> {
-    const result = await this.doc.send(
-      new DeleteCommand({ TableName: this.table, Key: { PK: `R#${kind}`, SK: name }, ReturnValues: "ALL_OLD" }),
-    );
-    return result.Attributes !== undefined;
+  async deleteRecord(kind: RecordKind, name: string, expectedVersion?: number): Promise<boolean> {
+    try {
+      const result = await this.doc.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { PK: `R#${kind}`, SK: name },
+          ReturnValues: "ALL_OLD",
+          ...(expectedVersion === undefined
+            ? {}
+            : { ConditionExpression: "v = :v", ExpressionAttributeValues: { ":v": expectedVersion } }),
+        }),
+      );
+      return result.Attributes !== undefined;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   async listRecords<T>(kind: RecordKind): Promise<T[]> {

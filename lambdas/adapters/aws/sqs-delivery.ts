@@ -2,12 +2,15 @@ import type { SQSBatchItemFailure, SQSRecord } from "aws-lambda";
 import type { DeliveryJob, Dispatcher } from "../../ports.ts";
 import type { FiringBody } from "./scheduler-cron-trigger.ts";
 import { jobOf, parseJobBody } from "./sqs-dispatcher.ts";
+import type { SweepBody } from "./sweep-schedule.ts";
 
 export interface DeliveryBatchOptions {
   dispatcher: Dispatcher;
   deliver: (job: DeliveryJob) => Promise<unknown>;
   /** A schedule's firing (EventBridge Scheduler puts these on the same queue). */
   fire?: (scheduleId: string, firedAt: number) => Promise<unknown>;
+  /** The periodic sweep (its recurring schedule puts `{"sweep":1}` on the same queue). */
+  sweep?: () => Promise<unknown>;
   now: () => number;
   onError?: (message: string, error: unknown) => void;
   /** How late an attempt starts after its due time, per job (the delivery latency metric). */
@@ -20,7 +23,7 @@ const EARLY_TOLERANCE_MS = 1000;
 type JobRecord = Pick<SQSRecord, "messageId" | "body"> & { attributes?: Partial<SQSRecord["attributes"]> };
 
 /**
- * Handles one SQS batch of delivery jobs and schedule firings, concurrently. The ids of records that
+ * Handles one SQS batch of delivery jobs, schedule firings and sweeps, concurrently. The ids of records that
  * failed inside Herald go back as batch item failures (SQS redelivers them; the redrive queue catches
  * poison messages). A job that arrived early from a one-time schedule is sent on with the remaining delay.
  */
@@ -41,7 +44,11 @@ export async function processDeliveryBatch(
 }
 
 async function runJob(record: JobRecord, options: DeliveryBatchOptions): Promise<unknown> {
-  const parsed = JSON.parse(record.body) as Partial<FiringBody>;
+  const parsed = JSON.parse(record.body) as Partial<FiringBody & SweepBody>;
+  if (parsed.sweep !== undefined) {
+    if (!options.sweep) throw new Error("a sweep arrived, but this worker does not sweep");
+    return options.sweep();
+  }
   if (typeof parsed.s === "string") {
     // The scheduled time Scheduler filled in; else when the message reached SQS.
     const scheduled = typeof parsed.t === "string" ? Date.parse(parsed.t) : Number.NaN;

@@ -315,9 +315,13 @@ export class SqliteStore implements Store {
     return this.group.write(write).changes === 1;
   }
 
-  async deleteRecord(kind: RecordKind, name: string): Promise<boolean> {
+  async deleteRecord(kind: RecordKind, name: string, expectedVersion?: number): Promise<boolean> {
     return this.group.write(
-      () => this.sql("DELETE FROM records WHERE kind = ? AND name = ?").run(kind, name).changes === 1,
+      () =>
+        (expectedVersion === undefined
+          ? this.sql("DELETE FROM records WHERE kind = ? AND name = ?").run(kind, name)
+          : this.sql("DELETE FROM records WHERE kind = ? AND name = ? AND version = ?").run(kind, name, expectedVersion)
+        ).changes === 1,
     );
   }
 

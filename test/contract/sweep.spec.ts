@@ -1,0 +1,188 @@
+// The periodic sweep (lambdas/core/sweep.ts) against each Store: the store is put in the state a crash
+// leaves behind, with no later event on the queue or key, and only the sweep moves it on. Run by
+// test/contract/sqlite.contract.test.ts and test/contract/aws.contract.test.ts.
+import { describe, expect, it } from "vitest";
+import { cancelMessage } from "../../lambdas/core/cancel.ts";
+import { DEFAULT_CONFIG } from "../../lambdas/core/config.ts";
+import type { HeraldContext } from "../../lambdas/core/context.ts";
+import { deliverMessage } from "../../lambdas/core/deliver.ts";
+import { acceptMessage } from "../../lambdas/core/accept.ts";
+import { acquireFlowSlot } from "../../lambdas/core/flow-control.ts";
+import type { Message } from "../../lambdas/core/message.ts";
+import { deleteQueue, upsertQueue } from "../../lambdas/core/queues.ts";
+import { sweep } from "../../lambdas/core/sweep.ts";
+import type { DeliveryJob, Dispatcher } from "../../lambdas/ports.ts";
+import type { StoreFixture } from "./store.spec.ts";
+
+const START = 1_950_000_000_000;
+const MINUTE = 60_000;
+/** A short longest attempt: a lost turn is presumed lost after it plus 15 minutes, a hold stale after it plus 1. */
+const CONFIG = { ...DEFAULT_CONFIG, maxTimeoutSec: 60 };
+const LOST_AFTER = 16 * MINUTE;
+
+class ProcessDied extends Error {}
+
+/** A core context on the store under test, with a clock the test moves and a recording dispatcher and sender. */
+function harness(fixture: StoreFixture) {
+  let now = START;
+  let dying = false;
+  const jobs: DeliveryJob[] = [];
+  const delivered: string[] = [];
+  const dispatcher: Dispatcher = {
+    async dispatch(job) {
+      if (dying) {
+        dying = false;
+        throw new ProcessDied("the process died before its job was sent");
+      }
+      jobs.push(job);
+    },
+  };
+  const ctx: HeraldContext = {
+    store: fixture.store,
+    dispatcher,
+    clock: { now: () => now },
+    config: CONFIG,
+    keys: {
+      apiTokens: async () => [],
+      signingKeys: async () => ({ current: "sig_current", next: "sig_next" }),
+      rotateSigningKeys: async () => ({ current: "sig_current", next: "sig_next" }),
+    },
+    sender: {
+      async send(request) {
+        delivered.push(new URL(request.url).pathname);
+        return { kind: "response", status: 200, header: {}, body: new Uint8Array(0) };
+      },
+    },
+    cron: { upsert: async () => undefined, remove: async () => undefined },
+  };
+  let count = 0;
+  const message = (path: string, extra: Partial<Message> = {}): Message => ({
+    messageId: `msg_sweep_${START}_${++count}`,
+    url: `https://receiver.example${path}`,
+    method: "POST",
+    header: {},
+    body: new TextEncoder().encode(path),
+    maxRetries: 0,
+    labels: [],
+    notBefore: now,
+    createdAt: now,
+    ...extra,
+  });
+  return {
+    ctx,
+    jobs,
+    delivered,
+    message,
+    advance: (ms: number) => void (now += ms),
+    /** The next dispatch dies (the process died between a turn's claim and its job's send). */
+    dieAtNextDispatch: () => void (dying = true),
+    /** Runs every job sent so far, and those they send, as a delivery worker would. */
+    async drain(): Promise<void> {
+      for (let job = jobs.shift(); job; job = jobs.shift()) await deliverMessage(ctx, job);
+    },
+  };
+}
+
+export function sweepContract(name: string, open: () => Promise<StoreFixture>): void {
+  describe(`Sweep: ${name}`, () => {
+    const withHarness = (test: (h: ReturnType<typeof harness>) => Promise<void>) => async () => {
+      const fixture = await open();
+      try {
+        await test(harness(fixture));
+      } finally {
+        await fixture.close();
+      }
+    };
+
+    it(
+      "gives a turn lost between its claim and its job again once presumed lost, once under two concurrent sweeps; the client's retry follows in order",
+      withHarness(async ({ ctx, jobs, delivered, message, advance, dieAtNextDispatch, drain }) => {
+        await upsertQueue(ctx, { queueName: "orders", parallelism: 1 });
+        const stuck = message("/stuck", { queueName: "orders" });
+        dieAtNextDispatch();
+        await expect(acceptMessage(ctx, stuck)).rejects.toThrow(ProcessDied);
+        const [head] = await ctx.store.headQueueEntries("orders", 1);
+        expect(head).toMatchObject({ messageId: stuck.messageId, parked: false }); // its turn, but no job
+        // The client got no 2xx and publishes again: a new message, behind the stuck one.
+        const retried = message("/retried", { queueName: "orders" });
+        expect(await acceptMessage(ctx, retried)).toBe(true);
+        expect(jobs).toEqual([]);
+
+        advance(LOST_AFTER - MINUTE);
+        await sweep(ctx);
+        expect(jobs).toEqual([]); // not presumed lost yet: its job could still be on its way
+
+        advance(2 * MINUTE);
+        await Promise.all([sweep(ctx), sweep(ctx)]);
+        expect(jobs).toEqual([{ messageId: stuck.messageId, retried: 0 }]);
+        await drain();
+        expect(delivered).toEqual(["/stuck", "/retried"]);
+        expect(await ctx.store.countQueueEntries("orders")).toBe(0);
+        await sweep(ctx);
+        expect(jobs).toEqual([]);
+      }),
+    );
+
+    it(
+      "finds the entries of a deleted queue through its marker, and drops the marker once it is old and empty",
+      withHarness(async ({ ctx, jobs, delivered, message, advance, dieAtNextDispatch, drain }) => {
+        await upsertQueue(ctx, { queueName: "gone", parallelism: 1, paused: true });
+        const parked = message("/parked", { queueName: "gone" });
+        await acceptMessage(ctx, parked);
+        // The delete removed the settings, gave the now unpaused queue's head its turn, and died.
+        dieAtNextDispatch();
+        await expect(deleteQueue(ctx, "gone")).rejects.toThrow(ProcessDied);
+        expect(await ctx.store.getRecord("queue", "gone")).toBeUndefined();
+        // Another deleted queue whose entry legitimately waits a day (its job is due then).
+        await upsertQueue(ctx, { queueName: "later", parallelism: 1 });
+        const dayLater = message("/day-later", { queueName: "later", notBefore: START + 86_400_000 });
+        await acceptMessage(ctx, dayLater);
+        await deleteQueue(ctx, "later");
+        expect(jobs).toEqual([{ messageId: dayLater.messageId, retried: 0 }]);
+        jobs.length = 0;
+
+        advance(LOST_AFTER + MINUTE);
+        await Promise.all([sweep(ctx), sweep(ctx)]);
+        expect(jobs).toEqual([{ messageId: parked.messageId, retried: 0 }]);
+        await drain();
+        expect(delivered).toEqual(["/parked"]);
+        expect(await ctx.store.getRecord("deletedQueue", "gone")).toBeDefined(); // young: kept
+
+        advance(60 * MINUTE);
+        await sweep(ctx);
+        expect(jobs).toEqual([]); // the day-later turn is not presumed lost before its due time
+        expect(await ctx.store.getRecord("deletedQueue", "gone")).toBeUndefined();
+        expect(await ctx.store.getRecord("deletedQueue", "later")).toBeDefined(); // its entry is still there
+      }),
+    );
+
+    it(
+      "wakes a flow-control waiter stranded behind a dead worker's hold that no release will end",
+      withHarness(async ({ ctx, jobs, delivered, message, advance, drain }) => {
+        const flowControl = { key: "one-at-a-time", parallelism: 1 };
+        const holder = message("/holder", { flowControl });
+        const waiter = message("/waiter", { flowControl });
+        await acceptMessage(ctx, holder);
+        await acceptMessage(ctx, waiter);
+        jobs.length = 0;
+        // The holder's worker took the slot and died; the waiter's job found the slot taken.
+        expect(await acquireFlowSlot(ctx, flowControl.key, { messageId: holder.messageId, retried: 0 })).toEqual({
+          admitted: true,
+        });
+        expect(await deliverMessage(ctx, { messageId: waiter.messageId, retried: 0 })).toBe("waiting");
+        // The holder was cancelled; its redelivered job ends it without the attempt, so nothing releases.
+        await cancelMessage(ctx, holder.messageId);
+        expect(await deliverMessage(ctx, { messageId: holder.messageId, retried: 0 })).toBe("canceled");
+
+        await sweep(ctx);
+        expect(jobs).toEqual([]); // the hold is live: the slot is taken
+        advance(CONFIG.maxTimeoutSec * 1000 + 2 * MINUTE);
+        await Promise.all([sweep(ctx), sweep(ctx)]);
+        expect(jobs.length).toBeGreaterThan(0);
+        expect(new Set(jobs.map((j) => j.messageId))).toEqual(new Set([waiter.messageId]));
+        await drain();
+        expect(delivered).toEqual(["/waiter"]); // a second wake-up's job finds the attempt done
+      }),
+    );
+  });
+}

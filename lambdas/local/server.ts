@@ -15,7 +15,7 @@ import { SqliteStore } from "../adapters/local/sqlite-store.ts";
 import { LocalCronTrigger } from "../adapters/local/local-cron-trigger.ts";
 import { fireSchedule } from "../core/schedules.ts";
 import { handleApiRequest } from "../api/router.ts";
-import { listen } from "./listen.ts";
+import { listen, SERVER_OPTIONS } from "./listen.ts";
 import { DEFAULT_CONFIG, type HeraldConfig } from "../core/config.ts";
 import type { HeraldContext } from "../core/context.ts";
 import { deliverMessage } from "../core/deliver.ts";
@@ -81,13 +81,11 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const cron = new LocalCronTrigger(clock);
   const context: HeraldContext = { store, dispatcher: queue, keys, sender: durableSender, clock, cron, config };
 
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(SERVER_OPTIONS, (req, res) => {
     void serve(context, group, req, res);
   });
   server.keepAliveTimeout = 65_000;
-  await listen(server, options.port ?? 8080, options.host ?? "127.0.0.1", (status) => ({
-    error: status === 431 ? "request headers too large" : "malformed HTTP request",
-  }));
+  await listen(server, options.port ?? 8080, options.host ?? "127.0.0.1", (_status, message) => ({ error: message }));
 
   store.purge(clock.now() - config.retentionMs);
   const purgeTimer = setInterval(() => store.purge(clock.now() - config.retentionMs), PURGE_INTERVAL_MS);

@@ -3,9 +3,10 @@ import { cancelMessage, cancelMessages } from "../core/cancel.ts";
 import type { HeraldContext } from "../core/context.ts";
 import { deleteDlq, deleteDlqBulk, getDlq, listDlq, retryDlq, retryDlqBulk } from "../core/dlq.ts";
 import { badRequest, notFound } from "../core/errors.ts";
-import { parseListQuery, type ListQuery, type QuerySpec } from "../core/filters.ts";
+import { assertIds, parseListQuery, type ListQuery, type QuerySpec } from "../core/filters.ts";
 import { listLogs } from "../core/logs.ts";
-import { publishBatch } from "../core/batch.ts";
+import { BATCH_BODIES, publishBatch } from "../core/batch.ts";
+import type { HeraldConfig } from "../core/config.ts";
 import {
   getFlowControl,
   globalParallelism,
@@ -42,6 +43,8 @@ export interface Route {
   param?: "id" | "rest";
   /** Fixed segments after the `:id` segment (`/v2/queues/:id/pause`), lower-case. */
   suffix?: string[];
+  /** Largest request body, when not the message body limit. */
+  maxBodyBytes?: (config: HeraldConfig) => number;
   handler: Handler;
 }
 
@@ -124,7 +127,7 @@ function cancelQuery(request: ApiRequest): ListQuery {
     if (!Array.isArray(ids) || !ids.every((id) => typeof id === "string")) {
       throw badRequest("messageIds must be an array of strings");
     }
-    query.ids = ids;
+    query.ids = assertIds("messageIds", ids, CANCEL.maxCount);
   }
   return query;
 }
@@ -153,6 +156,8 @@ export const ROUTES: Route[] = [
   {
     method: "POST",
     segments: ["v2", "batch"],
+    // Room for ten message bodies, as many as the batch itself accepts (core/batch.ts).
+    maxBodyBytes: (config) => config.maxBodyBytes * BATCH_BODIES,
     handler: async (ctx, request) => json(await publishBatch(ctx, request.body, request.sourceIp)),
   },
   // URL groups

@@ -25,11 +25,13 @@ export async function listen(
         `Content-Length: ${Buffer.byteLength(payload)}\r\nConnection: close\r\n\r\n${payload}`,
     );
   };
-  // The response in progress on each connection: a parse error after it started must not add another.
-  const current = new WeakMap<Duplex, http.ServerResponse>();
-  server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => current.set(req.socket, res));
+  // The latest request on each connection. A parse error inside its body, after it was answered (an
+  // early 413), must not add a second answer; one in the next request of a kept-alive connection gets its own.
+  const latest = new WeakMap<Duplex, { req: http.IncomingMessage; res: http.ServerResponse }>();
+  server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => latest.set(req.socket, { req, res }));
   server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
-    if (!socket.writable || current.get(socket)?.headersSent) return socket.destroy();
+    const last = latest.get(socket);
+    if (!socket.writable || (last && last.res.headersSent && !last.req.complete)) return socket.destroy();
     if (error.code === "HPE_HEADER_OVERFLOW") answer(socket, 431, "request headers too large");
     else if (error.code === "ERR_HTTP_REQUEST_TIMEOUT") answer(socket, 408, "request not received in time");
     else answer(socket, 400, "malformed HTTP request");

@@ -176,6 +176,26 @@ describeEachMode("untrusted input", (mode) => {
     await expectNothingDone("/expect");
   });
 
+  it("answers a malformed request on a kept-alive connection with its own JSON error", async () => {
+    const { hostname, port } = new URL(herald.url);
+    const received = await new Promise<string>((resolve, reject) => {
+      let data = "";
+      const socket = net.connect(Number(port), hostname, () => {
+        socket.write(`GET /v2/keys HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`);
+      });
+      socket.on("data", (chunk: Buffer) => {
+        // Once the first answer is in, the next request on the same connection (as fetch reuses it).
+        if (data === "") socket.write(`GET /v2/keys HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`);
+        data += chunk.toString();
+      });
+      socket.on("close", () => resolve(data));
+      socket.on("error", reject);
+      setTimeout(() => socket.destroy(), 10_000);
+    });
+    expect(received).toMatch(/^HTTP\/1\.1 200 /);
+    expect(received).toMatch(/HTTP\/1\.1 431 [^]*\r\n\r\n\{"(error|message)":"[^"]+"\}$/);
+  });
+
   // Found by the fuzzer: in emulated AWS a client that went away mid-body crashed the process.
   it("keeps serving after clients abort mid-body", async () => {
     const { hostname, port } = new URL(herald.url);

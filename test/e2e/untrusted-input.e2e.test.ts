@@ -64,10 +64,10 @@ describeEachMode("untrusted input", (mode) => {
   }, 120_000);
 
   afterAll(async () => {
-    await herald?.kill("SIGKILL");
+    await herald?.kill("SIGTERM"); // graceful: it stops the emulators it started
     await sink?.close();
     rmSync(dataDir, { recursive: true, force: true });
-  });
+  }, 60_000);
 
   it("answers a body over 1 MiB with 413 JSON and stores nothing", async () => {
     const response = await send("POST", `/v2/publish/${sink.url}/too-big`, Buffer.alloc(MIB + 1, "a"));
@@ -75,9 +75,9 @@ describeEachMode("untrusted input", (mode) => {
     await expectNothingDone("/too-big");
   });
 
-  it.runIf(mode === "local")(
-    "refuses a declared Content-Length over the limit without waiting for the body",
-    async () => {
+  // Local mode only: on AWS the gateway reads the whole request before the Lambda sees it.
+  if (mode === "local") {
+    it("refuses a declared Content-Length over the limit without waiting for the body", async () => {
       // Only the head is sent; the answer comes anyway, so the body was never waited for.
       const head = requestBytes("POST", `/v2/publish/${sink.url}/declared`, [
         AUTH,
@@ -89,8 +89,8 @@ describeEachMode("untrusted input", (mode) => {
         /at most 10485760 bytes/,
       );
       await expectNothingDone("/declared");
-    },
-  );
+    });
+  }
 
   it("takes a batch whose bodies together exceed one message's limit", async () => {
     const body = "b".repeat(700 * 1024);

@@ -1,10 +1,10 @@
+import type { HeraldConfig } from "../core/config.ts";
 import type { HeraldContext } from "../core/context.ts";
 import { HttpError } from "../core/errors.ts";
+import { MAX_ID_LENGTH } from "../core/ids.ts";
 import { authorize } from "./auth.ts";
 import { errorResponse, type ApiRequest, type ApiResponse } from "./http.ts";
 import { ROUTES, type Route } from "./routes.ts";
-
-const MAX_ID_LENGTH = 256;
 
 export type ErrorLogger = (message: string, error: unknown) => void;
 
@@ -53,6 +53,15 @@ function matchSegments(route: Route, segments: string[], path: string): string |
   return nonEmpty.length === 0 ? "" : undefined;
 }
 
+/** The largest request body `path` takes: the message body limit, more for a batch. */
+export function maxRequestBytes(config: HeraldConfig, method: string, path: string): number {
+  const { match } = matchRoute(method.toUpperCase(), path);
+  return match?.route.maxBodyBytes?.(config) ?? config.maxBodyBytes;
+}
+
+export const bodyTooLarge = (limit: number): ApiResponse =>
+  errorResponse(413, `request body too large: at most ${limit} bytes`);
+
 /** Authenticates, routes and turns every failure into a JSON error. Never throws. */
 export async function handleApiRequest(
   ctx: HeraldContext,
@@ -60,6 +69,9 @@ export async function handleApiRequest(
   logError: ErrorLogger,
 ): Promise<ApiResponse> {
   try {
+    // Before anything else (on AWS the platform has read the body; nothing is parsed or stored yet).
+    const limit = maxRequestBytes(ctx.config, request.method, request.path);
+    if (request.body.byteLength > limit) return bodyTooLarge(limit);
     const access = await authorize(request, ctx.keys);
     const { match, allowed } = matchRoute(request.method.toUpperCase(), request.path);
     if (!match) {

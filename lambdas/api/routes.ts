@@ -3,9 +3,10 @@ import { cancelMessage, cancelMessages } from "../core/cancel.ts";
 import type { HeraldContext } from "../core/context.ts";
 import { deleteDlq, deleteDlqBulk, getDlq, listDlq, retryDlq, retryDlqBulk } from "../core/dlq.ts";
 import { badRequest, notFound } from "../core/errors.ts";
-import { parseListQuery, type ListQuery, type QuerySpec } from "../core/filters.ts";
+import { assertIds, parseListQuery, type ListQuery, type QuerySpec } from "../core/filters.ts";
 import { listLogs } from "../core/logs.ts";
-import { publishBatch } from "../core/batch.ts";
+import { BATCH_BODIES, publishBatch } from "../core/batch.ts";
+import type { HeraldConfig } from "../core/config.ts";
 import {
   getFlowControl,
   globalParallelism,
@@ -49,6 +50,8 @@ export interface Route {
    * deployment's token; a read-only token gets 403.
    */
   access: Access;
+  /** Largest request body, when not the message body limit. */
+  maxBodyBytes?: (config: HeraldConfig) => number;
   handler: Handler;
 }
 
@@ -139,7 +142,7 @@ function cancelQuery(request: ApiRequest): ListQuery {
     if (!Array.isArray(ids) || !ids.every((id) => typeof id === "string")) {
       throw badRequest("messageIds must be an array of strings");
     }
-    query.ids = ids;
+    query.ids = assertIds("messageIds", ids, CANCEL.maxCount);
   }
   return query;
 }
@@ -171,6 +174,8 @@ export const ROUTES: Route[] = [
     method: "POST",
     segments: ["v2", "batch"],
     access: "write",
+    // Room for ten message bodies, as many as the batch itself accepts (core/batch.ts).
+    maxBodyBytes: (config) => config.maxBodyBytes * BATCH_BODIES,
     handler: async (ctx, request) => json(await publishBatch(ctx, request.body, request.sourceIp)),
   },
   // URL groups

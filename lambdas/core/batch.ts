@@ -8,7 +8,10 @@ import { badRequest, HttpError } from "./errors.ts";
 import type { IncomingHeaders } from "./headers.ts";
 import { acceptPlan, planPublish, type PublishPlan, type PublishResponse, type PublishResult } from "./publish.ts";
 
-const MAX_ENTRIES = 1000;
+/** Most entries in one batch. */
+export const MAX_BATCH_ENTRIES = 1000;
+/** A batch's message bodies together hold at most this many message body limits. */
+export const BATCH_BODIES = 10;
 
 interface BatchEntry {
   destination?: unknown;
@@ -29,7 +32,7 @@ export async function publishBatch(
     throw badRequest("batch body must be a JSON array of messages");
   }
   if (!Array.isArray(entries)) throw badRequest("batch body must be a JSON array of messages");
-  if (entries.length > MAX_ENTRIES) throw badRequest(`a batch holds at most ${MAX_ENTRIES} messages`);
+  if (entries.length > MAX_BATCH_ENTRIES) throw badRequest(`a batch holds at most ${MAX_BATCH_ENTRIES} messages`);
   const now = ctx.clock.now();
   let total = 0;
   const plans: PublishPlan[] = [];
@@ -37,7 +40,12 @@ export async function publishBatch(
     try {
       const plan = await planPublish(ctx, toRequest(raw as BatchEntry, callerIp), now);
       total += plan.messages.reduce((n, m) => n + m.body.byteLength, 0);
-      if (total > ctx.config.maxBodyBytes * 10) throw new HttpError(413, "batch too large");
+      if (total > ctx.config.maxBodyBytes * BATCH_BODIES) {
+        throw new HttpError(
+          413,
+          `batch too large: its bodies hold at most ${ctx.config.maxBodyBytes * BATCH_BODIES} bytes`,
+        );
+      }
       plans.push(plan);
     } catch (error) {
       if (error instanceof HttpError) throw new HttpError(error.status, `batch entry ${i}: ${error.message}`);

@@ -1,4 +1,5 @@
 import { badRequest, clip } from "./errors.ts";
+import { MAX_ID_LENGTH } from "./ids.ts";
 import type { LogState, Message } from "./message.ts";
 
 /** Filters shared by logs, DLQ and bulk cancel: OR within one key, AND across keys (qstash-api.md §1.5). */
@@ -65,6 +66,16 @@ export interface QuerySpec {
 /** Keys that may appear on any request and are not filters. */
 const TRANSPORT_KEYS = new Set(["qstash_token"]);
 
+/** Ids a bulk operation names: at most `max`, each no longer than any id Herald makes. */
+export function assertIds(key: string, ids: string[], max: number): string[] {
+  if (ids.length > max) throw badRequest(`too many ${key}: at most ${max} per request`);
+  const long = ids.find((id) => id.length > MAX_ID_LENGTH);
+  if (long !== undefined) {
+    throw badRequest(`invalid ${key} "${clip(long)}": an id has at most ${MAX_ID_LENGTH} characters`);
+  }
+  return ids;
+}
+
 export function parseListQuery(params: URLSearchParams, spec: QuerySpec): ListQuery {
   const known = new Set<string>([...FILTER_KEYS, "callerIP", "fromDate", "toDate", "count", "cursor", ...spec.extra]);
   if (spec.idsKey) known.add(spec.idsKey);
@@ -96,7 +107,7 @@ export function parseListQuery(params: URLSearchParams, spec: QuerySpec): ListQu
   if (callerIP) query.filter.callerIp = [...(query.filter.callerIp ?? []), ...callerIP];
   if (spec.idsKey) {
     const ids = values(spec.idsKey);
-    if (ids) query.ids = ids;
+    if (ids) query.ids = assertIds(spec.idsKey, ids, spec.maxCount);
   }
   const fromDate = integerParam(params, "fromDate");
   if (fromDate !== undefined) query.fromDate = fromDate;

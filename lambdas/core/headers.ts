@@ -6,6 +6,14 @@ export type IncomingHeaders = Record<string, string>;
 
 const TOKEN_CHARS = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
+// What an HTTP/1.1 field value may hold as Node sends it: tab, visible ASCII, space and obs-text bytes.
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** Whether a header can be sent as is: a token name and a value without control or non-Latin-1 characters. */
+export function isSendableHeader(name: string, value: string): boolean {
+  return TOKEN_CHARS.test(name) && FIELD_VALUE.test(value);
+}
+
 /** Same rule as Go's textproto.CanonicalMIMEHeaderKey, which QStash's stored header maps follow. */
 export function canonicalHeaderName(name: string): string {
   if (!TOKEN_CHARS.test(name)) return name;

@@ -1,5 +1,11 @@
 // Identifiers. Message ids start with their creation time so that lists and logs can be ordered and
 // range-filtered by id alone (cheap on any store).
+/**
+ * No id Herald makes is longer. Longer ones are refused before they reach a store: they name nothing,
+ * and DynamoDB refuses keys over 1 KiB.
+ */
+export const MAX_ID_LENGTH = 256;
+
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 

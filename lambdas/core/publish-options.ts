@@ -3,7 +3,7 @@ import { assertHttpUrl } from "./destination.ts";
 import { assertDestinationAllowed } from "./destination-policy.ts";
 import { parseDuration } from "./duration.ts";
 import { badRequest, clip } from "./errors.ts";
-import { addHeader, type HeaderMap, type IncomingHeaders } from "./headers.ts";
+import { addHeader, isSendableHeader, type HeaderMap, type IncomingHeaders } from "./headers.ts";
 import { HTTP_METHODS, type CallbackSettings, type HttpMethod, type Message } from "./message.ts";
 import { compileRetryDelay } from "./retry-delay.ts";
 import { parseFlowControl } from "./flow-control.ts";
@@ -73,6 +73,7 @@ export function parsePublishOptions(
   // Content-Type has one value: the request's own wins over a forwarded one.
   const contentType = headers["content-type"];
   if (contentType !== undefined) {
+    assertSendable("content-type", contentType);
     for (const key of Object.keys(header)) if (key.toLowerCase() === "content-type") delete header[key];
     addHeader(header, "content-type", contentType);
   }
@@ -106,7 +107,21 @@ export function parsePublishOptions(
 }
 
 function addForwarded(map: HeaderMap, name: string, value: string): void {
-  if (name !== "" && !CONNECTION_HEADERS.has(name.toLowerCase())) addHeader(map, name, value);
+  if (name === "" || CONNECTION_HEADERS.has(name.toLowerCase())) return;
+  assertSendable(name, value);
+  addHeader(map, name, value);
+}
+
+/**
+ * A header that could not be sent would fail every delivery attempt inside Herald. HTTP requests cannot
+ * carry one, but a batch entry's JSON can (control characters, emoji, a space in a name).
+ */
+function assertSendable(name: string, value: string): void {
+  if (!isSendableHeader(name, value)) {
+    throw badRequest(
+      `invalid header "${clip(name)}": names are tokens, values hold no control or non-Latin-1 characters`,
+    );
+  }
 }
 
 function parseMethod(raw: string | undefined, what: string): HttpMethod | undefined {

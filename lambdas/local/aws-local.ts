@@ -39,7 +39,7 @@ import { EmulatedScheduler } from "./emulated-scheduler.ts";
 import { EmulatedSecretsManager } from "./emulated-secrets-manager.ts";
 import { EMULATOR_CREDENTIALS, EMULATOR_REGION, startDynamoDbLocal, startSqsAndS3 } from "./emulators.ts";
 import type { RunningHerald } from "./server.ts";
-import { listen } from "./listen.ts";
+import { listen, SERVER_OPTIONS } from "./listen.ts";
 import { SqsPoller } from "./sqs-poller.ts";
 
 export interface AwsLocalOptions {
@@ -203,7 +203,7 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
     }
   };
 
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(SERVER_OPTIONS, (req, res) => {
     void invokeApi(req, res, (event) => timed("api", () => api.handler(event, lambdaContext("herald-api"))));
   });
   // Requests the gateway itself rejects never reach the Lambda; API Gateway answers with `message`.
@@ -308,14 +308,20 @@ async function invokeApi(
 ): Promise<void> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > API_GATEWAY_MAX_BODY) {
-      res.writeHead(413, { "Content-Type": "application/json", Connection: "close" });
-      res.end(JSON.stringify({ message: "Request Entity Too Large" }));
-      return;
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > API_GATEWAY_MAX_BODY) {
+        res.writeHead(413, { "Content-Type": "application/json", Connection: "close" });
+        res.end(JSON.stringify({ message: "Request Entity Too Large" }));
+        return;
+      }
+      chunks.push(chunk);
     }
-    chunks.push(chunk);
+  } catch {
+    // The client went away mid-request ("aborted"): nobody is left to answer, and it must not throw.
+    res.destroy();
+    return;
   }
   const raw = req.url ?? "/";
   const q = raw.indexOf("?");
@@ -366,6 +372,7 @@ async function invokeApi(
     res.end(result.body ?? "");
   } catch (error) {
     console.error("API handler failed", error);
+    if (res.headersSent) return void res.destroy();
     res.writeHead(500, { "Content-Type": "application/json" });
     res.end(JSON.stringify({ message: "Internal Server Error" }));
   }

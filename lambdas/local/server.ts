@@ -14,8 +14,8 @@ import { SqliteJobQueue } from "../adapters/local/sqlite-job-queue.ts";
 import { SqliteStore } from "../adapters/local/sqlite-store.ts";
 import { LocalCronTrigger } from "../adapters/local/local-cron-trigger.ts";
 import { fireSchedule } from "../core/schedules.ts";
-import { handleApiRequest } from "../api/router.ts";
-import { listen } from "./listen.ts";
+import { bodyTooLarge, handleApiRequest, maxRequestBytes } from "../api/router.ts";
+import { listen, SERVER_OPTIONS } from "./listen.ts";
 import { DEFAULT_CONFIG, type HeraldConfig } from "../core/config.ts";
 import { ANY_DESTINATION } from "../core/destination-policy.ts";
 import type { HeraldContext } from "../core/context.ts";
@@ -84,13 +84,11 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const cron = new LocalCronTrigger(clock);
   const context: HeraldContext = { store, dispatcher: queue, keys, sender: durableSender, clock, cron, config };
 
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(SERVER_OPTIONS, (req, res) => {
     void serve(context, group, req, res);
   });
   server.keepAliveTimeout = 65_000;
-  await listen(server, options.port ?? 8080, options.host ?? "127.0.0.1", (status) => ({
-    error: status === 431 ? "request headers too large" : "malformed HTTP request",
-  }));
+  await listen(server, options.port ?? 8080, options.host ?? "127.0.0.1", (_status, message) => ({ error: message }));
 
   store.purge(clock.now() - config.retentionMs);
   const purgeTimer = setInterval(() => store.purge(clock.now() - config.retentionMs), PURGE_INTERVAL_MS);
@@ -157,11 +155,11 @@ async function serve(
   const ip = req.socket.remoteAddress;
   if (ip) request.sourceIp = ip.startsWith("::ffff:") ? ip.slice(7) : ip;
 
-  // Size limits answer before the body is read or anything else is done. The publish limit is the
-  // message body limit; a little headroom leaves room for JSON wrappers of other endpoints.
-  const limit = ctx.config.maxBodyBytes;
+  // Size limits answer before the body is read or anything else is done: the message body limit, more
+  // for a batch (router.ts checks again, for both platforms).
+  const limit = maxRequestBytes(ctx.config, request.method, request.path);
   const declared = Number(req.headers["content-length"] ?? 0);
-  if (declared > limit) return send(res, tooLarge(limit), true);
+  if (declared > limit) return send(res, bodyTooLarge(limit), true);
   const body = await readBody(req, res, limit);
   if (!body) return;
   request.body = new Uint8Array(body.buffer, body.byteOffset, body.length);
@@ -198,7 +196,7 @@ function readBody(req: http.IncomingMessage, res: http.ServerResponse, limit: nu
       if (done) return;
       size += chunk.length;
       if (size > limit) {
-        send(res, tooLarge(limit), true);
+        send(res, bodyTooLarge(limit), true);
         req.destroy();
         return finish(undefined);
       }
@@ -216,11 +214,6 @@ function readBody(req: http.IncomingMessage, res: http.ServerResponse, limit: nu
     req.on("close", fail); // closed before its end: the client went away mid-body
   });
 }
-
-const tooLarge = (limit: number): ApiResponse => ({
-  status: 413,
-  body: { error: `request body too large: at most ${limit} bytes` },
-});
 
 function send(res: http.ServerResponse, response: ApiResponse, closeConnection = false): void {
   const payload = response.body === undefined ? "" : JSON.stringify(response.body);

@@ -132,6 +132,55 @@ describe("SqsDispatcher", () => {
     expect(received).toEqual(jobs);
   });
 
+  // Regression (fuzz): a batch entry's destination with an emoji answered 500 on emulated AWS — SQS refused
+  // the job's characters. Real SQS also refuses U+FFFF and lone surrogates.
+  it("carries a message whose URL and headers hold characters SQS refuses raw, unchanged", async () => {
+    const { sqs } = await emulators();
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: uniqueName("chars") }));
+    const queueUrl = QueueUrl as string;
+    const dispatcher = new SqsDispatcher({
+      sqs,
+      queueUrl,
+      scheduler: new EmulatedScheduler(sqs, () => queueUrl),
+      scheduleGroup: "g",
+      queueArn: "arn:aws:sqs:us-east-1:000000000000:q",
+      schedulerRoleArn: "arn:aws:iam::000000000000:role/r",
+      scheduleDeadLetterArn: "arn:aws:sqs:us-east-1:000000000000:p",
+    });
+    const now = Date.now();
+    const odd = "😀 \uffff \ufffe \ud800 \udfff \u0000 \u0001 \u007f \t\n";
+    const job: DeliveryJob = {
+      messageId: "msg_chars",
+      retried: 0,
+      message: {
+        messageId: "msg_chars",
+        url: `https://example.com/${odd}`,
+        method: "POST",
+        header: { [`X-${odd}`]: [odd] },
+        body: new Uint8Array([0xff, 0xfe]),
+        maxRetries: 0,
+        labels: [odd],
+        notBefore: now,
+        createdAt: now,
+      },
+    };
+    await dispatcher.dispatch(job, now);
+    const received: DeliveryJob[] = [];
+    const poller = new SqsPoller({
+      sqs,
+      queueUrl,
+      handler: (records) =>
+        processDeliveryBatch(records, { dispatcher, deliver: async (got) => void received.push(got), now: Date.now }),
+    });
+    poller.start();
+    try {
+      await expect.poll(() => received.length, { timeout: 10_000 }).toBe(1);
+    } finally {
+      await poller.stop();
+    }
+    expect(received[0]).toEqual(job);
+  });
+
   it("reports records that fail inside Herald as batch item failures and the rest as done", async () => {
     const failures = await processDeliveryBatch(
       [

@@ -47,6 +47,14 @@ describe("parseListQuery: filters", () => {
     expect(parse("dlqIds=a").ids).toBeUndefined();
     expect(parse("dlqIds=1-a&dlqIds=2-b", DLQ).ids).toEqual(["1-a", "2-b"]);
   });
+
+  // Regression (fuzz): a 3000-character dlqId reached DynamoDB as a key and answered 500 on AWS.
+  it("refuses an id longer than any Herald makes, and more ids than the endpoint's count", () => {
+    expect(parse(`dlqIds=${"a".repeat(256)}`, DLQ).ids).toEqual(["a".repeat(256)]);
+    expectBadRequest(() => parse(`dlqIds=1-a,${"a".repeat(257)}`, DLQ), "invalid dlqIds", "at most 256");
+    const ids = Array.from({ length: 1001 }, (_, i) => `m${i}`).join(",");
+    expectBadRequest(() => parse(`messageIds=${ids}`), "too many messageIds", "at most 1000");
+  });
 });
 
 describe("parseListQuery: state", () => {

@@ -146,6 +146,24 @@ describe("parsePublishOptions: forwarded headers", () => {
     expect(parse({ "upstash-header-forward": "false", "x-custom": "1" }).header).toEqual({});
     expect(parse({ "upstash-header-forward": "yes", "x-custom": "1" }).header).toEqual({});
   });
+
+  // Regression (fuzz): a batch entry's JSON headers could hold what no HTTP request can; such a message was
+  // accepted and then failed inside Herald on every attempt (Node refuses to send the header).
+  it.each([
+    ["upstash-forward-x", "a\u0001b"],
+    ["upstash-forward-x", "line\nbreak"],
+    ["upstash-forward-x", "emoji 😀"],
+    ["upstash-forward-x", "\u0100"],
+    ["upstash-forward-bad name", "v"],
+    ["upstash-callback-forward-x", "\u0000"],
+    ["content-type", "text/plain\r\nx: y"],
+  ])("rejects the unsendable header %j: %j", (name, value) => {
+    expectBadRequest(() => parse({ [name]: value }), "invalid header");
+  });
+
+  it("keeps Latin-1 (obs-text) values and tabs, which HTTP carries", () => {
+    expect(parse({ "upstash-forward-x": "caf\u00e9\tok" }).header).toEqual({ X: ["caf\u00e9\tok"] });
+  });
 });
 
 describe("parsePublishOptions: labels", () => {

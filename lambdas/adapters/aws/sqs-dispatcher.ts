@@ -53,7 +53,7 @@ export class SqsDispatcher implements Dispatcher {
     if (job.message) body.x = { ...job.message, body: Buffer.from(job.message.body).toString("base64") };
     const wait = dueAt - this.now();
     if (wait <= MAX_SQS_DELAY_MS) {
-      await this.sends.send(JSON.stringify(body), Math.min(900, Math.max(0, Math.ceil(wait / 1000))));
+      await this.sends.send(jobJson(body), Math.min(900, Math.max(0, Math.ceil(wait / 1000))));
       return;
     }
     try {
@@ -70,7 +70,7 @@ export class SqsDispatcher implements Dispatcher {
           Target: {
             Arn: this.options.queueArn,
             RoleArn: this.options.schedulerRoleArn,
-            Input: JSON.stringify(body),
+            Input: jobJson(body),
             RetryPolicy: { MaximumEventAgeInSeconds: 86_400, MaximumRetryAttempts: 185 },
             DeadLetterConfig: { Arn: this.options.scheduleDeadLetterArn },
           },
@@ -91,6 +91,16 @@ function scheduleName(job: DeliveryJob, dueAt: number): string {
 /** `yyyy-mm-ddThh:mm:ss` in UTC, the form `at()` takes. */
 export function atTime(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(0, 19);
+}
+
+/**
+ * The job as JSON that SQS accepts whatever the message holds. SQS refuses characters outside #x9 #xA #xD
+ * #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF (fauxqs also refuses the last range), and a message's URL
+ * or headers may hold any: JSON.stringify escapes control characters and lone surrogates; the rest are
+ * escaped here, and parse back to the same string.
+ */
+export function jobJson(body: JobBody): string {
+  return JSON.stringify(body).replace(/[\ud800-\udfff\ufffe\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
 }
 
 export function parseJobBody(text: string): JobBody {

@@ -38,6 +38,9 @@ export async function deliverMessage(ctx: HeraldContext, job: DeliveryJob): Prom
     ) {
       await onMessageFinal(ctx, message, canceled);
     }
+    // This job may be the redelivery of a worker that died holding a slot before the cancel came in:
+    // let the key's waiters go now rather than when that hold goes stale.
+    if (message.flowControl) await releaseFlowSlot(ctx, message.flowControl.key, job);
     return "canceled";
   }
   // A job whose attempt is over may be the redelivery of a run that died after settling, before letting

@@ -77,3 +77,22 @@ it("wakes the job of the next attempt even before the status records the previou
   const [attempt] = await sink.waitFor("/next-attempt", 1, 5_000);
   expect(attempt?.headers["upstash-retried"]).toBe("1");
 });
+
+it("releases the slot of a worker that died holding it, when its message was cancelled meanwhile", async () => {
+  const { publish, sink, herald } = await start({ now: () => Date.now() });
+  const a = await publish("/cancelled-holder", { ...FLOW, "Upstash-Delay": "1h" });
+  const job = { messageId: a, retried: 0 };
+  expect(await acquireFlowSlot(herald.context, "one-at-a-time", job)).toEqual({ admitted: true });
+  // The worker died holding the slot; then the message is cancelled.
+  const res = await fetch(`${herald.url}/v2/messages/${a}`, {
+    method: "DELETE",
+    headers: { Authorization: `Bearer ${herald.token}` },
+  });
+  expect(res.status).toBe(200);
+  await publish("/behind-cancelled", FLOW);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect(sink.at("/behind-cancelled")).toHaveLength(0); // waits for the slot
+  expect(await deliverMessage(herald.context, job)).toBe("canceled"); // the redelivery
+  await sink.waitFor("/behind-cancelled", 1, 5_000);
+  expect(sink.at("/cancelled-holder")).toHaveLength(0);
+});

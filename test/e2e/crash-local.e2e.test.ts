@@ -159,9 +159,9 @@ describe("SIGKILL during a queue's FIFO run [local]", () => {
     answer = (request) => {
       if (!request.path.startsWith("/fifo/")) return { status: 200 };
       const n = Number(request.path.slice("/fifo/".length));
-      const earlier = sink.at(request.path).length;
-      // Message 7 fails its first attempt: its retry must also come before message 8.
-      if (n === 7 && earlier === 1) return { status: 500, delayMs: 150 };
+      // Message 7 fails its first attempt (every time it is made: a kill can cut one off before Herald
+      // records it, and the restart makes it again): its retry must also come before message 8.
+      if (n === 7 && retriedOf(request) === 0) return { status: 500, delayMs: 150 };
       return { status: 200, delayMs: 150 };
     };
     const dataDir = tempDir();

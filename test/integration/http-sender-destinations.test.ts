@@ -249,3 +249,37 @@ describe("NodeHttpSender and redirects", () => {
     }
   });
 });
+
+describe("kept-alive connections", () => {
+  it("are reused while busy, closed once idle, and an attempt longer than the idle timeout still completes", async () => {
+    const http = await import("node:http");
+    let connections = 0;
+    let closed = 0;
+    const server = http.createServer((req, res) => {
+      const delay = req.url === "/slow" ? 600 : 0;
+      setTimeout(() => res.end("ok"), delay);
+    });
+    server.keepAliveTimeout = 0; // this destination never closes an idle connection itself
+    server.on("connection", (socket) => {
+      connections += 1;
+      socket.on("close", () => (closed += 1));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as net.AddressInfo;
+    const made = new NodeHttpSender({
+      destinations: ANY_DESTINATION,
+      maxResponseBodyBytes: 1024,
+      idleSocketTimeoutMs: 300,
+    });
+    senders.push(made);
+    try {
+      expect(await send(made, `http://127.0.0.1:${port}/a`)).toMatchObject({ kind: "response", status: 200 });
+      expect(await send(made, `http://127.0.0.1:${port}/b`)).toMatchObject({ kind: "response", status: 200 });
+      expect(connections).toBe(1);
+      expect(await send(made, `http://127.0.0.1:${port}/slow`)).toMatchObject({ kind: "response", status: 200 });
+      await vi.waitFor(() => expect(closed).toBe(1), { timeout: 3000, interval: 50 });
+    } finally {
+      server.close();
+    }
+  });
+});

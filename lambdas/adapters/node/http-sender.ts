@@ -31,7 +31,16 @@ export interface NodeHttpSenderOptions {
   maxResponseBodyBytes: number;
   /** Name resolution, default node:dns `lookup` (tests give answers that change between calls). */
   lookup?: LookupAll;
+  /** How long a kept-alive connection may sit unused before it is closed (default 30 s). */
+  idleSocketTimeoutMs?: number;
 }
+
+/**
+ * Kept-alive connections are closed after this long unused: destinations choose whether to close idle
+ * connections, and without it connections to many hosts that never do would hold file descriptors for
+ * the life of the process. A busy destination's connection is reused long before.
+ */
+const IDLE_SOCKET_TIMEOUT_MS = 30_000;
 
 /** A connection the destination policy refused: its message is the whole error text of the attempt. */
 class PolicyRefusal extends Error {}
@@ -45,13 +54,22 @@ class PolicyRefusal extends Error {}
 export class NodeHttpSender implements HttpSender {
   private readonly options: NodeHttpSenderOptions;
   private readonly lookup: LookupAll;
-  private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 256 });
+  private readonly httpAgent: http.Agent;
+  private readonly httpsAgent: https.Agent;
   private readonly destinations = new Map<string, Destination>();
 
   constructor(options: NodeHttpSenderOptions) {
     this.options = options;
     this.lookup = options.lookup ?? dnsLookup;
+    // The agent's socket timeout closes a socket only while it is free (Node's agent destroys a free
+    // socket on timeout); an attempt in progress has its own timer (send()).
+    const agentOptions = {
+      keepAlive: true,
+      maxSockets: 256,
+      timeout: options.idleSocketTimeoutMs ?? IDLE_SOCKET_TIMEOUT_MS,
+    };
+    this.httpAgent = new http.Agent(agentOptions);
+    this.httpsAgent = new https.Agent(agentOptions);
   }
 
   private readonly guardedLookup: LookupFunction = (hostname, options, callback) => {

@@ -17,8 +17,8 @@ export interface HeraldProps {
   /** Longest per-attempt timeout (also the default when a message sets none). At most 14 minutes. @default 2 minutes */
   readonly maxDeliveryTimeout?: Duration;
   /**
-   * Which addresses deliveries, callbacks and failure callbacks may reach. `"public"` refuses loopback,
-   * private, link-local (the metadata service, the Lambda runtime API) and every other non-public address,
+   * Which addresses deliveries, callbacks and failure callbacks may reach. `"public"` refuses loopback (the
+   * Lambda runtime API), private, link-local (the metadata service) and every other non-public address,
    * checked on the address actually connected to after DNS resolution: a publisher must not reach your VPC
    * or the metadata service through Herald. `"any"` refuses nothing. @default "public"
    */

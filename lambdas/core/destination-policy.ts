@@ -1,6 +1,6 @@
 // Destination policy (DESIGN §5): which addresses deliveries, callbacks and failure callbacks may reach.
-// `public` (the AWS default) refuses loopback, private, link-local (the metadata service, the Lambda
-// runtime API) and every other non-public range, except what the allow-list names; `any` (local mode's
+// `public` (the AWS default) refuses loopback (the Lambda runtime API), private, link-local (the metadata
+// service) and every other non-public range, except what the allow-list names; `any` (local mode's
 // default) refuses nothing. Pure: the sender applies it to the address it connects to, publish to IP
 // literals in the URLs it is given.
 import { badRequest } from "./errors.ts";

@@ -129,7 +129,12 @@ process.exit(0);
 
 /** Answers the first calls' AWS requests at once: an empty DynamoDB query, the Secrets Manager secret. */
 function startFakeAws(): Promise<Server> {
-  const secret = { token: API_TOKEN, currentSigningKey: "sig_benchcurrent", nextSigningKey: "sig_benchnext" };
+  const secret = {
+    token: API_TOKEN,
+    readOnlyToken: "bench-read-only-token",
+    currentSigningKey: "sig_benchcurrent",
+    nextSigningKey: "sig_benchnext",
+  };
   const answers: Record<string, unknown> = {
     "DynamoDB_20120810.Query": { Items: [], Count: 0, ScannedCount: 0 },
     "secretsmanager.GetSecretValue": {

@@ -49,7 +49,11 @@ function parseIpv4(text: string): bigint | undefined {
 function parseIpv6(text: string): bigint | undefined {
   let rest = text;
   const zone = rest.indexOf("%"); // fe80::1%eth0: the zone names an interface, not part of the address
-  if (zone >= 0) rest = rest.slice(0, zone);
+  if (zone >= 0) {
+    // A zone is one or more of these characters, as node:net reads it (`::%` is no address).
+    if (!/^[0-9a-zA-Z.:-]+$/.test(rest.slice(zone + 1))) return undefined;
+    rest = rest.slice(0, zone);
+  }
   let tail: number[] = [];
   const lastColon = rest.lastIndexOf(":");
   if (lastColon >= 0 && rest.includes(".", lastColon)) {

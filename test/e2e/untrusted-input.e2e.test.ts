@@ -75,6 +75,12 @@ describeEachMode("untrusted input", (mode) => {
     await expectNothingDone("/too-big");
   });
 
+  it("answers an oversized body 413 before looking at the token (nothing is read or done for it)", async () => {
+    const bytes = requestBytes("POST", `/v2/publish/${sink.url}/too-big-no-token`, [], Buffer.alloc(MIB + 1, "a"));
+    expect(jsonError(await rawRequest(herald.url, bytes), 413)).toMatch(/too large/);
+    await expectNothingDone("/too-big-no-token");
+  });
+
   // Local mode only: on AWS the gateway reads the whole request before the Lambda sees it.
   if (mode === "local") {
     it("refuses a declared Content-Length over the limit without waiting for the body", async () => {

@@ -3,7 +3,7 @@
 // directory. Every message that got a 2xx must reach the destination; duplicates are allowed and counted.
 import { Client } from "@upstash/qstash";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { publishUntilKilled, seededRandom, waitForAll, type LoadResult } from "../support/crash.ts";
+import { killUnderLoad, seededRandom } from "../support/crash.ts";
 import { eventually, sleep, tempDir } from "../support/herald.ts";
 import { spawnHerald, type HeraldProcess } from "../support/process.ts";
 import { Sink, type ReceivedRequest } from "../support/sink.ts";
@@ -37,47 +37,18 @@ const retriedOf = (r: ReceivedRequest): number => Number(r.headers["upstash-retr
 
 describe("SIGKILL under load [local]", () => {
   it("delivers every message that got a 2xx, across three kills at random moments", async () => {
-    const random = seededRandom("local load");
-    const N = 400;
-    const ROUNDS = 3;
     const dataDir = tempDir();
-    let herald = await start(dataDir);
-    const rounds: { path: string; load: LoadResult }[] = [];
-    try {
-      for (let round = 1; round <= ROUNDS; round++) {
-        const path = `/load/${round}`;
-        const killAfter = random.int(Math.round(N * 0.15), Math.round(N * 0.85));
-        const victim = herald;
-        // Each round's load runs while the previous round's messages are still being recovered.
-        const load = await publishUntilKilled({
-          baseUrl: victim.url,
-          token: TOKEN,
-          url: `${sink.url}${path}`,
-          total: N,
-          concurrency: 16,
-          killAfter,
-          random,
-          kill: () => victim.kill("SIGKILL"),
-        });
-        console.log(
-          `[local load] round ${round}: SIGKILL after ${load.killedAfter} 2xx; sent ${load.sent}, ` +
-            `2xx ${load.accepted.length} (${load.delayed.size} delayed), failed ${load.failed}`,
-        );
-        rounds.push({ path, load });
-        herald = await start(dataDir);
-      }
-      for (const [i, { path, load }] of rounds.entries()) {
-        const result = await waitForAll(sink, path, load.accepted, 30_000);
-        console.log(
-          `[local load] round ${i + 1}: delivered ${load.accepted.length - result.missing.length}/${load.accepted.length}` +
-            ` accepted, ${result.duplicates} duplicate deliveries, ${result.unacknowledged} delivered without a 2xx`,
-        );
-        expect(result.missing).toEqual([]);
-        expect(load.accepted.length).toBeGreaterThan(0);
-      }
-    } finally {
-      await herald.kill("SIGTERM");
-    }
+    await killUnderLoad({
+      label: "local load",
+      rounds: 3,
+      total: 400,
+      concurrency: 16,
+      pathPrefix: "/load",
+      token: TOKEN,
+      sink,
+      random: seededRandom("local load"),
+      start: () => start(dataDir),
+    });
   }, 120_000);
 });
 

@@ -1,6 +1,8 @@
 // Crash-test helpers: a seeded random source (the seed is printed, so a failing run can be replayed with
 // CRASH_SEED), a publish load that a kill interrupts, and a tally of what the sink received per message.
 import { Client } from "@upstash/qstash";
+import { expect } from "vitest";
+import type { HeraldProcess } from "./process.ts";
 import type { ReceivedRequest, Sink } from "./sink.ts";
 
 export interface Random {
@@ -128,5 +130,62 @@ export async function waitForAll(
     const result = tally(sink.at(path), accepted);
     if (result.missing.length === 0 || Date.now() > deadline) return result;
     await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * The SIGKILL-under-load scenario both modes run: `rounds` times, publish `total` messages to
+ * `<sink>/<pathPrefix>/<round>` and SIGKILL the server after a random number of 2xx answers, then start it
+ * again on the same data directory (each round's load runs while the previous round's messages are still
+ * being recovered). Afterwards every message that got a 2xx must have reached the sink; duplicates are
+ * logged, not failed. Returns the server left running.
+ */
+export async function killUnderLoad(options: {
+  label: string;
+  rounds: number;
+  total: number;
+  concurrency: number;
+  pathPrefix: string;
+  token: string;
+  sink: Sink;
+  random: Random;
+  start: () => Promise<HeraldProcess>;
+}): Promise<void> {
+  const { label, total, random, sink } = options;
+  let herald = await options.start();
+  const rounds: { path: string; load: LoadResult }[] = [];
+  try {
+    for (let round = 1; round <= options.rounds; round++) {
+      const path = `${options.pathPrefix}/${round}`;
+      const victim = herald;
+      const load = await publishUntilKilled({
+        baseUrl: victim.url,
+        token: options.token,
+        url: `${sink.url}${path}`,
+        total,
+        concurrency: options.concurrency,
+        killAfter: random.int(Math.round(total * 0.15), Math.round(total * 0.85)),
+        random,
+        kill: () => victim.kill("SIGKILL"),
+      });
+      console.log(
+        `[${label}] round ${round}: SIGKILL after ${load.killedAfter} 2xx; sent ${load.sent}, ` +
+          `2xx ${load.accepted.length} (${load.delayed.size} delayed), failed ${load.failed}`,
+      );
+      rounds.push({ path, load });
+      herald = await options.start();
+    }
+    for (const [i, { path, load }] of rounds.entries()) {
+      const result = await waitForAll(sink, path, load.accepted, 30_000);
+      console.log(
+        `[${label}] round ${i + 1}: delivered ${load.accepted.length - result.missing.length}/` +
+          `${load.accepted.length} accepted, ${result.duplicates} duplicate deliveries, ` +
+          `${result.unacknowledged} delivered without a 2xx`,
+      );
+      expect(result.missing).toEqual([]);
+      expect(load.accepted.length).toBeGreaterThan(0);
+    }
+  } finally {
+    await herald.kill("SIGTERM");
   }
 }

@@ -1,7 +1,7 @@
 // `npm run bench [-- --quick] [-- --only local,aws,lambda]`: runs the benchmarks, prints a table against the
 // targets of BENCHMARKS.md, and writes bench/results/latest.json (plus a dated copy). Not part of `npm test`.
 import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
+import { machineInfo } from "./machine.ts";
 import { join } from "node:path";
 import { runAwsCostBench } from "./aws-cost.ts";
 import { runColdStartBench } from "./cold-start.ts";
@@ -25,13 +25,7 @@ const started = Date.now();
 const results: Record<string, unknown> = {
   date: new Date().toISOString(),
   mode: quick ? "quick" : "full",
-  machine: {
-    cpus: cpus().length,
-    cpu: cpus()[0]?.model ?? "unknown",
-    memory_gib: Math.round(totalmem() / 2 ** 30),
-    node: process.version,
-    platform: `${process.platform}-${process.arch}`,
-  },
+  machine: machineInfo(),
 };
 
 if (only.has("lambda")) {

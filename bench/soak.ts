@@ -10,7 +10,8 @@
 // (/proc/<pid>/status VmRSS), open fds (/proc/<pid>/fd), and — through bench/soak/probe.ts, preloaded with
 // `--import` so Herald's code is unchanged — its active timers and handles and V8 heap. Not part of `npm test`.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { machineInfo } from "./machine.ts";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { pathToFileURL } from "node:url";
@@ -299,13 +300,7 @@ async function runSoak() {
     return {
       date: new Date().toISOString(),
       mode: quick ? "quick" : "full",
-      machine: {
-        cpus: cpus().length,
-        cpu: cpus()[0]?.model ?? "unknown",
-        memory_gib: Math.round(totalmem() / 2 ** 30),
-        node: process.version,
-        platform: `${process.platform}-${process.arch}`,
-      },
+      machine: machineInfo(),
       load_avg_1m: { start: round(load1Start), max: maxOf(samples, "load_1m"), end: round(loadavg()[0] as number) },
       pass: criteria.every((c) => c.pass),
       criteria,

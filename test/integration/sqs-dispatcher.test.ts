@@ -1,4 +1,4 @@
-import { CreateQueueCommand, GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { describe, expect, it } from "vitest";
 import { SqsDispatcher } from "../../lambdas/adapters/aws/sqs-dispatcher.ts";
 import { processDeliveryBatch } from "../../lambdas/adapters/aws/sqs-delivery.ts";
@@ -8,6 +8,42 @@ import type { DeliveryJob } from "../../lambdas/ports.ts";
 import { uniqueName, useAwsEmulators } from "../support/aws-emulators.ts";
 
 const emulators = useAwsEmulators();
+
+/** A dispatcher on `queueUrl` whose long waits go to the emulated Scheduler. */
+function dispatcherFor(sqs: SQSClient, queueUrl: string): SqsDispatcher {
+  return new SqsDispatcher({
+    sqs,
+    queueUrl,
+    scheduler: new EmulatedScheduler(sqs, () => queueUrl),
+    scheduleGroup: "g",
+    queueArn: "arn:aws:sqs:us-east-1:000000000000:q",
+    schedulerRoleArn: "arn:aws:iam::000000000000:role/r",
+    scheduleDeadLetterArn: "arn:aws:sqs:us-east-1:000000000000:p",
+  });
+}
+
+/** Polls `queueUrl` as the event source mapping would until `count` jobs reached the delivery step. */
+async function receiveJobs(
+  sqs: SQSClient,
+  queueUrl: string,
+  dispatcher: SqsDispatcher,
+  count: number,
+): Promise<DeliveryJob[]> {
+  const received: DeliveryJob[] = [];
+  const poller = new SqsPoller({
+    sqs,
+    queueUrl,
+    handler: (records) =>
+      processDeliveryBatch(records, { dispatcher, deliver: async (job) => void received.push(job), now: Date.now }),
+  });
+  poller.start();
+  try {
+    await expect.poll(() => received.length, { timeout: 10_000 }).toBe(count);
+  } finally {
+    await poller.stop();
+  }
+  return received;
+}
 
 describe("SqsDispatcher", () => {
   it("sends waits over 15 minutes through a one-time schedule that fires early, then finishes the wait in SQS", async () => {
@@ -87,15 +123,7 @@ describe("SqsDispatcher", () => {
       },
       { step: "initialize", name: "countSends" },
     );
-    const dispatcher = new SqsDispatcher({
-      sqs,
-      queueUrl,
-      scheduler: new EmulatedScheduler(sqs, () => queueUrl),
-      scheduleGroup: "g",
-      queueArn: "arn:aws:sqs:us-east-1:000000000000:q",
-      schedulerRoleArn: "arn:aws:iam::000000000000:role/r",
-      scheduleDeadLetterArn: "arn:aws:sqs:us-east-1:000000000000:p",
-    });
+    const dispatcher = dispatcherFor(sqs, queueUrl);
     const now = Date.now();
     const jobs: DeliveryJob[] = Array.from({ length: 23 }, (_, i) => ({
       messageId: `msg_batched_${i}`,
@@ -115,19 +143,7 @@ describe("SqsDispatcher", () => {
     await Promise.all(jobs.map((job) => dispatcher.dispatch(job, now)));
     expect(sent).toEqual(["SendMessageBatchCommand", "SendMessageBatchCommand", "SendMessageBatchCommand"]);
 
-    const received: DeliveryJob[] = [];
-    const poller = new SqsPoller({
-      sqs,
-      queueUrl,
-      handler: (records) =>
-        processDeliveryBatch(records, { dispatcher, deliver: async (job) => void received.push(job), now: Date.now }),
-    });
-    poller.start();
-    try {
-      await expect.poll(() => received.length, { timeout: 10_000 }).toBe(23);
-    } finally {
-      await poller.stop();
-    }
+    const received = await receiveJobs(sqs, queueUrl, dispatcher, 23);
     received.sort((a, b) => a.messageId.localeCompare(b.messageId, "en", { numeric: true }));
     expect(received).toEqual(jobs);
   });
@@ -138,15 +154,7 @@ describe("SqsDispatcher", () => {
     const { sqs } = await emulators();
     const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: uniqueName("chars") }));
     const queueUrl = QueueUrl as string;
-    const dispatcher = new SqsDispatcher({
-      sqs,
-      queueUrl,
-      scheduler: new EmulatedScheduler(sqs, () => queueUrl),
-      scheduleGroup: "g",
-      queueArn: "arn:aws:sqs:us-east-1:000000000000:q",
-      schedulerRoleArn: "arn:aws:iam::000000000000:role/r",
-      scheduleDeadLetterArn: "arn:aws:sqs:us-east-1:000000000000:p",
-    });
+    const dispatcher = dispatcherFor(sqs, queueUrl);
     const now = Date.now();
     const odd = "😀 \uffff \ufffe \ud800 \udfff \u0000 \u0001 \u007f \t\n";
     const job: DeliveryJob = {
@@ -165,19 +173,7 @@ describe("SqsDispatcher", () => {
       },
     };
     await dispatcher.dispatch(job, now);
-    const received: DeliveryJob[] = [];
-    const poller = new SqsPoller({
-      sqs,
-      queueUrl,
-      handler: (records) =>
-        processDeliveryBatch(records, { dispatcher, deliver: async (got) => void received.push(got), now: Date.now }),
-    });
-    poller.start();
-    try {
-      await expect.poll(() => received.length, { timeout: 10_000 }).toBe(1);
-    } finally {
-      await poller.stop();
-    }
+    const received = await receiveJobs(sqs, queueUrl, dispatcher, 1);
     expect(received[0]).toEqual(job);
   });
 

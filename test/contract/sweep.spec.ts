@@ -82,6 +82,25 @@ function harness(fixture: StoreFixture) {
   };
 }
 
+const FLOW = { key: "one-at-a-time", parallelism: 1 };
+
+/**
+ * Two messages on a parallelism-1 key: the holder's worker took the slot and died (its attempt never
+ * ran); the waiter's job found the slot taken and waits in the list.
+ */
+async function holderAndWaiter({ ctx, jobs, message }: ReturnType<typeof harness>): Promise<{ waiter: Message }> {
+  const holder = message("/holder", { flowControl: FLOW });
+  const waiter = message("/waiter", { flowControl: FLOW });
+  await acceptMessage(ctx, holder);
+  await acceptMessage(ctx, waiter);
+  jobs.length = 0;
+  expect(await acquireFlowSlot(ctx, FLOW.key, { messageId: holder.messageId, retried: 0 })).toEqual({
+    admitted: true,
+  });
+  expect(await deliverMessage(ctx, { messageId: waiter.messageId, retried: 0 })).toBe("waiting");
+  return { waiter };
+}
+
 export function sweepContract(name: string, open: () => Promise<StoreFixture>): void {
   describe(`Sweep: ${name}`, () => {
     const withHarness = (test: (h: ReturnType<typeof harness>) => Promise<void>) => async () => {
@@ -157,18 +176,9 @@ export function sweepContract(name: string, open: () => Promise<StoreFixture>): 
 
     it(
       "wakes a flow-control waiter stranded behind a dead worker's hold, before that worker's job comes back",
-      withHarness(async ({ ctx, jobs, delivered, message, advance, drain }) => {
-        const flowControl = { key: "one-at-a-time", parallelism: 1 };
-        const holder = message("/holder", { flowControl });
-        const waiter = message("/waiter", { flowControl });
-        await acceptMessage(ctx, holder);
-        await acceptMessage(ctx, waiter);
-        jobs.length = 0;
-        // The holder's worker took the slot and died; the waiter's job found the slot taken.
-        expect(await acquireFlowSlot(ctx, flowControl.key, { messageId: holder.messageId, retried: 0 })).toEqual({
-          admitted: true,
-        });
-        expect(await deliverMessage(ctx, { messageId: waiter.messageId, retried: 0 })).toBe("waiting");
+      withHarness(async (h) => {
+        const { ctx, jobs, delivered, advance, drain } = h;
+        const { waiter } = await holderAndWaiter(h);
         // The holder's job comes back only after the queue's visibility timeout (longer than the hold's
         // staleness on AWS); until then nothing releases the slot or wakes the waiter but the sweep.
 
@@ -185,22 +195,14 @@ export function sweepContract(name: string, open: () => Promise<StoreFixture>): 
 
     it(
       "wakes flow-control waiters whose release died between freeing the slot and waking them",
-      withHarness(async ({ ctx, jobs, delivered, message, drain }) => {
-        const flowControl = { key: "one-at-a-time", parallelism: 1 };
-        const holder = message("/holder", { flowControl });
-        const waiter = message("/waiter", { flowControl });
-        await acceptMessage(ctx, holder);
-        await acceptMessage(ctx, waiter);
-        jobs.length = 0;
-        expect(await acquireFlowSlot(ctx, flowControl.key, { messageId: holder.messageId, retried: 0 })).toEqual({
-          admitted: true,
-        });
-        expect(await deliverMessage(ctx, { messageId: waiter.messageId, retried: 0 })).toBe("waiting");
+      withHarness(async (h) => {
+        const { ctx, jobs, delivered, drain } = h;
+        const { waiter } = await holderAndWaiter(h);
         // The holder's release freed the slot, and its process died before it woke the wait list.
-        const state = await ctx.store.getRecord<FlowControlState>("flowControl", flowControl.key);
+        const state = await ctx.store.getRecord<FlowControlState>("flowControl", FLOW.key);
         if (!state) throw new Error("no flow-control state");
         const freed = { ...state.value, holders: {} };
-        expect(await ctx.store.putRecord("flowControl", flowControl.key, freed, state.version)).toBe(true);
+        expect(await ctx.store.putRecord("flowControl", FLOW.key, freed, state.version)).toBe(true);
 
         await Promise.all([sweep(ctx), sweep(ctx)]);
         expect(new Set(jobs.map((j) => j.messageId))).toEqual(new Set([waiter.messageId]));

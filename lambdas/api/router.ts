@@ -55,9 +55,11 @@ function matchSegments(route: Route, segments: string[], path: string): string |
 
 /** The largest request body `path` takes: the message body limit, more for a batch. */
 export function maxRequestBytes(config: HeraldConfig, method: string, path: string): number {
-  const { match } = matchRoute(method.toUpperCase(), path);
-  return match?.route.maxBodyBytes?.(config) ?? config.maxBodyBytes;
+  return limitOf(config, matchRoute(method.toUpperCase(), path).match);
 }
+
+const limitOf = (config: HeraldConfig, match: Match | undefined): number =>
+  match?.route.maxBodyBytes?.(config) ?? config.maxBodyBytes;
 
 export const bodyTooLarge = (limit: number): ApiResponse =>
   errorResponse(413, `request body too large: at most ${limit} bytes`);
@@ -69,11 +71,11 @@ export async function handleApiRequest(
   logError: ErrorLogger,
 ): Promise<ApiResponse> {
   try {
+    const { match, allowed } = matchRoute(request.method.toUpperCase(), request.path);
     // Before anything else (on AWS the platform has read the body; nothing is parsed or stored yet).
-    const limit = maxRequestBytes(ctx.config, request.method, request.path);
+    const limit = limitOf(ctx.config, match);
     if (request.body.byteLength > limit) return bodyTooLarge(limit);
     const access = await authorize(request, ctx.keys);
-    const { match, allowed } = matchRoute(request.method.toUpperCase(), request.path);
     if (!match) {
       return allowed.length > 0
         ? errorResponse(405, `method ${request.method} not allowed here; use ${[...new Set(allowed)].join(", ")}`)

@@ -174,6 +174,7 @@ export function compileRetryDelay(source: string): RetryDelayExpression {
   }
   return (retried) => {
     const ms = evaluate(tree, retried);
-    return Number.isFinite(ms) && ms > 0 ? ms : ms === Infinity ? Number.MAX_SAFE_INTEGER : 0;
+    // NaN and negatives are 0; anything huge (`4e30`, Infinity) is capped, as a delay must stay an integer-safe time.
+    return Number.isNaN(ms) || ms <= 0 ? 0 : Math.min(ms, Number.MAX_SAFE_INTEGER);
   };
 }

@@ -7,7 +7,6 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS messages (
   id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
   state TEXT NOT NULL, retried INTEGER NOT NULL, meta TEXT NOT NULL, body BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS messages_state ON messages(state, created_at, id);
 CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, message_id TEXT NOT NULL,
   state TEXT NOT NULL, detail TEXT, response_body BLOB);
@@ -138,13 +137,16 @@ export function startCheckpointer(db: DatabaseSync, dataDir: string): Checkpoint
   };
 }
 
-/** Columns added after a table was first created: added to data directories made before. */
+/** Data directories made by earlier versions: columns added since, indexes dropped since. */
 function migrate(db: DatabaseSync): void {
   const columns = db
     .prepare("PRAGMA table_info(queue_entries)")
     .all()
     .map((c) => c.name);
   if (!columns.includes("claimed_at")) db.exec("ALTER TABLE queue_entries ADD COLUMN claimed_at INTEGER");
+  // Every publish paid for this index; only a bulk cancel read it (it now walks the ids, which start with
+  // the creation time).
+  db.exec("DROP INDEX IF EXISTS messages_state");
 }
 
 /**
@@ -194,17 +196,23 @@ function isAlive(pid: number): boolean {
  * told about, and always a suffix of them (one connection commits in program order), so "side effects
  * first, status last" still holds after a crash.
  *
+ * A write that fails midway (an I/O error, a full disk, a bug) rolls the whole open group back, as a crash
+ * just before its commit would: its waiters are rejected and `rollbacks` counts up, so the server answers
+ * 500 to every request that was under way meanwhile (see `serve`). This is what makes `atomic` cheap: a
+ * SAVEPOINT per call copied every page it touched into a statement journal, a measurable part of a publish.
+ *
  * node:sqlite is synchronous and there is one connection: reads see every earlier write at once.
  */
 export class WriteGroup {
   private readonly db: DatabaseSync;
   private open = false;
   private waiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
-  private readonly statements: Statements;
+  private readonly rollbackListeners: (() => void)[] = [];
+  /** How many groups were rolled back so far: whoever saw it change may have seen writes that are gone. */
+  rollbacks = 0;
 
   constructor(db: DatabaseSync) {
     this.db = db;
-    this.statements = new Statements(db);
   }
 
   /** Runs `work` — one write statement — inside the open group (opening one if none is). */
@@ -217,20 +225,24 @@ export class WriteGroup {
     return work();
   }
 
-  /** Runs `work` — several writes — atomically inside the open group: if it throws, none of it stays. */
+  /**
+   * Runs `work` — several writes — atomically inside the open group: if it throws, none of it stays, nor
+   * anything else of the open group (see the class comment).
+   */
   atomic<T>(work: () => T): T {
     return this.write(() => {
-      this.statements.get("SAVEPOINT herald_write").run();
       try {
-        const result = work();
-        this.statements.get("RELEASE herald_write").run();
-        return result;
+        return work();
       } catch (error) {
-        this.statements.get("ROLLBACK TO herald_write").run();
-        this.statements.get("RELEASE herald_write").run();
+        this.rollBack(error);
         throw error;
       }
     });
+  }
+
+  /** Called after a group was rolled back (state kept in memory may describe writes that are gone). */
+  onRollback(listener: () => void): void {
+    this.rollbackListeners.push(listener);
   }
 
   /** Resolves once every write made so far is committed (at once when none is pending). */
@@ -242,25 +254,33 @@ export class WriteGroup {
   /** Commits the open group now (a no-op when none is open). */
   commit(): void {
     if (!this.open) return;
-    this.open = false;
-    const waiters = this.waiters;
-    this.waiters = [];
     try {
       this.db.exec("COMMIT");
     } catch (error) {
       // A connection closed by its owner mid-group rolled back already (tests close without waiting).
-      if (this.db.isOpen) {
-        console.error("could not commit to the local database; the last writes are lost", error);
-        try {
-          if (this.db.isTransaction) this.db.exec("ROLLBACK");
-        } catch (rollbackError) {
-          console.error("could not roll back either", rollbackError);
-        }
-      }
-      for (const waiter of waiters) waiter.reject(error);
+      if (this.db.isOpen) console.error("could not commit to the local database; the last writes are lost", error);
+      this.rollBack(error);
       return;
     }
+    this.open = false;
+    const waiters = this.waiters;
+    this.waiters = [];
     for (const waiter of waiters) waiter.resolve();
+  }
+
+  private rollBack(error: unknown): void {
+    if (!this.open) return;
+    this.open = false;
+    this.rollbacks++;
+    const waiters = this.waiters;
+    this.waiters = [];
+    try {
+      if (this.db.isOpen && this.db.isTransaction) this.db.exec("ROLLBACK");
+    } catch (rollbackError) {
+      console.error("could not roll back the local database's open writes", rollbackError);
+    }
+    for (const waiter of waiters) waiter.reject(error);
+    for (const listener of this.rollbackListeners) listener();
   }
 }
 

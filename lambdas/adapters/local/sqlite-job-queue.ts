@@ -52,6 +52,11 @@ export class SqliteJobQueue implements Dispatcher {
     this.clock = clock;
     this.maxInFlight = options.maxInFlight ?? 128;
     this.handlerFailureBackoffMs = options.handlerFailureBackoffMs ?? 5_000;
+    // A rolled-back group may have held job deletes or inserts behind the cursor: read the table again.
+    this.group.onRollback(() => {
+      this.cursor = undefined;
+      if (!this.stopped && this.handler) this.wakeSoon();
+    });
   }
   private sql(text: string): StatementSync {
     return this.statements.get(text);

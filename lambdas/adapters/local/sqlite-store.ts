@@ -216,15 +216,16 @@ export class SqliteStore implements Store {
     }
   }
 
+  // Walks the primary key: message ids start with their creation time (ids.ts), so this is oldest first,
+  // without an index on the state that every publish would pay for. Only a bulk cancel reads this.
   async *scanMessages(states: readonly MessageState[]): AsyncIterable<StoredMessage> {
-    let after: { createdAt: number; id: string } | undefined;
+    let after: string | undefined;
     const marks = states.map(() => "?").join(", ");
     for (;;) {
       const rows = this.sql(
-        `SELECT id, created_at, state, retried, meta, body FROM messages WHERE state IN (${marks})
-           ${after ? "AND (created_at > ? OR (created_at = ? AND id > ?))" : ""}
-           ORDER BY created_at, id LIMIT ${CHUNK}`,
-      ).all(...states, ...(after ? [after.createdAt, after.createdAt, after.id] : [])) as Row[];
+        `SELECT id, state, retried, meta FROM messages WHERE state IN (${marks})
+           ${after !== undefined ? "AND id > ?" : ""} ORDER BY id LIMIT ${CHUNK}`,
+      ).all(...states, ...(after !== undefined ? [after] : [])) as Row[];
       for (const row of rows) {
         yield {
           message: toMessage(row.meta as string, row.body),
@@ -232,8 +233,7 @@ export class SqliteStore implements Store {
         };
       }
       if (rows.length < CHUNK) return;
-      const last = rows[rows.length - 1] as Row;
-      after = { createdAt: Number(last.created_at), id: last.id as string };
+      after = (rows[rows.length - 1] as Row).id as string;
     }
   }
 

@@ -1,0 +1,145 @@
+// The local store's group commit (WriteGroup): what a failed write does to the writes around it, seen from
+// a second connection, from the job queue and from an HTTP client.
+import { rmSync } from "node:fs";
+import { DatabaseSync } from "node:sqlite";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { closeDatabase, openDatabase, writeGroup } from "../../lambdas/adapters/local/sqlite-database.ts";
+import { SqliteJobQueue } from "../../lambdas/adapters/local/sqlite-job-queue.ts";
+import type { DeliveryJob } from "../../lambdas/ports.ts";
+import { startHerald, tempDir } from "../support/herald.ts";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+function dataDir(): string {
+  const dir = tempDir();
+  dirs.push(dir);
+  return dir;
+}
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+function settingsSeenFromOutside(dir: string): string[] {
+  const reader = new DatabaseSync(join(dir, "herald.sqlite"), { readOnly: true });
+  try {
+    return reader
+      .prepare("SELECT key FROM settings ORDER BY key")
+      .all()
+      .map((row) => row.key as string);
+  } finally {
+    reader.close();
+  }
+}
+
+describe("WriteGroup", () => {
+  it("commits the writes of one turn together, and only at the end of the turn", async () => {
+    const dir = dataDir();
+    const db = openDatabase(dir);
+    const group = writeGroup(db);
+    const put = db.prepare("INSERT INTO settings (key, value) VALUES (?, 'v')");
+    group.write(() => put.run("a"));
+    group.atomic(() => put.run("b"));
+    expect(settingsSeenFromOutside(dir)).toEqual([]);
+    await group.durable();
+    expect(settingsSeenFromOutside(dir)).toEqual(["a", "b"]);
+    closeDatabase(db);
+  });
+
+  it("rolls the whole open group back when an atomic write fails midway, and rejects its waiters", async () => {
+    const dir = dataDir();
+    const db = openDatabase(dir);
+    const group = writeGroup(db);
+    const put = db.prepare("INSERT INTO settings (key, value) VALUES (?, 'v')");
+    let rolledBack = 0;
+    group.onRollback(() => rolledBack++);
+
+    group.write(() => put.run("someone-else's")); // another request's write in the same turn
+    const waiter = group.durable();
+    expect(() =>
+      group.atomic(() => {
+        put.run("first half");
+        throw new Error("disk full");
+      }),
+    ).toThrow("disk full");
+    await expect(waiter).rejects.toThrow("disk full");
+    expect(group.rollbacks).toBe(1);
+    expect(rolledBack).toBe(1);
+
+    group.write(() => put.run("later")); // the next write opens a new group, which commits normally
+    await group.durable();
+    expect(settingsSeenFromOutside(dir)).toEqual(["later"]);
+    closeDatabase(db);
+  });
+
+  it("the job queue runs a job again when the group that deleted it was rolled back", async () => {
+    const dir = dataDir();
+    const db = openDatabase(dir);
+    const group = writeGroup(db);
+    const queue = new SqliteJobQueue(db, { now: () => Date.now() });
+    const runs: DeliveryJob[] = [];
+    let ranAgain!: () => void;
+    const secondRun = new Promise<void>((resolve) => (ranAgain = resolve));
+    queue.start(async (job) => {
+      runs.push(job);
+      if (runs.length === 1) {
+        // After this handler returns, the job's delete joins the open group; this immediate, queued before
+        // the group's commit, then fails a write of the same group.
+        setImmediate(() => {
+          try {
+            group.atomic(() => {
+              throw new Error("injected");
+            });
+          } catch {
+            // expected
+          }
+        });
+        group.write(() => db.prepare("INSERT INTO settings (key, value) VALUES ('x', 'y')").run());
+      } else ranAgain();
+    });
+    await queue.dispatch({ messageId: "msg_1", retried: 0 }, Date.now());
+    await secondRun;
+    expect(runs).toEqual([
+      { messageId: "msg_1", retried: 0 },
+      { messageId: "msg_1", retried: 0 },
+    ]);
+    await queue.stop();
+    await nextTurn();
+    closeDatabase(db);
+  });
+});
+
+describe("local server, when a write fails", () => {
+  it("answers 500 JSON, keeps nothing of the failed publish, and goes on serving", async () => {
+    const dir = dataDir();
+    // A trigger makes the log-event insert of one publish fail after its message row was written.
+    const setup = openDatabase(dir);
+    setup.exec(`CREATE TRIGGER fail_marked BEFORE INSERT ON events
+      WHEN (SELECT meta FROM messages WHERE id = NEW.message_id) LIKE '%/fail-here%'
+      BEGIN SELECT RAISE(ABORT, 'injected failure'); END`);
+    closeDatabase(setup);
+    const herald = await startHerald({ mode: "local", dataDir: dir });
+    try {
+      const failed = await herald.api("/v2/publish/http://127.0.0.1:9/fail-here", {
+        method: "POST",
+        body: "x",
+        headers: { "Upstash-Delay": "1h" },
+      });
+      expect(failed.status).toBe(500);
+      expect(await failed.json()).toEqual({ error: "internal error" });
+
+      const ok = await herald.client.publish({ url: "http://127.0.0.1:9/fine", body: "y", delay: 3600 });
+      const message = await herald.client.messages.get(ok.messageId);
+      expect(message.url).toBe("http://127.0.0.1:9/fine");
+    } finally {
+      await herald.close();
+    }
+    const reader = new DatabaseSync(join(dir, "herald.sqlite"), { readOnly: true });
+    const urls = reader
+      .prepare("SELECT meta FROM messages")
+      .all()
+      .map((row) => (JSON.parse(row.meta as string) as { url: string }).url);
+    reader.close();
+    expect(urls).toEqual(["http://127.0.0.1:9/fine"]);
+  });
+});

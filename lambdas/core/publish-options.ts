@@ -93,11 +93,11 @@ export function parsePublishOptions(
   const flowControl = parseFlowControl(get("upstash-flow-control-key"), get("upstash-flow-control-value"));
   if (flowControl) options.flowControl = flowControl;
   if (timeoutSec !== undefined) options.timeoutSec = timeoutSec;
-  const callback = parseCallback(get, "upstash-callback", "Upstash-Callback", callbackHeader, config);
+  const callback = parseCallback(get, CALLBACK_HEADERS, "Upstash-Callback", callbackHeader, config);
   if (callback) options.callback = callback;
   const failureCallback = parseCallback(
     get,
-    "upstash-failure-callback",
+    FAILURE_CALLBACK_HEADERS,
     "Upstash-Failure-Callback",
     failureCallbackHeader,
     config,
@@ -197,29 +197,42 @@ function parseLabels(raw: string | undefined): string[] {
   return labels;
 }
 
+// Header names built once: names made per request cost a string-table lookup on every header read.
+const callbackHeaderNames = (prefix: string) =>
+  ({
+    url: prefix,
+    method: `${prefix}-method`,
+    retries: `${prefix}-retries`,
+    retryDelay: `${prefix}-retry-delay`,
+    timeout: `${prefix}-timeout`,
+    delay: `${prefix}-delay`,
+  }) as const;
+const CALLBACK_HEADERS = callbackHeaderNames("upstash-callback");
+const FAILURE_CALLBACK_HEADERS = callbackHeaderNames("upstash-failure-callback");
+
 function parseCallback(
   get: (name: string) => string | undefined,
-  prefix: string,
+  names: ReturnType<typeof callbackHeaderNames>,
   display: string,
   header: HeaderMap,
   config: HeraldConfig,
 ): CallbackSettings | undefined {
   // The settings are checked even without a URL: a malformed header is a 400 wherever it appears.
   const settings: Omit<CallbackSettings, "url"> = { header };
-  const method = parseMethod(get(`${prefix}-method`), `${display}-Method`);
+  const method = parseMethod(get(names.method), `${display}-Method`);
   if (method) settings.method = method;
-  const retries = parseRetries(get(`${prefix}-retries`), `${display}-Retries`, config);
+  const retries = parseRetries(get(names.retries), `${display}-Retries`, config);
   if (retries !== undefined) settings.retries = retries;
-  const retryDelay = get(`${prefix}-retry-delay`);
+  const retryDelay = get(names.retryDelay);
   if (retryDelay !== undefined) {
     compileRetryDelay(retryDelay.trim());
     settings.retryDelayExpression = retryDelay.trim();
   }
-  const timeoutSec = parseTimeout(get(`${prefix}-timeout`), `${display}-Timeout`, config);
+  const timeoutSec = parseTimeout(get(names.timeout), `${display}-Timeout`, config);
   if (timeoutSec !== undefined) settings.timeoutSec = timeoutSec;
-  const delaySec = parseDelay(get(`${prefix}-delay`), `${display}-Delay`, config);
+  const delaySec = parseDelay(get(names.delay), `${display}-Delay`, config);
   if (delaySec !== undefined) settings.delaySec = delaySec;
-  const url = get(prefix)?.trim();
+  const url = get(names.url)?.trim();
   if (url === undefined || url === "") return undefined;
   assertHttpUrl(url, display);
   assertDestinationAllowed(config.destinations, url, display);

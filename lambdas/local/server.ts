@@ -142,23 +142,23 @@ async function serve(
   req: http.IncomingMessage,
   res: http.ServerResponse,
 ): Promise<void> {
+  const rollbacks = group.rollbacks;
   const raw = req.url ?? "/";
   const q = raw.indexOf("?");
   const request: ApiRequest = {
     method: req.method ?? "GET",
     path: q < 0 ? raw : raw.slice(0, q),
     rawQuery: q < 0 ? "" : raw.slice(q + 1),
-    headers: flatHeaders(req.headers),
+    headers: readHeaders(req.rawHeaders),
     body: new Uint8Array(0),
   };
-  joinRepeatedAuthorization(req, request);
   const ip = req.socket.remoteAddress;
   if (ip) request.sourceIp = ip.startsWith("::ffff:") ? ip.slice(7) : ip;
 
   // Size limits answer before the body is read or anything else is done: the message body limit, more
   // for a batch (router.ts checks again, for both platforms).
   const limit = maxRequestBytes(ctx.config, request.method, request.path);
-  const declared = Number(req.headers["content-length"] ?? 0);
+  const declared = Number(request.headers["content-length"] ?? 0);
   if (declared > limit) return send(res, bodyTooLarge(limit), true);
   const body = await readBody(req, res, limit);
   if (!body) return;
@@ -166,6 +166,8 @@ async function serve(
   let response = await handleApiRequest(ctx, request, (message, error) => console.error(message, error));
   try {
     await group.durable(); // what the response reports (or was read) is committed before it is sent
+    // A write group rolled back meanwhile may have held this request's writes, or writes it read.
+    if (group.rollbacks !== rollbacks) throw new Error("rolled back");
   } catch {
     response = { status: 500, body: { error: "internal error" } };
   }
@@ -225,30 +227,50 @@ function send(res: http.ServerResponse, response: ApiResponse, closeConnection =
   res.end(payload);
 }
 
-/**
- * Node keeps only the first of repeated Authorization headers; API Gateway joins them with commas, which
- * no token matches. Joined here too, so an ambiguous request is refused in local mode as well.
- */
-function joinRepeatedAuthorization(req: http.IncomingMessage, request: ApiRequest): void {
-  const raw = req.rawHeaders;
-  let values: string[] | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] as string;
-    if (name.length === 13 && name.toLowerCase() === "authorization") (values ??= []).push(raw[i + 1] as string);
-  }
-  if (values && values.length > 1) request.headers.authorization = values.join(",");
-}
+// Headers of which Node keeps the first when repeated (http.IncomingMessage's rule); others are joined.
+const FIRST_WINS = new Set([
+  "age",
+  "content-length",
+  "content-type",
+  "etag",
+  "expires",
+  "from",
+  "host",
+  "if-modified-since",
+  "if-unmodified-since",
+  "last-modified",
+  "location",
+  "max-forwards",
+  "proxy-authorization",
+  "referer",
+  "retry-after",
+  "server",
+  "user-agent",
+]);
 
-/** Node joins repeated headers with ", " already (except set-cookie, irrelevant for publishers). */
-function flatHeaders(headers: http.IncomingHttpHeaders): IncomingHeaders {
+/**
+ * The request's headers as one string per lower-case name, read from `rawHeaders` in one pass (Node's
+ * `req.headers` object, built on first use and then copied, was a measurable part of a small publish).
+ * Repeated headers follow Node's rules, except Authorization: Node keeps the first, API Gateway joins them
+ * with commas, which no token matches; joined here too, so an ambiguous request is refused in local mode
+ * as well.
+ */
+function readHeaders(raw: readonly string[]): IncomingHeaders {
   const flat: IncomingHeaders = {};
-  for (const name of Object.keys(headers)) {
-    const value = headers[name];
-    if (value === undefined) continue;
-    const text = Array.isArray(value) ? value.join(", ") : value;
-    // Defined, not assigned: a header named "__proto__" must stay a header.
-    if (name === "__proto__") Object.defineProperty(flat, name, { value: text, enumerable: true, writable: true });
-    else flat[name] = text;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    const value = raw[i + 1] as string;
+    const prior = Object.hasOwn(flat, name) ? flat[name] : undefined;
+    if (prior === undefined) setHeader(flat, name, value);
+    else if (!FIRST_WINS.has(name)) {
+      setHeader(flat, name, `${prior}${name === "cookie" ? "; " : name === "authorization" ? "," : ", "}${value}`);
+    }
   }
   return flat;
+}
+
+function setHeader(headers: IncomingHeaders, name: string, value: string): void {
+  // Defined, not assigned: a header named "__proto__" must stay a header.
+  if (name === "__proto__") Object.defineProperty(headers, name, { value, enumerable: true, writable: true });
+  else headers[name] = value;
 }

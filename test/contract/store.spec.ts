@@ -192,6 +192,55 @@ export function storeContract(name: string, open: () => Promise<StoreFixture>): 
     );
 
     it(
+      "logs a created message's CREATED entry in the order it was written, among events of the same millisecond",
+      withStore(async (store) => {
+        const now = Date.now();
+        const earlier = sampleMessage({ messageId: newMessageId(now), createdAt: now, notBefore: now });
+        const created = sampleMessage({ messageId: newMessageId(now), createdAt: now, notBefore: now });
+        await store.createMessage(earlier, { state: "CREATED", retried: 0 }, [
+          { time: now, messageId: earlier.messageId, state: "CREATED" },
+        ]);
+        await store.appendEvents([{ time: now, messageId: earlier.messageId, state: "ACTIVE" }]);
+        await store.createMessage(created, { state: "CREATED", retried: 0 }, [
+          { time: now, messageId: created.messageId, state: "CREATED" },
+        ]);
+        await store.appendEvents([{ time: now, messageId: created.messageId, state: "ACTIVE" }]);
+        const expected = [
+          [earlier.messageId, "CREATED"],
+          [earlier.messageId, "ACTIVE"],
+          [created.messageId, "CREATED"],
+          [created.messageId, "ACTIVE"],
+        ];
+        const ids = [earlier.messageId, created.messageId];
+        const forward = await collect(store.scanEvents({ order: "earliestFirst", messageIds: ids }));
+        expect(forward.map((e) => [e.item.event.messageId, e.item.event.state])).toEqual(expected);
+        expect(forward[2]?.item.message?.url).toBe(created.url);
+        const backward = await collect(store.scanEvents({ order: "latestFirst", fromTime: now }));
+        expect(backward.map((e) => [e.item.event.messageId, e.item.event.state])).toEqual([...expected].reverse());
+        for (let i = 0; i < forward.length; i++) {
+          const rest = await collect(
+            store.scanEvents({
+              order: "earliestFirst",
+              messageIds: ids,
+              after: forward[i]?.position as ScanOptions["after"],
+            }),
+          );
+          expect(rest.map((e) => [e.item.event.messageId, e.item.event.state])).toEqual(expected.slice(i + 1));
+          const back = await collect(
+            store.scanEvents({
+              order: "latestFirst",
+              fromTime: now,
+              after: backward[i]?.position as ScanOptions["after"],
+            }),
+          );
+          expect(back.map((e) => [e.item.event.messageId, e.item.event.state])).toEqual(
+            [...expected].reverse().slice(i + 1),
+          );
+        }
+      }),
+    );
+
+    it(
       "logs the events of a message that has no record together with that message",
       withStore(async (store) => {
         const now = Date.now();

@@ -80,12 +80,17 @@ describe("WriteGroup", () => {
     const runs: DeliveryJob[] = [];
     let ranAgain!: () => void;
     const secondRun = new Promise<void>((resolve) => (ranAgain = resolve));
-    queue.start(async (job) => {
+    queue.start((job) => {
       runs.push(job);
-      if (runs.length === 1) {
-        // After this handler returns, the job's delete joins the open group; this immediate, queued before
-        // the group's commit, then fails a write of the same group.
-        setImmediate(() => {
+      if (runs.length > 1) {
+        ranAgain();
+        return Promise.resolve();
+      }
+      const done = Promise.resolve();
+      // The queue deletes the job in a reaction to `done`. The reaction queued here runs first and queues
+      // another, which runs just after the delete, in the same turn: it fails a write of the same group.
+      void done.then(() =>
+        Promise.resolve().then(() => {
           try {
             group.atomic(() => {
               throw new Error("injected");
@@ -93,9 +98,9 @@ describe("WriteGroup", () => {
           } catch {
             // expected
           }
-        });
-        group.write(() => db.prepare("INSERT INTO settings (key, value) VALUES ('x', 'y')").run());
-      } else ranAgain();
+        }),
+      );
+      return done;
     });
     await queue.dispatch({ messageId: "msg_1", retried: 0 }, Date.now());
     await secondRun;
@@ -112,9 +117,9 @@ describe("WriteGroup", () => {
 describe("local server, when a write fails", () => {
   it("answers 500 JSON, keeps nothing of the failed publish, and goes on serving", async () => {
     const dir = dataDir();
-    // A trigger makes the log-event insert of one publish fail after its message row was written.
+    // A trigger makes the job insert of one publish fail after its message row was written.
     const setup = openDatabase(dir);
-    setup.exec(`CREATE TRIGGER fail_marked BEFORE INSERT ON events
+    setup.exec(`CREATE TRIGGER fail_marked BEFORE INSERT ON jobs
       WHEN (SELECT meta FROM messages WHERE id = NEW.message_id) LIKE '%/fail-here%'
       BEGIN SELECT RAISE(ABORT, 'injected failure'); END`);
     closeDatabase(setup);

@@ -33,7 +33,7 @@ import type {
 import type { BlobStore } from "./s3-blob-store.ts";
 import { GSI_LISTS, SHARDS } from "./table-schema.ts";
 import { decodePage, encodePages } from "./log-pages.ts";
-import { mergeSorted } from "./merge-sorted.ts";
+import { mergeSorted } from "../merge-sorted.ts";
 
 type Item = Record<string, unknown>;
 

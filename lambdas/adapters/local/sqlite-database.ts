@@ -6,7 +6,8 @@ import { Worker } from "node:worker_threads";
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS messages (
   id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
-  state TEXT NOT NULL, retried INTEGER NOT NULL, meta TEXT NOT NULL, body BLOB NOT NULL);
+  state TEXT NOT NULL, retried INTEGER NOT NULL, meta TEXT NOT NULL, body BLOB NOT NULL,
+  log_time INTEGER, log_seq INTEGER);
 CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, message_id TEXT NOT NULL,
   state TEXT NOT NULL, detail TEXT, response_body BLOB);
@@ -144,6 +145,15 @@ function migrate(db: DatabaseSync): void {
     .all()
     .map((c) => c.name);
   if (!columns.includes("claimed_at")) db.exec("ALTER TABLE queue_entries ADD COLUMN claimed_at INTEGER");
+  const messageColumns = db
+    .prepare("PRAGMA table_info(messages)")
+    .all()
+    .map((c) => c.name);
+  if (!messageColumns.includes("log_seq")) {
+    db.exec("ALTER TABLE messages ADD COLUMN log_time INTEGER; ALTER TABLE messages ADD COLUMN log_seq INTEGER;");
+  }
+  // A message's CREATED log entry, kept in its own row (see SqliteStore.createMessage), in log order.
+  db.exec("CREATE INDEX IF NOT EXISTS messages_log ON messages(log_time, log_seq) WHERE log_seq IS NOT NULL");
   // Every publish paid for this index; only a bulk cancel read it (it now walks the ids, which start with
   // the creation time).
   db.exec("DROP INDEX IF EXISTS messages_state");
@@ -196,7 +206,7 @@ function isAlive(pid: number): boolean {
  * told about, and always a suffix of them (one connection commits in program order), so "side effects
  * first, status last" still holds after a crash.
  *
- * A write that fails midway (an I/O error, a full disk, a bug) rolls the whole open group back, as a crash
+ * A write that fails (an I/O error, a full disk, a bug) rolls the whole open group back, as a crash
  * just before its commit would: its waiters are rejected and `rollbacks` counts up, so the server answers
  * 500 to every request that was under way meanwhile (see `serve`). This is what makes `atomic` cheap: a
  * SAVEPOINT per call copied every page it touched into a statement journal, a measurable part of a publish.
@@ -215,29 +225,27 @@ export class WriteGroup {
     this.db = db;
   }
 
-  /** Runs `work` — one write statement — inside the open group (opening one if none is). */
+  /**
+   * Runs `work` — one write statement — inside the open group (opening one if none is). If it throws,
+   * the whole open group is rolled back (see the class comment).
+   */
   write<T>(work: () => T): T {
     if (!this.open) {
       this.db.exec("BEGIN");
       this.open = true;
       setImmediate(() => this.commit());
     }
-    return work();
+    try {
+      return work();
+    } catch (error) {
+      this.rollBack(error);
+      throw error;
+    }
   }
 
-  /**
-   * Runs `work` — several writes — atomically inside the open group: if it throws, none of it stays, nor
-   * anything else of the open group (see the class comment).
-   */
+  /** Runs `work` — several writes — atomically: if it throws, none of it stays (nor the rest of the group). */
   atomic<T>(work: () => T): T {
-    return this.write(() => {
-      try {
-        return work();
-      } catch (error) {
-        this.rollBack(error);
-        throw error;
-      }
-    });
+    return this.write(work);
   }
 
   /** Called after a group was rolled back (state kept in memory may describe writes that are gone). */

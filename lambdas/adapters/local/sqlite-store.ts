@@ -10,6 +10,7 @@ import type {
   StoredMessage,
 } from "../../core/message.ts";
 import type { LoggedEvent, Positioned, QueueEntry, RecordKind, ScanOptions, Store, Versioned } from "../../ports.ts";
+import { mergeSorted } from "../merge-sorted.ts";
 import { Statements, writeGroup, type WriteGroup } from "./sqlite-database.ts";
 
 const CHUNK = 200;
@@ -81,23 +82,74 @@ function parseSeq(key: string | undefined): number | undefined {
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
+/**
+ * The log's order: events and the CREATED entries kept in message rows draw their `seq` from one counter
+ * per connection, so the log reads back in the order it was written, as when every entry was an event row.
+ * It starts past every seq in the file (one connection per data directory, see lockDataDir).
+ */
+class LogSequence {
+  private next: number;
+  constructor(db: DatabaseSync) {
+    const highest = (sql: string): number => Number(db.prepare(sql).get()?.n ?? 0);
+    this.next =
+      Math.max(
+        highest("SELECT MAX(seq) AS n FROM events"),
+        highest("SELECT seq AS n FROM sqlite_sequence WHERE name = 'events'"),
+        highest("SELECT MAX(log_seq) AS n FROM messages WHERE log_seq IS NOT NULL"),
+      ) + 1;
+  }
+  take(): number {
+    return this.next++;
+  }
+}
+const logSequences = new WeakMap<DatabaseSync, LogSequence>();
+function logSequence(db: DatabaseSync): LogSequence {
+  let sequence = logSequences.get(db);
+  if (!sequence) {
+    sequence = new LogSequence(db);
+    logSequences.set(db, sequence);
+  }
+  return sequence;
+}
+
+/** A CREATED event that says nothing more than that its message was created (what createMessage is given). */
+const isPlainCreated = (event: LogEvent, messageId: string): boolean =>
+  event.state === "CREATED" &&
+  event.messageId === messageId &&
+  event.error === undefined &&
+  event.nextDeliveryTime === undefined &&
+  event.response === undefined;
+
+interface SeqRow {
+  seq: number;
+  value: Positioned<LoggedEvent>;
+}
+
 /** The local Store: messages, event log and DLQ in one SQLite file. */
 export class SqliteStore implements Store {
   private readonly statements: Statements;
   /** Every write joins the connection's group commit (see WriteGroup). */
   private readonly group: WriteGroup;
+  private readonly logSeq: LogSequence;
   constructor(db: DatabaseSync) {
     this.statements = new Statements(db);
     this.group = writeGroup(db);
+    this.logSeq = logSequence(db);
   }
   private sql(text: string): StatementSync {
     return this.statements.get(text);
   }
 
+  // The message's CREATED log entry is kept in its own row (log_time, log_seq) rather than as an event row:
+  // one row and three index entries fewer per publish. scanEvents reads both, in one order.
   async createMessage(message: Message, status: MessageStatus, events: LogEvent[]): Promise<boolean> {
     return this.group.atomic(() => {
+      const createdAt = events.findIndex((event) => isPlainCreated(event, message.messageId));
+      // Seqs follow the events' order; the ones before the CREATED entry (none in practice) are taken first.
+      const before = createdAt < 0 ? [] : events.slice(0, createdAt).map((event) => this.withSeq(event));
+      const after = createdAt < 0 ? events : events.slice(createdAt + 1);
       const result = this.sql(
-        "INSERT OR IGNORE INTO messages (id, created_at, updated_at, state, retried, meta, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR IGNORE INTO messages (id, created_at, updated_at, state, retried, meta, body, log_time, log_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
       ).run(
         message.messageId,
         message.createdAt,
@@ -106,9 +158,12 @@ export class SqliteStore implements Store {
         status.retried,
         metaOf(message),
         message.body,
+        createdAt < 0 ? null : (events[createdAt] as LogEvent).time,
+        createdAt < 0 ? null : this.logSeq.take(),
       );
       if (result.changes !== 1) return false;
-      this.insertEvents(events);
+      this.insertEvents(before);
+      this.insertEvents(after);
       return true;
     });
   }
@@ -163,9 +218,15 @@ export class SqliteStore implements Store {
     });
   }
 
-  private insertEvents(events: LogEvent[]): void {
+  private withSeq(event: LogEvent): LogEvent & { seq: number } {
+    return { ...event, seq: this.logSeq.take() };
+  }
+
+  /** Inserts log events, each with its own seq or the next one. */
+  private insertEvents(events: (LogEvent & { seq?: number })[]): void {
+    if (events.length === 0) return;
     const insert = this.sql(
-      "INSERT INTO events (time, message_id, state, detail, response_body) VALUES (?, ?, ?, ?, ?)",
+      "INSERT INTO events (seq, time, message_id, state, detail, response_body) VALUES (?, ?, ?, ?, ?, ?)",
     );
     for (const event of events) {
       const detail: EventDetail = {};
@@ -173,6 +234,7 @@ export class SqliteStore implements Store {
       if (event.nextDeliveryTime !== undefined) detail.nextDeliveryTime = event.nextDeliveryTime;
       if (event.response) detail.response = { status: event.response.status, header: event.response.header };
       insert.run(
+        event.seq ?? this.logSeq.take(),
         event.time,
         event.messageId,
         event.state,
@@ -182,19 +244,60 @@ export class SqliteStore implements Store {
     }
   }
 
-  async *scanEvents(options: ScanOptions & { messageIds?: string[] }): AsyncIterable<Positioned<LoggedEvent>> {
-    let after = options.after ? { time: options.after.time, seq: parseSeq(options.after.key) } : undefined;
-    for (;;) {
-      const { where, args, orderBy } = scanCondition(options, "e.time", "e.seq", after);
-      if (options.messageIds) {
-        where.push(`e.message_id IN (${options.messageIds.map(() => "?").join(", ")})`);
-        args.push(...options.messageIds);
-      }
-      const rows = this.sql(
+  /** Event rows and the CREATED entries of message rows, merged in log order: (time, seq). */
+  scanEvents(options: ScanOptions & { messageIds?: string[] }): AsyncIterable<Positioned<LoggedEvent>> {
+    const sign = options.order === "latestFirst" ? -1 : 1;
+    const merged = mergeSorted(
+      [this.scanEventRows(options), this.scanCreatedEntries(options)],
+      (a, b) => sign * (a.value.position.time - b.value.position.time || a.seq - b.seq),
+    );
+    return (async function* () {
+      for await (const row of merged) yield row.value;
+    })();
+  }
+
+  private scanEventRows(options: ScanOptions & { messageIds?: string[] }): AsyncIterable<SeqRow> {
+    return this.scanLog(
+      options,
+      "e.time",
+      "e.seq",
+      "e.message_id",
+      (where) =>
         `SELECT e.seq, e.time, e.message_id, e.state, e.detail, e.response_body, m.meta, m.body
            FROM events e LEFT JOIN messages m ON m.id = e.message_id
-           ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY ${orderBy} LIMIT ${CHUNK}`,
-      ).all(...args) as Row[];
+           ${where.length ? `WHERE ${where.join(" AND ")}` : ""}`,
+    );
+  }
+
+  private scanCreatedEntries(options: ScanOptions & { messageIds?: string[] }): AsyncIterable<SeqRow> {
+    return this.scanLog(
+      options,
+      "m.log_time",
+      "m.log_seq",
+      "m.id",
+      (where) =>
+        `SELECT m.log_seq AS seq, m.log_time AS time, m.id AS message_id, 'CREATED' AS state, NULL AS detail,
+                NULL AS response_body, m.meta, m.body
+           FROM messages m WHERE m.log_seq IS NOT NULL ${where.map((w) => `AND ${w}`).join(" ")}`,
+    );
+  }
+
+  /** One source of the log, read CHUNK rows at a time in (time, seq) order from `after` on. */
+  private async *scanLog(
+    options: ScanOptions & { messageIds?: string[] },
+    timeColumn: string,
+    seqColumn: string,
+    messageIdColumn: string,
+    select: (where: string[]) => string,
+  ): AsyncIterable<SeqRow> {
+    let after = options.after ? { time: options.after.time, seq: parseSeq(options.after.key) } : undefined;
+    for (;;) {
+      const { where, args, orderBy } = scanCondition(options, timeColumn, seqColumn, after);
+      if (options.messageIds) {
+        where.push(`${messageIdColumn} IN (${options.messageIds.map(() => "?").join(", ")})`);
+        args.push(...options.messageIds);
+      }
+      const rows = this.sql(`${select(where)} ORDER BY ${orderBy} LIMIT ${CHUNK}`).all(...args) as Row[];
       for (const row of rows) {
         const detail = row.detail ? (JSON.parse(row.detail as string) as EventDetail) : {};
         const event: LogEvent = {
@@ -208,7 +311,7 @@ export class SqliteStore implements Store {
         if (response) event.response = response;
         const item: LoggedEvent = { event };
         if (row.meta) item.message = toMessage(row.meta as string, row.body);
-        yield { position: { time: event.time, key: String(row.seq) }, item };
+        yield { seq: Number(row.seq), value: { position: { time: event.time, key: String(row.seq) }, item } };
       }
       if (rows.length < CHUNK) return;
       const last = rows[rows.length - 1] as Row;

@@ -136,8 +136,11 @@ export interface AwsCostResult {
   qstash_per_million: number;
   /** US dollars per month for a deployed stack with no traffic (itemized in idle_items). */
   idle_per_month: number;
-  /** The same with the construct's `dashboard: false` (a dashboard is $3 a month past an account's free three). */
-  idle_per_month_without_dashboard: number;
+  /**
+   * The same with the opt-in dashboard (`dashboard: true`) when the stack has none: a dashboard is $3 a month
+   * past an account's free three.
+   */
+  idle_per_month_with_dashboard: number;
   idle_items: IdleItem[];
   targets: {
     single_first_try: Target;
@@ -614,7 +617,9 @@ function idleItems(
       "CloudWatch dashboards",
       dashboards,
       PRICES.dashboardPerMonth.usd,
-      "3 dashboards per account are free (not applied)",
+      dashboards > 0
+        ? "3 dashboards per account are free (not applied)"
+        : `opt-in (dashboard: true): $${PRICES.dashboardPerMonth.usd.toFixed(2)} a month past an account's free three`,
     ),
   );
   const customMetrics = metricNames.length * Math.max(1, dimensionSets);
@@ -1268,8 +1273,11 @@ export async function runAwsCostBench(options: {
       cost_per_million_at_aws_latency: costAtAws,
       qstash_per_million: qstash,
       idle_per_month: idle,
-      idle_per_month_without_dashboard: round(
-        idle - (facts.idle.find((item) => item.item === "CloudWatch dashboards")?.monthly_usd ?? 0),
+      idle_per_month_with_dashboard: round(
+        idle +
+          ((facts.idle.find((item) => item.item === "CloudWatch dashboards")?.quantity ?? 0) > 0
+            ? 0
+            : PRICES.dashboardPerMonth.usd),
         2,
       ),
       idle_items: facts.idle.map((item) => ({
@@ -1399,7 +1407,7 @@ function table(result: AwsCostResult): string {
   lines.push("");
   lines.push(
     `Idle cost per month: $${result.idle_per_month.toFixed(2)} ` +
-      `($${result.idle_per_month_without_dashboard.toFixed(2)} with dashboard: false)`,
+      `($${result.idle_per_month_with_dashboard.toFixed(2)} with the opt-in dashboard)`,
   );
   for (const item of result.idle_items) {
     lines.push(`  ${`$${item.monthly_usd.toFixed(2)}`.padStart(7)}  ${item.item} x ${item.quantity}: ${item.note}`);

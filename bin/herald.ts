@@ -4,7 +4,9 @@ import { AwsSolutionsChecks } from "cdk-nag";
 import { HeraldStack } from "../lib/herald-stack.ts";
 
 const app = new App();
+const dashboard: unknown = app.node.tryGetContext("dashboard"); // `-c dashboard=true` gives the string
 new HeraldStack(app, app.node.tryGetContext("stackName") ?? "Herald", {
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+  herald: { dashboard: dashboard === true || dashboard === "true" },
 });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -34,8 +34,10 @@ export interface HeraldProps {
   /** Default backoff is min(1 day, e^(factor·n)) seconds before retry n. @default 2 */
   readonly backoffFactor?: number;
   /**
-   * Creates the CloudWatch dashboard. A dashboard costs $3 a month beyond an account's three free ones: the
-   * largest part of an idle deployment's bill (BENCHMARKS.md). @default true
+   * Creates the CloudWatch dashboard (`npx cdk deploy -c dashboard=true` for the app in bin/). Opt-in: a
+   * dashboard costs $3 a month beyond an account's three free ones, almost three times the rest of an idle
+   * deployment's bill (BENCHMARKS.md), and every stage would pay it. The metrics and alarms are there
+   * either way. @default false
    */
   readonly dashboard?: boolean;
   /** SNS topic the alarms notify. @default - alarms without actions */

@@ -120,7 +120,7 @@ export class Herald extends Construct {
       queues: [{ name: "deliveries", queue: this.queues.deliveries }],
       poisonQueues: [{ name: "deliveries", queue: this.queues.deliveriesPoison }],
     });
-    if (props.dashboard !== false) this.dashboard = new HeraldDashboard(this, "Dashboard", { metrics: this.metrics });
+    if (props.dashboard === true) this.dashboard = new HeraldDashboard(this, "Dashboard", { metrics: this.metrics });
     this.alarms = new HeraldAlarms(this, "Alarms", {
       metrics: this.metrics,
       ...(props.alarmTopic ? { topic: props.alarmTopic } : {}),

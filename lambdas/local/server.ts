@@ -21,7 +21,7 @@ import { ANY_DESTINATION } from "../core/destination-policy.ts";
 import type { HeraldContext } from "../core/context.ts";
 import { deliverMessage } from "../core/deliver.ts";
 import { sweep, SWEEP_INTERVAL_MS } from "../core/sweep.ts";
-import type { IncomingHeaders } from "../core/headers.ts";
+import { readHeaders } from "./read-headers.ts";
 import type { Clock, HttpSender } from "../ports.ts";
 import type { ApiRequest, ApiResponse } from "../api/http.ts";
 
@@ -225,52 +225,4 @@ function send(res: http.ServerResponse, response: ApiResponse, closeConnection =
     ...(closeConnection ? { Connection: "close" } : {}),
   });
   res.end(payload);
-}
-
-// Headers of which Node keeps the first when repeated (http.IncomingMessage's rule); others are joined.
-const FIRST_WINS = new Set([
-  "age",
-  "content-length",
-  "content-type",
-  "etag",
-  "expires",
-  "from",
-  "host",
-  "if-modified-since",
-  "if-unmodified-since",
-  "last-modified",
-  "location",
-  "max-forwards",
-  "proxy-authorization",
-  "referer",
-  "retry-after",
-  "server",
-  "user-agent",
-]);
-
-/**
- * The request's headers as one string per lower-case name, read from `rawHeaders` in one pass (Node's
- * `req.headers` object, built on first use and then copied, was a measurable part of a small publish).
- * Repeated headers follow Node's rules, except Authorization: Node keeps the first, API Gateway joins them
- * with commas, which no token matches; joined here too, so an ambiguous request is refused in local mode
- * as well.
- */
-function readHeaders(raw: readonly string[]): IncomingHeaders {
-  const flat: IncomingHeaders = {};
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = (raw[i] as string).toLowerCase();
-    const value = raw[i + 1] as string;
-    const prior = Object.hasOwn(flat, name) ? flat[name] : undefined;
-    if (prior === undefined) setHeader(flat, name, value);
-    else if (!FIRST_WINS.has(name)) {
-      setHeader(flat, name, `${prior}${name === "cookie" ? "; " : name === "authorization" ? "," : ", "}${value}`);
-    }
-  }
-  return flat;
-}
-
-function setHeader(headers: IncomingHeaders, name: string, value: string): void {
-  // Defined, not assigned: a header named "__proto__" must stay a header.
-  if (name === "__proto__") Object.defineProperty(headers, name, { value, enumerable: true, writable: true });
-  else headers[name] = value;
 }

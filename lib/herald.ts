@@ -21,7 +21,8 @@ export type { HeraldProps } from "./herald-props.ts";
 
 /**
  * Herald, QStash-compatible messaging, as one construct: drop it into your own CDK app or deploy it with
- * HeraldStack. Producers use `apiUrl` with the token from `secret`; operators watch `dashboard`.
+ * HeraldStack. Producers use `apiUrl` with the token from `secret`; operators watch `alarms` (and
+ * `dashboard`, when asked for).
  */
 export class Herald extends Construct {
   readonly apiUrl: string;
@@ -32,7 +33,7 @@ export class Herald extends Construct {
   readonly api: HeraldApi;
   readonly delivery: HeraldDelivery;
   readonly metrics: HeraldMetrics;
-  /** Absent when the `dashboard` prop is false. */
+  /** Present only with the `dashboard: true` prop. */
   readonly dashboard?: HeraldDashboard;
   readonly alarms: HeraldAlarms;
 

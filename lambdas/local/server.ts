@@ -142,7 +142,6 @@ async function serve(
   req: http.IncomingMessage,
   res: http.ServerResponse,
 ): Promise<void> {
-  const rollbacks = group.rollbacks;
   const raw = req.url ?? "/";
   const q = raw.indexOf("?");
   const request: ApiRequest = {
@@ -163,10 +162,11 @@ async function serve(
   const body = await readBody(req, res, limit);
   if (!body) return;
   request.body = new Uint8Array(body.buffer, body.byteOffset, body.length);
+  const rollbacks = group.rollbacks; // nothing touched the database before this
   let response = await handleApiRequest(ctx, request, (message, error) => console.error(message, error));
   try {
     await group.durable(); // what the response reports (or was read) is committed before it is sent
-    // A write group rolled back meanwhile may have held this request's writes, or writes it read.
+    // A group lost meanwhile (its commit failed) may have held this request's writes, or writes it read.
     if (group.rollbacks !== rollbacks) throw new Error("rolled back");
   } catch {
     response = { status: 500, body: { error: "internal error" } };

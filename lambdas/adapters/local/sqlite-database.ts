@@ -149,8 +149,8 @@ function migrate(db: DatabaseSync): void {
     .prepare("PRAGMA table_info(messages)")
     .all()
     .map((c) => c.name);
-  if (!messageColumns.includes("log_seq")) {
-    db.exec("ALTER TABLE messages ADD COLUMN log_time INTEGER; ALTER TABLE messages ADD COLUMN log_seq INTEGER;");
+  for (const column of ["log_time", "log_seq"]) {
+    if (!messageColumns.includes(column)) db.exec(`ALTER TABLE messages ADD COLUMN ${column} INTEGER`);
   }
   // A message's CREATED log entry, kept in its own row (see SqliteStore.createMessage), in log order.
   db.exec("CREATE INDEX IF NOT EXISTS messages_log ON messages(log_time, log_seq) WHERE log_seq IS NOT NULL");
@@ -206,10 +206,10 @@ function isAlive(pid: number): boolean {
  * told about, and always a suffix of them (one connection commits in program order), so "side effects
  * first, status last" still holds after a crash.
  *
- * A write that fails (an I/O error, a full disk, a bug) rolls the whole open group back, as a crash
- * just before its commit would: its waiters are rejected and `rollbacks` counts up, so the server answers
- * 500 to every request that was under way meanwhile (see `serve`). This is what makes `atomic` cheap: a
- * SAVEPOINT per call copied every page it touched into a statement journal, a measurable part of a publish.
+ * A statement that fails has no effect, and `atomic` undoes the rest of its work (a SAVEPOINT): the
+ * group goes on. A commit that fails (an I/O error, a full disk) loses the whole group, as a crash would:
+ * its waiters are rejected, `rollbacks` counts up and the rollback listeners run (the job queue reads its
+ * table again), and the server answers 500 to every request that was under way meanwhile (see `serve`).
  *
  * node:sqlite is synchronous and there is one connection: reads see every earlier write at once.
  */
@@ -217,38 +217,46 @@ export class WriteGroup {
   private readonly db: DatabaseSync;
   private open = false;
   private waiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
+  private readonly statements: Statements;
   private readonly rollbackListeners: (() => void)[] = [];
-  /** How many groups were rolled back so far: whoever saw it change may have seen writes that are gone. */
+  /** How many groups were lost so far: whoever saw it change may have seen writes that are gone. */
   rollbacks = 0;
 
   constructor(db: DatabaseSync) {
     this.db = db;
+    this.statements = new Statements(db);
   }
 
-  /**
-   * Runs `work` — one write statement — inside the open group (opening one if none is). If it throws,
-   * the whole open group is rolled back (see the class comment).
-   */
+  /** Runs `work` — one write statement — inside the open group (opening one if none is). */
   write<T>(work: () => T): T {
     if (!this.open) {
       this.db.exec("BEGIN");
       this.open = true;
       setImmediate(() => this.commit());
     }
-    try {
-      return work();
-    } catch (error) {
-      this.rollBack(error);
-      throw error;
-    }
+    return work();
   }
 
-  /** Runs `work` — several writes — atomically: if it throws, none of it stays (nor the rest of the group). */
+  /**
+   * Runs `work` — several writes — atomically inside the open group: if it throws, none of it stays. (A
+   * single statement needs no `atomic`: the SAVEPOINT copies every page it touches, a measurable cost.)
+   */
   atomic<T>(work: () => T): T {
-    return this.write(work);
+    return this.write(() => {
+      this.statements.get("SAVEPOINT herald_write").run();
+      try {
+        const result = work();
+        this.statements.get("RELEASE herald_write").run();
+        return result;
+      } catch (error) {
+        this.statements.get("ROLLBACK TO herald_write").run();
+        this.statements.get("RELEASE herald_write").run();
+        throw error;
+      }
+    });
   }
 
-  /** Called after a group was rolled back (state kept in memory may describe writes that are gone). */
+  /** Called after a group was lost (state kept in memory may describe writes that are gone). */
   onRollback(listener: () => void): void {
     this.rollbackListeners.push(listener);
   }
@@ -262,33 +270,27 @@ export class WriteGroup {
   /** Commits the open group now (a no-op when none is open). */
   commit(): void {
     if (!this.open) return;
+    this.open = false;
+    const waiters = this.waiters;
+    this.waiters = [];
     try {
       this.db.exec("COMMIT");
     } catch (error) {
       // A connection closed by its owner mid-group rolled back already (tests close without waiting).
-      if (this.db.isOpen) console.error("could not commit to the local database; the last writes are lost", error);
-      this.rollBack(error);
+      if (this.db.isOpen) {
+        console.error("could not commit to the local database; the last writes are lost", error);
+        try {
+          if (this.db.isTransaction) this.db.exec("ROLLBACK");
+        } catch (rollbackError) {
+          console.error("could not roll back either", rollbackError);
+        }
+      }
+      this.rollbacks++;
+      for (const waiter of waiters) waiter.reject(error);
+      for (const listener of this.rollbackListeners) listener();
       return;
     }
-    this.open = false;
-    const waiters = this.waiters;
-    this.waiters = [];
     for (const waiter of waiters) waiter.resolve();
-  }
-
-  private rollBack(error: unknown): void {
-    if (!this.open) return;
-    this.open = false;
-    this.rollbacks++;
-    const waiters = this.waiters;
-    this.waiters = [];
-    try {
-      if (this.db.isOpen && this.db.isTransaction) this.db.exec("ROLLBACK");
-    } catch (rollbackError) {
-      console.error("could not roll back the local database's open writes", rollbackError);
-    }
-    for (const waiter of waiters) waiter.reject(error);
-    for (const listener of this.rollbackListeners) listener();
   }
 }
 

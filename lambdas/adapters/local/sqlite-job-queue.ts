@@ -138,9 +138,17 @@ export class SqliteJobQueue implements Dispatcher {
   private run(row: JobRow): void {
     this.inFlight.add(row.seq);
     const handler = this.handler as JobHandler;
+    const rollbacks = this.group.rollbacks;
     handler({ messageId: row.message_id, retried: Number(row.retried) })
       .then(
-        () => this.group.write(() => this.sql("DELETE FROM jobs WHERE seq = ?").run(row.seq)),
+        () => {
+          // A group lost meanwhile may have held what the attempt wrote: keep the job, it runs again.
+          if (this.group.rollbacks !== rollbacks) {
+            this.cursor = undefined;
+            return;
+          }
+          this.group.write(() => this.sql("DELETE FROM jobs WHERE seq = ?").run(row.seq));
+        },
         (error: unknown) => {
           // Our own failure (not the destination's): keep the job and try again shortly.
           console.error(`delivery of ${row.message_id} failed inside Herald; retrying`, error);

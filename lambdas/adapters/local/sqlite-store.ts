@@ -143,7 +143,9 @@ export class SqliteStore implements Store {
   // The message's CREATED log entry is kept in its own row (log_time, log_seq) rather than as an event row:
   // one row and three index entries fewer per publish. scanEvents reads both, in one order.
   async createMessage(message: Message, status: MessageStatus, events: LogEvent[]): Promise<boolean> {
-    return this.group.atomic(() => {
+    // A publish writes only the message row: one statement needs no SAVEPOINT (see WriteGroup.atomic).
+    const onlyCreated = events.length === 1 && isPlainCreated(events[0] as LogEvent, message.messageId);
+    const work = (): boolean => {
       const createdAt = events.findIndex((event) => isPlainCreated(event, message.messageId));
       // Seqs follow the events' order; the ones before the CREATED entry (none in practice) are taken first.
       const before = createdAt < 0 ? [] : events.slice(0, createdAt).map((event) => this.withSeq(event));
@@ -165,7 +167,8 @@ export class SqliteStore implements Store {
       this.insertEvents(before);
       this.insertEvents(after);
       return true;
-    });
+    };
+    return onlyCreated ? this.group.write(work) : this.group.atomic(work);
   }
 
   async getMessage(messageId: string): Promise<StoredMessage | undefined> {
@@ -514,6 +517,10 @@ export class SqliteStore implements Store {
     this.group.atomic(() => {
       this.sql("DELETE FROM dedup WHERE expires_at < ?").run(Date.now());
       this.sql("DELETE FROM events WHERE time < ?").run(olderThan);
+      // CREATED entries kept in message rows go with the retention too, as event rows do.
+      this.sql("UPDATE messages SET log_time = NULL, log_seq = NULL WHERE log_seq IS NOT NULL AND log_time < ?").run(
+        olderThan,
+      );
       this.sql("DELETE FROM dlq WHERE failed_at < ?").run(olderThan);
       this.sql("DELETE FROM messages WHERE state IN ('DELIVERED', 'FAILED', 'CANCELED') AND updated_at < ?").run(
         olderThan,

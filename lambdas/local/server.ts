@@ -90,8 +90,15 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   server.keepAliveTimeout = 65_000;
   await listen(server, options.port ?? 8080, options.host ?? "127.0.0.1", (_status, message) => ({ error: message }));
 
-  store.purge(clock.now() - config.retentionMs);
-  const purgeTimer = setInterval(() => store.purge(clock.now() - config.retentionMs), PURGE_INTERVAL_MS);
+  const purge = (): void => {
+    try {
+      store.purge(clock.now() - config.retentionMs);
+    } catch (error) {
+      console.error("purge failed; it runs again within the hour", error);
+    }
+  };
+  purge();
+  const purgeTimer = setInterval(purge, PURGE_INTERVAL_MS);
   purgeTimer.unref();
   // The periodic sweep (core/sweep.ts): here SQLite commits a turn and its job together, so it mostly
   // finds nothing; it heals flow-control waits whose waking event a crash took away. One at a time.

@@ -47,6 +47,13 @@ function failCommitOfThisGroup(db: DatabaseSync, group: WriteGroup): void {
   group.write(() => db.prepare("INSERT INTO child (parent) VALUES (42)").run());
 }
 
+/** A write after which SQLite itself rolls the whole transaction back, as on a full disk or an I/O error. */
+function rollBackFromInside(db: DatabaseSync, group: WriteGroup): void {
+  db.exec(`CREATE TRIGGER IF NOT EXISTS disk_full BEFORE INSERT ON settings WHEN NEW.key = 'disk-full'
+    BEGIN SELECT RAISE(ROLLBACK, 'disk full'); END`);
+  group.write(() => db.prepare("INSERT INTO settings (key, value) VALUES ('disk-full', 'v')").run());
+}
+
 describe("WriteGroup", () => {
   it("commits the writes of one turn together, and only at the end of the turn", async () => {
     const dir = dataDir();
@@ -92,9 +99,57 @@ describe("WriteGroup", () => {
     await expect(group.durable()).rejects.toThrow(/FOREIGN KEY/);
     expect(group.rollbacks).toBe(1);
     expect(lost).toBe(1);
+    expect(() => group.write(() => put.run("same turn"))).toThrow(/lost this turn's writes/);
+    await nextTurn();
     group.write(() => put.run("later"));
     await group.durable();
     expect(settingsSeenFromOutside(dir)).toEqual(["later"]);
+    closeDatabase(db);
+  });
+
+  it("loses the whole group when SQLite rolls a statement's transaction back, and fails the rest of the turn", async () => {
+    const dir = dataDir();
+    const db = openDatabase(dir);
+    const group = writeGroup(db);
+    const put = db.prepare("INSERT INTO settings (key, value) VALUES (?, 'v')");
+    group.write(() => put.run("a"));
+    const waiter = group.durable();
+    expect(() => rollBackFromInside(db, group)).toThrow("disk full");
+    await expect(waiter).rejects.toThrow("disk full");
+    expect(group.rollbacks).toBe(1);
+    // An operation that wrote into the lost group must not keep its second half: the turn's writes fail.
+    expect(() => group.write(() => put.run("second half"))).toThrow(/lost this turn's writes/);
+    await expect(group.durable()).rejects.toThrow(/lost this turn's writes/);
+    await nextTurn();
+    group.write(() => put.run("later"));
+    await group.durable();
+    expect(settingsSeenFromOutside(dir)).toEqual(["later"]);
+    closeDatabase(db);
+  });
+
+  it("the job queue keeps a job when SQLite rolled back the group its attempt wrote into", async () => {
+    const dir = dataDir();
+    const db = openDatabase(dir);
+    const group = writeGroup(db);
+    const queue = new SqliteJobQueue(db, { now: () => Date.now() });
+    const runs: string[] = [];
+    let ranAgain!: () => void;
+    const secondRun = new Promise<void>((resolve) => (ranAgain = resolve));
+    queue.start(async (job) => {
+      runs.push(job.messageId);
+      if (runs.length > 1) return ranAgain();
+      group.write(() => db.prepare("INSERT INTO settings (key, value) VALUES ('attempt', 'v')").run());
+      try {
+        rollBackFromInside(db, group); // another chain's write fails this way in the same turn
+      } catch {
+        // expected
+      }
+    });
+    await queue.dispatch({ messageId: "msg_3", retried: 0 }, Date.now());
+    await secondRun;
+    expect(runs).toEqual(["msg_3", "msg_3"]);
+    await queue.stop();
+    await nextTurn();
     closeDatabase(db);
   });
 

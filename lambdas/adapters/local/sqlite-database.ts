@@ -207,9 +207,12 @@ function isAlive(pid: number): boolean {
  * first, status last" still holds after a crash.
  *
  * A statement that fails has no effect, and `atomic` undoes the rest of its work (a SAVEPOINT): the
- * group goes on. A commit that fails (an I/O error, a full disk) loses the whole group, as a crash would:
- * its waiters are rejected, `rollbacks` counts up and the rollback listeners run (the job queue reads its
- * table again), and the server answers 500 to every request that was under way meanwhile (see `serve`).
+ * group goes on. A commit that fails (an I/O error, a full disk), or a statement error after which SQLite
+ * rolled the whole transaction back itself (the same errors), loses the whole group, as a crash would:
+ * its waiters are rejected, `rollbacks` counts up, the rollback listeners run (the job queue reads its
+ * table again), the server answers 500 to every request that was under way meanwhile (see `serve`), and
+ * every write for the rest of that turn fails too, so no operation keeps its second half without its
+ * first.
  *
  * node:sqlite is synchronous and there is one connection: reads see every earlier write at once.
  */
@@ -219,6 +222,8 @@ export class WriteGroup {
   private waiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
   private readonly statements: Statements;
   private readonly rollbackListeners: (() => void)[] = [];
+  /** Set from a lost group to the end of its turn: the error every write meanwhile fails with. */
+  private lostThisTurn: Error | undefined;
   /** How many groups were lost so far: whoever saw it change may have seen writes that are gone. */
   rollbacks = 0;
 
@@ -229,12 +234,19 @@ export class WriteGroup {
 
   /** Runs `work` — one write statement — inside the open group (opening one if none is). */
   write<T>(work: () => T): T {
+    if (this.lostThisTurn) throw this.lostThisTurn;
     if (!this.open) {
       this.db.exec("BEGIN");
       this.open = true;
       setImmediate(() => this.commit());
     }
-    return work();
+    try {
+      return work();
+    } catch (error) {
+      // A full disk, an I/O error or RAISE(ROLLBACK) ends the whole transaction: the group is lost.
+      if (this.db.isOpen && !this.db.isTransaction) this.lose(error);
+      throw error;
+    }
   }
 
   /**
@@ -249,8 +261,10 @@ export class WriteGroup {
         this.statements.get("RELEASE herald_write").run();
         return result;
       } catch (error) {
-        this.statements.get("ROLLBACK TO herald_write").run();
-        this.statements.get("RELEASE herald_write").run();
+        if (this.db.isTransaction) {
+          this.statements.get("ROLLBACK TO herald_write").run();
+          this.statements.get("RELEASE herald_write").run();
+        }
         throw error;
       }
     });
@@ -263,6 +277,7 @@ export class WriteGroup {
 
   /** Resolves once every write made so far is committed (at once when none is pending). */
   durable(): Promise<void> | undefined {
+    if (this.lostThisTurn) return Promise.reject(this.lostThisTurn);
     if (!this.open) return undefined;
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
@@ -270,27 +285,35 @@ export class WriteGroup {
   /** Commits the open group now (a no-op when none is open). */
   commit(): void {
     if (!this.open) return;
-    this.open = false;
-    const waiters = this.waiters;
-    this.waiters = [];
     try {
       this.db.exec("COMMIT");
     } catch (error) {
       // A connection closed by its owner mid-group rolled back already (tests close without waiting).
-      if (this.db.isOpen) {
-        console.error("could not commit to the local database; the last writes are lost", error);
-        try {
-          if (this.db.isTransaction) this.db.exec("ROLLBACK");
-        } catch (rollbackError) {
-          console.error("could not roll back either", rollbackError);
-        }
-      }
-      this.rollbacks++;
-      for (const waiter of waiters) waiter.reject(error);
-      for (const listener of this.rollbackListeners) listener();
+      if (this.db.isOpen) console.error("could not commit to the local database; the last writes are lost", error);
+      this.lose(error);
       return;
     }
+    this.open = false;
+    const waiters = this.waiters;
+    this.waiters = [];
     for (const waiter of waiters) waiter.resolve();
+  }
+
+  /** The open group is lost: rolled back (if SQLite has not done it), and told to whoever waits on it. */
+  private lose(error: unknown): void {
+    this.open = false;
+    const waiters = this.waiters;
+    this.waiters = [];
+    try {
+      if (this.db.isOpen && this.db.isTransaction) this.db.exec("ROLLBACK");
+    } catch (rollbackError) {
+      console.error("could not roll back the local database's open writes", rollbackError);
+    }
+    this.rollbacks++;
+    this.lostThisTurn = new Error("the local database lost this turn's writes", { cause: error });
+    setImmediate(() => (this.lostThisTurn = undefined));
+    for (const waiter of waiters) waiter.reject(error);
+    for (const listener of this.rollbackListeners) listener();
   }
 }
 

@@ -161,6 +161,11 @@ export class SqliteJobQueue implements Dispatcher {
           );
         },
       )
+      .catch((error: unknown) => {
+        // The job's own write failed (its group was lost): the job stays in the table and runs again.
+        console.error(`could not settle the job of ${row.message_id}; it runs again`, error);
+        this.cursor = undefined;
+      })
       .finally(() => {
         this.inFlight.delete(row.seq);
         if (this.stopped && this.inFlight.size === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();

@@ -304,8 +304,13 @@ export class WriteGroup {
     this.open = false;
     const waiters = this.waiters;
     this.waiters = [];
+    if (!this.db.isOpen) {
+      // Closed by its owner mid-group (shutdown, tests): nothing more is written, nobody needs telling.
+      for (const waiter of waiters) waiter.reject(error);
+      return;
+    }
     try {
-      if (this.db.isOpen && this.db.isTransaction) this.db.exec("ROLLBACK");
+      if (this.db.isTransaction) this.db.exec("ROLLBACK");
     } catch (rollbackError) {
       console.error("could not roll back the local database's open writes", rollbackError);
     }

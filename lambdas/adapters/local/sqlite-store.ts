@@ -84,8 +84,9 @@ function parseSeq(key: string | undefined): number | undefined {
 
 /**
  * The log's order: events and the CREATED entries kept in message rows draw their `seq` from one counter
- * per connection, so the log reads back in the order it was written, as when every entry was an event row.
- * It starts past every seq in the file (one connection per data directory, see lockDataDir).
+ * per connection, so the log reads back in (time, seq) order with ties in write order, as when every entry
+ * was an event row. It starts past every seq in the file (one connection per data directory, see
+ * lockDataDir); finding the highest reads the messages_log index once, at start.
  */
 class LogSequence {
   private next: number;

@@ -79,12 +79,16 @@ async function jobRunsWhenFirstAttempt(
   return runs;
 }
 
+/** A fresh data directory's database, its write group, and an insert into its settings table. */
+function openGroup() {
+  const dir = dataDir();
+  const db = openDatabase(dir);
+  return { dir, db, group: writeGroup(db), put: db.prepare("INSERT INTO settings (key, value) VALUES (?, 'v')") };
+}
+
 describe("WriteGroup", () => {
   it("commits the writes of one turn together, and only at the end of the turn", async () => {
-    const dir = dataDir();
-    const db = openDatabase(dir);
-    const group = writeGroup(db);
-    const put = db.prepare("INSERT INTO settings (key, value) VALUES (?, 'v')");
+    const { dir, db, group, put } = openGroup();
     group.write(() => put.run("a"));
     group.atomic(() => put.run("b"));
     expect(settingsSeenFromOutside(dir)).toEqual([]);
@@ -94,10 +98,7 @@ describe("WriteGroup", () => {
   });
 
   it("undoes an atomic write that fails midway, and only it: the rest of the group commits", async () => {
-    const dir = dataDir();
-    const db = openDatabase(dir);
-    const group = writeGroup(db);
-    const put = db.prepare("INSERT INTO settings (key, value) VALUES (?, 'v')");
+    const { dir, db, group, put } = openGroup();
     group.write(() => put.run("someone-else's")); // another request's write in the same turn
     const waiter = group.durable();
     expect(() =>
@@ -113,10 +114,7 @@ describe("WriteGroup", () => {
   });
 
   it("loses the whole group when its commit fails: waiters rejected, rollbacks counted, the next group commits", async () => {
-    const dir = dataDir();
-    const db = openDatabase(dir);
-    const group = writeGroup(db);
-    const put = db.prepare("INSERT INTO settings (key, value) VALUES (?, 'v')");
+    const { dir, db, group, put } = openGroup();
     let lost = 0;
     group.onRollback(() => lost++);
     group.write(() => put.run("a"));
@@ -133,10 +131,7 @@ describe("WriteGroup", () => {
   });
 
   it("loses the whole group when SQLite rolls a statement's transaction back, and fails the rest of the turn", async () => {
-    const dir = dataDir();
-    const db = openDatabase(dir);
-    const group = writeGroup(db);
-    const put = db.prepare("INSERT INTO settings (key, value) VALUES (?, 'v')");
+    const { dir, db, group, put } = openGroup();
     group.write(() => put.run("a"));
     const waiter = group.durable();
     expect(() => rollBackFromInside(db, group)).toThrow("disk full");

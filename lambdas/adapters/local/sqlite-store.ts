@@ -144,13 +144,10 @@ export class SqliteStore implements Store {
   // The message's CREATED log entry is kept in its own row (log_time, log_seq) rather than as an event row:
   // one row and three index entries fewer per publish. scanEvents reads both, in one order.
   async createMessage(message: Message, status: MessageStatus, events: LogEvent[]): Promise<boolean> {
-    // A publish writes only the message row: one statement needs no SAVEPOINT (see WriteGroup.atomic).
-    const onlyCreated = events.length === 1 && isPlainCreated(events[0] as LogEvent, message.messageId);
+    // A CREATED entry given first goes into the row; the other events (none for a publish) are event rows.
+    const created = events[0] !== undefined && isPlainCreated(events[0], message.messageId) ? events[0] : undefined;
+    const rest = created ? events.slice(1) : events;
     const work = (): boolean => {
-      const createdAt = events.findIndex((event) => isPlainCreated(event, message.messageId));
-      // Seqs follow the events' order; the ones before the CREATED entry (none in practice) are taken first.
-      const before = createdAt < 0 ? [] : events.slice(0, createdAt).map((event) => this.withSeq(event));
-      const after = createdAt < 0 ? events : events.slice(createdAt + 1);
       const result = this.sql(
         "INSERT OR IGNORE INTO messages (id, created_at, updated_at, state, retried, meta, body, log_time, log_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
       ).run(
@@ -161,15 +158,15 @@ export class SqliteStore implements Store {
         status.retried,
         metaOf(message),
         message.body,
-        createdAt < 0 ? null : (events[createdAt] as LogEvent).time,
-        createdAt < 0 ? null : this.logSeq.take(),
+        created ? created.time : null,
+        created ? this.logSeq.take() : null,
       );
       if (result.changes !== 1) return false;
-      this.insertEvents(before);
-      this.insertEvents(after);
+      this.insertEvents(rest);
       return true;
     };
-    return onlyCreated ? this.group.write(work) : this.group.atomic(work);
+    // A publish writes only the message row: one statement needs no SAVEPOINT (see WriteGroup.atomic).
+    return rest.length === 0 ? this.group.write(work) : this.group.atomic(work);
   }
 
   async getMessage(messageId: string): Promise<StoredMessage | undefined> {
@@ -222,12 +219,8 @@ export class SqliteStore implements Store {
     });
   }
 
-  private withSeq(event: LogEvent): LogEvent & { seq: number } {
-    return { ...event, seq: this.logSeq.take() };
-  }
-
-  /** Inserts log events, each with its own seq or the next one. */
-  private insertEvents(events: (LogEvent & { seq?: number })[]): void {
+  /** Inserts log events, each with the next seq. */
+  private insertEvents(events: LogEvent[]): void {
     if (events.length === 0) return;
     const insert = this.sql(
       "INSERT INTO events (seq, time, message_id, state, detail, response_body) VALUES (?, ?, ?, ?, ?, ?)",
@@ -238,7 +231,7 @@ export class SqliteStore implements Store {
       if (event.nextDeliveryTime !== undefined) detail.nextDeliveryTime = event.nextDeliveryTime;
       if (event.response) detail.response = { status: event.response.status, header: event.response.header };
       insert.run(
-        event.seq ?? this.logSeq.take(),
+        this.logSeq.take(),
         event.time,
         event.messageId,
         event.state,

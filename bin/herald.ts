@@ -5,8 +5,12 @@ import { HeraldStack } from "../lib/herald-stack.ts";
 
 const app = new App();
 const dashboard: unknown = app.node.tryGetContext("dashboard"); // `-c dashboard=true` gives the string
+const messageRecords: unknown = app.node.tryGetContext("messageRecords"); // `-c messageRecords=lean`
 new HeraldStack(app, app.node.tryGetContext("stackName") ?? "Herald", {
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
-  herald: { dashboard: dashboard === true || dashboard === "true" },
+  herald: {
+    dashboard: dashboard === true || dashboard === "true",
+    ...(messageRecords === undefined ? {} : { messageRecords: messageRecords as "full" | "lean" }),
+  },
 });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

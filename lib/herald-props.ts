@@ -31,6 +31,14 @@ export interface HeraldProps {
   readonly destinationAllowList?: string[];
   /** @deprecated use `destinationPolicy: "any"` (true) or `"public"` (false). */
   readonly allowPrivateDestinations?: boolean;
+  /**
+   * `"full"`: every message has a DynamoDB record from its publish on, so `GET`/`DELETE
+   * /v2/messages/{id}` find and cancel it at once, as on QStash. `"lean"`: an immediate message travels
+   * inside its SQS job with no record until its first attempt ends — fewer DynamoDB writes per message
+   * (BENCHMARKS.md), but it cannot be read or cancelled meanwhile (404). Sets HERALD_MESSAGE_RECORDS.
+   * @default "full"
+   */
+  readonly messageRecords?: "full" | "lean";
   /** Default backoff is min(1 day, e^(factor·n)) seconds before retry n. @default 2 */
   readonly backoffFactor?: number;
   /**

@@ -55,6 +55,9 @@ export class Herald extends Construct {
     if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1 || maxBodyBytes > 4 * 1024 * 1024) {
       throw new Error("maxBodyBytes must be an integer from 1 to 4 MiB (4194304)");
     }
+    if (props.messageRecords !== undefined && !["full", "lean"].includes(props.messageRecords)) {
+      throw new Error('messageRecords must be "full" or "lean"');
+    }
     const legacyPolicy =
       props.allowPrivateDestinations === undefined ? undefined : props.allowPrivateDestinations ? "any" : "public";
     if (props.destinationPolicy && legacyPolicy && props.destinationPolicy !== legacyPolicy) {
@@ -97,6 +100,7 @@ export class Herald extends Construct {
       HERALD_MAX_TIMEOUT: `${maxDeliveryTimeout.toSeconds()}s`,
       HERALD_BACKOFF_FACTOR: String(props.backoffFactor ?? 2),
       HERALD_DESTINATION_POLICY: destinationPolicy,
+      HERALD_MESSAGE_RECORDS: props.messageRecords ?? "full",
       ...(allowList.length > 0 ? { HERALD_DESTINATION_ALLOW_LIST: allowList.join(",") } : {}),
       POWERTOOLS_SERVICE_NAME: "herald",
       POWERTOOLS_METRICS_NAMESPACE: "Herald",

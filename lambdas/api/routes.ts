@@ -57,7 +57,8 @@ export interface Route {
 
 const LOGS: QuerySpec = { extra: ["state", "order"], idsKey: "messageIds", strict: false, maxCount: 1000 };
 const DLQ: QuerySpec = { extra: ["order", "responseStatus"], idsKey: "dlqIds", strict: true, maxCount: 1000 };
-const CANCEL: QuerySpec = { extra: [], idsKey: "messageIds", strict: true, maxCount: 1000 };
+// QStash's bulk cancel takes `count` from 1 to 500 (its OpenAPI); without it every match is cancelled.
+const CANCEL: QuerySpec = { extra: [], idsKey: "messageIds", strict: true, maxCount: 500, maxIds: 1000 };
 
 const params = (request: ApiRequest): URLSearchParams => new URLSearchParams(request.rawQuery);
 const ok = (): ApiResponse => json({});
@@ -142,7 +143,7 @@ function cancelQuery(request: ApiRequest): ListQuery {
     if (!Array.isArray(ids) || !ids.every((id) => typeof id === "string")) {
       throw badRequest("messageIds must be an array of strings");
     }
-    query.ids = assertIds("messageIds", ids, CANCEL.maxCount);
+    query.ids = assertIds("messageIds", ids, CANCEL.maxIds ?? CANCEL.maxCount);
   }
   return query;
 }

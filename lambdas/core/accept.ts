@@ -12,14 +12,16 @@ export interface AcceptOptions {
 }
 
 /**
- * Whether the message can travel inside its first delivery job with no stored record: nothing looks it
- * up before that attempt ends. A delayed message can be listed and cancelled; a queue, a flow-control
+ * Whether the message can travel inside its first delivery job with no stored record (only in the
+ * opt-in `lean` mode, HeraldConfig.messageRecords: by default every message can be read and cancelled
+ * from its publish on, as on QStash): nothing looks it up before that attempt ends. A delayed message can be listed and cancelled; a queue, a flow-control
  * key, a schedule's firing (derived ids) and deduplication all read the record; a callback of a queued
  * message holds its queue until it ends.
  */
 export function travelsWithJob(ctx: HeraldContext, message: Message, options: AcceptOptions = {}): boolean {
   return (
     ctx.dispatcher.carriesMessages === true &&
+    ctx.config.messageRecords === "lean" &&
     !options.stored &&
     message.notBefore <= message.createdAt &&
     message.queueName === undefined &&

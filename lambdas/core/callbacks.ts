@@ -1,5 +1,6 @@
 import { callbackMessageId, failureCallbackMessageId } from "./ids.ts";
 import type { AttemptResponse, CallbackSettings, Message } from "./message.ts";
+import { redactionForCallback } from "./redact.ts";
 import { toBase64 as base64 } from "./views.ts";
 
 /**
@@ -77,5 +78,7 @@ export function callbackMessage(args: {
   const timeoutSec = settings.timeoutSec ?? source.timeoutSec;
   if (timeoutSec !== undefined) message.timeoutSec = timeoutSec;
   if (source.callerIp !== undefined) message.callerIp = source.callerIp;
+  const redact = redactionForCallback(source);
+  if (redact) message.redact = redact;
   return message;
 }

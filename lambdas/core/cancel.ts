@@ -16,7 +16,11 @@ export async function cancelMessage(ctx: HeraldContext, messageId: string): Prom
   return { cancelled: 1 };
 }
 
-/** Bulk cancel: by ids, or every pending message matching the filter (the SDK's `count` is ignored). */
+/**
+ * Bulk cancel: by ids, or the pending messages matching the filter, oldest first — at most `count` of
+ * them when it is given (QStash: 1 to 500; the SDK sends 100 unless told), so repeated calls cancel the
+ * rest. Answers how many were cancelled.
+ */
 export async function cancelMessages(ctx: HeraldContext, query: ListQuery): Promise<{ cancelled: number }> {
   // Ids first, cancels after: the scan is not disturbed by its own writes, and no bodies are held.
   const targets: { messageId: string; status: StoredMessage["status"] }[] = [];
@@ -33,7 +37,10 @@ export async function cancelMessages(ctx: HeraldContext, query: ListQuery): Prom
     }
   }
   let cancelled = 0;
-  for (const target of targets) if (await requestCancel(ctx, target)) cancelled++;
+  for (const target of targets) {
+    if (query.count !== undefined && cancelled >= query.count) break;
+    if (await requestCancel(ctx, target)) cancelled++;
+  }
   return { cancelled };
 }
 

@@ -33,7 +33,17 @@ export interface HeraldConfig {
   maxConcurrentDeliveries: number;
   /** Which addresses deliveries and callbacks may reach (DESIGN §5). */
   destinations: DestinationPolicy;
+  /**
+   * `full` (the default, as QStash): every message has a record from its publish on, so it can be read
+   * and cancelled at once. `lean` (opt-in, AWS): an immediate message travels inside its delivery job
+   * with no record until its first attempt ends: fewer DynamoDB writes, but `GET`/`DELETE
+   * /v2/messages/{id}` answer 404 for it meanwhile (see travelsWithJob).
+   */
+  messageRecords: MessageRecords;
 }
+
+export const MESSAGE_RECORDS = ["full", "lean"] as const;
+export type MessageRecords = (typeof MESSAGE_RECORDS)[number];
 
 export const DEFAULT_CONFIG: HeraldConfig = {
   maxBodyBytes: 1024 * 1024,
@@ -49,6 +59,7 @@ export const DEFAULT_CONFIG: HeraldConfig = {
   deduplicationWindowMs: 10 * 60_000,
   // The safe side; local mode starts with ANY_DESTINATION (see configFromEnv).
   destinations: PUBLIC_DESTINATIONS,
+  messageRecords: "full",
 };
 
 type Env = Record<string, string | undefined>;
@@ -111,5 +122,16 @@ export function configFromEnv(env: Env, destinationDefault: DestinationMode): He
       1,
     ),
     destinations: destinationsFrom(env, destinationDefault),
+    messageRecords: messageRecordsFrom(env),
   };
+}
+
+/** HERALD_MESSAGE_RECORDS: `full` (default) or `lean`. */
+function messageRecordsFrom(env: Env): MessageRecords {
+  const raw = env.HERALD_MESSAGE_RECORDS?.trim().toLowerCase();
+  if (raw === undefined || raw === "") return DEFAULT_CONFIG.messageRecords;
+  if (!(MESSAGE_RECORDS as readonly string[]).includes(raw)) {
+    throw new Error(`HERALD_MESSAGE_RECORDS must be one of ${MESSAGE_RECORDS.join(", ")}, got "${raw}"`);
+  }
+  return raw as MessageRecords;
 }

@@ -9,6 +9,7 @@ import { dlqIdFor, newJwtId } from "./ids.ts";
 import { acquireFlowSlot, releaseFlowSlot, waitForFlowSlot } from "./flow-control.ts";
 import { FINAL_STATES, type AttemptResponse, type LogEvent, type Message, type MessageStatus } from "./message.ts";
 import { onMessageFinal, parkIfPaused } from "./queues.ts";
+import { redactMessage } from "./redact.ts";
 import { signDelivery } from "./signature.ts";
 
 /**
@@ -25,6 +26,9 @@ export type DeliveryOutcome = "delivered" | "retry" | "failed" | "canceled" | "s
 export async function deliverMessage(ctx: HeraldContext, job: DeliveryJob): Promise<DeliveryOutcome> {
   // A message that travels with its job has no record to read: its first attempt needs none.
   if (job.message) return attemptAndSettle(ctx, job.message, undefined, 0);
+  // The attempt starts with this read: a cancel written after it is one that met an attempt under way
+  // (the log's ACTIVE time is this moment, so a cancel logged earlier provably came before the attempt).
+  const readAt = ctx.clock.now();
   const stored = await ctx.store.getMessage(job.messageId);
   if (!stored) return "skipped"; // unknown or past retention
   const { message, status } = stored;
@@ -70,7 +74,8 @@ export async function deliverMessage(ctx: HeraldContext, job: DeliveryJob): Prom
     }
   }
   try {
-    return await attemptAndSettle(ctx, message, status, retried);
+    // Waiting for a flow-control slot starts the attempt later: then ACTIVE is logged when it is admitted.
+    return await attemptAndSettle(ctx, message, status, retried, flow ? undefined : readAt);
   } finally {
     if (flow) await releaseFlowSlot(ctx, flow.key, job);
   }
@@ -86,10 +91,11 @@ async function attemptAndSettle(
   message: Message,
   status: MessageStatus | undefined,
   retried: number,
+  startedAt = ctx.clock.now(),
 ): Promise<DeliveryOutcome> {
   // ACTIVE is logged with the attempt's start time but written with its outcome, in the same store call:
   // one write round trip per attempt instead of two.
-  const active: LogEvent = { time: ctx.clock.now(), messageId: message.messageId, state: "ACTIVE" };
+  const active: LogEvent = { time: startedAt, messageId: message.messageId, state: "ACTIVE" };
   const outcome = await attempt(ctx, message, retried);
   const now = ctx.clock.now();
   const response =
@@ -112,7 +118,7 @@ async function attemptAndSettle(
       ...(response ? { response } : {}),
     };
     if (status) await settle(ctx, message, status, { state: "DELIVERED", retried }, [active, delivered]);
-    else await ctx.store.appendEvents([...carried, delivered], [message]);
+    else await ctx.store.appendEvents([...carried, delivered], [redactMessage(message)]);
     return "delivered";
   }
 
@@ -148,7 +154,7 @@ async function attemptAndSettle(
   }
   const failed: LogEvent = { time: now, messageId: message.messageId, state: "FAILED", error };
   if (status) await settle(ctx, message, status, { state: "FAILED", retried }, [active, errorEvent, failed]);
-  else await ctx.store.appendEvents([...carried, errorEvent, failed], [message]);
+  else await ctx.store.appendEvents([...carried, errorEvent, failed], [redactMessage(message)]);
   return "failed";
 }
 

@@ -60,7 +60,10 @@ export interface QuerySpec {
   idsKey?: "messageIds" | "dlqIds";
   /** Reject unknown keys (the DLQ endpoints do, so a typo never deletes everything). */
   strict: boolean;
+  /** Largest `count`. */
   maxCount: number;
+  /** Most ids in one request, when not `maxCount`. */
+  maxIds?: number;
 }
 
 /** Keys that may appear on any request and are not filters. */
@@ -107,7 +110,7 @@ export function parseListQuery(params: URLSearchParams, spec: QuerySpec): ListQu
   if (callerIP) query.filter.callerIp = [...(query.filter.callerIp ?? []), ...callerIP];
   if (spec.idsKey) {
     const ids = values(spec.idsKey);
-    if (ids) query.ids = assertIds(spec.idsKey, ids, spec.maxCount);
+    if (ids) query.ids = assertIds(spec.idsKey, ids, spec.maxIds ?? spec.maxCount);
   }
   const fromDate = integerParam(params, "fromDate");
   if (fromDate !== undefined) query.fromDate = fromDate;

@@ -1,4 +1,5 @@
 import type { HeaderMap } from "./headers.ts";
+import type { RedactSettings } from "./redact.ts";
 
 export const HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
@@ -57,6 +58,8 @@ export interface Message {
   queueSeq?: number;
   scheduleId?: string;
   flowControl?: FlowControlSettings;
+  /** Values API answers show redacted (`Upstash-Redact-Fields`); deliveries send the originals. */
+  redact?: RedactSettings;
   /** Set on messages Herald created to deliver a callback or failure callback. */
   origin?: {
     kind: "callback" | "failureCallback";

@@ -7,6 +7,7 @@ import { addHeader, isSendableHeader, type HeaderMap, type IncomingHeaders } fro
 import { HTTP_METHODS, type CallbackSettings, type HttpMethod, type Message } from "./message.ts";
 import { compileRetryDelay } from "./retry-delay.ts";
 import { parseFlowControl } from "./flow-control.ts";
+import { parseRedactFields } from "./redact.ts";
 
 /** Everything a publish request says about its message(s), read from Upstash-* headers (qstash-api.md §2). */
 export type PublishOptions = Pick<
@@ -21,6 +22,7 @@ export type PublishOptions = Pick<
   | "labels"
   | "notBefore"
   | "flowControl"
+  | "redact"
 >;
 
 const FORWARD = "upstash-forward-";
@@ -93,6 +95,8 @@ export function parsePublishOptions(
   const flowControl = parseFlowControl(get("upstash-flow-control-key"), get("upstash-flow-control-value"));
   if (flowControl) options.flowControl = flowControl;
   if (timeoutSec !== undefined) options.timeoutSec = timeoutSec;
+  const redact = parseRedactFields(get("upstash-redact-fields"));
+  if (redact) options.redact = redact;
   const callback = parseCallback(get, CALLBACK_HEADERS, "Upstash-Callback", callbackHeader, config);
   if (callback) options.callback = callback;
   const failureCallback = parseCallback(

@@ -2,6 +2,7 @@
 // both spellings are emitted.
 import type { HeaderMap } from "./headers.ts";
 import type { DlqEntry, LogEvent, Message } from "./message.ts";
+import { redactMessage } from "./redact.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -37,7 +38,8 @@ function flowControlFields(message: Message): Record<string, unknown> {
   return { flowControlKey: flow.key, parallelism: flow.parallelism, rate: flow.rate, period: flow.periodSec ?? 1 };
 }
 
-export function messageView(message: Message): Record<string, unknown> {
+export function messageView(original: Message): Record<string, unknown> {
+  const message = redactMessage(original);
   return compact({
     messageId: message.messageId,
     url: message.url,
@@ -75,7 +77,8 @@ export function dlqView(entry: DlqEntry): Record<string, unknown> {
   });
 }
 
-export function logEntryView(event: LogEvent, message: Message | undefined): Record<string, unknown> {
+export function logEntryView(event: LogEvent, original: Message | undefined): Record<string, unknown> {
+  const message = original && redactMessage(original);
   const response = event.response;
   const entry: Record<string, unknown> = {
     time: event.time,

@@ -40,6 +40,7 @@ import { EmulatedSecretsManager } from "./emulated-secrets-manager.ts";
 import { EMULATOR_CREDENTIALS, EMULATOR_REGION, startDynamoDbLocal, startSqsAndS3 } from "./emulators.ts";
 import type { RunningHerald } from "./server.ts";
 import { listen, SERVER_OPTIONS } from "./listen.ts";
+import { readBody } from "./read-body.ts";
 import { SqsPoller } from "./sqs-poller.ts";
 
 export interface AwsLocalOptions {
@@ -306,21 +307,13 @@ async function invokeApi(
   res: http.ServerResponse,
   invoke: (event: APIGatewayProxyEventV2) => Promise<unknown>,
 ): Promise<void> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > API_GATEWAY_MAX_BODY) {
-        res.writeHead(413, { "Content-Type": "application/json", Connection: "close" });
-        res.end(JSON.stringify({ message: "Request Entity Too Large" }));
-        return;
-      }
-      chunks.push(chunk);
-    }
-  } catch {
-    // The client went away mid-request ("aborted"): nobody is left to answer, and it must not throw.
-    res.destroy();
+  const read = await readBody(req, API_GATEWAY_MAX_BODY);
+  // The client went away mid-request ("aborted"): nobody is left to answer, and it must not throw.
+  if (read.kind === "gone") return void res.destroy();
+  if (read.kind === "tooLarge") {
+    res.writeHead(413, { "Content-Type": "application/json", Connection: "close" });
+    res.end(JSON.stringify({ message: "Request Entity Too Large" }));
+    if (!read.drained) req.destroy();
     return;
   }
   const raw = req.url ?? "/";
@@ -333,7 +326,7 @@ async function invokeApi(
     const value = req.rawHeaders[i + 1] as string;
     headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
   }
-  const body = Buffer.concat(chunks);
+  const body = read.body;
   if (Math.ceil(body.length / 3) * 4 > LAMBDA_MAX_EVENT) {
     res.writeHead(413, { "Content-Type": "application/json" });
     res.end(JSON.stringify({ message: "Request Entity Too Large" }));

@@ -21,6 +21,7 @@ import { ANY_DESTINATION } from "../core/destination-policy.ts";
 import type { HeraldContext } from "../core/context.ts";
 import { deliverMessage } from "../core/deliver.ts";
 import { sweep, SWEEP_INTERVAL_MS } from "../core/sweep.ts";
+import { readBody } from "./read-body.ts";
 import { readHeaders } from "./read-headers.ts";
 import type { Clock, HttpSender } from "../ports.ts";
 import type { ApiRequest, ApiResponse } from "../api/http.ts";
@@ -164,10 +165,14 @@ async function serve(
   // Size limits answer before the body is read or anything else is done: the message body limit, more
   // for a batch (router.ts checks again, for both platforms).
   const limit = maxRequestBytes(ctx.config, request.method, request.path);
-  const declared = Number(request.headers["content-length"] ?? 0);
-  if (declared > limit) return send(res, bodyTooLarge(limit), true);
-  const body = await readBody(req, res, limit);
-  if (!body) return;
+  const read = await readBody(req, limit);
+  if (read.kind === "gone") return void res.destroy();
+  if (read.kind === "tooLarge") {
+    send(res, bodyTooLarge(limit), true);
+    if (!read.drained) req.destroy();
+    return;
+  }
+  const body = read.body;
   request.body = new Uint8Array(body.buffer, body.byteOffset, body.length);
   const rollbacks = group.rollbacks; // nothing touched the database before this
   let response = await handleApiRequest(ctx, request, (message, error) => console.error(message, error));
@@ -185,43 +190,6 @@ async function serve(
     if (!res.headersSent) send(res, { status: 500, body: { error: "internal error" } });
     else res.destroy();
   }
-}
-
-/**
- * Reads the request body, or answers 413 (and drops the connection) once it grows over `limit`. Resolves
- * undefined when the request is over: too large, or failed or cut off (then the response is destroyed).
- * Plain events rather than an async iterator: the iterator was a measurable part of a small publish.
- */
-function readBody(req: http.IncomingMessage, res: http.ServerResponse, limit: number): Promise<Buffer | undefined> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    const finish = (body: Buffer | undefined): void => {
-      done = true;
-      resolve(body);
-    };
-    req.on("data", (chunk: Buffer) => {
-      if (done) return;
-      size += chunk.length;
-      if (size > limit) {
-        send(res, bodyTooLarge(limit), true);
-        req.destroy();
-        return finish(undefined);
-      }
-      chunks.push(chunk);
-    });
-    req.on("end", () => {
-      if (!done) finish(Buffer.concat(chunks));
-    });
-    const fail = (): void => {
-      if (done) return;
-      res.destroy();
-      finish(undefined);
-    };
-    req.on("error", fail);
-    req.on("close", fail); // closed before its end: the client went away mid-body
-  });
 }
 
 function send(res: http.ServerResponse, response: ApiResponse, closeConnection = false): void {

@@ -7,7 +7,14 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { matchRoute } from "../../lambdas/api/router.ts";
 import { ROUTES, type Route } from "../../lambdas/api/routes.ts";
 import { startLocalServer } from "../../lambdas/local/server.ts";
-import { describeEachMode, eventually, readMessage, tempDir, useHeraldWithSink } from "../support/herald.ts";
+import {
+  describeEachMode,
+  eventually,
+  holdAnswers,
+  readMessage,
+  tempDir,
+  useHeraldWithSink,
+} from "../support/herald.ts";
 
 /** Destinations for the routes whose parameter is the rest of the path; a new such route needs one. */
 const REST_SAMPLES: Record<string, (sink: string) => string> = {
@@ -228,6 +235,7 @@ describeEachMode("auth probes on every route", (mode) => {
     const tokenQuery = (): string => `qstash_token=${encodeURIComponent(setup.herald.server.token)}`;
 
     it("authenticates a publish and an enqueue, and never reaches the destination or the stored message", async () => {
+      const release = holdAnswers(setup.sink, "/stripped?a=1", 3000); // in flight, so still readable
       const published = await fetch(url(`/v2/publish/${setup.sink.url}/stripped?a=1`, tokenQuery()), {
         method: "POST",
         body: "hello",
@@ -245,6 +253,7 @@ describeEachMode("auth probes on every route", (mode) => {
       const message = await readMessage(setup.herald, messageId);
       expect(message.url).toBe(`${setup.sink.url}/stripped?a=1`);
       expect(JSON.stringify(message)).not.toContain(setup.herald.server.token);
+      release();
       const logs = await eventually(async () => {
         const text = await (await setup.herald.api("/v2/logs")).text();
         return text.includes("stripped-enqueue") ? text : undefined;

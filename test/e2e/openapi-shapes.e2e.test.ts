@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { describeEachMode, eventually, readMessage, useHeraldWithSink } from "../support/herald.ts";
+import { describeEachMode, eventually, holdAnswers, readMessage, useHeraldWithSink } from "../support/herald.ts";
 import { responseErrors, schemaErrors } from "../support/openapi.ts";
 
 describeEachMode("OpenAPI shapes", (mode) => {
@@ -17,6 +17,7 @@ describeEachMode("OpenAPI shapes", (mode) => {
 
   describe("responses match the public QStash OpenAPI document", () => {
     it("publish, message, logs, DLQ, keys, cancel and errors", async () => {
+      const release = holdAnswers(setup.sink, "/ok?x=1", 2000); // in flight, so still readable
       const published = (await get(`/v2/publish/${setup.sink.url}/ok?x=1`, {
         method: "POST",
         headers: { "Upstash-Label": "shape", "Upstash-Forward-A": "b", "Content-Type": "text/plain" },
@@ -24,6 +25,7 @@ describeEachMode("OpenAPI shapes", (mode) => {
       })) as { messageId: string };
       expect(schemaErrors("PublishResponse", published)).toEqual([]);
       expect(schemaErrors("Message", await readMessage(setup.herald, published.messageId))).toEqual([]);
+      release();
 
       const failed = (await get(`/v2/publish/${setup.sink.url}/fail`, {
         method: "POST",

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { describeEachMode, readMessage, useHeraldWithSink } from "../support/herald.ts";
+import { describeEachMode, holdAnswers, readMessage, useHeraldWithSink } from "../support/herald.ts";
 
 const run = promisify(execFile);
 describeEachMode("publish", (mode) => {
@@ -39,6 +39,7 @@ describeEachMode("publish", (mode) => {
 
     it("delivers binary bodies unchanged and signs their exact bytes", async () => {
       const bytes = Buffer.from([0, 255, 1, 254, 0x80, 0x0a, 0x0d]);
+      const release = holdAnswers(setup.sink, "/binary", 2000); // in flight, so still readable
       await setup.herald.client.publish({
         url: `${setup.sink.url}/binary`,
         body: new Blob([new Uint8Array(bytes)]),
@@ -55,6 +56,7 @@ describeEachMode("publish", (mode) => {
       const msg = await readMessage(setup.herald, got?.headers["upstash-message-id"] as string);
       expect(msg.body).toBeUndefined(); // not valid UTF-8: returned as bodyBase64
       expect((msg as unknown as { bodyBase64: string }).bodyBase64).toBe(bytes.toString("base64"));
+      release();
     });
 
     it("strips qstash_token and upstash-* parameters from the destination query and applies the latter", async () => {

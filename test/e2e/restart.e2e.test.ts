@@ -56,6 +56,34 @@ describe("one process per data directory", () => {
   });
 });
 
+describeEachMode("a restart right after a crash", (mode) => {
+  it(`starts again within 300 ms of a SIGKILL of npm run ${COMMANDS[mode].script}'s process group`, async () => {
+    // The lock is held by the kernel for the process, not named by a PID file: a dead Herald that is
+    // still a zombie (its parent npm died with it, nobody has reaped it yet) holds nothing.
+    const dataDir = tempDir();
+    const first = await spawnHerald("npm", ["run", COMMANDS[mode].script, "--silent"], env(dataDir), 60_000);
+    const herald = first.child.pid as number;
+    await first.kill("SIGKILL"); // resolves when npm is gone: the node under it may not be reaped yet
+    const killedAt = Date.now();
+    const second = spawnHerald("npm", ["run", COMMANDS[mode].script, "--silent"], env(dataDir), 60_000);
+    const startedWithin = Date.now() - killedAt;
+    try {
+      const restarted = await second;
+      expect(startedWithin).toBeLessThan(300);
+      const res = await fetch(`${restarted.url}/v2/keys`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+      expect(res.status).toBe(200);
+      expect(restarted.output()).not.toContain("in use by Herald process");
+      await restarted.kill("SIGTERM");
+    } finally {
+      try {
+        process.kill(-herald, "SIGKILL");
+      } catch {
+        // the group is gone
+      }
+    }
+  });
+});
+
 describeEachMode("a crash with messages pending", (mode) => {
   it("delivers every accepted message after SIGKILL and restart, with the same signing keys", async () => {
     const dataDir = tempDir();

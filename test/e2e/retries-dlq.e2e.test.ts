@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { SinkReply } from "../support/sink.ts";
-import { describeEachMode, eventually, readMessage, useHeraldWithSink } from "../support/herald.ts";
+import { describeEachMode, eventually, holdAnswers, readMessage, useHeraldWithSink } from "../support/herald.ts";
 
 describeEachMode("retries and DLQ", (mode) => {
   const setup = useHeraldWithSink({ mode });
@@ -159,6 +159,7 @@ describeEachMode("retries and DLQ", (mode) => {
       setup.sink.reply = ((previous) => (request, count) =>
         request.path === "/down-retry" && count === 1 ? { status: 500 } : previous(request, count))(setup.sink.reply);
       const entry = await dlqEntryOf(res.messageId);
+      const release = holdAnswers(setup.sink, "/down-retry", 2000); // the retry stays pending while read
 
       const retried = await setup.herald.api(`/v2/dlq/retry/${entry.dlqId}`, {
         method: "POST",
@@ -167,10 +168,12 @@ describeEachMode("retries and DLQ", (mode) => {
       expect(retried.status).toBe(201);
       const { messageId } = (await retried.json()) as { messageId: string };
       expect(messageId).not.toBe(res.messageId);
+      // Read while the retried message is pending (a delivered message answers 404, as on QStash).
+      expect((await readMessage(setup.herald, messageId)).maxRetries).toBe(1);
       const attempts = await setup.sink.waitFor("/down-retry", 2);
       expect(attempts[1]?.headers["upstash-message-id"]).toBe(messageId);
       expect(attempts[1]?.body.toString()).toBe("again");
-      expect((await readMessage(setup.herald, messageId)).maxRetries).toBe(1);
+      release();
       await expect(setup.herald.client.dlq.delete(entry.dlqId)).rejects.toThrow(); // gone from the DLQ
     });
 

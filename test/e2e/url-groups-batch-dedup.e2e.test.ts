@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeEachMode, eventually, readMessage, useHeraldWithSink } from "../support/herald.ts";
+import { describeEachMode, eventually, holdAnswers, readMessage, useHeraldWithSink } from "../support/herald.ts";
 
 describeEachMode("URL groups, batch, deduplication and labels", (mode) => {
   const setup = useHeraldWithSink({ mode });
@@ -47,6 +47,7 @@ describeEachMode("URL groups, batch, deduplication and labels", (mode) => {
           { name: "three", url: `${sink}/fan/3` },
         ],
       });
+      const release = holdAnswers(setup.sink, "/fan/1", 3000); // in flight, so still readable
       const results = await client.publish({ urlGroup: "fanout", body: "to all" });
       expect(Array.isArray(results)).toBe(true);
       expect(results).toHaveLength(3);
@@ -67,6 +68,7 @@ describeEachMode("URL groups, batch, deduplication and labels", (mode) => {
       }
       const message = await readMessage(setup.herald, results[0]?.messageId as string);
       expect(message).toMatchObject({ topicName: "fanout", endpointName: "one" });
+      release();
     });
 
     it("answers 404 for a publish to a group that does not exist, and 400 for bad endpoint input", async () => {

@@ -89,16 +89,23 @@ export async function eventually<T>(
 }
 
 /**
- * GET /v2/messages/{id}, polled until found. On AWS an immediate message travels inside its SQS job with
- * no record; it is readable from its log entry once its first attempt has been logged.
+ * GET /v2/messages/{id}: a message is readable from its publish until it is delivered, failed or
+ * cancelled (then 404, as on QStash), on both platforms by default.
  */
 export async function readMessage(herald: TestHerald, messageId: string): Promise<Record<string, unknown>> {
-  return eventually(async () => {
-    const res = await herald.api(`/v2/messages/${messageId}`);
-    if (res.status === 404) return undefined;
-    if (res.status !== 200) throw new Error(`GET /v2/messages answered ${res.status}`);
-    return (await res.json()) as Record<string, unknown>;
-  });
+  const res = await herald.api(`/v2/messages/${messageId}`);
+  if (res.status !== 200) throw new Error(`GET /v2/messages/${messageId} answered ${res.status}`);
+  return (await res.json()) as Record<string, unknown>;
+}
+
+/** Makes the sink hold its answers to `path` for `ms`: their attempts stay in flight, so still readable. */
+export function holdAnswers(sink: Sink, path: string, ms: number): () => void {
+  const previous = sink.reply;
+  sink.reply = (request, count) =>
+    request.path === path ? { ...previous(request, count), delayMs: ms } : previous(request, count);
+  return () => {
+    sink.reply = previous;
+  };
 }
 
 /**

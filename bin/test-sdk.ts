@@ -1,0 +1,184 @@
+// `npm run test:sdk -- <path to a qstash-js checkout>`: runs the official SDK's own test files against
+// `npm start` and `npm run start:aws-local`, each started fresh as a user would, and prints a table per
+// file. Not part of `npm test`: CI has no copy of the SDK's repository. See README, "QStash compatibility".
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+/** The SDK's test files that talk to a QStash server (or to their own mock of one, on port 8080). */
+const TEST_FILES = [
+  "src/receiver.test.ts",
+  "src/client/client.test.ts",
+  "src/client/messages.test.ts",
+  "src/client/schedules.test.ts",
+  "src/client/url-groups.test.ts",
+  "src/client/queue.test.ts",
+  "src/client/dlq.test.ts",
+  "src/client/logs.test.ts",
+  "src/client/flow-control.test.ts",
+];
+/** What those files import from outside the repository, and bun to run them (all from npm). */
+const DEPENDENCIES = ["bun@1", "nanoid@5", "neverthrow@7", "crypto-js@4", "jose@5"];
+const MODES = [
+  { name: "npm start", script: "start" },
+  { name: "npm run start:aws-local", script: "start:aws-local" },
+] as const;
+
+const checkout = process.argv[2] ? resolve(process.argv[2]) : undefined;
+if (!checkout || !existsSync(join(checkout, "src/client/client.test.ts"))) {
+  console.error("usage: npm run test:sdk -- <path to a checkout of upstash/qstash-js>");
+  process.exit(2);
+}
+const only = process.argv.slice(3); // optional: `local` or `aws-local`
+const bun = ensureBun(checkout);
+
+interface FileResult {
+  passed: number;
+  failed: number;
+  failures: string[];
+}
+const results: Record<string, Record<string, FileResult>> = {};
+for (const mode of MODES) {
+  if (only.length > 0 && !only.includes(mode.script.replace("start:", "").replace("start", "local"))) continue;
+  console.log(`\n== ${mode.name} ==`);
+  results[mode.name] = await runAgainst(mode.script);
+}
+printTable(results);
+const failed = Object.values(results).some((files) => Object.values(files).some((f) => f.failed > 0));
+process.exit(failed ? 1 : 0);
+
+/** bun from the checkout's node_modules, or installed (with the tests' imports) into a cache and linked. */
+function ensureBun(repo: string): string {
+  const own = join(repo, "node_modules/.bin/bun");
+  if (existsSync(own)) return own;
+  const cache = resolve("node_modules/.cache/herald-sdk-deps");
+  const cached = join(cache, "node_modules/.bin/bun");
+  if (!existsSync(cached)) {
+    console.log(`installing ${DEPENDENCIES.join(", ")} into ${cache} …`);
+    mkdirSync(cache, { recursive: true });
+    writeFileSync(join(cache, "package.json"), JSON.stringify({ name: "herald-sdk-deps", private: true }));
+    const install = spawnSync("npm", ["install", "--no-audit", "--no-fund", ...DEPENDENCIES], {
+      cwd: cache,
+      stdio: "inherit",
+    });
+    if (install.status !== 0) throw new Error("npm install of bun and the SDK tests' dependencies failed");
+  }
+  // bun resolves the tests' imports from the checkout's node_modules: point it at the cache.
+  if (!existsSync(join(repo, "node_modules"))) symlinkSync(join(cache, "node_modules"), join(repo, "node_modules"));
+  return cached;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((done) => server.close(() => done()));
+  return port;
+}
+
+/** Starts Herald with the README's command on a free port and a fresh data directory; resolves its token. */
+async function startHerald(script: string): Promise<{ child: ChildProcess; url: string; token: string; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), "herald-sdk-"));
+  const port = await freePort(); // not 8080: the SDK's mock tests listen there
+  const child = spawn("npm", ["run", script], {
+    env: { ...process.env, PORT: String(port), HERALD_DATA_DIR: dir },
+    stdio: ["ignore", "pipe", "inherit"],
+    detached: true,
+  });
+  let output = "";
+  const token = await new Promise<string>((done, fail) => {
+    const timer = setTimeout(() => fail(new Error(`${script} did not start within 120 s:\n${output}`)), 120_000);
+    child.stdout?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /QSTASH_TOKEN=(\S+)/.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        done(match[1]);
+      }
+    });
+    child.on("exit", (code) => fail(new Error(`${script} exited with ${code}:\n${output}`)));
+  });
+  return { child, url: `http://127.0.0.1:${port}`, token, dir };
+}
+
+async function runAgainst(script: string): Promise<Record<string, FileResult>> {
+  const herald = await startHerald(script);
+  try {
+    const run = spawn(bun, ["test", ...TEST_FILES], {
+      cwd: checkout,
+      env: sdkEnv(herald.url, herald.token),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    const collect = (chunk: Buffer): void => {
+      output += chunk.toString();
+      process.stdout.write(chunk);
+    };
+    run.stdout.on("data", collect);
+    run.stderr.on("data", collect);
+    await new Promise((done) => run.on("close", done));
+    return parseBunOutput(output);
+  } finally {
+    // SIGTERM lets Herald stop its emulators (DynamoDB Local is a Java child of aws-local).
+    if (herald.child.pid) process.kill(-herald.child.pid, "SIGTERM");
+    await new Promise((done) => herald.child.on("exit", done));
+    rmSync(herald.dir, { recursive: true, force: true });
+  }
+}
+
+/** The suite's environment: Herald's URL and token, and never QSTASH_DEV (the SDK would ignore the URL). */
+function sdkEnv(url: string, token: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, QSTASH_URL: url, QSTASH_TOKEN: token };
+  delete env.QSTASH_DEV;
+  return env;
+}
+
+/** bun prints `path:` before each file's results, then a `(pass)` or `(fail)` line per test, then a summary. */
+function parseBunOutput(output: string): Record<string, FileResult> {
+  const files: Record<string, FileResult> = {};
+  for (const file of TEST_FILES) files[file] = { passed: 0, failed: 0, failures: [] };
+  let current: FileResult | undefined;
+  for (const line of output.split("\n")) {
+    // bun repeats the failures in its closing summary: stop there.
+    if (/^\d+ tests? failed:$/.test(line.trim()) || /^\d+ pass$/.test(line.trim())) break;
+    const header = /^(\S+\.test\.ts):$/.exec(line.trim());
+    if (header?.[1]) {
+      current = files[header[1]];
+      continue;
+    }
+    const result = /^\((pass|fail)\) (.*?)(?: \[[\d.]+m?s\])?$/.exec(line.trim());
+    if (!result || !current) continue;
+    if (result[1] === "pass") current.passed++;
+    else {
+      current.failed++;
+      current.failures.push(result[2] as string);
+    }
+  }
+  return files;
+}
+
+function printTable(all: Record<string, Record<string, FileResult>>): void {
+  const modes = Object.keys(all);
+  console.log(`\n| file | ${modes.join(" | ")} |`);
+  console.log(`|---|${modes.map(() => "---").join("|")}|`);
+  const total: Record<string, FileResult> = {};
+  for (const file of TEST_FILES) {
+    const cells = modes.map((mode) => {
+      const r = all[mode]?.[file] ?? { passed: 0, failed: 0, failures: [] };
+      const sum = (total[mode] ??= { passed: 0, failed: 0, failures: [] });
+      sum.passed += r.passed;
+      sum.failed += r.failed;
+      sum.failures.push(...r.failures);
+      return `${r.passed}/${r.passed + r.failed}`;
+    });
+    console.log(`| ${file} | ${cells.join(" | ")} |`);
+  }
+  console.log(
+    `| **all** | ${modes.map((m) => `${total[m]?.passed}/${(total[m]?.passed ?? 0) + (total[m]?.failed ?? 0)}`).join(" | ")} |`,
+  );
+  for (const mode of modes) {
+    for (const failure of total[mode]?.failures ?? []) console.log(`failed on ${mode}: ${failure}`);
+  }
+}

@@ -31,7 +31,7 @@ import {
   SQS_CHUNK_BYTES,
 } from "./prices-us-east-1.ts";
 
-export const WORKLOADS = ["single", "batch100", "delay2h", "fifo", "fanout3", "retry1"] as const;
+export const WORKLOADS = ["single", "single_lean", "batch100", "delay2h", "fifo", "fanout3", "retry1"] as const;
 export type WorkloadName = (typeof WORKLOADS)[number];
 
 export interface ServiceDollars {
@@ -945,8 +945,8 @@ export async function runAwsCostBench(options: {
   // Quick mode keeps the run under ~40 s: the per-message counts are the same at any size; what a small
   // run loses is precision on batching and duration.
   const counts: Record<WorkloadName, number> = quick
-    ? { single: 40, batch100: 100, delay2h: 15, fifo: 15, fanout3: 15, retry1: 15 }
-    : { single: 1000, batch100: 1000, delay2h: 500, fifo: 300, fanout3: 300, retry1: 500 };
+    ? { single: 40, single_lean: 40, batch100: 100, delay2h: 15, fifo: 15, fanout3: 15, retry1: 15 }
+    : { single: 1000, single_lean: 1000, batch100: 1000, delay2h: 500, fifo: 300, fanout3: 300, retry1: 500 };
   const notes: string[] = [];
 
   let current = new Meter();
@@ -1117,7 +1117,7 @@ export async function runAwsCostBench(options: {
       workloads[name] = summarize(description, m, facts, published, sink.count(name), stored, wall);
       const w = workloads[name];
       say(
-        `aws-cost: ${name.padEnd(8)} ${String(w.delivered).padStart(5)} delivered in ${w.wall_ms} ms: ` +
+        `aws-cost: ${name.padEnd(11)} ${String(w.delivered).padStart(5)} delivered in ${w.wall_ms} ms: ` +
           `$${w.per_million.total.toFixed(2)} per million ($${w.per_million.total_at_aws_latency.toFixed(2)} at AWS latency)`,
       );
     };
@@ -1143,6 +1143,18 @@ export async function runAwsCostBench(options: {
         return counts.single;
       }),
     );
+
+    // The opt-in lean mode (README, "Message records on AWS"): the same publishes, carried in their jobs.
+    h.redeploy({ HERALD_MESSAGE_RECORDS: "lean" });
+    await measure("single_lean", "as single, with messageRecords: lean (no record)", counts.single_lean, () =>
+      apart(async () => {
+        await pool(range(counts.single_lean), 1, async (i) => {
+          await call("POST", `/v2/publish/${url("single_lean", "ok", i)}`, jsonBody(i), json);
+        });
+        return counts.single_lean;
+      }),
+    );
+    h.redeploy({ HERALD_MESSAGE_RECORDS: "full" });
 
     await measure("batch100", "1 KB JSON bodies published 100 per /v2/batch call", counts.batch100, () =>
       apart(async () => {
@@ -1366,7 +1378,7 @@ function table(result: AwsCostResult): string {
   lines.push("(@aws, λ@aws: Lambda billed with the emulators' waits replaced by assumed AWS latency)");
   lines.push(
     [
-      "workload".padEnd(9),
+      "workload".padEnd(12),
       "deliv".padStart(5),
       ...cols.map((c) => c.padStart(7)),
       "WRU/m",
@@ -1394,7 +1406,7 @@ function table(result: AwsCostResult): string {
     const d = w.per_delivered;
     lines.push(
       [
-        name.padEnd(9),
+        name.padEnd(12),
         String(w.delivered).padStart(5),
         ...values.map((v) => v.toFixed(2).padStart(7)),
         ...[d.write_units, d.read_units, d.sqs_billed_requests, d.lambda_invocations].map((v) =>

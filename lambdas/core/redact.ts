@@ -1,6 +1,6 @@
 // Redaction (`Upstash-Redact-Fields`): values a publisher marks private are shown by every API answer as
 // `REDACTED:<sha256 hex>` while deliveries, retries and DLQ retries still send the originals
-// (docs/qstash-api.md, "Redaction"; QStash: https://upstash.com/docs/qstash/howto/redact-fields).
+// (README, "Redaction"; QStash: https://upstash.com/docs/qstash/howto/redact-fields).
 import { createHash } from "node:crypto";
 import { badRequest, clip } from "./errors.ts";
 import { canonicalHeaderName, type HeaderMap } from "./headers.ts";

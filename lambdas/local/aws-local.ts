@@ -86,6 +86,11 @@ export interface AwsLocalHerald extends RunningHerald {
    * deliveries, as separate Lambdas would run them, and a backlog drained in full batches).
    */
   deliveries: { pause(): Promise<void>; resume(): void };
+  /**
+   * Benchmarks only: redeploys the Lambdas with these HERALD_* variables changed (a deployment with other
+   * props: the next invocation builds its context anew), e.g. HERALD_MESSAGE_RECORDS=lean.
+   */
+  redeploy(env: Record<string, string>): void;
 }
 
 /** The stack's default `maxDeliveryTimeout`; the emulated queue's visibility follows from it as on AWS. */
@@ -184,12 +189,14 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
   process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
   const { emulateAws } = await import("../handlers/aws-context.ts");
   const { instrument, onStandInRequest, onInvoke } = options;
-  emulateAws({
-    env: lambdaEnv,
-    scheduler: onStandInRequest ? observed(scheduler, "Scheduler", onStandInRequest) : scheduler,
-    secretsManager: onStandInRequest ? observed(secretsManager, "SecretsManager", onStandInRequest) : secretsManager,
-    ...(instrument ? { instrument: (client) => instrument(client, "lambda") } : {}),
-  });
+  const deploy = (): void =>
+    emulateAws({
+      env: lambdaEnv,
+      scheduler: onStandInRequest ? observed(scheduler, "Scheduler", onStandInRequest) : scheduler,
+      secretsManager: onStandInRequest ? observed(secretsManager, "SecretsManager", onStandInRequest) : secretsManager,
+      ...(instrument ? { instrument: (client) => instrument(client, "lambda") } : {}),
+    });
+  deploy();
   instrument?.(sqs, "platform");
   const api = await import("../handlers/api.ts");
   const deliver = await import("../handlers/deliver.ts");
@@ -238,6 +245,10 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
     runDueSchedules: (now) => scheduler.tick(now),
     emulators: { dynamodbEndpoint: dynamo.endpoint, sqsEndpoint: sqsS3.endpoint, tableName: TABLE, queueUrl },
     deliveries: { pause: () => poller.stop(), resume: () => poller.start() },
+    redeploy(changes) {
+      Object.assign(lambdaEnv, changes);
+      deploy();
+    },
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -311,9 +322,8 @@ async function invokeApi(
   // The client went away mid-request ("aborted"): nobody is left to answer, and it must not throw.
   if (read.kind === "gone") return void res.destroy();
   if (read.kind === "tooLarge") {
-    res.writeHead(413, { "Content-Type": "application/json", Connection: "close" });
+    res.writeHead(413, { "Content-Type": "application/json", ...(read.close ? { Connection: "close" } : {}) });
     res.end(JSON.stringify({ message: "Request Entity Too Large" }));
-    if (!read.drained) req.destroy();
     return;
   }
   const raw = req.url ?? "/";

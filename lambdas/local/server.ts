@@ -167,11 +167,7 @@ async function serve(
   const limit = maxRequestBytes(ctx.config, request.method, request.path);
   const read = await readBody(req, limit);
   if (read.kind === "gone") return void res.destroy();
-  if (read.kind === "tooLarge") {
-    send(res, bodyTooLarge(limit), true);
-    if (!read.drained) req.destroy();
-    return;
-  }
+  if (read.kind === "tooLarge") return send(res, bodyTooLarge(limit), read.close);
   const body = read.body;
   request.body = new Uint8Array(body.buffer, body.byteOffset, body.length);
   const rollbacks = group.rollbacks; // nothing touched the database before this

@@ -131,6 +131,7 @@ describe("Lambdas", () => {
           HERALD_MAX_TIMEOUT: "120s",
           HERALD_RETENTION: "604800s",
           HERALD_MAX_BODY_BYTES: "1048576",
+          HERALD_MESSAGE_RECORDS: "full",
         }),
       },
     });
@@ -401,6 +402,16 @@ describe("the Herald construct in another CDK app", () => {
     expect(() => new Herald(stack, "F", { destinationPolicy: "public", allowPrivateDestinations: true })).toThrow(
       /destinationPolicy/,
     );
+    expect(() => new Herald(stack, "G", { messageRecords: "none" as "lean" })).toThrow(/messageRecords/);
+  });
+
+  it("sets both Lambdas' message records from messageRecords (the lean opt-in)", () => {
+    const stack = stackOf(testApp(), "Lean");
+    new Herald(stack, "Messaging", { messageRecords: "lean" });
+    const functions = Template.fromStack(stack).findResources("AWS::Lambda::Function", {
+      Properties: { Environment: { Variables: { HERALD_MESSAGE_RECORDS: "lean" } } },
+    });
+    expect(Object.keys(functions)).toHaveLength(2);
   });
 
   it("sets the destination policy of both Lambdas from destinationPolicy, or the deprecated allowPrivateDestinations", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeEachMode, eventually, sleep, useHeraldWithSink } from "../support/herald.ts";
+import { describeEachMode, eventually, holdAnswers, sleep, useHeraldWithSink } from "../support/herald.ts";
 
 describeEachMode("schedules", (mode) => {
   const setup = useHeraldWithSink({ mode });
@@ -163,11 +163,13 @@ describeEachMode("schedules", (mode) => {
       expect(setup.sink.at("/scheduled/queued")).toHaveLength(0);
 
       await client.schedules.resume({ schedule: scheduleId });
+      const release = holdAnswers(setup.sink, "/scheduled/queued", 2000); // in flight, so still readable
       const resumedNext = (await client.schedules.get(scheduleId)).nextScheduleTime as number;
       await server.runDueSchedules(resumedNext);
       const [received] = await setup.sink.waitFor("/scheduled/queued");
       const message = await client.messages.get(received?.headers["upstash-message-id"] as string);
       expect(message).toMatchObject({ queueName: "from-schedule", scheduleId });
+      release();
       await client.schedules.delete(scheduleId);
     });
 

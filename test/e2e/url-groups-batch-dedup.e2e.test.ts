@@ -94,6 +94,7 @@ describeEachMode("URL groups, batch, deduplication and labels", (mode) => {
           { name: "y", url: `${sink}/batch/group-y` },
         ],
       });
+      const release = holdAnswers(setup.sink, "/batch/queued", 2000); // in flight, so still readable
       const results = await client.batchJSON([
         { url: `${sink}/batch/url`, body: { n: 1 }, headers: { "X-Entry": "first" } },
         { urlGroup: "batch-group", body: { n: 2 } },
@@ -113,6 +114,7 @@ describeEachMode("URL groups, batch, deduplication and labels", (mode) => {
       expect((await client.messages.get((results[2] as { messageId: string }).messageId)).queueName).toBe(
         "batch-queue",
       );
+      release();
     });
 
     it("rejects a batch with one bad entry as a whole, naming the entry, and publishes nothing", async () => {

@@ -1,5 +1,5 @@
-// Messages that travel inside their first delivery job (a dispatcher that carries messages, as on AWS):
-// no record until something needs one, and a log that still shows them.
+// Messages that travel inside their first delivery job (the opt-in lean mode, with a dispatcher that
+// carries messages, as on AWS): no record until something needs one, and a log that still shows them.
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { NodeHttpSender } from "../../lambdas/adapters/node/http-sender.ts";
 import { deliverMessage } from "../../lambdas/core/deliver.ts";
@@ -21,7 +21,11 @@ const base = localContext((queue) => ({
 }));
 // The sink listens on loopback.
 const sender = new NodeHttpSender({ destinations: ANY_DESTINATION, maxResponseBodyBytes: 1024 });
-const ctx = { ...base, sender, config: { ...base.config, destinations: ANY_DESTINATION } };
+const ctx = {
+  ...base,
+  sender,
+  config: { ...base.config, destinations: ANY_DESTINATION, messageRecords: "lean" as const },
+};
 let sink: Sink;
 beforeAll(async () => {
   sink = await Sink.start();
@@ -60,7 +64,32 @@ it("stores nothing for an immediate message: its job carries it, and its log sho
   const log = await logOf(id);
   expect(log.map((e) => e.event.state)).toEqual(["CREATED", "ACTIVE", "DELIVERED"]);
   expect(log.every((e) => e.message?.url === `${sink.url}/plain`)).toBe(true);
-  expect((await findMessage(ctx, id))?.body).toEqual(new TextEncoder().encode('{"path":"/plain"}'));
+  expect(await findMessage(ctx, id)).toBeUndefined(); // delivered: gone, as on QStash
+});
+
+it("keeps only a redacted copy of a carried message in its log", async () => {
+  const id = await publishTo("/private", { "upstash-redact-fields": "body" });
+  expect(jobOf(id).message?.redact).toEqual({ body: true }); // the job carries the original
+  expect(await deliverMessage(ctx, jobOf(id))).toBe("delivered");
+  expect((await sink.waitFor("/private"))[0]?.body.toString()).toBe('{"path":"/private"}');
+  for (const { message } of await logOf(id)) {
+    expect(new TextDecoder().decode(message?.body)).toMatch(/^REDACTED:[0-9a-f]{64}$/);
+    expect(message?.redact).toBeUndefined();
+  }
+});
+
+it("stores every message in the default (full) mode, though the dispatcher could carry it", async () => {
+  const full = { ...ctx, config: { ...ctx.config, messageRecords: "full" as const } };
+  const response = await publish(full, {
+    destination: `${sink.url}/full`,
+    rawQuery: "",
+    headers: {},
+    body: new TextEncoder().encode("full"),
+  });
+  const id = (response.body as PublishResult).messageId;
+  expect((await full.store.getMessage(id))?.status).toEqual({ state: "CREATED", retried: 0 });
+  expect(jobOf(id)).toEqual({ messageId: id, retried: 0 });
+  expect((await findMessage(full, id))?.url).toBe(`${sink.url}/full`);
 });
 
 it("stores the messages something looks up: delayed, deduplicated", async () => {

@@ -30,6 +30,7 @@ const KNOWN = [
   "upstash-failure-callback-delay",
   "upstash-telemetry-sdk",
   "upstash-deduplication-id",
+  "upstash-redact-fields",
 ];
 const PREFIXES = ["upstash-forward-", "upstash-callback-forward-", "upstash-failure-callback-forward-", "x-", ""];
 

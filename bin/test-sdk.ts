@@ -6,19 +6,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync 
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { parseBunOutput, TEST_FILES, type FileResult } from "./sdk-suite.ts";
 
-/** The SDK's test files that talk to a QStash server (or to their own mock of one, on port 8080). */
-const TEST_FILES = [
-  "src/receiver.test.ts",
-  "src/client/client.test.ts",
-  "src/client/messages.test.ts",
-  "src/client/schedules.test.ts",
-  "src/client/url-groups.test.ts",
-  "src/client/queue.test.ts",
-  "src/client/dlq.test.ts",
-  "src/client/logs.test.ts",
-  "src/client/flow-control.test.ts",
-];
 /** What those files import from outside the repository, and bun to run them (all from npm). */
 const DEPENDENCIES = ["bun@1", "nanoid@5", "neverthrow@7", "crypto-js@4", "jose@5"];
 const MODES = [
@@ -34,11 +23,6 @@ if (!checkout || !existsSync(join(checkout, "src/client/client.test.ts"))) {
 const only = process.argv.slice(3); // optional: `local` or `aws-local`
 const bun = ensureBun(checkout);
 
-interface FileResult {
-  passed: number;
-  failed: number;
-  failures: string[];
-}
 const results: Record<string, Record<string, FileResult>> = {};
 for (const mode of MODES) {
   if (only.length > 0 && !only.includes(mode.script.replace("start:", "").replace("start", "local"))) continue;
@@ -133,30 +117,6 @@ function sdkEnv(url: string, token: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, QSTASH_URL: url, QSTASH_TOKEN: token };
   delete env.QSTASH_DEV;
   return env;
-}
-
-/** bun prints `path:` before each file's results, then a `(pass)` or `(fail)` line per test, then a summary. */
-function parseBunOutput(output: string): Record<string, FileResult> {
-  const files: Record<string, FileResult> = {};
-  for (const file of TEST_FILES) files[file] = { passed: 0, failed: 0, failures: [] };
-  let current: FileResult | undefined;
-  for (const line of output.split("\n")) {
-    // bun repeats the failures in its closing summary: stop there.
-    if (/^\d+ tests? failed:$/.test(line.trim()) || /^\d+ pass$/.test(line.trim())) break;
-    const header = /^(\S+\.test\.ts):$/.exec(line.trim());
-    if (header?.[1]) {
-      current = files[header[1]];
-      continue;
-    }
-    const result = /^\((pass|fail)\) (.*?)(?: \[[\d.]+m?s\])?$/.exec(line.trim());
-    if (!result || !current) continue;
-    if (result[1] === "pass") current.passed++;
-    else {
-      current.failed++;
-      current.failures.push(result[2] as string);
-    }
-  }
-  return files;
 }
 
 function printTable(all: Record<string, Record<string, FileResult>>): void {

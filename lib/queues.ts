@@ -7,8 +7,11 @@ export interface HeraldQueuesProps {
   visibilityTimeout: Duration;
 }
 
-// Delivery jobs are tiny (ids and a due time); a larger message is a bug, not a message.
-const MAX_JOB_BYTES = 16 * 1024;
+// SQS's default and the largest size every region takes (256 KiB). A job is ids and a due time, except in
+// the lean mode, where an immediate message travels inside it: up to MAX_CARRIED_BODY_BYTES base64-encoded
+// plus its headers (MAX_CARRIED_HEADER_BYTES), well under this; test/cdk checks the largest job fits.
+// (16 KiB here once made every carried body over ~11 KiB a 500.)
+export const MAX_JOB_BYTES = 256 * 1024;
 // A job that crashed the delivery handler this often is poison: it goes to the redrive queue (alarmed).
 const MAX_RECEIVES = 5;
 

@@ -1,4 +1,4 @@
-import { Stack } from "aws-cdk-lib";
+import { RemovalPolicy, Stack } from "aws-cdk-lib";
 import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { CfnSchedule, ScheduleGroup } from "aws-cdk-lib/aws-scheduler";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
@@ -18,7 +18,10 @@ export class HeraldScheduling extends Construct {
 
   constructor(scope: Construct, id: string, props: { target: IQueue; deadLetter: IQueue }) {
     super(scope, id);
-    this.group = new ScheduleGroup(this, "Group", {});
+    // Deleted with the stack, and EventBridge Scheduler deletes its schedules with it (DeleteScheduleGroup,
+    // https://docs.aws.amazon.com/scheduler/latest/APIReference/API_DeleteScheduleGroup.html). Retained, its
+    // schedules kept firing into the deleted queue, and a redeploy failed on the group's synth-fixed name.
+    this.group = new ScheduleGroup(this, "Group", { removalPolicy: RemovalPolicy.DESTROY });
     this.role = new Role(this, "Role", {
       // Only schedules of this account may use the role (the confused-deputy guard AWS recommends).
       assumedBy: new ServicePrincipal("scheduler.amazonaws.com", {

@@ -5,6 +5,22 @@ import { enqueueMessage } from "./queues.ts";
 
 /** A carried message's job must stay within one 64 KiB SQS chunk: its body travels base64-encoded. */
 export const MAX_CARRIED_BODY_BYTES = 32 * 1024;
+/**
+ * And its header maps (forwarded, callback, failure callback) within this, names and values together: a
+ * batch entry's JSON can hold far more headers than an HTTP request (lib/queues.ts MAX_JOB_BYTES).
+ */
+export const MAX_CARRIED_HEADER_BYTES = 16 * 1024;
+
+function headerBytes(message: Message): number {
+  let bytes = 0;
+  for (const map of [message.header, message.callback?.header, message.failureCallback?.header]) {
+    for (const [name, values] of Object.entries(map ?? {})) {
+      bytes += name.length;
+      for (const value of values) bytes += value.length;
+    }
+  }
+  return bytes;
+}
 
 export interface AcceptOptions {
   /** The message must have a stored record from the start (a deduplicated publish looks its ids up). */
@@ -28,7 +44,8 @@ export function travelsWithJob(ctx: HeraldContext, message: Message, options: Ac
     message.flowControl === undefined &&
     message.scheduleId === undefined &&
     !message.origin?.sourceQueued &&
-    message.body.byteLength <= MAX_CARRIED_BODY_BYTES
+    message.body.byteLength <= MAX_CARRIED_BODY_BYTES &&
+    headerBytes(message) <= MAX_CARRIED_HEADER_BYTES
   );
 }
 

@@ -86,7 +86,7 @@ describe("queues", () => {
     });
     template.hasResourceProperties("AWS::SQS::Queue", {
       SqsManagedSseEnabled: true,
-      MaximumMessageSize: 16384,
+      MaximumMessageSize: 262144,
       VisibilityTimeout: 1080, // six times the delivery Lambda's 180 s
       RedrivePolicy: redrive("DeliveriesPoison"),
     });
@@ -206,6 +206,8 @@ describe("API", () => {
 describe("scheduling and keys", () => {
   it("gives EventBridge Scheduler a group and a role that may only send to the delivery queue", () => {
     template.resourceCountIs("AWS::Scheduler::ScheduleGroup", 1);
+    // Deleted with the stack (its schedules with it): a retained group kept firing, and blocked a redeploy.
+    template.hasResource("AWS::Scheduler::ScheduleGroup", { DeletionPolicy: "Delete", UpdateReplacePolicy: "Delete" });
     template.hasResourceProperties("AWS::IAM::Role", {
       AssumeRolePolicyDocument: {
         Statement: [Match.objectLike({ Principal: { Service: "scheduler.amazonaws.com" } })],

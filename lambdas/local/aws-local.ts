@@ -42,6 +42,14 @@ import type { RunningHerald } from "./server.ts";
 import { listen, SERVER_OPTIONS } from "./listen.ts";
 import { readBody } from "./read-body.ts";
 import { SqsPoller } from "./sqs-poller.ts";
+import {
+  propsFromEnv,
+  stackSettings,
+  synthesizeTemplate,
+  type FunctionSettings,
+  type QueueSettings,
+  type StackSettings,
+} from "./emulated-stack.ts";
 
 export interface AwsLocalOptions {
   port?: number;
@@ -91,10 +99,10 @@ export interface AwsLocalHerald extends RunningHerald {
    * props: the next invocation builds its context anew), e.g. HERALD_MESSAGE_RECORDS=lean.
    */
   redeploy(env: Record<string, string>): void;
+  /** The settings taken from the synthesized stack, as the emulators apply them. */
+  stack: StackSettings;
 }
 
-/** The stack's default `maxDeliveryTimeout`; the emulated queue's visibility follows from it as on AWS. */
-const DEFAULT_MAX_TIMEOUT = "120s";
 const TABLE = "herald";
 const BUCKET = "herald-bodies";
 /** API Gateway HTTP APIs accept 10 MB, but a Lambda takes at most 6 MB of event (the body is base64). */
@@ -102,9 +110,12 @@ const API_GATEWAY_MAX_BODY = 10 * 1024 * 1024;
 const LAMBDA_MAX_EVENT = 6 * 1024 * 1024;
 
 export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalHerald> {
-  const env: Record<string, string | undefined> = { HERALD_MAX_TIMEOUT: DEFAULT_MAX_TIMEOUT, ...options.env };
-  const maxTimeoutSec = configFromEnv(env, "any").maxTimeoutSec;
+  const env: Record<string, string | undefined> = { ...options.env };
+  configFromEnv(env, "any"); // invalid HERALD_* values fail here, before anything starts
   const unlock = lockDataDir(options.dataDir);
+  // The stack these settings deploy, synthesized while the emulators start (emulated-stack.ts).
+  const synthesized = propsFromEnv(env).then(synthesizeTemplate);
+  synthesized.catch(() => undefined); // awaited below
   mkdirSync(join(options.dataDir, "dynamodb"), { recursive: true });
   mkdirSync(join(options.dataDir, "sqs"), { recursive: true });
   const [dynamo, sqsS3] = await Promise.all([
@@ -123,7 +134,11 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
     await createHeraldTable(dynamodb, TABLE);
   }
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET })).catch(() => undefined); // exists after a restart
+  const stack = stackSettings(await synthesized);
   const dlq = await sqs.send(new CreateQueueCommand({ QueueName: "herald-deliveries-poison" }));
+  await sqs.send(
+    new SetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl as string, Attributes: queueAttributes(stack.poisonQueue) }),
+  );
   const dlqArn = await queueArn(sqs, dlq.QueueUrl as string);
   const queue = await sqs.send(new CreateQueueCommand({ QueueName: "herald-deliveries" }));
   const queueUrl = queue.QueueUrl as string;
@@ -132,15 +147,20 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
     new SetQueueAttributesCommand({
       QueueUrl: queueUrl,
       Attributes: {
-        // The stack sets six delivery-Lambda timeouts; one is enough here (no Lambda retries to absorb),
-        // and keeps a job cut off by a crash from waiting long. Crash tests shorten it further.
-        VisibilityTimeout: String(
-          env.HERALD_AWS_LOCAL_VISIBILITY_TIMEOUT
-            ? parseDuration(env.HERALD_AWS_LOCAL_VISIBILITY_TIMEOUT, "HERALD_AWS_LOCAL_VISIBILITY_TIMEOUT")
-            : maxTimeoutSec + 60,
-        ),
-        // As the stack's redrive policy (lib/queues.ts): a job that failed 5 receives goes to the poison queue.
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: "5" }),
+        ...queueAttributes(stack.deliveryQueue),
+        // The one setting that is not the stack's, and only when asked: crash tests shorten the wait for a
+        // job cut off by a crash (the stack's is six delivery-Lambda timeouts, 18 minutes by default).
+        ...(env.HERALD_AWS_LOCAL_VISIBILITY_TIMEOUT
+          ? {
+              VisibilityTimeout: String(
+                parseDuration(env.HERALD_AWS_LOCAL_VISIBILITY_TIMEOUT, "HERALD_AWS_LOCAL_VISIBILITY_TIMEOUT"),
+              ),
+            }
+          : {}),
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: dlqArn,
+          maxReceiveCount: String(stack.deliveryQueue.maxReceiveCount),
+        }),
       },
     }),
   );
@@ -156,16 +176,16 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
   secretsManager.ensure({ token: newApiToken(), readOnlyToken: newApiToken() });
   const scheduler = new EmulatedScheduler(sqs, () => queueUrl, join(options.dataDir, "schedules.json"));
   const lambdaEnv: Record<string, string | undefined> = {
-    // Like `npm start`: developers deliver to localhost, unless the environment sets a policy.
-    ...(env.HERALD_DESTINATION_POLICY || env.HERALD_ALLOW_PRIVATE_DESTINATIONS
-      ? {}
-      : { HERALD_DESTINATION_POLICY: "any" }),
+    // The functions' environment as the stack sets it (the same for both), then the HERALD_* variables
+    // given here that are not construct props (limits such as HERALD_MAX_RETRIES), then the emulators.
+    ...stack.delivery.environment,
     ...env,
+    ...stack.delivery.environment,
     HERALD_TABLE: TABLE,
     HERALD_BUCKET: BUCKET,
     HERALD_QUEUE_URL: queueUrl,
     HERALD_QUEUE_ARN: await queueArn(sqs, queueUrl),
-    HERALD_SCHEDULE_GROUP: "herald",
+    HERALD_SCHEDULE_GROUP: stack.scheduleGroupName,
     HERALD_SCHEDULER_ROLE_ARN: "arn:aws:iam::000000000000:role/herald-scheduler",
     HERALD_SCHEDULE_DLQ_ARN: dlqArn,
     HERALD_SECRET_ARN: "arn:aws:secretsmanager:us-east-1:000000000000:secret:herald",
@@ -212,20 +232,25 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
   };
 
   const server = http.createServer(SERVER_OPTIONS, (req, res) => {
-    void invokeApi(req, res, (event) => timed("api", () => api.handler(event, lambdaContext("herald-api"))));
+    void invokeApi(req, res, (event) => timed("api", () => api.handler(event, lambdaContext("herald-api", stack.api))));
   });
   // Requests the gateway itself rejects never reach the Lambda; API Gateway answers with `message`.
   await listen(server, options.port ?? 8080, options.host ?? "127.0.0.1", (status) => ({
     message: http.STATUS_CODES[status] ?? "Bad Request",
   }));
+  // The event source mapping as the stack configures it: batch size, partial batch responses, and as
+  // many batches at once as its maximum concurrency allows.
+  const mapping = stack.deliveryMapping;
   const poller = new SqsPoller({
     sqs,
     queueUrl,
-    concurrency: 4,
+    concurrency: mapping.maximumConcurrency,
+    batchSize: mapping.batchSize,
+    reportBatchItemFailures: mapping.reportBatchItemFailures,
     handler: async (records) => {
       const invoke = async (): Promise<SQSBatchItemFailure[]> => {
         const result = (await timed("deliver", () =>
-          deliver.handler({ Records: records } as SQSEvent, lambdaContext("herald-deliver")),
+          deliver.handler({ Records: records } as SQSEvent, lambdaContext("herald-deliver", stack.delivery)),
         )) as SQSBatchResponse;
         return result.batchItemFailures;
       };
@@ -245,6 +270,7 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
     runDueSchedules: (now) => scheduler.tick(now),
     emulators: { dynamodbEndpoint: dynamo.endpoint, sqsEndpoint: sqsS3.endpoint, tableName: TABLE, queueUrl },
     deliveries: { pause: () => poller.stop(), resume: () => poller.start() },
+    stack,
     redeploy(changes) {
       Object.assign(lambdaEnv, changes);
       deploy();
@@ -295,17 +321,27 @@ async function queueArn(sqs: SQSClient, queueUrl: string): Promise<string> {
   return Attributes?.QueueArn as string;
 }
 
-function lambdaContext(functionName: string): Context {
+/** SQS attributes of a queue as the stack sets them. */
+function queueAttributes(queue: QueueSettings): Record<string, string> {
+  return {
+    MaximumMessageSize: String(queue.maximumMessageSize),
+    VisibilityTimeout: String(queue.visibilityTimeoutSec),
+    MessageRetentionPeriod: String(queue.retentionSec),
+  };
+}
+
+function lambdaContext(functionName: string, settings: FunctionSettings): Context {
+  const deadline = Date.now() + settings.timeoutSec * 1000;
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName,
     functionVersion: "$LATEST",
     invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
-    memoryLimitInMB: "512",
+    memoryLimitInMB: String(settings.memoryMb),
     awsRequestId: crypto.randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: "local",
-    getRemainingTimeInMillis: () => 30_000,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,

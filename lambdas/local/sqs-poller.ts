@@ -9,9 +9,12 @@ import type { SQSBatchItemFailure, SQSRecord } from "aws-lambda";
 export type BatchHandler = (records: SQSRecord[]) => Promise<SQSBatchItemFailure[]>;
 
 /**
- * Stands in for Lambda's SQS event source mapping in emulated AWS: long-polls batches of up to 10,
- * hands them to the handler as SQS records, deletes what succeeded and leaves failures to become
- * visible again (ReportBatchItemFailures semantics). `concurrency` pollers run side by side.
+ * Stands in for Lambda's SQS event source mapping in emulated AWS: long-polls batches of up to
+ * `batchSize`, hands them to the handler as SQS records, deletes what succeeded and leaves failures to
+ * become visible again. With `reportBatchItemFailures` (the mapping's FunctionResponseTypes) the
+ * handler's batchItemFailures are the failures; without it, as on AWS, the response is ignored and only
+ * a handler that throws fails its batch (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html).
+ * `concurrency` pollers run side by side (the mapping's maximum concurrency).
  */
 export class SqsPoller {
   private running = false;
@@ -20,12 +23,24 @@ export class SqsPoller {
   private readonly queueUrl: string;
   private readonly handler: BatchHandler;
   private readonly concurrency: number;
+  private readonly batchSize: number;
+  private readonly reportBatchItemFailures: boolean;
 
-  constructor(options: { sqs: SQSClient; queueUrl: string; handler: BatchHandler; concurrency?: number }) {
+  constructor(options: {
+    sqs: SQSClient;
+    queueUrl: string;
+    handler: BatchHandler;
+    concurrency?: number;
+    batchSize?: number;
+    reportBatchItemFailures?: boolean;
+  }) {
     this.sqs = options.sqs;
     this.queueUrl = options.queueUrl;
     this.handler = options.handler;
     this.concurrency = options.concurrency ?? 4;
+    // ReceiveMessage takes at most 10; larger batches (with a batching window) are not emulated.
+    this.batchSize = Math.min(10, options.batchSize ?? 10);
+    this.reportBatchItemFailures = options.reportBatchItemFailures ?? true;
   }
 
   start(): void {
@@ -44,7 +59,7 @@ export class SqsPoller {
         const { Messages = [] } = await this.sqs.send(
           new ReceiveMessageCommand({
             QueueUrl: this.queueUrl,
-            MaxNumberOfMessages: 10,
+            MaxNumberOfMessages: this.batchSize,
             WaitTimeSeconds: 1,
             MessageSystemAttributeNames: ["All"],
           }),
@@ -54,6 +69,7 @@ export class SqsPoller {
         let failures: SQSBatchItemFailure[];
         try {
           failures = await this.handler(records);
+          if (!this.reportBatchItemFailures) failures = [];
         } catch {
           failures = records.map((r) => ({ itemIdentifier: r.messageId })); // the whole invocation failed
         }

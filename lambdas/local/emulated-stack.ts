@@ -1,0 +1,162 @@
+// Emulated AWS is the stack: `npm run start:aws-local` synthesizes the same HeraldStack that `cdk deploy`
+// would deploy (Lambda bundling skipped: only the template is read) and configures its emulators from
+// that template — queue attributes, the event source mapping, each function's timeout, memory and
+// environment, the schedule group — so what runs here is what AWS would run. test/integration/
+// emulated-stack.test.ts fails when the emulation and the template disagree.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { HeraldProps } from "../../lib/herald-props.ts";
+
+export interface QueueSettings {
+  maximumMessageSize: number;
+  visibilityTimeoutSec: number;
+  retentionSec: number;
+  /** Receives before a job moves to the redrive queue; undefined for a queue without a redrive policy. */
+  maxReceiveCount?: number;
+}
+
+export interface FunctionSettings {
+  timeoutSec: number;
+  memoryMb: number;
+  /** The variables the template sets to plain values (references to resources are the emulators'). */
+  environment: Record<string, string>;
+}
+
+export interface StackSettings {
+  deliveryQueue: QueueSettings;
+  poisonQueue: QueueSettings;
+  /** The delivery function's SQS event source mapping. */
+  deliveryMapping: {
+    batchSize: number;
+    batchingWindowSec: number;
+    reportBatchItemFailures: boolean;
+    maximumConcurrency: number;
+  };
+  api: FunctionSettings;
+  delivery: FunctionSettings;
+  scheduleGroupName: string;
+  /** The recurring schedules the stack creates (the sweep), by name. */
+  scheduleNames: string[];
+}
+
+type Resource = { Type: string; Properties?: Record<string, unknown> };
+export interface CfnTemplate {
+  Resources: Record<string, Resource>;
+}
+
+/** The template `cdk synth` makes for these props, synthesized in this process (about 2 s). */
+export async function synthesizeTemplate(props: HeraldProps): Promise<CfnTemplate> {
+  const [{ App }, { HeraldStack }] = await Promise.all([import("aws-cdk-lib"), import("../../lib/herald-stack.ts")]);
+  const outdir = mkdtempSync(join(tmpdir(), "herald-synth-"));
+  try {
+    const app = new App({ outdir, context: { "aws:cdk:bundling-stacks": [] } });
+    new HeraldStack(app, "Herald", { herald: props });
+    return app.synth().getStackByName("Herald").template as CfnTemplate;
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+// Defaults AWS applies to properties a template leaves out (AWS::SQS::Queue and
+// AWS::Lambda::EventSourceMapping reference pages in the CloudFormation User Guide).
+const SQS_DEFAULTS = { MaximumMessageSize: 262_144, VisibilityTimeout: 30, MessageRetentionPeriod: 345_600 };
+const LAMBDA_DEFAULTS = { Timeout: 3, MemorySize: 128 };
+
+function only(template: CfnTemplate, type: string, matches: (id: string, r: Resource) => boolean = () => true) {
+  const found = Object.entries(template.Resources).filter(([id, r]) => r.Type === type && matches(id, r));
+  if (found.length !== 1) throw new Error(`expected one ${type} in the template, found ${found.length}`);
+  return found[0] as [string, Resource];
+}
+
+function queueSettings(resource: Resource): QueueSettings {
+  const p = resource.Properties ?? {};
+  const settings: QueueSettings = {
+    maximumMessageSize: Number(p.MaximumMessageSize ?? SQS_DEFAULTS.MaximumMessageSize),
+    visibilityTimeoutSec: Number(p.VisibilityTimeout ?? SQS_DEFAULTS.VisibilityTimeout),
+    retentionSec: Number(p.MessageRetentionPeriod ?? SQS_DEFAULTS.MessageRetentionPeriod),
+  };
+  const redrive = p.RedrivePolicy as { maxReceiveCount?: number } | undefined;
+  if (redrive?.maxReceiveCount !== undefined) settings.maxReceiveCount = Number(redrive.maxReceiveCount);
+  return settings;
+}
+
+function functionSettings(resource: Resource): FunctionSettings {
+  const p = resource.Properties ?? {};
+  const variables = ((p.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<
+    string,
+    unknown
+  >;
+  const environment: Record<string, string> = {};
+  for (const [name, value] of Object.entries(variables)) if (typeof value === "string") environment[name] = value;
+  return {
+    timeoutSec: Number(p.Timeout ?? LAMBDA_DEFAULTS.Timeout),
+    memoryMb: Number(p.MemorySize ?? LAMBDA_DEFAULTS.MemorySize),
+    environment,
+  };
+}
+
+/** Reads what the emulators must apply out of a synthesized template. */
+export function stackSettings(template: CfnTemplate): StackSettings {
+  const [deliveryId, delivery] = only(template, "AWS::SQS::Queue", (_, r) => r.Properties?.RedrivePolicy !== undefined);
+  const [, poison] = only(template, "AWS::SQS::Queue", (_, r) => r.Properties?.RedrivePolicy === undefined);
+  const [, mapping] = only(template, "AWS::Lambda::EventSourceMapping", (_, r) => {
+    const source = r.Properties?.EventSourceArn as { "Fn::GetAtt"?: string[] } | undefined;
+    return source?.["Fn::GetAtt"]?.[0] === deliveryId;
+  });
+  const deliveryFunctionId = (mapping.Properties?.FunctionName as { Ref?: string } | undefined)?.Ref;
+  const [, deliveryFunction] = only(template, "AWS::Lambda::Function", (id) => id === deliveryFunctionId);
+  // The API function is the one API Gateway's integration invokes (`Fn::GetAtt [<id>, Arn]` in its URI).
+  const [, integration] = only(template, "AWS::ApiGatewayV2::Integration");
+  const apiFunctionId = (integration.Properties?.IntegrationUri as { "Fn::GetAtt"?: string[] } | undefined)?.[
+    "Fn::GetAtt"
+  ]?.[0];
+  const [, apiFunction] = only(template, "AWS::Lambda::Function", (id) => id === apiFunctionId);
+  const [, group] = only(template, "AWS::Scheduler::ScheduleGroup");
+  const m = mapping.Properties ?? {};
+  return {
+    deliveryQueue: queueSettings(delivery),
+    poisonQueue: queueSettings(poison),
+    deliveryMapping: {
+      batchSize: Number(m.BatchSize ?? 10),
+      batchingWindowSec: Number(m.MaximumBatchingWindowInSeconds ?? 0),
+      reportBatchItemFailures: ((m.FunctionResponseTypes as string[] | undefined) ?? []).includes(
+        "ReportBatchItemFailures",
+      ),
+      // Without a cap Lambda scales to the account's concurrency; 1000 stands for that here.
+      maximumConcurrency: Number(
+        (m.ScalingConfig as { MaximumConcurrency?: number } | undefined)?.MaximumConcurrency ?? 1000,
+      ),
+    },
+    api: functionSettings(apiFunction),
+    delivery: functionSettings(deliveryFunction),
+    scheduleGroupName: String(group.Properties?.Name),
+    scheduleNames: Object.values(template.Resources)
+      .filter((r) => r.Type === "AWS::Scheduler::Schedule")
+      .map((r) => String(r.Properties?.Name)),
+  };
+}
+
+/**
+ * The construct props that HERALD_* variables stand for, so that `HERALD_MAX_TIMEOUT=30s npm run
+ * start:aws-local` emulates the stack `maxDeliveryTimeout: 30 s` deploys (its queue visibility and
+ * function timeouts follow from it, as they would on AWS). Developers deliver to localhost: the
+ * destination policy is `any` unless the environment says otherwise.
+ */
+export async function propsFromEnv(env: Record<string, string | undefined>): Promise<HeraldProps> {
+  const { Duration } = await import("aws-cdk-lib");
+  const { configFromEnv } = await import("../core/config.ts");
+  const config = configFromEnv(env, "any");
+  const props: {
+    -readonly [K in keyof HeraldProps]: HeraldProps[K];
+  } = {};
+  if (env.HERALD_MAX_TIMEOUT) props.maxDeliveryTimeout = Duration.seconds(config.maxTimeoutSec);
+  if (env.HERALD_MAX_BODY_BYTES) props.maxBodyBytes = config.maxBodyBytes;
+  if (env.HERALD_RETENTION) props.retention = Duration.seconds(config.retentionMs / 1000);
+  if (env.HERALD_BACKOFF_FACTOR) props.backoffFactor = config.backoffFactor;
+  props.destinationPolicy =
+    env.HERALD_DESTINATION_POLICY || env.HERALD_ALLOW_PRIVATE_DESTINATIONS ? config.destinations.mode : "any";
+  if (env.HERALD_DESTINATION_ALLOW_LIST) props.destinationAllowList = env.HERALD_DESTINATION_ALLOW_LIST.split(",");
+  if (env.HERALD_MESSAGE_RECORDS) props.messageRecords = config.messageRecords;
+  return props;
+}

@@ -134,13 +134,12 @@ export interface AwsCostResult {
   cost_per_million_at_aws_latency: Record<WorkloadName, number>;
   /** QStash pay-as-you-go: $1 per 100K messages. */
   qstash_per_million: number;
-  /** US dollars per month for a deployed stack with no traffic (itemized in idle_items). */
+  /** US dollars per month for a deployed default stack (with its dashboard) and no traffic (idle_items). */
   idle_per_month: number;
-  /**
-   * The same with the opt-in dashboard (`dashboard: true`) when the stack has none: a dashboard is $3 a month
-   * past an account's free three.
-   */
+  /** The same as idle_per_month (the default stack has the dashboard); kept for earlier results' readers. */
   idle_per_month_with_dashboard: number;
+  /** Without the dashboard (`dashboard: false`): a dashboard is $3 a month past an account's free three. */
+  idle_per_month_without_dashboard: number;
   idle_items: IdleItem[];
   targets: {
     single_first_try: Target;
@@ -1285,11 +1284,12 @@ export async function runAwsCostBench(options: {
       cost_per_million_at_aws_latency: costAtAws,
       qstash_per_million: qstash,
       idle_per_month: idle,
-      idle_per_month_with_dashboard: round(
-        idle +
+      idle_per_month_with_dashboard: idle,
+      idle_per_month_without_dashboard: round(
+        idle -
           ((facts.idle.find((item) => item.item === "CloudWatch dashboards")?.quantity ?? 0) > 0
-            ? 0
-            : PRICES.dashboardPerMonth.usd),
+            ? PRICES.dashboardPerMonth.usd
+            : 0),
         2,
       ),
       idle_items: facts.idle.map((item) => ({
@@ -1300,7 +1300,9 @@ export async function runAwsCostBench(options: {
       targets: {
         single_first_try: target(2.5, costPerMillion.single, costAtAws.single),
         batch100: target(1.0, costPerMillion.batch100, costAtAws.batch100),
-        idle_per_month: { target: 3.0, actual: idle, met: idle <= 3.0 },
+        // With the dashboard, which the stack now has by default (issue "Herald on real AWS"; the target is
+        // the cost issue's: at most $5 a month).
+        idle_per_month: { target: 5.0, actual: idle, met: idle <= 5.0 },
       },
       stack: {
         lambda_memory_mb: facts.memoryMb,
@@ -1419,7 +1421,7 @@ function table(result: AwsCostResult): string {
   lines.push("");
   lines.push(
     `Idle cost per month: $${result.idle_per_month.toFixed(2)} ` +
-      `($${result.idle_per_month_with_dashboard.toFixed(2)} with the opt-in dashboard)`,
+      `with the dashboard ($${result.idle_per_month_without_dashboard.toFixed(2)} with dashboard: false)`,
   );
   for (const item of result.idle_items) {
     lines.push(`  ${`$${item.monthly_usd.toFixed(2)}`.padStart(7)}  ${item.item} x ${item.quantity}: ${item.note}`);

@@ -4,12 +4,14 @@ import { AwsSolutionsChecks } from "cdk-nag";
 import { HeraldStack } from "../lib/herald-stack.ts";
 
 const app = new App();
-const dashboard: unknown = app.node.tryGetContext("dashboard"); // `-c dashboard=true` gives the string
+const dashboard: unknown = app.node.tryGetContext("dashboard"); // `-c dashboard=false` gives the string
 const messageRecords: unknown = app.node.tryGetContext("messageRecords"); // `-c messageRecords=lean`
+const rawPathEndpoint: unknown = app.node.tryGetContext("rawPathEndpoint"); // `-c rawPathEndpoint=true`
 new HeraldStack(app, app.node.tryGetContext("stackName") ?? "Herald", {
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   herald: {
-    dashboard: dashboard === true || dashboard === "true",
+    dashboard: dashboard !== false && dashboard !== "false",
+    rawPathEndpoint: rawPathEndpoint === true || rawPathEndpoint === "true",
     ...(messageRecords === undefined ? {} : { messageRecords: messageRecords as "full" | "lean" }),
   },
 });

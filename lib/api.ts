@@ -1,7 +1,8 @@
 import { Duration, RemovalPolicy, type Stack } from "aws-cdk-lib";
-import { HttpApi, HttpStage, LogGroupLogDestination } from "aws-cdk-lib/aws-apigatewayv2";
+import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
+import { HttpApi, HttpStage, LogGroupLogDestination, type ThrottleSettings } from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
-import type { Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
+import { FunctionUrlAuthType, type Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { heraldFunction } from "./functions.ts";
@@ -9,7 +10,33 @@ import { heraldFunction } from "./functions.ts";
 export interface HeraldApiProps {
   environment: Record<string, string>;
   logRetention: RetentionDays;
+  /** The stage's request rate and burst (API Gateway answers 429 above them, before any Lambda runs). */
+  throttle: Required<ThrottleSettings>;
+  /** Reserved concurrency of the API Lambda, if any. */
+  reservedConcurrency?: number;
 }
+
+/**
+ * One JSON line per request, of HTTP API's own context variables (REST APIs' `resourcePath`,
+ * `identity.caller` and `identity.user` do not exist for HTTP APIs):
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging-variables.html
+ * The path holds the destination URL but never the query (where `qstash_token` may be).
+ */
+export const ACCESS_LOG_FORMAT = JSON.stringify({
+  requestId: "$context.requestId",
+  time: "$context.requestTimeEpoch",
+  ip: "$context.identity.sourceIp",
+  method: "$context.httpMethod",
+  path: "$context.path",
+  status: "$context.status",
+  responseLength: "$context.responseLength",
+  latencyMs: "$context.responseLatency",
+  integrationStatus: "$context.integrationStatus",
+  integrationLatencyMs: "$context.integrationLatency",
+  error: "$context.error.message",
+  integrationError: "$context.integrationErrorMessage",
+  userAgent: "$context.identity.userAgent",
+});
 
 /**
  * The producer endpoint: an API Gateway HTTP API (the cheapest API Gateway) whose every route goes to
@@ -28,6 +55,7 @@ export class HeraldApi extends Construct {
       timeout: Duration.seconds(29),
       environment: props.environment,
       logRetention: props.logRetention,
+      ...(props.reservedConcurrency === undefined ? {} : { reservedConcurrency: props.reservedConcurrency }),
     });
     this.httpApi = new HttpApi(this, "HttpApi", {
       description: "Herald: QStash-compatible messaging",
@@ -42,8 +70,22 @@ export class HeraldApi extends Construct {
       httpApi: this.httpApi,
       stageName: "$default",
       autoDeploy: true,
-      accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(accessLogs),
+        format: AccessLogFormat.custom(ACCESS_LOG_FORMAT),
+      },
+      // A flood (of unauthenticated requests too) is cut at the stage: it cannot invoke the API Lambda
+      // without bound, nor use up the account's concurrency that deliveries need.
+      throttle: props.throttle,
     });
+  }
+
+  /**
+   * A Lambda Function URL on the API Lambda: payload 2.0 like the HTTP API, but with the request path as
+   * sent (HTTP APIs decode it). Authentication is Herald's token, as on the HTTP API.
+   */
+  addRawPathEndpoint(): string {
+    return this.function.addFunctionUrl({ authType: FunctionUrlAuthType.NONE }).url;
   }
 
   /** The URL producers use as `baseUrl` / `QSTASH_URL`. */

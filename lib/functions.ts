@@ -20,6 +20,7 @@ export interface HeraldFunctionProps {
   environment: Record<string, string>;
   logRetention: RetentionDays;
   memorySize?: number;
+  reservedConcurrency?: number;
 }
 
 /**
@@ -40,6 +41,7 @@ export function heraldFunction(scope: Construct, id: string, props: HeraldFuncti
     // Both handlers mostly wait on the network: 256 MB holds a batch of ten 1 MiB bodies with room to spare,
     // at half the GB-seconds of 512 (BENCHMARKS.md).
     memorySize: props.memorySize ?? 256,
+    ...(props.reservedConcurrency === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrency }),
     timeout: props.timeout,
     environment: props.environment,
     logGroup,

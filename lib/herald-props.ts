@@ -42,12 +42,32 @@ export interface HeraldProps {
   /** Default backoff is min(1 day, e^(factor·n)) seconds before retry n. @default 2 */
   readonly backoffFactor?: number;
   /**
-   * Creates the CloudWatch dashboard (`npx cdk deploy -c dashboard=true` for the app in bin/). Opt-in: a
-   * dashboard costs $3 a month beyond an account's three free ones, almost three times the rest of an idle
-   * deployment's bill (BENCHMARKS.md), and every stage would pay it. The metrics and alarms are there
-   * either way. @default false
+   * Creates the CloudWatch dashboard, how Herald is watched in the console (`npx cdk deploy -c
+   * dashboard=false` for the app in bin/ leaves it out). A dashboard costs $3 a month beyond an account's
+   * three free ones (BENCHMARKS.md); the metrics and alarms are there either way. @default true
    */
   readonly dashboard?: boolean;
+  /**
+   * The API stage's steady request rate (per second) and burst; API Gateway answers 429 above them
+   * before any Lambda runs, so a flood cannot invoke the API Lambda without bound nor starve deliveries
+   * of the account's Lambda concurrency. @default { rateLimit: 1000, burstLimit: 2000 }
+   */
+  readonly apiThrottle?: { rateLimit: number; burstLimit: number };
+  /**
+   * Reserved concurrency of the API Lambda: a hard cap on its instances (and a guaranteed share of the
+   * account's concurrency). Reserving takes it out of the pool every other function shares, so it is
+   * off unless set. @default none
+   */
+  readonly apiReservedConcurrency?: number;
+  /**
+   * Adds a second endpoint for producers, a Lambda Function URL on the API Lambda, that hands Herald the
+   * request path as sent. API Gateway HTTP APIs percent-decode the path before Herald sees it, so a
+   * destination such as `https://x.com/a%2Fb` is delivered to `/a/b` through `apiUrl`, and one with `%3F`
+   * is cut there; through this endpoint it is delivered byte for byte (README, "Encoded characters in
+   * destinations"). A Function URL costs nothing per request beyond the Lambda invocation, but has no
+   * stage throttling: set `apiReservedConcurrency` with it to cap what a flood can invoke. @default false
+   */
+  readonly rawPathEndpoint?: boolean;
   /** SNS topic the alarms notify. @default - alarms without actions */
   readonly alarmTopic?: ITopic;
   /** Powertools log level of the Lambdas. @default "INFO" */

@@ -18,6 +18,17 @@ export class HeraldStack extends Stack {
       value: this.herald.keys.secret.secretArn,
       description: "Secrets Manager secret with the API token (signing keys: GET /v2/keys)",
     });
+    if (this.herald.rawPathUrl) {
+      new CfnOutput(this, "RawPathUrl", {
+        value: this.herald.rawPathUrl,
+        description: "A second baseUrl that keeps encoded characters of destinations (%2F, %3F) as sent",
+      });
+    }
+    new CfnOutput(this, "PoisonQueueArn", {
+      value: this.herald.queues.deliveriesPoison.queueArn,
+      description:
+        "Delivery jobs that crashed Herald 5 times (alarmed); redrive: aws sqs start-message-move-task --source-arn <this>",
+    });
     if (this.herald.dashboard) {
       new CfnOutput(this, "DashboardUrl", {
         value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.herald.dashboard.dashboard.dashboardName}`,

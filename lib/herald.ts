@@ -22,10 +22,12 @@ export type { HeraldProps } from "./herald-props.ts";
 /**
  * Herald, QStash-compatible messaging, as one construct: drop it into your own CDK app or deploy it with
  * HeraldStack. Producers use `apiUrl` with the token from `secret`; operators watch `alarms` (and
- * `dashboard`, when asked for).
+ * `dashboard`, unless left out).
  */
 export class Herald extends Construct {
   readonly apiUrl: string;
+  /** The Function URL that keeps the request path's encoding (`rawPathEndpoint: true`), else undefined. */
+  readonly rawPathUrl?: string;
   readonly storage: HeraldStorage;
   readonly queues: HeraldQueues;
   readonly keys: HeraldKeys;
@@ -33,7 +35,7 @@ export class Herald extends Construct {
   readonly api: HeraldApi;
   readonly delivery: HeraldDelivery;
   readonly metrics: HeraldMetrics;
-  /** Present only with the `dashboard: true` prop. */
+  /** Present unless the `dashboard: false` prop leaves it out. */
   readonly dashboard?: HeraldDashboard;
   readonly alarms: HeraldAlarms;
 
@@ -106,7 +108,20 @@ export class Herald extends Construct {
       POWERTOOLS_METRICS_NAMESPACE: "Herald",
       POWERTOOLS_LOG_LEVEL: props.logLevel ?? "INFO",
     };
-    this.api = new HeraldApi(this, "Api", { environment, logRetention });
+    const apiThrottle = props.apiThrottle ?? { rateLimit: 1000, burstLimit: 2000 };
+    if (!(apiThrottle.rateLimit > 0) || !Number.isInteger(apiThrottle.burstLimit) || apiThrottle.burstLimit < 1) {
+      throw new Error("apiThrottle needs a positive rateLimit and a positive integer burstLimit");
+    }
+    const reserved = props.apiReservedConcurrency;
+    if (reserved !== undefined && (!Number.isInteger(reserved) || reserved < 1)) {
+      throw new Error("apiReservedConcurrency must be a positive integer");
+    }
+    this.api = new HeraldApi(this, "Api", {
+      environment,
+      logRetention,
+      throttle: apiThrottle,
+      ...(reserved === undefined ? {} : { reservedConcurrency: reserved }),
+    });
     this.delivery = new HeraldDelivery(this, "Delivery", {
       queue: this.queues.deliveries,
       timeout: deliveryTimeout,
@@ -117,6 +132,7 @@ export class Herald extends Construct {
     this.grantRuntimeAccess(this.api.function, "api");
     this.grantRuntimeAccess(this.delivery.function, "delivery");
     this.apiUrl = this.api.url(Stack.of(this));
+    if (props.rawPathEndpoint === true) this.rawPathUrl = this.api.addRawPathEndpoint();
 
     this.metrics = new HeraldMetrics({
       api: this.api.httpApi,
@@ -125,7 +141,7 @@ export class Herald extends Construct {
       queues: [{ name: "deliveries", queue: this.queues.deliveries }],
       poisonQueues: [{ name: "deliveries", queue: this.queues.deliveriesPoison }],
     });
-    if (props.dashboard === true) this.dashboard = new HeraldDashboard(this, "Dashboard", { metrics: this.metrics });
+    if (props.dashboard !== false) this.dashboard = new HeraldDashboard(this, "Dashboard", { metrics: this.metrics });
     this.alarms = new HeraldAlarms(this, "Alarms", {
       metrics: this.metrics,
       ...(props.alarmTopic ? { topic: props.alarmTopic } : {}),

@@ -26,14 +26,16 @@ export class HeraldQueues extends Construct {
 
   constructor(scope: Construct, id: string, props: HeraldQueuesProps) {
     super(scope, id);
-    const common = {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    };
-    this.deliveriesPoison = new Queue(this, "DeliveriesPoison", common);
+    const common = { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true };
+    // A standard queue's message keeps its first enqueue time when it is redriven, so a poison queue must
+    // keep messages longer than its source for them to stay there long enough to be looked at
+    // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html):
+    // 14 days here (SQS's maximum), 4 days (SQS's default) on the delivery queue, where a job waits at
+    // most 15 minutes of delay plus five visibility timeouts.
+    this.deliveriesPoison = new Queue(this, "DeliveriesPoison", { ...common, retentionPeriod: Duration.days(14) });
     this.deliveries = new Queue(this, "Deliveries", {
       ...common,
+      retentionPeriod: Duration.days(4),
       maxMessageSizeBytes: MAX_JOB_BYTES,
       visibilityTimeout: props.visibilityTimeout,
       deadLetterQueue: { queue: this.deliveriesPoison, maxReceiveCount: MAX_RECEIVES },

@@ -11,6 +11,8 @@ import { SchedulerCronTrigger } from "../adapters/aws/scheduler-cron-trigger.ts"
 import { SqsDispatcher } from "../adapters/aws/sqs-dispatcher.ts";
 import { NodeHttpSender } from "../adapters/node/http-sender.ts";
 import { configFromEnv } from "../core/config.ts";
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import { logger, metrics } from "./observability.ts";
 import type { HeraldContext } from "../core/context.ts";
 
 type Env = Record<string, string | undefined>;
@@ -83,13 +85,23 @@ export function awsContext(): AwsContext {
   const sqs = instrumented(new SQSClient(clientConfig(env, "SQS")));
   const scheduling = {
     queueArn: required(env, "HERALD_QUEUE_ARN"),
-    scheduler: emulation?.scheduler ?? new SchedulerClient({ requestHandler }),
+    // Adaptive retries: a throttled CreateSchedule slows this client down instead of failing at once; past
+    // them the dispatcher falls back to SQS (SqsDispatcher.dispatch).
+    scheduler: emulation?.scheduler ?? new SchedulerClient({ requestHandler, retryMode: "adaptive", maxAttempts: 5 }),
     scheduleGroup: required(env, "HERALD_SCHEDULE_GROUP"),
     schedulerRoleArn: required(env, "HERALD_SCHEDULER_ROLE_ARN"),
     scheduleDeadLetterArn: required(env, "HERALD_SCHEDULE_DLQ_ARN"),
   };
   const s3Config = { ...clientConfig(env, "S3"), forcePathStyle: emulation !== undefined };
-  const dispatcher = new SqsDispatcher({ sqs, queueUrl: required(env, "HERALD_QUEUE_URL"), ...scheduling });
+  const dispatcher = new SqsDispatcher({
+    sqs,
+    queueUrl: required(env, "HERALD_QUEUE_URL"),
+    ...scheduling,
+    onScheduleFallback: (error) => {
+      metrics.addMetric("SchedulerFallbacks", MetricUnit.Count, 1);
+      logger.warn("EventBridge Scheduler refused a one-time schedule: the wait hops through SQS", error as Error);
+    },
+  });
   const store = new DynamoStore({
     client: instrumented(new DynamoDBClient(clientConfig(env, "DYNAMODB"))),
     tableName: required(env, "HERALD_TABLE"),

@@ -40,6 +40,7 @@ import { EmulatedSecretsManager } from "./emulated-secrets-manager.ts";
 import { EMULATOR_CREDENTIALS, EMULATOR_REGION, startDynamoDbLocal, startSqsAndS3 } from "./emulators.ts";
 import type { RunningHerald } from "./server.ts";
 import { listen, SERVER_OPTIONS } from "./listen.ts";
+import { functionUrlRawPath, httpApiRawPath } from "./http-api-path.ts";
 import { readBody } from "./read-body.ts";
 import { SqsPoller } from "./sqs-poller.ts";
 import {
@@ -53,6 +54,8 @@ import {
 
 export interface AwsLocalOptions {
   port?: number;
+  /** Port of the Function URL stand-in, when the stack has one (HERALD_RAW_PATH_ENDPOINT=true); 0: a free one. */
+  rawPathPort?: number;
   host?: string;
   dataDir: string;
   /** HERALD_* settings (as in a Lambda's environment): token, keys, limits. */
@@ -101,11 +104,17 @@ export interface AwsLocalHerald extends RunningHerald {
   redeploy(env: Record<string, string>): void;
   /** The settings taken from the synthesized stack, as the emulators apply them. */
   stack: StackSettings;
+  /** The Function URL stand-in's URL, when the stack has the raw-path endpoint. */
+  rawPathUrl?: string;
 }
 
 const TABLE = "herald";
 const BUCKET = "herald-bodies";
-/** API Gateway HTTP APIs accept 10 MB, but a Lambda takes at most 6 MB of event (the body is base64). */
+/**
+ * API Gateway accepts 10 MB, but a Lambda takes at most 6 MB of event (the body is base64). A live capture
+ * (koki-develop/lgtm-generator#10) shows both answers: over 10 MB a 413 with the text "HTTP content length
+ * exceeded 10485760 bytes.", over Lambda's limit a 413 `{"message": "Request Too Long"}`.
+ */
 const API_GATEWAY_MAX_BODY = 10 * 1024 * 1024;
 const LAMBDA_MAX_EVENT = 6 * 1024 * 1024;
 
@@ -231,8 +240,10 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
     }
   };
 
+  const invokeApiLambda = (event: APIGatewayProxyEventV2) =>
+    timed("api", () => api.handler(event, lambdaContext("herald-api", stack.api)));
   const server = http.createServer(SERVER_OPTIONS, (req, res) => {
-    void invokeApi(req, res, (event) => timed("api", () => api.handler(event, lambdaContext("herald-api", stack.api))));
+    void invokeApi(req, res, HTTP_API, invokeApiLambda);
   });
   // Requests the gateway itself rejects never reach the Lambda; API Gateway answers with `message`.
   await listen(server, options.port ?? 8080, options.host ?? "127.0.0.1", (status) => ({
@@ -261,6 +272,17 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
 
   const port = (server.address() as AddressInfo).port;
   const host = options.host && options.host !== "0.0.0.0" ? options.host : "127.0.0.1";
+  // The Function URL (rawPathEndpoint): the same Lambda, the path as sent.
+  let rawPathServer: http.Server | undefined;
+  if (stack.rawPathEndpoint) {
+    rawPathServer = http.createServer(SERVER_OPTIONS, (req, res) => {
+      void invokeApi(req, res, FUNCTION_URL, invokeApiLambda);
+    });
+    await listen(rawPathServer, options.rawPathPort ?? 0, options.host ?? "127.0.0.1", (status) => ({
+      message: http.STATUS_CODES[status] ?? "Bad Request",
+    }));
+  }
+  const rawPathPort = rawPathServer ? (rawPathServer.address() as AddressInfo).port : undefined;
   const secret = secretsManager.read();
   return {
     url: `http://${host}:${port}`,
@@ -271,13 +293,17 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
     emulators: { dynamodbEndpoint: dynamo.endpoint, sqsEndpoint: sqsS3.endpoint, tableName: TABLE, queueUrl },
     deliveries: { pause: () => poller.stop(), resume: () => poller.start() },
     stack,
+    ...(rawPathPort === undefined ? {} : { rawPathUrl: `http://${host}:${rawPathPort}` }),
     redeploy(changes) {
       Object.assign(lambdaEnv, changes);
       deploy();
     },
     async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of [server, rawPathServer]) {
+        if (!s) continue;
+        s.closeAllConnections();
+        await new Promise<void>((resolve) => s.close(() => resolve()));
+      }
       await poller.stop();
       scheduler.close();
       emulateAws(undefined);
@@ -348,24 +374,39 @@ function lambdaContext(functionName: string, settings: FunctionSettings): Contex
   };
 }
 
-/** Plays API Gateway: reads the request, builds the payload-2.0 event as API Gateway would, replies. */
+/** What stands in front of the API Lambda: how it hands over the path, and the largest request it takes. */
+interface Front {
+  rawPath(sent: string): string;
+  maxBody: number;
+}
+const HTTP_API: Front = { rawPath: httpApiRawPath, maxBody: API_GATEWAY_MAX_BODY };
+/** A Function URL takes what its Lambda takes (6 MB of event); it keeps the path as sent. */
+const FUNCTION_URL: Front = { rawPath: functionUrlRawPath, maxBody: LAMBDA_MAX_EVENT };
+
+/** Plays API Gateway (or a Function URL): reads the request, builds the payload-2.0 event, replies. */
 async function invokeApi(
   req: http.IncomingMessage,
   res: http.ServerResponse,
+  front: Front,
   invoke: (event: APIGatewayProxyEventV2) => Promise<unknown>,
 ): Promise<void> {
-  const read = await readBody(req, API_GATEWAY_MAX_BODY);
+  const read = await readBody(req, front.maxBody);
   // The client went away mid-request ("aborted"): nobody is left to answer, and it must not throw.
   if (read.kind === "gone") return void res.destroy();
   if (read.kind === "tooLarge") {
-    res.writeHead(413, { "Content-Type": "application/json", ...(read.close ? { Connection: "close" } : {}) });
-    res.end(JSON.stringify({ message: "Request Entity Too Large" }));
+    const close = read.close ? { Connection: "close" } : {};
+    if (front.maxBody === LAMBDA_MAX_EVENT) {
+      res.writeHead(413, { "Content-Type": "application/json", ...close });
+      res.end(JSON.stringify({ message: "Request Too Long" }));
+    } else {
+      res.writeHead(413, { "Content-Type": "text; charset=utf-8", ...close });
+      res.end(`HTTP content length exceeded ${API_GATEWAY_MAX_BODY} bytes.`);
+    }
     return;
   }
   const raw = req.url ?? "/";
   const q = raw.indexOf("?");
-  // API Gateway normalizes the path: repeated slashes collapse (`https://x` arrives as `https:/x`).
-  const rawPath = (q < 0 ? raw : raw.slice(0, q)).replace(/\/{2,}/g, "/");
+  const rawPath = front.rawPath(q < 0 ? raw : raw.slice(0, q));
   const headers: Record<string, string> = {};
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = (req.rawHeaders[i] as string).toLowerCase();
@@ -375,7 +416,7 @@ async function invokeApi(
   const body = read.body;
   if (Math.ceil(body.length / 3) * 4 > LAMBDA_MAX_EVENT) {
     res.writeHead(413, { "Content-Type": "application/json" });
-    res.end(JSON.stringify({ message: "Request Entity Too Large" }));
+    res.end(JSON.stringify({ message: "Request Too Long" }));
     return;
   }
   const event = {

@@ -38,6 +38,8 @@ export interface StackSettings {
   scheduleGroupName: string;
   /** The recurring schedules the stack creates (the sweep), by name. */
   scheduleNames: string[];
+  /** The API Lambda has a Function URL (`rawPathEndpoint`): a second endpoint that keeps the path as sent. */
+  rawPathEndpoint: boolean;
 }
 
 type Resource = { Type: string; Properties?: Record<string, unknown> };
@@ -134,6 +136,12 @@ export function stackSettings(template: CfnTemplate): StackSettings {
     scheduleNames: Object.values(template.Resources)
       .filter((r) => r.Type === "AWS::Scheduler::Schedule")
       .map((r) => String(r.Properties?.Name)),
+    rawPathEndpoint: Object.values(template.Resources).some(
+      (r) =>
+        r.Type === "AWS::Lambda::Url" &&
+        (r.Properties?.TargetFunctionArn as { "Fn::GetAtt"?: string[] } | undefined)?.["Fn::GetAtt"]?.[0] ===
+          apiFunctionId,
+    ),
   };
 }
 
@@ -158,5 +166,7 @@ export async function propsFromEnv(env: Record<string, string | undefined>): Pro
     env.HERALD_DESTINATION_POLICY || env.HERALD_ALLOW_PRIVATE_DESTINATIONS ? config.destinations.mode : "any";
   if (env.HERALD_DESTINATION_ALLOW_LIST) props.destinationAllowList = env.HERALD_DESTINATION_ALLOW_LIST.split(",");
   if (env.HERALD_MESSAGE_RECORDS) props.messageRecords = config.messageRecords;
+  // Emulation only (a construct prop, not a Lambda variable): the Function URL endpoint.
+  if (env.HERALD_RAW_PATH_ENDPOINT === "true") props.rawPathEndpoint = true;
   return props;
 }

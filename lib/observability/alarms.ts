@@ -28,6 +28,15 @@ export class HeraldAlarms extends Construct {
       evaluationPeriods: 3,
       alarmDescription: "More than 5% of delivery Lambda invocations fail",
     });
+    this.add("SchedulerFallbacks", {
+      metric: m.schedulerFallbacks(),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      alarmDescription:
+        "EventBridge Scheduler refused one-time schedules (throttled or failing): long waits hop through SQS " +
+        "every 15 minutes meanwhile; raise the CreateSchedule quota if it lasts",
+    });
     m.oldestMessageAge().forEach((metric, i) => {
       this.add(`QueueAge${i}`, {
         metric,

@@ -39,6 +39,8 @@ export class HeraldMetrics {
   delivered = (): Metric => this.herald("Delivered", "Delivered");
   retried = (): Metric => this.herald("Retried", "Retried (attempt failed, retry scheduled)");
   failed = (): Metric => this.herald("Failed", "Failed (moved to the DLQ)");
+  schedulerFallbacks = (): Metric =>
+    this.herald("SchedulerFallbacks", "Waits that went into SQS because Scheduler refused their schedule");
   deliveryLagP50 = (): Metric => this.herald("DeliveryLag", "Delivery latency p50 (ms after due)", Stats.p(50));
   deliveryLagP99 = (): Metric => this.herald("DeliveryLag", "Delivery latency p99 (ms after due)", Stats.p(99));
 

@@ -84,8 +84,14 @@ describe("queues", () => {
       deadLetterTargetArn: { "Fn::GetAtt": [Match.stringLikeRegexp(target), "Arn"] },
       maxReceiveCount: 5,
     });
+    // The poison queue keeps its messages longer than the delivery queue (redrive keeps the enqueue time).
+    template.hasResourceProperties("AWS::SQS::Queue", {
+      MessageRetentionPeriod: 14 * 86_400,
+      RedrivePolicy: Match.absent(),
+    });
     template.hasResourceProperties("AWS::SQS::Queue", {
       SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 4 * 86_400,
       MaximumMessageSize: 262144,
       VisibilityTimeout: 1080, // six times the delivery Lambda's 180 s
       RedrivePolicy: redrive("DeliveriesPoison"),
@@ -199,7 +205,56 @@ describe("API", () => {
       StageName: "$default",
       AutoDeploy: true,
       AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.anyValue() },
+      DefaultRouteSettings: { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 },
     });
+  });
+
+  it("logs HTTP API's own context variables, never REST-only ones or the query", () => {
+    const stages = Object.values(template.findResources("AWS::ApiGatewayV2::Stage")) as {
+      Properties: { AccessLogSettings: { Format: string } };
+    }[];
+    const format = stages[0]?.Properties.AccessLogSettings.Format as string;
+    const variables = [...format.matchAll(/\$context\.[\w.]+/g)].map((m) => m[0]);
+    expect(variables).toContain("$context.requestId");
+    expect(variables).toContain("$context.status");
+    // REST API variables that HTTP APIs do not have, and the query string (it may hold qstash_token).
+    for (const bad of ["resourcePath", "identity.caller", "identity.user", "requestOverride"]) {
+      expect(variables).not.toContain(`$context.${bad}`);
+    }
+    expect(format.toLowerCase()).not.toContain("querystring");
+    expect(JSON.parse(format)).toMatchObject({ path: "$context.path", ip: "$context.identity.sourceIp" });
+  });
+
+  it("has no Function URL by default; rawPathEndpoint adds one on the API Lambda, with its output", () => {
+    template.resourceCountIs("AWS::Lambda::Url", 0);
+    const { template: withUrl, nag: urlNag } = synthHerald({ rawPathEndpoint: true, apiReservedConcurrency: 20 });
+    withUrl.hasResourceProperties("AWS::Lambda::Url", {
+      AuthType: "NONE", // Herald's token is the authentication, as on the HTTP API
+      TargetFunctionArn: { "Fn::GetAtt": [Match.stringLikeRegexp("ApiHandler"), "Arn"] },
+    });
+    withUrl.hasOutput("RawPathUrl", {
+      Value: { "Fn::GetAtt": [Match.stringLikeRegexp("FunctionUrl"), "FunctionUrl"] },
+    });
+    expect(urlNag.pluginReports.find((r) => r.pluginName === "AwsSolutions")?.violations).toEqual([]);
+  });
+
+  it("takes the stage's throttling and the API Lambda's reserved concurrency from props", () => {
+    const stack = stackOf(testApp(), "Throttled");
+    new Herald(stack, "Messaging", { apiThrottle: { rateLimit: 50, burstLimit: 100 }, apiReservedConcurrency: 10 });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+    });
+    t.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("Herald API"),
+      ReservedConcurrentExecutions: 10,
+    });
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("Herald API"),
+      ReservedConcurrentExecutions: Match.absent(),
+    });
+    expect(() => new Herald(stack, "Bad", { apiReservedConcurrency: 0 })).toThrow(/apiReservedConcurrency/);
+    expect(() => new Herald(stack, "Bad2", { apiThrottle: { rateLimit: 0, burstLimit: 1 } })).toThrow(/apiThrottle/);
   });
 });
 
@@ -277,11 +332,13 @@ describe("scheduling and keys", () => {
 
 describe("observability", () => {
   let withDashboard: Template;
+  let withoutDashboard: Template;
   beforeAll(() => {
-    withDashboard = synthHerald({ dashboard: true }).template;
+    withDashboard = template; // the default: the design card names CloudWatch dashboards as how Herald is used
+    withoutDashboard = synthHerald({ dashboard: false }).template;
   });
 
-  it("has a dashboard with the message, latency, queue, Lambda and API metrics when asked", () => {
+  it("has a dashboard by default, with the message, latency, queue, Lambda and API metrics", () => {
     const dashboards = withDashboard.findResources("AWS::CloudWatch::Dashboard");
     expect(Object.keys(dashboards)).toHaveLength(1);
     const body = JSON.stringify(Object.values(dashboards)[0]);
@@ -303,8 +360,14 @@ describe("observability", () => {
     }
   });
 
-  it("alarms on poison messages, the delivery error rate and queue age", () => {
-    template.resourceCountIs("AWS::CloudWatch::Alarm", 3);
+  it("alarms on poison messages, the delivery error rate, queue age and Scheduler fallbacks", () => {
+    template.resourceCountIs("AWS::CloudWatch::Alarm", 4);
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "SchedulerFallbacks",
+      Namespace: "Herald",
+      Threshold: 0,
+      ComparisonOperator: "GreaterThanThreshold",
+    });
     const on = (metricName: string, threshold: number) => ({
       Threshold: threshold,
       Metrics: [
@@ -321,18 +384,22 @@ describe("observability", () => {
     });
   });
 
-  it("outputs the API URL and the secret ARN, and the dashboard URL when there is a dashboard", () => {
+  it("outputs the API URL, the secret ARN, the poison queue's ARN and the dashboard URL", () => {
     template.hasOutput("ApiUrl", {
       Value: { "Fn::Join": ["", Match.arrayWith([Match.stringLikeRegexp("https://")])] },
     });
     template.hasOutput("SecretArn", Match.anyValue());
+    template.hasOutput("PoisonQueueArn", {
+      Value: { "Fn::GetAtt": [Match.stringLikeRegexp("DeliveriesPoison"), "Arn"] },
+      Description: Match.stringLikeRegexp("start-message-move-task"),
+    });
     withDashboard.hasOutput("DashboardUrl", Match.anyValue());
   });
 
-  it("leaves the dashboard out by default (it would be most of an idle deployment's cost), not the alarms", () => {
-    template.resourceCountIs("AWS::CloudWatch::Dashboard", 0);
-    expect(Object.keys(template.findOutputs("DashboardUrl"))).toEqual([]);
-    template.resourceCountIs(
+  it("leaves the dashboard out with dashboard: false, not the alarms", () => {
+    withoutDashboard.resourceCountIs("AWS::CloudWatch::Dashboard", 0);
+    expect(Object.keys(withoutDashboard.findOutputs("DashboardUrl"))).toEqual([]);
+    withoutDashboard.resourceCountIs(
       "AWS::CloudWatch::Alarm",
       Object.keys(withDashboard.findResources("AWS::CloudWatch::Alarm")).length,
     );

@@ -29,12 +29,19 @@ export interface SqsDispatcherOptions {
   /** Where Scheduler puts a job it could not send (the poison queue): never dropped silently. */
   scheduleDeadLetterArn: string;
   now?: () => number;
+  /**
+   * Called when a wait could not get its one-time schedule (Scheduler throttled or failing after the
+   * client's own retries) and went into SQS for 15 minutes instead: the handlers count it as the
+   * SchedulerFallbacks metric, which an alarm watches.
+   */
+  onScheduleFallback?: (error: unknown) => void;
 }
 
 /**
  * The AWS Dispatcher: waits up to 15 minutes are SQS DelaySeconds on the standard queue; longer ones are
  * an EventBridge Scheduler one-time `at()` schedule that fires a minute early into the same queue, where
  * the delivery handler sends the job on with the remaining seconds (so long delays keep second precision).
+ * When Scheduler cannot make the schedule, the wait falls back to 15-minute SQS hops (see dispatch).
  */
 export class SqsDispatcher implements Dispatcher {
   /** The SQS message is the message while it is in flight (DESIGN §3): no DynamoDB record needed. */
@@ -77,7 +84,14 @@ export class SqsDispatcher implements Dispatcher {
         }),
       );
     } catch (error) {
-      if (!(error instanceof ConflictException)) throw error;
+      if (error instanceof ConflictException) return; // made already: this job was dispatched before
+      // Scheduler is throttled (CreateSchedule: 5,000/s in the large regions, 250 elsewhere) or failing,
+      // after the SDK's adaptive retries. The wait must neither fail the publish nor be lost: it goes into
+      // SQS for the longest delay SQS allows, and arrives early with its due time, when the delivery
+      // handler dispatches it again for the rest (sqs-delivery.ts) — hops of 15 minutes, each trying
+      // Scheduler again, until a schedule is made or the wait is under 15 minutes.
+      this.options.onScheduleFallback?.(error);
+      await this.sends.send(jobJson(body), MAX_SQS_DELAY_MS / 1000);
     }
   }
 }

@@ -363,10 +363,15 @@ describe("observability", () => {
   it("alarms on poison messages, the delivery error rate, queue age and Scheduler fallbacks", () => {
     template.resourceCountIs("AWS::CloudWatch::Alarm", 4);
     template.hasResourceProperties("AWS::CloudWatch::Alarm", {
-      MetricName: "SchedulerFallbacks",
-      Namespace: "Herald",
       Threshold: 0,
       ComparisonOperator: "GreaterThanThreshold",
+      Metrics: [
+        Match.objectLike({
+          MetricStat: Match.objectLike({
+            Metric: Match.objectLike({ MetricName: "SchedulerFallbacks", Namespace: "Herald" }),
+          }),
+        }),
+      ],
     });
     const on = (metricName: string, threshold: number) => ({
       Threshold: threshold,
@@ -453,7 +458,7 @@ describe("the Herald construct in another CDK app", () => {
     t.resourcePropertiesCountIs(
       "AWS::CloudWatch::Alarm",
       { AlarmActions: [{ Ref: Match.stringLikeRegexp("Oncall") }] },
-      3,
+      4,
     );
     const report = nagReport(app).pluginReports.find((r) => r.pluginName === "AwsSolutions");
     expect(report?.violations).toEqual([]);

@@ -191,22 +191,21 @@ export async function pumpQueue(ctx: HeraldContext, queue: string, known?: Queue
       if (position >= config.parallelism || holding >= config.parallelism) continue;
       // Un-parking is the claim: of two concurrent pumps only one dispatches the entry's job.
       if (!(await ctx.store.setQueueEntryParked(queue, entry.seq, false, now))) continue;
-      if (turnsOut(await ctx.store.headQueueEntries(queue, window)) > config.parallelism) {
+      let dispatched: "dispatched" | "gaveBack" | "gone";
+      try {
+        dispatched = await dispatchTurn(ctx, queue, entry, window, config.parallelism, now);
+      } catch (error) {
+        // The turn was claimed but its job may not exist: give it back so the next pump gives it again,
+        // rather than leave the queue waiting for the lost-turn threshold (a crash still can: the sweep).
+        await ctx.store.setQueueEntryParked(queue, entry.seq, true, now).catch(() => undefined);
+        throw error;
+      }
+      if (dispatched === "gaveBack") {
         await ctx.store.setQueueEntryParked(queue, entry.seq, true, now);
         gaveBack = true;
         break;
       }
-      holding++;
-      const stored = await ctx.store.getMessage(entry.messageId);
-      if (!stored) {
-        await ctx.store.deleteQueueEntry(queue, entry.seq); // past retention
-        continue;
-      }
-      const { status, message } = stored;
-      await ctx.dispatcher.dispatch(
-        { messageId: entry.messageId, retried: status.retried },
-        Math.max(now, message.notBefore),
-      );
+      if (dispatched === "dispatched") holding++;
     } else if (entry.claimedAt !== undefined && now > entry.claimedAt + lostAfterMs(ctx)) {
       await redispatchLostTurn(ctx, queue, entry, entry.claimedAt, now);
     }
@@ -214,6 +213,30 @@ export async function pumpQueue(ctx: HeraldContext, queue: string, known?: Queue
   // A turn given back may be free again by now (its holder finished meanwhile and its pump saw this
   // entry still claimed): look again, so no free turn stays idle.
   if (gaveBack && round < MAX_PUMP_ROUNDS) await pumpQueue(ctx, queue, undefined, round + 1);
+}
+
+/** Dispatches a claimed turn's job, unless the claim put more than `parallelism` turns out (then it is given back). */
+async function dispatchTurn(
+  ctx: HeraldContext,
+  queue: string,
+  entry: QueueEntry,
+  window: number,
+  parallelism: number,
+  now: number,
+): Promise<"dispatched" | "gaveBack" | "gone"> {
+  const out = (await ctx.store.headQueueEntries(queue, window)).filter((e) => !e.parked).length;
+  if (out > parallelism) return "gaveBack";
+  const stored = await ctx.store.getMessage(entry.messageId);
+  if (!stored) {
+    await ctx.store.deleteQueueEntry(queue, entry.seq); // past retention
+    return "gone";
+  }
+  const { status, message } = stored;
+  await ctx.dispatcher.dispatch(
+    { messageId: entry.messageId, retried: status.retried },
+    Math.max(now, message.notBefore),
+  );
+  return "dispatched";
 }
 
 /**

@@ -25,19 +25,38 @@ class ProcessDied extends Error {}
 function harness(fixture: StoreFixture) {
   let now = START;
   let dying = false;
+  // After a death, the dead process's remaining calls fail: it writes nothing more (core's own recovery
+  // code, e.g. giving a turn back when its dispatch failed, cannot run in a process that is gone).
+  let dead = false;
+  let failing = false;
   const jobs: DeliveryJob[] = [];
   const delivered: string[] = [];
   const dispatcher: Dispatcher = {
     async dispatch(job) {
+      if (failing) {
+        failing = false;
+        throw new Error("SQS answered 503 after the SDK's retries");
+      }
       if (dying) {
         dying = false;
+        dead = true;
         throw new ProcessDied("the process died before its job was sent");
       }
       jobs.push(job);
     },
   };
+  const store = new Proxy(fixture.store, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        if (dead) throw new ProcessDied("the process is dead");
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
   const ctx: HeraldContext = {
-    store: fixture.store,
+    store,
     dispatcher,
     clock: { now: () => now },
     config: CONFIG,
@@ -73,8 +92,21 @@ function harness(fixture: StoreFixture) {
     delivered,
     message,
     advance: (ms: number) => void (now += ms),
-    /** The next dispatch dies (the process died between a turn's claim and its job's send). */
-    dieAtNextDispatch: () => void (dying = true),
+    /**
+     * Runs `operation` in a process that dies at its next dispatch (between a turn's claim and its job's
+     * send): it rejects with ProcessDied, and nothing after the death reaches the store.
+     */
+    /** The next dispatch fails (an AWS error after the SDK's retries); the process lives on. */
+    failNextDispatch: () => void (failing = true),
+    async diesAtDispatch(operation: () => Promise<unknown>): Promise<void> {
+      dying = true;
+      try {
+        await operation();
+      } finally {
+        dying = false;
+        dead = false; // the next calls are the restarted process's
+      }
+    },
     /** Runs every job sent so far, and those they send, as a delivery worker would. */
     async drain(): Promise<void> {
       for (let job = jobs.shift(); job; job = jobs.shift()) await deliverMessage(ctx, job);
@@ -114,11 +146,10 @@ export function sweepContract(name: string, open: () => Promise<StoreFixture>): 
 
     it(
       "gives a turn lost between its claim and its job again once presumed lost, once under two concurrent sweeps; the client's retry follows in order",
-      withHarness(async ({ ctx, jobs, delivered, message, advance, dieAtNextDispatch, drain }) => {
+      withHarness(async ({ ctx, jobs, delivered, message, advance, diesAtDispatch, drain }) => {
         await upsertQueue(ctx, { queueName: "orders", parallelism: 1 });
         const stuck = message("/stuck", { queueName: "orders" });
-        dieAtNextDispatch();
-        await expect(acceptMessage(ctx, stuck)).rejects.toThrow(ProcessDied);
+        await expect(diesAtDispatch(() => acceptMessage(ctx, stuck))).rejects.toThrow(ProcessDied);
         const [head] = await ctx.store.headQueueEntries("orders", 1);
         expect(head).toMatchObject({ messageId: stuck.messageId, parked: false }); // its turn, but no job
         // The client got no 2xx and publishes again: a new message, behind the stuck one.
@@ -142,14 +173,31 @@ export function sweepContract(name: string, open: () => Promise<StoreFixture>): 
     );
 
     it(
+      "gives back a turn whose job could not be sent, so the next pump gives it again at once",
+      withHarness(async ({ ctx, jobs, delivered, message, failNextDispatch, drain }) => {
+        await upsertQueue(ctx, { queueName: "flaky", parallelism: 1 });
+        const first = message("/first", { queueName: "flaky" });
+        failNextDispatch();
+        await expect(acceptMessage(ctx, first)).rejects.toThrow(/503/);
+        const [head] = await ctx.store.headQueueEntries("flaky", 1);
+        expect(head).toMatchObject({ messageId: first.messageId, parked: true }); // no turn out without a job
+        // The client's retry (a new message) pumps the queue: the first one goes first, without a sweep.
+        const second = message("/second", { queueName: "flaky" });
+        expect(await acceptMessage(ctx, second)).toBe(true);
+        expect(jobs).toEqual([{ messageId: first.messageId, retried: 0 }]);
+        await drain();
+        expect(delivered).toEqual(["/first", "/second"]);
+      }),
+    );
+
+    it(
       "finds the entries of a deleted queue through its marker, and drops the marker once it is old and empty",
-      withHarness(async ({ ctx, jobs, delivered, message, advance, dieAtNextDispatch, drain }) => {
+      withHarness(async ({ ctx, jobs, delivered, message, advance, diesAtDispatch, drain }) => {
         await upsertQueue(ctx, { queueName: "gone", parallelism: 1, paused: true });
         const parked = message("/parked", { queueName: "gone" });
         await acceptMessage(ctx, parked);
         // The delete removed the settings, gave the now unpaused queue's head its turn, and died.
-        dieAtNextDispatch();
-        await expect(deleteQueue(ctx, "gone")).rejects.toThrow(ProcessDied);
+        await expect(diesAtDispatch(() => deleteQueue(ctx, "gone"))).rejects.toThrow(ProcessDied);
         expect(await ctx.store.getRecord("queue", "gone")).toBeUndefined();
         // Another deleted queue whose entry legitimately waits a day (its job is due then).
         await upsertQueue(ctx, { queueName: "later", parallelism: 1 });

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { ConditionalCheckFailedException, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   BatchWriteCommand,
@@ -611,19 +612,29 @@ export class DynamoStore implements Store {
   }
 
   async setQueueEntryParked(queue: string, seq: number, parked: boolean, now: number): Promise<boolean> {
+    // An un-park (a claim) carries a token of its own: when the SDK retries a claim whose answer was lost
+    // (a timeout after DynamoDB applied it), the retry fails its condition, and the item returned with
+    // the failure tells whether the claim that stands is this one (bench/faults.ts found claims lost so,
+    // and their queues stalled until the sweep's threshold).
+    const claim = parked ? undefined : randomUUID();
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { PK: `QE#${queue}`, SK: padSeq(seq) },
           ConditionExpression: "p = :was",
-          UpdateExpression: parked ? "SET p = :parked" : "SET p = :parked, c = :now",
-          ExpressionAttributeValues: { ":was": !parked, ":parked": parked, ...(parked ? {} : { ":now": now }) },
+          UpdateExpression: parked ? "SET p = :parked" : "SET p = :parked, c = :now, k = :claim",
+          ExpressionAttributeValues: {
+            ":was": !parked,
+            ":parked": parked,
+            ...(parked ? {} : { ":now": now, ":claim": claim }),
+          },
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
         }),
       );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (error instanceof ConditionalCheckFailedException) return claim !== undefined && error.Item?.k?.S === claim;
       throw error;
     }
   }
@@ -698,6 +709,9 @@ export class DynamoStore implements Store {
       }
       const held = await this.doc.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
       const live = held.Item && Number(held.Item.until) > now ? (held.Item.value as string) : undefined;
+      // This very claim, applied by an attempt whose answer was lost (the SDK retried it): it is made.
+      // Claim values name the publish's own message ids and time, so no other publish writes the same.
+      if (live === value) return undefined;
       if (replacing !== undefined) return live ?? "";
       if (live !== undefined) return live;
     }

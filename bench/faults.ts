@@ -6,7 +6,7 @@
 // Every message that got a 2xx must be delivered; duplicates are counted; nothing may be left stuck.
 //
 //   npm run faults                      # 2,000+ messages, 5% of calls faulted
-//   npm run faults -- --rate=0.1 --scale=0.5
+//   npm run faults -- --rate=0.1 --scale=0.5 --settle=120   (seconds to wait for the backlog)
 //
 // Results: bench/results/faults-latest.json; RELIABILITY.md quotes them. Not part of `npm test` (a small
 // run of the same code is: test/e2e/fault-injection.e2e.test.ts).
@@ -25,8 +25,9 @@ const option = (name: string, fallback: number): number => {
 const rate = option("rate", 0.05);
 const scale = option("scale", 1);
 const seed = option("seed", 1);
+const settleMs = option("settle", 300) * 1000;
 
-const result = await runFaultInjection({ rate, scale, seed, log: (line) => console.log(line) });
+const result = await runFaultInjection({ rate, scale, seed, settleMs, log: (line) => console.log(line) });
 const file = join("bench/results", "faults-latest.json");
 writeFileSync(
   file,

@@ -255,6 +255,12 @@ export async function runFaultInjection(options: FaultRunOptions): Promise<Fault
   }
   injecting = false;
   const left = missing();
+  if (left.length > 0) {
+    // What the queues say of themselves, to tell a stalled queue from lost messages.
+    const queues = await (await api("/v2/queues")).json().catch(() => undefined);
+    options.log(`  queues at the end: ${JSON.stringify(queues)}`);
+    if (process.env.HERALD_FAULTS_DIAGNOSE) await diagnose(herald, options.log);
+  }
   let duplicates = 0;
   for (const key of accepted.flatMap(expectedKeys)) {
     const times = seen.get(key) ?? 0;
@@ -302,4 +308,30 @@ export async function runFaultInjection(options: FaultRunOptions): Promise<Fault
   await new Promise<void>((done) => sink.close(() => done()));
   rmSync(dataDir, { recursive: true, force: true });
   return result;
+}
+
+/** Development aid (HERALD_FAULTS_DIAGNOSE=1): the head entries of each queue and their messages' status. */
+async function diagnose(herald: Awaited<ReturnType<typeof startAwsLocal>>, log: (line: string) => void) {
+  const { DynamoDBClient } = await import("@aws-sdk/client-dynamodb");
+  const { DynamoDBDocumentClient, QueryCommand, GetCommand } = await import("@aws-sdk/lib-dynamodb");
+  const { EMULATOR_CREDENTIALS, EMULATOR_REGION } = await import("../../lambdas/local/emulators.ts");
+  const doc = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint: herald.emulators.dynamodbEndpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS }),
+  );
+  const TableName = herald.emulators.tableName;
+  const { SQSClient, ListQueuesCommand, GetQueueAttributesCommand } = await import("@aws-sdk/client-sqs");
+  const sqs = new SQSClient({ endpoint: herald.emulators.sqsEndpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS });
+  for (const url of (await sqs.send(new ListQueuesCommand({}))).QueueUrls ?? []) {
+    const a = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["All"] }));
+    log(`  ${url}: visible ${a.Attributes?.ApproximateNumberOfMessages}, in flight ${a.Attributes?.ApproximateNumberOfMessagesNotVisible}, delayed ${a.Attributes?.ApproximateNumberOfMessagesDelayed}`);
+  }
+  for (const q of ["faults-q0", "faults-q1", "faults-q2"]) {
+    const { Items = [] } = await doc.send(
+      new QueryCommand({ TableName, KeyConditionExpression: "PK = :pk", ExpressionAttributeValues: { ":pk": `QE#${q}` }, Limit: 3 }),
+    );
+    for (const item of Items) {
+      const status = await doc.send(new GetCommand({ TableName, Key: { PK: `M#${item.m}`, SK: "#S" } }));
+      log(`  ${q} ${JSON.stringify(item)} status ${JSON.stringify(status.Item)}`);
+    }
+  }
 }

@@ -35,11 +35,11 @@ export async function deliverMessage(ctx: HeraldContext, job: DeliveryJob): Prom
 
   if (status.state === "CANCEL_REQUESTED") {
     const canceled: MessageStatus = { ...status, state: "CANCELED" };
-    if (
-      await ctx.store.updateStatus(message.messageId, status, canceled, [
-        { time: ctx.clock.now(), messageId: message.messageId, state: "CANCELED" },
-      ])
-    ) {
+    const written = await ctx.store.updateStatus(message.messageId, status, canceled, [
+      { time: ctx.clock.now(), messageId: message.messageId, state: "CANCELED" },
+    ]);
+    // Not written: canceled already (this write's answer lost, or another run) lets its queue move on too.
+    if (written || (await ctx.store.getMessage(message.messageId))?.status.state === "CANCELED") {
       await onMessageFinal(ctx, message, canceled);
     }
     // This job may be the redelivery of a worker that died holding a slot before the cancel came in:
@@ -203,6 +203,10 @@ async function settleStatus(
     if (await ctx.store.updateStatus(message.messageId, current, next, events)) return next;
     const stored = (await ctx.store.getMessage(message.messageId))?.status;
     if (!stored) return undefined;
+    // Already this outcome: our write landed though its answer was lost (the store's client retried it
+    // and the retry failed its condition), or another run of this job settled it alike. Either way what
+    // follows a written outcome (a queue moving on) must still happen; it is idempotent.
+    if (sameStatus(stored, next)) return next;
     const attempt = next.state === "RETRY" ? next.retried - 1 : next.retried;
     if (stored.state === "RETRY" && stored.retried === attempt && !sameStatus(stored, current)) {
       current = stored; // the previous attempt's record arrived late

@@ -197,11 +197,11 @@ export async function pumpQueue(ctx: HeraldContext, queue: string, known?: Queue
       } catch (error) {
         // The turn was claimed but its job may not exist: give it back so the next pump gives it again,
         // rather than leave the queue waiting for the lost-turn threshold (a crash still can: the sweep).
-        await ctx.store.setQueueEntryParked(queue, entry.seq, true, now).catch(() => undefined);
+        await giveBack(ctx, queue, entry.seq, now).catch(() => undefined);
         throw error;
       }
       if (dispatched === "gaveBack") {
-        await ctx.store.setQueueEntryParked(queue, entry.seq, true, now);
+        await giveBack(ctx, queue, entry.seq, now);
         gaveBack = true;
         break;
       }
@@ -214,6 +214,24 @@ export async function pumpQueue(ctx: HeraldContext, queue: string, known?: Queue
   // entry still claimed): look again, so no free turn stays idle.
   if (gaveBack && round < MAX_PUMP_ROUNDS) await pumpQueue(ctx, queue, undefined, round + 1);
 }
+
+/**
+ * Parks a claimed entry again. Tried a few times: the store is failing when this runs after a failed
+ * dispatch, and a turn left claimed without a job stalls its queue until the sweep presumes it lost
+ * (bench/faults.ts found exactly that under injected faults). The park is a compare-and-set: idempotent.
+ */
+async function giveBack(ctx: HeraldContext, queue: string, seq: number, now: number): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await ctx.store.setQueueEntryParked(queue, seq, true, now);
+      return;
+    } catch (error) {
+      if (attempt >= GIVE_BACK_TRIES - 1) throw error;
+      await ctx.clock.sleep?.(100 * 2 ** attempt);
+    }
+  }
+}
+const GIVE_BACK_TRIES = 4;
 
 /** Dispatches a claimed turn's job, unless the claim put more than `parallelism` turns out (then it is given back). */
 async function dispatchTurn(

@@ -53,6 +53,7 @@ interface Instrumentable {
   };
 }
 const SERVICE_OF: Record<string, string> = {
+  SchedulerClient: "Scheduler",
   DynamoDBClient: "DynamoDB",
   SQSClient: "SQS",
   S3Client: "S3",
@@ -78,6 +79,7 @@ export interface FaultRunResult {
   messages: { expected: number; delivered: number; missing: number; duplicate_deliveries: number };
   callbacks: { expected: number; delivered: number };
   stuck: string[];
+  long_waits: { accepted: number; held_pending: number };
   duration_s: number;
 }
 
@@ -87,9 +89,11 @@ interface Publish {
   id: string;
   path: string;
   headers: Record<string, string>;
-  /** Deliveries it must produce (3 for fan-out). */
+  /** Deliveries it must produce (3 for fan-out; 0 for a wait longer than the run, checked as held). */
   deliveries: number;
   callback?: boolean;
+  /** The body, when not the id itself (large bodies: the id, then padding). */
+  body?: string;
 }
 
 export async function runFaultInjection(options: FaultRunOptions): Promise<FaultRunResult> {
@@ -99,10 +103,12 @@ export async function runFaultInjection(options: FaultRunOptions): Promise<Fault
   const injected: Record<string, number> = {};
   const count = (map: Record<string, number>, key: string) => (map[key] = (map[key] ?? 0) + 1);
   let injecting = false;
-  const maybeFault = (service: string): FaultKind | undefined => {
+  // `afterToo`: the call can fail after it was carried out (a stand-in's failure is injected before it).
+  const maybeFault = (service: string, afterToo = true): FaultKind | undefined => {
     count(calls, service);
     if (!injecting || random() >= options.rate) return undefined;
-    const kind = FAULT_KINDS[Math.floor(random() * FAULT_KINDS.length)] as FaultKind;
+    const kinds = afterToo ? FAULT_KINDS : FAULT_KINDS.filter((k) => k !== "timeoutAfter");
+    const kind = kinds[Math.floor(random() * kinds.length)] as FaultKind;
     count(injected, `${service} ${kind}`);
     return kind;
   };
@@ -122,7 +128,7 @@ export async function runFaultInjection(options: FaultRunOptions): Promise<Fault
         res.end("ok");
         return;
       }
-      const key = `${path.startsWith("/fan/") ? path : ""}|${body}`;
+      const key = `${path.startsWith("/fan/") ? path : ""}|${body.split("\n")[0]}`;
       const n = (seen.get(key) ?? 0) + 1;
       seen.set(key, n);
       res.statusCode = path.startsWith("/retry/") && n === 1 ? 500 : 200;
@@ -159,8 +165,8 @@ export async function runFaultInjection(options: FaultRunOptions): Promise<Fault
     },
     // The stand-ins have no SDK retries in front of them here: a fault reaches Herald at once.
     onStandInRequest: (service) => {
-      const kind = maybeFault(service);
-      if (kind !== undefined && kind !== "timeoutAfter") throw awsError(kind, service);
+      const kind = maybeFault(service, false);
+      if (kind !== undefined) throw awsError(kind, service);
     },
   });
 
@@ -174,8 +180,12 @@ export async function runFaultInjection(options: FaultRunOptions): Promise<Fault
 
   const n = (x: number) => Math.max(1, Math.round(x * options.scale));
   const plan: Publish[] = [];
-  const add = (kind: string, total: number, make: (i: number) => Omit<Publish, "kind" | "id">) => {
-    for (let i = 0; i < total; i++) plan.push({ kind, id: `${kind}-${i}`, ...make(i) });
+  const add = (kind: string, total: number, make: (i: number) => Omit<Publish, "kind" | "id"> & { large?: true }) => {
+    for (let i = 0; i < total; i++) {
+      const { large, ...rest } = make(i);
+      const id = `${kind}-${i}`;
+      plan.push({ kind, id, ...rest, ...(large ? { body: `${id}\n${"x".repeat(150 * 1024)}` } : {}) });
+    }
   };
   add("immediate", n(800), () => ({ path: `/v2/publish/${sinkUrl}/immediate/`, headers: {}, deliveries: 1 }));
   add("delayed", n(300), (i) => ({
@@ -194,6 +204,15 @@ export async function runFaultInjection(options: FaultRunOptions): Promise<Fault
     headers: { "Upstash-Retries": "3", "Upstash-Retry-Delay": "1000" },
     deliveries: 1,
   }));
+  // Bodies over DynamoDB's inline limit go to S3.
+  add("large", n(40), () => ({ path: `/v2/publish/${sinkUrl}/large/`, headers: {}, deliveries: 1, large: true }));
+  // Waits longer than SQS's 15 minutes go through Scheduler (or, when it refuses, SQS hops): too long to
+  // wait for here, so each is checked as held — readable and pending — at the end.
+  add("long", n(40), () => ({
+    path: `/v2/publish/${sinkUrl}/long/`,
+    headers: { "Upstash-Delay": "30m" },
+    deliveries: 0,
+  }));
   add("callback", n(100), () => ({
     path: `/v2/publish/${sinkUrl}/with-callback/`,
     headers: { "Upstash-Callback": `${sinkUrl}/cb/` },
@@ -209,6 +228,7 @@ export async function runFaultInjection(options: FaultRunOptions): Promise<Fault
   // The client retries 5xx and network errors with the same deduplication id, as a careful producer does
   // (the SDK retries 5xx too): a publish cut off after it was stored is then published once.
   const accepted: Publish[] = [];
+  const messageIds = new Map<string, string>();
   let clientRetries = 0;
   let refused = 0;
   injecting = true;
@@ -226,10 +246,11 @@ export async function runFaultInjection(options: FaultRunOptions): Promise<Fault
           const res = await api(p.path, {
             method: "POST",
             headers: { ...p.headers, "Upstash-Deduplication-Id": p.id },
-            body: p.id,
+            body: p.body ?? p.id,
           });
-          await res.arrayBuffer();
+          const answer = (await res.json().catch(() => ({}))) as { messageId?: string };
           ok = res.status >= 200 && res.status < 300;
+          if (ok && answer.messageId) messageIds.set(p.id, answer.messageId);
           if (!ok && res.status < 500) break; // a 4xx is an answer, not a fault
         } catch {
           // connection error: retried
@@ -246,7 +267,7 @@ export async function runFaultInjection(options: FaultRunOptions): Promise<Fault
 
   // Faults go on while the backlog drains: retries, callbacks and queue turns recover under them too.
   const expectedKeys = (p: Publish): string[] =>
-    p.kind === "fanout" ? ["a", "b", "c"].map((e) => `/fan/${e}|${p.id}`) : [`|${p.id}`];
+    p.deliveries === 0 ? [] : p.kind === "fanout" ? ["a", "b", "c"].map((e) => `/fan/${e}|${p.id}`) : [`|${p.id}`];
   const missing = () => accepted.flatMap(expectedKeys).filter((key) => !seen.has(key));
   const missingCallbacks = () => accepted.filter((p) => p.callback && !callbacks.has(p.id));
   const deadline = Date.now() + (options.settleMs ?? 300_000);
@@ -255,6 +276,14 @@ export async function runFaultInjection(options: FaultRunOptions): Promise<Fault
   }
   injecting = false;
   const left = missing();
+  // The long waits: each readable and still pending, its job held by Scheduler or by SQS.
+  let held = 0;
+  const notHeld: string[] = [];
+  for (const p of accepted.filter((q) => q.deliveries === 0)) {
+    const res = await api(`/v2/messages/${messageIds.get(p.id)}`);
+    if (res.status === 200) held++;
+    else notHeld.push(`${p.id} (GET answered ${res.status})`);
+  }
   if (left.length > 0) {
     // What the queues say of themselves, to tell a stalled queue from lost messages.
     const queues = await (await api("/v2/queues")).json().catch(() => undefined);
@@ -269,7 +298,7 @@ export async function runFaultInjection(options: FaultRunOptions): Promise<Fault
   }
   const expectedDeliveries = accepted.reduce((sum, p) => sum + p.deliveries, 0);
   const result: FaultRunResult = {
-    ok: left.length === 0 && missingCallbacks().length === 0 && accepted.length > 0,
+    ok: left.length === 0 && missingCallbacks().length === 0 && notHeld.length === 0 && accepted.length > 0,
     rate: options.rate,
     calls,
     injected,
@@ -285,6 +314,7 @@ export async function runFaultInjection(options: FaultRunOptions): Promise<Fault
       missing: left.length,
       duplicate_deliveries: duplicates,
     },
+    long_waits: { accepted: accepted.filter((p) => p.deliveries === 0).length, held_pending: held },
     callbacks: {
       expected: accepted.filter((p) => p.callback).length,
       delivered: accepted.filter((p) => p.callback && callbacks.has(p.id)).length,
@@ -294,6 +324,7 @@ export async function runFaultInjection(options: FaultRunOptions): Promise<Fault
       ...missingCallbacks()
         .slice(0, 20)
         .map((p) => `callback of ${p.id}`),
+      ...notHeld.slice(0, 20),
     ],
     duration_s: Math.round((performance.now() - started) / 1000),
   };
@@ -302,7 +333,8 @@ export async function runFaultInjection(options: FaultRunOptions): Promise<Fault
   options.log(
     `  ${totalInjected} faults injected in ${totalCalls} AWS calls; delivered ${result.messages.delivered}/` +
       `${result.messages.expected} messages and ${result.callbacks.delivered}/${result.callbacks.expected} callbacks, ` +
-      `${duplicates} duplicate deliveries, ${left.length} missing (${result.duration_s} s)`,
+      `${duplicates} duplicate deliveries, ${left.length} missing; ${held}/${result.long_waits.accepted} ` +
+      `30-minute waits held (${result.duration_s} s)`,
   );
   await herald.close();
   await new Promise<void>((done) => sink.close(() => done()));
@@ -316,18 +348,33 @@ async function diagnose(herald: Awaited<ReturnType<typeof startAwsLocal>>, log: 
   const { DynamoDBDocumentClient, QueryCommand, GetCommand } = await import("@aws-sdk/lib-dynamodb");
   const { EMULATOR_CREDENTIALS, EMULATOR_REGION } = await import("../../lambdas/local/emulators.ts");
   const doc = DynamoDBDocumentClient.from(
-    new DynamoDBClient({ endpoint: herald.emulators.dynamodbEndpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS }),
+    new DynamoDBClient({
+      endpoint: herald.emulators.dynamodbEndpoint,
+      region: EMULATOR_REGION,
+      credentials: EMULATOR_CREDENTIALS,
+    }),
   );
   const TableName = herald.emulators.tableName;
   const { SQSClient, ListQueuesCommand, GetQueueAttributesCommand } = await import("@aws-sdk/client-sqs");
-  const sqs = new SQSClient({ endpoint: herald.emulators.sqsEndpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS });
+  const sqs = new SQSClient({
+    endpoint: herald.emulators.sqsEndpoint,
+    region: EMULATOR_REGION,
+    credentials: EMULATOR_CREDENTIALS,
+  });
   for (const url of (await sqs.send(new ListQueuesCommand({}))).QueueUrls ?? []) {
     const a = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["All"] }));
-    log(`  ${url}: visible ${a.Attributes?.ApproximateNumberOfMessages}, in flight ${a.Attributes?.ApproximateNumberOfMessagesNotVisible}, delayed ${a.Attributes?.ApproximateNumberOfMessagesDelayed}`);
+    log(
+      `  ${url}: visible ${a.Attributes?.ApproximateNumberOfMessages}, in flight ${a.Attributes?.ApproximateNumberOfMessagesNotVisible}, delayed ${a.Attributes?.ApproximateNumberOfMessagesDelayed}`,
+    );
   }
   for (const q of ["faults-q0", "faults-q1", "faults-q2"]) {
     const { Items = [] } = await doc.send(
-      new QueryCommand({ TableName, KeyConditionExpression: "PK = :pk", ExpressionAttributeValues: { ":pk": `QE#${q}` }, Limit: 3 }),
+      new QueryCommand({
+        TableName,
+        KeyConditionExpression: "PK = :pk",
+        ExpressionAttributeValues: { ":pk": `QE#${q}` },
+        Limit: 3,
+      }),
     );
     for (const item of Items) {
       const status = await doc.send(new GetCommand({ TableName, Key: { PK: `M#${item.m}`, SK: "#S" } }));

@@ -374,12 +374,25 @@ function lambdaContext(functionName: string, settings: FunctionSettings): Contex
   };
 }
 
-/** What stands in front of the API Lambda: how it hands over the path, and the largest request it takes. */
+/**
+ * What stands in front of the API Lambda: how it hands over the path, the largest request it takes, and
+ * the HTTP API quotas (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html):
+ * "Total combined size of request line and header values: 10240 bytes" and "Maximum integration
+ * timeout: 30 seconds". The page gives no status for either; this stand-in answers 431 and 503 (HTTP's
+ * own statuses for them) with API Gateway's `{"message": …}` body.
+ */
 interface Front {
   rawPath(sent: string): string;
   maxBody: number;
+  maxRequestLineAndHeaderValues?: number;
+  integrationTimeoutMs?: number;
 }
-const HTTP_API: Front = { rawPath: httpApiRawPath, maxBody: API_GATEWAY_MAX_BODY };
+const HTTP_API: Front = {
+  rawPath: httpApiRawPath,
+  maxBody: API_GATEWAY_MAX_BODY,
+  maxRequestLineAndHeaderValues: 10_240,
+  integrationTimeoutMs: 30_000,
+};
 /** A Function URL takes what its Lambda takes (6 MB of event); it keeps the path as sent. */
 const FUNCTION_URL: Front = { rawPath: functionUrlRawPath, maxBody: LAMBDA_MAX_EVENT };
 
@@ -390,6 +403,15 @@ async function invokeApi(
   front: Front,
   invoke: (event: APIGatewayProxyEventV2) => Promise<unknown>,
 ): Promise<void> {
+  if (front.maxRequestLineAndHeaderValues !== undefined) {
+    let size = `${req.method} ${req.url} HTTP/${req.httpVersion}`.length;
+    for (let i = 1; i < req.rawHeaders.length; i += 2) size += Buffer.byteLength(req.rawHeaders[i] as string);
+    if (size > front.maxRequestLineAndHeaderValues) {
+      res.writeHead(431, { "Content-Type": "application/json", Connection: "close" });
+      res.end(JSON.stringify({ message: "Request Header Fields Too Large" }));
+      return;
+    }
+  }
   const read = await readBody(req, front.maxBody);
   // The client went away mid-request ("aborted"): nobody is left to answer, and it must not throw.
   if (read.kind === "gone") return void res.destroy();
@@ -447,7 +469,18 @@ async function invokeApi(
     isBase64Encoded: true,
   } as APIGatewayProxyEventV2;
   try {
-    const result = (await invoke(event)) as { statusCode: number; headers?: Record<string, string>; body?: string };
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => {
+      if (front.integrationTimeoutMs !== undefined)
+        timer = setTimeout(() => resolve("timeout"), front.integrationTimeoutMs);
+    });
+    const answer = await Promise.race([invoke(event), timedOut]).finally(() => clearTimeout(timer));
+    if (answer === "timeout") {
+      res.writeHead(503, { "Content-Type": "application/json" });
+      res.end(JSON.stringify({ message: "Service Unavailable" }));
+      return;
+    }
+    const result = answer as { statusCode: number; headers?: Record<string, string>; body?: string };
     res.writeHead(result.statusCode, result.headers ?? {});
     res.end(result.body ?? "");
   } catch (error) {

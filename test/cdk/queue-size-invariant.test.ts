@@ -3,13 +3,11 @@
 // defaults to 1 MiB: without the attribute the emulation passed jobs that AWS refused).
 import { CreateQueueCommand } from "@aws-sdk/client-sqs";
 import { describe, expect, it } from "vitest";
-import { SqsDispatcher } from "../../lambdas/adapters/aws/sqs-dispatcher.ts";
 import { MAX_CARRIED_BODY_BYTES, MAX_CARRIED_HEADER_BYTES, travelsWithJob } from "../../lambdas/core/accept.ts";
 import { DEFAULT_CONFIG } from "../../lambdas/core/config.ts";
 import type { HeraldContext } from "../../lambdas/core/context.ts";
 import type { Message } from "../../lambdas/core/message.ts";
-import { EmulatedScheduler } from "../../lambdas/local/emulated-scheduler.ts";
-import { uniqueName, useAwsEmulators } from "../support/aws-emulators.ts";
+import { dispatcherFor, uniqueName, useAwsEmulators } from "../support/aws-emulators.ts";
 import { makeMessage } from "../unit/message-fixture.ts";
 import { synthHerald } from "./synth.ts";
 
@@ -45,15 +43,7 @@ describe("the delivery queue's maximum message size", () => {
       }),
     );
     const queueUrl = QueueUrl as string;
-    const dispatcher = new SqsDispatcher({
-      sqs,
-      queueUrl,
-      scheduler: new EmulatedScheduler(sqs, () => queueUrl),
-      scheduleGroup: "g",
-      queueArn: "arn:aws:sqs:us-east-1:000000000000:q",
-      schedulerRoleArn: "arn:aws:iam::000000000000:role/r",
-      scheduleDeadLetterArn: "arn:aws:sqs:us-east-1:000000000000:p",
-    });
+    const dispatcher = dispatcherFor(sqs, queueUrl);
     for (const kib of [12, 16, 32]) {
       const message = largestCarried(kib * 1024);
       expect(travelsWithJob(lean as unknown as HeraldContext, message)).toBe(true);

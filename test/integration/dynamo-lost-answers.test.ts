@@ -14,9 +14,11 @@ const emulators = useAwsEmulators();
 type Handler = (args: { input: unknown }) => Promise<unknown>;
 
 /** A DynamoDB client whose next `operation` is carried out, then answered with a timeout (retried by the SDK). */
-async function losingAnswers(
-  base: DynamoDBClient,
-): Promise<{ client: DynamoDBClient; loseNext: (operation: string) => void }> {
+async function losingAnswers(base: DynamoDBClient): Promise<{
+  client: DynamoDBClient;
+  loseNext: (operation: string) => void;
+  failNext: (operation: string) => void;
+}> {
   const e = (await base.config.endpoint?.()) as { protocol: string; hostname: string; port?: number };
   const client = new DynamoDBClient({
     endpoint: `${e.protocol}//${e.hostname}:${e.port}`,
@@ -25,6 +27,7 @@ async function losingAnswers(
     maxAttempts: 3,
   });
   let lose: string | undefined;
+  let fail: string | undefined;
   (
     client.middlewareStack as unknown as {
       add(m: (next: Handler, context: { commandName?: string }) => Handler, o: object): void;
@@ -32,6 +35,11 @@ async function losingAnswers(
   ).add(
     (next, context) => async (args) => {
       const result = await next(args);
+      if (fail !== undefined && context.commandName === `${fail}Command`) {
+        fail = undefined;
+        // Not retryable: the error reaches the caller although the write was applied.
+        throw Object.assign(new Error("injected: the answer was lost"), { name: "ValidationException", $metadata: {} });
+      }
       if (lose !== undefined && context.commandName === `${lose}Command`) {
         lose = undefined;
         throw Object.assign(new Error("injected: the answer was lost"), { name: "TimeoutError", $metadata: {} });
@@ -40,7 +48,7 @@ async function losingAnswers(
     },
     { step: "deserialize", name: "loseAnswer" },
   );
-  return { client, loseNext: (operation) => void (lose = operation) };
+  return { client, loseNext: (operation) => void (lose = operation), failNext: (operation) => void (fail = operation) };
 }
 
 describe("DynamoStore when an applied write's answer is lost", () => {
@@ -48,7 +56,7 @@ describe("DynamoStore when an applied write's answer is lost", () => {
     const aws = await emulators();
     const tableName = uniqueName("lost");
     await createHeraldTable(aws.dynamodb, tableName);
-    const { client, loseNext } = await losingAnswers(aws.dynamodb);
+    const { client, loseNext, failNext } = await losingAnswers(aws.dynamodb);
     const store = new DynamoStore({
       client,
       tableName,
@@ -60,6 +68,12 @@ describe("DynamoStore when an applied write's answer is lost", () => {
     expect(await store.setQueueEntryParked("q", 1, false, 1000)).toBe(true); // the claim that stands is ours
     expect(await store.setQueueEntryParked("q", 1, false, 1001)).toBe(false); // and no one else's
     expect((await store.headQueueEntries("q", 1))[0]).toMatchObject({ parked: false, claimedAt: 1000 });
+
+    // The SDK's retries used up: the lost answer reaches the store as an error. The claim stood, so the
+    // store reads it back and says so.
+    await store.putQueueEntry("q", { seq: 2, messageId: "msg_2" });
+    failNext("UpdateItem");
+    expect(await store.setQueueEntryParked("q", 2, false, 2000)).toBe(true);
 
     loseNext("PutItem");
     expect(await store.claimDedup("dd", "mine", 1000, 60_000)).toBeUndefined();

@@ -99,6 +99,15 @@ describe("start:aws-local configured from the stack it would deploy", () => {
     expect(await res.text()).toContain("at most 30s");
   });
 
+  it("plays the HTTP API's quotas: 10240 bytes of request line and header values", async () => {
+    const headers = { Authorization: `Bearer ${herald.token}` };
+    const ok = await fetch(`${herald.url}/v2/keys`, { headers: { ...headers, "X-Pad": "p".repeat(9_000) } });
+    expect(ok.status).toBe(200);
+    const over = await fetch(`${herald.url}/v2/keys`, { headers: { ...headers, "X-Pad": "p".repeat(10_300) } });
+    expect(over.status).toBe(431);
+    expect(await over.json()).toEqual({ message: expect.any(String) });
+  });
+
   it("creates the stack's schedules in the stack's schedule group", () => {
     const [group] = ofType("AWS::Scheduler::ScheduleGroup");
     const names = ofType("AWS::Scheduler::Schedule").map((s) => s.Properties.Name);

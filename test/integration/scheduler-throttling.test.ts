@@ -5,11 +5,11 @@
 import { CreateQueueCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { SchedulerServiceException, type SchedulerClient } from "@aws-sdk/client-scheduler";
 import { describe, expect, it } from "vitest";
-import { parseJobBody, SqsDispatcher } from "../../lambdas/adapters/aws/sqs-dispatcher.ts";
+import { parseJobBody } from "../../lambdas/adapters/aws/sqs-dispatcher.ts";
 import { processDeliveryBatch } from "../../lambdas/adapters/aws/sqs-delivery.ts";
 import { EmulatedScheduler } from "../../lambdas/local/emulated-scheduler.ts";
 import type { DeliveryJob } from "../../lambdas/ports.ts";
-import { uniqueName, useAwsEmulators } from "../support/aws-emulators.ts";
+import { dispatcherFor, uniqueName, useAwsEmulators } from "../support/aws-emulators.ts";
 
 const emulators = useAwsEmulators();
 
@@ -38,14 +38,8 @@ describe("SqsDispatcher when Scheduler is throttled", () => {
       }) as SchedulerClient["send"],
     };
     const fallbacks: unknown[] = [];
-    const dispatcher = new SqsDispatcher({
-      sqs,
-      queueUrl,
+    const dispatcher = dispatcherFor(sqs, queueUrl, {
       scheduler,
-      scheduleGroup: "g",
-      queueArn: "arn:aws:sqs:us-east-1:000000000000:q",
-      schedulerRoleArn: "arn:aws:iam::000000000000:role/r",
-      scheduleDeadLetterArn: "arn:aws:sqs:us-east-1:000000000000:p",
       now: () => clock,
       onScheduleFallback: (error) => fallbacks.push(error),
     });

@@ -5,22 +5,9 @@ import { processDeliveryBatch } from "../../lambdas/adapters/aws/sqs-delivery.ts
 import { EmulatedScheduler } from "../../lambdas/local/emulated-scheduler.ts";
 import { SqsPoller } from "../../lambdas/local/sqs-poller.ts";
 import type { DeliveryJob } from "../../lambdas/ports.ts";
-import { uniqueName, useAwsEmulators } from "../support/aws-emulators.ts";
+import { dispatcherFor, uniqueName, useAwsEmulators } from "../support/aws-emulators.ts";
 
 const emulators = useAwsEmulators();
-
-/** A dispatcher on `queueUrl` whose long waits go to the emulated Scheduler. */
-function dispatcherFor(sqs: SQSClient, queueUrl: string): SqsDispatcher {
-  return new SqsDispatcher({
-    sqs,
-    queueUrl,
-    scheduler: new EmulatedScheduler(sqs, () => queueUrl),
-    scheduleGroup: "g",
-    queueArn: "arn:aws:sqs:us-east-1:000000000000:q",
-    schedulerRoleArn: "arn:aws:iam::000000000000:role/r",
-    scheduleDeadLetterArn: "arn:aws:sqs:us-east-1:000000000000:p",
-  });
-}
 
 /** Polls `queueUrl` as the event source mapping would until `count` jobs reached the delivery step. */
 async function receiveJobs(

@@ -1,3 +1,5 @@
+import { SqsDispatcher, type SqsDispatcherOptions } from "../../lambdas/adapters/aws/sqs-dispatcher.ts";
+import { EmulatedScheduler } from "../../lambdas/local/emulated-scheduler.ts";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
@@ -59,3 +61,21 @@ export function useAwsEmulators(): () => Promise<AwsEmulators> {
 }
 
 export const uniqueName = (prefix: string): string => `${prefix}-${Date.now()}-${counter++}`;
+
+/** A dispatcher on `queueUrl` whose long waits go to the emulated Scheduler. */
+export function dispatcherFor(
+  sqs: SQSClient,
+  queueUrl: string,
+  more: Partial<SqsDispatcherOptions> = {},
+): SqsDispatcher {
+  return new SqsDispatcher({
+    sqs,
+    queueUrl,
+    scheduler: new EmulatedScheduler(sqs, () => queueUrl),
+    scheduleGroup: "g",
+    queueArn: "arn:aws:sqs:us-east-1:000000000000:q",
+    schedulerRoleArn: "arn:aws:iam::000000000000:role/r",
+    scheduleDeadLetterArn: "arn:aws:sqs:us-east-1:000000000000:p",
+    ...more,
+  });
+}

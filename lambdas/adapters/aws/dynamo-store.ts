@@ -635,7 +635,18 @@ export class DynamoStore implements Store {
       return true;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return claim !== undefined && error.Item?.k?.S === claim;
-      throw error;
+      if (claim === undefined) throw error;
+      // The claim's outcome is unknown (it may have landed before the error): read it back, so a claim
+      // that stands is never taken for one that failed — its queue would wait with a turn out and no job.
+      const { Item } = await this.doc.send(
+        new GetCommand({
+          TableName: this.table,
+          Key: { PK: `QE#${queue}`, SK: padSeq(seq) },
+          ConsistentRead: true,
+          ProjectionExpression: "k",
+        }),
+      );
+      return Item?.k === claim;
     }
   }
 

@@ -22,24 +22,25 @@ export async function cancelMessage(ctx: HeraldContext, messageId: string): Prom
  * rest. Answers how many were cancelled.
  */
 export async function cancelMessages(ctx: HeraldContext, query: ListQuery): Promise<{ cancelled: number }> {
-  // Ids first, cancels after: the scan is not disturbed by its own writes, and no bodies are held.
-  const targets: { messageId: string; status: StoredMessage["status"] }[] = [];
+  let cancelled = 0;
+  const full = (): boolean => query.count !== undefined && cancelled >= query.count;
   if (query.ids) {
     for (const id of query.ids) {
+      if (full()) break;
       const stored = await ctx.store.getMessage(id);
-      if (stored) targets.push({ messageId: id, status: stored.status });
+      if (stored && (await requestCancel(ctx, { messageId: id, status: stored.status }))) cancelled++;
     }
-  } else {
-    for await (const { message, status } of ctx.store.scanMessages(PENDING_STATES)) {
-      if (query.fromDate !== undefined && message.createdAt < query.fromDate) continue;
-      if (query.toDate !== undefined && message.createdAt > query.toDate) continue;
-      if (matchesFilter(message, query.filter)) targets.push({ messageId: message.messageId, status });
-    }
+    return { cancelled };
   }
-  let cancelled = 0;
-  for (const target of targets) {
-    if (query.count !== undefined && cancelled >= query.count) break;
-    if (await requestCancel(ctx, target)) cancelled++;
+  // Cancelled as they are found, until `count`: a call reads only as far as it cancels. Both stores
+  // page through the pending messages by key, so the scan is not disturbed by its own writes (a
+  // cancelled message leaves the pending states behind it).
+  for await (const { message, status } of ctx.store.scanMessages(PENDING_STATES)) {
+    if (full()) break;
+    if (query.fromDate !== undefined && message.createdAt < query.fromDate) continue;
+    if (query.toDate !== undefined && message.createdAt > query.toDate) continue;
+    if (!matchesFilter(message, query.filter)) continue;
+    if (await requestCancel(ctx, { messageId: message.messageId, status })) cancelled++;
   }
   return { cancelled };
 }

@@ -195,11 +195,13 @@ async function settleStatus(
   ctx: HeraldContext,
   message: Message,
   expected: MessageStatus,
-  next: MessageStatus,
-  events: LogEvent[],
+  outcome: MessageStatus,
+  outcomeEvents: LogEvent[],
 ): Promise<MessageStatus | undefined> {
   let current = expected;
-  for (let tries = 0; tries < 3; tries++) {
+  let next = outcome;
+  let events = outcomeEvents;
+  for (let tries = 0; tries < 4; tries++) {
     if (await ctx.store.updateStatus(message.messageId, current, next, events)) return next;
     const stored = (await ctx.store.getMessage(message.messageId))?.status;
     if (!stored) return undefined;
@@ -213,15 +215,17 @@ async function settleStatus(
       continue;
     }
     if (stored.state !== "CANCEL_REQUESTED") return undefined;
-    if (next.state !== "RETRY") {
-      return (await ctx.store.updateStatus(message.messageId, stored, next, events)) ? next : undefined;
+    // A cancel came in while the attempt was in flight: a final outcome is written over it; a retry that
+    // would follow is not made (CANCELED). Written by the next round, whose read-back also covers a
+    // write whose answer was lost.
+    if (next.state === "RETRY") {
+      next = { state: "CANCELED", retried: next.retried };
+      events = [
+        ...events.filter((e) => e.state === "ACTIVE" || e.state === "ERROR"),
+        { time: ctx.clock.now(), messageId: message.messageId, state: "CANCELED" },
+      ];
     }
-    const canceled: MessageStatus = { state: "CANCELED", retried: next.retried };
-    const written = await ctx.store.updateStatus(message.messageId, stored, canceled, [
-      ...events.filter((e) => e.state === "ACTIVE" || e.state === "ERROR"),
-      { time: ctx.clock.now(), messageId: message.messageId, state: "CANCELED" },
-    ]);
-    return written ? canceled : undefined;
+    current = stored;
   }
   return undefined;
 }

@@ -190,7 +190,15 @@ export async function pumpQueue(ctx: HeraldContext, queue: string, known?: Queue
     if (entry.parked) {
       if (position >= config.parallelism || holding >= config.parallelism) continue;
       // Un-parking is the claim: of two concurrent pumps only one dispatches the entry's job.
-      if (!(await ctx.store.setQueueEntryParked(queue, entry.seq, false, now))) continue;
+      let claimed: boolean;
+      try {
+        claimed = await ctx.store.setQueueEntryParked(queue, entry.seq, false, now);
+      } catch (error) {
+        // Its outcome unknown even after the store read it back: it may stand, without a job.
+        await giveBack(ctx, queue, entry.seq, now).catch(() => undefined);
+        throw error;
+      }
+      if (!claimed) continue;
       let dispatched: "dispatched" | "gaveBack" | "gone";
       try {
         dispatched = await dispatchTurn(ctx, queue, entry, window, config.parallelism, now);

@@ -73,7 +73,19 @@ export function redactMessage(message: Message): Message {
   const { redact: _redact, ...rest } = message;
   const shown: Message = { ...rest };
   if (settings.body && message.body.byteLength > 0) shown.body = encoder.encode(redactedValue(message.body));
-  if (settings.header) shown.header = redactHeaders(message.header, settings.header);
+  if (settings.header) {
+    const which = settings.header;
+    shown.header = redactHeaders(message.header, which);
+    // The headers forwarded to the callbacks (Upstash-Callback-Forward-*) are the publisher's too.
+    if (message.callback)
+      shown.callback = { ...message.callback, header: redactHeaders(message.callback.header, which) };
+    if (message.failureCallback) {
+      shown.failureCallback = {
+        ...message.failureCallback,
+        header: redactHeaders(message.failureCallback.header, which),
+      };
+    }
+  }
   return shown;
 }
 

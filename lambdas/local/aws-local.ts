@@ -143,7 +143,16 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
     await createHeraldTable(dynamodb, TABLE);
   }
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET })).catch(() => undefined); // exists after a restart
-  const stack = stackSettings(await synthesized);
+  let stack: StackSettings;
+  try {
+    stack = stackSettings(await synthesized);
+  } catch (error) {
+    // e.g. a HERALD_* value the construct refuses (maxBodyBytes over 4 MiB): nothing is left running.
+    await Promise.all([dynamo.stop(), sqsS3.stop()]);
+    dynamodb.destroy();
+    unlock();
+    throw error;
+  }
   const dlq = await sqs.send(new CreateQueueCommand({ QueueName: "herald-deliveries-poison" }));
   await sqs.send(
     new SetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl as string, Attributes: queueAttributes(stack.poisonQueue) }),

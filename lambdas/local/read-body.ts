@@ -25,7 +25,9 @@ export type BodyOutcome =
  */
 export function readBody(req: http.IncomingMessage, limit: number): Promise<BodyOutcome> {
   const declared = Number(req.headers["content-length"] ?? 0);
-  if (declared > MAX_DRAINED_BYTES) return Promise.resolve({ kind: "tooLarge", close: true });
+  // The cap is on what is drained past the limit: a body within the limit is always read whole.
+  const cap = Math.max(limit, MAX_DRAINED_BYTES);
+  if (declared > cap) return Promise.resolve({ kind: "tooLarge", close: true });
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -38,7 +40,7 @@ export function readBody(req: http.IncomingMessage, limit: number): Promise<Body
     if (declared > limit) finish({ kind: "tooLarge", close: false });
     req.on("data", (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_DRAINED_BYTES) {
+      if (size > cap) {
         req.socket.destroy(); // the answer went out long ago; no more is read
         return;
       }

@@ -108,6 +108,15 @@ describe("start:aws-local configured from the stack it would deploy", () => {
     expect(await over.json()).toEqual({ message: expect.any(String) });
   });
 
+  it("refuses settings the construct refuses, leaving nothing running and the data directory free", async () => {
+    const dir = tempDir();
+    await expect(startAwsLocal({ port: 0, dataDir: dir, env: { HERALD_MAX_BODY_BYTES: "5000000" } })).rejects.toThrow(
+      /maxBodyBytes/,
+    );
+    const again = await startAwsLocal({ port: 0, dataDir: dir });
+    await again.close();
+  }, 60_000);
+
   it("creates the stack's schedules in the stack's schedule group", () => {
     const [group] = ofType("AWS::Scheduler::ScheduleGroup");
     const names = ofType("AWS::Scheduler::Schedule").map((s) => s.Properties.Name);

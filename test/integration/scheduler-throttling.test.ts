@@ -91,6 +91,28 @@ async function waitForDelayed(sqs: import("@aws-sdk/client-sqs").SQSClient, queu
   return Number(attributes.Attributes?.ApproximateNumberOfMessagesDelayed ?? 0);
 }
 
+describe("SqsDispatcher when Scheduler refuses for good", () => {
+  it("fails the dispatch (a misconfiguration no SQS hop would cure), and counts no fallback", async () => {
+    const { sqs } = await emulators();
+    const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: uniqueName("denied") }))).QueueUrl as string;
+    const denied = new SchedulerServiceException({
+      name: "AccessDeniedException",
+      $fault: "client",
+      $metadata: { httpStatusCode: 403 },
+      message: "not authorized to perform scheduler:CreateSchedule",
+    });
+    const fallbacks: unknown[] = [];
+    const dispatcher = dispatcherFor(sqs, queueUrl, {
+      scheduler: { send: (async () => Promise.reject(denied)) as SchedulerClient["send"] },
+      onScheduleFallback: (error) => fallbacks.push(error),
+    });
+    await expect(dispatcher.dispatch({ messageId: "msg_denied", retried: 0 }, Date.now() + 3_600_000)).rejects.toThrow(
+      /not authorized/,
+    );
+    expect(fallbacks).toEqual([]);
+  });
+});
+
 describe("a publish while Scheduler is throttled [aws-local]", () => {
   it("is accepted (200), readable, and its wait is held in SQS", async () => {
     const { startAwsLocal } = await import("../../lambdas/local/aws-local.ts");

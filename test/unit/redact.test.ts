@@ -64,6 +64,17 @@ describe("redactMessage", () => {
     expect(redactedValue("x")).toBe(`REDACTED:${sha("x")}`);
   });
 
+  it("redacts the headers forwarded to the callbacks alike", () => {
+    const shown = redactMessage({
+      ...makeMessage(),
+      callback: { url: "https://cb.example", header: { Authorization: ["cb-secret"] } },
+      failureCallback: { url: "https://fcb.example", header: { "X-Other": ["kept"] } },
+      redact: { header: ["Authorization"] },
+    });
+    expect(shown.callback?.header).toEqual({ Authorization: [`REDACTED:${sha("cb-secret")}`] });
+    expect(shown.failureCallback?.header).toEqual({ "X-Other": ["kept"] });
+  });
+
   it("leaves an empty body empty and a message without redaction as it is", () => {
     const plain = makeMessage();
     expect(redactMessage(plain)).toBe(plain);

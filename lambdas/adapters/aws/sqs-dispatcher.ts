@@ -85,6 +85,7 @@ export class SqsDispatcher implements Dispatcher {
       );
     } catch (error) {
       if (error instanceof ConflictException) return; // made already: this job was dispatched before
+      if (isPermanent(error)) throw error; // a misconfiguration (access, validation): no hop would help
       // Scheduler is throttled (CreateSchedule: 5,000/s in the large regions, 250 elsewhere) or failing,
       // after the SDK's adaptive retries. The wait must neither fail the publish nor be lost: it goes into
       // SQS for the longest delay SQS allows, and arrives early with its due time, when the delivery
@@ -94,6 +95,15 @@ export class SqsDispatcher implements Dispatcher {
       await this.sends.send(jobJson(body), MAX_SQS_DELAY_MS / 1000);
     }
   }
+}
+
+/** A client error other than throttling or a quota: trying again later cannot succeed. */
+function isPermanent(error: unknown): boolean {
+  const { $fault, name } = error as { $fault?: string; name?: string };
+  return (
+    $fault === "client" &&
+    !["ThrottlingException", "ServiceQuotaExceededException", "TimeoutError"].includes(name ?? "")
+  );
 }
 
 /** Scheduler names allow 64 characters; message ids are at most ~40 (`msg_` + 26, callback suffixes). */

@@ -194,9 +194,9 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
   secretsManager.ensure({ token: newApiToken(), readOnlyToken: newApiToken() });
   const scheduler = new EmulatedScheduler(sqs, () => queueUrl, join(options.dataDir, "schedules.json"));
   const lambdaEnv: Record<string, string | undefined> = {
-    // The functions' environment as the stack sets it (the same for both), then the HERALD_* variables
-    // given here that are not construct props (limits such as HERALD_MAX_RETRIES), then the emulators.
-    ...stack.delivery.environment,
+    // The HERALD_* variables given here (those that are no construct prop, such as HERALD_MAX_RETRIES,
+    // pass through), under the functions' environment as the stack sets it (the same for both), then
+    // the emulators' resources.
     ...env,
     ...stack.delivery.environment,
     HERALD_TABLE: TABLE,

@@ -1,5 +1,5 @@
 // AWS cost per million messages (GitHub issue 5): runs Herald's workloads through emulated AWS in process
-// (the real Lambda handlers and AWS adapters on DynamoDB Local and fauxqs, see lambdas/local/aws-local.ts),
+// (the real Lambda handlers and AWS adapters on DynamoDB Local and fauxqs, see emulation/emulated-aws-server.ts),
 // counts every billable request, capacity unit, invocation and log byte, and prices them with
 // bench/prices-us-east-1.ts. Also derives the idle cost per month from the synthesized stack.
 //
@@ -15,8 +15,13 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { DynamoDBClient, ScanCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { GSI_LISTS } from "../lambdas/adapters/aws/table-schema.ts";
-import { currentInvocation, startAwsLocal, type AwsLocalHerald, type Invocation } from "../lambdas/local/aws-local.ts";
-import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from "../lambdas/local/emulators.ts";
+import {
+  currentInvocation,
+  startAwsLocal,
+  type AwsLocalHerald,
+  type Invocation,
+} from "../emulation/emulated-aws-server.ts";
+import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from "../emulation/emulators.ts";
 import {
   ACCESS_LOG_SAMPLE,
   API_GATEWAY_HTTP_METERING_BYTES,

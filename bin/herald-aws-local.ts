@@ -1,8 +1,8 @@
 // `npm run start:aws-local`: the real Lambda handlers and AWS adapters on DynamoDB Local + fauxqs.
 import { configFromEnv } from "../lambdas/core/config.ts";
-import { startAwsLocal } from "../lambdas/local/aws-local.ts";
-import { startupBanner } from "../lambdas/local/banner.ts";
-import { shutdownOnSignals } from "../lambdas/local/shutdown.ts";
+import { startAwsLocal } from "../emulation/emulated-aws-server.ts";
+import { startupBanner } from "../lambdas/server/banner.ts";
+import { shutdownOnSignals } from "../lambdas/server/shutdown.ts";
 
 const env = process.env;
 configFromEnv(env, "any"); // fail fast on invalid HERALD_* values, before the emulators start

@@ -1,8 +1,8 @@
 // `npm start`: the local Herald server (DESIGN §4). Configuration comes from the environment.
 import { configFromEnv } from "../lambdas/core/config.ts";
-import { startupBanner } from "../lambdas/local/banner.ts";
-import { shutdownOnSignals } from "../lambdas/local/shutdown.ts";
-import { startLocalServer } from "../lambdas/local/server.ts";
+import { startupBanner } from "../lambdas/server/banner.ts";
+import { shutdownOnSignals } from "../lambdas/server/shutdown.ts";
+import { startLocalServer } from "../lambdas/server/embedded-server.ts";
 
 const env = process.env;
 const dataDir = env.HERALD_DATA_DIR || ".herald";

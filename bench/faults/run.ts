@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startAwsLocal } from "../../lambdas/local/aws-local.ts";
+import { startAwsLocal } from "../../emulation/emulated-aws-server.ts";
 
 /** Faults as AWS answers them: the SDK's retry strategy tells them apart by name and status. */
 const FAULT_KINDS = ["throttle", "500", "503", "timeoutAfter"] as const;
@@ -346,7 +346,7 @@ export async function runFaultInjection(options: FaultRunOptions): Promise<Fault
 async function diagnose(herald: Awaited<ReturnType<typeof startAwsLocal>>, log: (line: string) => void) {
   const { DynamoDBClient } = await import("@aws-sdk/client-dynamodb");
   const { DynamoDBDocumentClient, QueryCommand, GetCommand } = await import("@aws-sdk/lib-dynamodb");
-  const { EMULATOR_CREDENTIALS, EMULATOR_REGION } = await import("../../lambdas/local/emulators.ts");
+  const { EMULATOR_CREDENTIALS, EMULATOR_REGION } = await import("../../emulation/emulators.ts");
   const doc = DynamoDBDocumentClient.from(
     new DynamoDBClient({
       endpoint: herald.emulators.dynamodbEndpoint,

@@ -7,7 +7,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { serveCommands } from "./processes.ts";
 
-// The same pool size as Herald's sender (lambdas/adapters/node/http-sender.ts).
+// The same pool size as Herald's sender (lambdas/adapters/http/http-sender.ts).
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 const PUBLISH = "/v2/publish/";
 

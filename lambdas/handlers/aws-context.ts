@@ -9,7 +9,7 @@ import { S3BlobStore } from "../adapters/aws/s3-blob-store.ts";
 import { SecretsManagerKeys } from "../adapters/aws/secrets-manager-keys.ts";
 import { SchedulerCronTrigger } from "../adapters/aws/scheduler-cron-trigger.ts";
 import { SqsDispatcher } from "../adapters/aws/sqs-dispatcher.ts";
-import { NodeHttpSender } from "../adapters/node/http-sender.ts";
+import { NodeHttpSender } from "../adapters/http/http-sender.ts";
 import { configFromEnv } from "../core/config.ts";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logger, metrics } from "./observability.ts";

@@ -1,8 +1,8 @@
 import { CreateQueueCommand, GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { SqsDispatcher } from "../../lambdas/adapters/aws/sqs-dispatcher.ts";
 import { processDeliveryBatch } from "../../lambdas/adapters/aws/sqs-delivery.ts";
-import { EmulatedScheduler } from "../../lambdas/local/emulated-scheduler.ts";
-import { SqsPoller } from "../../lambdas/local/sqs-poller.ts";
+import { EmulatedScheduler } from "../../emulation/emulated-scheduler.ts";
+import { SqsPoller } from "../../emulation/sqs-poller.ts";
 import { uniqueName, useAwsEmulators } from "../support/aws-emulators.ts";
 import { dispatcherContract } from "./dispatcher.spec.ts";
 

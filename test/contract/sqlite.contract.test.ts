@@ -1,7 +1,7 @@
 import { rmSync } from "node:fs";
-import { closeDatabase, openDatabase } from "../../lambdas/adapters/local/sqlite-database.ts";
-import { SqliteJobQueue } from "../../lambdas/adapters/local/sqlite-job-queue.ts";
-import { SqliteStore } from "../../lambdas/adapters/local/sqlite-store.ts";
+import { closeDatabase, openDatabase } from "../../lambdas/adapters/embedded/sqlite-database.ts";
+import { SqliteJobQueue } from "../../lambdas/adapters/embedded/sqlite-job-queue.ts";
+import { SqliteStore } from "../../lambdas/adapters/embedded/sqlite-store.ts";
 import { tempDir } from "../support/herald.ts";
 import { dispatcherContract } from "./dispatcher.spec.ts";
 import { storeContract } from "./store.spec.ts";

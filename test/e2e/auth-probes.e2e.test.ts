@@ -6,7 +6,7 @@ import { Client } from "@upstash/qstash";
 import { beforeAll, describe, expect, it } from "vitest";
 import { matchRoute } from "../../lambdas/api/router.ts";
 import { ROUTES, type Route } from "../../lambdas/api/routes.ts";
-import { startLocalServer } from "../../lambdas/local/server.ts";
+import { startLocalServer } from "../../lambdas/server/embedded-server.ts";
 import {
   describeEachMode,
   eventually,

@@ -4,7 +4,7 @@
 // runDueSchedules instead of waiting 5 minutes) gives the lost turn again, and both are delivered in order.
 import { DynamoDBClient, GetItemCommand, QueryCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from "../../lambdas/local/emulators.ts";
+import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from "../../emulation/emulators.ts";
 import { startFaultyAws, type FaultyAws } from "../support/aws-faults.ts";
 import { sleep } from "../support/herald.ts";
 import { Sink } from "../support/sink.ts";

@@ -1,10 +1,10 @@
 // Destinations with encoded characters (`%2F`, `%3F`, `%25`), through each endpoint Herald offers, as
 // README's "Encoded characters in destinations" says: `npm start` and the Function URL (rawPathEndpoint)
 // deliver them byte for byte; API Gateway's HTTP API decodes the path first (emulated as its captures
-// show, lambdas/local/http-api-path.ts), so there `%2F` arrives as `/` and a `%3F` cuts the path.
+// show, emulation/http-api-path.ts), so there `%2F` arrives as `/` and a `%3F` cuts the path.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startAwsLocal, type AwsLocalHerald } from "../../lambdas/local/aws-local.ts";
-import { stackSettings, synthesizeTemplate } from "../../lambdas/local/emulated-stack.ts";
+import { startAwsLocal, type AwsLocalHerald } from "../../emulation/emulated-aws-server.ts";
+import { stackSettings, synthesizeTemplate } from "../../emulation/emulated-stack.ts";
 import { startHerald, tempDir, type TestHerald } from "../support/herald.ts";
 import { Sink } from "../support/sink.ts";
 

@@ -2,7 +2,7 @@ import { Client } from "@upstash/qstash";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Sink } from "../support/sink.ts";
 import { describeEachMode, eventually, tempDir, type HeraldMode } from "../support/herald.ts";
-import { startLocalServer } from "../../lambdas/local/server.ts";
+import { startLocalServer } from "../../lambdas/server/embedded-server.ts";
 import { spawnHerald } from "../support/process.ts";
 
 const TOKEN = "restart-test-token";

@@ -7,7 +7,7 @@
 // anywhere else — even a second copy of the banner — is still found.
 import { Client } from "@upstash/qstash";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { startupBanner } from "../../lambdas/local/banner.ts";
+import { startupBanner } from "../../lambdas/server/banner.ts";
 import { describeEachMode, eventually, tempDir, type HeraldMode } from "../support/herald.ts";
 import { spawnHerald, type HeraldProcess } from "../support/process.ts";
 import { Sink } from "../support/sink.ts";

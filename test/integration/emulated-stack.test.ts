@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { GetQueueAttributesCommand, ListQueuesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { Duration } from "aws-cdk-lib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from "../../lambdas/local/emulators.ts";
-import { startAwsLocal, type AwsLocalHerald } from "../../lambdas/local/aws-local.ts";
+import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from "../../emulation/emulators.ts";
+import { startAwsLocal, type AwsLocalHerald } from "../../emulation/emulated-aws-server.ts";
 import { tempDir } from "../support/herald.ts";
 import { synthHerald } from "../cdk/synth.ts";
 

@@ -4,7 +4,7 @@
 import type { LookupAddress } from "node:dns";
 import net from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { NodeHttpSender, type LookupAll } from "../../lambdas/adapters/node/http-sender.ts";
+import { NodeHttpSender, type LookupAll } from "../../lambdas/adapters/http/http-sender.ts";
 import {
   ANY_DESTINATION,
   PUBLIC_DESTINATIONS,

@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import net from "node:net";
 import fc from "fast-check";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { readHeaders } from "../../lambdas/local/read-headers.ts";
+import { readHeaders } from "../../lambdas/server/read-headers.ts";
 
 interface Seen {
   node: Record<string, string>;

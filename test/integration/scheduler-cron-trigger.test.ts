@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { SchedulerCronTrigger, triggerName } from "../../lambdas/adapters/aws/scheduler-cron-trigger.ts";
 import { processDeliveryBatch } from "../../lambdas/adapters/aws/sqs-delivery.ts";
 import { nextRunAfter, parseCron } from "../../lambdas/core/cron.ts";
-import { EmulatedScheduler } from "../../lambdas/local/emulated-scheduler.ts";
+import { EmulatedScheduler } from "../../emulation/emulated-scheduler.ts";
 import { uniqueName, useAwsEmulators } from "../support/aws-emulators.ts";
 import { tempDir } from "../support/herald.ts";
 

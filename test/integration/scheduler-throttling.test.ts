@@ -7,7 +7,7 @@ import { SchedulerServiceException, type SchedulerClient } from "@aws-sdk/client
 import { describe, expect, it } from "vitest";
 import { parseJobBody } from "../../lambdas/adapters/aws/sqs-dispatcher.ts";
 import { processDeliveryBatch } from "../../lambdas/adapters/aws/sqs-delivery.ts";
-import { EmulatedScheduler } from "../../lambdas/local/emulated-scheduler.ts";
+import { EmulatedScheduler } from "../../emulation/emulated-scheduler.ts";
 import type { DeliveryJob } from "../../lambdas/ports.ts";
 import { dispatcherFor, uniqueName, useAwsEmulators } from "../support/aws-emulators.ts";
 
@@ -115,9 +115,9 @@ describe("SqsDispatcher when Scheduler refuses for good", () => {
 
 describe("a publish while Scheduler is throttled [aws-local]", () => {
   it("is accepted (200), readable, and its wait is held in SQS", async () => {
-    const { startAwsLocal } = await import("../../lambdas/local/aws-local.ts");
+    const { startAwsLocal } = await import("../../emulation/emulated-aws-server.ts");
     const { SQSClient } = await import("@aws-sdk/client-sqs");
-    const { EMULATOR_CREDENTIALS, EMULATOR_REGION } = await import("../../lambdas/local/emulators.ts");
+    const { EMULATOR_CREDENTIALS, EMULATOR_REGION } = await import("../../emulation/emulators.ts");
     const { tempDir } = await import("../support/herald.ts");
     const herald = await startAwsLocal({
       port: 0,

@@ -2,8 +2,8 @@
 // entries kept in message rows; a message still pending stays, finished ones go.
 import { rmSync } from "node:fs";
 import { afterEach, expect, it } from "vitest";
-import { closeDatabase, openDatabase } from "../../lambdas/adapters/local/sqlite-database.ts";
-import { SqliteStore } from "../../lambdas/adapters/local/sqlite-store.ts";
+import { closeDatabase, openDatabase } from "../../lambdas/adapters/embedded/sqlite-database.ts";
+import { SqliteStore } from "../../lambdas/adapters/embedded/sqlite-store.ts";
 import { newMessageId } from "../../lambdas/core/ids.ts";
 import type { Message } from "../../lambdas/core/message.ts";
 import { sampleMessage } from "../contract/store.spec.ts";

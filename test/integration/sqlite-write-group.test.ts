@@ -9,8 +9,8 @@ import {
   openDatabase,
   writeGroup,
   type WriteGroup,
-} from "../../lambdas/adapters/local/sqlite-database.ts";
-import { SqliteJobQueue } from "../../lambdas/adapters/local/sqlite-job-queue.ts";
+} from "../../lambdas/adapters/embedded/sqlite-database.ts";
+import { SqliteJobQueue } from "../../lambdas/adapters/embedded/sqlite-job-queue.ts";
 import { startHerald, tempDir } from "../support/herald.ts";
 
 const dirs: string[] = [];

@@ -2,8 +2,8 @@ import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@
 import { describe, expect, it } from "vitest";
 import { SqsDispatcher } from "../../lambdas/adapters/aws/sqs-dispatcher.ts";
 import { processDeliveryBatch } from "../../lambdas/adapters/aws/sqs-delivery.ts";
-import { EmulatedScheduler } from "../../lambdas/local/emulated-scheduler.ts";
-import { SqsPoller } from "../../lambdas/local/sqs-poller.ts";
+import { EmulatedScheduler } from "../../emulation/emulated-scheduler.ts";
+import { SqsPoller } from "../../emulation/sqs-poller.ts";
 import type { DeliveryJob } from "../../lambdas/ports.ts";
 import { dispatcherFor, uniqueName, useAwsEmulators } from "../support/aws-emulators.ts";
 

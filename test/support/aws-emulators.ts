@@ -1,5 +1,5 @@
 import { SqsDispatcher, type SqsDispatcherOptions } from "../../lambdas/adapters/aws/sqs-dispatcher.ts";
-import { EmulatedScheduler } from "../../lambdas/local/emulated-scheduler.ts";
+import { EmulatedScheduler } from "../../emulation/emulated-scheduler.ts";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
@@ -10,7 +10,7 @@ import {
   startDynamoDbLocal,
   startSqsAndS3,
   type Emulator,
-} from "../../lambdas/local/emulators.ts";
+} from "../../emulation/emulators.ts";
 
 export interface AwsEmulators {
   dynamodb: DynamoDBClient;

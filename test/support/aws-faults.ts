@@ -1,4 +1,4 @@
-// Emulated AWS with faults injected where the emulation lets a test reach in (lambdas/local/aws-local.ts
+// Emulated AWS with faults injected where the emulation lets a test reach in (emulation/emulated-aws-server.ts
 // hooks, never production code): an SDK middleware on the Lambdas' AWS clients, and a wrapper around each
 // delivery invocation. Lambda-shaped failures only; SQS and DynamoDB themselves stay up, as on AWS.
 //
@@ -15,8 +15,8 @@ import {
   startAwsLocal,
   type AwsLocalHerald,
   type Invocation,
-} from "../../lambdas/local/aws-local.ts";
-import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from "../../lambdas/local/emulators.ts";
+} from "../../emulation/emulated-aws-server.ts";
+import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from "../../emulation/emulators.ts";
 import { tempDir } from "./herald.ts";
 
 type AroundDeliver = (

@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { Client, Receiver } from "@upstash/qstash";
 import { afterAll, beforeAll, describe } from "vitest";
 import { configFromEnv } from "../../lambdas/core/config.ts";
-import { startAwsLocal } from "../../lambdas/local/aws-local.ts";
-import { startLocalServer, type RunningHerald } from "../../lambdas/local/server.ts";
+import { startAwsLocal } from "../../emulation/emulated-aws-server.ts";
+import { startLocalServer, type RunningHerald } from "../../lambdas/server/embedded-server.ts";
 import { Sink } from "./sink.ts";
 
 /** `local` is `npm start`'s server; `aws-local` the Lambda handlers and AWS adapters on emulated AWS. */

@@ -1,15 +1,15 @@
 // Real local adapters for tests below the HTTP layer: a core context on SQLite, or a local server with
 // a recording sink, each on an injectable clock.
 import { afterAll, afterEach } from "vitest";
-import { LocalCronTrigger } from "../../lambdas/adapters/local/local-cron-trigger.ts";
-import { LocalKeys } from "../../lambdas/adapters/local/local-keys.ts";
-import { openDatabase } from "../../lambdas/adapters/local/sqlite-database.ts";
-import { SqliteJobQueue } from "../../lambdas/adapters/local/sqlite-job-queue.ts";
-import { SqliteStore } from "../../lambdas/adapters/local/sqlite-store.ts";
-import { NodeHttpSender } from "../../lambdas/adapters/node/http-sender.ts";
+import { TimerCronTrigger } from "../../lambdas/adapters/embedded/timer-cron-trigger.ts";
+import { SqliteKeys } from "../../lambdas/adapters/embedded/sqlite-keys.ts";
+import { openDatabase } from "../../lambdas/adapters/embedded/sqlite-database.ts";
+import { SqliteJobQueue } from "../../lambdas/adapters/embedded/sqlite-job-queue.ts";
+import { SqliteStore } from "../../lambdas/adapters/embedded/sqlite-store.ts";
+import { NodeHttpSender } from "../../lambdas/adapters/http/http-sender.ts";
 import { DEFAULT_CONFIG } from "../../lambdas/core/config.ts";
 import type { HeraldContext } from "../../lambdas/core/context.ts";
-import { startLocalServer, type LocalServer } from "../../lambdas/local/server.ts";
+import { startLocalServer, type LocalServer } from "../../lambdas/server/embedded-server.ts";
 import type { Dispatcher } from "../../lambdas/ports.ts";
 import { tempDir } from "./herald.ts";
 import { Sink } from "./sink.ts";
@@ -29,10 +29,10 @@ export function localContext(wrap: (jobs: Dispatcher) => Dispatcher = (jobs) => 
   return {
     store: new SqliteStore(db),
     dispatcher: wrap(new SqliteJobQueue(db, clock)),
-    keys: new LocalKeys(db),
+    keys: new SqliteKeys(db),
     sender,
     clock,
-    cron: new LocalCronTrigger(clock),
+    cron: new TimerCronTrigger(clock),
     config: DEFAULT_CONFIG,
   };
 }

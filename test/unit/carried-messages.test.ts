@@ -1,7 +1,7 @@
 // Messages that travel inside their first delivery job (the opt-in lean mode, with a dispatcher that
 // carries messages, as on AWS): no record until something needs one, and a log that still shows them.
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { NodeHttpSender } from "../../lambdas/adapters/node/http-sender.ts";
+import { NodeHttpSender } from "../../lambdas/adapters/http/http-sender.ts";
 import { deliverMessage } from "../../lambdas/core/deliver.ts";
 import { ANY_DESTINATION } from "../../lambdas/core/destination-policy.ts";
 import { findMessage } from "../../lambdas/core/find-message.ts";

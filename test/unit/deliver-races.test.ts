@@ -2,9 +2,9 @@
 // a dispatch that failed. The store is the real SQLite adapter; only the outside world (the destination,
 // the queue, the keys) is played by small port doubles.
 import { afterEach, describe, expect, it } from "vitest";
-import { openDatabase } from "../../lambdas/adapters/local/sqlite-database.ts";
-import { SqliteStore } from "../../lambdas/adapters/local/sqlite-store.ts";
-import { LocalCronTrigger } from "../../lambdas/adapters/local/local-cron-trigger.ts";
+import { openDatabase } from "../../lambdas/adapters/embedded/sqlite-database.ts";
+import { SqliteStore } from "../../lambdas/adapters/embedded/sqlite-store.ts";
+import { TimerCronTrigger } from "../../lambdas/adapters/embedded/timer-cron-trigger.ts";
 import { acceptMessage } from "../../lambdas/core/accept.ts";
 import { cancelMessage } from "../../lambdas/core/cancel.ts";
 import { DEFAULT_CONFIG } from "../../lambdas/core/config.ts";
@@ -40,7 +40,7 @@ function setup(options: { failDispatchOf?: string } = {}): {
         dispatched.push(job);
       },
     },
-    cron: new LocalCronTrigger({ now: () => Date.now() }),
+    cron: new TimerCronTrigger({ now: () => Date.now() }),
     keys: {
       apiTokens: async () => [{ value: "t", access: "write" }],
       signingKeys: async () => ({ current: "sig_current", next: "sig_next" }),

@@ -1,7 +1,7 @@
 import { CreateScheduleCommand } from "@aws-sdk/client-scheduler";
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { describe, expect, it } from "vitest";
-import { EmulatedScheduler } from "../../lambdas/local/emulated-scheduler.ts";
+import { EmulatedScheduler } from "../../emulation/emulated-scheduler.ts";
 
 /** An SQS client that only records what it is asked to send. */
 function recordingSqs() {

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { functionUrlRawPath, httpApiRawPath } from "../../lambdas/local/http-api-path.ts";
+import { functionUrlRawPath, httpApiRawPath } from "../../emulation/http-api-path.ts";
 
 describe("the HTTP API stand-in's rawPath", () => {
   it("decodes escapes, collapses repeated slashes and cuts at a decoded ?", () => {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { describe, expect, it } from "vitest";
 import { SecretsManagerKeys } from "../../lambdas/adapters/aws/secrets-manager-keys.ts";
-import { EmulatedSecretsManager } from "../../lambdas/local/emulated-secrets-manager.ts";
+import { EmulatedSecretsManager } from "../../emulation/emulated-secrets-manager.ts";
 import { tempDir } from "../support/herald.ts";
 
 const secretsManager = () => new EmulatedSecretsManager(join(tempDir(), "secret.json"), { token: "deploy-token" });

@@ -5,7 +5,7 @@ import type { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { describe, expect, it } from "vitest";
 import { processDeliveryBatch } from "../../lambdas/adapters/aws/sqs-delivery.ts";
 import { sweepScheduleInput } from "../../lambdas/adapters/aws/sweep-schedule.ts";
-import { EmulatedScheduler } from "../../lambdas/local/emulated-scheduler.ts";
+import { EmulatedScheduler } from "../../emulation/emulated-scheduler.ts";
 import type { DeliveryJob } from "../../lambdas/ports.ts";
 
 const input = sweepScheduleInput({

@@ -29,19 +29,19 @@ import type {
   SQSEvent,
   SQSRecord,
 } from "aws-lambda";
-import { createHeraldTable } from "../adapters/aws/create-table.ts";
-import { sweepScheduleInput } from "../adapters/aws/sweep-schedule.ts";
-import { lockDataDir } from "../adapters/local/sqlite-database.ts";
-import { configFromEnv } from "../core/config.ts";
-import { parseDuration } from "../core/duration.ts";
-import { newApiToken } from "../core/ids.ts";
+import { createHeraldTable } from "../lambdas/adapters/aws/create-table.ts";
+import { sweepScheduleInput } from "../lambdas/adapters/aws/sweep-schedule.ts";
+import { lockDataDir } from "../lambdas/adapters/embedded/sqlite-database.ts";
+import { configFromEnv } from "../lambdas/core/config.ts";
+import { parseDuration } from "../lambdas/core/duration.ts";
+import { newApiToken } from "../lambdas/core/ids.ts";
 import { EmulatedScheduler } from "./emulated-scheduler.ts";
 import { EmulatedSecretsManager } from "./emulated-secrets-manager.ts";
 import { EMULATOR_CREDENTIALS, EMULATOR_REGION, startDynamoDbLocal, startSqsAndS3 } from "./emulators.ts";
-import type { RunningHerald } from "./server.ts";
-import { listen, SERVER_OPTIONS } from "./listen.ts";
+import type { RunningHerald } from "../lambdas/server/embedded-server.ts";
+import { listen, SERVER_OPTIONS } from "../lambdas/server/listen.ts";
 import { functionUrlRawPath, httpApiRawPath } from "./http-api-path.ts";
-import { readBody } from "./read-body.ts";
+import { readBody } from "../lambdas/server/read-body.ts";
 import { SqsPoller } from "./sqs-poller.ts";
 import {
   propsFromEnv,
@@ -225,7 +225,7 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
   // Quiet Powertools unless asked: every invocation would print its EMF metrics line.
   process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
   process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
-  const { emulateAws } = await import("../handlers/aws-context.ts");
+  const { emulateAws } = await import("../lambdas/handlers/aws-context.ts");
   const { instrument, onStandInRequest, onInvoke } = options;
   const deploy = (): void =>
     emulateAws({
@@ -236,8 +236,8 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
     });
   deploy();
   instrument?.(sqs, "platform");
-  const api = await import("../handlers/api.ts");
-  const deliver = await import("../handlers/deliver.ts");
+  const api = await import("../lambdas/handlers/api.ts");
+  const deliver = await import("../lambdas/handlers/deliver.ts");
   const timed = async <T>(fn: "api" | "deliver", run: () => Promise<T>): Promise<T> => {
     if (!onInvoke) return run();
     const invocation = { fn };

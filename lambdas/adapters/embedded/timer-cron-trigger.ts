@@ -18,7 +18,7 @@ const MAX_SLEEP_MS = 3_600_000;
  * survive a restart). Like cron, a firing whose minute passed while the process was down is skipped.
  * `tick(now)` runs what is due at `now`; tests drive it with an injected clock.
  */
-export class LocalCronTrigger implements CronTrigger {
+export class TimerCronTrigger implements CronTrigger {
   private readonly armed = new Map<string, Armed>();
   private readonly clock: Clock;
   private fire: FireSchedule | undefined;

@@ -1,4 +1,4 @@
-import type { RunningHerald } from "./server.ts";
+import type { RunningHerald } from "./embedded-server.ts";
 
 /** SIGINT/SIGTERM: finish what is in flight (bounded), then exit. */
 export function shutdownOnSignals(server: RunningHerald): void {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { openDatabase } from "../../lambdas/adapters/local/sqlite-database.ts";
-import { LocalCronTrigger } from "../../lambdas/adapters/local/local-cron-trigger.ts";
-import { SqliteStore } from "../../lambdas/adapters/local/sqlite-store.ts";
+import { openDatabase } from "../../lambdas/adapters/embedded/sqlite-database.ts";
+import { TimerCronTrigger } from "../../lambdas/adapters/embedded/timer-cron-trigger.ts";
+import { SqliteStore } from "../../lambdas/adapters/embedded/sqlite-store.ts";
 import { tempDir } from "../support/herald.ts";
 
 /** A clock the test moves by hand: no test waits for a real minute. */
@@ -12,12 +12,12 @@ function fakeClock(start: string) {
 
 async function started(clock: ReturnType<typeof fakeClock>, store = new SqliteStore(openDatabase(tempDir()))) {
   const fired: [string, string][] = [];
-  const trigger = new LocalCronTrigger(clock);
+  const trigger = new TimerCronTrigger(clock);
   await trigger.start(store, async (id, at) => void fired.push([id, new Date(at).toISOString()]), { timers: false });
   return { trigger, fired, store };
 }
 
-describe("LocalCronTrigger with an injected clock", () => {
+describe("TimerCronTrigger with an injected clock", () => {
   it("fires CRON_TZ schedules at local time across daylight saving time", async () => {
     const clock = fakeClock("2026-03-27T12:00:00Z");
     const { trigger, fired } = await started(clock);

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { HeraldProps } from "../../lib/herald-props.ts";
+import type { HeraldProps } from "../lib/herald-props.ts";
 
 export interface QueueSettings {
   maximumMessageSize: number;
@@ -49,7 +49,7 @@ export interface CfnTemplate {
 
 /** The template `cdk synth` makes for these props, synthesized in this process (about 2 s). */
 export async function synthesizeTemplate(props: HeraldProps): Promise<CfnTemplate> {
-  const [{ App }, { HeraldStack }] = await Promise.all([import("aws-cdk-lib"), import("../../lib/herald-stack.ts")]);
+  const [{ App }, { HeraldStack }] = await Promise.all([import("aws-cdk-lib"), import("../lib/herald-stack.ts")]);
   const outdir = mkdtempSync(join(tmpdir(), "herald-synth-"));
   try {
     const app = new App({ outdir, context: { "aws:cdk:bundling-stacks": [] } });
@@ -153,7 +153,7 @@ export function stackSettings(template: CfnTemplate): StackSettings {
  */
 export async function propsFromEnv(env: Record<string, string | undefined>): Promise<HeraldProps> {
   const { Duration } = await import("aws-cdk-lib");
-  const { configFromEnv } = await import("../core/config.ts");
+  const { configFromEnv } = await import("../lambdas/core/config.ts");
   const config = configFromEnv(env, "any");
   const props: {
     -readonly [K in keyof HeraldProps]: HeraldProps[K];

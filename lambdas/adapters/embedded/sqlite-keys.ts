@@ -3,7 +3,7 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { newApiToken, newSigningKey } from "../../core/ids.ts";
 import type { ApiToken, Keys, SigningKeys } from "../../ports.ts";
 
-export interface LocalKeysOptions {
+export interface SqliteKeysOptions {
   token?: string | undefined;
   readOnlyToken?: string | undefined;
   currentSigningKey?: string | undefined;
@@ -15,14 +15,14 @@ export interface LocalKeysOptions {
  * once and kept in the data directory's database, so receivers keep verifying across restarts.
  * Values from the environment win at every start (rotate, then update your environment).
  */
-export class LocalKeys implements Keys {
+export class SqliteKeys implements Keys {
   private readonly db: DatabaseSync;
   private readonly statements: Statements;
   private token: string;
   private readOnly: string;
   private keys: SigningKeys;
 
-  constructor(db: DatabaseSync, options: LocalKeysOptions = {}) {
+  constructor(db: DatabaseSync, options: SqliteKeysOptions = {}) {
     this.db = db;
     this.statements = new Statements(db);
     this.token = options.token || this.read("token") || newApiToken();

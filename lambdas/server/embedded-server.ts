@@ -1,7 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { NodeHttpSender } from "../adapters/node/http-sender.ts";
-import { LocalKeys, type LocalKeysOptions } from "../adapters/local/local-keys.ts";
+import { NodeHttpSender } from "../adapters/http/http-sender.ts";
+import { SqliteKeys, type SqliteKeysOptions } from "../adapters/embedded/sqlite-keys.ts";
 import {
   closeDatabase,
   lockDataDir,
@@ -9,10 +9,10 @@ import {
   startCheckpointer,
   writeGroup,
   type WriteGroup,
-} from "../adapters/local/sqlite-database.ts";
-import { SqliteJobQueue } from "../adapters/local/sqlite-job-queue.ts";
-import { SqliteStore } from "../adapters/local/sqlite-store.ts";
-import { LocalCronTrigger } from "../adapters/local/local-cron-trigger.ts";
+} from "../adapters/embedded/sqlite-database.ts";
+import { SqliteJobQueue } from "../adapters/embedded/sqlite-job-queue.ts";
+import { SqliteStore } from "../adapters/embedded/sqlite-store.ts";
+import { TimerCronTrigger } from "../adapters/embedded/timer-cron-trigger.ts";
 import { fireSchedule } from "../core/schedules.ts";
 import { bodyTooLarge, handleApiRequest, maxRequestBytes } from "../api/router.ts";
 import { listen, SERVER_OPTIONS } from "./listen.ts";
@@ -32,7 +32,7 @@ export interface LocalServerOptions {
   dataDir: string;
   /** `destinations` defaults to ANY_DESTINATION: local mode delivers to loopback and private addresses. */
   config?: Partial<HeraldConfig>;
-  keys?: LocalKeysOptions;
+  keys?: SqliteKeysOptions;
   clock?: Clock;
   /** Fire schedules from timers (default); false leaves it to `cron.tick(now)` (tests with a fake clock). */
   cronTimers?: boolean;
@@ -52,7 +52,7 @@ export interface RunningHerald {
 
 export interface LocalServer extends RunningHerald {
   context: HeraldContext;
-  cron: LocalCronTrigger;
+  cron: TimerCronTrigger;
 }
 
 const systemClock: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
@@ -67,7 +67,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const checkpointer = startCheckpointer(db, options.dataDir);
   const store = new SqliteStore(db);
   const queue = new SqliteJobQueue(db, clock, { maxInFlight: config.maxConcurrentDeliveries });
-  const keys = new LocalKeys(db, options.keys);
+  const keys = new SqliteKeys(db, options.keys);
   const sender = new NodeHttpSender({
     destinations: config.destinations,
     maxResponseBodyBytes: config.maxResponseBodyBytes,
@@ -82,7 +82,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       return sender.send(request);
     },
   };
-  const cron = new LocalCronTrigger(clock);
+  const cron = new TimerCronTrigger(clock);
   const context: HeraldContext = { store, dispatcher: queue, keys, sender: durableSender, clock, cron, config };
 
   const server = http.createServer(SERVER_OPTIONS, (req, res) => {

@@ -9,7 +9,7 @@ import {
 } from "@aws-sdk/client-scheduler";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { nextRunAfter, parseCron, type CronSchedule } from "../core/cron.ts";
+import { nextRunAfter, parseCron, type CronSchedule } from "../lambdas/core/cron.ts";
 
 interface Recurring {
   input: CreateScheduleCommandInput;

@@ -1,5 +1,5 @@
 // How an API Gateway HTTP API hands a request's path to Lambda (payload 2.0 `rawPath`), for the stand-in
-// in aws-local.ts. Each rule follows a public capture of real HTTP APIs:
+// in emulated-aws-server.ts. Each rule follows a public capture of real HTTP APIs:
 // - percent-decoded: `/a%2Fb` arrives as `/a/b`, `%25` as `%` (fastify/aws-lambda-fastify#169,
 //   Worklytics/psoxy#827; REST APIs and Lambda Function URLs keep the encoding: hotsock/voker#8);
 // - cut at a decoded `?`: what follows it is lost (middleapi/standard-server#93, from hotsock/voker#8);

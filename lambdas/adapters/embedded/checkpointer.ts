@@ -2,42 +2,13 @@ import type { DatabaseSync } from "node:sqlite";
 import { Worker } from "node:worker_threads";
 import { databaseFile } from "./sqlite-schema.ts";
 import { writeGroup } from "./write-group.ts";
+import type { CheckpointerData, FromCheckpointer, ToCheckpointer } from "./checkpointer-worker.ts";
 
-// The checkpointer: its own connection in a worker thread. PASSIVE copies committed WAL frames into the
-// database file (and fsyncs both) without blocking the writer. The WAL only starts over when a writer
-// begins while every frame is copied, which a busy server never leaves time for; so past RESTART_PAGES the
-// worker pauses and asks the main thread for a RESTART checkpoint (see startCheckpointer).
-const CHECKPOINTER = `
-const { parentPort, workerData } = require("node:worker_threads");
-const { DatabaseSync } = require("node:sqlite");
-const db = new DatabaseSync(workerData.file);
-db.exec("PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;");
-const passive = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
-let paused = false;
-const timer = setInterval(() => {
-  if (paused) return;
-  try {
-    let result = passive.get();
-    if (result.log < workerData.restartPages) return;
-    // Catch up first, so the main thread is left only the last few frames (and little to fsync).
-    for (let i = 0; i < 5 && result.log - result.checkpointed > 64; i++) result = passive.get();
-    paused = true;
-    parentPort.postMessage("restart");
-  } catch (error) {
-    clearInterval(timer);
-    parentPort.postMessage(String(error));
-  }
-}, workerData.intervalMs);
-parentPort.on("message", (message) => {
-  if (message === "restarted") {
-    paused = false;
-    return;
-  }
-  clearInterval(timer);
-  db.close();
-  parentPort.close();
-});
-`;
+// The checkpointer: its own connection in a worker thread (checkpointer-worker.ts). PASSIVE copies
+// committed WAL frames into the database file (and fsyncs both) without blocking the writer. The WAL only
+// starts over when a writer begins while every frame is copied, which a busy server never leaves time for;
+// so past RESTART_PAGES the worker pauses and asks the main thread for a RESTART checkpoint (see
+// startCheckpointer).
 const CHECKPOINT_INTERVAL_MS = 100;
 const RESTART_PAGES = 4096; // 16 MiB of WAL
 
@@ -60,10 +31,14 @@ export interface Checkpointer {
 export function startCheckpointer(db: DatabaseSync, dataDir: string): Checkpointer {
   db.exec("PRAGMA wal_autocheckpoint = 0");
   const group = writeGroup(db);
-  const worker = new Worker(CHECKPOINTER, {
-    eval: true,
-    workerData: { file: databaseFile(dataDir), intervalMs: CHECKPOINT_INTERVAL_MS, restartPages: RESTART_PAGES },
-  });
+  const workerData: CheckpointerData = {
+    file: databaseFile(dataDir),
+    intervalMs: CHECKPOINT_INTERVAL_MS,
+    restartPages: RESTART_PAGES,
+  };
+  // A file next to this one, loaded by Node (types stripped): this adapter is never bundled.
+  const worker = new Worker(new URL("./checkpointer-worker.ts", import.meta.url), { workerData });
+  const send = (message: ToCheckpointer): void => worker.postMessage(message);
   worker.unref();
   let stopping = false;
   const fallBack = (reason: unknown): void => {
@@ -72,13 +47,13 @@ export function startCheckpointer(db: DatabaseSync, dataDir: string): Checkpoint
     console.error("the WAL checkpointer failed; checkpointing on commit instead", reason);
     if (db.isOpen) db.exec("PRAGMA wal_autocheckpoint = 1000");
   };
-  worker.on("message", (message) => {
+  worker.on("message", (message: FromCheckpointer) => {
     if (message !== "restart") return fallBack(message);
     if (stopping || !db.isOpen) return;
     try {
       group.commit();
       db.prepare("PRAGMA wal_checkpoint(RESTART)").get();
-      worker.postMessage("restarted");
+      send("restarted");
     } catch (error) {
       fallBack(error);
     }
@@ -91,7 +66,7 @@ export function startCheckpointer(db: DatabaseSync, dataDir: string): Checkpoint
       stopping = true;
       worker.ref();
       const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
-      worker.postMessage("stop");
+      send("stop");
       await exited;
     },
   };

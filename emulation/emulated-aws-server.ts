@@ -31,7 +31,7 @@ import type {
 } from "aws-lambda";
 import { createHeraldTable } from "../lambdas/adapters/aws/create-table.ts";
 import { sweepScheduleInput } from "../lambdas/adapters/aws/sweep-schedule.ts";
-import { lockDataDir } from "../lambdas/adapters/embedded/sqlite-database.ts";
+import { lockDataDir } from "../lambdas/adapters/embedded/data-dir-lock.ts";
 import { configFromEnv } from "../lambdas/core/config.ts";
 import { parseDuration } from "../lambdas/core/duration.ts";
 import { newApiToken } from "../lambdas/core/ids.ts";

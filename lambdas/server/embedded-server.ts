@@ -2,14 +2,10 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { NodeHttpSender } from "../adapters/http/http-sender.ts";
 import { SqliteKeys, type SqliteKeysOptions } from "../adapters/embedded/sqlite-keys.ts";
-import {
-  closeDatabase,
-  lockDataDir,
-  openDatabase,
-  startCheckpointer,
-  writeGroup,
-  type WriteGroup,
-} from "../adapters/embedded/sqlite-database.ts";
+import { startCheckpointer } from "../adapters/embedded/checkpointer.ts";
+import { lockDataDir } from "../adapters/embedded/data-dir-lock.ts";
+import { closeDatabase, openDatabase } from "../adapters/embedded/sqlite-schema.ts";
+import { writeGroup, type WriteGroup } from "../adapters/embedded/write-group.ts";
 import { SqliteJobQueue } from "../adapters/embedded/sqlite-job-queue.ts";
 import { SqliteStore } from "../adapters/embedded/sqlite-store.ts";
 import { TimerCronTrigger } from "../adapters/embedded/timer-cron-trigger.ts";

@@ -1,5 +1,5 @@
 import { rmSync } from "node:fs";
-import { closeDatabase, openDatabase } from "../../lambdas/adapters/embedded/sqlite-database.ts";
+import { closeDatabase, openDatabase } from "../../lambdas/adapters/embedded/sqlite-schema.ts";
 import { SqliteJobQueue } from "../../lambdas/adapters/embedded/sqlite-job-queue.ts";
 import { SqliteStore } from "../../lambdas/adapters/embedded/sqlite-store.ts";
 import { tempDir } from "../support/herald.ts";

@@ -2,7 +2,7 @@
 // entries kept in message rows; a message still pending stays, finished ones go.
 import { rmSync } from "node:fs";
 import { afterEach, expect, it } from "vitest";
-import { closeDatabase, openDatabase } from "../../lambdas/adapters/embedded/sqlite-database.ts";
+import { closeDatabase, openDatabase } from "../../lambdas/adapters/embedded/sqlite-schema.ts";
 import { SqliteStore } from "../../lambdas/adapters/embedded/sqlite-store.ts";
 import { newMessageId } from "../../lambdas/core/ids.ts";
 import type { Message } from "../../lambdas/core/message.ts";

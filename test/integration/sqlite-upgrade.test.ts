@@ -4,7 +4,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterEach, expect, it } from "vitest";
-import { closeDatabase, openDatabase } from "../../lambdas/adapters/embedded/sqlite-database.ts";
+import { closeDatabase, openDatabase } from "../../lambdas/adapters/embedded/sqlite-schema.ts";
 import { SqliteStore } from "../../lambdas/adapters/embedded/sqlite-store.ts";
 import { newMessageId } from "../../lambdas/core/ids.ts";
 import { sampleMessage } from "../contract/store.spec.ts";

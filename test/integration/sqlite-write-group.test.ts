@@ -4,12 +4,8 @@ import { rmSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import {
-  closeDatabase,
-  openDatabase,
-  writeGroup,
-  type WriteGroup,
-} from "../../lambdas/adapters/embedded/sqlite-database.ts";
+import { closeDatabase, openDatabase } from "../../lambdas/adapters/embedded/sqlite-schema.ts";
+import { writeGroup, type WriteGroup } from "../../lambdas/adapters/embedded/write-group.ts";
 import { SqliteJobQueue } from "../../lambdas/adapters/embedded/sqlite-job-queue.ts";
 import { startHerald, tempDir } from "../support/herald.ts";
 

@@ -3,7 +3,7 @@
 import { afterAll, afterEach } from "vitest";
 import { TimerCronTrigger } from "../../lambdas/adapters/embedded/timer-cron-trigger.ts";
 import { SqliteKeys } from "../../lambdas/adapters/embedded/sqlite-keys.ts";
-import { openDatabase } from "../../lambdas/adapters/embedded/sqlite-database.ts";
+import { openDatabase } from "../../lambdas/adapters/embedded/sqlite-schema.ts";
 import { SqliteJobQueue } from "../../lambdas/adapters/embedded/sqlite-job-queue.ts";
 import { SqliteStore } from "../../lambdas/adapters/embedded/sqlite-store.ts";
 import { NodeHttpSender } from "../../lambdas/adapters/http/http-sender.ts";

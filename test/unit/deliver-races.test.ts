@@ -2,7 +2,7 @@
 // a dispatch that failed. The store is the real SQLite adapter; only the outside world (the destination,
 // the queue, the keys) is played by small port doubles.
 import { afterEach, describe, expect, it } from "vitest";
-import { openDatabase } from "../../lambdas/adapters/embedded/sqlite-database.ts";
+import { openDatabase } from "../../lambdas/adapters/embedded/sqlite-schema.ts";
 import { SqliteStore } from "../../lambdas/adapters/embedded/sqlite-store.ts";
 import { TimerCronTrigger } from "../../lambdas/adapters/embedded/timer-cron-trigger.ts";
 import { acceptMessage } from "../../lambdas/core/accept.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { openDatabase } from "../../lambdas/adapters/embedded/sqlite-database.ts";
+import { openDatabase } from "../../lambdas/adapters/embedded/sqlite-schema.ts";
 import { TimerCronTrigger } from "../../lambdas/adapters/embedded/timer-cron-trigger.ts";
 import { SqliteStore } from "../../lambdas/adapters/embedded/sqlite-store.ts";
 import { tempDir } from "../support/herald.ts";

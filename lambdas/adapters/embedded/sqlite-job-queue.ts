@@ -1,4 +1,5 @@
-import { Statements, writeGroup, type WriteGroup } from "./sqlite-database.ts";
+import { Statements } from "./sqlite-statements.ts";
+import { writeGroup, type WriteGroup } from "./write-group.ts";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { Clock, DeliveryJob, Dispatcher } from "../../ports.ts";
 

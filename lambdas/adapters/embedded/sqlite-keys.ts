@@ -1,4 +1,4 @@
-import { Statements } from "./sqlite-database.ts";
+import { Statements } from "./sqlite-statements.ts";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { newApiToken, newSigningKey } from "../../core/ids.ts";
 import type { ApiToken, Keys, SigningKeys } from "../../ports.ts";

@@ -11,7 +11,8 @@ import type {
 } from "../../core/message.ts";
 import type { LoggedEvent, Positioned, QueueEntry, RecordKind, ScanOptions, Store, Versioned } from "../../ports.ts";
 import { mergeSorted } from "../merge-sorted.ts";
-import { Statements, writeGroup, type WriteGroup } from "./sqlite-database.ts";
+import { Statements } from "./sqlite-statements.ts";
+import { writeGroup, type WriteGroup } from "./write-group.ts";
 
 const CHUNK = 200;
 

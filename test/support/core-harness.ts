@@ -232,14 +232,14 @@ export function harness(fixture: CoreFixture, options: HarnessOptions = {}) {
         dead = false; // the next calls are the restarted process's
       }
     },
-    /** Runs every job sent so far, and those they send, one after another, whenever they are due. */
+    /** Runs every job sent so far, and those they send, one after another, whatever their due times. */
     async drain(): Promise<void> {
       for (let job = jobs.shift(); job; job = jobs.shift()) await deliver(job);
     },
     /**
      * Runs the jobs that are due, each as soon as it is sent, concurrently (as a pool of delivery workers
      * does), until none is due and every run still going waits at a held destination. Jobs due later stay
-     * in `jobs`. Rethrows the first run that failed.
+     * in `jobs`. Rethrows the first run that failed. One call at a time.
      */
     async runJobs(): Promise<void> {
       for (;;) {

@@ -3,116 +3,19 @@
 // test/contract/sqlite.contract.test.ts and test/contract/aws.contract.test.ts.
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG } from "../../lambdas/core/config.ts";
-import type { HeraldContext } from "../../lambdas/core/context.ts";
 import { deliverMessage } from "../../lambdas/core/deliver.ts";
 import { acceptMessage } from "../../lambdas/core/accept.ts";
 import { acquireFlowSlot, type FlowControlState } from "../../lambdas/core/flow-control.ts";
 import type { Message } from "../../lambdas/core/message.ts";
 import { deleteQueue, upsertQueue } from "../../lambdas/core/queues.ts";
 import { sweep } from "../../lambdas/core/sweep.ts";
-import type { DeliveryJob, Dispatcher } from "../../lambdas/ports.ts";
+import { harness, ProcessDied, START } from "../support/core-harness.ts";
 import type { StoreFixture } from "./store.spec.ts";
 
-const START = 1_950_000_000_000;
 const MINUTE = 60_000;
 /** A short longest attempt: a lost turn is presumed lost after it plus 15 minutes, a hold stale after it plus 1. */
 const CONFIG = { ...DEFAULT_CONFIG, maxTimeoutSec: 60 };
 const LOST_AFTER = 16 * MINUTE;
-
-class ProcessDied extends Error {}
-
-/** A core context on the store under test, with a clock the test moves and a recording dispatcher and sender. */
-function harness(fixture: StoreFixture) {
-  let now = START;
-  let dying = false;
-  // After a death, the dead process's remaining calls fail: it writes nothing more (core's own recovery
-  // code, e.g. giving a turn back when its dispatch failed, cannot run in a process that is gone).
-  let dead = false;
-  let failing = false;
-  const jobs: DeliveryJob[] = [];
-  const delivered: string[] = [];
-  const dispatcher: Dispatcher = {
-    async dispatch(job) {
-      if (failing) {
-        failing = false;
-        throw new Error("SQS answered 503 after the SDK's retries");
-      }
-      if (dying) {
-        dying = false;
-        dead = true;
-        throw new ProcessDied("the process died before its job was sent");
-      }
-      jobs.push(job);
-    },
-  };
-  const store = new Proxy(fixture.store, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver) as unknown;
-      if (typeof value !== "function") return value;
-      return (...args: unknown[]) => {
-        if (dead) throw new ProcessDied("the process is dead");
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  const ctx: HeraldContext = {
-    store,
-    dispatcher,
-    clock: { now: () => now },
-    config: CONFIG,
-    keys: {
-      apiTokens: async () => [],
-      signingKeys: async () => ({ current: "sig_current", next: "sig_next" }),
-      rotateSigningKeys: async () => ({ current: "sig_current", next: "sig_next" }),
-    },
-    sender: {
-      async send(request) {
-        delivered.push(new URL(request.url).pathname);
-        return { kind: "response", status: 200, header: {}, body: new Uint8Array(0) };
-      },
-    },
-    cron: { upsert: async () => undefined, remove: async () => undefined },
-  };
-  let count = 0;
-  const message = (path: string, extra: Partial<Message> = {}): Message => ({
-    messageId: `msg_sweep_${START}_${++count}`,
-    url: `https://receiver.example${path}`,
-    method: "POST",
-    header: {},
-    body: new TextEncoder().encode(path),
-    maxRetries: 0,
-    labels: [],
-    notBefore: now,
-    createdAt: now,
-    ...extra,
-  });
-  return {
-    ctx,
-    jobs,
-    delivered,
-    message,
-    advance: (ms: number) => void (now += ms),
-    /**
-     * Runs `operation` in a process that dies at its next dispatch (between a turn's claim and its job's
-     * send): it rejects with ProcessDied, and nothing after the death reaches the store.
-     */
-    /** The next dispatch fails (an AWS error after the SDK's retries); the process lives on. */
-    failNextDispatch: () => void (failing = true),
-    async diesAtDispatch(operation: () => Promise<unknown>): Promise<void> {
-      dying = true;
-      try {
-        await operation();
-      } finally {
-        dying = false;
-        dead = false; // the next calls are the restarted process's
-      }
-    },
-    /** Runs every job sent so far, and those they send, as a delivery worker would. */
-    async drain(): Promise<void> {
-      for (let job = jobs.shift(); job; job = jobs.shift()) await deliverMessage(ctx, job);
-    },
-  };
-}
 
 const FLOW = { key: "one-at-a-time", parallelism: 1 };
 
@@ -138,7 +41,7 @@ export function sweepContract(name: string, open: () => Promise<StoreFixture>): 
     const withHarness = (test: (h: ReturnType<typeof harness>) => Promise<void>) => async () => {
       const fixture = await open();
       try {
-        await test(harness(fixture));
+        await test(harness(fixture, { config: CONFIG }));
       } finally {
         await fixture.close();
       }

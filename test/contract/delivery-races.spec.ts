@@ -1,0 +1,114 @@
+// Races around one attempt, against each Store: a cancel while it is in flight, the previous attempt's
+// record landing late, a dispatch that failed. Only the outside world (the destination, the queue, the
+// keys) is played by the doubles of test/support/core-harness.ts. Run by test/contract/races-*.contract.test.ts.
+import { describe, expect, it } from "vitest";
+import { acceptMessage } from "../../lambdas/core/accept.ts";
+import { cancelMessage } from "../../lambdas/core/cancel.ts";
+import type { SendOutcome } from "../../lambdas/ports.ts";
+import { answer, withHarness, type CoreHarness, type OpenCoreFixture } from "../support/core-harness.ts";
+
+const failure: SendOutcome = answer(500);
+const success: SendOutcome = answer(200);
+
+async function cancelInFlight(h: CoreHarness, maxRetries: number, outcome: SendOutcome) {
+  const message = h.message("/hook", { maxRetries });
+  await acceptMessage(h.ctx, message);
+  const held = h.hold("/hook");
+  const attempt = h.deliver({ messageId: message.messageId, retried: 0 });
+  await held.sent;
+  expect(await cancelMessage(h.ctx, message.messageId)).toEqual({ cancelled: 1 });
+  held.respond(outcome);
+  const result = await attempt;
+  const stored = await h.ctx.store.getMessage(message.messageId);
+  const dlq = await h.ctx.store.getDlq(`${message.createdAt}-${message.messageId.slice(-8)}`);
+  return { result, state: stored?.status.state, dlq, message };
+}
+
+export function deliveryRacesContract(name: string, open: OpenCoreFixture): void {
+  const test = (body: (h: CoreHarness) => Promise<void>) => withHarness(open, {}, body);
+
+  describe(`Delivery races: ${name}`, () => {
+    describe("cancel while an attempt is in flight", () => {
+      it(
+        "ends CANCELED instead of retrying when the attempt fails with retries left",
+        test(async (h) => {
+          const { state, dlq, message } = await cancelInFlight(h, 3, failure);
+          expect(state).toBe("CANCELED");
+          expect(dlq).toBeUndefined();
+          // The next attempt had been queued before the outcome was recorded; it finds the message cancelled.
+          expect(await h.deliver({ messageId: message.messageId, retried: 1 })).toBe("skipped");
+        }),
+      );
+
+      it(
+        "ends FAILED with its DLQ entry when it was the last attempt (too late to cancel)",
+        test(async (h) => {
+          const { state, dlq } = await cancelInFlight(h, 0, failure);
+          expect(state).toBe("FAILED");
+          expect(dlq?.response?.status).toBe(500);
+        }),
+      );
+
+      it(
+        "ends DELIVERED when the attempt succeeds (too late to cancel)",
+        test(async (h) => {
+          const { state, result } = await cancelInFlight(h, 3, success);
+          expect(result).toBe("delivered");
+          expect(state).toBe("DELIVERED");
+        }),
+      );
+    });
+
+    describe("an attempt whose predecessor's RETRY record lands late", () => {
+      it(
+        "applies its outcome on top of it instead of leaving the message in RETRY",
+        test(async (h) => {
+          const message = h.message("/hook", { maxRetries: 3 });
+          await acceptMessage(h.ctx, message);
+          // Attempt 0 failed and dispatched job 1, but its status write has not landed yet.
+          const held = h.hold("/hook");
+          const attempt = h.deliver({ messageId: message.messageId, retried: 1 });
+          await held.sent;
+          await h.ctx.store.updateStatus(
+            message.messageId,
+            { state: "CREATED", retried: 0 },
+            { state: "RETRY", retried: 1 },
+            [],
+          );
+          held.respond(success);
+          expect(await attempt).toBe("delivered");
+          expect((await h.ctx.store.getMessage(message.messageId))?.status).toEqual({
+            state: "DELIVERED",
+            retried: 1,
+          });
+        }),
+      );
+    });
+
+    describe("a callback whose dispatch failed", () => {
+      it(
+        "is dispatched when the attempt runs again",
+        test(async (h) => {
+          const message = h.message("/hook", { callback: { url: "https://example.com/cb", header: {} } });
+          const callbackId = `${message.messageId}_cb0`;
+          h.failNextDispatch(callbackId, "SQS throttled"); // fails once, like a throttled SendMessage
+          await acceptMessage(h.ctx, message);
+          const firstSend = h.hold("/hook");
+          const first = h.deliver({ messageId: message.messageId, retried: 0 });
+          await firstSend.sent;
+          firstSend.respond(success);
+          await expect(first).rejects.toThrow(/throttled/);
+          expect(h.jobs.map((j) => j.messageId)).not.toContain(callbackId);
+
+          // The job is redelivered (SQS / the job table keep it): the attempt runs again and the callback goes out.
+          const againSend = h.hold("/hook");
+          const again = h.deliver({ messageId: message.messageId, retried: 0 });
+          await againSend.sent;
+          againSend.respond(success);
+          expect(await again).toBe("delivered");
+          expect(h.jobs.map((j) => j.messageId)).toContain(callbackId);
+        }),
+      );
+    });
+  });
+}

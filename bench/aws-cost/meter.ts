@@ -1,5 +1,5 @@
 // One workload's counters: every billable request, capacity unit, invocation and log byte counted while it
-// runs (by sdk-counting.ts, log-capture.ts and the runner's hooks), priced by pricing.ts.
+// runs (by sdk-counting.ts, log-capture.ts and the harness's hooks), priced by pricing.ts.
 
 /** Who made an AWS request: Herald's code ("lambda") or the platform (ESM poller, Scheduler's sends). */
 export type Owner = "lambda" | "platform";

@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
 import { esbuildOptions, HERALD_BUNDLING } from "../lib/bundling.ts";
+import { METRICS_NAMESPACE, METRICS_SERVICE } from "../lambdas/handlers/metrics-catalogue.ts";
 
 export interface ColdStartResult {
   bundle_bytes: number;
@@ -63,8 +64,8 @@ const LAMBDA_ENV: Record<string, string> = {
   HERALD_MAX_TIMEOUT: "120s",
   HERALD_BACKOFF_FACTOR: "2",
   HERALD_DESTINATION_POLICY: "public",
-  POWERTOOLS_SERVICE_NAME: "herald",
-  POWERTOOLS_METRICS_NAMESPACE: "Herald",
+  POWERTOOLS_SERVICE_NAME: METRICS_SERVICE,
+  POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
   POWERTOOLS_LOG_LEVEL: "INFO",
 };
 

@@ -10,6 +10,7 @@ import { HeraldKeys } from "./keys.ts";
 import { acknowledgeNagFindings, acknowledgeWildcardResource } from "./nag-suppressions.ts";
 import { GSI_LISTS } from "../lambdas/adapters/aws/table-schema.ts";
 import { parseDestinationPolicy } from "../lambdas/core/destination-policy.ts";
+import { METRICS_NAMESPACE, METRICS_SERVICE } from "../lambdas/handlers/metrics-catalogue.ts";
 import { HeraldAlarms } from "./observability/alarms.ts";
 import { HeraldDashboard } from "./observability/dashboard.ts";
 import { HeraldMetrics } from "./observability/metrics.ts";
@@ -104,8 +105,8 @@ export class Herald extends Construct {
       HERALD_DESTINATION_POLICY: destinationPolicy,
       HERALD_MESSAGE_RECORDS: props.messageRecords ?? "full",
       ...(allowList.length > 0 ? { HERALD_DESTINATION_ALLOW_LIST: allowList.join(",") } : {}),
-      POWERTOOLS_SERVICE_NAME: "herald",
-      POWERTOOLS_METRICS_NAMESPACE: "Herald",
+      POWERTOOLS_SERVICE_NAME: METRICS_SERVICE,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       POWERTOOLS_LOG_LEVEL: props.logLevel ?? "INFO",
     };
     const apiThrottle = props.apiThrottle ?? { rateLimit: 1000, burstLimit: 2000 };

@@ -16,6 +16,8 @@ export interface ApiResponse {
   status: number;
   /** Serialized as JSON; omitted for an empty body. */
   body?: unknown;
+  /** Set by the publishing routes: messages this request accepted, duplicates not counted (metric Published). */
+  published?: number;
 }
 
 export const json = (body: unknown, status = 200): ApiResponse => ({ status, body });

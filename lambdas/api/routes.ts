@@ -17,7 +17,7 @@ import {
   resumeFlowControl,
   unpinFlowControl,
 } from "../core/flow-control.ts";
-import { publish, type PublishRequest } from "../core/publish.ts";
+import { publish, type PublishRequest, type PublishResult } from "../core/publish.ts";
 import { deleteQueue, getQueue, listQueues, setQueuePaused, upsertQueue } from "../core/queues.ts";
 import { createSchedule, deleteSchedule, getSchedule, listSchedules, setSchedulePaused } from "../core/schedules.ts";
 import {
@@ -59,6 +59,15 @@ const LOGS: QuerySpec = { extra: ["state", "order"], idsKey: "messageIds", stric
 const DLQ: QuerySpec = { extra: ["order", "responseStatus"], idsKey: "dlqIds", strict: true, maxCount: 1000 };
 // QStash's bulk cancel takes `count` from 1 to 500 (its OpenAPI); without it every match is cancelled.
 const CANCEL: QuerySpec = { extra: [], idsKey: "messageIds", strict: true, maxCount: 500, maxIds: 1000 };
+
+/**
+ * A publishing route's answer: its results (one per message; an array for a URL group, arrays of those for a
+ * batch) and how many of them are new messages rather than duplicates.
+ */
+function accepted(body: PublishResult | (PublishResult | PublishResult[])[], status = 200): ApiResponse {
+  const published = [body].flat(2).filter((result) => !result.deduplicated).length;
+  return { ...json(body, status), published };
+}
 
 const params = (request: ApiRequest): URLSearchParams => new URLSearchParams(request.rawQuery);
 const ok = (): ApiResponse => json({});
@@ -156,7 +165,7 @@ export const ROUTES: Route[] = [
     access: "write",
     handler: async (ctx, request, destination) => {
       const result = await publish(ctx, publishRequest(request, destination));
-      return json(result.body, result.status);
+      return accepted(result.body, result.status);
     },
   },
   {
@@ -168,7 +177,7 @@ export const ROUTES: Route[] = [
       const slash = rest.indexOf("/");
       if (slash <= 0 || slash === rest.length - 1) throw badRequest("use /v2/enqueue/<queue>/<destination>");
       const result = await publish(ctx, publishRequest(request, rest.slice(slash + 1), rest.slice(0, slash)));
-      return json(result.body, result.status);
+      return accepted(result.body, result.status);
     },
   },
   {
@@ -177,7 +186,7 @@ export const ROUTES: Route[] = [
     access: "write",
     // Room for ten message bodies, as many as the batch itself accepts (core/batch.ts).
     maxBodyBytes: (config) => config.maxBodyBytes * BATCH_BODIES,
-    handler: async (ctx, request) => json(await publishBatch(ctx, request.body, request.sourceIp)),
+    handler: async (ctx, request) => accepted(await publishBatch(ctx, request.body, request.sourceIp)),
   },
   // URL groups
   {

@@ -11,8 +11,7 @@ import { SchedulerCronTrigger } from "../adapters/aws/scheduler-cron-trigger.ts"
 import { SqsDispatcher } from "../adapters/aws/sqs-dispatcher.ts";
 import { NodeHttpSender } from "../adapters/http/http-sender.ts";
 import { configFromEnv } from "../core/config.ts";
-import { MetricUnit } from "@aws-lambda-powertools/metrics";
-import { logger, metrics } from "./observability.ts";
+import { logger, recordMetric } from "./observability.ts";
 import type { HeraldContext } from "../core/context.ts";
 
 type Env = Record<string, string | undefined>;
@@ -98,7 +97,7 @@ export function awsContext(): AwsContext {
     queueUrl: required(env, "HERALD_QUEUE_URL"),
     ...scheduling,
     onScheduleFallback: (error) => {
-      metrics.addMetric("SchedulerFallbacks", MetricUnit.Count, 1);
+      recordMetric("SchedulerFallbacks", 1);
       logger.warn("EventBridge Scheduler refused a one-time schedule: the wait hops through SQS", error as Error);
     },
   });

@@ -1,6 +1,5 @@
 // The delivery Lambda: SQS batches of delivery jobs -> one attempt each, concurrently.
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import middy from "@middy/core";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { processDeliveryBatch } from "../adapters/aws/sqs-delivery.ts";
@@ -8,9 +7,10 @@ import { deliverMessage, type DeliveryOutcome } from "../core/deliver.ts";
 import { fireSchedule } from "../core/schedules.ts";
 import { sweep } from "../core/sweep.ts";
 import { awsContext } from "./aws-context.ts";
-import { flushMetrics, logError, logger, metrics } from "./observability.ts";
+import type { MetricName } from "./metrics-catalogue.ts";
+import { flushMetrics, logError, logger, recordMetric } from "./observability.ts";
 
-const METRIC_OF: Partial<Record<DeliveryOutcome, string>> = {
+const METRIC_OF: Partial<Record<DeliveryOutcome, MetricName>> = {
   delivered: "Delivered",
   retry: "Retried",
   failed: "Failed",
@@ -19,13 +19,13 @@ const METRIC_OF: Partial<Record<DeliveryOutcome, string>> = {
 
 async function handleDeliveries(event: SQSEvent): Promise<SQSBatchResponse> {
   const { context, dispatcher, store } = awsContext();
-  const counts = new Map<string, number>();
+  const counts = new Map<MetricName, number>();
   let sweeps = 0;
   const batchItemFailures = await processDeliveryBatch(event.Records, {
     dispatcher,
     now: () => context.clock.now(),
     onError: logError,
-    observeLag: (lagMs) => metrics.addMetric("DeliveryLag", MetricUnit.Milliseconds, lagMs),
+    observeLag: (lagMs) => recordMetric("DeliveryLag", lagMs),
     fire: async (scheduleId, firedAt) => {
       const messageIds = await fireSchedule(context, scheduleId, firedAt);
       if (messageIds.length > 0) counts.set("ScheduleFired", (counts.get("ScheduleFired") ?? 0) + 1);
@@ -45,8 +45,8 @@ async function handleDeliveries(event: SQSEvent): Promise<SQSBatchResponse> {
   await store.flushEvents().catch((error: unknown) => logError("log events kept for the next flush", error));
   // A sweep alone records no metric: an idle deployment then writes none (custom metrics bill per hour
   // with data).
-  if (event.Records.length > sweeps) metrics.addMetric("Jobs", MetricUnit.Count, event.Records.length - sweeps);
-  for (const [name, count] of counts) metrics.addMetric(name, MetricUnit.Count, count);
+  if (event.Records.length > sweeps) recordMetric("Jobs", event.Records.length - sweeps);
+  for (const [name, count] of counts) recordMetric(name, count);
   return { batchItemFailures };
 }
 

@@ -3,6 +3,7 @@ import type { Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
 import { Metric, MathExpression, Stats, type IMetric } from "aws-cdk-lib/aws-cloudwatch";
 import type { HttpApi } from "aws-cdk-lib/aws-apigatewayv2";
 import type { Queue } from "aws-cdk-lib/aws-sqs";
+import { METRIC_DIMENSIONS, METRICS_NAMESPACE, type MetricName } from "../../lambdas/handlers/metrics-catalogue.ts";
 
 export interface HeraldMetricSources {
   api: HttpApi;
@@ -16,7 +17,7 @@ const PERIOD = Duration.minutes(5);
 
 /**
  * Every metric Herald's dashboard and alarms use, defined once (apart from how they are shown or
- * alarmed). Herald's own counters come from Powertools (EMF) in namespace "Herald", dimension service.
+ * alarmed). Herald's own counters come from Powertools (EMF), as the catalogue names them.
  */
 export class HeraldMetrics {
   private readonly sources: HeraldMetricSources;
@@ -24,11 +25,11 @@ export class HeraldMetrics {
     this.sources = sources;
   }
 
-  private herald(name: string, label: string, statistic: string = Stats.SUM): Metric {
+  private herald(name: MetricName, label: string, statistic: string = Stats.SUM): Metric {
     return new Metric({
-      namespace: "Herald",
+      namespace: METRICS_NAMESPACE,
       metricName: name,
-      dimensionsMap: { service: "herald" },
+      dimensionsMap: { ...METRIC_DIMENSIONS },
       statistic,
       period: PERIOD,
       label,

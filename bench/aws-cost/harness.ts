@@ -1,0 +1,182 @@
+// Emulated AWS wired for counting: Herald's handlers on DynamoDB Local and fauxqs with every SDK client
+// instrumented, every invocation timed, the Lambdas' output captured, a sink as the destination, and the
+// calls and waits a workload needs. What is counted goes into `meter`, which the runner swaps per workload.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { startAwsLocal, type AwsLocalHerald } from "../../emulation/emulated-aws-server.ts";
+import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from "../../emulation/emulators.ts";
+import { ACCESS_LOG_SAMPLE, API_GATEWAY_HTTP_METERING_BYTES } from "../prices-us-east-1.ts";
+import { msAtAwsLatency, recordWait } from "./aws-latency.ts";
+import { tableBytes } from "./item-size.ts";
+import { LogCapture } from "./log-capture.ts";
+import { Meter, utf8 } from "./meter.ts";
+import { movableProcessClock, powertoolsAsDeployed, type MovableClock } from "./process-patches.ts";
+import { countingMiddleware, type Instrumentable } from "./sdk-counting.ts";
+import { Sink } from "./sink.ts";
+import { readStack, type StackRead } from "./stack.ts";
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export interface QueueDepth {
+  visible: number;
+  inFlight: number;
+  delayed: number;
+}
+
+export class CostHarness {
+  /** Where what happens now is counted. */
+  meter = new Meter();
+  readonly capture = new LogCapture(() => this.meter);
+  readonly sink = new Sink();
+  sinkUrl = "";
+  clock: MovableClock | undefined;
+  stack!: StackRead;
+  herald!: AwsLocalHerald;
+  private readonly log: (line: string) => void;
+  private restoreEnv: (() => void) | undefined;
+  private dataDir: string | undefined;
+  private starting: Promise<AwsLocalHerald> | undefined;
+  private readonly inspect: { dynamo?: DynamoDBClient; sqs?: SQSClient } = {};
+
+  constructor(log: (line: string) => void) {
+    this.log = log;
+  }
+
+  /** The bench's own output, past the capture (it is not Lambda log). */
+  say(line: string): void {
+    this.capture.unCaptured(() => this.log(line));
+  }
+
+  /** Starts emulated AWS and synthesizes the stack meanwhile. `close` undoes a start that failed halfway too. */
+  async start(): Promise<void> {
+    this.restoreEnv = powertoolsAsDeployed();
+    this.dataDir = mkdtempSync(join(tmpdir(), "herald-aws-cost-"));
+    this.sinkUrl = await this.sink.start();
+    this.clock = movableProcessClock();
+    this.starting = startAwsLocal({
+      port: 0,
+      dataDir: this.dataDir,
+      env: { HERALD_TOKEN: "bench-token-0123456789abcdef" },
+      instrument: (client, owner) =>
+        (client as unknown as Instrumentable).middlewareStack.add(
+          countingMiddleware(() => this.meter, owner),
+          { step: "initialize", name: "heraldCostBench" },
+        ),
+      onStandInRequest: (service, operation) => {
+        const m = this.meter;
+        m.count(operation, service === "Scheduler" ? m.schedulerCalls : m.secretsCalls);
+        recordWait(service, performance.now(), performance.now()); // answered in process: no emulator wait
+      },
+      onInvoke: (fn, ms, invocation) => {
+        const l = this.meter.lambda[fn];
+        l.invocations++;
+        l.billedMs += Math.max(1, Math.ceil(ms));
+        l.rawMs += ms;
+        l.billedMsAtAws += Math.ceil(msAtAwsLatency(invocation, ms));
+      },
+    });
+    this.starting.catch(() => undefined); // awaited below; the synth runs meanwhile
+    this.stack = await readStack();
+    this.herald = await this.starting;
+    const { logger } = await import("../../lambdas/handlers/observability.ts");
+    logger.setLogLevel("INFO");
+    const { dynamodbEndpoint, sqsEndpoint } = this.herald.emulators;
+    const common = { region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS };
+    this.inspect.dynamo = new DynamoDBClient({ ...common, endpoint: dynamodbEndpoint });
+    this.inspect.sqs = new SQSClient({ ...common, endpoint: sqsEndpoint });
+  }
+
+  /** An authenticated API request, counted as API Gateway bills it (requests, metered size, access log). */
+  async call(method: string, path: string, body = "", headers: Record<string, string> = {}): Promise<string> {
+    const h = this.herald;
+    const response = await fetch(`${h.url}${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${h.token}`, ...headers },
+      ...(body ? { body } : {}),
+    });
+    const text = await response.text();
+    if (response.status >= 300) throw new Error(`${method} ${path} -> ${response.status} ${text}`);
+    const m = this.meter;
+    m.apiRequests++;
+    m.apiMetered += Math.max(1, Math.ceil(utf8(body) / API_GATEWAY_HTTP_METERING_BYTES));
+    const s = ACCESS_LOG_SAMPLE;
+    m.accessLogBytes += utf8(
+      `${s.sourceIp} - - [${s.requestTime}] "${method} ${s.resourcePath} ${s.protocol}" ${response.status} ` +
+        `${utf8(text)} ${s.requestId}`,
+    );
+    return text;
+  }
+
+  /** A sink URL that counts its deliveries for `workload`. */
+  url(workload: string, kind: string, i: number): string {
+    return `${this.sinkUrl}/w/${workload}/${kind}/${i}`;
+  }
+
+  /** The bytes the table bills for now (not counted). */
+  tableBytes(): Promise<number> {
+    return tableBytes(this.inspect.dynamo as DynamoDBClient, this.herald.emulators.tableName);
+  }
+
+  async queueDepth(): Promise<QueueDepth> {
+    const { Attributes: a = {} } = await (this.inspect.sqs as SQSClient).send(
+      new GetQueueAttributesCommand({
+        QueueUrl: this.herald.emulators.queueUrl,
+        AttributeNames: [
+          "ApproximateNumberOfMessages",
+          "ApproximateNumberOfMessagesNotVisible",
+          "ApproximateNumberOfMessagesDelayed",
+        ],
+      }),
+    );
+    return {
+      visible: Number(a.ApproximateNumberOfMessages ?? 0),
+      inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0),
+      delayed: Number(a.ApproximateNumberOfMessagesDelayed ?? 0),
+    };
+  }
+
+  /** Waits until `done` holds on two looks 200 ms apart (the queue settled), or fails after `timeoutMs`. */
+  async settle(what: () => string, done: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      if (await done()) {
+        await sleep(200);
+        if (await done()) return;
+      }
+      if (performance.now() > deadline) {
+        const errors = this.capture.errors.length > 0 ? `; Herald logged: ${this.capture.errors.join("\n")}` : "";
+        throw new Error(
+          `aws-cost: timed out waiting for ${what()}; queue ${JSON.stringify(await this.queueDepth())}${errors}`,
+        );
+      }
+      await sleep(50);
+    }
+  }
+
+  /** Waits for `expected` deliveries of `workload` and an empty queue. */
+  drained(workload: string, expected: number, timeoutMs: number): Promise<void> {
+    return this.settle(
+      () => `${expected} deliveries of ${workload} (got ${this.sink.count(workload)})`,
+      async () => {
+        if (this.sink.count(workload) < expected) return false;
+        const q = await this.queueDepth();
+        return q.visible + q.inFlight + q.delayed === 0;
+      },
+      timeoutMs,
+    );
+  }
+
+  async close(): Promise<void> {
+    this.capture.stop();
+    this.clock?.restore();
+    this.inspect.dynamo?.destroy();
+    this.inspect.sqs?.destroy();
+    await (await this.starting?.catch(() => undefined))?.close();
+    await this.sink.close();
+    if (this.dataDir) rmSync(this.dataDir, { recursive: true, force: true });
+    this.restoreEnv?.();
+  }
+}

@@ -1,0 +1,35 @@
+// The standing notes of every result: what is measured and what is assumed.
+import { LOG_EVENT_OVERHEAD_BYTES } from "../prices-us-east-1.ts";
+import { PLATFORM_LOG_BYTES } from "./pricing.ts";
+import type { StackFacts } from "./stack.ts";
+
+export function standingNotes(facts: StackFacts): string[] {
+  return [
+    "All prices are us-east-1 list prices WITHOUT free tiers (bench/prices-us-east-1.ts has each source).",
+    "Measured on emulated AWS in one process: the real API and delivery handlers and AWS adapters on DynamoDB " +
+      "Local and fauxqs; Scheduler and Secrets Manager are stand-ins whose calls are counted. Requests, consumed " +
+      "capacity (DynamoDB Local's ReturnConsumedCapacity, incl. GSIs), SQS payloads, invocations and log lines are " +
+      "counted, not modelled.",
+    `Lambda duration is each handler's measured wall time rounded up to 1 ms, at the stack's memory ` +
+      `(api ${facts.memoryMb.api} MB, deliver ${facts.memoryMb.deliver} MB, arm64). It includes DynamoDB Local/fauxqs ` +
+      "latency and this machine's CPU, shared by concurrent invocations in one process, not Lambda's; cold starts " +
+      "(and INIT billing) are excluded by a warm-up.",
+    "Delivery batches are what the emulated poller (4 loops, up to 10 per receive) formed at this load; on AWS the " +
+      "event source mapping batches similarly under load. Its empty receives are excluded per message (they are the " +
+      "idle polling cost, itemized in idle_items).",
+    "SQS: every request the queue sees is billed to its owner (Herald's sends, the event source mapping's " +
+      "receives/deletes, Scheduler's sends), one per started 64 KB of payload. Scheduler bills its invocations.",
+    `DynamoDB storage: the table's net growth during a workload (items + 100 B, per table and GSI entry), kept for ` +
+      `the retention (${facts.retentionDays} days) at storage + PITR prices. Logs: captured stdout/stderr of the ` +
+      `handlers (Powertools JSON + EMF), plus ${PLATFORM_LOG_BYTES} B of platform.start/report per invocation, one ` +
+      `API access-log line per request and ${LOG_EVENT_OVERHEAD_BYTES} B per event, ingested and stored ` +
+      `${facts.logRetentionDays} days.`,
+    "delay2h: published with Upstash-Delay: 2h, then the process clock (Date.now, which Herald, the stand-in " +
+      "Scheduler and fauxqs all read) jumps to a second past each schedule's at() time and runDueSchedules fires the " +
+      "one-time schedules; the delivery handler finds the jobs ~59 s early and sends them on with DelaySeconds (as " +
+      "on AWS); the clock then jumps past the due times and they are delivered.",
+    "fifo is /v2/enqueue to a queue with parallelism 1: Herald orders queues in DynamoDB on the standard SQS queue " +
+      "(no SQS FIFO queue exists in the stack). fanout3 counts 3 deliveries per publish; retry1 counts 1 delivered " +
+      "message per 2 attempts.",
+  ];
+}

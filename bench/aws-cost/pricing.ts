@@ -1,0 +1,175 @@
+// Pricing a meter: US dollars per service at bench/prices-us-east-1.ts's list prices, and a workload's
+// figures per million delivered messages.
+import {
+  DAYS_PER_MONTH,
+  GIB,
+  LAMBDA_PLATFORM_LOG_LINES,
+  LOG_EVENT_OVERHEAD_BYTES,
+  PRICES,
+} from "../prices-us-east-1.ts";
+import { utf8, type Fn, type Meter } from "./meter.ts";
+import type { ServiceDollars, WorkloadResult } from "./result.ts";
+import type { StackFacts } from "./stack.ts";
+
+function lambdaDollars(m: Meter, facts: StackFacts, atAwsLatency: boolean): number {
+  return (["api", "deliver"] as const).reduce((sum, fn) => {
+    const l = m.lambda[fn];
+    const gbSeconds = ((atAwsLatency ? l.billedMsAtAws : l.billedMs) / 1000) * (facts.memoryMb[fn] / 1024);
+    return (
+      sum + (l.invocations * PRICES.lambdaPerMillionRequests.usd) / 1e6 + gbSeconds * PRICES.lambdaArmPerGbSecond.usd
+    );
+  }, 0);
+}
+
+export function dollars(
+  m: Meter,
+  facts: StackFacts,
+  storedBytes: number,
+): ServiceDollars & { storageGbMonths: number } {
+  const lambda = lambdaDollars(m, facts, false);
+  const storageGbMonths = (Math.max(0, storedBytes) / GIB) * (facts.retentionDays / DAYS_PER_MONTH);
+  const logBytes = billedLogBytes(m, facts);
+  return {
+    api_gateway: (m.apiMetered * PRICES.apiGatewayHttpPerMillion.usd) / 1e6,
+    lambda,
+    sqs: (m.sqsBilled * PRICES.sqsStandardPerMillion.usd + m.sqsBilledFifo * PRICES.sqsFifoPerMillion.usd) / 1e6,
+    dynamodb:
+      (m.writeUnits * PRICES.dynamoWriteRequestUnitPerMillion.usd +
+        m.readUnits * PRICES.dynamoReadRequestUnitPerMillion.usd) /
+        1e6 +
+      storageGbMonths * (PRICES.dynamoStoragePerGbMonth.usd + PRICES.dynamoPitrPerGbMonth.usd),
+    scheduler: (m.schedulerInvocations * PRICES.schedulerPerMillionInvocations.usd) / 1e6,
+    s3:
+      (m.s3Put * PRICES.s3PutPerThousand.usd) / 1000 +
+      (m.s3Get * PRICES.s3GetPerThousand.usd) / 1000 +
+      // Bodies in S3 live until the bucket's lifecycle rule (retention + 400 days): an upper bound.
+      (m.s3PutBytes / GIB) * ((facts.retentionDays + 400) / DAYS_PER_MONTH) * PRICES.s3StoragePerGbMonth.usd,
+    secrets_manager: (sum(m.secretsCalls) * PRICES.secretsPerTenThousandCalls.usd) / 1e4,
+    cloudwatch_logs:
+      (logBytes / GIB) *
+      (PRICES.logsIngestionPerGb.usd + PRICES.logsStoragePerGbMonth.usd * (facts.logRetentionDays / DAYS_PER_MONTH)),
+    storageGbMonths,
+  };
+}
+
+export function dollarsTotal(d: ServiceDollars): number {
+  return d.api_gateway + d.lambda + d.sqs + d.dynamodb + d.scheduler + d.s3 + d.secrets_manager + d.cloudwatch_logs;
+}
+
+export const dynamoRequestsOf = (m: Meter): number =>
+  [...m.requests].filter(([key]) => key.startsWith("DynamoDB ")).reduce((n, [, v]) => n + v, 0);
+
+/** One measured firing's billable counts, for the idle item's note. */
+export function sweepDetail(m: Meter, facts: StackFacts): string {
+  const l = m.lambda.deliver;
+  const dynamoRequests = dynamoRequestsOf(m);
+  return (
+    `${m.schedulerInvocations} Scheduler invocation, ${m.sqsBilled} SQS requests, ${l.invocations} delivery ` +
+    `invocation(s) of ${l.billedMs} ms at ${facts.memoryMb.deliver} MB, ${dynamoRequests} DynamoDB queries ` +
+    `(${round(m.readUnits, 1)} read units as DynamoDB Local reports them), ` +
+    `${billedLogBytes(m, facts)} log bytes; each queue and each flow-control key with a free slot adds about one query`
+  );
+}
+
+export const PLATFORM_LOG_BYTES = LAMBDA_PLATFORM_LOG_LINES.reduce((n, line) => n + utf8(line), 0);
+
+function invocations(m: Meter): number {
+  return m.lambda.api.invocations + m.lambda.deliver.invocations;
+}
+
+function billedLogBytes(m: Meter, facts: StackFacts): number {
+  const platform = facts.platformLogged ? invocations(m) : 0;
+  const events = m.functionLogEvents + platform * LAMBDA_PLATFORM_LOG_LINES.length + m.apiRequests;
+  return m.functionLogBytes + platform * PLATFORM_LOG_BYTES + m.accessLogBytes + events * LOG_EVENT_OVERHEAD_BYTES;
+}
+
+const sum = (map: Map<string, number>): number => [...map.values()].reduce((a, b) => a + b, 0);
+export const round = (n: number, digits = 4): number => Number(n.toFixed(digits));
+
+export function summarize(
+  description: string,
+  m: Meter,
+  facts: StackFacts,
+  published: number,
+  delivered: number,
+  storedBytes: number,
+  wallMs: number,
+): WorkloadResult {
+  const d = dollars(m, facts, storedBytes);
+  const perMillion = (usd: number) => round((usd / Math.max(1, delivered)) * 1e6);
+  const services: ServiceDollars = {
+    api_gateway: perMillion(d.api_gateway),
+    lambda: perMillion(d.lambda),
+    sqs: perMillion(d.sqs),
+    dynamodb: perMillion(d.dynamodb),
+    scheduler: perMillion(d.scheduler),
+    s3: perMillion(d.s3),
+    secrets_manager: perMillion(d.secrets_manager),
+    cloudwatch_logs: perMillion(d.cloudwatch_logs),
+  };
+  const totalUsd =
+    d.api_gateway + d.lambda + d.sqs + d.dynamodb + d.scheduler + d.s3 + d.secrets_manager + d.cloudwatch_logs;
+  const lambdaAtAws = lambdaDollars(m, facts, true);
+  const lambdaOf = (fn: Fn) => ({
+    invocations: m.lambda[fn].invocations,
+    billed_ms: m.lambda[fn].billedMs,
+    gb_seconds: round((m.lambda[fn].billedMs / 1000) * (facts.memoryMb[fn] / 1024), 3),
+    avg_ms: round(m.lambda[fn].rawMs / Math.max(1, m.lambda[fn].invocations), 2),
+    avg_ms_at_aws_latency: round(m.lambda[fn].billedMsAtAws / Math.max(1, m.lambda[fn].invocations), 2),
+  });
+  const per = (n: number) => round(n / Math.max(1, delivered), 3);
+  const logBytes = billedLogBytes(m, facts);
+  return {
+    description,
+    published,
+    delivered,
+    wall_ms: Math.round(wallMs),
+    per_million: {
+      ...services,
+      total: perMillion(totalUsd),
+      lambda_at_aws_latency: perMillion(lambdaAtAws),
+      total_at_aws_latency: perMillion(totalUsd - d.lambda + lambdaAtAws),
+    },
+    counts: {
+      requests: Object.fromEntries([...m.requests].sort(([a], [b]) => a.localeCompare(b))),
+      api_gateway: { requests: m.apiRequests, metered_requests: m.apiMetered },
+      lambda: { api: lambdaOf("api"), deliver: lambdaOf("deliver") },
+      avg_records_per_delivery_batch: round(m.receivedMessages / Math.max(1, m.lambda.deliver.invocations), 2),
+      dynamodb: {
+        read_units: round(m.readUnits, 2),
+        write_units: round(m.writeUnits, 2),
+        by_target: Object.fromEntries(
+          [...m.byTarget].map(([k, v]) => [k, { read_units: round(v.read, 2), write_units: round(v.write, 2) }]),
+        ),
+        conditional_check_failures: m.conditionalFailures,
+        stored_bytes: storedBytes,
+        storage_gb_months: round(d.storageGbMonths, 6),
+      },
+      sqs: {
+        billed_requests: m.sqsBilled,
+        billed_requests_fifo: m.sqsBilledFifo,
+        empty_receives_excluded: m.emptyReceives,
+        payload_bytes: m.sqsPayloadBytes,
+      },
+      scheduler: { api_calls: Object.fromEntries(m.schedulerCalls), invocations: m.schedulerInvocations },
+      secrets_manager: Object.fromEntries(m.secretsCalls),
+      s3: { put_class: m.s3Put, get_class: m.s3Get, put_bytes: m.s3PutBytes },
+      logs: {
+        function_bytes: m.functionLogBytes,
+        function_events: m.functionLogEvents,
+        platform_bytes: (facts.platformLogged ? invocations(m) : 0) * PLATFORM_LOG_BYTES,
+        access_log_bytes: m.accessLogBytes,
+        billed_bytes: logBytes,
+        emf_lines: m.emfLines,
+      },
+    },
+    per_delivered: {
+      write_units: per(m.writeUnits),
+      read_units: per(m.readUnits),
+      sqs_billed_requests: per(m.sqsBilled + m.sqsBilledFifo),
+      lambda_invocations: per(invocations(m)),
+      log_bytes: per(logBytes),
+      stored_bytes: per(storedBytes),
+    },
+  };
+}

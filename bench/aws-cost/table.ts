@@ -1,0 +1,70 @@
+// The result as a table, for `npx node bench/aws-cost.ts`.
+import { WORKLOADS, type AwsCostResult, type Target } from "./result.ts";
+
+export function table(result: AwsCostResult): string {
+  const lines: string[] = [];
+  const cols = ["total", "@aws", "api_gw", "lambda", "λ@aws", "sqs", "dynamodb", "sched", "s3", "secrets", "logs"];
+  lines.push(
+    `AWS cost per million delivered messages, us-east-1 list prices of ${result.prices_date}, no free tiers` +
+      (result.quick ? " (quick run)" : ""),
+  );
+  lines.push("(@aws, λ@aws: Lambda billed with the emulators' waits replaced by assumed AWS latency)");
+  lines.push(
+    [
+      "workload".padEnd(12),
+      "deliv".padStart(5),
+      ...cols.map((c) => c.padStart(7)),
+      "WRU/m",
+      "RRU/m",
+      "SQS/m",
+      "λ/m",
+    ].join(" "),
+  );
+  for (const name of WORKLOADS) {
+    const w = result.workloads[name];
+    const p = w.per_million;
+    const values = [
+      p.total,
+      p.total_at_aws_latency,
+      p.api_gateway,
+      p.lambda,
+      p.lambda_at_aws_latency,
+      p.sqs,
+      p.dynamodb,
+      p.scheduler,
+      p.s3,
+      p.secrets_manager,
+      p.cloudwatch_logs,
+    ];
+    const d = w.per_delivered;
+    lines.push(
+      [
+        name.padEnd(12),
+        String(w.delivered).padStart(5),
+        ...values.map((v) => v.toFixed(2).padStart(7)),
+        ...[d.write_units, d.read_units, d.sqs_billed_requests, d.lambda_invocations].map((v) =>
+          v.toFixed(2).padStart(5),
+        ),
+      ].join(" "),
+    );
+  }
+  lines.push(`QStash pay-as-you-go: ${result.qstash_per_million.toFixed(2)} per million`);
+  lines.push("");
+  lines.push(
+    `Idle cost per month: $${result.idle_per_month.toFixed(2)} ` +
+      `with the dashboard ($${result.idle_per_month_without_dashboard.toFixed(2)} with dashboard: false)`,
+  );
+  for (const item of result.idle_items) {
+    lines.push(`  ${`$${item.monthly_usd.toFixed(2)}`.padStart(7)}  ${item.item} x ${item.quantity}: ${item.note}`);
+  }
+  lines.push("");
+  const t = result.targets;
+  const mark = (met: boolean) => (met ? "met" : "NOT met");
+  const both = (x: Target) => `${mark(x.met)}; at AWS latency ${mark(x.met_at_aws_latency)}`;
+  lines.push(
+    `Targets: single <= $${t.single_first_try.target} (${both(t.single_first_try)}), batch100 <= ` +
+      `$${t.batch100.target} (${both(t.batch100)}), idle <= $${t.idle_per_month.target}/month ` +
+      `(${mark(t.idle_per_month.met)})`,
+  );
+  return lines.join("\n");
+}

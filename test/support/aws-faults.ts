@@ -46,7 +46,7 @@ export interface FaultyAws {
 }
 
 type Handler = (args: { input: unknown }) => Promise<unknown>;
-/** The part of an AWS SDK v3 client the middleware needs (as in bench/aws-cost.ts). */
+/** The part of an AWS SDK v3 client the middleware needs (as in bench/aws-cost/sdk-counting.ts). */
 interface Instrumentable {
   middlewareStack: {
     add(

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { DlqEntry, LogEvent, Message, MessageState, MessageStatus, StoredMessage } from "../../core/message.ts";
@@ -13,17 +12,10 @@ import {
   type DlqRecord,
   type MessageMeta,
 } from "../store-codec.ts";
+import { DynamoDedupClaims } from "./dynamo-dedup-claims.ts";
 import { DynamoEventLog } from "./dynamo-event-log.ts";
-import {
-  compare,
-  conditional,
-  conditionalWrite,
-  DynamoTable,
-  pad,
-  shardOf,
-  type Item,
-  type Key,
-} from "./dynamo-table.ts";
+import { DynamoQueueEntries } from "./dynamo-queue-entries.ts";
+import { compare, conditional, conditionalWrite, DynamoTable, pad, shardOf, type Item } from "./dynamo-table.ts";
 import type { BlobStore } from "./s3-blob-store.ts";
 import { GSI_LISTS, SHARDS } from "./table-schema.ts";
 
@@ -35,8 +27,6 @@ const INDEXED_STATES: readonly MessageState[] = ["CREATED", "RETRY", "CANCEL_REQ
 const INLINE_BODY_BYTES = 100 * 1024;
 /** Index hits read in one BatchGetItem while listing messages. */
 const LIST_BATCH = 100;
-
-const padSeq = (seq: number): string => String(seq).padStart(15, "0");
 
 export interface DynamoStoreOptions {
   client: DynamoDBClient;
@@ -60,6 +50,8 @@ export class DynamoStore implements Store {
   private readonly retentionMs: number;
   private readonly now: () => number;
   private readonly log: DynamoEventLog;
+  private readonly queues: DynamoQueueEntries;
+  private readonly dedup: DynamoDedupClaims;
 
   constructor(options: DynamoStoreOptions) {
     this.table = new DynamoTable(options.client, options.tableName);
@@ -74,6 +66,8 @@ export class DynamoStore implements Store {
       defer: options.deferEvents === true,
       getMessage: async (messageId) => (await this.getMessage(messageId))?.message,
     });
+    this.queues = new DynamoQueueEntries(this.table);
+    this.dedup = new DynamoDedupClaims(this.table);
   }
 
   private expiresAt(fromMs: number): number {
@@ -314,11 +308,8 @@ export class DynamoStore implements Store {
     }
   }
 
-  // ---- records, counters, queue entries, deduplication ------------------------------------------
+  // ---- records ------------------------------------------------------------------------------------
   // R#<kind> / <name>       a URL group, queue, schedule, flow-control key or deleted-queue marker: JSON + version v
-  // C#<name> / #C           a counter (n)
-  // QE#<queue> / <seq15>    a queue (or wait list) entry: message id m, parked p
-  // DD#<id> / #DD           a deduplication claim: value, live until `until` (ms); TTL removes it later
 
   async getRecord<T>(kind: RecordKind, name: string): Promise<Versioned<T> | undefined> {
     const result = await this.doc.send(
@@ -369,175 +360,48 @@ export class DynamoStore implements Store {
     return values;
   }
 
-  async increment(counter: string): Promise<number> {
-    const result = await this.doc.send(
-      new UpdateCommand({
-        TableName: this.table.name,
-        Key: { PK: `C#${counter}`, SK: "#C" },
-        UpdateExpression: "ADD n :one",
-        ExpressionAttributeValues: { ":one": 1 },
-        ReturnValues: "UPDATED_NEW",
-      }),
-    );
-    return Number(result.Attributes?.n);
+  // Counters and queue entries (dynamo-queue-entries.ts), deduplication claims (dynamo-dedup-claims.ts).
+
+  increment(counter: string): Promise<number> {
+    return this.queues.increment(counter);
   }
 
-  async putQueueEntry(queue: string, entry: Pick<QueueEntry, "seq" | "messageId">): Promise<void> {
-    await conditional(
-      this.doc.send(
-        new PutCommand({
-          TableName: this.table.name,
-          Item: { ...queueEntryKey(queue, entry.seq), m: entry.messageId, p: true },
-          ConditionExpression: "attribute_not_exists(PK)",
-        }),
-      ),
-    );
+  putQueueEntry(queue: string, entry: Pick<QueueEntry, "seq" | "messageId">): Promise<void> {
+    return this.queues.putQueueEntry(queue, entry);
   }
 
-  async headQueueEntries(queue: string, limit: number): Promise<QueueEntry[]> {
-    const result = await this.doc.send(
-      new QueryCommand({
-        TableName: this.table.name,
-        KeyConditionExpression: "PK = :pk",
-        ExpressionAttributeValues: { ":pk": `QE#${queue}` },
-        ConsistentRead: true,
-        Limit: limit,
-      }),
-    );
-    return (result.Items ?? []).map((item) => {
-      const entry: QueueEntry = { seq: Number(item.SK), messageId: item.m as string, parked: item.p === true };
-      if (typeof item.c === "number") entry.claimedAt = item.c;
-      return entry;
-    });
+  headQueueEntries(queue: string, limit: number): Promise<QueueEntry[]> {
+    return this.queues.headQueueEntries(queue, limit);
   }
 
-  async setQueueEntryParked(queue: string, seq: number, parked: boolean, now: number): Promise<boolean> {
-    // An un-park (a claim) carries a token of its own: when the SDK retries a claim whose answer was lost
-    // (a timeout after DynamoDB applied it), the retry fails its condition, and the item returned with
-    // the failure tells whether the claim that stands is this one (bench/faults.ts found claims lost so,
-    // and their queues stalled until the sweep's threshold).
-    const claim = parked ? undefined : randomUUID();
-    try {
-      const outcome = await conditionalWrite(
-        this.doc.send(
-          new UpdateCommand({
-            TableName: this.table.name,
-            Key: queueEntryKey(queue, seq),
-            ConditionExpression: "p = :was",
-            UpdateExpression: parked ? "SET p = :parked" : "SET p = :parked, c = :now, k = :claim",
-            ExpressionAttributeValues: {
-              ":was": !parked,
-              ":parked": parked,
-              ...(parked ? {} : { ":now": now, ":claim": claim }),
-            },
-            ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-          }),
-        ),
-      );
-      return outcome.made || (claim !== undefined && outcome.old?.k?.S === claim);
-    } catch (error) {
-      if (claim === undefined) throw error;
-      // The claim's outcome is unknown (it may have landed before the error): read it back, so a claim
-      // that stands is never taken for one that failed — its queue would wait with a turn out and no job.
-      const { Item } = await this.doc.send(
-        new GetCommand({
-          TableName: this.table.name,
-          Key: queueEntryKey(queue, seq),
-          ConsistentRead: true,
-          ProjectionExpression: "k",
-        }),
-      );
-      return Item?.k === claim;
-    }
+  setQueueEntryParked(queue: string, seq: number, parked: boolean, now: number): Promise<boolean> {
+    return this.queues.setQueueEntryParked(queue, seq, parked, now);
   }
 
-  async reclaimQueueEntry(queue: string, seq: number, claimedAt: number, now: number): Promise<boolean> {
-    return conditional(
-      this.doc.send(
-        new UpdateCommand({
-          TableName: this.table.name,
-          Key: queueEntryKey(queue, seq),
-          ConditionExpression: "p = :false AND c = :was",
-          UpdateExpression: "SET c = :now",
-          ExpressionAttributeValues: { ":false": false, ":was": claimedAt, ":now": now },
-        }),
-      ),
-    );
+  reclaimQueueEntry(queue: string, seq: number, claimedAt: number, now: number): Promise<boolean> {
+    return this.queues.reclaimQueueEntry(queue, seq, claimedAt, now);
   }
 
-  async deleteQueueEntry(queue: string, seq: number): Promise<void> {
-    await this.doc.send(new DeleteCommand({ TableName: this.table.name, Key: queueEntryKey(queue, seq) }));
+  deleteQueueEntry(queue: string, seq: number): Promise<void> {
+    return this.queues.deleteQueueEntry(queue, seq);
   }
 
-  async countQueueEntries(queue: string): Promise<number> {
-    let count = 0;
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table.name,
-          KeyConditionExpression: "PK = :pk",
-          ExpressionAttributeValues: { ":pk": `QE#${queue}` },
-          Select: "COUNT",
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      count += page.Count ?? 0;
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return count;
+  countQueueEntries(queue: string): Promise<number> {
+    return this.queues.countQueueEntries(queue);
   }
 
-  async claimDedup(
+  claimDedup(
     id: string,
     value: string,
     now: number,
     expiresAt: number,
     replacing?: string,
   ): Promise<string | undefined> {
-    const key = dedupKey(id);
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const outcome = await conditionalWrite(
-        this.doc.send(
-          new PutCommand({
-            TableName: this.table.name,
-            Item: { ...key, value, until: expiresAt, expiresAt: Math.ceil(expiresAt / 1000) + 3600 },
-            // TTL deletes late: an expired claim still in the table is taken over.
-            ConditionExpression:
-              replacing === undefined
-                ? "attribute_not_exists(PK) OR #until <= :now"
-                : "#value = :replacing AND #until > :now",
-            ExpressionAttributeNames: { "#until": "until", ...(replacing === undefined ? {} : { "#value": "value" }) },
-            ExpressionAttributeValues: { ":now": now, ...(replacing === undefined ? {} : { ":replacing": replacing }) },
-            // The claim that holds the id comes back with the failure: no second read.
-            ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-          }),
-        ),
-      );
-      if (outcome.made) return undefined;
-      const held = outcome.old;
-      const live = held && Number(held.until?.N) > now ? held.value?.S : undefined;
-      // This very claim, applied by an attempt whose answer was lost (the SDK retried it): it is made.
-      // Claim values name the publish's own message ids and time, so no other publish writes the same.
-      if (live === value) return undefined;
-      if (replacing !== undefined) return live ?? "";
-      if (live !== undefined) return live;
-    }
-    throw new Error(`could not claim deduplication id ${id}`);
+    return this.dedup.claimDedup(id, value, now, expiresAt, replacing);
   }
 
-  async releaseDedup(id: string, value: string): Promise<void> {
-    await conditional(
-      this.doc.send(
-        new DeleteCommand({
-          TableName: this.table.name,
-          Key: dedupKey(id),
-          ConditionExpression: "#value = :value",
-          ExpressionAttributeNames: { "#value": "value" },
-          ExpressionAttributeValues: { ":value": value },
-        }),
-      ),
-    );
+  releaseDedup(id: string, value: string): Promise<void> {
+    return this.dedup.releaseDedup(id, value);
   }
 
   // ---- bodies -------------------------------------------------------------------------------------
@@ -555,9 +419,6 @@ export class DynamoStore implements Store {
     return toBytes(item[attribute]);
   }
 }
-
-const queueEntryKey = (queue: string, seq: number): Key => ({ PK: `QE#${queue}`, SK: padSeq(seq) });
-const dedupKey = (id: string): Key => ({ PK: `DD#${id}`, SK: "#DD" });
 
 /**
  * Inclusive sort-key bounds for `<time13>#<key>` keys from the time range and the resume position.

@@ -8,11 +8,9 @@ const dedupKey = (id: string): Key => ({ PK: `DD#${id}`, SK: "#DD" });
 
 export class DynamoDedupClaims implements DedupClaims {
   private readonly table: DynamoTable;
-  private readonly doc: DynamoTable["doc"];
 
   constructor(table: DynamoTable) {
     this.table = table;
-    this.doc = table.doc;
   }
 
   async claimDedup(
@@ -25,7 +23,7 @@ export class DynamoDedupClaims implements DedupClaims {
     const key = dedupKey(id);
     for (let attempt = 0; attempt < 3; attempt++) {
       const outcome = await conditionalWrite(
-        this.doc.send(
+        this.table.doc.send(
           new PutCommand({
             TableName: this.table.name,
             Item: { ...key, value, until: expiresAt, expiresAt: Math.ceil(expiresAt / 1000) + 3600 },
@@ -55,7 +53,7 @@ export class DynamoDedupClaims implements DedupClaims {
 
   async releaseDedup(id: string, value: string): Promise<void> {
     await conditional(
-      this.doc.send(
+      this.table.doc.send(
         new DeleteCommand({
           TableName: this.table.name,
           Key: dedupKey(id),

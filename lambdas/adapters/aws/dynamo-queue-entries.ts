@@ -11,15 +11,13 @@ const queueEntryKey = (queue: string, seq: number): Key => ({ PK: `QE#${queue}`,
 
 export class DynamoQueueEntries implements QueueEntries {
   private readonly table: DynamoTable;
-  private readonly doc: DynamoTable["doc"];
 
   constructor(table: DynamoTable) {
     this.table = table;
-    this.doc = table.doc;
   }
 
   async increment(counter: string): Promise<number> {
-    const result = await this.doc.send(
+    const result = await this.table.doc.send(
       new UpdateCommand({
         TableName: this.table.name,
         Key: { PK: `C#${counter}`, SK: "#C" },
@@ -33,7 +31,7 @@ export class DynamoQueueEntries implements QueueEntries {
 
   async putQueueEntry(queue: string, entry: Pick<QueueEntry, "seq" | "messageId">): Promise<void> {
     await conditional(
-      this.doc.send(
+      this.table.doc.send(
         new PutCommand({
           TableName: this.table.name,
           Item: { ...queueEntryKey(queue, entry.seq), m: entry.messageId, p: true },
@@ -44,7 +42,7 @@ export class DynamoQueueEntries implements QueueEntries {
   }
 
   async headQueueEntries(queue: string, limit: number): Promise<QueueEntry[]> {
-    const result = await this.doc.send(
+    const result = await this.table.doc.send(
       new QueryCommand({
         TableName: this.table.name,
         KeyConditionExpression: "PK = :pk",
@@ -68,7 +66,7 @@ export class DynamoQueueEntries implements QueueEntries {
     const claim = parked ? undefined : randomUUID();
     try {
       const outcome = await conditionalWrite(
-        this.doc.send(
+        this.table.doc.send(
           new UpdateCommand({
             TableName: this.table.name,
             Key: queueEntryKey(queue, seq),
@@ -88,7 +86,7 @@ export class DynamoQueueEntries implements QueueEntries {
       if (claim === undefined) throw error;
       // The claim's outcome is unknown (it may have landed before the error): read it back, so a claim
       // that stands is never taken for one that failed — its queue would wait with a turn out and no job.
-      const { Item } = await this.doc.send(
+      const { Item } = await this.table.doc.send(
         new GetCommand({
           TableName: this.table.name,
           Key: queueEntryKey(queue, seq),
@@ -102,7 +100,7 @@ export class DynamoQueueEntries implements QueueEntries {
 
   async reclaimQueueEntry(queue: string, seq: number, claimedAt: number, now: number): Promise<boolean> {
     return conditional(
-      this.doc.send(
+      this.table.doc.send(
         new UpdateCommand({
           TableName: this.table.name,
           Key: queueEntryKey(queue, seq),
@@ -115,14 +113,14 @@ export class DynamoQueueEntries implements QueueEntries {
   }
 
   async deleteQueueEntry(queue: string, seq: number): Promise<void> {
-    await this.doc.send(new DeleteCommand({ TableName: this.table.name, Key: queueEntryKey(queue, seq) }));
+    await this.table.doc.send(new DeleteCommand({ TableName: this.table.name, Key: queueEntryKey(queue, seq) }));
   }
 
   async countQueueEntries(queue: string): Promise<number> {
     let count = 0;
     let start: Record<string, unknown> | undefined;
     do {
-      const page = await this.doc.send(
+      const page = await this.table.doc.send(
         new QueryCommand({
           TableName: this.table.name,
           KeyConditionExpression: "PK = :pk",

@@ -1,7 +1,16 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { DlqEntry, LogEvent, Message, MessageState, MessageStatus, StoredMessage } from "../../core/message.ts";
-import type { LoggedEvent, Positioned, QueueEntry, RecordKind, ScanOptions, Store, Versioned } from "../../ports.ts";
+import type {
+  DedupClaims,
+  LoggedEvent,
+  Positioned,
+  QueueEntries,
+  RecordKind,
+  ScanOptions,
+  Store,
+  Versioned,
+} from "../../ports.ts";
 import { mergeSorted } from "../merge-sorted.ts";
 import {
   encodeMeta,
@@ -42,6 +51,8 @@ export interface DynamoStoreOptions {
 /**
  * The AWS Store on one DynamoDB table (see table-schema.ts). Status changes are conditional updates of
  * a small item, so they are idempotent under SQS redelivery and cheap (billed per KB of the item).
+ * Messages, the DLQ and records are here; the event log, queue entries and deduplication claims are in
+ * files of their own (dynamo-event-log.ts, dynamo-queue-entries.ts, dynamo-dedup-claims.ts).
  */
 export class DynamoStore implements Store {
   private readonly table: DynamoTable;
@@ -50,8 +61,16 @@ export class DynamoStore implements Store {
   private readonly retentionMs: number;
   private readonly now: () => number;
   private readonly log: DynamoEventLog;
-  private readonly queues: DynamoQueueEntries;
-  private readonly dedup: DynamoDedupClaims;
+  // Counters and queue entries (dynamo-queue-entries.ts), deduplication claims (dynamo-dedup-claims.ts).
+  readonly increment: QueueEntries["increment"];
+  readonly putQueueEntry: QueueEntries["putQueueEntry"];
+  readonly headQueueEntries: QueueEntries["headQueueEntries"];
+  readonly setQueueEntryParked: QueueEntries["setQueueEntryParked"];
+  readonly reclaimQueueEntry: QueueEntries["reclaimQueueEntry"];
+  readonly deleteQueueEntry: QueueEntries["deleteQueueEntry"];
+  readonly countQueueEntries: QueueEntries["countQueueEntries"];
+  readonly claimDedup: DedupClaims["claimDedup"];
+  readonly releaseDedup: DedupClaims["releaseDedup"];
 
   constructor(options: DynamoStoreOptions) {
     this.table = new DynamoTable(options.client, options.tableName);
@@ -66,8 +85,17 @@ export class DynamoStore implements Store {
       defer: options.deferEvents === true,
       getMessage: async (messageId) => (await this.getMessage(messageId))?.message,
     });
-    this.queues = new DynamoQueueEntries(this.table);
-    this.dedup = new DynamoDedupClaims(this.table);
+    const queues = new DynamoQueueEntries(this.table);
+    this.increment = queues.increment.bind(queues);
+    this.putQueueEntry = queues.putQueueEntry.bind(queues);
+    this.headQueueEntries = queues.headQueueEntries.bind(queues);
+    this.setQueueEntryParked = queues.setQueueEntryParked.bind(queues);
+    this.reclaimQueueEntry = queues.reclaimQueueEntry.bind(queues);
+    this.deleteQueueEntry = queues.deleteQueueEntry.bind(queues);
+    this.countQueueEntries = queues.countQueueEntries.bind(queues);
+    const dedup = new DynamoDedupClaims(this.table);
+    this.claimDedup = dedup.claimDedup.bind(dedup);
+    this.releaseDedup = dedup.releaseDedup.bind(dedup);
   }
 
   private expiresAt(fromMs: number): number {
@@ -358,50 +386,6 @@ export class DynamoStore implements Store {
     });
     for await (const item of items) values.push(JSON.parse(item.value as string) as T);
     return values;
-  }
-
-  // Counters and queue entries (dynamo-queue-entries.ts), deduplication claims (dynamo-dedup-claims.ts).
-
-  increment(counter: string): Promise<number> {
-    return this.queues.increment(counter);
-  }
-
-  putQueueEntry(queue: string, entry: Pick<QueueEntry, "seq" | "messageId">): Promise<void> {
-    return this.queues.putQueueEntry(queue, entry);
-  }
-
-  headQueueEntries(queue: string, limit: number): Promise<QueueEntry[]> {
-    return this.queues.headQueueEntries(queue, limit);
-  }
-
-  setQueueEntryParked(queue: string, seq: number, parked: boolean, now: number): Promise<boolean> {
-    return this.queues.setQueueEntryParked(queue, seq, parked, now);
-  }
-
-  reclaimQueueEntry(queue: string, seq: number, claimedAt: number, now: number): Promise<boolean> {
-    return this.queues.reclaimQueueEntry(queue, seq, claimedAt, now);
-  }
-
-  deleteQueueEntry(queue: string, seq: number): Promise<void> {
-    return this.queues.deleteQueueEntry(queue, seq);
-  }
-
-  countQueueEntries(queue: string): Promise<number> {
-    return this.queues.countQueueEntries(queue);
-  }
-
-  claimDedup(
-    id: string,
-    value: string,
-    now: number,
-    expiresAt: number,
-    replacing?: string,
-  ): Promise<string | undefined> {
-    return this.dedup.claimDedup(id, value, now, expiresAt, replacing);
-  }
-
-  releaseDedup(id: string, value: string): Promise<void> {
-    return this.dedup.releaseDedup(id, value);
   }
 
   // ---- bodies -------------------------------------------------------------------------------------

@@ -4,13 +4,17 @@ import { notFound } from "./errors.ts";
 import { matchesFilter, type ListQuery } from "./filters.ts";
 import type { IncomingHeaders } from "./headers.ts";
 import { newMessageId } from "./ids.ts";
+import type { DlqStore } from "../ports.ts";
 import type { DlqEntry, Message } from "./message.ts";
 import { parsePublishOptions } from "./publish-options.ts";
 import { DEFAULT_PAGE_SIZE, decodeCursor, takePage } from "./paging.ts";
 import { dlqView } from "./views.ts";
 
 /** Entries selected by ids, or one page of entries matching the filters (oldest first by default). */
-async function selectEntries(ctx: HeraldContext, query: ListQuery): Promise<{ items: DlqEntry[]; cursor?: string }> {
+async function selectEntries(
+  ctx: { store: DlqStore },
+  query: ListQuery,
+): Promise<{ items: DlqEntry[]; cursor?: string }> {
   if (query.ids) {
     const items: DlqEntry[] = [];
     for (const id of query.ids) {
@@ -34,23 +38,23 @@ async function selectEntries(ctx: HeraldContext, query: ListQuery): Promise<{ it
 
 const withCursor = (cursor: string | undefined): { cursor?: string } => (cursor ? { cursor } : {});
 
-export async function listDlq(ctx: HeraldContext, query: ListQuery): Promise<Record<string, unknown>> {
+export async function listDlq(ctx: { store: DlqStore }, query: ListQuery): Promise<Record<string, unknown>> {
   const page = await selectEntries(ctx, query);
   return { messages: page.items.map(dlqView), ...withCursor(page.cursor) };
 }
 
-export async function getDlq(ctx: HeraldContext, dlqId: string): Promise<Record<string, unknown>> {
+export async function getDlq(ctx: { store: DlqStore }, dlqId: string): Promise<Record<string, unknown>> {
   const entry = await ctx.store.getDlq(dlqId);
   if (!entry) throw notFound(`dlq message "${dlqId}" not found`);
   return dlqView(entry);
 }
 
-export async function deleteDlq(ctx: HeraldContext, dlqId: string): Promise<void> {
+export async function deleteDlq(ctx: { store: DlqStore }, dlqId: string): Promise<void> {
   if (!(await ctx.store.deleteDlq(dlqId))) throw notFound(`dlq message "${dlqId}" not found`);
 }
 
 export async function deleteDlqBulk(
-  ctx: HeraldContext,
+  ctx: { store: DlqStore },
   query: ListQuery,
 ): Promise<{ deleted: number; cursor?: string }> {
   const page = await selectEntries(ctx, query);

@@ -1,5 +1,4 @@
-import type { LoggedEvent } from "../ports.ts";
-import type { HeraldContext } from "./context.ts";
+import type { EventLog, LoggedEvent } from "../ports.ts";
 import { hasFilter, matchesFilter, type ListQuery } from "./filters.ts";
 import { DEFAULT_PAGE_SIZE, decodeCursor, takePage } from "./paging.ts";
 import { logEntryView } from "./views.ts";
@@ -12,7 +11,7 @@ const eventSize = ({ event, message }: LoggedEvent): number =>
  * from `events` (on /v2/events); the OpenAPI document names it `logs` (on /v2/logs): `key` says which.
  */
 export async function listLogs(
-  ctx: HeraldContext,
+  ctx: { store: EventLog },
   query: ListQuery,
   key: "events" | "logs",
 ): Promise<Record<string, unknown>> {

@@ -1,5 +1,4 @@
-import type { RecordKind } from "../ports.ts";
-import type { HeraldContext } from "./context.ts";
+import type { RecordKind, RecordStore } from "../ports.ts";
 
 /** Names of URL groups, queues, schedules and flow-control keys (qstash-api.md §3.6, §3.7). */
 export const RESOURCE_NAME = /^[A-Za-z0-9._-]{1,128}$/;
@@ -9,7 +8,7 @@ export const RESOURCE_NAME = /^[A-Za-z0-9._-]{1,128}$/;
  * value (undefined when absent) and returns the new one, or undefined to write nothing.
  */
 export async function updateRecord<T>(
-  ctx: Pick<HeraldContext, "store">,
+  ctx: { store: RecordStore },
   kind: RecordKind,
   name: string,
   change: (current: T | undefined) => T | undefined,

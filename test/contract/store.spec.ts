@@ -1,5 +1,7 @@
 // The Store contract: one spec, run against every adapter family (message-queue-toolkit style).
-// test/contract/sqlite.contract.test.ts runs it on SQLite; the AWS adapters will run it on DynamoDB Local.
+// test/contract/sqlite.contract.test.ts runs it on SQLite; aws.contract.test.ts on DynamoDB Local, with log
+// events written at once and deferred to a flush (as the Lambda handlers run it): a reader of the log
+// flushes first, through the port, as a handler does before it returns.
 import { describe, expect, it } from "vitest";
 import { newMessageId } from "../../lambdas/core/ids.ts";
 import type { DlqEntry, LogEvent, Message } from "../../lambdas/core/message.ts";
@@ -59,6 +61,7 @@ export function storeContract(name: string, open: () => Promise<StoreFixture>): 
         expect(stored?.message).toEqual(message);
         expect(Buffer.from(stored?.message.body ?? []).equals(Buffer.from(message.body))).toBe(true);
         expect(await store.getMessage("msg_missing")).toBeUndefined();
+        await store.flushEvents?.(); // as a handler does before it returns
         const events = await collect(store.scanEvents({ order: "earliestFirst", messageIds: [message.messageId] }));
         expect(events.map((e) => e.item.event.state)).toEqual(["CREATED"]); // the duplicate create added no event
       }),
@@ -114,6 +117,7 @@ export function storeContract(name: string, open: () => Promise<StoreFixture>): 
           ),
         ).toBe(false);
         expect((await store.getMessage(message.messageId))?.status).toEqual({ state: "RETRY", retried: 1 });
+        await store.flushEvents?.(); // as a handler does before it returns
         const events = await collect(store.scanEvents({ order: "earliestFirst", messageIds: [message.messageId] }));
         expect(events.map((e) => e.item.event)).toEqual([retryEvent]);
         expect(
@@ -144,6 +148,7 @@ export function storeContract(name: string, open: () => Promise<StoreFixture>): 
             response: { status: 500 + i, header: { "X-I": [String(i)] }, body: new Uint8Array([i]) },
           })),
         );
+        await store.flushEvents?.(); // as a handler does before it returns
         const forward = await collect(store.scanEvents({ order: "earliestFirst", messageIds: [message.messageId] }));
         expect(forward.map((e) => e.item.event.error)).toEqual(["e0", "e1", "e2", "e3", "e4", "e5"]);
         expect(forward[3]?.item.event.response).toEqual({
@@ -212,6 +217,7 @@ export function storeContract(name: string, open: () => Promise<StoreFixture>): 
           [created.messageId, "ACTIVE"],
         ];
         const ids = [earlier.messageId, created.messageId];
+        await store.flushEvents?.(); // as a handler does before it returns
         const forward = await collect(store.scanEvents({ order: "earliestFirst", messageIds: ids }));
         expect(forward.map((e) => [e.item.event.messageId, e.item.event.state])).toEqual(expected);
         expect(forward[2]?.item.message?.url).toBe(created.url);
@@ -256,6 +262,7 @@ export function storeContract(name: string, open: () => Promise<StoreFixture>): 
           ],
           [carried, other],
         );
+        await store.flushEvents?.(); // as a handler does before it returns
         const own = await collect(store.scanEvents({ order: "earliestFirst", messageIds: [id] }));
         expect(own.map((e) => e.item.event.state)).toEqual(["CREATED", "ACTIVE", "DELIVERED"]);
         expect(own.every((e) => e.item.message?.url === carried.url)).toBe(true);

@@ -7,6 +7,7 @@ import { afterEach, expect, it } from "vitest";
 import { closeDatabase, openDatabase } from "../../lambdas/adapters/embedded/sqlite-schema.ts";
 import { SqliteStore } from "../../lambdas/adapters/embedded/sqlite-store.ts";
 import { newMessageId } from "../../lambdas/core/ids.ts";
+import type { DlqEntry } from "../../lambdas/core/message.ts";
 import { sampleMessage } from "../contract/store.spec.ts";
 import { tempDir } from "../support/herald.ts";
 
@@ -69,4 +70,45 @@ it("opens a data directory of the earlier schema with its log intact, and contin
     .map((row) => row.name);
   expect(indexes).not.toContain("messages_state");
   closeDatabase(db);
+});
+
+it("reads the DLQ entries of an earlier version (meta as JSON inside the entry's JSON) and keeps them in one shape", async () => {
+  const dir = tempDir();
+  dirs.push(dir);
+  const message = sampleMessage();
+  const { body: _body, ...meta } = message;
+  const entry: DlqEntry = {
+    dlqId: `1900000000000-${message.messageId}`,
+    message,
+    failedAt: 1_900_000_000_000,
+    retried: 3,
+    error: "destination answered 500",
+    response: { status: 500, header: { "X-Why": ["x"] }, body: new Uint8Array([1, 2, 3]) },
+  };
+  const before = new DatabaseSync(join(dir, "herald.sqlite"));
+  before.exec(`
+    CREATE TABLE dlq (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT, dlq_id TEXT NOT NULL UNIQUE, failed_at INTEGER NOT NULL,
+      entry TEXT NOT NULL, body BLOB NOT NULL, response_body BLOB);`);
+  const earlier = {
+    dlqId: entry.dlqId,
+    failedAt: entry.failedAt,
+    retried: entry.retried,
+    error: entry.error,
+    meta: JSON.stringify(meta),
+    response: { status: 500, header: { "X-Why": ["x"] } },
+  };
+  before
+    .prepare("INSERT INTO dlq (dlq_id, failed_at, entry, body, response_body) VALUES (?, ?, ?, ?, ?)")
+    .run(entry.dlqId, entry.failedAt, JSON.stringify(earlier), message.body, new Uint8Array([1, 2, 3]));
+  before.close();
+
+  for (let open = 0; open < 2; open++) {
+    const db = openDatabase(dir); // a second open finds nothing left to change
+    const store = new SqliteStore(db);
+    expect(await store.getDlq(entry.dlqId)).toEqual(entry);
+    const row = db.prepare("SELECT entry FROM dlq WHERE dlq_id = ?").get(entry.dlqId) as { entry: string };
+    expect(JSON.parse(row.entry).meta).toEqual(meta);
+    closeDatabase(db);
+  }
 });

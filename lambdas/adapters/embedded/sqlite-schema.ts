@@ -66,6 +66,11 @@ function migrate(db: DatabaseSync): void {
   // Every publish paid for this index; only a bulk cancel read it (it now walks the ids, which start with
   // the creation time).
   db.exec("DROP INDEX IF EXISTS messages_state");
+  // A DLQ entry keeps its message's meta as an object in its JSON, as on DynamoDB (store-codec.ts's
+  // DlqRecord); earlier versions kept it as a JSON string there.
+  db.exec(
+    "UPDATE dlq SET entry = json_set(entry, '$.meta', json(entry ->> '$.meta')) WHERE json_type(entry, '$.meta') = 'text'",
+  );
 }
 
 /** Commits what is pending, then closes the connection. */

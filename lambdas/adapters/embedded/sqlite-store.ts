@@ -1,16 +1,19 @@
 import type { DatabaseSync, StatementSync, SQLInputValue } from "node:sqlite";
-import type { HeaderMap } from "../../core/headers.ts";
-import type {
-  AttemptResponse,
-  DlqEntry,
-  LogEvent,
-  Message,
-  MessageState,
-  MessageStatus,
-  StoredMessage,
-} from "../../core/message.ts";
+import type { DlqEntry, LogEvent, Message, MessageState, MessageStatus, StoredMessage } from "../../core/message.ts";
 import type { LoggedEvent, Positioned, QueueEntry, RecordKind, ScanOptions, Store, Versioned } from "../../ports.ts";
 import { mergeSorted } from "../merge-sorted.ts";
+import {
+  decodeMessage,
+  encodeMeta,
+  eventDetail,
+  fromDlqRecord,
+  scanWindow,
+  toDlqRecord,
+  withDetail,
+  type DlqRecord,
+  type EventDetail,
+  type ScanWindow,
+} from "../store-codec.ts";
 import { Statements } from "./sqlite-statements.ts";
 import { writeGroup, type WriteGroup } from "./write-group.ts";
 
@@ -18,67 +21,39 @@ const CHUNK = 200;
 
 type Row = Record<string, SQLInputValue>;
 
-const bytes = (value: unknown): Uint8Array => (value instanceof Uint8Array ? value : new Uint8Array(0));
-
-function toMessage(meta: string, body: unknown): Message {
-  return { ...(JSON.parse(meta) as Omit<Message, "body">), body: bytes(body) };
-}
-
-function metaOf(message: Message): string {
-  const { body: _body, ...rest } = message;
-  return JSON.stringify(rest);
-}
-
-interface EventDetail {
-  error?: string;
-  nextDeliveryTime?: number;
-  response?: { status: number; header: HeaderMap };
-}
-
-function toResponse(
-  stored: { status: number; header: HeaderMap } | undefined,
-  body: unknown,
-): AttemptResponse | undefined {
-  return stored ? { ...stored, body: bytes(body) } : undefined;
-}
+/** Where a scan in (time, seq) order resumes: rows strictly after this one (`key`: its seq). */
+type SeqCursor = ScanWindow<number>["after"];
 
 /**
  * Builds the keyset condition for a scan ordered by (timeColumn, seq) in either direction, so paging
  * with a cursor never skips or repeats an item even when many share a millisecond.
  */
 function scanCondition(
-  options: ScanOptions,
+  window: ScanWindow<number>,
   timeColumn: string,
   seqColumn: string,
-  after: { time: number; seq?: number } | undefined,
+  after: SeqCursor,
 ): { where: string[]; args: SQLInputValue[]; orderBy: string } {
-  const desc = options.order === "latestFirst";
   const where: string[] = [];
   const args: SQLInputValue[] = [];
-  if (options.fromTime !== undefined) {
+  if (window.fromTime !== undefined) {
     where.push(`${timeColumn} >= ?`);
-    args.push(options.fromTime);
+    args.push(window.fromTime);
   }
-  if (options.toTime !== undefined) {
+  if (window.toTime !== undefined) {
     where.push(`${timeColumn} <= ?`);
-    args.push(options.toTime);
+    args.push(window.toTime);
   }
   if (after) {
-    const cmp = desc ? "<" : ">";
-    if (after.seq === undefined) {
-      where.push(`${timeColumn} ${cmp}= ?`);
-      args.push(after.time);
-    } else {
-      where.push(`(${timeColumn} ${cmp} ? OR (${timeColumn} = ? AND ${seqColumn} ${cmp} ?))`);
-      args.push(after.time, after.time, after.seq);
-    }
+    const cmp = window.desc ? "<" : ">";
+    where.push(`(${timeColumn} ${cmp} ? OR (${timeColumn} = ? AND ${seqColumn} ${cmp} ?))`);
+    args.push(after.time, after.time, after.key);
   }
-  const dir = desc ? "DESC" : "ASC";
+  const dir = window.desc ? "DESC" : "ASC";
   return { where, args, orderBy: `${timeColumn} ${dir}, ${seqColumn} ${dir}` };
 }
 
-function parseSeq(key: string | undefined): number | undefined {
-  if (key === undefined) return undefined;
+function parseSeq(key: string): number | undefined {
   const n = Number(key);
   return Number.isSafeInteger(n) ? n : undefined;
 }
@@ -157,7 +132,7 @@ export class SqliteStore implements Store {
         message.createdAt,
         status.state,
         status.retried,
-        metaOf(message),
+        encodeMeta(message),
         message.body,
         created ? created.time : null,
         created ? this.logSeq.take() : null,
@@ -174,7 +149,7 @@ export class SqliteStore implements Store {
     const row = this.sql("SELECT state, retried, meta, body FROM messages WHERE id = ?").get(messageId);
     if (!row) return undefined;
     return {
-      message: toMessage(row.meta as string, row.body),
+      message: decodeMessage(row.meta as string, row.body),
       status: { state: row.state as MessageState, retried: Number(row.retried) },
     };
   }
@@ -212,7 +187,7 @@ export class SqliteStore implements Store {
           own.at(-1)?.time ?? message.createdAt,
           state,
           0,
-          metaOf(message),
+          encodeMeta(message),
           message.body,
         );
       }
@@ -227,16 +202,13 @@ export class SqliteStore implements Store {
       "INSERT INTO events (seq, time, message_id, state, detail, response_body) VALUES (?, ?, ?, ?, ?, ?)",
     );
     for (const event of events) {
-      const detail: EventDetail = {};
-      if (event.error !== undefined) detail.error = event.error;
-      if (event.nextDeliveryTime !== undefined) detail.nextDeliveryTime = event.nextDeliveryTime;
-      if (event.response) detail.response = { status: event.response.status, header: event.response.header };
+      const detail = eventDetail(event);
       insert.run(
         this.logSeq.take(),
         event.time,
         event.messageId,
         event.state,
-        Object.keys(detail).length > 0 ? JSON.stringify(detail) : null,
+        detail ? JSON.stringify(detail) : null,
         event.response?.body ?? null,
       );
     }
@@ -288,32 +260,28 @@ export class SqliteStore implements Store {
     messageIdColumn: string,
     select: (where: string[]) => string,
   ): AsyncIterable<SeqRow> {
-    let after = options.after ? { time: options.after.time, seq: parseSeq(options.after.key) } : undefined;
+    const window = scanWindow(options, parseSeq);
+    let after = window.after;
     for (;;) {
-      const { where, args, orderBy } = scanCondition(options, timeColumn, seqColumn, after);
+      const { where, args, orderBy } = scanCondition(window, timeColumn, seqColumn, after);
       if (options.messageIds) {
         where.push(`${messageIdColumn} IN (${options.messageIds.map(() => "?").join(", ")})`);
         args.push(...options.messageIds);
       }
       const rows = this.sql(`${select(where)} ORDER BY ${orderBy} LIMIT ${CHUNK}`).all(...args) as Row[];
       for (const row of rows) {
-        const detail = row.detail ? (JSON.parse(row.detail as string) as EventDetail) : {};
-        const event: LogEvent = {
-          time: Number(row.time),
-          messageId: row.message_id as string,
-          state: row.state as LogEvent["state"],
-        };
-        if (detail.error !== undefined) event.error = detail.error;
-        if (detail.nextDeliveryTime !== undefined) event.nextDeliveryTime = detail.nextDeliveryTime;
-        const response = toResponse(detail.response, row.response_body);
-        if (response) event.response = response;
+        const event = withDetail(
+          { time: Number(row.time), messageId: row.message_id as string, state: row.state as LogEvent["state"] },
+          row.detail ? (JSON.parse(row.detail as string) as EventDetail) : undefined,
+          row.response_body,
+        );
         const item: LoggedEvent = { event };
-        if (row.meta) item.message = toMessage(row.meta as string, row.body);
+        if (row.meta) item.message = decodeMessage(row.meta as string, row.body);
         yield { seq: Number(row.seq), value: { position: { time: event.time, key: String(row.seq) }, item } };
       }
       if (rows.length < CHUNK) return;
       const last = rows[rows.length - 1] as Row;
-      after = { time: Number(last.time), seq: Number(last.seq) };
+      after = { time: Number(last.time), key: Number(last.seq) };
     }
   }
 
@@ -329,7 +297,7 @@ export class SqliteStore implements Store {
       ).all(...states, ...(after !== undefined ? [after] : [])) as Row[];
       for (const row of rows) {
         yield {
-          message: toMessage(row.meta as string, row.body),
+          message: decodeMessage(row.meta as string, row.body),
           status: { state: row.state as MessageState, retried: Number(row.retried) },
         };
       }
@@ -339,33 +307,19 @@ export class SqliteStore implements Store {
   }
 
   async putDlq(entry: DlqEntry): Promise<void> {
-    const { message, response, ...rest } = entry;
-    const stored = {
-      ...rest,
-      meta: metaOf(message),
-      ...(response ? { response: { status: response.status, header: response.header } } : {}),
-    };
     this.group.write(() =>
       this.sql("INSERT OR IGNORE INTO dlq (dlq_id, failed_at, entry, body, response_body) VALUES (?, ?, ?, ?, ?)").run(
         entry.dlqId,
         entry.failedAt,
-        JSON.stringify(stored),
-        message.body,
-        response?.body ?? null,
+        JSON.stringify(toDlqRecord(entry)),
+        entry.message.body,
+        entry.response?.body ?? null,
       ),
     );
   }
 
   private toDlqEntry(row: Row): DlqEntry {
-    const stored = JSON.parse(row.entry as string) as Omit<DlqEntry, "message" | "response"> & {
-      meta: string;
-      response?: { status: number; header: HeaderMap };
-    };
-    const { meta, response, ...rest } = stored;
-    const entry: DlqEntry = { ...rest, message: toMessage(meta, row.body) };
-    const full = toResponse(response, row.response_body);
-    if (full) entry.response = full;
-    return entry;
+    return fromDlqRecord(JSON.parse(row.entry as string) as DlqRecord, row.body, row.response_body);
   }
 
   async getDlq(dlqId: string): Promise<DlqEntry | undefined> {
@@ -378,9 +332,10 @@ export class SqliteStore implements Store {
   }
 
   async *scanDlq(options: ScanOptions): AsyncIterable<Positioned<DlqEntry>> {
-    let after = options.after ? { time: options.after.time, seq: parseSeq(options.after.key) } : undefined;
+    const window = scanWindow(options, parseSeq);
+    let after = window.after;
     for (;;) {
-      const { where, args, orderBy } = scanCondition(options, "failed_at", "seq", after);
+      const { where, args, orderBy } = scanCondition(window, "failed_at", "seq", after);
       const rows = this.sql(
         `SELECT seq, failed_at, entry, body, response_body FROM dlq
            ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY ${orderBy} LIMIT ${CHUNK}`,
@@ -390,7 +345,7 @@ export class SqliteStore implements Store {
       }
       if (rows.length < CHUNK) return;
       const last = rows[rows.length - 1] as Row;
-      after = { time: Number(last.failed_at), seq: Number(last.seq) };
+      after = { time: Number(last.failed_at), key: Number(last.seq) };
     }
   }
 

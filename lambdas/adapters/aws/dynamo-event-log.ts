@@ -1,0 +1,232 @@
+// The event log on DynamoDB: log pages (log-pages.ts) under L#<day>#<shard>, sort key `<time13>.<seq>`.
+// A page's time is when it was written (at least its last event's), so every event of a page is at or
+// before the page's time. With `defer`, appended events wait for flushEvents() (or EVENT_FLUSH_MS) and
+// go out as few pages as they fit in: one per Lambda invocation instead of one per store call.
+import { BatchWriteCommand } from "@aws-sdk/lib-dynamodb";
+import { messageIdTime } from "../../core/ids.ts";
+import { FINAL_STATES, type LogEvent, type Message, type MessageState } from "../../core/message.ts";
+import type { EventLog, LoggedEvent, Positioned, ScanOptions } from "../../ports.ts";
+import { mergeSorted } from "../merge-sorted.ts";
+import { scanWindow, toBytes } from "../store-codec.ts";
+import { batchRetryDelay, compare, pad, type DynamoTable, type Item } from "./dynamo-table.ts";
+import { decodePage, encodePages } from "./log-pages.ts";
+import { SHARDS } from "./table-schema.ts";
+
+/** Events are indexed by day: an unfiltered scan over the retention reads few, mostly empty, buckets. */
+export const BUCKET_MS = 86_400_000;
+/** Deferred log events wait at most this long for the rest of their batch (one page instead of several). */
+const EVENT_FLUSH_MS = 100;
+/** A page's events are written this soon after they happen, at most (a delivery batch's time, and then some). */
+const PAGE_LATENESS_MS = 3_600_000;
+
+// Sequence keys order events written by one container in the order they were written, and are unique
+// across containers (a random tag per container).
+const containerTag = Math.random().toString(36).slice(2, 6).padEnd(4, "0");
+let sequence = 0;
+const nextSeqKey = (): string => `${(sequence++).toString(36).padStart(8, "0")}${containerTag}`;
+
+/** `<page sort key>.<index>` of an event's position. */
+function parsePosition(key: string): { page: string; index: number } | undefined {
+  const dot = key.lastIndexOf(".");
+  const index = Number(key.slice(dot + 1));
+  return dot > 0 && Number.isSafeInteger(index) ? { page: key.slice(0, dot), index } : undefined;
+}
+
+function comparePositionKeys(a: string, b: string): number {
+  const pa = parsePosition(a);
+  const pb = parsePosition(b);
+  if (!pa || !pb) return compare(a, b);
+  return compare(pa.page, pb.page) || pa.index - pb.index;
+}
+
+interface Found {
+  event: LogEvent;
+  key: string;
+  carried: Map<string, Message>;
+}
+
+export interface DynamoEventLogOptions {
+  table: DynamoTable;
+  retentionMs: number;
+  now: () => number;
+  /** Keep appended events until flushEvents(). */
+  defer: boolean;
+  /** The message an event belongs to, when it has a record (the entries show it). */
+  getMessage: (messageId: string) => Promise<Message | undefined>;
+}
+
+export class DynamoEventLog implements EventLog {
+  private readonly table: DynamoTable;
+  private readonly options: DynamoEventLogOptions;
+  private deferred: { events: LogEvent[]; carried: Message[] } | undefined;
+  private flushTimer: ReturnType<typeof setTimeout> | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(options: DynamoEventLogOptions) {
+    this.table = options.table;
+    this.options = options;
+    if (options.defer) this.deferred = { events: [], carried: [] };
+  }
+
+  private expiresAt(fromMs: number): number {
+    return Math.ceil((fromMs + this.options.retentionMs) / 1000);
+  }
+
+  async appendEvents(events: LogEvent[], carried: Message[] = []): Promise<void> {
+    if (events.length === 0) return;
+    if (this.deferred) {
+      this.deferred.events.push(...events);
+      this.deferred.carried.push(...carried);
+      // A slow destination must not hold the rest of its batch out of the log: what is pending is written
+      // at most EVENT_FLUSH_MS after it was appended, or when the handler flushes, whichever comes first.
+      this.flushTimer ??= setTimeout(() => {
+        this.flushTimer = undefined;
+        this.flushing = this.flushing.then(() => this.writeDeferred()).catch(() => undefined); // kept for the next
+      }, EVENT_FLUSH_MS);
+      return;
+    }
+    await this.writePages(events, carried);
+  }
+
+  /**
+   * With `defer`, writes the events appended since the last flush, as few pages as they fit in.
+   * The Lambda handlers call it before they return (before SQS deletes the batch that made them).
+   */
+  async flushEvents(): Promise<void> {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    await this.flushing;
+    await this.writeDeferred();
+  }
+
+  private async writeDeferred(): Promise<void> {
+    if (!this.deferred || this.deferred.events.length === 0) return;
+    const { events, carried } = this.deferred;
+    this.deferred = { events: [], carried: [] };
+    try {
+      await this.writePages(events, carried);
+    } catch (error) {
+      this.deferred.events.unshift(...events); // kept for the next flush (emulated AWS shares one store)
+      this.deferred.carried.unshift(...carried);
+      throw error;
+    }
+  }
+
+  private async writePages(events: LogEvent[], carried: Message[]): Promise<void> {
+    const now = this.options.now();
+    const items = encodePages(events, carried).map(({ data, lastTime }) => {
+      const time = Math.max(now, lastTime);
+      return {
+        PK: `L#${Math.floor(time / BUCKET_MS)}#${Math.floor(Math.random() * SHARDS)}`,
+        SK: `${pad(time)}.${nextSeqKey()}`,
+        z: data,
+        expiresAt: this.expiresAt(time),
+      };
+    });
+    const table = this.table.name;
+    for (let i = 0; i < items.length; i += 25) {
+      let requests = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        if (attempt === 8) throw new Error(`DynamoDB kept ${requests.length} log pages unprocessed`);
+        const result = await this.table.doc.send(new BatchWriteCommand({ RequestItems: { [table]: requests } }));
+        requests = (result.UnprocessedItems?.[table] ?? []) as typeof requests;
+        if (requests.length > 0) await batchRetryDelay(attempt);
+      }
+    }
+  }
+
+  async *scanEvents(options: ScanOptions & { messageIds?: string[] }): AsyncIterable<Positioned<LoggedEvent>> {
+    const messages = new Map<string, Promise<Message | undefined>>();
+    const withMessage = async (event: LogEvent, carried: Map<string, Message>): Promise<LoggedEvent> => {
+      const own = carried.get(event.messageId);
+      if (own) return { event, message: own };
+      if (!messages.has(event.messageId)) {
+        if (messages.size > 1000) messages.clear();
+        messages.set(event.messageId, this.options.getMessage(event.messageId));
+      }
+      const message = await messages.get(event.messageId);
+      return message ? { event, message } : { event };
+    };
+    if (options.messageIds) {
+      for (const { event, key, carried } of await this.eventsOf(options.messageIds, options)) {
+        yield { position: { time: event.time, key }, item: await withMessage(event, carried) };
+      }
+      return;
+    }
+    // Pages in page order, events in time order within a page; a position names page and index.
+    const { desc, after, fromTime = 0, toTime = Number.MAX_SAFE_INTEGER } = scanWindow(options, parsePosition);
+    const pages = this.scanPages({
+      desc,
+      // A page holds events at or before its time, and is written soon after them (late by at most a
+      // delivery batch; PAGE_LATENESS_MS bounds what a `toTime` scan looks at).
+      fromKey: after && !desc ? after.key.page : `${pad(fromTime)}.`,
+      toKey: after && desc ? after.key.page : `${pad(Math.min(toTime + PAGE_LATENESS_MS, 9_999_999_999_999))}.\uffff`,
+    });
+    for await (const page of pages) {
+      const { events, carried } = decodePage(toBytes(page.z));
+      const order = events.map((_, i) => i);
+      if (desc) order.reverse();
+      for (const i of order) {
+        const event = events[i] as LogEvent;
+        if (after && page.SK === after.key.page && (desc ? i >= after.key.index : i <= after.key.index)) continue;
+        if (event.time < fromTime || event.time > toTime) continue;
+        yield { position: { time: event.time, key: `${page.SK}.${i}` }, item: await withMessage(event, carried) };
+      }
+    }
+  }
+
+  /**
+   * The events of some messages, ordered by time (then page and index). A message id starts with its
+   * creation time, so the scan starts there, and ends once each message has a final event (nothing is
+   * logged for a message after that) or at the newest page.
+   */
+  private async eventsOf(messageIds: string[], options: ScanOptions): Promise<Found[]> {
+    const wanted = new Set(messageIds);
+    const open = new Set(messageIds);
+    const oldest = this.options.now() - this.options.retentionMs - BUCKET_MS;
+    const created = Math.min(...messageIds.map((id) => messageIdTime(id) ?? oldest));
+    const found: Found[] = [];
+    // Clocks of different writers may disagree a little: start a minute early.
+    for await (const page of this.scanPages({ desc: false, fromKey: `${pad(Math.max(oldest, created - 60_000))}.` })) {
+      const { events, carried } = decodePage(toBytes(page.z));
+      for (const [i, event] of events.entries()) {
+        if (!wanted.has(event.messageId)) continue;
+        found.push({ event, key: `${page.SK}.${i}`, carried });
+        if (FINAL_STATES.includes(event.state as MessageState)) open.delete(event.messageId);
+      }
+      if (open.size === 0) break;
+    }
+    // Any key resumes exclusively here (compared as a position where it reads as one).
+    const { desc, after, fromTime, toTime } = scanWindow(options, (key) => key);
+    const sign = desc ? -1 : 1;
+    const compareFound = (a: { time: number; key: string }, b: { time: number; key: string }): number =>
+      sign * (a.time - b.time || comparePositionKeys(a.key, b.key));
+    found.sort((a, b) => compareFound({ time: a.event.time, key: a.key }, { time: b.event.time, key: b.key }));
+    return found.filter(({ event, key }) => {
+      if (fromTime !== undefined && event.time < fromTime) return false;
+      if (toTime !== undefined && event.time > toTime) return false;
+      return !after || compareFound({ time: event.time, key }, after) > 0;
+    });
+  }
+
+  /** Log pages with sort keys in [fromKey, toKey], across the day buckets and shards, in key order. */
+  private async *scanPages(range: { desc: boolean; fromKey: string; toKey?: string }): AsyncIterable<Item> {
+    const now = this.options.now();
+    const toKey = range.toKey ?? `${pad(now + BUCKET_MS)}.\uffff`;
+    const fromTime = Math.max(Number(range.fromKey.slice(0, 13)), now - this.options.retentionMs - BUCKET_MS);
+    const toTime = Math.min(Number(toKey.slice(0, 13)), now + BUCKET_MS);
+    const first = Math.floor(fromTime / BUCKET_MS);
+    const last = Math.floor(toTime / BUCKET_MS);
+    for (let i = 0; i <= last - first; i++) {
+      const bucket = range.desc ? last - i : first + i;
+      const shards = Array.from({ length: SHARDS }, (_, shard) =>
+        this.table.queryAll({
+          KeyConditionExpression: "PK = :pk AND SK BETWEEN :lo AND :hi",
+          ExpressionAttributeValues: { ":pk": `L#${bucket}#${shard}`, ":lo": range.fromKey, ":hi": toKey },
+          ScanIndexForward: !range.desc,
+        }),
+      );
+      yield* mergeSorted(shards, (a, b) => (range.desc ? -1 : 1) * compare(a.SK as string, b.SK as string));
+    }
+  }
+}

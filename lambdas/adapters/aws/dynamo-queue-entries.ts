@@ -1,0 +1,137 @@
+// Queue entries and the counters that number them, on the DynamoDB table (table-schema.ts):
+//   C#<name> / #C           a counter (n)
+//   QE#<queue> / <seq15>    a queue (or wait list) entry: message id m, parked p, claimed at c, claim token k
+import { randomUUID } from "node:crypto";
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import type { QueueEntries, QueueEntry } from "../../ports.ts";
+import { conditional, conditionalWrite, type DynamoTable, type Key } from "./dynamo-table.ts";
+
+const padSeq = (seq: number): string => String(seq).padStart(15, "0");
+const queueEntryKey = (queue: string, seq: number): Key => ({ PK: `QE#${queue}`, SK: padSeq(seq) });
+
+export class DynamoQueueEntries implements QueueEntries {
+  private readonly table: DynamoTable;
+
+  constructor(table: DynamoTable) {
+    this.table = table;
+  }
+
+  async increment(counter: string): Promise<number> {
+    const result = await this.table.doc.send(
+      new UpdateCommand({
+        TableName: this.table.name,
+        Key: { PK: `C#${counter}`, SK: "#C" },
+        UpdateExpression: "ADD n :one",
+        ExpressionAttributeValues: { ":one": 1 },
+        ReturnValues: "UPDATED_NEW",
+      }),
+    );
+    return Number(result.Attributes?.n);
+  }
+
+  async putQueueEntry(queue: string, entry: Pick<QueueEntry, "seq" | "messageId">): Promise<void> {
+    await conditional(
+      this.table.doc.send(
+        new PutCommand({
+          TableName: this.table.name,
+          Item: { ...queueEntryKey(queue, entry.seq), m: entry.messageId, p: true },
+          ConditionExpression: "attribute_not_exists(PK)",
+        }),
+      ),
+    );
+  }
+
+  async headQueueEntries(queue: string, limit: number): Promise<QueueEntry[]> {
+    const result = await this.table.doc.send(
+      new QueryCommand({
+        TableName: this.table.name,
+        KeyConditionExpression: "PK = :pk",
+        ExpressionAttributeValues: { ":pk": `QE#${queue}` },
+        ConsistentRead: true,
+        Limit: limit,
+      }),
+    );
+    return (result.Items ?? []).map((item) => {
+      const entry: QueueEntry = { seq: Number(item.SK), messageId: item.m as string, parked: item.p === true };
+      if (typeof item.c === "number") entry.claimedAt = item.c;
+      return entry;
+    });
+  }
+
+  async setQueueEntryParked(queue: string, seq: number, parked: boolean, now: number): Promise<boolean> {
+    // An un-park (a claim) carries a token of its own: when the SDK retries a claim whose answer was lost
+    // (a timeout after DynamoDB applied it), the retry fails its condition, and the item returned with
+    // the failure tells whether the claim that stands is this one (bench/faults.ts found claims lost so,
+    // and their queues stalled until the sweep's threshold).
+    const claim = parked ? undefined : randomUUID();
+    try {
+      const outcome = await conditionalWrite(
+        this.table.doc.send(
+          new UpdateCommand({
+            TableName: this.table.name,
+            Key: queueEntryKey(queue, seq),
+            ConditionExpression: "p = :was",
+            UpdateExpression: parked ? "SET p = :parked" : "SET p = :parked, c = :now, k = :claim",
+            ExpressionAttributeValues: {
+              ":was": !parked,
+              ":parked": parked,
+              ...(parked ? {} : { ":now": now, ":claim": claim }),
+            },
+            ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+          }),
+        ),
+      );
+      return outcome.made || (claim !== undefined && outcome.old?.k?.S === claim);
+    } catch (error) {
+      if (claim === undefined) throw error;
+      // The claim's outcome is unknown (it may have landed before the error): read it back, so a claim
+      // that stands is never taken for one that failed — its queue would wait with a turn out and no job.
+      const { Item } = await this.table.doc.send(
+        new GetCommand({
+          TableName: this.table.name,
+          Key: queueEntryKey(queue, seq),
+          ConsistentRead: true,
+          ProjectionExpression: "k",
+        }),
+      );
+      return Item?.k === claim;
+    }
+  }
+
+  async reclaimQueueEntry(queue: string, seq: number, claimedAt: number, now: number): Promise<boolean> {
+    return conditional(
+      this.table.doc.send(
+        new UpdateCommand({
+          TableName: this.table.name,
+          Key: queueEntryKey(queue, seq),
+          ConditionExpression: "p = :false AND c = :was",
+          UpdateExpression: "SET c = :now",
+          ExpressionAttributeValues: { ":false": false, ":was": claimedAt, ":now": now },
+        }),
+      ),
+    );
+  }
+
+  async deleteQueueEntry(queue: string, seq: number): Promise<void> {
+    await this.table.doc.send(new DeleteCommand({ TableName: this.table.name, Key: queueEntryKey(queue, seq) }));
+  }
+
+  async countQueueEntries(queue: string): Promise<number> {
+    let count = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.table.doc.send(
+        new QueryCommand({
+          TableName: this.table.name,
+          KeyConditionExpression: "PK = :pk",
+          ExpressionAttributeValues: { ":pk": `QE#${queue}` },
+          Select: "COUNT",
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      count += page.Count ?? 0;
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return count;
+  }
+}

@@ -1,0 +1,27 @@
+/** An unfinished message of a queue, in enqueue order. `parked`: waiting for its turn, no job pending. */
+export interface QueueEntry {
+  seq: number;
+  messageId: string;
+  parked: boolean;
+  /** When it was last un-parked (given its turn), epoch ms. */
+  claimedAt?: number;
+}
+
+/** The entries of queues and flow-control wait lists, and the counters that number them. */
+export interface QueueEntries {
+  /** Atomically adds one to a named counter and returns the new value (the first call returns 1). */
+  increment(counter: string): Promise<number>;
+  /** Adds a parked entry unless one with this seq exists. */
+  putQueueEntry(queue: string, entry: Pick<QueueEntry, "seq" | "messageId">): Promise<void>;
+  /** The first `limit` entries of a queue by seq, read consistently. */
+  headQueueEntries(queue: string, limit: number): Promise<QueueEntry[]>;
+  /**
+   * Compare-and-set of an entry's parked flag; false when it was not `!parked` or is gone. Un-parking
+   * records `now` as the entry's claimedAt.
+   */
+  setQueueEntryParked(queue: string, seq: number, parked: boolean, now: number): Promise<boolean>;
+  /** Compare-and-set of an un-parked entry's claimedAt from `claimedAt` to `now` (a turn given again). */
+  reclaimQueueEntry(queue: string, seq: number, claimedAt: number, now: number): Promise<boolean>;
+  deleteQueueEntry(queue: string, seq: number): Promise<void>;
+  countQueueEntries(queue: string): Promise<number>;
+}

@@ -1,0 +1,21 @@
+/**
+ * Named resources kept as small JSON records: URL groups, queues, schedules, flow-control keys, and
+ * markers of deleted queues that may still hold entries (the sweep finds them there, core/sweep.ts).
+ */
+export type RecordKind = "urlGroup" | "queue" | "schedule" | "flowControl" | "deletedQueue";
+
+export interface Versioned<T> {
+  value: T;
+  /** Starts at 1; every successful put adds one (compare-and-set). */
+  version: number;
+}
+
+export interface RecordStore {
+  getRecord<T>(kind: RecordKind, name: string): Promise<Versioned<T> | undefined>;
+  /** Writes when the stored version is `expectedVersion` (undefined: only when absent). False on conflict. */
+  putRecord<T>(kind: RecordKind, name: string, value: T, expectedVersion: number | undefined): Promise<boolean>;
+  /** Deletes (only when the stored version is `expectedVersion`, if given); false when nothing was deleted. */
+  deleteRecord(kind: RecordKind, name: string, expectedVersion?: number): Promise<boolean>;
+  /** Every record of a kind, ordered by name. */
+  listRecords<T>(kind: RecordKind): Promise<T[]>;
+}

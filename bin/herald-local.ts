@@ -1,4 +1,4 @@
-// `npm start`: the local Herald server (DESIGN §4). Configuration comes from the environment.
+// `npm start`: the local Herald server (docs/architecture.md §4). Configuration comes from the environment.
 import { configFromEnv } from "../lambdas/core/config.ts";
 import { startupBanner } from "../lambdas/server/banner.ts";
 import { shutdownOnSignals } from "../lambdas/server/shutdown.ts";

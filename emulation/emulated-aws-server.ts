@@ -1,4 +1,4 @@
-// Emulated AWS (DESIGN §4): the real Lambda handlers and AWS adapters, wired to DynamoDB Local and
+// Emulated AWS (docs/architecture.md §6): the real Lambda handlers and AWS adapters, wired to DynamoDB Local and
 // fauxqs (SQS + S3). API Gateway is played by an HTTP server that builds payload-2.0 events from real
 // requests; Lambda's SQS event source mapping by a poller. EventBridge Scheduler and Secrets Manager have
 // no emulator: minimal stand-ins at their SDK clients, confined to this wiring.

@@ -1,4 +1,4 @@
-// The interfaces core needs from the world (DESIGN §2), one file per concern under ports/. Each platform
+// The interfaces core needs from the world (docs/architecture.md §3), one file per concern under ports/. Each platform
 // (local: SQLite + in-process; AWS: DynamoDB + SQS + Scheduler) fills them in; the same contract specs
 // run against both. This file gathers them for the modules that import them from one place.
 export type * from "./ports/clock.ts";

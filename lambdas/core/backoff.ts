@@ -23,7 +23,7 @@ const DIRECTIVE_HEADERS = [
 ];
 
 /**
- * A wait the destination asked for (qstash-api.md §5.2): integer seconds, an HTTP date or a Go duration.
+ * A wait the destination asked for (docs/qstash-api.md §20): integer seconds, an HTTP date or a Go duration.
  * Values over one day are ignored (the normal backoff applies).
  */
 export function destinationDirectedDelayMs(header: HeaderMap, nowMs: number): number | undefined {

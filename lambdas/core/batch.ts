@@ -1,4 +1,4 @@
-// `POST /v2/batch` (qstash-api.md §3.3). Semantics: all entries are validated first — a bad entry
+// `POST /v2/batch` (docs/qstash-api.md §9). Semantics: all entries are validated first — a bad entry
 // (malformed JSON, destination, header, unknown URL group) answers 400/404/413 naming its index and
 // publishes nothing. Then the entries are accepted in order; the response is index-aligned: an object
 // per URL entry, an array per URL-group entry. A failure inside Herald after some entries were accepted

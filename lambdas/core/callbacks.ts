@@ -4,7 +4,7 @@ import { redactionForCallback } from "./redact.ts";
 import { toBase64 as base64 } from "./views.ts";
 
 /**
- * The JSON a callback receives (qstash-api.md §7). When the attempt got no response (connection error,
+ * The JSON a callback receives (docs/qstash-api.md §22). When the attempt got no response (connection error,
  * timeout) `status` is 0, `header` empty and `error` says what happened — QStash leaves this case open.
  */
 export function callbackPayload(args: {

@@ -5,7 +5,7 @@ import { PENDING_STATES, type StoredMessage } from "./message.ts";
 
 /**
  * Cancels a message that still waits for an attempt: CANCEL_REQUESTED now, CANCELED when its next
- * attempt comes due (qstash-api.md §3.4, §8). An attempt already in flight cannot be called back; if it
+ * attempt comes due (docs/architecture.md §13). An attempt already in flight cannot be called back; if it
  * fails, the message ends CANCELED instead of retrying.
  */
 export async function cancelMessage(ctx: HeraldContext, messageId: string): Promise<{ cancelled: number }> {

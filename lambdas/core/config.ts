@@ -31,7 +31,7 @@ export interface HeraldConfig {
   deduplicationWindowMs: number;
   /** Attempts in flight at once in one process (local mode; on AWS the Lambda concurrency cap). */
   maxConcurrentDeliveries: number;
-  /** Which addresses deliveries and callbacks may reach (DESIGN §5). */
+  /** Which addresses deliveries and callbacks may reach (docs/architecture.md §23). */
   destinations: DestinationPolicy;
   /**
    * `full` (the default, as QStash): every message has a record from its publish on, so it can be read
@@ -98,7 +98,7 @@ function destinationsFrom(env: Env, platformDefault: DestinationMode): Destinati
 
 /**
  * Reads HERALD_* variables (both platforms use the same names). Throws on invalid values at start-up.
- * `destinationDefault` is the policy when none is set: `public` on AWS, `any` in local mode (DESIGN §5).
+ * `destinationDefault` is the policy when none is set: `public` on AWS, `any` in local mode (docs/architecture.md §23).
  */
 export function configFromEnv(env: Env, destinationDefault: DestinationMode): HeraldConfig {
   const factor = env.HERALD_BACKOFF_FACTOR ? Number(env.HERALD_BACKOFF_FACTOR) : DEFAULT_CONFIG.backoffFactor;

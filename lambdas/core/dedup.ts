@@ -1,4 +1,4 @@
-// Deduplication (qstash-api.md §5.8): `Upstash-Deduplication-Id`, or a content hash with
+// Deduplication (docs/architecture.md §16): `Upstash-Deduplication-Id`, or a content hash with
 // `Upstash-Content-Based-Deduplication: true`. A duplicate within the window gets the first publish's
 // message ids back with `deduplicated: true` (HTTP 202) and creates nothing. The claim is one
 // put-if-absent in the Store, so concurrent duplicates cannot both win.

@@ -13,7 +13,7 @@ import { redactMessage } from "./redact.ts";
 import { signDelivery } from "./signature.ts";
 
 /**
- * Runs one delivery attempt (qstash-api.md §5). Safe to run twice for the same job (at-least-once
+ * Runs one delivery attempt (docs/architecture.md §10). Safe to run twice for the same job (at-least-once
  * dispatch): side effects use derived ids and every status change is a compare-and-set.
  *
  * Order per outcome — side effects first, status last — so a crash never loses one:

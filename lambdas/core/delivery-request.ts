@@ -5,7 +5,7 @@ import type { OutgoingRequest } from "../ports.ts";
 
 export const USER_AGENT = "Upstash-QStash";
 
-/** The request a destination receives for one attempt (qstash-api.md §5.1). */
+/** The request a destination receives for one attempt (docs/qstash-api.md §20). */
 export function buildDeliveryRequest(
   message: Message,
   retried: number,

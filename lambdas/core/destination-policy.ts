@@ -1,4 +1,4 @@
-// Destination policy (DESIGN §5): which addresses deliveries, callbacks and failure callbacks may reach.
+// Destination policy (docs/architecture.md §23): which addresses deliveries, callbacks and failure callbacks may reach.
 // `public` (the AWS default) refuses loopback (the Lambda runtime API), private, link-local (the metadata
 // service) and every other non-public range, except what the allow-list names; `any` (local mode's
 // default) refuses nothing. Pure: the sender applies it to the address it connects to, publish to IP

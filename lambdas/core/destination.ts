@@ -8,7 +8,7 @@ const RESOURCE_NAME = /^[A-Za-z0-9._-]{1,128}$/;
 
 /**
  * Turns what followed `/v2/publish/` (raw, undecoded) plus the request's raw query into a destination
- * (qstash-api.md §1.4). SDKs put the URL unencoded into the path; proxies such as API Gateway collapse
+ * (docs/qstash-api.md §4). SDKs put the URL unencoded into the path; proxies such as API Gateway collapse
  * `https://` into `https:/`, which is repaired. The destination's own query arrived as the request's
  * query: it is re-appended minus `qstash_token` and `upstash-*` configuration parameters.
  */

@@ -2,7 +2,7 @@ import { badRequest, clip } from "./errors.ts";
 import { MAX_ID_LENGTH } from "./ids.ts";
 import type { LogState, Message } from "./message.ts";
 
-/** Filters shared by logs, DLQ and bulk cancel: OR within one key, AND across keys (qstash-api.md §1.5). */
+/** Filters shared by logs, DLQ and bulk cancel: OR within one key, AND across keys (docs/qstash-api.md §18). */
 export interface MessageFilter {
   messageId?: string[];
   url?: string[];

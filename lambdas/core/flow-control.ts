@@ -1,4 +1,4 @@
-// Flow control (qstash-api.md §3.10, §5.6): per key, at most `parallelism` attempts in flight and at most
+// Flow control (docs/architecture.md §15, docs/qstash-api.md §16): per key, at most `parallelism` attempts in flight and at most
 // `rate` attempts started per `period`, across every delivery worker — the state is one small record in
 // the Store, changed by compare-and-set. An attempt that may not start waits: for the next rate period,
 // or (parallelism, pause) as an entry in the key's wait list, woken when an attempt ends or on resume.

@@ -4,7 +4,7 @@ import type { RedactSettings } from "./redact.ts";
 export const HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
 
-/** States a message's status can be in (the log additionally records ACTIVE and ERROR, qstash-api.md §8). */
+/** States a message's status can be in (the log additionally records ACTIVE and ERROR, docs/qstash-api.md §23). */
 export type MessageState = "CREATED" | "RETRY" | "DELIVERED" | "FAILED" | "CANCEL_REQUESTED" | "CANCELED";
 export type LogState = MessageState | "ACTIVE" | "ERROR";
 
@@ -24,7 +24,7 @@ export interface CallbackSettings {
   delaySec?: number;
 }
 
-/** `Upstash-Flow-Control-Key` / `-Value` as given with a message (qstash-api.md §5.6). */
+/** `Upstash-Flow-Control-Key` / `-Value` as given with a message (docs/qstash-api.md §5). */
 export interface FlowControlSettings {
   key: string;
   parallelism?: number;

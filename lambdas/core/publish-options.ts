@@ -9,7 +9,7 @@ import { compileRetryDelay } from "./retry-delay.ts";
 import { parseFlowControl } from "./flow-control.ts";
 import { parseRedactFields } from "./redact.ts";
 
-/** Everything a publish request says about its message(s), read from Upstash-* headers (qstash-api.md §2). */
+/** Everything a publish request says about its message(s), read from Upstash-* headers (docs/qstash-api.md §5). */
 export type PublishOptions = Pick<
   Message,
   | "method"

@@ -37,7 +37,7 @@ export interface PublishPlan {
 }
 
 export interface PublishResponse {
-  /** 202 for a duplicate (qstash-api.md §5.8). */
+  /** 202 for a duplicate (docs/qstash-api.md §7). */
   status: 200 | 202;
   body: PublishResult | PublishResult[];
 }

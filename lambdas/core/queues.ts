@@ -1,4 +1,4 @@
-// Queues (qstash-api.md §3.7, §5.5): FIFO with parallelism, enforced by core through the Store so both
+// Queues (docs/architecture.md §14): FIFO with parallelism, enforced by core through the Store so both
 // platforms behave alike. A queue's unfinished messages are entries in enqueue order; at most
 // `parallelism` of the first entries hold a delivery job, the rest are parked. An entry ends when its
 // message is final and so are its callbacks; then the next parked entries get their jobs ("pump").

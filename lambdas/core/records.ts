@@ -1,6 +1,6 @@
 import type { RecordKind, RecordStore } from "../ports.ts";
 
-/** Names of URL groups, queues, schedules and flow-control keys (qstash-api.md §3.6, §3.7). */
+/** Names of URL groups, queues, schedules and flow-control keys (docs/qstash-api.md §1). */
 export const RESOURCE_NAME = /^[A-Za-z0-9._-]{1,128}$/;
 
 /**

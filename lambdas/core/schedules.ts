@@ -1,4 +1,4 @@
-// Schedules (qstash-api.md §3.5, §4.3): a cron expression plus a stored publish request. The request's
+// Schedules (docs/architecture.md §17, docs/qstash-api.md §15): a cron expression plus a stored publish request. The request's
 // headers are kept as given and read again at every firing, so each firing applies every publish
 // option exactly as a publish would (its delay counted from the firing). The recurring trigger is the
 // platform's (CronTrigger); core decides whether a firing counts and makes the messages.

@@ -9,7 +9,7 @@ export function bodyHash(body: Uint8Array): string {
 }
 
 /**
- * The `Upstash-Signature` JWT (qstash-api.md §6): HS256 keyed by the signing key's UTF-8 bytes,
+ * The `Upstash-Signature` JWT (docs/qstash-api.md §21): HS256 keyed by the signing key's UTF-8 bytes,
  * iss "Upstash", sub = the exact URL requested, 5-minute lifetime, nbf 0 so receiver clock skew never
  * rejects it (as QStash does since Sep 2024).
  *

@@ -1,4 +1,4 @@
-// URL groups, a.k.a. topics (qstash-api.md §3.6, §5.4): a name for a set of endpoints; publishing to it
+// URL groups, a.k.a. topics (docs/qstash-api.md §13): a name for a set of endpoints; publishing to it
 // fans out one message per endpoint.
 import type { HeraldContext } from "./context.ts";
 import { assertHttpUrl } from "./destination.ts";

@@ -1,4 +1,4 @@
-// The JSON shapes clients read (qstash-api.md §4). Field spellings follow the SDKs; where sources disagree
+// The JSON shapes clients read (docs/qstash-api.md §19). Field spellings follow the SDKs; where sources disagree
 // both spellings are emitted.
 import type { HeaderMap } from "./headers.ts";
 import type { DlqEntry, LogEvent, Message } from "./message.ts";

@@ -2,10 +2,10 @@ import { readFileSync } from "node:fs";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { parse } from "yaml";
 
-// A copy of ../shared/contract/qstash-openapi.yaml (the public QStash OpenAPI document), so a clone tests alone.
+// A copy of the public QStash OpenAPI document (docs/qstash-api.md), so a clone tests alone.
 const OPENAPI_PATH = new URL("../fixtures/qstash-openapi.yaml", import.meta.url);
 
-// The public QStash OpenAPI document, with the one deviation qstash-api.md §8 decides: every SDK
+// The public QStash OpenAPI document, with the one deviation docs/qstash-api.md §23 decides: every SDK
 // (and Herald) spells the state CANCELED, the OpenAPI file CANCELLED.
 const document = parse(readFileSync(OPENAPI_PATH, "utf8")) as {
   components: { schemas: Record<string, { properties: Record<string, { enum?: string[] }> }> };

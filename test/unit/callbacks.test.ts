@@ -30,7 +30,7 @@ const response: AttemptResponse = {
 const settings: CallbackSettings = { url: "https://cb.example.com/done", header: { "X-Token": ["t"] } };
 
 describe("callbackPayload", () => {
-  it("carries the response and the source message (qstash-api.md §7)", () => {
+  it("carries the response and the source message (docs/qstash-api.md §22)", () => {
     expect(callbackPayload({ source, retried: 2, response })).toEqual({
       status: 503,
       header: { "Retry-After": ["5"], "Content-Type": ["text/plain"] },

@@ -10,7 +10,7 @@ import {
   parseIp,
 } from "../../lambdas/core/destination-policy.ts";
 
-/** The ranges DESIGN §5 and the IANA special-purpose registries say a public-only policy refuses. */
+/** The ranges docs/architecture.md §23 and the IANA special-purpose registries say a public-only policy refuses. */
 const REFUSED_V4 = [
   "0.0.0.0/8",
   "10.0.0.0/8",

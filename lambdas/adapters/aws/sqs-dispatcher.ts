@@ -44,7 +44,7 @@ export interface SqsDispatcherOptions {
  * When Scheduler cannot make the schedule, the wait falls back to 15-minute SQS hops (see dispatch).
  */
 export class SqsDispatcher implements Dispatcher {
-  /** The SQS message is the message while it is in flight (DESIGN §3): no DynamoDB record needed. */
+  /** The SQS message is the message while it is in flight (docs/architecture.md §19): no DynamoDB record needed. */
   readonly carriesMessages = true;
   private readonly options: SqsDispatcherOptions;
   private readonly now: () => number;

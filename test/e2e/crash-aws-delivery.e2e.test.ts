@@ -92,7 +92,17 @@ describe("a job that always crashes the delivery handler [aws-local]", () => {
       await aws.sqs.send(
         new SendMessageCommand({ QueueUrl: aws.herald.emulators.queueUrl, MessageBody: '{"not":"a job"}' }),
       );
-      await sleep(1500);
+      // All ten visible (the delayed ones' second passed), so that one receive takes them together.
+      await eventually(async () => {
+        const { Attributes = {} } = await aws.sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: aws.herald.emulators.queueUrl,
+            AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"],
+          }),
+        );
+        const delayed = Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0);
+        return Number(Attributes.ApproximateNumberOfMessages) >= 10 && delayed === 0 ? true : undefined;
+      });
       aws.herald.deliveries.resume();
 
       const ids = others.map((o) => o.messageId);

@@ -78,15 +78,25 @@ it("treats an abandoned claim whose messages were stored as a plain duplicate", 
 });
 
 it("makes a duplicate wait for a publish in progress: it goes on if that one fails, and is a duplicate if it stores", async () => {
+  // The duplicate's clock tells when it starts waiting (its first sleep): then the claim it waits on changes.
+  let startedWaiting = (): void => undefined;
+  const waits = (): Promise<void> => new Promise((resolve) => (startedWaiting = resolve));
   const waiting = {
     ...ctx,
-    clock: { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) },
+    clock: {
+      now: () => Date.now(),
+      sleep: (ms: number) => {
+        startedWaiting();
+        return new Promise<void>((r) => setTimeout(r, ms));
+      },
+    },
   };
   const now = Date.now();
   const inProgress = JSON.stringify({ results: [{ messageId: "msg_failing", url: "x" }], pendingSince: now });
   await ctx.store.claimDedup("id:fails", inProgress, now, now + 600_000);
+  let waited = waits();
   const duplicate = publish(waiting, request("fails"));
-  await new Promise((resolve) => setTimeout(resolve, 150));
+  await waited;
   await ctx.store.releaseDedup("id:fails", inProgress); // the first publish failed and let go
   const result = await duplicate;
   expect(result.status).toBe(200);
@@ -94,8 +104,9 @@ it("makes a duplicate wait for a publish in progress: it goes on if that one fai
 
   const storing = JSON.stringify({ results: [{ messageId: "msg_stored", url: "x" }], pendingSince: now });
   await ctx.store.claimDedup("id:stores", storing, now, now + 600_000);
+  waited = waits();
   const second = publish(waiting, request("stores"));
-  await new Promise((resolve) => setTimeout(resolve, 150));
+  await waited;
   const done = JSON.stringify({ results: [{ messageId: "msg_stored", url: "x" }] });
   await ctx.store.claimDedup("id:stores", done, Date.now(), Date.now() + 600_000, storing);
   expect(await second).toEqual({ status: 202, body: { messageId: "msg_stored", url: "x", deduplicated: true } });

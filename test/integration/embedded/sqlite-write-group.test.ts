@@ -168,7 +168,9 @@ describe("WriteGroup", () => {
   it("the job queue keeps a job whose attempt's writes were lost while it ran, and runs it again", async () => {
     const runs = await jobRunsWhenFirstAttempt(async (db, group) => {
       failCommitOfThisGroup(db, group); // this attempt's group is lost at the end of the turn
-      await new Promise((resolve) => setTimeout(resolve, 20)); // the attempt ends turns later
+      // The attempt ends turns later: after the group was lost and the turn that lost it is over.
+      await new Promise<void>((resolve) => group.onRollback(resolve));
+      await nextTurn();
     });
     expect(runs).toEqual(["msg_1", "msg_1"]);
   });

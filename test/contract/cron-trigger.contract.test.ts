@@ -70,7 +70,8 @@ function keptIn(store: Store, timer: TimerCronTrigger): CronTrigger {
 // firing core sees. The stand-in reads Date for "now", so Date alone is faked; it fires by tick().
 cronTriggerContract("EventBridge Scheduler (stand-in)", async (start) => {
   vi.useFakeTimers({ toFake: ["Date"], now: Date.parse(start) });
-  const file = join(tempDir(), "schedules.json");
+  const dir = tempDir();
+  const file = join(dir, "schedules.json");
   const schedulers: EmulatedScheduler[] = [];
 
   const started = (): CronTriggerFixture => {
@@ -111,6 +112,7 @@ cronTriggerContract("EventBridge Scheduler (stand-in)", async (start) => {
   const close = async (): Promise<void> => {
     for (const scheduler of schedulers) scheduler.close();
     vi.useRealTimers();
+    rmSync(dir, { recursive: true, force: true });
   };
   return started();
 });

@@ -1,7 +1,7 @@
 // Emulated AWS is the stack: `npm run start:aws-local` synthesizes the same HeraldStack that `cdk deploy`
 // would deploy (Lambda bundling skipped: only the template is read) and configures its emulators from
 // that template — queue attributes, the event source mapping, each function's timeout, memory and
-// environment, the schedule group — so what runs here is what AWS would run. test/integration/
+// environment, the schedule group — so what runs here is what AWS would run. test/integration/emulation/
 // emulated-stack.test.ts fails when the emulation and the template disagree.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -8,7 +8,7 @@ import { DEFAULT_CONFIG } from "../../lambdas/core/config.ts";
 import type { HeraldContext } from "../../lambdas/core/context.ts";
 import type { Message } from "../../lambdas/core/message.ts";
 import { dispatcherFor, uniqueName, useAwsEmulators } from "../support/aws-emulators.ts";
-import { makeMessage } from "../unit/message-fixture.ts";
+import { makeMessage } from "../support/message-fixture.ts";
 import { synthHerald } from "./synth.ts";
 
 const emulators = useAwsEmulators();

@@ -3,7 +3,7 @@
 // 2xx must be delivered; nothing may be left half done in a way that loses one (test/support/aws-faults.ts).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFaultyAws, type FaultyAws } from "../support/aws-faults.ts";
-import { sleep } from "../support/herald.ts";
+import { eventually, sleep } from "../support/herald.ts";
 import { Sink } from "../support/sink.ts";
 
 let aws: FaultyAws;
@@ -30,9 +30,12 @@ async function publishWithRetry(
   path: string,
   headers: Record<string, string>,
   body: string,
+  /** Called once the first attempt is answered (or failed). */
+  afterFirst: () => void = () => undefined,
 ): Promise<{ attempts: Attempt[]; ids: string[] }> {
   const attempts: Attempt[] = [];
   for (let i = 0; i < 4; i++) {
+    if (i === 1) afterFirst();
     try {
       const res = await fetch(`${aws.herald.url}${path}`, {
         method: "POST",
@@ -50,20 +53,18 @@ async function publishWithRetry(
       attempts.push({ error: (error as Error).name });
     }
   }
+  afterFirst();
   return { attempts, ids: [] };
 }
 
 const deliveredIds = (prefix: string): Set<string> =>
   new Set(sink.received.filter((r) => r.path.startsWith(prefix)).map((r) => r.headers["upstash-message-id"] as string));
 
+/** The ids not delivered at `prefix` once all are, or the time is up. */
 async function waitDelivered(prefix: string, ids: string[], timeoutMs: number): Promise<string[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const seen = deliveredIds(prefix);
-    const missing = ids.filter((id) => !seen.has(id));
-    if (missing.length === 0 || Date.now() > deadline) return missing;
-    await sleep(100);
-  }
+  const missing = (): string[] => ids.filter((id) => !deliveredIds(prefix).has(id));
+  await eventually(() => (missing().length === 0 ? true : undefined), timeoutMs).catch(() => undefined);
+  return missing();
 }
 
 interface Kind {
@@ -145,14 +146,23 @@ describe("a deduplicated publish whose API handler died between its writes [aws-
     const cases = [false, true].flatMap((delayed) =>
       Array.from({ length: 6 }, (_, cut) => ({ delayed, cut, dedupId: `dedup-${delayed ? "delayed" : "now"}-${cut}` })),
     );
+    // One death at a time: the Lambdas share one process here, and SqsDispatcher batches the sends of one
+    // event-loop turn in the first sender's context, so a publish beside a dying one could fail with it.
+    // Each publish starts once the previous one's first attempt (the one that dies) is answered; the
+    // retries, which may wait for the dead publish's deduplication claim, and the deliveries overlap.
+    let previous: Promise<void> = Promise.resolve();
     const lines = await Promise.all(
-      cases.map(async ({ delayed, cut, dedupId }, i) => {
-        await sleep(i * 250); // one death at a time: their shared SQS send batches stay apart
+      cases.map(async ({ delayed, cut, dedupId }) => {
+        const turn = previous;
+        let answered = (): void => undefined;
+        previous = new Promise((resolve) => (answered = resolve));
+        await turn;
         const prefix = `/api-death/${dedupId}`;
         const died = aws.killApiAfter(dedupId, cut);
         const headers: Record<string, string> = { "Upstash-Deduplication-Id": dedupId };
         if (delayed) headers["Upstash-Delay"] = "1s";
-        const { attempts, ids } = await publishWithRetry(`/v2/publish/${sink.url}${prefix}`, headers, dedupId);
+        const path = `/v2/publish/${sink.url}${prefix}`;
+        const { attempts, ids } = await publishWithRetry(path, headers, dedupId, answered).finally(answered);
         aws.disarm(dedupId);
         expect(ids, `${dedupId}: ${JSON.stringify(attempts)}`).toHaveLength(1);
         const missing = await waitDelivered(prefix, ids, 20_000);

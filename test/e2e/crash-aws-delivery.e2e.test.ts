@@ -92,7 +92,20 @@ describe("a job that always crashes the delivery handler [aws-local]", () => {
       await aws.sqs.send(
         new SendMessageCommand({ QueueUrl: aws.herald.emulators.queueUrl, MessageBody: '{"not":"a job"}' }),
       );
-      await sleep(1500);
+      // All ten in the queue and the delayed ones' second over (the emulator counts them visible only when
+      // received), so that one receive takes them together.
+      const allSent = Date.now();
+      await eventually(async () => {
+        const { Attributes = {} } = await aws.sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: aws.herald.emulators.queueUrl,
+            AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"],
+          }),
+        );
+        const queued =
+          Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0);
+        return queued >= 10 && Date.now() >= allSent + 1000 ? true : undefined;
+      });
       aws.herald.deliveries.resume();
 
       const ids = others.map((o) => o.messageId);

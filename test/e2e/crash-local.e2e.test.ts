@@ -57,7 +57,8 @@ describe("SIGKILL during a retry's backoff [local]", () => {
     const random = seededRandom("local backoff");
     answer = (request, count) => {
       if (request.path === "/backoff/always") return { status: 500 };
-      if (request.path === "/backoff/once") return { status: count === 1 ? 500 : 200 };
+      if (request.path === "/backoff/once" || request.path === "/backoff/witness")
+        return { status: count === 1 ? 500 : 200 };
       return { status: 200 };
     };
     const dataDir = tempDir();
@@ -113,7 +114,10 @@ describe("SIGKILL during a retry's backoff [local]", () => {
         const { logs } = await client.logs({ filter: { messageId: once.messageId, state: "DELIVERED" } });
         return logs.length > 0 ? true : undefined;
       }, 15_000);
-      await sleep(3000); // longer than a backoff: a retry count reset by the crash would show another attempt
+      // A retry count reset by the crash would show another attempt one backoff after the last one. A witness
+      // published now, with the same backoff, is retried only after that backoff passed.
+      await client.publish({ url: `${sink.url}/backoff/witness`, body: "w", retries: 1, retryDelay: "2500" });
+      await sink.waitFor("/backoff/witness", 2, 15_000);
       const always3 = sink.at("/backoff/always");
       expect(always3.map(idOf).every((id) => id === always.messageId)).toBe(true);
       expect(always3.map(retriedOf)).toEqual([0, 1, 2]);

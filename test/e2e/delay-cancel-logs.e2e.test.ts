@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeEachMode, eventually, sleep, useHeraldWithSink } from "../support/herald.ts";
+import { describeEachMode, eventually, useHeraldWithSink } from "../support/herald.ts";
 
 describeEachMode("delays, cancel and logs", (mode) => {
   const setup = useHeraldWithSink({ mode });
@@ -29,7 +29,9 @@ describeEachMode("delays, cancel and logs", (mode) => {
       await expect(setup.herald.client.messages.cancel(res.messageId)).rejects.toThrow(
         /not found or no longer pending/,
       );
-      await sleep(1500);
+      // Published after it with the same delay and delivered: the cancelled one was due before.
+      await setup.herald.client.publish({ url: `${setup.sink.url}/cancelled-witness`, body: "w", delay: 1 });
+      await setup.sink.waitFor("/cancelled-witness", 1, 10_000);
       expect(setup.sink.at("/cancelled")).toHaveLength(0);
       const states = await eventually(async () => {
         const { logs } = await setup.herald.client.logs({ filter: { messageId: res.messageId } });
@@ -53,7 +55,9 @@ describeEachMode("delays, cancel and logs", (mode) => {
         return logs.length > 0 ? true : undefined;
       });
       expect(await setup.herald.client.messages.cancel(res.messageId)).toEqual({ cancelled: 1 });
-      await sleep(2000);
+      // Published after the cancel with a delay of the retry's and delivered: the retry was due before.
+      await setup.herald.client.publish({ url: `${setup.sink.url}/retry-wait-witness`, body: "w", delay: 1 });
+      await setup.sink.waitFor("/retry-wait-witness", 1, 10_000);
       expect(setup.sink.at("/retry-wait")).toHaveLength(1);
       setup.sink.reply = previous;
     });

@@ -1,6 +1,6 @@
 import { beforeAll, expect, it } from "vitest";
 import type { SinkReply } from "../support/sink.ts";
-import { describeEachMode, eventually, sleep, useHeraldWithSink } from "../support/herald.ts";
+import { describeEachMode, eventually, useHeraldWithSink } from "../support/herald.ts";
 
 describeEachMode("flow control", (mode) => {
   const setup = useHeraldWithSink({ mode });
@@ -23,7 +23,8 @@ describeEachMode("flow control", (mode) => {
       () => (setup.sink.received.filter((r) => r.path.startsWith("/fc-par/")).length === 12 ? true : undefined),
       30_000,
     );
-    await sleep(300); // the last answers
+    const parallel = () => setup.sink.received.filter((r) => r.path.startsWith("/fc-par/"));
+    await eventually(() => (parallel().every((r) => r.answeredAt !== undefined) ? true : undefined)); // the last answers
     expect(setup.sink.maxInFlight("/fc-par/")).toBe(2);
   });
 
@@ -74,7 +75,9 @@ describeEachMode("flow control", (mode) => {
       body: "y",
       flowControl: { key: "managed", parallelism: 1 },
     });
-    await sleep(1200);
+    // Published after the paused one and delivered: the paused one's job had its turn too.
+    await client.publish({ url: `${setup.sink.url}/fc-witness`, body: "w" });
+    await setup.sink.waitFor("/fc-witness");
     expect(setup.sink.at("/fc-paused")).toHaveLength(0);
     const paused = await client.flowControl.get("managed");
     expect(paused).toMatchObject({ isPaused: true, waitListSize: 1 });

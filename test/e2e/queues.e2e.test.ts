@@ -1,6 +1,6 @@
 import { beforeAll, expect, it } from "vitest";
 import type { SinkReply } from "../support/sink.ts";
-import { describeEachMode, eventually, sleep, useHeraldWithSink } from "../support/herald.ts";
+import { describeEachMode, eventually, useHeraldWithSink } from "../support/herald.ts";
 
 describeEachMode("queues", (mode) => {
   const setup = useHeraldWithSink({ mode });
@@ -65,7 +65,9 @@ describeEachMode("queues", (mode) => {
     await queue.upsert({ parallelism: 1, paused: true });
     expect(await queue.get()).toMatchObject({ name: "held", paused: true, parallelism: 1, lag: 0 });
     for (let n = 0; n < 3; n++) await queue.enqueueJSON({ url: `${setup.sink.url}/held/${n}`, body: { n } });
-    await sleep(1500);
+    // Enqueued after the held ones and delivered: the platform's delivery runs, the held ones wait.
+    await client.publish({ url: `${setup.sink.url}/held-witness/0`, body: "w" });
+    await setup.sink.waitFor("/held-witness/0");
     expect(order("/held/")).toEqual([]);
     expect((await queue.get()).lag).toBe(3);
     await queue.resume();
@@ -75,7 +77,8 @@ describeEachMode("queues", (mode) => {
 
     await queue.pause();
     await queue.enqueueJSON({ url: `${setup.sink.url}/held/3`, body: { n: 3 } });
-    await sleep(800);
+    await client.publish({ url: `${setup.sink.url}/held-witness/1`, body: "w" });
+    await setup.sink.waitFor("/held-witness/1");
     expect(order("/held/")).toEqual([0, 1, 2]);
     await queue.upsert({ parallelism: 1, paused: false });
     await eventually(() => (order("/held/").length === 4 ? true : undefined), 15_000);

@@ -1,8 +1,21 @@
 import { describe, expect, it } from "vitest";
-import { describeEachMode, eventually, holdAnswers, sleep, useHeraldWithSink } from "../support/herald.ts";
+import { describeEachMode, eventually, holdAnswers, useHeraldWithSink } from "../support/herald.ts";
 
 describeEachMode("schedules", (mode) => {
   const setup = useHeraldWithSink({ mode });
+
+  /**
+   * Fires a new schedule through the platform's trigger and waits for its message: the firings made before
+   * went the same way, so what they published is delivered by then. No other schedule may be due by then.
+   */
+  async function witnessFiring(path: string): Promise<void> {
+    const { client, server } = setup.herald;
+    const destination = `${setup.sink.url}${path}`;
+    const { scheduleId } = await client.schedules.create({ destination, cron: "* * * * *", body: "witness" });
+    await server.runDueSchedules((await client.schedules.get(scheduleId)).nextScheduleTime as number);
+    await setup.sink.waitFor(path);
+    await client.schedules.delete(scheduleId);
+  }
 
   describe("the API", () => {
     it("creates a schedule with every option and returns its fields", async () => {
@@ -129,8 +142,6 @@ describeEachMode("schedules", (mode) => {
         }),
       ).resolves.toBe(true);
       const messageId = received?.headers["upstash-message-id"] as string;
-      await sleep(500);
-      expect(setup.sink.at("/scheduled/every-minute")).toHaveLength(1);
 
       const after = await eventually(async () => {
         const s = await client.schedules.get(scheduleId);
@@ -146,6 +157,9 @@ describeEachMode("schedules", (mode) => {
       });
       expect(logs[0]?.messageId).toBe(messageId);
       await client.schedules.delete(scheduleId);
+      // Deleted, so the witness's firing is the only one due: the repeated firing published no second message.
+      await witnessFiring("/scheduled/witness/1");
+      expect(setup.sink.at("/scheduled/every-minute")).toHaveLength(1);
     });
 
     it("ignores firings while paused, and enqueues to Upstash-Queue-Name", async () => {
@@ -159,7 +173,7 @@ describeEachMode("schedules", (mode) => {
       const next = (await client.schedules.get(scheduleId)).nextScheduleTime as number;
       await client.schedules.pause({ schedule: scheduleId });
       await server.runDueSchedules(next);
-      await sleep(800);
+      await witnessFiring("/scheduled/witness/2"); // the paused one is not due
       expect(setup.sink.at("/scheduled/queued")).toHaveLength(0);
 
       await client.schedules.resume({ schedule: scheduleId });

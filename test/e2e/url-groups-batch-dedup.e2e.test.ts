@@ -134,7 +134,9 @@ describeEachMode("URL groups, batch, deduplication and labels", (mode) => {
         const bad = await api("/v2/batch", { method: "POST", body });
         expect(bad.status).toBe(400);
       }
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Published after the refused batches and delivered: anything they had published would have been too.
+      await api(`/v2/publish/${sink}/batch/witness`, { method: "POST", body: "w" });
+      await setup.sink.waitFor("/batch/witness");
       expect(setup.sink.at("/batch/never")).toHaveLength(0);
     });
   });
@@ -155,7 +157,9 @@ describeEachMode("URL groups, batch, deduplication and labels", (mode) => {
       expect(new Set(bodies.map((b) => b.messageId)).size).toBe(1);
       expect(bodies.filter((b) => b.deduplicated === true)).toHaveLength(2);
       await setup.sink.waitFor("/dedup/id");
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      // Published after the duplicates and delivered: a second delivery of theirs would have come first.
+      await api(`/v2/publish/${setup.sink.url}/dedup/id-witness`, { method: "POST", body: "w" });
+      await setup.sink.waitFor("/dedup/id-witness");
       expect(setup.sink.at("/dedup/id")).toHaveLength(1);
     });
 
@@ -168,7 +172,8 @@ describeEachMode("URL groups, batch, deduplication and labels", (mode) => {
       expect(b).toEqual({ messageId: a.messageId, url, deduplicated: true });
       expect(c.messageId).not.toBe(a.messageId);
       await setup.sink.waitFor("/dedup/content", 2);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await client.publish({ url: `${setup.sink.url}/dedup/content-witness`, body: "w" });
+      await setup.sink.waitFor("/dedup/content-witness");
       expect(
         setup.sink
           .at("/dedup/content")

@@ -2,6 +2,7 @@
 // CRASH_SEED), a publish load that a kill interrupts, and a tally of what the sink received per message.
 import { Client } from "@upstash/qstash";
 import { expect } from "vitest";
+import { eventually } from "./herald.ts";
 import type { HeraldProcess } from "./process.ts";
 import type { ReceivedRequest, Sink } from "./sink.ts";
 
@@ -125,12 +126,9 @@ export async function waitForAll(
   accepted: readonly string[],
   timeoutMs: number,
 ): Promise<Tally> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const result = tally(sink.at(path), accepted);
-    if (result.missing.length === 0 || Date.now() > deadline) return result;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  const complete = (): true | undefined => (tally(sink.at(path), accepted).missing.length === 0 ? true : undefined);
+  await eventually(complete, timeoutMs).catch(() => undefined);
+  return tally(sink.at(path), accepted);
 }
 
 /**

@@ -1,0 +1,83 @@
+// A write DynamoDB applied whose answer was lost (a timeout after the request landed) is retried by the
+// SDK, and the retry fails its condition. The store must still know its own write: found by
+// bench/faults.ts, where such lost claims stalled queues until the sweep's threshold.
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { describe, expect, it } from "vitest";
+import { createHeraldTable } from "../../../lambdas/adapters/aws/create-table.ts";
+import { DynamoStore } from "../../../lambdas/adapters/aws/dynamo-store.ts";
+import { S3BlobStore } from "../../../lambdas/adapters/aws/s3-blob-store.ts";
+import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from "../../../emulation/emulators.ts";
+import { uniqueName, useAwsEmulators } from "../../support/aws-emulators.ts";
+
+const emulators = useAwsEmulators();
+
+type Handler = (args: { input: unknown }) => Promise<unknown>;
+
+/** A DynamoDB client whose next `operation` is carried out, then answered with a timeout (retried by the SDK). */
+async function losingAnswers(base: DynamoDBClient): Promise<{
+  client: DynamoDBClient;
+  loseNext: (operation: string) => void;
+  failNext: (operation: string) => void;
+}> {
+  const e = (await base.config.endpoint?.()) as { protocol: string; hostname: string; port?: number };
+  const client = new DynamoDBClient({
+    endpoint: `${e.protocol}//${e.hostname}:${e.port}`,
+    region: EMULATOR_REGION,
+    credentials: EMULATOR_CREDENTIALS,
+    maxAttempts: 3,
+  });
+  let lose: string | undefined;
+  let fail: string | undefined;
+  (
+    client.middlewareStack as unknown as {
+      add(m: (next: Handler, context: { commandName?: string }) => Handler, o: object): void;
+    }
+  ).add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      if (fail !== undefined && context.commandName === `${fail}Command`) {
+        fail = undefined;
+        // Not retryable: the error reaches the caller although the write was applied.
+        throw Object.assign(new Error("injected: the answer was lost"), { name: "ValidationException", $metadata: {} });
+      }
+      if (lose !== undefined && context.commandName === `${lose}Command`) {
+        lose = undefined;
+        throw Object.assign(new Error("injected: the answer was lost"), { name: "TimeoutError", $metadata: {} });
+      }
+      return result;
+    },
+    { step: "deserialize", name: "loseAnswer" },
+  );
+  return { client, loseNext: (operation) => void (lose = operation), failNext: (operation) => void (fail = operation) };
+}
+
+describe("DynamoStore when an applied write's answer is lost", () => {
+  it("knows its own queue-turn claim and deduplication claim", async () => {
+    const aws = await emulators();
+    const tableName = uniqueName("lost");
+    await createHeraldTable(aws.dynamodb, tableName);
+    const { client, loseNext, failNext } = await losingAnswers(aws.dynamodb);
+    const store = new DynamoStore({
+      client,
+      tableName,
+      blobs: new S3BlobStore(aws.s3, await aws.bucket()),
+      retentionMs: 86_400_000,
+    });
+    await store.putQueueEntry("q", { seq: 1, messageId: "msg_1" });
+    loseNext("UpdateItem");
+    expect(await store.setQueueEntryParked("q", 1, false, 1000)).toBe(true); // the claim that stands is ours
+    expect(await store.setQueueEntryParked("q", 1, false, 1001)).toBe(false); // and no one else's
+    expect((await store.headQueueEntries("q", 1))[0]).toMatchObject({ parked: false, claimedAt: 1000 });
+
+    // The SDK's retries used up: the lost answer reaches the store as an error. The claim stood, so the
+    // store reads it back and says so.
+    await store.putQueueEntry("q", { seq: 2, messageId: "msg_2" });
+    failNext("UpdateItem");
+    expect(await store.setQueueEntryParked("q", 2, false, 2000)).toBe(true);
+
+    loseNext("PutItem");
+    expect(await store.claimDedup("dd", "mine", 1000, 60_000)).toBeUndefined();
+    expect(await store.claimDedup("dd", "theirs", 1000, 60_000)).toBe("mine");
+    client.destroy();
+  });
+});

@@ -1,0 +1,184 @@
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { describe, expect, it } from "vitest";
+import { SqsDispatcher } from "../../../lambdas/adapters/aws/sqs-dispatcher.ts";
+import { processDeliveryBatch } from "../../../lambdas/adapters/aws/sqs-delivery.ts";
+import { EmulatedScheduler } from "../../../emulation/emulated-scheduler.ts";
+import { SqsPoller } from "../../../emulation/sqs-poller.ts";
+import type { DeliveryJob } from "../../../lambdas/ports.ts";
+import { dispatcherFor, uniqueName, useAwsEmulators } from "../../support/aws-emulators.ts";
+
+const emulators = useAwsEmulators();
+
+/** Polls `queueUrl` as the event source mapping would until `count` jobs reached the delivery step. */
+async function receiveJobs(
+  sqs: SQSClient,
+  queueUrl: string,
+  dispatcher: SqsDispatcher,
+  count: number,
+): Promise<DeliveryJob[]> {
+  const received: DeliveryJob[] = [];
+  const poller = new SqsPoller({
+    sqs,
+    queueUrl,
+    handler: (records) =>
+      processDeliveryBatch(records, { dispatcher, deliver: async (job) => void received.push(job), now: Date.now }),
+  });
+  poller.start();
+  try {
+    await expect.poll(() => received.length, { timeout: 10_000 }).toBe(count);
+  } finally {
+    await poller.stop();
+  }
+  return received;
+}
+
+describe("SqsDispatcher", () => {
+  it("sends waits over 15 minutes through a one-time schedule that fires early, then finishes the wait in SQS", async () => {
+    const { sqs } = await emulators();
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: uniqueName("long") }));
+    const queueUrl = QueueUrl as string;
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }),
+    );
+    const scheduler = new EmulatedScheduler(sqs, () => queueUrl);
+    const skew = 20 * 60_000;
+    const options = {
+      sqs,
+      queueUrl,
+      scheduler,
+      scheduleGroup: "herald-schedules",
+      queueArn: Attributes?.QueueArn as string,
+      schedulerRoleArn: "arn:aws:iam::000000000000:role/herald-scheduler",
+      scheduleDeadLetterArn: "arn:aws:sqs:us-east-1:000000000000:herald-poison",
+    };
+    // The dispatcher's clock runs 20 minutes behind, so a job due in 2 s looks 20 minutes away to it.
+    const dispatcher = new SqsDispatcher({ ...options, now: () => Date.now() - skew });
+    const dueAt = Date.now() + 2000;
+    await dispatcher.dispatch({ messageId: "msg_long", retried: 4 }, dueAt);
+    await dispatcher.dispatch({ messageId: "msg_long", retried: 4 }, dueAt); // same job again: one schedule name
+
+    expect(scheduler.created).toHaveLength(2);
+    const input = scheduler.created[0];
+    expect(input).toMatchObject({
+      Name: `msg_long-4-${Math.round(dueAt / 1000)}`,
+      GroupName: "herald-schedules",
+      ScheduleExpression: `at(${new Date(Math.floor((dueAt - 60_000) / 1000) * 1000).toISOString().slice(0, 19)})`,
+      ScheduleExpressionTimezone: "UTC",
+      ActionAfterCompletion: "DELETE",
+      FlexibleTimeWindow: { Mode: "OFF" },
+      Target: {
+        Arn: options.queueArn,
+        RoleArn: options.schedulerRoleArn,
+        DeadLetterConfig: { Arn: options.scheduleDeadLetterArn },
+      },
+    });
+    expect(JSON.parse(input?.Target?.Input ?? "")).toEqual({ m: "msg_long", r: 4, d: dueAt });
+
+    // The schedule fired early (its time is already past); the consumer sends the job on for the rest.
+    const delivered: { job: DeliveryJob; at: number }[] = [];
+    const realDispatcher = new SqsDispatcher(options);
+    const poller = new SqsPoller({
+      sqs,
+      queueUrl,
+      handler: (records) =>
+        processDeliveryBatch(records, {
+          dispatcher: realDispatcher,
+          deliver: async (job) => void delivered.push({ job, at: Date.now() }),
+          now: Date.now,
+        }),
+    });
+    poller.start();
+    try {
+      await expect.poll(() => delivered.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
+      expect(delivered[0]?.job).toEqual({ messageId: "msg_long", retried: 4 });
+      expect(delivered[0]?.at).toBeGreaterThanOrEqual(dueAt - 1000);
+    } finally {
+      await poller.stop();
+      scheduler.close();
+    }
+  });
+
+  it("sends the jobs dispatched together in shared SendMessageBatch requests, each carrying its message", async () => {
+    const { sqs } = await emulators();
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: uniqueName("batched") }));
+    const queueUrl = QueueUrl as string;
+    const sent: string[] = [];
+    sqs.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName?.startsWith("Send")) sent.push(context.commandName);
+        return next(args);
+      },
+      { step: "initialize", name: "countSends" },
+    );
+    const dispatcher = dispatcherFor(sqs, queueUrl);
+    const now = Date.now();
+    const jobs: DeliveryJob[] = Array.from({ length: 23 }, (_, i) => ({
+      messageId: `msg_batched_${i}`,
+      retried: 0,
+      message: {
+        messageId: `msg_batched_${i}`,
+        url: "https://example.com/hook",
+        method: "POST",
+        header: { "Content-Type": ["application/octet-stream"] },
+        body: new Uint8Array([i, 0, 255]),
+        maxRetries: 3,
+        labels: [],
+        notBefore: now,
+        createdAt: now,
+      },
+    }));
+    await Promise.all(jobs.map((job) => dispatcher.dispatch(job, now)));
+    expect(sent).toEqual(["SendMessageBatchCommand", "SendMessageBatchCommand", "SendMessageBatchCommand"]);
+
+    const received = await receiveJobs(sqs, queueUrl, dispatcher, 23);
+    received.sort((a, b) => a.messageId.localeCompare(b.messageId, "en", { numeric: true }));
+    expect(received).toEqual(jobs);
+  });
+
+  // Regression (fuzz): a batch entry's destination with an emoji answered 500 on emulated AWS — SQS refused
+  // the job's characters. Real SQS also refuses U+FFFF and lone surrogates.
+  it("carries a message whose URL and headers hold characters SQS refuses raw, unchanged", async () => {
+    const { sqs } = await emulators();
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: uniqueName("chars") }));
+    const queueUrl = QueueUrl as string;
+    const dispatcher = dispatcherFor(sqs, queueUrl);
+    const now = Date.now();
+    const odd = "😀 \uffff \ufffe \ud800 \udfff \u0000 \u0001 \u007f \t\n";
+    const job: DeliveryJob = {
+      messageId: "msg_chars",
+      retried: 0,
+      message: {
+        messageId: "msg_chars",
+        url: `https://example.com/${odd}`,
+        method: "POST",
+        header: { [`X-${odd}`]: [odd] },
+        body: new Uint8Array([0xff, 0xfe]),
+        maxRetries: 0,
+        labels: [odd],
+        notBefore: now,
+        createdAt: now,
+      },
+    };
+    await dispatcher.dispatch(job, now);
+    const received = await receiveJobs(sqs, queueUrl, dispatcher, 1);
+    expect(received[0]).toEqual(job);
+  });
+
+  it("reports records that fail inside Herald as batch item failures and the rest as done", async () => {
+    const failures = await processDeliveryBatch(
+      [
+        { messageId: "a", body: JSON.stringify({ m: "ok", r: 0, d: 0 }) },
+        { messageId: "b", body: JSON.stringify({ m: "boom", r: 0, d: 0 }) },
+        { messageId: "c", body: "not json" },
+      ],
+      {
+        dispatcher: { dispatch: async () => undefined },
+        deliver: async (job) => {
+          if (job.messageId === "boom") throw new Error("store unavailable");
+        },
+        now: Date.now,
+      },
+    );
+    expect(failures).toEqual([{ itemIdentifier: "b" }, { itemIdentifier: "c" }]);
+  });
+});

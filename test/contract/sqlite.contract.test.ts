@@ -1,13 +1,19 @@
+// Every store-side contract on SQLite (aws.contract.test.ts runs the same specs on DynamoDB).
 import { rmSync } from "node:fs";
 import { closeDatabase, openDatabase } from "../../lambdas/adapters/embedded/sqlite-schema.ts";
 import { SqliteJobQueue } from "../../lambdas/adapters/embedded/sqlite-job-queue.ts";
 import { SqliteStore } from "../../lambdas/adapters/embedded/sqlite-store.ts";
+import type { CoreFixture } from "../support/core-harness.ts";
 import { tempDir } from "../support/herald.ts";
+import { carriedMessagesContract } from "./carried-messages.spec.ts";
+import { deliveryRacesContract } from "./delivery-races.spec.ts";
 import { dispatcherContract } from "./dispatcher.spec.ts";
+import { flowControlRecoveryContract } from "./flow-control-recovery.spec.ts";
+import { queueRecoveryContract } from "./queue-recovery.spec.ts";
 import { storeContract } from "./store.spec.ts";
 import { sweepContract } from "./sweep.spec.ts";
 
-async function openSqlite() {
+async function openSqlite(): Promise<CoreFixture> {
   const dir = tempDir();
   const db = openDatabase(dir);
   return {
@@ -21,6 +27,10 @@ async function openSqlite() {
 
 storeContract("SQLite", openSqlite);
 sweepContract("SQLite", openSqlite);
+deliveryRacesContract("SQLite", openSqlite);
+queueRecoveryContract("SQLite", openSqlite);
+flowControlRecoveryContract("SQLite", openSqlite);
+carriedMessagesContract("SQLite", openSqlite);
 
 dispatcherContract("SQLite job queue", async () => {
   const dir = tempDir();

@@ -1,28 +1,25 @@
 // Messages that travel inside their first delivery job (the opt-in lean mode, with a dispatcher that
 // carries messages, as on AWS), against each Store: no record until something needs one, and a log that
-// still shows them. Run by test/contract/races-*.contract.test.ts.
+// still shows them. Run by test/contract/{sqlite,aws}.contract.test.ts.
 import { describe, expect, it } from "vitest";
 import { ANY_DESTINATION } from "../../lambdas/core/destination-policy.ts";
 import { findMessage } from "../../lambdas/core/find-message.ts";
 import { newMessageId } from "../../lambdas/core/ids.ts";
 import { publish, type PublishResult } from "../../lambdas/core/publish.ts";
 import type { DeliveryJob, LoggedEvent } from "../../lambdas/ports.ts";
-import { answer, headerOf, withHarness, type CoreHarness, type OpenCoreFixture } from "../support/core-harness.ts";
+import {
+  answer,
+  headerOf,
+  publishTo,
+  RECEIVER,
+  withHarness,
+  type CoreHarness,
+  type OpenCoreFixture,
+} from "../support/core-harness.ts";
 
-const URL_BASE = "https://receiver.example";
-
-/** `POST /v2/publish/<destination>`, as one API invocation. */
-async function publishTo(h: CoreHarness, path: string, headers: Record<string, string> = {}): Promise<string> {
-  const response = await h.invoke(() =>
-    publish(h.ctx, {
-      destination: `${URL_BASE}${path}`,
-      rawQuery: "",
-      headers,
-      body: new TextEncoder().encode(`{"path":"${path}"}`),
-    }),
-  );
-  return (response.body as PublishResult).messageId;
-}
+/** `POST /v2/publish/<destination>` with a small JSON body. */
+const publishJson = (h: CoreHarness, path: string, headers: Record<string, string> = {}) =>
+  publishTo(h, path, { headers, body: `{"path":"${path}"}` });
 
 const jobOf = (h: CoreHarness, messageId: string): DeliveryJob =>
   h.jobs.filter((j) => j.messageId === messageId).at(-1) as DeliveryJob;
@@ -49,15 +46,15 @@ export function carriedMessagesContract(name: string, open: OpenCoreFixture): vo
       "stores nothing for an immediate message: its job carries it, and its log shows it once delivered",
       test(async (h) => {
         const { ctx } = h;
-        const id = await publishTo(h, "/plain");
+        const id = await publishJson(h, "/plain");
         expect(await ctx.store.getMessage(id)).toBeUndefined();
-        expect(jobOf(h, id).message?.url).toBe(`${URL_BASE}/plain`);
+        expect(jobOf(h, id).message?.url).toBe(`${RECEIVER}/plain`);
 
         expect(await h.deliver(jobOf(h, id))).toBe("delivered");
         expect(headerOf(requestTo(h, "/plain"), "upstash-message-id")).toBe(id);
         const log = await logOf(h, id);
         expect(log.map((e) => e.event.state)).toEqual(["CREATED", "ACTIVE", "DELIVERED"]);
-        expect(log.every((e) => e.message?.url === `${URL_BASE}/plain`)).toBe(true);
+        expect(log.every((e) => e.message?.url === `${RECEIVER}/plain`)).toBe(true);
         expect(await findMessage(ctx, id)).toBeUndefined(); // delivered: gone, as on QStash
       }),
     );
@@ -65,7 +62,7 @@ export function carriedMessagesContract(name: string, open: OpenCoreFixture): vo
     it(
       "keeps only a redacted copy of a carried message in its log",
       test(async (h) => {
-        const id = await publishTo(h, "/private", { "upstash-redact-fields": "body" });
+        const id = await publishJson(h, "/private", { "upstash-redact-fields": "body" });
         expect(jobOf(h, id).message?.redact).toEqual({ body: true }); // the job carries the original
         expect(await h.deliver(jobOf(h, id))).toBe("delivered");
         expect(new TextDecoder().decode(requestTo(h, "/private")?.body)).toBe('{"path":"/private"}');
@@ -82,7 +79,7 @@ export function carriedMessagesContract(name: string, open: OpenCoreFixture): vo
         const full = { ...h.ctx, config: { ...h.ctx.config, messageRecords: "full" as const } };
         const response = await h.invoke(() =>
           publish(full, {
-            destination: `${URL_BASE}/full`,
+            destination: `${RECEIVER}/full`,
             rawQuery: "",
             headers: {},
             body: new TextEncoder().encode("full"),
@@ -91,15 +88,15 @@ export function carriedMessagesContract(name: string, open: OpenCoreFixture): vo
         const id = (response.body as PublishResult).messageId;
         expect((await full.store.getMessage(id))?.status).toEqual({ state: "CREATED", retried: 0 });
         expect(jobOf(h, id)).toEqual({ messageId: id, retried: 0 });
-        expect((await findMessage(full, id))?.url).toBe(`${URL_BASE}/full`);
+        expect((await findMessage(full, id))?.url).toBe(`${RECEIVER}/full`);
       }),
     );
 
     it(
       "stores the messages something looks up: delayed, deduplicated",
       test(async (h) => {
-        const delayed = await publishTo(h, "/later", { "upstash-delay": "60s" });
-        const deduplicated = await publishTo(h, "/once", { "upstash-deduplication-id": "carried-dedup" });
+        const delayed = await publishJson(h, "/later", { "upstash-delay": "60s" });
+        const deduplicated = await publishJson(h, "/once", { "upstash-deduplication-id": "carried-dedup" });
         for (const id of [delayed, deduplicated]) {
           expect((await h.ctx.store.getMessage(id))?.status).toEqual({ state: "CREATED", retried: 0 });
           expect(jobOf(h, id).message).toBeUndefined();
@@ -112,7 +109,7 @@ export function carriedMessagesContract(name: string, open: OpenCoreFixture): vo
       test(async (h) => {
         const { ctx } = h;
         h.respondWith((request) => (new URL(request.url).pathname === "/flaky" ? answer(503) : answer(200, "ok")));
-        const id = await publishTo(h, "/flaky", { "upstash-retries": "2" });
+        const id = await publishJson(h, "/flaky", { "upstash-retries": "2" });
         const first = jobOf(h, id);
         expect(await h.deliver(first)).toBe("retry");
         expect((await ctx.store.getMessage(id))?.status).toEqual({ state: "RETRY", retried: 1 });
@@ -135,12 +132,12 @@ export function carriedMessagesContract(name: string, open: OpenCoreFixture): vo
       "puts a carried message that fails for good into the DLQ, with its log",
       test(async (h) => {
         h.respondWith((request) => (new URL(request.url).pathname === "/down" ? answer(500) : answer(200, "ok")));
-        const id = await publishTo(h, "/down", { "upstash-retries": "0" });
+        const id = await publishJson(h, "/down", { "upstash-retries": "0" });
         expect(await h.deliver(jobOf(h, id))).toBe("failed");
         expect((await logOf(h, id)).map((e) => e.event.state)).toEqual(["CREATED", "ACTIVE", "ERROR", "FAILED"]);
         const entries = [];
         for await (const { item } of h.ctx.store.scanDlq({ order: "latestFirst" })) entries.push(item);
-        expect(entries.find((e) => e.message.messageId === id)?.message.url).toBe(`${URL_BASE}/down`);
+        expect(entries.find((e) => e.message.messageId === id)?.message.url).toBe(`${RECEIVER}/down`);
       }),
     );
 

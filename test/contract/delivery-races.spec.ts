@@ -1,6 +1,6 @@
 // Races around one attempt, against each Store: a cancel while it is in flight, the previous attempt's
 // record landing late, a dispatch that failed. Only the outside world (the destination, the queue, the
-// keys) is played by the doubles of test/support/core-harness.ts. Run by test/contract/races-*.contract.test.ts.
+// keys) is played by the doubles of test/support/core-harness.ts. Run by test/contract/{sqlite,aws}.contract.test.ts.
 import { describe, expect, it } from "vitest";
 import { acceptMessage } from "../../lambdas/core/accept.ts";
 import { cancelMessage } from "../../lambdas/core/cancel.ts";

@@ -1,55 +1,47 @@
 // Flow-control wait lists must never strand a message: cancelled waiters and crashed holders included.
 // Against each Store; core is driven as the API and the delivery workers drive it. Run by
-// test/contract/races-*.contract.test.ts.
+// test/contract/{sqlite,aws}.contract.test.ts.
 import { describe, expect, it } from "vitest";
 import { cancelMessage } from "../../lambdas/core/cancel.ts";
-import { ANY_DESTINATION } from "../../lambdas/core/destination-policy.ts";
 import { acquireFlowSlot, releaseFlowSlot } from "../../lambdas/core/flow-control.ts";
-import { publish, type PublishResult } from "../../lambdas/core/publish.ts";
-import { answer, headerOf, withHarness, type CoreHarness, type OpenCoreFixture } from "../support/core-harness.ts";
+import {
+  answer,
+  deliveredTo,
+  headerOf,
+  publishTo,
+  withLocalSettings,
+  type CoreHarness,
+  type OpenCoreFixture,
+} from "../support/core-harness.ts";
 
 const FLOW = { "Upstash-Flow-Control-Key": "one-at-a-time", "Upstash-Flow-Control-Value": "parallelism=1" };
 
-/** `POST /v2/publish/<destination>`, as one API invocation (header names arrive lower-cased over HTTP). */
-async function publishTo(h: CoreHarness, path: string, headers: Record<string, string>): Promise<string> {
-  const response = await h.invoke(() =>
-    publish(h.ctx, {
-      destination: `https://receiver.example${path}`,
-      rawQuery: "",
-      headers: Object.fromEntries(Object.entries(headers).map(([key, value]) => [key.toLowerCase(), value])),
-      body: new TextEncoder().encode(path),
-    }),
-  );
-  return (response.body as PublishResult).messageId;
-}
+/** `POST /v2/publish/<destination>` with these headers. */
+const publishWith = (h: CoreHarness, path: string, headers: Record<string, string>) => publishTo(h, path, { headers });
 
 /** `DELETE /v2/messages/<id>`: the API answers 200 with what core returns. */
 const cancel = (h: CoreHarness, messageId: string) => h.invoke(() => cancelMessage(h.ctx, messageId));
 
-const at = (h: CoreHarness, path: string): string[] => h.delivered.filter((p) => p === path);
-
 export function flowControlRecoveryContract(name: string, open: OpenCoreFixture): void {
-  // The local server's settings: a 15-minute longest attempt, any destination.
-  const test = (body: (h: CoreHarness) => Promise<void>) =>
-    withHarness(open, { config: { destinations: ANY_DESTINATION } }, body);
+  const test = withLocalSettings(open);
 
   describe(`Flow-control recovery: ${name}`, () => {
     it(
       "wakes the next waiter when the one ahead of it was cancelled",
       test(async (h) => {
         const a = h.hold("/a");
-        await publishTo(h, "/a", FLOW);
+        await publishWith(h, "/a", FLOW);
         await h.runJobs();
         await a.sent; // in flight
-        const b = await publishTo(h, "/b", FLOW);
-        await publishTo(h, "/c", FLOW);
+        const b = await publishWith(h, "/b", FLOW);
+        await publishWith(h, "/c", FLOW);
         await h.runJobs(); // both wait in the list
         expect(h.delivered).toEqual(["/a"]);
         await cancel(h, b);
         a.respond(answer(200));
         await h.runJobs();
         expect(h.delivered).toContain("/c");
-        expect(at(h, "/b")).toHaveLength(0);
+        expect(deliveredTo(h, "/b")).toHaveLength(0);
       }),
     );
 
@@ -57,18 +49,18 @@ export function flowControlRecoveryContract(name: string, open: OpenCoreFixture)
       "delivers a message whose worker died holding its slot, once that hold goes stale",
       test(async (h) => {
         const { ctx } = h;
-        const id = await publishTo(h, "/orphan", { ...FLOW, "Upstash-Delay": "1h" });
+        const id = await publishWith(h, "/orphan", { ...FLOW, "Upstash-Delay": "1h" });
         // A worker took the slot for attempt 0 and died; then the job is delivered again.
         expect(await acquireFlowSlot(ctx, "one-at-a-time", { messageId: id, retried: 0 })).toEqual({
           admitted: true,
         });
         expect(await h.deliver({ messageId: id, retried: 0 })).toBe("waiting");
         await h.runJobs(); // whatever is due now has run
-        expect(at(h, "/orphan")).toHaveLength(0); // the hold is still live: it might be a duplicate
+        expect(deliveredTo(h, "/orphan")).toHaveLength(0); // the hold is still live: it might be a duplicate
         h.advance((ctx.config.maxTimeoutSec + 61) * 1000);
         // The job was dispatched again for that time; run it as the job queue would then.
         expect(await h.deliver({ messageId: id, retried: 0 })).toBe("delivered");
-        expect(at(h, "/orphan")).toHaveLength(1);
+        expect(deliveredTo(h, "/orphan")).toHaveLength(1);
       }),
     );
 
@@ -76,14 +68,14 @@ export function flowControlRecoveryContract(name: string, open: OpenCoreFixture)
       "releases the slot of a worker that died after settling, when its job is delivered again",
       test(async (h) => {
         const { ctx } = h;
-        const a = await publishTo(h, "/settled", { ...FLOW, "Upstash-Delay": "1h" });
+        const a = await publishWith(h, "/settled", { ...FLOW, "Upstash-Delay": "1h" });
         const job = { messageId: a, retried: 0 };
         expect(await acquireFlowSlot(ctx, "one-at-a-time", job)).toEqual({ admitted: true });
         // The attempt succeeded and was recorded; the worker died before releasing the slot.
         await ctx.store.updateStatus(a, { state: "CREATED", retried: 0 }, { state: "DELIVERED", retried: 0 }, []);
-        await publishTo(h, "/behind", FLOW);
+        await publishWith(h, "/behind", FLOW);
         await h.runJobs();
-        expect(at(h, "/behind")).toHaveLength(0); // waits for the slot
+        expect(deliveredTo(h, "/behind")).toHaveLength(0); // waits for the slot
         expect(await h.deliver(job)).toBe("skipped"); // the redelivery
         await h.runJobs();
         expect(h.delivered).toContain("/behind");
@@ -95,8 +87,8 @@ export function flowControlRecoveryContract(name: string, open: OpenCoreFixture)
       test(async (h) => {
         const { ctx } = h;
         const two = { "Upstash-Flow-Control-Key": "two-at-a-time", "Upstash-Flow-Control-Value": "parallelism=2" };
-        const m = await publishTo(h, "/next-attempt", { ...two, "Upstash-Delay": "1h" });
-        const x = await publishTo(h, "/other", { ...two, "Upstash-Delay": "1h" });
+        const m = await publishWith(h, "/next-attempt", { ...two, "Upstash-Delay": "1h" });
+        const x = await publishWith(h, "/other", { ...two, "Upstash-Delay": "1h" });
         // Attempt 0 of m and x hold both slots; m's attempt 0 failed and sent the job of attempt 1 before
         // recording RETRY (the order deliverMessage uses), and that job has to wait.
         await acquireFlowSlot(ctx, "two-at-a-time", { messageId: m, retried: 0 });
@@ -113,18 +105,18 @@ export function flowControlRecoveryContract(name: string, open: OpenCoreFixture)
       "releases the slot of a worker that died holding it, when its message was cancelled meanwhile",
       test(async (h) => {
         const { ctx } = h;
-        const a = await publishTo(h, "/cancelled-holder", { ...FLOW, "Upstash-Delay": "1h" });
+        const a = await publishWith(h, "/cancelled-holder", { ...FLOW, "Upstash-Delay": "1h" });
         const job = { messageId: a, retried: 0 };
         expect(await acquireFlowSlot(ctx, "one-at-a-time", job)).toEqual({ admitted: true });
         // The worker died holding the slot; then the message is cancelled.
         expect(await cancel(h, a)).toEqual({ cancelled: 1 });
-        await publishTo(h, "/behind-cancelled", FLOW);
+        await publishWith(h, "/behind-cancelled", FLOW);
         await h.runJobs();
-        expect(at(h, "/behind-cancelled")).toHaveLength(0); // waits for the slot
+        expect(deliveredTo(h, "/behind-cancelled")).toHaveLength(0); // waits for the slot
         expect(await h.deliver(job)).toBe("canceled"); // the redelivery
         await h.runJobs();
         expect(h.delivered).toContain("/behind-cancelled");
-        expect(at(h, "/cancelled-holder")).toHaveLength(0);
+        expect(deliveredTo(h, "/cancelled-holder")).toHaveLength(0);
       }),
     );
   });

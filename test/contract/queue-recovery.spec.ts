@@ -1,34 +1,24 @@
 // A queue must never stall for good when a process dies at the wrong moment. These specs put the store
 // in the state such a crash leaves behind, then check the queue moves on, against each Store; core is
-// driven as the API and the delivery workers drive it. Run by test/contract/races-*.contract.test.ts.
+// driven as the API and the delivery workers drive it. Run by test/contract/{sqlite,aws}.contract.test.ts.
 import { describe, expect, it } from "vitest";
-import { ANY_DESTINATION } from "../../lambdas/core/destination-policy.ts";
-import { publish, type PublishResult } from "../../lambdas/core/publish.ts";
 import { getQueue, setQueuePaused, upsertQueue } from "../../lambdas/core/queues.ts";
-import { answer, withHarness, type CoreHarness, type OpenCoreFixture } from "../support/core-harness.ts";
+import {
+  answer,
+  deliveredTo,
+  publishTo,
+  withLocalSettings,
+  type CoreHarness,
+  type OpenCoreFixture,
+} from "../support/core-harness.ts";
 
 const MINUTE = 60_000;
 
 /** `POST /v2/enqueue/<queue>/<destination>`, as one API invocation. */
-async function enqueue(h: CoreHarness, queue: string, path: string): Promise<string> {
-  const response = await h.invoke(() =>
-    publish(h.ctx, {
-      destination: `https://receiver.example${path}`,
-      rawQuery: "",
-      headers: {},
-      body: new TextEncoder().encode(path),
-      queueName: queue,
-    }),
-  );
-  return (response.body as PublishResult).messageId;
-}
-
-const at = (h: CoreHarness, path: string): string[] => h.delivered.filter((p) => p === path);
+const enqueue = (h: CoreHarness, queue: string, path: string) => publishTo(h, path, { queueName: queue });
 
 export function queueRecoveryContract(name: string, open: OpenCoreFixture): void {
-  // The local server's settings: a 15-minute longest attempt, any destination.
-  const test = (body: (h: CoreHarness) => Promise<void>) =>
-    withHarness(open, { config: { destinations: ANY_DESTINATION } }, body);
+  const test = withLocalSettings(open);
 
   describe(`Queue recovery: ${name}`, () => {
     it(
@@ -43,7 +33,7 @@ export function queueRecoveryContract(name: string, open: OpenCoreFixture): void
         await setQueuePaused(ctx, "crashy", false);
         await h.runJobs();
         expect(h.delivered).toContain("/second");
-        expect(at(h, "/first")).toHaveLength(0); // delivered once already, not again
+        expect(deliveredTo(h, "/first")).toHaveLength(0); // delivered once already, not again
         expect((await getQueue(ctx, "crashy")).lag).toBe(0);
       }),
     );
@@ -60,7 +50,7 @@ export function queueRecoveryContract(name: string, open: OpenCoreFixture): void
         await upsertQueue(ctx, { queueName: "lost", parallelism: 1, paused: false });
         await h.runJobs(); // whatever the resume gave out has run
         expect(h.jobs).toEqual([]);
-        expect(at(h, "/lost-first")).toHaveLength(0); // not yet presumed lost: it could still be on its way
+        expect(deliveredTo(h, "/lost-first")).toHaveLength(0); // not yet presumed lost: it could still be on its way
         h.advance(31 * MINUTE); // past the longest attempt (15 min locally) and the margin (15 min)
         await enqueue(h, "lost", "/lost-second");
         await h.runJobs();
@@ -84,7 +74,7 @@ export function queueRecoveryContract(name: string, open: OpenCoreFixture): void
         slow.respond(answer(200));
         await h.runJobs();
         expect(h.delivered).toContain("/after-2");
-        expect(at(h, "/slow")).toHaveLength(1);
+        expect(deliveredTo(h, "/slow")).toHaveLength(1);
       }),
     );
 
@@ -106,7 +96,7 @@ export function queueRecoveryContract(name: string, open: OpenCoreFixture): void
         expect(h.delivered).toContain("/lost-next-3");
         slow.respond(answer(200));
         await h.runJobs(); // every run, a second one of the lost turn included, is over
-        expect(at(h, "/lost-slow")).toHaveLength(1);
+        expect(deliveredTo(h, "/lost-slow")).toHaveLength(1);
       }),
     );
   });

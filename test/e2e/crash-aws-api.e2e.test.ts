@@ -7,14 +7,13 @@ import { eventually, sleep } from "../support/herald.ts";
 import { Sink } from "../support/sink.ts";
 
 let aws: FaultyAws;
-let sink: Sink;
+const sink = Sink.forSuite();
 
 beforeAll(async () => {
-  [aws, sink] = await Promise.all([startFaultyAws({ token: "crash-aws-api" }), Sink.start()]);
+  aws = await startFaultyAws({ token: "crash-aws-api" });
 }, 60_000);
 afterAll(async () => {
   await aws.close();
-  await sink.close();
 });
 
 interface Attempt {

@@ -15,17 +15,13 @@ import { eventually, sleep } from "../support/herald.ts";
 import { Sink } from "../support/sink.ts";
 
 let aws: FaultyAws;
-let sink: Sink;
+const sink = Sink.forSuite();
 
 beforeAll(async () => {
-  [aws, sink] = await Promise.all([
-    startFaultyAws({ token: "crash-aws-delivery", visibilityTimeout: "2s" }),
-    Sink.start(),
-  ]);
+  aws = await startFaultyAws({ token: "crash-aws-delivery", visibilityTimeout: "2s" });
 }, 60_000);
 afterAll(async () => {
   await aws.close();
-  await sink.close();
 });
 
 describe("the delivery handler throws mid-batch [aws-local]", () => {

@@ -3,21 +3,14 @@
 // and started again on the same data directory. DynamoDB Local and fauxqs keep their state on disk
 // (fauxqs writes every SQS change through to SQLite: in-flight jobs come back after their visibility
 // timeout, shortened here), so what the restart sees is what AWS would keep when only Lambda dies.
-import { afterAll, beforeAll, describe, it } from "vitest";
+import { describe, it } from "vitest";
 import { killUnderLoad, seededRandom } from "../support/crash.ts";
 import { tempDir } from "../support/herald.ts";
 import { spawnHerald, type HeraldProcess } from "../support/process.ts";
 import { Sink } from "../support/sink.ts";
 
 const TOKEN = "crash-aws-kill-token";
-let sink: Sink;
-
-beforeAll(async () => {
-  sink = await Sink.start();
-});
-afterAll(async () => {
-  await sink.close();
-});
+const sink = Sink.forSuite();
 
 const start = (dataDir: string): Promise<HeraldProcess> =>
   spawnHerald(process.execPath, ["bin/herald-aws-local.ts"], {

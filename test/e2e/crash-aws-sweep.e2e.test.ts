@@ -14,14 +14,11 @@ import { Sink } from "../support/sink.ts";
 const VISIBILITY_TIMEOUT_MS = 60_000;
 
 let aws: FaultyAws;
-let sink: Sink;
+const sink = Sink.forSuite();
 let dynamo: DynamoDBClient;
 
 beforeAll(async () => {
-  [aws, sink] = await Promise.all([
-    startFaultyAws({ token: "crash-aws-sweep", visibilityTimeout: `${VISIBILITY_TIMEOUT_MS / 1000}s` }),
-    Sink.start(),
-  ]);
+  aws = await startFaultyAws({ token: "crash-aws-sweep", visibilityTimeout: `${VISIBILITY_TIMEOUT_MS / 1000}s` });
   dynamo = new DynamoDBClient({
     region: EMULATOR_REGION,
     credentials: EMULATOR_CREDENTIALS,
@@ -31,7 +28,6 @@ beforeAll(async () => {
 afterAll(async () => {
   dynamo.destroy();
   await aws.close();
-  await sink.close();
 });
 
 const api = (path: string, init: RequestInit = {}): Promise<Response> =>

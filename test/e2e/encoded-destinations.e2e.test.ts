@@ -14,13 +14,7 @@ const CASES = [
   { sent: "/enc/100%25", viaHttpApi: "/enc/100%" },
 ];
 
-let sink: Sink;
-beforeAll(async () => {
-  sink = await Sink.start();
-});
-afterAll(async () => {
-  await sink.close();
-});
+const sink = Sink.forSuite();
 
 /** The path the sink received for the message whose body is `body`. */
 async function receivedPath(body: string): Promise<string> {

@@ -1,19 +1,12 @@
 import { Client } from "@upstash/qstash";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Sink } from "../support/sink.ts";
 import { describeEachMode, eventually, tempDir, type HeraldMode } from "../support/herald.ts";
 import { startLocalServer } from "../../lambdas/server/embedded-server.ts";
 import { spawnHerald } from "../support/process.ts";
 
 const TOKEN = "restart-test-token";
-let sink: Sink;
-
-beforeAll(async () => {
-  sink = await Sink.start();
-});
-afterAll(async () => {
-  await sink.close();
-});
+const sink = Sink.forSuite();
 
 const env = (dataDir: string): Record<string, string> => ({ PORT: "0", HERALD_DATA_DIR: dataDir, HERALD_TOKEN: TOKEN });
 

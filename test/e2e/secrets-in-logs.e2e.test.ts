@@ -6,7 +6,7 @@
 // It is cut out of the output as one exact block (as startupBanner renders it), so a secret printed
 // anywhere else — even a second copy of the banner — is still found.
 import { Client } from "@upstash/qstash";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { startupBanner } from "../../lambdas/server/banner.ts";
 import { describeEachMode, eventually, tempDir, type HeraldMode } from "../support/herald.ts";
 import { spawnHerald, type HeraldProcess } from "../support/process.ts";
@@ -17,14 +17,8 @@ const ENTRY: Record<HeraldMode, { entry: string; title: string }> = {
   "aws-local": { entry: "bin/herald-aws-local.ts", title: "Herald (emulated AWS)" },
 };
 
-let sink: Sink;
-beforeAll(async () => {
-  sink = await Sink.start();
-  sink.reply = (request) => (request.path.startsWith("/fail") ? { status: 500, body: "boom" } : { status: 200 });
-});
-afterAll(async () => {
-  await sink.close();
-});
+const sink = Sink.forSuite();
+sink.reply = (request) => (request.path.startsWith("/fail") ? { status: 500, body: "boom" } : { status: 200 });
 
 describeEachMode("secrets in logs and error bodies", (mode) => {
   it(

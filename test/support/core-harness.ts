@@ -6,6 +6,8 @@ import { DEFAULT_CONFIG, type HeraldConfig } from "../../lambdas/core/config.ts"
 import type { HeraldContext } from "../../lambdas/core/context.ts";
 import { deliverMessage, type DeliveryOutcome } from "../../lambdas/core/deliver.ts";
 import type { Message } from "../../lambdas/core/message.ts";
+import { ANY_DESTINATION } from "../../lambdas/core/destination-policy.ts";
+import { publish, type PublishResult } from "../../lambdas/core/publish.ts";
 import type { Clock, DeliveryJob, Dispatcher, OutgoingRequest, SendOutcome } from "../../lambdas/ports.ts";
 import type { StoreFixture } from "../contract/store.spec.ts";
 
@@ -281,3 +283,37 @@ export function withHarness(
     }
   };
 }
+
+/** Where the harness's destination lives: every spec publishes to a path under it. */
+export const RECEIVER = "https://receiver.example";
+
+/**
+ * `POST /v2/publish/<RECEIVER><path>` (or `/v2/enqueue/<queue>/…` with `queueName`), as one API
+ * invocation; header names arrive lower-cased, as over HTTP. Returns the message id.
+ */
+export async function publishTo(
+  h: CoreHarness,
+  path: string,
+  options: { headers?: Record<string, string>; queueName?: string; body?: string } = {},
+): Promise<string> {
+  const headers = Object.fromEntries(Object.entries(options.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+  const response = await h.invoke(() =>
+    publish(h.ctx, {
+      destination: `${RECEIVER}${path}`,
+      rawQuery: "",
+      headers,
+      body: new TextEncoder().encode(options.body ?? path),
+      ...(options.queueName === undefined ? {} : { queueName: options.queueName }),
+    }),
+  );
+  return (response.body as PublishResult).messageId;
+}
+
+/** The attempts the destination received at `path`. */
+export const deliveredTo = (h: CoreHarness, path: string): string[] => h.delivered.filter((p) => p === path);
+
+/** A test on the local server's settings: a 15-minute longest attempt, any destination. */
+export const withLocalSettings =
+  (open: OpenCoreFixture) =>
+  (body: (h: CoreHarness) => Promise<void>): (() => Promise<void>) =>
+    withHarness(open, { config: { destinations: ANY_DESTINATION } }, body);

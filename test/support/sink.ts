@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from "vitest";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -61,11 +62,23 @@ export class Sink {
   /** Listens on `host` (`::` takes IPv4 and IPv6 on every interface) and `port` (0: a free one). */
   static async start(host = "127.0.0.1", port = 0): Promise<Sink> {
     const sink = new Sink();
-    await new Promise<void>((resolve, reject) => {
-      sink.server.once("error", reject);
-      sink.server.listen(port, host, resolve);
-    });
+    await sink.listen(host, port);
     return sink;
+  }
+
+  /** One sink for a test file: listening before its first test, closed after its last. */
+  static forSuite(): Sink {
+    const sink = new Sink();
+    beforeAll(() => sink.listen("127.0.0.1", 0));
+    afterAll(() => sink.close());
+    return sink;
+  }
+
+  private listen(host: string, port: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(port, host, resolve);
+    });
   }
 
   get port(): number {

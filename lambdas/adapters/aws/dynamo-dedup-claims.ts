@@ -13,13 +13,7 @@ export class DynamoDedupClaims implements DedupClaims {
     this.table = table;
   }
 
-  async claimDedup(
-    id: string,
-    value: string,
-    now: number,
-    expiresAt: number,
-    replacing?: string,
-  ): Promise<string | undefined> {
+  async claimDedup(id: string, value: string, now: number, expiresAt: number, replacing?: string) {
     const key = dedupKey(id);
     for (let attempt = 0; attempt < 3; attempt++) {
       const outcome = await conditionalWrite(

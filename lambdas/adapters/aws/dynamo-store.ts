@@ -180,12 +180,7 @@ export class DynamoStore implements Store {
     };
   }
 
-  async updateStatus(
-    messageId: string,
-    expected: MessageStatus,
-    next: MessageStatus,
-    events: LogEvent[],
-  ): Promise<boolean> {
+  async updateStatus(messageId: string, expected: MessageStatus, next: MessageStatus, events: LogEvent[]) {
     const indexed = INDEXED_STATES.includes(next.state);
     const now = this.now();
     const updated = await conditional(

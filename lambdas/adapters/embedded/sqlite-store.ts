@@ -154,12 +154,7 @@ export class SqliteStore implements Store {
     };
   }
 
-  async updateStatus(
-    messageId: string,
-    expected: MessageStatus,
-    next: MessageStatus,
-    events: LogEvent[],
-  ): Promise<boolean> {
+  async updateStatus(messageId: string, expected: MessageStatus, next: MessageStatus, events: LogEvent[]) {
     const time = events[0]?.time ?? Date.now();
     return this.group.atomic(() => {
       const result = this.sql(
@@ -442,13 +437,7 @@ export class SqliteStore implements Store {
     return Number(this.sql("SELECT COUNT(*) AS n FROM queue_entries WHERE queue = ?").get(queue)?.n ?? 0);
   }
 
-  async claimDedup(
-    id: string,
-    value: string,
-    now: number,
-    expiresAt: number,
-    replacing?: string,
-  ): Promise<string | undefined> {
+  async claimDedup(id: string, value: string, now: number, expiresAt: number, replacing?: string) {
     return this.group.atomic(() => {
       const row = this.sql("SELECT value, expires_at FROM dedup WHERE id = ?").get(id);
       const live = row && Number(row.expires_at) > now ? (row.value as string) : undefined;

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client, Receiver } from "@upstash/qstash";
-import { afterAll, beforeAll, describe } from "vitest";
+import { afterAll, beforeAll, describe, onTestFinished } from "vitest";
 import { configFromEnv } from "../../lambdas/core/config.ts";
 import { startAwsLocal } from "../../emulation/emulated-aws-server.ts";
 import { startLocalServer, type RunningHerald } from "../../lambdas/server/embedded-server.ts";
@@ -32,6 +32,13 @@ export interface TestHerald {
 
 export function tempDir(prefix = "herald-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A temporary directory removed when the current test ends. */
+export function testDir(): string {
+  const dir = tempDir();
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 /** A Herald on a random port with its own data directory, and the official SDK pointed at it. */

@@ -1,23 +1,18 @@
 // The WAL checkpointer (a worker thread): it copies committed frames into the database file, and past
 // 16 MiB of WAL has the main thread restart the WAL, so the WAL file stays bounded.
-import { closeSync, existsSync, openSync, readSync, rmSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { startCheckpointer } from "../../../lambdas/adapters/embedded/checkpointer.ts";
 import { closeDatabase, openDatabase } from "../../../lambdas/adapters/embedded/sqlite-schema.ts";
 import { writeGroup } from "../../../lambdas/adapters/embedded/write-group.ts";
-import { tempDir } from "../../support/herald.ts";
+import { testDir } from "../../support/herald.ts";
 
 const MiB = 1024 * 1024;
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
 
 function open(): { dir: string; db: DatabaseSync } {
-  const dir = tempDir();
-  dirs.push(dir);
+  const dir = testDir();
   return { dir, db: openDatabase(dir) };
 }
 

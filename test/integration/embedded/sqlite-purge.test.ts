@@ -1,22 +1,15 @@
 // The local store's purge: log entries go after the retention whether they are event rows or the CREATED
 // entries kept in message rows; a message still pending stays, finished ones go.
-import { rmSync } from "node:fs";
-import { afterEach, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { closeDatabase, openDatabase } from "../../../lambdas/adapters/embedded/sqlite-schema.ts";
 import { SqliteStore } from "../../../lambdas/adapters/embedded/sqlite-store.ts";
 import { newMessageId } from "../../../lambdas/core/ids.ts";
 import type { Message } from "../../../lambdas/core/message.ts";
 import { sampleMessage } from "../../contract/store.spec.ts";
-import { tempDir } from "../../support/herald.ts";
-
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+import { testDir } from "../../support/herald.ts";
 
 it("drops log entries older than the retention, CREATED entries of pending messages included", async () => {
-  const dir = tempDir();
-  dirs.push(dir);
+  const dir = testDir();
   const db = openDatabase(dir);
   const store = new SqliteStore(db);
   const day = 86_400_000;

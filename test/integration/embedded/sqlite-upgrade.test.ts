@@ -1,24 +1,17 @@
 // A data directory written by an earlier version (messages without log columns, every CREATED entry an
 // event row, the messages_state index) opens, keeps its log, and continues it in order.
-import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { afterEach, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { closeDatabase, openDatabase } from "../../../lambdas/adapters/embedded/sqlite-schema.ts";
 import { SqliteStore } from "../../../lambdas/adapters/embedded/sqlite-store.ts";
 import { newMessageId } from "../../../lambdas/core/ids.ts";
 import type { DlqEntry } from "../../../lambdas/core/message.ts";
 import { sampleMessage } from "../../contract/store.spec.ts";
-import { tempDir } from "../../support/herald.ts";
-
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+import { testDir } from "../../support/herald.ts";
 
 it("opens a data directory of the earlier schema with its log intact, and continues the log after it", async () => {
-  const dir = tempDir();
-  dirs.push(dir);
+  const dir = testDir();
   const now = Date.now();
   const old = sampleMessage({ messageId: newMessageId(now), createdAt: now, notBefore: now });
   const { body: _body, ...meta } = old;
@@ -73,8 +66,7 @@ it("opens a data directory of the earlier schema with its log intact, and contin
 });
 
 it("reads the DLQ entries of an earlier version (meta as JSON inside the entry's JSON) and keeps them in one shape", async () => {
-  const dir = tempDir();
-  dirs.push(dir);
+  const dir = testDir();
   const message = sampleMessage();
   const { body: _body, ...meta } = message;
   const entry: DlqEntry = {

@@ -1,21 +1,15 @@
 // The local store's group commit (WriteGroup): what a failed write does to the writes around it, seen from
 // a second connection, from the job queue and from an HTTP client.
-import { rmSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { closeDatabase, openDatabase } from "../../../lambdas/adapters/embedded/sqlite-schema.ts";
 import { writeGroup, type WriteGroup } from "../../../lambdas/adapters/embedded/write-group.ts";
 import { SqliteJobQueue } from "../../../lambdas/adapters/embedded/sqlite-job-queue.ts";
-import { startHerald, tempDir } from "../../support/herald.ts";
+import { startHerald, testDir } from "../../support/herald.ts";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
 function dataDir(): string {
-  const dir = tempDir();
-  dirs.push(dir);
+  const dir = testDir();
   return dir;
 }
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

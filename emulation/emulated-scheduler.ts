@@ -1,18 +1,10 @@
-import {
-  ConflictException,
-  CreateScheduleCommand,
-  DeleteScheduleCommand,
-  ResourceNotFoundException,
-  UpdateScheduleCommand,
-  type CreateScheduleCommandInput,
-  type SchedulerClient,
-} from "@aws-sdk/client-scheduler";
+import * as Scheduler from "@aws-sdk/client-scheduler";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { nextRunAfter, parseCron, type CronSchedule } from "../lambdas/core/cron.ts";
 
 interface Recurring {
-  input: CreateScheduleCommandInput;
+  input: Scheduler.CreateScheduleCommandInput;
   cron: CronSchedule;
   next: number | undefined;
 }
@@ -25,11 +17,11 @@ interface Recurring {
  * kept in a JSON file (given `file`) so they survive a restart, as the real service keeps them; pending
  * one-time schedules are in memory only.
  */
-export class EmulatedScheduler implements Pick<SchedulerClient, "send"> {
+export class EmulatedScheduler implements Pick<Scheduler.SchedulerClient, "send"> {
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Pending one-time schedules: fired by their timer or by `tick`, whichever comes first, then deleted. */
-  private readonly oneTime = new Map<string, { input: CreateScheduleCommandInput; fireAt: number }>();
-  readonly created: CreateScheduleCommandInput[] = [];
+  private readonly oneTime = new Map<string, { input: Scheduler.CreateScheduleCommandInput; fireAt: number }>();
+  readonly created: Scheduler.CreateScheduleCommandInput[] = [];
   private readonly recurring = new Map<string, Recurring>();
   private recurringTimer: NodeJS.Timeout | undefined;
   private readonly sqs: SQSClient;
@@ -41,13 +33,13 @@ export class EmulatedScheduler implements Pick<SchedulerClient, "send"> {
     this.queueUrlOf = queueUrlOf;
     this.file = file;
     if (file && existsSync(file)) {
-      for (const input of JSON.parse(readFileSync(file, "utf8")) as CreateScheduleCommandInput[])
+      for (const input of JSON.parse(readFileSync(file, "utf8")) as Scheduler.CreateScheduleCommandInput[])
         this.setRecurring(input);
       this.rearm();
     }
   }
 
-  private setRecurring(input: CreateScheduleCommandInput): void {
+  private setRecurring(input: Scheduler.CreateScheduleCommandInput): void {
     const cron = parseCron(`CRON_TZ=${input.ScheduleExpressionTimezone ?? "UTC"} ${toFiveFields(input)}`);
     const enabled = input.State !== "DISABLED";
     this.recurring.set(`${input.GroupName}/${input.Name}`, {
@@ -62,20 +54,20 @@ export class EmulatedScheduler implements Pick<SchedulerClient, "send"> {
   }
 
   send = (async (command: unknown) => {
-    if (command instanceof CreateScheduleCommand || command instanceof UpdateScheduleCommand) {
-      const input = command.input as CreateScheduleCommandInput;
+    if (command instanceof Scheduler.CreateScheduleCommand || command instanceof Scheduler.UpdateScheduleCommand) {
+      const input = command.input as Scheduler.CreateScheduleCommandInput;
       const key = `${input.GroupName}/${input.Name}`;
       const exists = this.recurring.has(key);
-      if (command instanceof CreateScheduleCommand && exists) throw conflict(key);
+      if (command instanceof Scheduler.CreateScheduleCommand && exists) throw conflict(key);
       if (input.ScheduleExpression?.startsWith("at(")) return this.createAt(input);
-      if (command instanceof UpdateScheduleCommand && !exists) throw notFound(key);
-      if (command instanceof CreateScheduleCommand) this.created.push(input);
+      if (command instanceof Scheduler.UpdateScheduleCommand && !exists) throw notFound(key);
+      if (command instanceof Scheduler.CreateScheduleCommand) this.created.push(input);
       this.setRecurring(input);
       this.save();
       this.rearm();
       return { ScheduleArn: arnOf(key) };
     }
-    if (command instanceof DeleteScheduleCommand) {
+    if (command instanceof Scheduler.DeleteScheduleCommand) {
       const key = `${command.input.GroupName}/${command.input.Name}`;
       if (!this.recurring.delete(key)) throw notFound(key);
       this.save();
@@ -83,7 +75,7 @@ export class EmulatedScheduler implements Pick<SchedulerClient, "send"> {
       return {};
     }
     throw new Error("EmulatedScheduler: unsupported command");
-  }) as SchedulerClient["send"];
+  }) as Scheduler.SchedulerClient["send"];
 
   /**
    * Sends every firing due at or before `now`, recurring and one-time (tests and benchmarks call this
@@ -105,7 +97,7 @@ export class EmulatedScheduler implements Pick<SchedulerClient, "send"> {
     this.rearm();
   }
 
-  private createAt(input: CreateScheduleCommandInput) {
+  private createAt(input: Scheduler.CreateScheduleCommandInput) {
     this.created.push(input);
     const at = /^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$/.exec(input.ScheduleExpression ?? "");
     if (!at || !input.Target?.Arn) throw new Error(`unsupported schedule ${input.ScheduleExpression}`);
@@ -118,7 +110,7 @@ export class EmulatedScheduler implements Pick<SchedulerClient, "send"> {
     return { ScheduleArn: arnOf(`${input.GroupName}/${input.Name}`) };
   }
 
-  private async sendTarget(input: CreateScheduleCommandInput, scheduledAt: number): Promise<void> {
+  private async sendTarget(input: Scheduler.CreateScheduleCommandInput, scheduledAt: number): Promise<void> {
     const body = (input.Target?.Input ?? "").replaceAll(
       "<aws.scheduler.scheduled-time>",
       new Date(scheduledAt).toISOString().replace(/\.\d{3}Z$/, "Z"),
@@ -159,7 +151,7 @@ export class EmulatedScheduler implements Pick<SchedulerClient, "send"> {
 }
 
 /** `cron(m h dom mon dow year)` back to 5 fields: `?` is `*`, AWS weekday numbers 1-7 (SUN=1) become 0-6. */
-function toFiveFields(input: CreateScheduleCommandInput): string {
+function toFiveFields(input: Scheduler.CreateScheduleCommandInput): string {
   const m = /^cron\((.+)\)$/.exec(input.ScheduleExpression ?? "");
   const fields = m?.[1]?.trim().split(/\s+/);
   if (!fields || fields.length !== 6) throw new Error(`unsupported schedule ${input.ScheduleExpression}`);
@@ -170,13 +162,13 @@ function toFiveFields(input: CreateScheduleCommandInput): string {
 
 const arnOf = (key: string): string => `arn:aws:scheduler:us-east-1:000000000000:schedule/${key}`;
 const conflict = (key: string) =>
-  new ConflictException({
+  new Scheduler.ConflictException({
     message: `schedule ${key} already exists`,
     Message: `schedule ${key} already exists`,
     $metadata: {},
   });
 const notFound = (key: string) =>
-  new ResourceNotFoundException({
+  new Scheduler.ResourceNotFoundException({
     message: `schedule ${key} does not exist`,
     Message: `schedule ${key} does not exist`,
     $metadata: {},

@@ -76,6 +76,15 @@ function openGroup() {
   return { dir, db, group: writeGroup(db), put: db.prepare("INSERT INTO settings (key, value) VALUES (?, 'v')") };
 }
 
+/** The turn after a lost one commits as usual, and is all that the file holds from the test's writes. */
+async function expectTheNextTurnToCommit({ dir, db, group, put }: ReturnType<typeof openGroup>): Promise<void> {
+  await nextTurn();
+  group.write(() => put.run("later"));
+  await group.durable();
+  expect(settingsSeenFromOutside(dir)).toEqual(["later"]);
+  closeDatabase(db);
+}
+
 describe("WriteGroup", () => {
   it("commits the writes of one turn together, and only at the end of the turn", async () => {
     const { dir, db, group, put } = openGroup();
@@ -113,11 +122,7 @@ describe("WriteGroup", () => {
     expect(group.rollbacks).toBe(1);
     expect(lost).toBe(1);
     expect(() => group.write(() => put.run("same turn"))).toThrow(/lost this turn's writes/);
-    await nextTurn();
-    group.write(() => put.run("later"));
-    await group.durable();
-    expect(settingsSeenFromOutside(dir)).toEqual(["later"]);
-    closeDatabase(db);
+    await expectTheNextTurnToCommit({ dir, db, group, put });
   });
 
   it("loses the whole group when SQLite rolls a statement's transaction back, and fails the rest of the turn", async () => {
@@ -130,11 +135,7 @@ describe("WriteGroup", () => {
     // An operation that wrote into the lost group must not keep its second half: the turn's writes fail.
     expect(() => group.write(() => put.run("second half"))).toThrow(/lost this turn's writes/);
     await expect(group.durable()).rejects.toThrow(/lost this turn's writes/);
-    await nextTurn();
-    group.write(() => put.run("later"));
-    await group.durable();
-    expect(settingsSeenFromOutside(dir)).toEqual(["later"]);
-    closeDatabase(db);
+    await expectTheNextTurnToCommit({ dir, db, group, put });
   });
 
   it("the job queue keeps a job when SQLite rolled back the group its attempt wrote into", async () => {

@@ -30,6 +30,13 @@ function lambdaStatements(t: Template, fn: string): Statement[] {
     );
 }
 
+/** A resource policy statement refusing requests that do not use TLS (cdk-nag's AwsSolutions-S10/SQS4). */
+const DENIES_PLAIN_HTTP = {
+  Statement: Match.arrayWith([
+    Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+  ]),
+};
+
 describe("storage", () => {
   it("is one on-demand DynamoDB table with the adapter's keys, indexes, TTL and point-in-time recovery", () => {
     template.resourceCountIs("AWS::DynamoDB::GlobalTable", 1);
@@ -68,11 +75,7 @@ describe("storage", () => {
       LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 407, Status: "Enabled" })] },
     });
     template.hasResourceProperties("AWS::S3::BucketPolicy", {
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
-        ]),
-      },
+      PolicyDocument: DENIES_PLAIN_HTTP,
     });
   });
 });
@@ -97,11 +100,7 @@ describe("queues", () => {
       RedrivePolicy: redrive("DeliveriesPoison"),
     });
     template.hasResourceProperties("AWS::SQS::QueuePolicy", {
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
-        ]),
-      },
+      PolicyDocument: DENIES_PLAIN_HTTP,
     });
   });
 });

@@ -51,7 +51,11 @@ export interface DynamoEventLogOptions {
   now: () => number;
   /** Keep appended events until flushEvents(). */
   defer: boolean;
-  /** The message an event belongs to, when it has a record (the entries show it). */
+  /**
+   * The message an event belongs to, when it has a record (the entries show it). One Query per message,
+   * not a BatchGetItem: the message exists only with its status item, and a Query reads both for one
+   * read unit (billed on their summed size), where BatchGetItem bills each item apart (two units).
+   */
   getMessage: (messageId: string) => Promise<Message | undefined>;
 }
 

@@ -13,7 +13,9 @@ export async function spawnHerald(
   command: string,
   args: string[],
   env: Record<string, string>,
-  startTimeoutMs = 20_000,
+  // Emulated AWS synthesizes the stack and starts a JVM before it listens: ~10 s on a calm 2-core
+  // machine, more while another test file runs beside it.
+  startTimeoutMs = 60_000,
 ): Promise<HeraldProcess> {
   const child = spawn(command, args, {
     env: { ...process.env, ...env },

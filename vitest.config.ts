@@ -6,7 +6,8 @@ export default defineConfig({
     testTimeout: 30_000,
     // Set-up starts servers, emulated AWS among them (a stack synthesis and a JVM): slower while another file runs.
     hookTimeout: 60_000,
-    // Two files at a time on two cores: most tests wait on servers and sockets, not on the CPU.
-    maxWorkers: 2,
+    // One file at a time. Two at a time take 10 minutes instead of 13 on two cores, but the emulated-AWS
+    // crash tests (crash-aws-sweep) then miss their deadlines: see RELIABILITY.md, "Known limits".
+    maxWorkers: 1,
   },
 });

@@ -134,7 +134,10 @@ describe("an enqueue that died between giving a queue turn and sending its job [
       cuts.push({ cut, queue, died: requests, lostTurn });
       // Every other cut heals by itself: the retry's enqueue pumps the queue. One death at a time: the next
       // cut starts once this queue's deliveries are done.
-      if (!lostTurn) await healed(queue);
+      if (!lostTurn)
+        await healed(queue).catch((error: Error) => {
+          throw new Error(`${error.message} (the enqueue died after [${requests.join(", ")}])`);
+        });
     }
     const lost = cuts.filter((c) => c.lostTurn);
     console.log(

@@ -6,8 +6,8 @@ export default defineConfig({
     testTimeout: 30_000,
     // Set-up starts servers, emulated AWS among them (a stack synthesis and a JVM): slower while another file runs.
     hookTimeout: 60_000,
-    // One file at a time. Two at a time take 10 minutes instead of 13 on two cores, but the emulated-AWS
-    // crash tests (crash-aws-sweep) then miss their deadlines: see RELIABILITY.md, "Known limits".
+    // One file at a time. Two at a time take 10 minutes instead of 13 on two cores, but have not passed
+    // enough full runs yet (RELIABILITY.md, "Known limits": crash-aws-sweep on a busy machine).
     maxWorkers: 1,
   },
 });

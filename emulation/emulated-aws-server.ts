@@ -47,6 +47,7 @@ import {
   stackSettings,
   synthesizeTemplate,
   type FunctionSettings,
+  type MappingSettings,
   type QueueSettings,
   type StackSettings,
 } from "./emulated-stack.ts";
@@ -144,34 +145,21 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
     unlock();
     throw error;
   }
-  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: "herald-deliveries-poison" }));
-  await sqs.send(
-    new SetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl as string, Attributes: queueAttributes(stack.poisonQueue) }),
-  );
-  const dlqArn = await queueArn(sqs, dlq.QueueUrl as string);
-  const queue = await sqs.send(new CreateQueueCommand({ QueueName: "herald-deliveries" }));
-  const queueUrl = queue.QueueUrl as string;
-  // Set on every start, so a restart with other settings applies them (CreateQueue refuses to change them).
-  await sqs.send(
-    new SetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      Attributes: {
-        ...queueAttributes(stack.deliveryQueue),
-        // The one setting that is not the stack's, and only when asked: crash tests shorten the wait for a
-        // job cut off by a crash (the stack's is six delivery-Lambda timeouts, 18 minutes by default).
-        ...(env.HERALD_AWS_LOCAL_VISIBILITY_TIMEOUT
-          ? {
-              VisibilityTimeout: String(
-                parseDuration(env.HERALD_AWS_LOCAL_VISIBILITY_TIMEOUT, "HERALD_AWS_LOCAL_VISIBILITY_TIMEOUT"),
-              ),
-            }
-          : {}),
-        RedrivePolicy: JSON.stringify({
-          deadLetterTargetArn: dlqArn,
-          maxReceiveCount: String(stack.deliveryQueue.maxReceiveCount),
-        }),
-      },
-    }),
+  // The one setting that is not the stack's, and only when asked: crash tests shorten the wait for a job
+  // cut off by a crash (the stack's is six delivery-Lambda timeouts, 18 minutes by default).
+  const visibility = env.HERALD_AWS_LOCAL_VISIBILITY_TIMEOUT
+    ? String(parseDuration(env.HERALD_AWS_LOCAL_VISIBILITY_TIMEOUT, "HERALD_AWS_LOCAL_VISIBILITY_TIMEOUT"))
+    : undefined;
+  const dlq = await createQueue(sqs, "herald-deliveries-poison", stack.poisonQueue);
+  const dlqArn = await queueArn(sqs, dlq);
+  const queueUrl = await createQueue(sqs, "herald-deliveries", stack.deliveryQueue, dlqArn, visibility);
+  const orderedPoison = await createQueue(sqs, "herald-ordered-poison", stack.orderedPoisonQueue);
+  const orderedUrl = await createQueue(
+    sqs,
+    "herald-ordered",
+    stack.orderedQueue,
+    await queueArn(sqs, orderedPoison),
+    visibility,
   );
 
   const secretsManager = new EmulatedSecretsManager(join(options.dataDir, "secret.json"), {
@@ -194,6 +182,7 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
     HERALD_BUCKET: BUCKET,
     HERALD_QUEUE_URL: queueUrl,
     HERALD_QUEUE_ARN: await queueArn(sqs, queueUrl),
+    HERALD_ORDERED_QUEUE_URL: orderedUrl,
     HERALD_SCHEDULE_GROUP: stack.scheduleGroupName,
     HERALD_SCHEDULER_ROLE_ARN: "arn:aws:iam::000000000000:role/herald-scheduler",
     HERALD_SCHEDULE_DLQ_ARN: dlqArn,
@@ -249,25 +238,30 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
   await listen(server, options.port ?? 8080, options.host ?? "127.0.0.1", (status) => ({
     message: http.STATUS_CODES[status] ?? "Bad Request",
   }));
-  // The event source mapping as the stack configures it: batch size, partial batch responses, and as
-  // many batches at once as its maximum concurrency allows.
-  const mapping = stack.deliveryMapping;
-  const poller = new SqsPoller({
-    sqs,
-    queueUrl,
-    concurrency: mapping.maximumConcurrency,
-    batchSize: mapping.batchSize,
-    reportBatchItemFailures: mapping.reportBatchItemFailures,
-    handler: async (records) => {
-      const invoke = async (): Promise<SQSBatchItemFailure[]> => {
-        const result = (await timed("deliver", () =>
-          deliver.handler({ Records: records } as SQSEvent, lambdaContext("herald-deliver", stack.delivery)),
-        )) as SQSBatchResponse;
-        return result.batchItemFailures;
-      };
-      return options.aroundDeliver ? options.aroundDeliver(records, invoke) : invoke();
-    },
-  });
+  // The event source mappings as the stack configures them: batch size, partial batch responses, and as
+  // many batches at once as their maximum concurrency allows; one on each queue.
+  const pollerOn = (url: string, mapping: MappingSettings) =>
+    new SqsPoller({
+      sqs,
+      queueUrl: url,
+      concurrency: mapping.maximumConcurrency,
+      batchSize: mapping.batchSize,
+      reportBatchItemFailures: mapping.reportBatchItemFailures,
+      handler: async (records) => {
+        const invoke = async (): Promise<SQSBatchItemFailure[]> => {
+          const result = (await timed("deliver", () =>
+            deliver.handler({ Records: records } as SQSEvent, lambdaContext("herald-deliver", stack.delivery)),
+          )) as SQSBatchResponse;
+          return result.batchItemFailures;
+        };
+        return options.aroundDeliver ? options.aroundDeliver(records, invoke) : invoke();
+      },
+    });
+  const pollers = [pollerOn(queueUrl, stack.deliveryMapping), pollerOn(orderedUrl, stack.orderedMapping)];
+  const poller = {
+    start: () => pollers.forEach((p) => p.start()),
+    stop: async () => void (await Promise.all(pollers.map((p) => p.stop()))),
+  };
   poller.start();
 
   const port = (server.address() as AddressInfo).port;
@@ -353,7 +347,61 @@ function queueAttributes(queue: QueueSettings): Record<string, string> {
     MaximumMessageSize: String(queue.maximumMessageSize),
     VisibilityTimeout: String(queue.visibilityTimeoutSec),
     MessageRetentionPeriod: String(queue.retentionSec),
+    ...(queue.fifo ? { ContentBasedDeduplication: String(queue.fifo.contentBasedDeduplication) } : {}),
   };
+}
+
+/**
+ * What a FIFO queue is created with. fauxqs takes DeduplicationScope and FifoThroughputLimit only here;
+ * it deduplicates across the whole queue and does not throttle, which changes nothing for Herald: its
+ * deduplication ids are unique across message groups (sqs-dispatcher.ts), and throughput is not emulated.
+ */
+const fifoAttributes = (queue: QueueSettings): Record<string, string> =>
+  queue.fifo
+    ? {
+        FifoQueue: "true",
+        DeduplicationScope: queue.fifo.deduplicationScope,
+        FifoThroughputLimit: queue.fifo.fifoThroughputLimit,
+      }
+    : {};
+
+/**
+ * Creates (or finds, after a restart) a queue with the stack's settings, a FIFO one under a `.fifo` name
+ * (its FIFO attributes can only be given at creation). The other attributes are set on every start, so a restart with
+ * other settings applies them (CreateQueue refuses to change them).
+ */
+async function createQueue(
+  sqs: SQSClient,
+  name: string,
+  settings: QueueSettings,
+  deadLetterArn?: string,
+  visibilityTimeoutSec?: string,
+): Promise<string> {
+  const created = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: settings.fifo ? `${name}.fifo` : name,
+      ...(settings.fifo ? { Attributes: fifoAttributes(settings) } : {}),
+    }),
+  );
+  const url = created.QueueUrl as string;
+  await sqs.send(
+    new SetQueueAttributesCommand({
+      QueueUrl: url,
+      Attributes: {
+        ...queueAttributes(settings),
+        ...(visibilityTimeoutSec ? { VisibilityTimeout: visibilityTimeoutSec } : {}),
+        ...(deadLetterArn
+          ? {
+              RedrivePolicy: JSON.stringify({
+                deadLetterTargetArn: deadLetterArn,
+                maxReceiveCount: String(settings.maxReceiveCount),
+              }),
+            }
+          : {}),
+      },
+    }),
+  );
+  return url;
 }
 
 function lambdaContext(functionName: string, settings: FunctionSettings): Context {

@@ -14,6 +14,16 @@ export interface QueueSettings {
   retentionSec: number;
   /** Receives before a job moves to the redrive queue; undefined for a queue without a redrive policy. */
   maxReceiveCount?: number;
+  /** A FIFO queue's attributes (AWS::SQS::Queue FifoQueue, ContentBasedDeduplication, DeduplicationScope, FifoThroughputLimit). */
+  fifo?: { contentBasedDeduplication: boolean; deduplicationScope: string; fifoThroughputLimit: string };
+}
+
+/** A Lambda SQS event source mapping's settings. */
+export interface MappingSettings {
+  batchSize: number;
+  batchingWindowSec: number;
+  reportBatchItemFailures: boolean;
+  maximumConcurrency: number;
 }
 
 export interface FunctionSettings {
@@ -26,13 +36,12 @@ export interface FunctionSettings {
 export interface StackSettings {
   deliveryQueue: QueueSettings;
   poisonQueue: QueueSettings;
-  /** The delivery function's SQS event source mapping. */
-  deliveryMapping: {
-    batchSize: number;
-    batchingWindowSec: number;
-    reportBatchItemFailures: boolean;
-    maximumConcurrency: number;
-  };
+  /** The FIFO queue of queued messages' first jobs, and its (FIFO) redrive queue. */
+  orderedQueue: QueueSettings;
+  orderedPoisonQueue: QueueSettings;
+  /** The delivery function's SQS event source mappings, on each queue. */
+  deliveryMapping: MappingSettings;
+  orderedMapping: MappingSettings;
   api: FunctionSettings;
   delivery: FunctionSettings;
   scheduleGroupName: string;
@@ -62,7 +71,13 @@ export async function synthesizeTemplate(props: HeraldProps): Promise<CfnTemplat
 
 // Defaults AWS applies to properties a template leaves out (AWS::SQS::Queue and
 // AWS::Lambda::EventSourceMapping reference pages in the CloudFormation User Guide).
-const SQS_DEFAULTS = { MaximumMessageSize: 262_144, VisibilityTimeout: 30, MessageRetentionPeriod: 345_600 };
+const SQS_DEFAULTS = {
+  MaximumMessageSize: 262_144,
+  VisibilityTimeout: 30,
+  MessageRetentionPeriod: 345_600,
+  DeduplicationScope: "queue",
+  FifoThroughputLimit: "perQueue",
+};
 const LAMBDA_DEFAULTS = { Timeout: 3, MemorySize: 128 };
 
 function only(template: CfnTemplate, type: string, matches: (id: string, r: Resource) => boolean = () => true) {
@@ -80,7 +95,31 @@ function queueSettings(resource: Resource): QueueSettings {
   };
   const redrive = p.RedrivePolicy as { maxReceiveCount?: number } | undefined;
   if (redrive?.maxReceiveCount !== undefined) settings.maxReceiveCount = Number(redrive.maxReceiveCount);
+  if (p.FifoQueue === true) {
+    settings.fifo = {
+      contentBasedDeduplication: p.ContentBasedDeduplication === true,
+      deduplicationScope: String(p.DeduplicationScope ?? SQS_DEFAULTS.DeduplicationScope),
+      fifoThroughputLimit: String(p.FifoThroughputLimit ?? SQS_DEFAULTS.FifoThroughputLimit),
+    };
+  }
   return settings;
+}
+
+const isFifo = (r: Resource): boolean => r.Properties?.FifoQueue === true;
+const hasRedrive = (r: Resource): boolean => r.Properties?.RedrivePolicy !== undefined;
+
+function mappingSettings(m: Record<string, unknown>): MappingSettings {
+  return {
+    batchSize: Number(m.BatchSize ?? 10),
+    batchingWindowSec: Number(m.MaximumBatchingWindowInSeconds ?? 0),
+    reportBatchItemFailures: ((m.FunctionResponseTypes as string[] | undefined) ?? []).includes(
+      "ReportBatchItemFailures",
+    ),
+    // Without a cap Lambda scales to the account's concurrency; 1000 stands for that here.
+    maximumConcurrency: Number(
+      (m.ScalingConfig as { MaximumConcurrency?: number } | undefined)?.MaximumConcurrency ?? 1000,
+    ),
+  };
 }
 
 function functionSettings(resource: Resource): FunctionSettings {
@@ -100,12 +139,22 @@ function functionSettings(resource: Resource): FunctionSettings {
 
 /** Reads what the emulators must apply out of a synthesized template. */
 export function stackSettings(template: CfnTemplate): StackSettings {
-  const [deliveryId, delivery] = only(template, "AWS::SQS::Queue", (_, r) => r.Properties?.RedrivePolicy !== undefined);
-  const [, poison] = only(template, "AWS::SQS::Queue", (_, r) => r.Properties?.RedrivePolicy === undefined);
-  const [, mapping] = only(template, "AWS::Lambda::EventSourceMapping", (_, r) => {
-    const source = r.Properties?.EventSourceArn as { "Fn::GetAtt"?: string[] } | undefined;
-    return source?.["Fn::GetAtt"]?.[0] === deliveryId;
-  });
+  const queue = (fifo: boolean, redrive: boolean) =>
+    only(template, "AWS::SQS::Queue", (_, r) => isFifo(r) === fifo && hasRedrive(r) === redrive);
+  const [deliveryId, delivery] = queue(false, true);
+  const [, poison] = queue(false, false);
+  const [orderedId, ordered] = queue(true, true);
+  const [, orderedPoison] = queue(true, false);
+  const mappingOf = (queueId: string) =>
+    only(template, "AWS::Lambda::EventSourceMapping", (_, r) => {
+      const source = r.Properties?.EventSourceArn as { "Fn::GetAtt"?: string[] } | undefined;
+      return source?.["Fn::GetAtt"]?.[0] === queueId;
+    });
+  const [, mapping] = mappingOf(deliveryId);
+  const [, orderedMapping] = mappingOf(orderedId);
+  if (JSON.stringify(orderedMapping.Properties?.FunctionName) !== JSON.stringify(mapping.Properties?.FunctionName)) {
+    throw new Error("expected the delivery function on both queues");
+  }
   const deliveryFunctionId = (mapping.Properties?.FunctionName as { Ref?: string } | undefined)?.Ref;
   const [, deliveryFunction] = only(template, "AWS::Lambda::Function", (id) => id === deliveryFunctionId);
   // The API function is the one API Gateway's integration invokes (`Fn::GetAtt [<id>, Arn]` in its URI).
@@ -115,21 +164,13 @@ export function stackSettings(template: CfnTemplate): StackSettings {
   ]?.[0];
   const [, apiFunction] = only(template, "AWS::Lambda::Function", (id) => id === apiFunctionId);
   const [, group] = only(template, "AWS::Scheduler::ScheduleGroup");
-  const m = mapping.Properties ?? {};
   return {
     deliveryQueue: queueSettings(delivery),
     poisonQueue: queueSettings(poison),
-    deliveryMapping: {
-      batchSize: Number(m.BatchSize ?? 10),
-      batchingWindowSec: Number(m.MaximumBatchingWindowInSeconds ?? 0),
-      reportBatchItemFailures: ((m.FunctionResponseTypes as string[] | undefined) ?? []).includes(
-        "ReportBatchItemFailures",
-      ),
-      // Without a cap Lambda scales to the account's concurrency; 1000 stands for that here.
-      maximumConcurrency: Number(
-        (m.ScalingConfig as { MaximumConcurrency?: number } | undefined)?.MaximumConcurrency ?? 1000,
-      ),
-    },
+    orderedQueue: queueSettings(ordered),
+    orderedPoisonQueue: queueSettings(orderedPoison),
+    deliveryMapping: mappingSettings(mapping.Properties ?? {}),
+    orderedMapping: mappingSettings(orderedMapping.Properties ?? {}),
     api: functionSettings(apiFunction),
     delivery: functionSettings(deliveryFunction),
     scheduleGroupName: String(group.Properties?.Name),

@@ -8,6 +8,8 @@ import { heraldFunction } from "./functions.ts";
 
 export interface HeraldDeliveryProps {
   queue: IQueue;
+  /** The FIFO queue of queued messages' first jobs (one message group per lane). */
+  orderedQueue: IQueue;
   timeout: Duration;
   maxConcurrency: number;
   environment: Record<string, string>;
@@ -15,7 +17,7 @@ export interface HeraldDeliveryProps {
 }
 
 /**
- * The delivery Lambda on the delivery queue: batches of up to 10 jobs (delivery attempts and schedule
+ * The delivery Lambda on the delivery queue and the ordered (FIFO) queue: batches of up to 10 jobs (delivery attempts and schedule
  * firings) that run concurrently; jobs that fail inside Herald are reported as batch item failures (the rest of the batch is not
  * retried), and `maxConcurrency` caps how many invocations run at once.
  */
@@ -31,12 +33,16 @@ export class HeraldDelivery extends Construct {
       environment: props.environment,
       logRetention: props.logRetention,
     });
-    this.function.addEventSource(
-      new SqsEventSource(props.queue, {
-        batchSize: 10,
-        reportBatchItemFailures: true,
-        maxConcurrency: props.maxConcurrency,
-      }),
-    );
+    // On the FIFO queue, Lambda hands a group's messages over in order and holds the group while a batch
+    // with one of them runs; the handler runs them in order and fails the rest of a group after a failure.
+    for (const queue of [props.queue, props.orderedQueue]) {
+      this.function.addEventSource(
+        new SqsEventSource(queue, {
+          batchSize: 10,
+          reportBatchItemFailures: true,
+          maxConcurrency: props.maxConcurrency,
+        }),
+      );
+    }
   }
 }

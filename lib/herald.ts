@@ -94,6 +94,7 @@ export class Herald extends Construct {
       HERALD_BUCKET: this.storage.bucket.bucketName,
       HERALD_QUEUE_URL: this.queues.deliveries.queueUrl,
       HERALD_QUEUE_ARN: this.queues.deliveries.queueArn,
+      HERALD_ORDERED_QUEUE_URL: this.queues.ordered.queueUrl,
       HERALD_SCHEDULE_GROUP: this.scheduling.group.scheduleGroupName,
       HERALD_SCHEDULER_ROLE_ARN: this.scheduling.role.roleArn,
       HERALD_SCHEDULE_DLQ_ARN: this.queues.deliveriesPoison.queueArn,
@@ -125,6 +126,7 @@ export class Herald extends Construct {
     });
     this.delivery = new HeraldDelivery(this, "Delivery", {
       queue: this.queues.deliveries,
+      orderedQueue: this.queues.ordered,
       timeout: deliveryTimeout,
       maxConcurrency: deliveryConcurrency,
       environment,
@@ -139,8 +141,14 @@ export class Herald extends Construct {
       api: this.api.httpApi,
       apiFunction: this.api.function,
       deliveryFunction: this.delivery.function,
-      queues: [{ name: "deliveries", queue: this.queues.deliveries }],
-      poisonQueues: [{ name: "deliveries", queue: this.queues.deliveriesPoison }],
+      queues: [
+        { name: "deliveries", queue: this.queues.deliveries },
+        { name: "ordered", queue: this.queues.ordered, ageAlarm: false },
+      ],
+      poisonQueues: [
+        { name: "deliveries", queue: this.queues.deliveriesPoison },
+        { name: "ordered", queue: this.queues.orderedPoison },
+      ],
     });
     if (props.dashboard !== false) this.dashboard = new HeraldDashboard(this, "Dashboard", { metrics: this.metrics });
     this.alarms = new HeraldAlarms(this, "Alarms", {
@@ -177,6 +185,7 @@ export class Herald extends Construct {
       }),
     );
     this.queues.deliveries.grantSendMessages(fn);
+    this.queues.ordered.grantSendMessages(fn); // enqueues: the API's, and the delivery Lambda's schedule firings and DLQ retries
     const schedules = Stack.of(this).formatArn({
       service: "scheduler",
       resource: "schedule",

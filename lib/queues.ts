@@ -1,5 +1,5 @@
 import { Duration } from "aws-cdk-lib";
-import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
+import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 
 export interface HeraldQueuesProps {
@@ -16,13 +16,17 @@ export const MAX_JOB_BYTES = 256 * 1024;
 const MAX_RECEIVES = 5;
 
 /**
- * The SQS queue deliveries run through (immediate and delayed attempts, and schedule firings), with a
- * redrive queue for poison messages — Herald's own failures; the QStash DLQ (failed deliveries) is an
- * API resource in DynamoDB. QStash queues are ordered in DynamoDB, not by an SQS FIFO queue (README).
+ * The SQS queues deliveries run through, each with a redrive queue for poison messages — Herald's own
+ * failures; the QStash DLQ (failed deliveries) is an API resource in DynamoDB.
+ * - `deliveries` (standard): immediate and delayed attempts, retries, schedule firings, the sweep.
+ * - `ordered` (FIFO): the first job of each queued message, one message group per lane of its queue, so
+ *   SQS runs at most one job of a lane at a time, in order (docs/architecture.md §14).
  */
 export class HeraldQueues extends Construct {
   readonly deliveries: Queue;
   readonly deliveriesPoison: Queue;
+  readonly ordered: Queue;
+  readonly orderedPoison: Queue;
 
   constructor(scope: Construct, id: string, props: HeraldQueuesProps) {
     super(scope, id);
@@ -39,6 +43,27 @@ export class HeraldQueues extends Construct {
       maxMessageSizeBytes: MAX_JOB_BYTES,
       visibilityTimeout: props.visibilityTimeout,
       deadLetterQueue: { queue: this.deliveriesPoison, maxReceiveCount: MAX_RECEIVES },
+    });
+    // A FIFO queue's dead-letter queue must be FIFO too (same page). The ordered queue keeps messages the
+    // longest SQS allows, 14 days: a job waits there while earlier jobs of its lane run (a wait longer
+    // than one attempt moves the lane into DynamoDB, so only a lane's backlog of attempts waits in SQS).
+    // High-throughput FIFO (deduplication and throughput limit per message group) lets lanes of many
+    // queues run side by side (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/high-throughput-fifo.html).
+    this.orderedPoison = new Queue(this, "OrderedPoison", {
+      ...common,
+      fifo: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.ordered = new Queue(this, "Ordered", {
+      ...common,
+      fifo: true,
+      contentBasedDeduplication: false,
+      deduplicationScope: DeduplicationScope.MESSAGE_GROUP,
+      fifoThroughputLimit: FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
+      retentionPeriod: Duration.days(14),
+      maxMessageSizeBytes: MAX_JOB_BYTES,
+      visibilityTimeout: props.visibilityTimeout,
+      deadLetterQueue: { queue: this.orderedPoison, maxReceiveCount: MAX_RECEIVES },
     });
   }
 }

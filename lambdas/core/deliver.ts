@@ -8,6 +8,7 @@ import { getHeader } from "./headers.ts";
 import { dlqIdFor, newJwtId } from "./ids.ts";
 import { acquireFlowSlot, releaseFlowSlot, waitForFlowSlot } from "./flow-control.ts";
 import { FINAL_STATES, type AttemptResponse, type LogEvent, type Message, type MessageStatus } from "./message.ts";
+import { laneGate, pinLane, type LaneTurn } from "./queue-lanes.ts";
 import { onMessageFinal, parkIfPaused } from "./queues.ts";
 import { redactMessage } from "./redact.ts";
 import { signDelivery } from "./signature.ts";
@@ -62,8 +63,13 @@ export async function deliverMessage(ctx: HeraldContext, job: DeliveryJob): Prom
   if (status.state !== "CREATED" && status.state !== "RETRY") return "skipped";
 
   const retried = job.retried;
-  // A queue that is paused holds its messages; a flow-control key may make the attempt wait its turn.
-  if (await parkIfPaused(ctx, message)) return "waiting";
+  // A queue that is paused holds its messages (a job from a lane joins its entries, or runs holding the
+  // lane: queue-lanes.ts); a flow-control key may make the attempt wait its turn.
+  let lane: LaneTurn | undefined;
+  if (job.ordered && message.queueName !== undefined) {
+    lane = await laneGate(ctx, message);
+    if (!lane) return "waiting";
+  } else if (await parkIfPaused(ctx, message)) return "waiting";
   const flow = message.flowControl;
   if (flow) {
     const admission = await acquireFlowSlot(ctx, flow.key, job);
@@ -75,7 +81,7 @@ export async function deliverMessage(ctx: HeraldContext, job: DeliveryJob): Prom
   }
   try {
     // Waiting for a flow-control slot starts the attempt later: then ACTIVE is logged when it is admitted.
-    return await attemptAndSettle(ctx, message, status, retried, flow ? undefined : readAt);
+    return await attemptAndSettle(ctx, message, status, retried, flow ? undefined : readAt, lane);
   } finally {
     if (flow) await releaseFlowSlot(ctx, flow.key, job);
   }
@@ -92,6 +98,7 @@ async function attemptAndSettle(
   status: MessageStatus | undefined,
   retried: number,
   startedAt = ctx.clock.now(),
+  lane?: LaneTurn,
 ): Promise<DeliveryOutcome> {
   // ACTIVE is logged with the attempt's start time but written with its outcome, in the same store call:
   // one write round trip per attempt instead of two.
@@ -117,7 +124,7 @@ async function attemptAndSettle(
       state: "DELIVERED",
       ...(response ? { response } : {}),
     };
-    if (status) await settle(ctx, message, status, { state: "DELIVERED", retried }, [active, delivered]);
+    if (status) await settle(ctx, message, status, { state: "DELIVERED", retried }, [active, delivered], lane);
     else await ctx.store.appendEvents([...carried, delivered], [redactMessage(message)]);
     return "delivered";
   }
@@ -141,6 +148,8 @@ async function attemptAndSettle(
       await ctx.dispatcher.dispatch({ messageId: message.messageId, retried: retried + 1 }, nextAt);
       return "retry";
     }
+    // The retry's wait outlasts this job's hold on its lane: the lane's entries hold the message from now.
+    if (lane && !lane.pinned) await pinLane(ctx, lane.lane, message.messageId);
     await ctx.dispatcher.dispatch({ messageId: message.messageId, retried: retried + 1 }, nextAt);
     await settle(ctx, message, status, { state: "RETRY", retried: retried + 1 }, [active, errorEvent, retryEvent]);
     return "retry";
@@ -153,7 +162,7 @@ async function attemptAndSettle(
     await acceptMessage(ctx, callbackMessage({ kind: "failureCallback", settings, dlqId, ...outcomeFields }));
   }
   const failed: LogEvent = { time: now, messageId: message.messageId, state: "FAILED", error };
-  if (status) await settle(ctx, message, status, { state: "FAILED", retried }, [active, errorEvent, failed]);
+  if (status) await settle(ctx, message, status, { state: "FAILED", retried }, [active, errorEvent, failed], lane);
   else await ctx.store.appendEvents([...carried, errorEvent, failed], [redactMessage(message)]);
   return "failed";
 }
@@ -177,9 +186,12 @@ async function settle(
   expected: MessageStatus,
   next: MessageStatus,
   events: LogEvent[],
+  lane?: LaneTurn,
 ): Promise<void> {
   const written = await settleStatus(ctx, message, expected, next, events);
-  if (written && FINAL_STATES.includes(written.state)) await onMessageFinal(ctx, message, written);
+  // A job that ran through its lane without holding it has no entry to end: its SQS receipt was the turn.
+  const inStore = !lane || lane.pinned;
+  if (written && FINAL_STATES.includes(written.state)) await onMessageFinal(ctx, message, written, inStore);
 }
 
 /**

@@ -54,8 +54,10 @@ export interface Message {
   topicName?: string;
   endpointName?: string;
   queueName?: string;
-  /** Position in its queue (enqueue order); set with queueName. */
+  /** Position in its queue (enqueue order), where core orders the queue in the store. */
   queueSeq?: number;
+  /** Its lane, where the platform orders the queue (queue-lanes.ts); set instead of queueSeq. */
+  queueLane?: number;
   scheduleId?: string;
   flowControl?: FlowControlSettings;
   /** Values API answers show redacted (`Upstash-Redact-Fields`); deliveries send the originals. */

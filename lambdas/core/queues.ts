@@ -7,6 +7,7 @@ import type { HeraldContext } from "./context.ts";
 import { badRequest, clip, notFound } from "./errors.ts";
 import { callbackMessageId, failureCallbackMessageId } from "./ids.ts";
 import { FINAL_STATES, type Message, type MessageStatus } from "./message.ts";
+import { joinOwnLane, laneConfig, laneCount, laneName, laneOf, lanesOf, parseLaneName } from "./queue-lanes.ts";
 import { RESOURCE_NAME, updateRecord } from "./records.ts";
 
 export interface QueueConfig {
@@ -15,6 +16,8 @@ export interface QueueConfig {
   paused: boolean;
   createdAt: number;
   updatedAt: number;
+  /** The most parallelism the queue had: its messages may be in that many lanes (queue-lanes.ts). */
+  lanes?: number;
 }
 
 const MAX_PARALLELISM = 1000;
@@ -26,8 +29,13 @@ export function assertQueueName(name: string): void {
   }
 }
 
-/** The queue's settings; a queue that was never configured (or was deleted) runs with the defaults. */
-async function queueConfig(ctx: HeraldContext, name: string): Promise<QueueConfig> {
+/**
+ * The queue's settings; a queue that was never configured (or was deleted) runs with the defaults. A
+ * lane's (queue-lanes.ts) are its queue's, one at a time.
+ */
+export async function queueConfig(ctx: HeraldContext, name: string): Promise<QueueConfig> {
+  const lane = parseLaneName(name);
+  if (lane) return laneConfig(await queueConfig(ctx, lane.queue), name);
   const stored = await ctx.store.getRecord<QueueConfig>("queue", name);
   const now = ctx.clock.now();
   return stored?.value ?? { name, parallelism: 1, paused: false, createdAt: now, updatedAt: now };
@@ -51,9 +59,20 @@ export async function upsertQueue(ctx: HeraldContext, body: unknown): Promise<vo
     paused: (input.paused as boolean | undefined) ?? current?.paused ?? false,
     createdAt: current?.createdAt ?? now,
     updatedAt: now,
+    lanes: Math.max(current ? laneCount(current) : 1, parallelism as number),
   }));
-  await pumpQueue(ctx, name); // more parallelism or a resume may let parked messages go
+  await pumpAll(ctx, name); // more parallelism or a resume may let parked messages go
 }
+
+/** Pumps a queue's entries and, where the platform orders queues, each of its lanes' (queue-lanes.ts). */
+export async function pumpAll(ctx: HeraldContext, queue: string, known?: QueueConfig): Promise<void> {
+  const config = known ?? (await queueConfig(ctx, queue));
+  await pumpQueue(ctx, queue, config);
+  for (const lane of laneNames(ctx, config)) await pumpQueue(ctx, lane, laneConfig(config, lane));
+}
+
+const laneNames = (ctx: HeraldContext, config: QueueConfig): string[] =>
+  ctx.dispatcher.dispatchOrdered ? Array.from({ length: laneCount(config) }, (_, i) => laneName(config.name, i)) : [];
 
 export async function getQueue(ctx: HeraldContext, name: string): Promise<Record<string, unknown>> {
   const stored = await ctx.store.getRecord<QueueConfig>("queue", name);
@@ -66,13 +85,19 @@ export async function listQueues(ctx: HeraldContext): Promise<Record<string, unk
   return Promise.all(queues.map((q) => queueView(ctx, q)));
 }
 
+/**
+ * `lag` counts the messages waiting in the store: every unfinished one where core orders the queue; with
+ * lanes (AWS), those of a paused queue and those behind a message holding its lane — not those still in
+ * transit in SQS (docs/qstash-api.md §24).
+ */
 async function queueView(ctx: HeraldContext, queue: QueueConfig): Promise<Record<string, unknown>> {
+  const counts = await Promise.all([queue.name, ...laneNames(ctx, queue)].map((n) => ctx.store.countQueueEntries(n)));
   return {
     name: queue.name,
     createdAt: queue.createdAt,
     updatedAt: queue.updatedAt,
     parallelism: queue.parallelism,
-    lag: await ctx.store.countQueueEntries(queue.name),
+    lag: counts.reduce((a, b) => a + b, 0),
     paused: queue.paused,
   };
 }
@@ -81,6 +106,8 @@ async function queueView(ctx: HeraldContext, queue: QueueConfig): Promise<Record
 export interface DeletedQueue {
   name: string;
   deletedAt: number;
+  /** The deleted queue's lanes, which the sweep keeps pumping. */
+  lanes?: number;
 }
 
 /**
@@ -95,10 +122,16 @@ const DELETED_MARKER_MS = 3_600_000;
  * The marker is written first: a queue with entries is always findable by its settings or its marker.
  */
 export async function deleteQueue(ctx: HeraldContext, name: string): Promise<void> {
-  if (!(await ctx.store.getRecord("queue", name))) throw notFound(`queue "${name}" not found`);
-  await updateRecord<DeletedQueue>(ctx, "deletedQueue", name, () => ({ name, deletedAt: ctx.clock.now() }));
+  const stored = await ctx.store.getRecord<QueueConfig>("queue", name);
+  if (!stored) throw notFound(`queue "${name}" not found`);
+  const lanes = laneCount(stored.value);
+  await updateRecord<DeletedQueue>(ctx, "deletedQueue", name, (old) => ({
+    name,
+    deletedAt: ctx.clock.now(),
+    lanes: Math.max(lanes, old?.lanes ?? 1),
+  }));
   if (!(await ctx.store.deleteRecord("queue", name))) throw notFound(`queue "${name}" not found`);
-  await pumpQueue(ctx, name);
+  await pumpAll(ctx, name, { ...(await queueConfig(ctx, name)), lanes });
 }
 
 /**
@@ -106,12 +139,19 @@ export async function deleteQueue(ctx: HeraldContext, name: string): Promise<voi
  * and the sweep pumps it with them), and drops the marker once it is old and the queue no longer needs it
  * (settings again, or no entries). The drop is a compare-and-set: a newer delete's marker stays.
  */
-export async function sweepDeletedQueue(ctx: HeraldContext, name: string, listed: boolean): Promise<void> {
-  if (!listed) await pumpQueue(ctx, name);
-  const marker = await ctx.store.getRecord<DeletedQueue>("deletedQueue", name);
-  if (!marker || ctx.clock.now() < marker.value.deletedAt + DELETED_MARKER_MS) return;
-  const needed = !(await ctx.store.getRecord("queue", name)) && (await ctx.store.headQueueEntries(name, 1)).length > 0;
-  if (!needed) await ctx.store.deleteRecord("deletedQueue", name, marker.version);
+export async function sweepDeletedQueue(ctx: HeraldContext, marker: DeletedQueue, listed: boolean): Promise<void> {
+  const { name } = marker;
+  const config = { ...(await queueConfig(ctx, name)), lanes: marker.lanes ?? 1 };
+  if (!listed) await pumpAll(ctx, name, config);
+  const stored = await ctx.store.getRecord<DeletedQueue>("deletedQueue", name);
+  if (!stored || ctx.clock.now() < stored.value.deletedAt + DELETED_MARKER_MS) return;
+  let needed = false;
+  if (!(await ctx.store.getRecord("queue", name))) {
+    for (const entries of [name, ...laneNames(ctx, config)]) {
+      if ((await ctx.store.headQueueEntries(entries, 1)).length > 0) needed = true;
+    }
+  }
+  if (!needed) await ctx.store.deleteRecord("deletedQueue", name, stored.version);
 }
 
 export async function setQueuePaused(ctx: HeraldContext, name: string, paused: boolean): Promise<void> {
@@ -120,7 +160,7 @@ export async function setQueuePaused(ctx: HeraldContext, name: string, paused: b
   await updateRecord<QueueConfig>(ctx, "queue", name, (current) =>
     current && current.paused !== paused ? { ...current, paused, updatedAt: ctx.clock.now() } : undefined,
   );
-  if (!paused) await pumpQueue(ctx, name);
+  if (!paused) await pumpAll(ctx, name);
 }
 
 /**
@@ -136,6 +176,7 @@ export async function enqueueMessage(ctx: HeraldContext, message: Message): Prom
     config = { name: queue, parallelism: 1, paused: false, createdAt: now, updatedAt: now };
     await ctx.store.putRecord("queue", queue, config, undefined); // a concurrent create wins: fine
   }
+  if (ctx.dispatcher.dispatchOrdered) return enqueueInLane(ctx, message, config);
   const seq = await ctx.store.increment(counterOf(queue));
   const queued: Message = { ...message, queueSeq: seq };
   const created = await ctx.store.createMessage(queued, { state: "CREATED", retried: 0 }, [
@@ -157,6 +198,27 @@ export async function enqueueMessage(ctx: HeraldContext, message: Message): Prom
   // between is caught by the job itself, which parks.
   await pumpQueue(ctx, queue, config);
   return true;
+}
+
+/**
+ * Where the platform orders queues (queue-lanes.ts): the message is stored with its lane, then its first
+ * job is sent into that lane; it waits there, in SQS, for its turn. A message stored by an earlier run
+ * that died before the send (a schedule firing processed twice) is sent again into the lane it has.
+ */
+async function enqueueInLane(ctx: HeraldContext, message: Message, config: QueueConfig): Promise<boolean> {
+  const queued: Message = { ...message, queueLane: laneOf(message.messageId, config.parallelism) };
+  const created = await ctx.store.createMessage(queued, { state: "CREATED", retried: 0 }, [
+    { time: queued.createdAt, messageId: queued.messageId, state: "CREATED" },
+  ]);
+  let lane = queued.queueLane as number;
+  if (!created) {
+    const existing = await ctx.store.getMessage(queued.messageId);
+    if (existing?.status.state !== "CREATED" || existing.status.retried !== 0) return false;
+    lane = existing.message.queueLane ?? lane;
+  }
+  const send = ctx.dispatcher.dispatchOrdered as NonNullable<typeof ctx.dispatcher.dispatchOrdered>;
+  await send.call(ctx.dispatcher, { messageId: queued.messageId, retried: 0 }, laneName(config.name, lane));
+  return created;
 }
 
 /** How long after its turn a first attempt may still legitimately not have finished. */
@@ -302,19 +364,41 @@ const lostAfterMs = (ctx: HeraldContext): number => ctx.config.maxTimeoutSec * 1
  */
 export async function parkIfPaused(ctx: HeraldContext, message: Message): Promise<boolean> {
   const queue = message.queueName;
-  if (queue === undefined || message.queueSeq === undefined) return false;
+  if (queue === undefined || (message.queueSeq === undefined && message.queueLane === undefined)) return false;
   if (!(await queueConfig(ctx, queue)).paused) return false;
-  await ctx.store.setQueueEntryParked(queue, message.queueSeq, true, ctx.clock.now());
-  if (!(await queueConfig(ctx, queue)).paused) await pumpQueue(ctx, queue);
+  const entry = await entryOf(ctx, message);
+  if (entry) await ctx.store.setQueueEntryParked(entry.queue, entry.seq, true, ctx.clock.now());
+  else if (message.queueLane !== undefined) await joinOwnLane(ctx, message);
+  if (!(await queueConfig(ctx, queue)).paused) await pumpAll(ctx, queue);
   return true;
+}
+
+/**
+ * Where a queue message's entry is: at its position, or (in a lane) as the head of its lane, where a
+ * message that holds the lane always is.
+ */
+async function entryOf(ctx: HeraldContext, message: Message): Promise<{ queue: string; seq: number } | undefined> {
+  if (message.queueSeq !== undefined) return { queue: message.queueName as string, seq: message.queueSeq };
+  for (const lane of await lanesOf(ctx, message)) {
+    const [head] = await ctx.store.headQueueEntries(lane, 1);
+    if (head?.messageId === message.messageId) return { queue: lane, seq: head.seq };
+  }
+  return undefined;
 }
 
 /**
  * Called after any message reached a final state: a queue message's entry ends once it and its
  * callbacks are final — checked from both sides, so whichever finishes last ends the entry.
  */
-export async function onMessageFinal(ctx: HeraldContext, message: Message, status: MessageStatus): Promise<void> {
-  if (message.queueName !== undefined && message.queueSeq !== undefined) {
+export async function onMessageFinal(
+  ctx: HeraldContext,
+  message: Message,
+  status: MessageStatus,
+  /** False when the message ran through its lane without holding it (no entry to end, no read needed). */
+  inStore = true,
+): Promise<void> {
+  if (!inStore) return;
+  if (message.queueName !== undefined && (message.queueSeq !== undefined || message.queueLane !== undefined)) {
     await finishEntryIfDone(ctx, message, status);
     return;
   }
@@ -336,7 +420,8 @@ async function finishEntryIfDone(ctx: HeraldContext, message: Message, status: M
     const callback = await ctx.store.getMessage(id);
     if (callback && !FINAL_STATES.includes(callback.status.state)) return; // it ends the entry when final
   }
-  const queue = message.queueName as string;
-  await ctx.store.deleteQueueEntry(queue, message.queueSeq as number);
-  await pumpQueue(ctx, queue);
+  const entry = await entryOf(ctx, message);
+  if (!entry) return; // a laned message that ran through its lane without holding it: nothing to end
+  await ctx.store.deleteQueueEntry(entry.queue, entry.seq);
+  await pumpQueue(ctx, entry.queue);
 }

@@ -5,7 +5,7 @@
 // delivery queue; local: a timer), so every such wait ends within its threshold plus one period.
 import type { HeraldContext } from "./context.ts";
 import { wakeStrandedWaiters, type FlowControlState } from "./flow-control.ts";
-import { pumpQueue, sweepDeletedQueue, type DeletedQueue, type QueueConfig } from "./queues.ts";
+import { pumpAll, sweepDeletedQueue, type DeletedQueue, type QueueConfig } from "./queues.ts";
 
 /** How often the platforms run the sweep. */
 export const SWEEP_INTERVAL_MS = 5 * 60_000;
@@ -23,7 +23,8 @@ export interface SweepReport {
  * Pumps every queue (which gives lost turns again, queues.ts) — the configured ones and the deleted ones
  * that may still have entries — and wakes the waiters of every flow-control key with a free slot. Safe to
  * run concurrently with itself and with everything else: each step is a compare-and-set.
- * Cost: three record listings, plus one read of each queue's head and of each key with a free slot.
+ * Cost: three record listings, plus one read of each queue's head (and each of its lanes', where the
+ * platform orders queues) and of each key with a free slot.
  * Throws after trying everything if any part failed (the platform retries the sweep).
  */
 export async function sweep(ctx: HeraldContext): Promise<SweepReport> {
@@ -34,8 +35,8 @@ export async function sweep(ctx: HeraldContext): Promise<SweepReport> {
   ]);
   const listed = new Set(queues.map((q) => q.name));
   const tasks: (() => Promise<void>)[] = [
-    ...queues.map((queue) => () => pumpQueue(ctx, queue.name, queue)),
-    ...deleted.map((marker) => () => sweepDeletedQueue(ctx, marker.name, listed.has(marker.name))),
+    ...queues.map((queue) => () => pumpAll(ctx, queue.name, queue)),
+    ...deleted.map((marker) => () => sweepDeletedQueue(ctx, marker, listed.has(marker.name))),
     ...keys.map((state) => () => wakeStrandedWaiters(ctx, state)),
   ];
   const errors: unknown[] = [];

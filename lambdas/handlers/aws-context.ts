@@ -95,6 +95,7 @@ export function awsContext(): AwsContext {
   const dispatcher = new SqsDispatcher({
     sqs,
     queueUrl: required(env, "HERALD_QUEUE_URL"),
+    ...(env.HERALD_ORDERED_QUEUE_URL ? { orderedQueueUrl: env.HERALD_ORDERED_QUEUE_URL } : {}),
     ...scheduling,
     onScheduleFallback: (error) => {
       recordMetric("SchedulerFallbacks", 1);

@@ -6,6 +6,11 @@ export interface DeliveryJob {
   retried: number;
   /** The whole message, when it travels with its job instead of being stored (first attempts only). */
   message?: Message;
+  /**
+   * The job came through an ordered lane (dispatchOrdered): while it runs, no later job of its lane
+   * does, so it holds its queue's turn in that lane (docs/architecture.md §14).
+   */
+  ordered?: boolean;
 }
 
 export interface Dispatcher {
@@ -18,4 +23,11 @@ export interface Dispatcher {
   readonly carriesMessages?: boolean;
   /** Durably schedules the job; it runs (at least once) no earlier than `dueAt` (epoch ms). */
   dispatch(job: DeliveryJob, dueAt: number): Promise<void>;
+  /**
+   * When the platform orders queues itself (AWS: an SQS FIFO queue, one message group per lane): sends a
+   * queued message's first job into `lane`, where jobs arrive in the order sent, each only after the
+   * previous one's run ended, and arrive with `ordered: true`. At once: a queued message's wait
+   * (`Not-Before`) is core's. Without it, core orders queues in the store (queues.ts).
+   */
+  dispatchOrdered?(job: DeliveryJob, lane: string): Promise<void>;
 }

@@ -37,7 +37,7 @@ export class HeraldAlarms extends Construct {
         "EventBridge Scheduler refused one-time schedules (throttled or failing): long waits hop through SQS " +
         "every 15 minutes meanwhile; raise the CreateSchedule quota if it lasts",
     });
-    m.oldestMessageAge().forEach((metric, i) => {
+    m.oldestMessageAge({ alarmed: true }).forEach((metric, i) => {
       this.add(`QueueAge${i}`, {
         metric,
         threshold: Duration.minutes(10).toSeconds(),

@@ -9,7 +9,11 @@ export interface HeraldMetricSources {
   api: HttpApi;
   apiFunction: LambdaFunction;
   deliveryFunction: LambdaFunction;
-  queues: { name: string; queue: Queue }[];
+  /**
+   * `ageAlarm: false`: a queue whose oldest message may rightly be old (the FIFO queue holds a queue's
+   * backlog, delivered one at a time per lane): charted, not alarmed.
+   */
+  queues: { name: string; queue: Queue; ageAlarm?: boolean }[];
   poisonQueues: { name: string; queue: Queue }[];
 }
 
@@ -45,8 +49,9 @@ export class HeraldMetrics {
   deliveryLagP50 = (): Metric => this.herald("DeliveryLag", "Delivery latency p50 (ms after due)", Stats.p(50));
   deliveryLagP99 = (): Metric => this.herald("DeliveryLag", "Delivery latency p99 (ms after due)", Stats.p(99));
 
-  oldestMessageAge(): Metric[] {
-    return this.sources.queues.map(({ name, queue }) =>
+  oldestMessageAge(options: { alarmed?: boolean } = {}): Metric[] {
+    const queues = options.alarmed ? this.sources.queues.filter((q) => q.ageAlarm !== false) : this.sources.queues;
+    return queues.map(({ name, queue }) =>
       queue.metricApproximateAgeOfOldestMessage({
         period: PERIOD,
         statistic: Stats.MAXIMUM,

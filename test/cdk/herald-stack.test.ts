@@ -82,7 +82,6 @@ describe("storage", () => {
 
 describe("queues", () => {
   it("has a standard delivery queue, encrypted, size-capped and redriven to a poison queue", () => {
-    template.resourceCountIs("AWS::SQS::Queue", 2);
     const redrive = (target: string) => ({
       deadLetterTargetArn: { "Fn::GetAtt": [Match.stringLikeRegexp(target), "Arn"] },
       maxReceiveCount: 5,
@@ -101,6 +100,29 @@ describe("queues", () => {
     });
     template.hasResourceProperties("AWS::SQS::QueuePolicy", {
       PolicyDocument: DENIES_PLAIN_HTTP,
+    });
+  });
+
+  it("has a FIFO queue for queued messages, high-throughput, redriven to a FIFO poison queue", () => {
+    template.resourceCountIs("AWS::SQS::Queue", 4);
+    template.hasResourceProperties("AWS::SQS::Queue", {
+      FifoQueue: true,
+      MessageRetentionPeriod: 14 * 86_400,
+      RedrivePolicy: Match.absent(),
+    });
+    template.hasResourceProperties("AWS::SQS::Queue", {
+      FifoQueue: true,
+      ContentBasedDeduplication: false,
+      DeduplicationScope: "messageGroup",
+      FifoThroughputLimit: "perMessageGroupId",
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 86_400,
+      MaximumMessageSize: 262144,
+      VisibilityTimeout: 1080,
+      RedrivePolicy: {
+        deadLetterTargetArn: { "Fn::GetAtt": [Match.stringLikeRegexp("QueuesOrderedPoison"), "Arn"] },
+        maxReceiveCount: 5,
+      },
     });
   });
 });
@@ -128,6 +150,7 @@ describe("Lambdas", () => {
           HERALD_BUCKET: Match.anyValue(),
           HERALD_QUEUE_URL: Match.anyValue(),
           HERALD_QUEUE_ARN: Match.anyValue(),
+          HERALD_ORDERED_QUEUE_URL: Match.anyValue(),
           HERALD_SCHEDULE_GROUP: Match.anyValue(),
           HERALD_SCHEDULER_ROLE_ARN: Match.anyValue(),
           HERALD_SECRET_ARN: Match.anyValue(),
@@ -143,14 +166,20 @@ describe("Lambdas", () => {
     template.hasResourceProperties("AWS::Lambda::Function", { Timeout: 29 });
   });
 
-  it("consume the delivery queue in batches with partial batch failures and a concurrency cap", () => {
-    template.resourceCountIs("AWS::Lambda::EventSourceMapping", 1);
-    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
-      BatchSize: 10,
-      FunctionResponseTypes: ["ReportBatchItemFailures"],
-      ScalingConfig: { MaximumConcurrency: 20 },
-      EventSourceArn: { "Fn::GetAtt": [Match.stringLikeRegexp("QueuesDeliveries(?!Poison)"), "Arn"] },
-    });
+  it("consume the delivery queue and the FIFO queue in batches with partial batch failures and a concurrency cap", () => {
+    template.resourceCountIs("AWS::Lambda::EventSourceMapping", 2);
+    const deliveryFunction = Object.keys(
+      template.findResources("AWS::Lambda::Function", { Properties: { Timeout: 180 } }),
+    )[0] as string;
+    for (const queue of ["QueuesDeliveries(?!Poison)", "QueuesOrdered(?!Poison)"]) {
+      template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+        BatchSize: 10,
+        FunctionResponseTypes: ["ReportBatchItemFailures"],
+        ScalingConfig: { MaximumConcurrency: 20 },
+        FunctionName: { Ref: deliveryFunction },
+        EventSourceArn: { "Fn::GetAtt": [Match.stringLikeRegexp(queue), "Arn"] },
+      });
+    }
   });
 
   it("may do only what Herald does, only on Herald's resources", () => {
@@ -360,7 +389,7 @@ describe("observability", () => {
   });
 
   it("alarms on poison messages, the delivery error rate, queue age and Scheduler fallbacks", () => {
-    template.resourceCountIs("AWS::CloudWatch::Alarm", 4);
+    template.resourceCountIs("AWS::CloudWatch::Alarm", 5);
     template.hasResourceProperties("AWS::CloudWatch::Alarm", {
       Threshold: 0,
       ComparisonOperator: "GreaterThanThreshold",
@@ -378,7 +407,9 @@ describe("observability", () => {
         Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: metricName }) }) }),
       ],
     });
-    expect(count(template, "AWS::CloudWatch::Alarm", on("ApproximateNumberOfMessagesVisible", 0))).toBe(1);
+    // One per poison queue (standard and FIFO); the age alarm is the standard queue's only: the FIFO queue
+    // holds queues' backlogs, which may rightly be old.
+    expect(count(template, "AWS::CloudWatch::Alarm", on("ApproximateNumberOfMessagesVisible", 0))).toBe(2);
     expect(count(template, "AWS::CloudWatch::Alarm", on("ApproximateAgeOfOldestMessage", 600))).toBe(1);
     template.hasResourceProperties("AWS::CloudWatch::Alarm", {
       Threshold: 5,
@@ -457,7 +488,7 @@ describe("the Herald construct in another CDK app", () => {
     t.resourcePropertiesCountIs(
       "AWS::CloudWatch::Alarm",
       { AlarmActions: [{ Ref: Match.stringLikeRegexp("Oncall") }] },
-      4,
+      5,
     );
     const report = nagReport(app).pluginReports.find((r) => r.pluginName === "AwsSolutions");
     expect(report?.violations).toEqual([]);

@@ -16,9 +16,9 @@ const emulators = useAwsEmulators();
 function deliveryQueueSize(): number {
   const { template } = synthHerald();
   const queues = Object.values(template.findResources("AWS::SQS::Queue")) as {
-    Properties: { MaximumMessageSize?: number; RedrivePolicy?: unknown };
+    Properties: { MaximumMessageSize?: number; RedrivePolicy?: unknown; FifoQueue?: boolean };
   }[];
-  const deliveries = queues.find((q) => q.Properties.RedrivePolicy !== undefined);
+  const deliveries = queues.find((q) => q.Properties.RedrivePolicy !== undefined && q.Properties.FifoQueue !== true);
   return deliveries?.Properties.MaximumMessageSize ?? 262_144;
 }
 

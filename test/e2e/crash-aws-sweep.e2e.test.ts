@@ -1,7 +1,9 @@
-// The sweep on emulated AWS (issue 6): an enqueue whose API Lambda dies between giving the message its
-// queue turn and sending its job leaves the queue waiting, the client's retry behind it. No later event on
-// the queue comes; the stack's recurring sweep schedule (here the Scheduler stand-in's, fired by
-// runDueSchedules instead of waiting 5 minutes) gives the lost turn again, and both are delivered in order.
+// The sweep on emulated AWS (issue 6): a queue's lane that holds its messages in DynamoDB (here: a paused
+// queue, docs/architecture.md §14) gives its turns by a pump; a resume whose API Lambda dies between
+// giving the head its turn and sending its job leaves the lane waiting, the next message behind it. No
+// later event on the lane comes; the stack's recurring sweep schedule (here the Scheduler stand-in's, fired
+// by runDueSchedules instead of waiting 5 minutes) gives the lost turn again, and both are delivered in
+// order, once.
 import { DynamoDBClient, GetItemCommand, QueryCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from "../../emulation/emulators.ts";
@@ -30,6 +32,9 @@ afterAll(async () => {
   await aws.close();
 });
 
+/** A parallelism-1 queue's only lane (core/queue-lanes.ts). */
+const lane = (queue: string): string => `${queue}#0`;
+
 const api = (path: string, init: RequestInit = {}): Promise<Response> =>
   fetch(`${aws.herald.url}${path}`, {
     ...init,
@@ -48,7 +53,7 @@ async function ageGivenTurns(queue: string, byMs: number): Promise<number> {
     new QueryCommand({
       TableName: table,
       KeyConditionExpression: "PK = :pk",
-      ExpressionAttributeValues: { ":pk": { S: `QE#${queue}` } },
+      ExpressionAttributeValues: { ":pk": { S: `QE#${lane(queue)}` } },
     }),
   );
   let aged = 0;
@@ -83,81 +88,85 @@ async function ageGivenTurns(queue: string, byMs: number): Promise<number> {
 interface Cut {
   cut: number;
   queue: string;
-  /** The dead enqueue's AWS requests, up to its death. */
+  /** The dead resume's AWS requests, up to its death. */
   died: string[];
   /**
-   * Its turn was given and no job was sent: the requests it died after say so (the head read, then the
-   * claim's update, no send), or its queue did not heal and shows exactly that state.
+   * Its head was given its turn and no job was sent: the requests it died after say so (the head read,
+   * then the claim's update, no send), or its queue did not heal and shows exactly that state.
    */
   lostTurn: boolean;
 }
 
-/** The entries of a queue that were given a turn (un-parked), read without changing anything. */
+/** The entries of a queue's lane that were given a turn (un-parked), read without changing anything. */
 async function givenTurns(queue: string): Promise<number> {
   const entries = await dynamo.send(
     new QueryCommand({
       TableName: aws.herald.emulators.tableName,
       KeyConditionExpression: "PK = :pk",
-      ExpressionAttributeValues: { ":pk": { S: `QE#${queue}` } },
+      ExpressionAttributeValues: { ":pk": { S: `QE#${lane(queue)}` } },
       ConsistentRead: true,
     }),
   );
   return (entries.Items ?? []).filter((entry) => entry.c?.N !== undefined).length;
 }
 
-/**
- * Waits until a queue that healed by itself is done: its retry delivered and no entry left. Its delivery
- * job dispatches the retry's job after the first is delivered, so until then it still sends to SQS; the
- * next cut's death must not overlap it. The Lambdas share one process here, and SqsDispatcher coalesces
- * the sends of one event-loop turn into one SendMessageBatch made in the context of the first sender: a
- * batch begun by an invocation that just died fails for the delivery job that joined it, whose job then
- * waits out the visibility timeout (or, begun by the delivery, the dead enqueue's send gets through).
- */
+const lagOf = async (queue: string): Promise<number> =>
+  ((await (await api(`/v2/queues/${queue}`)).json()) as { lag: number }).lag;
+
+/** Waits until a queue that healed by itself is done: its second message delivered and no entry left. */
 async function healed(queue: string): Promise<void> {
-  await sink.waitFor(`/sweep/${queue}/retry`, 1, 20_000);
-  await eventually(async () => {
-    const view = (await (await api(`/v2/queues/${queue}`)).json()) as { lag: number };
-    return view.lag === 0 ? true : undefined;
-  }, 20_000);
+  await sink.waitFor(`/sweep/${queue}/second`, 1, 20_000);
+  await eventually(async () => ((await lagOf(queue)) === 0 ? true : undefined), 20_000);
 }
 
-describe("an enqueue that died between giving a queue turn and sending its job [aws-local]", () => {
-  it("stalls its queue until the sweep gives the turn again; then the stuck message and the client's retry are delivered in order, once", async () => {
+const enqueue = async (queue: string, name: string): Promise<void> => {
+  const res = await api(`/v2/enqueue/${queue}/${sink.url}/sweep/${queue}/${name}`, { method: "POST", body: name });
+  expect(res.status, `enqueue ${name} to ${queue}`).toBeLessThan(300);
+  await res.body?.cancel();
+};
+
+describe("a resume that died between giving a lane's head its turn and sending its job [aws-local]", () => {
+  it("stalls the lane until the sweep gives the turn again; then the stuck message and the next are delivered in order, once", async () => {
     const cuts: Cut[] = [];
     for (let cut = 0; cut < 16; cut++) {
       const queue = `sweep-cut-${cut}`;
       const created = await api("/v2/queues", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ queueName: queue, parallelism: 1 }),
+        body: JSON.stringify({ queueName: queue, parallelism: 1, paused: true }),
       });
       expect(created.status).toBe(200);
+      // Paused: the message's job, received from its lane in SQS, joins the lane's entries in DynamoDB.
+      await enqueue(queue, "first");
+      await eventually(async () => ((await lagOf(queue)) === 1 ? true : undefined), 20_000);
       const died = aws.killApiAfter(queue, cut);
-      const first = await api(`/v2/enqueue/${queue}/${sink.url}/sweep/${queue}/first`, { method: "POST", body: "1" });
+      const resumed = await api(`/v2/queues/${queue}/resume`, { method: "POST" });
       aws.disarm(queue);
-      await first.body?.cancel();
+      await resumed.body?.cancel();
       // A death is reported before the invocation answers: by now `died` has settled, or there was none.
       const requests = await Promise.race([died, Promise.resolve(undefined)]);
-      // Every cut was tried once the enqueue makes fewer requests, or dies only after its answer was made.
-      if (!requests || first.status < 300) break;
-      // The client got no 2xx and enqueues again: a new message, behind the first if that was stored.
-      const retry = await api(`/v2/enqueue/${queue}/${sink.url}/sweep/${queue}/retry`, { method: "POST", body: "2" });
-      expect(retry.status, `retry after a death after ${cut} request(s)`).toBeLessThan(300);
-      await retry.body?.cancel();
+      // Every cut was tried once the resume makes fewer requests, or dies only after its answer was made.
+      if (!requests || resumed.status < 300) break;
+      // The client got no 2xx and resumes again; then the next message is enqueued, behind the first.
+      const again = await api(`/v2/queues/${queue}/resume`, { method: "POST" });
+      expect(again.status, `resume again after a death after ${cut} request(s)`).toBeLessThan(300);
+      await again.body?.cancel();
+      await enqueue(queue, "second");
       const head = requests.indexOf("QueryCommand");
       let lostTurn =
-        head >= 0 && requests.indexOf("UpdateItemCommand", head) > head && !requests.includes("SendMessageCommand");
-      // Every other cut heals by itself: the retry's enqueue pumps the queue. One death at a time: the next
-      // cut starts once this queue's deliveries are done. The names of the requests a death came after
-      // depend on timing here (SqsDispatcher's shared send batches), so a queue that does not heal is
-      // checked for the lost-turn state itself: one turn given, nothing delivered. The sweep must heal it.
+        head >= 0 &&
+        requests.indexOf("UpdateItemCommand", head) > head &&
+        !requests.some((r) => r.startsWith("SendMessage"));
+      // Every other cut heals by itself: the second resume pumps the lane. One death at a time: the next
+      // cut starts once this queue's deliveries are done. A queue that does not heal is checked for the
+      // lost-turn state itself: one turn given, nothing delivered. The sweep must heal it.
       if (!lostTurn) {
         const stuck = await healed(queue).then(
           () => false,
           async (error: Error) => {
             const delivered = sink.received.filter((r) => r.path.startsWith(`/sweep/${queue}/`)).length;
             if (delivered === 0 && (await givenTurns(queue)) === 1) return true;
-            throw new Error(`${error.message} (the enqueue died after [${requests.join(", ")}])`);
+            throw new Error(`${error.message} (the resume died after [${requests.join(", ")}])`);
           },
         );
         lostTurn = stuck;
@@ -170,13 +179,13 @@ describe("an enqueue that died between giving a queue turn and sending its job [
     );
     expect(lost.length, "some cut falls between the claim and the job").toBeGreaterThan(0);
 
-    // The lost turns still wait, retries behind them: by now the queues of every later cut, enqueued after
-    // them, healed and were delivered, so a job the lost turns had would have been delivered too.
+    // The lost turns still wait, the next messages behind them: by now the queues of every later cut healed
+    // and were delivered, so a job the lost turns had would have been delivered too.
     const last = cuts.at(-1) as Cut;
     expect(last.lostTurn, "the last cut heals by itself, after the lost ones").toBe(false);
     for (const { queue } of lost) {
       expect(sink.at(`/sweep/${queue}/first`), queue).toHaveLength(0);
-      expect(sink.at(`/sweep/${queue}/retry`), queue).toHaveLength(0);
+      expect(sink.at(`/sweep/${queue}/second`), queue).toHaveLength(0);
       expect(await ageGivenTurns(queue, 3_600_000), queue).toBe(1);
     }
 
@@ -185,15 +194,12 @@ describe("an enqueue that died between giving a queue turn and sending its job [
     await aws.herald.runDueSchedules(Date.now() + 10 * 60_000);
     // A sweep that fails in part throws, and SQS gives it again after the visibility timeout: allow one.
     await Promise.all(
-      lost.map(({ queue }) => sink.waitFor(`/sweep/${queue}/retry`, 1, VISIBILITY_TIMEOUT_MS + 30_000)),
+      lost.map(({ queue }) => sink.waitFor(`/sweep/${queue}/second`, 1, VISIBILITY_TIMEOUT_MS + 30_000)),
     );
     for (const { queue } of lost) {
       const order = sink.received.filter((r) => r.path.startsWith(`/sweep/${queue}/`)).map((r) => r.path);
-      expect(order, queue).toEqual([`/sweep/${queue}/first`, `/sweep/${queue}/retry`]);
+      expect(order, queue).toEqual([`/sweep/${queue}/first`, `/sweep/${queue}/second`]);
     }
-    for (const { queue } of cuts) {
-      const view = (await (await api(`/v2/queues/${queue}`)).json()) as { lag: number };
-      expect(view.lag, queue).toBe(0);
-    }
-  }, 180_000);
+    for (const { queue } of cuts) expect(await lagOf(queue), queue).toBe(0);
+  }, 240_000);
 });

@@ -23,7 +23,12 @@ const EARLY_TOLERANCE_MS = 1000;
 type JobRecord = Pick<SQSRecord, "messageId" | "body"> & { attributes?: Partial<SQSRecord["attributes"]> };
 
 /**
- * Handles one SQS batch of delivery jobs, schedule firings and sweeps, concurrently. The ids of records that
+ * Handles one SQS batch of delivery jobs, schedule firings and sweeps. Records of the standard queue run
+ * concurrently. Records of the FIFO queue (queued messages, one message group per lane) run in order
+ * within their group, groups side by side, and the first failure in a group fails the rest of that
+ * group's records too, so SQS gives them again in order
+ * (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html: with FIFO queues, stop
+ * at the first failure and return it and every later message of its group). The ids of records that
  * failed inside Herald go back as batch item failures (SQS redelivers them; the redrive queue catches
  * poison messages). A job that arrived early from a one-time schedule is sent on with the remaining delay.
  */
@@ -31,19 +36,36 @@ export async function processDeliveryBatch(
   records: JobRecord[],
   options: DeliveryBatchOptions,
 ): Promise<SQSBatchItemFailure[]> {
+  const groups = new Map<string, JobRecord[]>();
+  const unordered: JobRecord[] = [];
+  for (const record of records) {
+    const group = record.attributes?.MessageGroupId;
+    if (group === undefined) unordered.push(record);
+    else groups.set(group, [...(groups.get(group) ?? []), record]);
+  }
   const failed = new Set<string>();
-  await Promise.all(
-    records.map((record) =>
-      runJob(record, options).catch((error: unknown) => {
-        options.onError?.(`delivery job ${record.messageId} failed inside Herald`, error);
-        failed.add(record.messageId);
-      }),
-    ),
-  );
+  const fail = (record: JobRecord, error: unknown): void => {
+    options.onError?.(`delivery job ${record.messageId} failed inside Herald`, error);
+    failed.add(record.messageId);
+  };
+  await Promise.all([
+    ...unordered.map((record) => runJob(record, options).catch((error: unknown) => fail(record, error))),
+    ...[...groups.values()].map(async (group) => {
+      for (const [i, record] of group.entries()) {
+        try {
+          await runJob(record, options, true);
+        } catch (error) {
+          fail(record, error);
+          for (const rest of group.slice(i + 1)) failed.add(rest.messageId);
+          return;
+        }
+      }
+    }),
+  ]);
   return records.filter((r) => failed.has(r.messageId)).map((r) => ({ itemIdentifier: r.messageId }));
 }
 
-async function runJob(record: JobRecord, options: DeliveryBatchOptions): Promise<unknown> {
+async function runJob(record: JobRecord, options: DeliveryBatchOptions, ordered = false): Promise<unknown> {
   const parsed = JSON.parse(record.body) as Partial<FiringBody & SweepBody>;
   if (parsed.sweep !== undefined) {
     if (!options.sweep) throw new Error("a sweep arrived, but this worker does not sweep");
@@ -58,6 +80,7 @@ async function runJob(record: JobRecord, options: DeliveryBatchOptions): Promise
   }
   const body = parseJobBody(record.body);
   const job = jobOf(body);
+  if (ordered) return options.deliver({ ...job, ordered: true }); // its wait, if any, is core's (queue-lanes.ts)
   const now = options.now();
   if (body.d - now > EARLY_TOLERANCE_MS) return options.dispatcher.dispatch(job, body.d);
   options.observeLag?.(Math.max(0, now - body.d));

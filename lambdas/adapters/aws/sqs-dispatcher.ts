@@ -21,6 +21,11 @@ export interface JobBody {
 export interface SqsDispatcherOptions {
   sqs: SQSClient;
   queueUrl: string;
+  /**
+   * The FIFO queue queued messages travel through, one message group per lane (core/queue-lanes.ts).
+   * Without it, core orders queues in DynamoDB.
+   */
+  orderedQueueUrl?: string;
   scheduler: Pick<SchedulerClient, "send">;
   scheduleGroup: string;
   /** The queue's ARN and the role EventBridge Scheduler assumes to send to it. */
@@ -49,10 +54,22 @@ export class SqsDispatcher implements Dispatcher {
   private readonly options: SqsDispatcherOptions;
   private readonly now: () => number;
   private readonly sends: SqsSendBatcher;
+  readonly dispatchOrdered?: (job: DeliveryJob, lane: string) => Promise<void>;
   constructor(options: SqsDispatcherOptions) {
     this.options = options;
     this.now = options.now ?? Date.now;
     this.sends = new SqsSendBatcher(options.sqs, options.queueUrl);
+    if (options.orderedQueueUrl) {
+      const ordered = new SqsSendBatcher(options.sqs, options.orderedQueueUrl, true);
+      // The message group is the lane; the deduplication id the job, so an enqueue sent again within
+      // SQS's five-minute window (a retried publish's) is one message. A FIFO queue takes no per-message
+      // delay: a queued message's wait is core's (queue-lanes.ts).
+      this.dispatchOrdered = (job, lane) =>
+        ordered.send(jobJson({ m: job.messageId, r: job.retried, d: Math.round(this.now()) }), 0, {
+          group: lane,
+          deduplicationId: `${job.messageId}-${job.retried}`,
+        });
+    }
   }
 
   async dispatch(job: DeliveryJob, dueAt: number): Promise<void> {
@@ -149,12 +166,29 @@ export function jobOf(body: JobBody): DeliveryJob {
 const BATCH_ENTRIES = 10;
 const BATCH_BYTES = 256 * 1024;
 
+/** A FIFO queue's message group and deduplication id. */
+interface Ordering {
+  group: string;
+  deduplicationId: string;
+}
+
 interface PendingSend {
   body: string;
   delaySeconds: number;
+  ordering?: Ordering;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
+
+/** One entry's fields: a FIFO queue takes a group and deduplication id and refuses a per-message delay. */
+const entryFields = (send: PendingSend) =>
+  send.ordering
+    ? {
+        MessageBody: send.body,
+        MessageGroupId: send.ordering.group,
+        MessageDeduplicationId: send.ordering.deduplicationId,
+      }
+    : { MessageBody: send.body, DelaySeconds: send.delaySeconds };
 
 /**
  * Coalesces the sends made in one turn of the event loop (a URL group's fan-out, a batch publish, the
@@ -165,15 +199,19 @@ class SqsSendBatcher {
   private readonly sqs: SQSClient;
   private readonly queueUrl: string;
   private pending: PendingSend[] = [];
-  constructor(sqs: SQSClient, queueUrl: string) {
+  /** FIFO: chunks go one after another, so SQS receives a group's messages in the order they were sent. */
+  private readonly ordered: boolean;
+  private previous: Promise<void> = Promise.resolve();
+  constructor(sqs: SQSClient, queueUrl: string, ordered = false) {
     this.sqs = sqs;
     this.queueUrl = queueUrl;
+    this.ordered = ordered;
   }
 
-  send(body: string, delaySeconds: number): Promise<void> {
+  send(body: string, delaySeconds: number, ordering?: Ordering): Promise<void> {
     return new Promise((resolve, reject) => {
       if (this.pending.length === 0) setImmediate(() => this.flush());
-      this.pending.push({ body, delaySeconds, resolve, reject });
+      this.pending.push({ body, delaySeconds, ...(ordering ? { ordering } : {}), resolve, reject });
     });
   }
 
@@ -182,17 +220,21 @@ class SqsSendBatcher {
     this.pending = [];
     let chunk: PendingSend[] = [];
     let bytes = 0;
+    const dispatch = (entries: PendingSend[]): void => {
+      if (!this.ordered) return void this.sendChunk(entries);
+      this.previous = this.previous.then(() => this.sendChunk(entries));
+    };
     for (const send of all) {
       const size = Buffer.byteLength(send.body);
       if (chunk.length === BATCH_ENTRIES || (chunk.length > 0 && bytes + size > BATCH_BYTES)) {
-        void this.sendChunk(chunk);
+        dispatch(chunk);
         chunk = [];
         bytes = 0;
       }
       chunk.push(send);
       bytes += size;
     }
-    if (chunk.length > 0) void this.sendChunk(chunk);
+    if (chunk.length > 0) dispatch(chunk);
   }
 
   private async sendChunk(chunk: PendingSend[]): Promise<void> {
@@ -201,12 +243,15 @@ class SqsSendBatcher {
       const result = await this.sqs.send(
         new SendMessageBatchCommand({
           QueueUrl: this.queueUrl,
-          Entries: chunk.map((send, i) => ({ Id: String(i), MessageBody: send.body, DelaySeconds: send.delaySeconds })),
+          Entries: chunk.map((send, i) => ({ Id: String(i), ...entryFields(send) })),
         }),
       );
       for (const ok of result.Successful ?? []) chunk[Number(ok.Id)]?.resolve();
-      // An entry the batch could not take is sent once more on its own (with the SDK's retries).
-      await Promise.all((result.Failed ?? []).map((failed) => this.sendOne(chunk[Number(failed.Id)] as PendingSend)));
+      // An entry the batch could not take is sent once more on its own (with the SDK's retries); in order
+      // for a FIFO queue.
+      const failed = (result.Failed ?? []).map((f) => chunk[Number(f.Id)] as PendingSend);
+      if (this.ordered) for (const send of failed) await this.sendOne(send);
+      else await Promise.all(failed.map((send) => this.sendOne(send)));
     } catch (error) {
       for (const send of chunk) send.reject(error);
     }
@@ -214,9 +259,7 @@ class SqsSendBatcher {
 
   private async sendOne(send: PendingSend): Promise<void> {
     try {
-      await this.sqs.send(
-        new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: send.body, DelaySeconds: send.delaySeconds }),
-      );
+      await this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, ...entryFields(send) }));
       send.resolve();
     } catch (error) {
       send.reject(error);

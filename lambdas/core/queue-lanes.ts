@@ -103,6 +103,26 @@ export async function pinLane(ctx: HeraldContext, lane: string, messageId: strin
   return ctx.store.setQueueEntryParked(lane, seq, false, ctx.clock.now());
 }
 
+/** Entries a closed lane hands over per pump (the rest on the next pump or sweep). */
+const MOVE_BATCH = 100;
+
+/**
+ * A lane at or past the queue's lowered parallelism: its waiting (parked) entries join the lane their
+ * message hashes to now, so no more than `parallelism` turns run once the turns already given end. Join
+ * before delete: a crash in between leaves a duplicate entry, which ends at once when its turn comes
+ * (its message is final by then), never a lost one.
+ */
+export async function moveOutOfLane(ctx: HeraldContext, config: QueueConfig, closed: string): Promise<void> {
+  const entries = await ctx.store.headQueueEntries(closed, MOVE_BATCH);
+  for (const entry of entries) {
+    if (!entry.parked) continue; // holds its turn: it ends where it is (lanesOf finds it)
+    const target = laneName(config.name, laneOf(entry.messageId, config.parallelism));
+    const seq = await ctx.store.increment(`queue:${target}`);
+    await ctx.store.putQueueEntry(target, { seq, messageId: entry.messageId });
+    await ctx.store.deleteQueueEntry(closed, entry.seq);
+  }
+}
+
 /** A lane runs its entries one at a time, paused with its queue. */
 export const laneConfig = (config: QueueConfig, lane: string): QueueConfig => ({
   ...config,

@@ -7,7 +7,16 @@ import type { HeraldContext } from "./context.ts";
 import { badRequest, clip, notFound } from "./errors.ts";
 import { callbackMessageId, failureCallbackMessageId } from "./ids.ts";
 import { FINAL_STATES, type Message, type MessageStatus } from "./message.ts";
-import { joinOwnLane, laneConfig, laneCount, laneName, laneOf, lanesOf, parseLaneName } from "./queue-lanes.ts";
+import {
+  joinOwnLane,
+  laneConfig,
+  laneCount,
+  laneName,
+  laneOf,
+  lanesOf,
+  moveOutOfLane,
+  parseLaneName,
+} from "./queue-lanes.ts";
 import { RESOURCE_NAME, updateRecord } from "./records.ts";
 
 export interface QueueConfig {
@@ -68,7 +77,10 @@ export async function upsertQueue(ctx: HeraldContext, body: unknown): Promise<vo
 export async function pumpAll(ctx: HeraldContext, queue: string, known?: QueueConfig): Promise<void> {
   const config = known ?? (await queueConfig(ctx, queue));
   await pumpQueue(ctx, queue, config);
-  for (const lane of laneNames(ctx, config)) await pumpQueue(ctx, lane, laneConfig(config, lane));
+  const lanes = laneNames(ctx, config);
+  // Lanes beyond a lowered parallelism give their waiting messages to the open lanes first.
+  for (const closed of lanes.slice(config.parallelism)) await moveOutOfLane(ctx, config, closed);
+  for (const lane of lanes.slice(0, config.parallelism)) await pumpQueue(ctx, lane, laneConfig(config, lane));
 }
 
 const laneNames = (ctx: HeraldContext, config: QueueConfig): string[] =>

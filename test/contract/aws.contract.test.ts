@@ -11,6 +11,7 @@ import type { CoreFixture } from "../support/core-harness.ts";
 import { carriedMessagesContract } from "./carried-messages.spec.ts";
 import { deliveryRacesContract } from "./delivery-races.spec.ts";
 import { flowControlRecoveryContract } from "./flow-control-recovery.spec.ts";
+import { queueLanesContract } from "./queue-lanes.spec.ts";
 import { queueRecoveryContract } from "./queue-recovery.spec.ts";
 import { storeContract } from "./store.spec.ts";
 import { sweepContract } from "./sweep.spec.ts";
@@ -53,6 +54,7 @@ for (const deferEvents of [false, true]) {
   const onClock = (clock: Clock) => openDynamo(deferEvents, clock);
   deliveryRacesContract(name, onClock);
   queueRecoveryContract(name, onClock);
+  queueLanesContract(name, onClock);
   flowControlRecoveryContract(name, onClock);
   carriedMessagesContract(name, onClock);
 }

@@ -9,6 +9,7 @@ import { carriedMessagesContract } from "./carried-messages.spec.ts";
 import { deliveryRacesContract } from "./delivery-races.spec.ts";
 import { dispatcherContract } from "./dispatcher.spec.ts";
 import { flowControlRecoveryContract } from "./flow-control-recovery.spec.ts";
+import { queueLanesContract } from "./queue-lanes.spec.ts";
 import { queueRecoveryContract } from "./queue-recovery.spec.ts";
 import { storeContract } from "./store.spec.ts";
 import { sweepContract } from "./sweep.spec.ts";
@@ -29,6 +30,7 @@ storeContract("SQLite", openSqlite);
 sweepContract("SQLite", openSqlite);
 deliveryRacesContract("SQLite", openSqlite);
 queueRecoveryContract("SQLite", openSqlite);
+queueLanesContract("SQLite", openSqlite);
 flowControlRecoveryContract("SQLite", openSqlite);
 carriedMessagesContract("SQLite", openSqlite);
 

@@ -43,6 +43,8 @@ export class ManualClock implements Clock {
 export interface HarnessOptions {
   clock?: ManualClock;
   config?: Partial<HeraldConfig>;
+  /** The dispatcher orders queues in lanes (as the SQS FIFO queue does: one job of a lane at a time). */
+  ordersQueues?: boolean;
   /** The dispatcher can carry messages in their jobs (as SQS does). */
   carriesMessages?: boolean;
 }
@@ -99,8 +101,27 @@ export function harness(fixture: CoreFixture, options: HarnessOptions = {}) {
   const inPool = new AsyncLocalStorage<boolean>();
   let heldInPool = 0;
 
+  // Lanes (dispatchOrdered): jobs in send order per lane; a lane's head runs only when no job of the lane
+  // runs, and a run that failed leaves its job at the head (SQS FIFO gives it again).
+  const lanes = new Map<string, DeliveryJob[]>();
+  const busyLanes = new Set<string>();
+  // A lane whose run failed gives its job again only in a later runJobs call (SQS: after the visibility timeout).
+  const failedLanes = new Set<string>();
   const dispatcher: Dispatcher = {
     ...(options.carriesMessages ? { carriesMessages: true } : {}),
+    ...(options.ordersQueues
+      ? {
+          async dispatchOrdered(job: DeliveryJob, lane: string) {
+            if (dying) {
+              dying = false;
+              dead = true;
+              throw new ProcessDied("the process died before its job was sent");
+            }
+            lanes.set(lane, [...(lanes.get(lane) ?? []), job]);
+            changed();
+          },
+        }
+      : {}),
     async dispatch(job, due) {
       if (failing && (failing.messageId === undefined || failing.messageId === job.messageId)) {
         const { error } = failing;
@@ -167,10 +188,24 @@ export function harness(fixture: CoreFixture, options: HarnessOptions = {}) {
 
   const running = new Set<Promise<void>>();
   const errors: unknown[] = [];
-  function takeDue(): DeliveryJob[] {
+  /** Due jobs, and the head of every lane with no run going (marked busy until its run ends). */
+  function takeDue(): { job: DeliveryJob; lane?: string }[] {
     const due = jobs.filter((job) => (dueAt.get(job) ?? 0) <= clock.now());
     for (const job of due) jobs.splice(jobs.indexOf(job), 1);
-    return due;
+    const taken: { job: DeliveryJob; lane?: string }[] = due.map((job) => ({ job }));
+    for (const [lane, queued] of lanes) {
+      const head = queued[0];
+      if (!head || busyLanes.has(lane) || failedLanes.has(lane)) continue;
+      busyLanes.add(lane);
+      taken.push({ job: { ...head, ordered: true }, lane });
+    }
+    return taken;
+  }
+  /** A lane's run ended: its job leaves the lane unless the run failed (then SQS would give it again). */
+  function laneRunEnded(lane: string, ok: boolean): void {
+    busyLanes.delete(lane);
+    if (ok) lanes.get(lane)?.shift();
+    else failedLanes.add(lane);
   }
 
   let count = 0;
@@ -191,6 +226,8 @@ export function harness(fixture: CoreFixture, options: HarnessOptions = {}) {
     clock,
     /** Jobs dispatched and not yet run, in dispatch order. */
     jobs,
+    /** Jobs sent into lanes (dispatchOrdered) and not yet run, per lane. */
+    lanes,
     /** The path of every request sent to a destination, in order. */
     delivered,
     requests,
@@ -236,7 +273,17 @@ export function harness(fixture: CoreFixture, options: HarnessOptions = {}) {
     },
     /** Runs every job sent so far, and those they send, one after another, whatever their due times. */
     async drain(): Promise<void> {
-      for (let job = jobs.shift(); job; job = jobs.shift()) await deliver(job);
+      for (;;) {
+        const job = jobs.shift();
+        if (job) {
+          await deliver(job);
+          continue;
+        }
+        const lane = [...lanes].find(([, queued]) => queued.length > 0);
+        if (!lane) return;
+        await deliver({ ...(lane[1][0] as DeliveryJob), ordered: true });
+        lane[1].shift();
+      }
     },
     /**
      * Runs the jobs that are due, each as soon as it is sent, concurrently (as a pool of delivery workers
@@ -244,13 +291,17 @@ export function harness(fixture: CoreFixture, options: HarnessOptions = {}) {
      * in `jobs`. Rethrows the first run that failed. One call at a time.
      */
     async runJobs(): Promise<void> {
+      failedLanes.clear();
       for (;;) {
-        for (const job of takeDue()) {
+        for (const { job, lane } of takeDue()) {
           const run: Promise<void> = inPool
             .run(true, () => deliver(job))
             .then(
-              () => undefined,
-              (error: unknown) => void errors.push(error),
+              () => (lane === undefined ? undefined : laneRunEnded(lane, true)),
+              (error: unknown) => {
+                if (lane !== undefined) laneRunEnded(lane, false);
+                errors.push(error);
+              },
             )
             .finally(() => {
               running.delete(run);

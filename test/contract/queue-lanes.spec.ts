@@ -1,0 +1,139 @@
+// Queues the platform orders in lanes (core/queue-lanes.ts; AWS: the SQS FIFO queue, one message group
+// per lane), against each Store. The harness's dispatcher plays the FIFO queue: a lane's jobs arrive in
+// send order, one at a time, and a run that failed leaves its job at the head to be given again. Run by
+// test/contract/{sqlite,aws}.contract.test.ts.
+import { describe, expect, it } from "vitest";
+import { getQueue, setQueuePaused, upsertQueue } from "../../lambdas/core/queues.ts";
+import { ANY_DESTINATION } from "../../lambdas/core/destination-policy.ts";
+import {
+  answer,
+  deliveredTo,
+  ProcessDied,
+  publishTo,
+  withHarness,
+  type CoreHarness,
+  type OpenCoreFixture,
+} from "../support/core-harness.ts";
+
+const enqueue = (h: CoreHarness, queue: string, path: string, headers: Record<string, string> = {}) =>
+  publishTo(h, path, { queueName: queue, headers });
+
+const pathOf = (url: string): string => new URL(url).pathname;
+
+export function queueLanesContract(name: string, open: OpenCoreFixture): void {
+  const test = (body: (h: CoreHarness) => Promise<void>) =>
+    withHarness(open, { ordersQueues: true, config: { destinations: ANY_DESTINATION } }, body);
+
+  describe(`Queue lanes: ${name}`, () => {
+    it(
+      "holds a lane through its head's retries and callbacks; the next messages follow in order",
+      test(async (h) => {
+        const { ctx } = h;
+        await upsertQueue(ctx, { queueName: "lane", parallelism: 1 });
+        let failures = 1;
+        h.respondWith((request) => (pathOf(request.url) === "/a" && failures-- > 0 ? answer(500) : answer(200)));
+        await enqueue(h, "lane", "/a", {
+          "Upstash-Retries": "2",
+          "Upstash-Retry-Delay": "1000",
+          "Upstash-Callback": "https://receiver.example/a-callback",
+        });
+        await enqueue(h, "lane", "/b");
+        await enqueue(h, "lane", "/c");
+        await h.runJobs();
+        // /a failed and waits a second for its retry: /b and /c wait behind it, in the lane's entries.
+        expect(h.delivered).toEqual(["/a", "/a-callback"]);
+        expect((await getQueue(ctx, "lane")).lag).toBe(3);
+        h.advance(1_000);
+        await h.runJobs();
+        expect(h.delivered).toEqual(["/a", "/a-callback", "/a", "/a-callback", "/b", "/c"]);
+        expect((await getQueue(ctx, "lane")).lag).toBe(0);
+        expect([...h.lanes.values()].flat()).toEqual([]);
+      }),
+    );
+
+    it(
+      "runs a message that holds nothing through its lane alone: no entry is written for it",
+      test(async (h) => {
+        const { ctx } = h;
+        await enqueue(h, "flowing", "/one");
+        await enqueue(h, "flowing", "/two");
+        await h.runJobs();
+        expect(h.delivered).toEqual(["/one", "/two"]);
+        expect(await ctx.store.countQueueEntries("flowing#0")).toBe(0);
+      }),
+    );
+
+    it(
+      "keeps a paused queue's jobs in the lane's entries, counts them as lag, and delivers them in order on resume",
+      test(async (h) => {
+        const { ctx } = h;
+        await upsertQueue(ctx, { queueName: "held", parallelism: 1, paused: true });
+        for (let i = 0; i < 3; i++) await enqueue(h, "held", `/held-${i}`);
+        await h.runJobs();
+        expect(h.delivered).toEqual([]);
+        expect((await getQueue(ctx, "held")).lag).toBe(3);
+        await enqueue(h, "held", "/held-3");
+        await setQueuePaused(ctx, "held", false);
+        await h.runJobs();
+        expect(h.delivered).toEqual(["/held-0", "/held-1", "/held-2", "/held-3"]);
+        expect((await getQueue(ctx, "held")).lag).toBe(0);
+      }),
+    );
+
+    it(
+      "never runs more than `parallelism` at once under a burst, nor after it is lowered (closed lanes hand over their messages)",
+      test(async (h) => {
+        const { ctx } = h;
+        let inFlight = 0;
+        let most = 0;
+        h.respondWith(async () => {
+          most = Math.max(most, ++inFlight);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          inFlight--;
+          return answer(200);
+        });
+        await upsertQueue(ctx, { queueName: "wide", parallelism: 3 });
+        const burst = Array.from({ length: 24 }, (_, i) => `/burst-${i}`);
+        await Promise.all(burst.map((path) => enqueue(h, "wide", path)));
+        await h.runJobs();
+        expect(new Set(h.delivered)).toEqual(new Set(burst));
+        expect(most).toBeLessThanOrEqual(3);
+        expect(most).toBeGreaterThanOrEqual(2);
+
+        await upsertQueue(ctx, { queueName: "wide", parallelism: 4, paused: true });
+        const later = Array.from({ length: 16 }, (_, i) => `/later-${i}`);
+        for (const path of later) await enqueue(h, "wide", path);
+        await h.runJobs(); // paused: every job joined its lane's entries, in four lanes
+        most = 0;
+        await upsertQueue(ctx, { queueName: "wide", parallelism: 2, paused: false });
+        await h.runJobs();
+        expect(new Set(h.delivered.slice(burst.length))).toEqual(new Set(later));
+        expect(h.delivered).toHaveLength(burst.length + later.length);
+        expect(most).toBeLessThanOrEqual(2);
+        expect((await getQueue(ctx, "wide")).lag).toBe(0);
+      }),
+    );
+
+    it(
+      "gives a job whose run died after it pinned its lane again: it still holds the lane, and nothing runs twice at once",
+      test(async (h) => {
+        const { ctx } = h;
+        await upsertQueue(ctx, { queueName: "pinned", parallelism: 1 });
+        let failures = 1;
+        h.respondWith((request) => (pathOf(request.url) === "/p" && failures-- > 0 ? answer(500) : answer(200)));
+        await enqueue(h, "pinned", "/p", { "Upstash-Retries": "1", "Upstash-Retry-Delay": "1000" });
+        await enqueue(h, "pinned", "/after");
+        // The first run fails its attempt, pins the lane, and dies sending the retry's job.
+        await expect(h.diesAtDispatch(() => h.runJobs())).rejects.toBeInstanceOf(ProcessDied);
+        expect(h.delivered).toEqual(["/p"]);
+        // SQS gives the job again: it holds the lane still and attempts again; /after waits behind it.
+        await h.runJobs();
+        expect(h.delivered).toEqual(["/p", "/p", "/after"]);
+        h.advance(2_000);
+        await h.runJobs();
+        expect(h.delivered).toEqual(["/p", "/p", "/after"]); // no retry job was left behind
+        expect((await getQueue(ctx, "pinned")).lag).toBe(0);
+      }),
+    );
+  });
+}

@@ -7,7 +7,6 @@ import { getQueue, setQueuePaused, upsertQueue } from "../../lambdas/core/queues
 import { ANY_DESTINATION } from "../../lambdas/core/destination-policy.ts";
 import {
   answer,
-  deliveredTo,
   ProcessDied,
   publishTo,
   withHarness,

@@ -182,3 +182,61 @@ describe("SqsDispatcher", () => {
     expect(failures).toEqual([{ itemIdentifier: "b" }, { itemIdentifier: "c" }]);
   });
 });
+
+describe("SqsDispatcher on the FIFO queue (dispatchOrdered)", () => {
+  it("sends each lane's jobs in order, one in flight per lane; a failure fails the rest of its lane's batch, which SQS gives again in order", async () => {
+    const { sqs } = await emulators();
+    const standard = await sqs.send(new CreateQueueCommand({ QueueName: uniqueName("std") }));
+    const fifo = await sqs.send(
+      new CreateQueueCommand({
+        QueueName: `${uniqueName("ordered")}.fifo`,
+        Attributes: { FifoQueue: "true", VisibilityTimeout: "1" },
+      }),
+    );
+    const orderedQueueUrl = fifo.QueueUrl as string;
+    const dispatcher = dispatcherFor(sqs, standard.QueueUrl as string, { orderedQueueUrl });
+    const send = dispatcher.dispatchOrdered as NonNullable<typeof dispatcher.dispatchOrdered>;
+    // Sent concurrently, as a batch publish's entries would be: one SendMessageBatch per turn, in order.
+    await Promise.all(Array.from({ length: 12 }, (_, i) => send({ messageId: `m${i}`, retried: 0 }, `q#${i % 2}`)));
+    // Sending a job again (an enqueue retried within five minutes) is one message: same deduplication id.
+    await send({ messageId: "m0", retried: 0 }, "q#0");
+
+    const seen: { id: string; ordered: boolean | undefined }[] = [];
+    let running = new Map<string, number>();
+    let most = 0;
+    let failedOnce = false;
+    const poller = new SqsPoller({
+      sqs,
+      queueUrl: orderedQueueUrl,
+      concurrency: 4,
+      handler: (records) =>
+        processDeliveryBatch(records, {
+          dispatcher,
+          now: Date.now,
+          deliver: async (job) => {
+            const lane = Number(job.messageId.slice(1)) % 2;
+            running = new Map(running).set(String(lane), (running.get(String(lane)) ?? 0) + 1);
+            most = Math.max(most, ...running.values());
+            await new Promise((resolve) => setTimeout(resolve, 2));
+            running.set(String(lane), (running.get(String(lane)) ?? 1) - 1);
+            if (job.messageId === "m4" && !failedOnce) {
+              failedOnce = true;
+              throw new Error("a job that fails inside Herald once");
+            }
+            seen.push({ id: job.messageId, ordered: job.ordered });
+          },
+        }),
+    });
+    poller.start();
+    try {
+      await expect.poll(() => seen.length, { timeout: 15_000 }).toBe(12);
+    } finally {
+      await poller.stop();
+    }
+    const lane = (n: number) => seen.filter((s) => Number(s.id.slice(1)) % 2 === n).map((s) => s.id);
+    expect(lane(0)).toEqual(["m0", "m2", "m4", "m6", "m8", "m10"]);
+    expect(lane(1)).toEqual(["m1", "m3", "m5", "m7", "m9", "m11"]);
+    expect(seen.every((s) => s.ordered === true)).toBe(true);
+    expect(most).toBe(1);
+  });
+});

@@ -37,11 +37,9 @@ function unitPrice(line: CostLine): string {
 
 function perMessage(line: CostLine | undefined): string {
   if (!line) return "";
-  const requests =
-    line.requests_per_message !== undefined && line.requests_per_message !== line.per_message
-      ? ` (${significant(line.requests_per_message)} req)`
-      : "";
-  return `${significant(line.per_message)}${requests}`;
+  const quantity = significant(line.per_message);
+  const requests = line.requests_per_message === undefined ? quantity : significant(line.requests_per_message);
+  return requests === quantity ? quantity : `${quantity} (${requests} req)`;
 }
 
 const usd = (n: number | undefined): string => (n === undefined ? "" : `$${n.toFixed(3)}`);

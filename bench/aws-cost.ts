@@ -5,7 +5,9 @@
 //
 //   npx node bench/aws-cost.ts [--quick]      prints a table, then the result as JSON
 //
-// What is measured and what is assumed is listed in the result's `notes`. The parts are in bench/aws-cost/:
+// Every workload runs twice: deliveries in full batches of ten (steady load), then one message per batch (a
+// trickle). Each result itemizes its bill per service and operation (`cost_lines`; bench/cost-table.ts
+// renders them). What is measured and what is assumed is listed in the result's `notes`. The parts are in bench/aws-cost/:
 // sdk-counting.ts (AWS requests), log-capture.ts (log bytes, EMF), aws-latency.ts, sink.ts (the
 // destination), stack.ts (the synth), idle.ts, item-size.ts (stored bytes), pricing.ts, harness.ts (emulated
 // AWS wired for counting), workloads.ts, runner.ts, table.ts (output).

@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { machineInfo } from "./machine.ts";
 import { join } from "node:path";
-import { runAwsCostBench } from "./aws-cost.ts";
+import { runAwsCostBench, WORKLOAD_TARGET_USD } from "./aws-cost.ts";
 import { runColdStartBench } from "./cold-start.ts";
 import { runLocalBench } from "./local-bench.ts";
 
@@ -43,7 +43,15 @@ if (only.has("local")) {
 results.duration_s = Math.round((Date.now() - started) / 1000);
 
 const local = results.local as Record<string, number> | undefined;
-const aws = results.aws as { cost_per_million: Record<string, number>; idle_per_month: number } | undefined;
+const aws = results.aws as
+  | {
+      cost_per_million: Record<string, number>;
+      cost_per_million_trickle?: Record<string, number>;
+      idle_per_month: number;
+    }
+  | undefined;
+// Issue 16: every workload at a third of QStash's price, at most $3.33 per million.
+const workloadTarget = `≤ ${WORKLOAD_TARGET_USD.toFixed(2)}`;
 const lambda = results.lambda as Record<string, { bundle_bytes: number; init_ms: number }> | undefined;
 const targets: Target[] = [
   ...(local
@@ -60,7 +68,13 @@ const targets: Target[] = [
         ...Object.entries(aws.cost_per_million).map(([workload, value]) => ({
           name: `AWS $ per million: ${workload}`,
           value,
-          target: workload === "single" ? "≤ 2.50" : workload === "batch100" ? "≤ 1.00" : "(QStash 10)",
+          target: workloadTarget,
+          unit: "$",
+        })),
+        ...Object.entries(aws.cost_per_million_trickle ?? {}).map(([workload, value]) => ({
+          name: `AWS $ per million: ${workload} at a trickle`,
+          value,
+          target: workloadTarget,
           unit: "$",
         })),
         { name: "AWS idle per month (with dashboard)", value: aws.idle_per_month, target: "≤ 5.00", unit: "$" },

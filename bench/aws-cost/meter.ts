@@ -10,6 +10,10 @@ export const utf8 = (text: string | undefined): number => (text ? Buffer.byteLen
 export class Meter {
   readonly requests = new Map<string, number>();
   readonly byTarget = new Map<string, { read: number; write: number }>();
+  /** DynamoDB per operation: requests and the capacity units they consumed (the cost table's lines). */
+  readonly dynamoByOp = new Map<string, { requests: number; read: number; write: number }>();
+  /** SQS billed requests (64 KB chunks) per operation and who made it, e.g. "ReceiveMessage (platform)". */
+  readonly sqsByOp = new Map<string, { requests: number; billed: number; fifo: boolean }>();
   readUnits = 0;
   writeUnits = 0;
   conditionalFailures = 0;
@@ -37,6 +41,20 @@ export class Meter {
 
   count(key: string, map = this.requests, n = 1): void {
     map.set(key, (map.get(key) ?? 0) + n);
+  }
+
+  dynamoOp(operation: string, kind: "read" | "write", units: number, requests = 1): void {
+    const entry = this.dynamoByOp.get(operation) ?? { requests: 0, read: 0, write: 0 };
+    entry.requests += requests;
+    entry[kind] += units;
+    this.dynamoByOp.set(operation, entry);
+  }
+
+  sqsOp(label: string, billed: number, fifo: boolean): void {
+    const entry = this.sqsByOp.get(label) ?? { requests: 0, billed: 0, fifo };
+    entry.requests++;
+    entry.billed += billed;
+    this.sqsByOp.set(label, entry);
   }
 
   capacity(target: string, kind: "read" | "write", units: number): void {

@@ -31,5 +31,22 @@ export function standingNotes(facts: StackFacts): string[] {
     "fifo is /v2/enqueue to a queue with parallelism 1: Herald orders queues in DynamoDB on the standard SQS queue " +
       "(no SQS FIFO queue exists in the stack). fanout3 counts 3 deliveries per publish; retry1 counts 1 delivered " +
       "message per 2 attempts.",
+    "queue10 is the same with parallelism 10 (set by POST /v2/queues). flowcontrol publishes with " +
+      "Upstash-Flow-Control-Key and Upstash-Flow-Control-Value: parallelism=5, measured apart and drained like " +
+      "single (batches of ten meet five slots: the rest wait in the key's wait list). callback publishes with " +
+      "Upstash-Callback to the sink: the message and its callback are both delivered, priced per message (per " +
+      "delivery it would be half). body32k is single with a 32 KiB body (at the carried-body limit).",
+    "schedule: one firing of a schedule delivering one 1 KB message. N schedules are created through the API " +
+      "(not counted) with a cron naming one minute T a few minutes ahead, off the sweep's 5-minute grid; the " +
+      "sweep is fired first (not counted) if due before T; then runDueSchedules(T) fires the N schedules as " +
+      "Scheduler would (each firing a Scheduler invocation, its SendMessage, a delivery invocation that publishes " +
+      "the message, and the message's delivery).",
+    "Trickle (workloads_trickle, cost_per_million_trickle): the same workloads, measured again with the event " +
+      "source mapping's receives capped at one message (a middleware on its SQS client), so every delivery batch " +
+      "holds one message: its own invocation, receive and delete, log page. Measured, not computed.",
+    "cost_lines: each workload's bill by service and operation (DynamoDB per operation in capacity units, SQS " +
+      "per operation and caller in billed 64 KB requests, Lambda invocations and GB-s per function, logs per " +
+      "source in bytes), per message and per million; they add up to per_million.total. Render them with " +
+      "`npx node bench/cost-table.ts <results.json> [<after.json>]`.",
   ];
 }

@@ -8,7 +8,7 @@ import {
   PRICES,
 } from "../prices-us-east-1.ts";
 import { utf8, type Fn, type Meter } from "./meter.ts";
-import type { ServiceDollars, WorkloadResult } from "./result.ts";
+import type { CostLine, DeliveryMode, ServiceDollars, WorkloadResult } from "./result.ts";
 import type { StackFacts } from "./stack.ts";
 
 function lambdaDollars(m: Meter, facts: StackFacts, atAwsLatency: boolean): number {
@@ -86,6 +86,159 @@ function billedLogBytes(m: Meter, facts: StackFacts): number {
 const sum = (map: Map<string, number>): number => [...map.values()].reduce((a, b) => a + b, 0);
 export const round = (n: number, digits = 4): number => Number(n.toFixed(digits));
 
+/**
+ * The bill of a meter line by line — each AWS service's operation or meter with its billed quantity per
+ * message, unit price and cost per million messages — priced as `dollars` prices it (the lines add up to
+ * its total). Lines that bill nothing (Scheduler API calls, empty-capacity requests) are kept, at $0.
+ */
+export function costLines(m: Meter, facts: StackFacts, storedBytes: number, messages: number): CostLine[] {
+  const n = Math.max(1, messages);
+  const lines: CostLine[] = [];
+  const add = (
+    line: string,
+    service: CostLine["service"],
+    quantity: number,
+    unit: string,
+    unitUsd: number,
+    requests?: number,
+    note?: string,
+  ) => {
+    if (quantity === 0 && !requests) return;
+    lines.push({
+      line,
+      service,
+      ...(requests === undefined ? {} : { requests_per_message: round(requests / n, 4) }),
+      per_message: round(quantity / n, 6),
+      unit,
+      unit_usd: unitUsd,
+      usd_per_million: round(((quantity * unitUsd) / n) * 1e6, 4),
+      ...(note ? { note } : {}),
+    });
+  };
+  add(
+    "API Gateway request",
+    "api_gateway",
+    m.apiMetered,
+    "request (512 KB)",
+    PRICES.apiGatewayHttpPerMillion.usd / 1e6,
+    m.apiRequests,
+  );
+  for (const fn of ["api", "deliver"] as const) {
+    const l = m.lambda[fn];
+    add(`Lambda invoke (${fn})`, "lambda", l.invocations, "invocation", PRICES.lambdaPerMillionRequests.usd / 1e6);
+    add(
+      `Lambda GB-s (${fn})`,
+      "lambda",
+      (l.billedMs / 1000) * (facts.memoryMb[fn] / 1024),
+      "GB-s",
+      PRICES.lambdaArmPerGbSecond.usd,
+      undefined,
+      l.invocations > 0
+        ? `${round(l.billedMs / l.invocations, 1)} ms billed per invocation at ${facts.memoryMb[fn]} MB ` +
+            `(${round(l.billedMsAtAws / l.invocations, 1)} ms at AWS latency)`
+        : undefined,
+    );
+  }
+  for (const [label, v] of [...m.sqsByOp].sort(([a], [b]) => a.localeCompare(b))) {
+    const price = v.fifo ? PRICES.sqsFifoPerMillion.usd : PRICES.sqsStandardPerMillion.usd;
+    const who = label.replace("(platform)", "(event source mapping)");
+    add(`SQS ${who}`, "sqs", v.billed, "request (64 KB)", price / 1e6, v.requests);
+  }
+  for (const [operation, v] of [...m.dynamoByOp].sort(([a], [b]) => a.localeCompare(b))) {
+    if (v.write > 0 || v.read === 0) {
+      add(
+        `DynamoDB ${operation}`,
+        "dynamodb",
+        v.write,
+        "WRU",
+        PRICES.dynamoWriteRequestUnitPerMillion.usd / 1e6,
+        v.requests,
+      );
+    }
+    if (v.read > 0) {
+      add(
+        `DynamoDB ${operation}`,
+        "dynamodb",
+        v.read,
+        "RRU",
+        PRICES.dynamoReadRequestUnitPerMillion.usd / 1e6,
+        v.requests,
+      );
+    }
+  }
+  const keptMonths = facts.retentionDays / DAYS_PER_MONTH;
+  add(
+    "DynamoDB storage + PITR",
+    "dynamodb",
+    Math.max(0, storedBytes),
+    `byte kept ${facts.retentionDays} days`,
+    ((PRICES.dynamoStoragePerGbMonth.usd + PRICES.dynamoPitrPerGbMonth.usd) * keptMonths) / GIB,
+  );
+  add(
+    "Scheduler invocation",
+    "scheduler",
+    m.schedulerInvocations,
+    "invocation",
+    PRICES.schedulerPerMillionInvocations.usd / 1e6,
+  );
+  for (const [operation, calls] of m.schedulerCalls) {
+    add(`Scheduler ${operation}`, "scheduler", calls, "API call (not billed)", 0, calls);
+  }
+  add("S3 PUT-class request", "s3", m.s3Put, "request", PRICES.s3PutPerThousand.usd / 1000);
+  add("S3 GET-class request", "s3", m.s3Get, "request", PRICES.s3GetPerThousand.usd / 1000);
+  add(
+    "S3 storage",
+    "s3",
+    m.s3PutBytes,
+    `byte kept ${facts.retentionDays + 400} days`,
+    (PRICES.s3StoragePerGbMonth.usd * ((facts.retentionDays + 400) / DAYS_PER_MONTH)) / GIB,
+  );
+  for (const [operation, calls] of m.secretsCalls) {
+    add(
+      `Secrets Manager ${operation}`,
+      "secrets_manager",
+      calls,
+      "API call",
+      PRICES.secretsPerTenThousandCalls.usd / 1e4,
+      calls,
+    );
+  }
+  const platform = facts.platformLogged ? invocations(m) : 0;
+  const ingest = PRICES.logsIngestionPerGb.usd / GIB;
+  const overhead = LOG_EVENT_OVERHEAD_BYTES;
+  add(
+    "CloudWatch Logs ingest (handler logs, EMF)",
+    "cloudwatch_logs",
+    m.functionLogBytes + m.functionLogEvents * overhead,
+    "byte",
+    ingest,
+    undefined,
+    `${round(m.functionLogEvents / n, 2)} events per message, ${round(m.emfLines / n, 2)} of them EMF`,
+  );
+  add(
+    "CloudWatch Logs ingest (API access log)",
+    "cloudwatch_logs",
+    m.accessLogBytes + m.apiRequests * overhead,
+    "byte",
+    ingest,
+  );
+  add(
+    "CloudWatch Logs ingest (Lambda platform records)",
+    "cloudwatch_logs",
+    platform * (PLATFORM_LOG_BYTES + LAMBDA_PLATFORM_LOG_LINES.length * overhead),
+    "byte",
+    ingest,
+  );
+  add(
+    "CloudWatch Logs storage",
+    "cloudwatch_logs",
+    billedLogBytes(m, facts),
+    `byte kept ${facts.logRetentionDays} days`,
+    (PRICES.logsStoragePerGbMonth.usd * (facts.logRetentionDays / DAYS_PER_MONTH)) / GIB,
+  );
+  return lines.sort((a, b) => b.usd_per_million - a.usd_per_million || a.line.localeCompare(b.line));
+}
+
 export function summarize(
   description: string,
   m: Meter,
@@ -94,9 +247,11 @@ export function summarize(
   delivered: number,
   storedBytes: number,
   wallMs: number,
+  mode: DeliveryMode = "steady",
+  messages = delivered,
 ): WorkloadResult {
   const d = dollars(m, facts, storedBytes);
-  const perMillion = (usd: number) => round((usd / Math.max(1, delivered)) * 1e6);
+  const perMillion = (usd: number) => round((usd / Math.max(1, messages)) * 1e6);
   const services: ServiceDollars = {
     api_gateway: perMillion(d.api_gateway),
     lambda: perMillion(d.lambda),
@@ -117,12 +272,14 @@ export function summarize(
     avg_ms: round(m.lambda[fn].rawMs / Math.max(1, m.lambda[fn].invocations), 2),
     avg_ms_at_aws_latency: round(m.lambda[fn].billedMsAtAws / Math.max(1, m.lambda[fn].invocations), 2),
   });
-  const per = (n: number) => round(n / Math.max(1, delivered), 3);
+  const per = (n: number) => round(n / Math.max(1, messages), 3);
   const logBytes = billedLogBytes(m, facts);
   return {
     description,
     published,
     delivered,
+    messages,
+    mode,
     wall_ms: Math.round(wallMs),
     per_million: {
       ...services,
@@ -163,6 +320,7 @@ export function summarize(
         emf_lines: m.emfLines,
       },
     },
+    cost_lines: costLines(m, facts, storedBytes, messages),
     per_delivered: {
       write_units: per(m.writeUnits),
       read_units: per(m.readUnits),

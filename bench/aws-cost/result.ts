@@ -1,7 +1,42 @@
 // What the AWS cost bench reports: its workloads and the shape of its result (bench/results/*.json "aws").
 
-export const WORKLOADS = ["single", "single_lean", "batch100", "delay2h", "fifo", "fanout3", "retry1"] as const;
+export const WORKLOADS = [
+  "single",
+  "single_lean",
+  "batch100",
+  "delay2h",
+  "fifo",
+  "fanout3",
+  "retry1",
+  "queue10",
+  "flowcontrol",
+  "schedule",
+  "callback",
+  "body32k",
+] as const;
 export type WorkloadName = (typeof WORKLOADS)[number];
+
+/** The target of issue 16 ("every workload at a third of QStash's price"): US dollars per million, each workload. */
+export const WORKLOAD_TARGET_USD = 3.33;
+
+/** How deliveries were batched: full batches of ten (steady load) or one message per batch (a trickle). */
+export type DeliveryMode = "steady" | "trickle";
+
+/** One line of a workload's bill: a service's operation or meter, per message and per million messages. */
+export interface CostLine {
+  /** e.g. "DynamoDB PutItem", "SQS SendMessageBatch (lambda)", "Lambda GB-s (deliver)", "API Gateway request". */
+  line: string;
+  service: keyof ServiceDollars;
+  /** Requests (or invocations) per message, where the line is made of requests. */
+  requests_per_message?: number;
+  /** Billed quantity per message, in `unit` (DynamoDB: capacity units; SQS: 64 KB chunks; logs: bytes). */
+  per_message: number;
+  unit: string;
+  /** US dollars per one `unit`. */
+  unit_usd: number;
+  usd_per_million: number;
+  note?: string;
+}
 
 export interface ServiceDollars {
   api_gateway: number;
@@ -18,8 +53,21 @@ export interface WorkloadResult {
   description: string;
   /** Messages accepted by the API (one per destination URL group endpoint counts once here). */
   published: number;
-  /** 2xx deliveries counted at the sink: what the per-million figures divide by. */
+  /** 2xx deliveries counted at the sink (callbacks included). */
   delivered: number;
+  /**
+   * What the per-million figures divide by: the deliveries the workload needs (fanout3: one per endpoint;
+   * callback: each message with its callback counts once). Duplicate deliveries do not count.
+   */
+  messages: number;
+  mode: DeliveryMode;
+  /**
+   * Times the clock was moved 16 minutes on after the deliveries, for jobs the workload left delayed in the
+   * queue (CostHarness.drainedLate): their work is counted, and a sweep firing when one fell due meanwhile.
+   */
+  clock_hops?: number;
+  /** Deliveries at the sink beyond the one each message (and callback) needs: a destination got them twice. */
+  duplicate_deliveries?: number;
   wall_ms: number;
   /**
    * US dollars per million delivered messages, by service, and the total; `lambda_at_aws_latency` and
@@ -67,6 +115,8 @@ export interface WorkloadResult {
       emf_lines: number;
     };
   };
+  /** The bill line by line (service and operation), largest first; the lines add up to per_million.total. */
+  cost_lines: CostLine[];
   per_delivered: {
     write_units: number;
     read_units: number;
@@ -99,6 +149,8 @@ export interface AwsCostResult {
   messages_per_workload: Record<WorkloadName, number>;
   /** US dollars per million messages delivered (Lambda billed on the measured, emulated durations). */
   cost_per_million: Record<WorkloadName, number>;
+  /** The same with one message per delivery batch (a trickle), measured in a second pass (workloads_trickle). */
+  cost_per_million_trickle: Record<WorkloadName, number>;
   /** The same with each Lambda invocation's emulator waits replaced by assumed AWS latency. */
   cost_per_million_at_aws_latency: Record<WorkloadName, number>;
   /** QStash pay-as-you-go: $1 per 100K messages. */
@@ -114,6 +166,8 @@ export interface AwsCostResult {
     single_first_try: Target;
     batch100: Target;
     idle_per_month: { target: number; actual: number; met: boolean };
+    /** Issue 16: at most WORKLOAD_TARGET_USD per million for each workload, steady and at a trickle. */
+    per_workload: Record<WorkloadName, Target & { actual_trickle: number; met_trickle: boolean }>;
   };
   stack: {
     lambda_memory_mb: { api: number; deliver: number };
@@ -122,6 +176,8 @@ export interface AwsCostResult {
     custom_metrics: string[];
   };
   workloads: Record<WorkloadName, WorkloadResult>;
+  /** The same workloads with the event source mapping's receives capped at one message (one per batch). */
+  workloads_trickle: Record<WorkloadName, WorkloadResult>;
   duration_ms: number;
   notes: string[];
 }

@@ -87,8 +87,14 @@ export function countingMiddleware(meter: () => Meter, owner: Owner): Middleware
         m.conditionalFailures++;
         m.writeUnits += 1;
         m.capacity("table (failed condition, estimated)", "write", 1);
+        m.dynamoOp(operation, "write", 1);
+      } else if (service === "DynamoDB") {
+        m.dynamoOp(operation, kind, 0);
       }
-      if (service === "SQS") m.sqsBilled++;
+      if (service === "SQS") {
+        m.sqsBilled++;
+        m.sqsOp(`${operation} (${owner})`, 1, false);
+      }
       throw error;
     }
     recordWait(service, start, performance.now());
@@ -98,11 +104,13 @@ export function countingMiddleware(meter: () => Meter, owner: Owner): Middleware
     m.count(`${service} ${operation} (${owner})`);
     const output = result.output;
     if (service === "DynamoDB") {
+      m.dynamoOp(operation, kind, 0);
       for (const cc of [output.ConsumedCapacity].flat() as (ConsumedCapacity | undefined)[]) {
         if (!cc) continue;
         const units = cc.CapacityUnits ?? (cc.ReadCapacityUnits ?? 0) + (cc.WriteCapacityUnits ?? 0);
         if (kind === "write") m.writeUnits += units;
         else m.readUnits += units;
+        m.dynamoOp(operation, kind, units, 0);
         if (cc.Table?.CapacityUnits) m.capacity("table", kind, cc.Table.CapacityUnits);
         for (const [index, v] of Object.entries({ ...cc.GlobalSecondaryIndexes, ...cc.LocalSecondaryIndexes })) {
           if (v.CapacityUnits) m.capacity(`index ${index}`, kind, v.CapacityUnits);
@@ -123,8 +131,14 @@ export function countingMiddleware(meter: () => Meter, owner: Owner): Middleware
       const emptyPlatformReceive = operation === "ReceiveMessage" && owner === "platform" && payload === 0;
       if (!emptyPlatformReceive) {
         const billed = Math.max(1, Math.ceil(payload / SQS_CHUNK_BYTES));
-        if (String(args.input.QueueUrl ?? "").endsWith(".fifo")) m.sqsBilledFifo += billed;
+        const fifo = String(args.input.QueueUrl ?? "").endsWith(".fifo");
+        if (fifo) m.sqsBilledFifo += billed;
         else m.sqsBilled += billed;
+        m.sqsOp(
+          `${operation} (${owner === "platform" && operation === "SendMessage" ? "Scheduler" : owner})`,
+          billed,
+          fifo,
+        );
       }
       m.sqsPayloadBytes += payload;
       // EventBridge Scheduler's sends to its target queue are what it bills as invocations.
@@ -138,5 +152,19 @@ export function countingMiddleware(meter: () => Meter, owner: Owner): Middleware
       }
     }
     return result;
+  };
+}
+
+/**
+ * Caps the messages a ReceiveMessage asks for at `cap()` (when set): on the event source mapping's client, a
+ * cap of one makes every delivery batch hold one message, as at a trickle, whatever the backlog.
+ */
+export function receiveCap(cap: () => number | undefined): Middleware {
+  return (next, context) => async (args) => {
+    const limit = cap();
+    if (limit !== undefined && context.commandName === "ReceiveMessageCommand") {
+      args.input.MaxNumberOfMessages = Math.min(Number(args.input.MaxNumberOfMessages ?? 1), limit);
+    }
+    return next(args);
   };
 }

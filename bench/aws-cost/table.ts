@@ -1,5 +1,5 @@
 // The result as a table, for `npx node bench/aws-cost.ts`.
-import { WORKLOADS, type AwsCostResult, type Target } from "./result.ts";
+import { WORKLOAD_TARGET_USD, WORKLOADS, type AwsCostResult, type Target } from "./result.ts";
 
 export function table(result: AwsCostResult): string {
   const lines: string[] = [];
@@ -8,10 +8,11 @@ export function table(result: AwsCostResult): string {
     `AWS cost per million delivered messages, us-east-1 list prices of ${result.prices_date}, no free tiers` +
       (result.quick ? " (quick run)" : ""),
   );
-  lines.push("(@aws, λ@aws: Lambda billed with the emulators' waits replaced by assumed AWS latency)");
+  lines.push("(@aws, λ@aws: Lambda billed with the emulators' waits replaced by assumed AWS latency;");
+  lines.push(" <name>.t: the same workload at a trickle, one message per delivery batch)");
   lines.push(
     [
-      "workload".padEnd(12),
+      "workload".padEnd(14),
       "deliv".padStart(5),
       ...cols.map((c) => c.padStart(7)),
       "WRU/m",
@@ -20,8 +21,11 @@ export function table(result: AwsCostResult): string {
       "λ/m",
     ].join(" "),
   );
-  for (const name of WORKLOADS) {
-    const w = result.workloads[name];
+  const rows = [
+    ...WORKLOADS.map((name) => [name, result.workloads[name]] as const),
+    ...WORKLOADS.map((name) => [`${name}.t`, result.workloads_trickle[name]] as const),
+  ];
+  for (const [name, w] of rows) {
     const p = w.per_million;
     const values = [
       p.total,
@@ -39,7 +43,7 @@ export function table(result: AwsCostResult): string {
     const d = w.per_delivered;
     lines.push(
       [
-        name.padEnd(12),
+        name.padEnd(14),
         String(w.delivered).padStart(5),
         ...values.map((v) => v.toFixed(2).padStart(7)),
         ...[d.write_units, d.read_units, d.sqs_billed_requests, d.lambda_invocations].map((v) =>
@@ -65,6 +69,13 @@ export function table(result: AwsCostResult): string {
     `Targets: single <= $${t.single_first_try.target} (${both(t.single_first_try)}), batch100 <= ` +
       `$${t.batch100.target} (${both(t.batch100)}), idle <= $${t.idle_per_month.target}/month ` +
       `(${mark(t.idle_per_month.met)})`,
+  );
+  lines.push(
+    `Issue 16, each workload <= $${WORKLOAD_TARGET_USD} (steady / trickle): ` +
+      WORKLOADS.map((name) => {
+        const x = t.per_workload[name];
+        return `${name} ${x.met ? "met" : "NOT met"} / ${x.met_trickle ? "met" : "NOT met"}`;
+      }).join(", "),
   );
   return lines.join("\n");
 }

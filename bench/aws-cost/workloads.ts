@@ -1,17 +1,20 @@
 // The workloads: each publishes its messages through the API, waits until the sink has every delivery and
-// the queue is empty, and is summarized from what its own meter counted. Then one firing of the sweep.
+// the queue is empty, and is summarized from what its own meter counted. They run twice: with deliveries in
+// full batches of ten (steady load), then with one message per delivery batch (a trickle). Then one firing
+// of the sweep.
+import { SWEEP_INTERVAL_MS } from "../../lambdas/core/sweep.ts";
 import type { CostHarness } from "./harness.ts";
 import { Meter, utf8 } from "./meter.ts";
 import { summarize } from "./pricing.ts";
-import type { WorkloadName, WorkloadResult } from "./result.ts";
+import type { DeliveryMode, WorkloadName, WorkloadResult } from "./result.ts";
 import type { StackFacts } from "./stack.ts";
 
 export const JSON_HEADERS = { "Content-Type": "application/json" };
 
-/** A 1 KB JSON body (exactly 1024 bytes). */
-export function jsonBody(i: number): string {
+/** A JSON body of exactly `bytes` bytes (1 KiB unless given). */
+export function jsonBody(i: number, bytes = 1024): string {
   const head = JSON.stringify({ id: i, payload: "" });
-  return JSON.stringify({ id: i, payload: "x".repeat(1024 - utf8(head)) });
+  return JSON.stringify({ id: i, payload: "x".repeat(bytes - utf8(head)) });
 }
 
 export async function pool<T>(items: T[], concurrency: number, run: (item: T) => Promise<void>): Promise<void> {
@@ -25,38 +28,53 @@ export async function pool<T>(items: T[], concurrency: number, run: (item: T) =>
 
 const range = (count: number) => Array.from({ length: count }, (_, i) => i);
 
+/** The sink's key of a workload in a pass (the trickle pass counts its deliveries apart). */
+export const sinkKey = (name: WorkloadName, mode: DeliveryMode): string => (mode === "steady" ? name : `${name}.t`);
+
 export async function runWorkloads(
   run: CostHarness,
   counts: Record<WorkloadName, number>,
   facts: StackFacts,
   timeout: number,
+  mode: DeliveryMode,
 ): Promise<Record<WorkloadName, WorkloadResult>> {
   const { herald: h, sink } = run;
   const call = run.call.bind(run);
-  const url = run.url.bind(run);
+  const url = (name: WorkloadName, kind: string, i: number) => run.url(sinkKey(name, mode), kind, i);
   const json = JSON_HEADERS;
   const workloads = {} as Record<WorkloadName, WorkloadResult>;
   const concurrency = 4;
+  // A trickle: the event source mapping's stand-in receives one message at a time, so every delivery
+  // batch holds one message whatever the backlog (each is its own invocation, receive and delete).
+  run.deliveryBatchCap = mode === "trickle" ? 1 : undefined;
+  const tag = mode === "steady" ? "" : " (trickle)";
 
   const measure = async (
     name: WorkloadName,
     description: string,
     expectedDeliveries: number,
     publish: () => Promise<number>,
+    messages?: number,
   ) => {
+    const key = sinkKey(name, mode);
     const before = await run.tableBytes();
     const m = new Meter();
     run.meter = m;
     const t0 = performance.now();
     const published = await publish();
-    await run.drained(name, expectedDeliveries, timeout);
+    const hops = await run.drainedLate(key, expectedDeliveries, timeout);
     const wall = performance.now() - t0;
     run.meter = new Meter(); // traffic between workloads (idle polling) goes nowhere
     const stored = (await run.tableBytes()) - before;
-    workloads[name] = summarize(description, m, facts, published, sink.count(name), stored, wall);
+    const delivered = sink.count(key);
+    // Per message published (a duplicate delivery is a cost, not a message; a callback is part of its message).
+    const priced = messages ?? expectedDeliveries;
+    workloads[name] = summarize(description, m, facts, published, delivered, stored, wall, mode, priced);
     const w = workloads[name];
+    if (hops > 0) w.clock_hops = hops;
+    if (delivered > expectedDeliveries) w.duplicate_deliveries = delivered - expectedDeliveries;
     run.say(
-      `aws-cost: ${name.padEnd(11)} ${String(w.delivered).padStart(5)} delivered in ${w.wall_ms} ms: ` +
+      `aws-cost: ${(name + tag).padEnd(21)} ${String(w.delivered).padStart(5)} delivered in ${w.wall_ms} ms: ` +
         `$${w.per_million.total.toFixed(2)} per million ($${w.per_million.total_at_aws_latency.toFixed(2)} at AWS latency)`,
     );
   };
@@ -64,7 +82,7 @@ export async function runWorkloads(
   // A Lambda invocation has its CPU to itself; here every invocation shares one process. So publishes whose
   // deliveries need nothing from them are measured on their own, one at a time (their billed time is not
   // inflated by deliveries running beside them), and the backlog is then drained in full batches — what
-  // the event source mapping takes from a queue under steady load.
+  // the event source mapping takes from a queue under steady load (or one at a time, at a trickle).
   const apart = async (publish: () => Promise<number>): Promise<number> => {
     await h.deliveries.pause();
     try {
@@ -74,6 +92,15 @@ export async function runWorkloads(
     }
   };
 
+  /** `count` publishes of 1 KiB (or `bytes`) to the workload's sink, one at a time, measured apart. */
+  const publishAlone = (name: WorkloadName, headers: Record<string, string> = {}, bytes = 1024) =>
+    apart(async () => {
+      await pool(range(counts[name]), 1, async (i) => {
+        await call("POST", `/v2/publish/${url(name, "ok", i)}`, jsonBody(i, bytes), { ...json, ...headers });
+      });
+      return counts[name];
+    });
+
   // The default, then the opt-in lean mode (README, "Message records on AWS"): the same publishes, carried
   // in their jobs; the emulated stack is redeployed with the other setting for it.
   for (const [name, records, description] of [
@@ -81,16 +108,13 @@ export async function runWorkloads(
     ["single_lean", "lean", "as single, with messageRecords: lean (no record)"],
   ] as const) {
     if (records === "lean") h.redeploy({ HERALD_MESSAGE_RECORDS: records });
-    await measure(name, description, counts[name], () =>
-      apart(async () => {
-        await pool(range(counts[name]), 1, async (i) => {
-          await call("POST", `/v2/publish/${url(name, "ok", i)}`, jsonBody(i), json);
-        });
-        return counts[name];
-      }),
-    );
+    await measure(name, description, counts[name], () => publishAlone(name));
   }
   h.redeploy({ HERALD_MESSAGE_RECORDS: "full" });
+
+  await measure("body32k", "32 KiB JSON published alone, delivered first try", counts.body32k, () =>
+    publishAlone("body32k", {}, 32 * 1024),
+  );
 
   await measure("batch100", "1 KB JSON bodies published 100 per /v2/batch call", counts.batch100, () =>
     apart(async () => {
@@ -106,21 +130,62 @@ export async function runWorkloads(
     }),
   );
 
+  const group = `bench-fanout-${mode}`;
+  await call(
+    "POST",
+    `/v2/topics/${group}/endpoints`,
+    JSON.stringify({ endpoints: ["a", "b", "c"].map((e) => ({ url: url("fanout3", e, 0) })) }),
+    json,
+  );
   await measure("fanout3", "1 KB JSON published to a URL group of 3 endpoints", counts.fanout3 * 3, () =>
     apart(async () => {
       await pool(range(counts.fanout3), 1, async (i) => {
-        await call("POST", "/v2/publish/bench-fanout", jsonBody(i), json);
+        await call("POST", `/v2/publish/${group}`, jsonBody(i), json);
       });
       return counts.fanout3;
     }),
   );
 
-  await measure("fifo", "1 KB JSON enqueued to a queue (parallelism 1)", counts.fifo, async () => {
-    await pool(range(counts.fifo), concurrency, async (i) => {
-      await call("POST", `/v2/enqueue/bench-queue/${url("fifo", "ok", i)}`, jsonBody(i), json);
+  for (const [name, queue, parallelism] of [
+    ["fifo", "bench-queue", 1],
+    ["queue10", "bench-queue10", 10],
+  ] as const) {
+    await measure(name, `1 KB JSON enqueued to a queue (parallelism ${parallelism})`, counts[name], async () => {
+      await pool(range(counts[name]), concurrency, async (i) => {
+        await call("POST", `/v2/enqueue/${queue}/${url(name, "ok", i)}`, jsonBody(i), json);
+      });
+      return counts[name];
     });
-    return counts.fifo;
-  });
+  }
+
+  await measure(
+    "flowcontrol",
+    "1 KB JSON published alone with Upstash-Flow-Control-Key and Upstash-Flow-Control-Value: parallelism=5",
+    counts.flowcontrol,
+    () =>
+      publishAlone("flowcontrol", {
+        "Upstash-Flow-Control-Key": `bench-flow-${mode}`,
+        "Upstash-Flow-Control-Value": "parallelism=5",
+      }),
+  );
+
+  // Each message and its callback are delivered to the sink: two deliveries, priced as one message.
+  await measure(
+    "callback",
+    "1 KB JSON published alone with Upstash-Callback; the message and its callback delivered (priced per message)",
+    counts.callback * 2,
+    () =>
+      apart(async () => {
+        await pool(range(counts.callback), 1, async (i) => {
+          await call("POST", `/v2/publish/${url("callback", "ok", i)}`, jsonBody(i), {
+            ...json,
+            "Upstash-Callback": url("callback", "cb", i),
+          });
+        });
+        return counts.callback;
+      }),
+    counts.callback,
+  );
 
   await measure(
     "retry1",
@@ -136,6 +201,16 @@ export async function runWorkloads(
       });
       return counts.retry1;
     },
+  );
+
+  await measureSchedules(run, counts.schedule, mode, timeout, (publish) =>
+    measure(
+      "schedule",
+      "one firing of a schedule (Upstash-Cron, 1 KB JSON) delivering one message: the Scheduler invocation, " +
+        "the firing's delivery invocation and the message it publishes",
+      counts.schedule,
+      () => apart(publish),
+    ),
   );
 
   // Last: it moves the clock forward two hours (everything in this process, fauxqs included, reads Date.now).
@@ -166,7 +241,55 @@ export async function runWorkloads(
       return counts.delay2h;
     },
   );
+  run.deliveryBatchCap = undefined;
   return workloads;
+}
+
+/**
+ * The schedule workload: `count` schedules (1 KB JSON to the sink) whose one firing each is measured.
+ * Their cron names one minute T a couple of minutes ahead, off the sweep's five-minute grid; the sweep is
+ * fired first (not counted) at T - 30 s if it is due by then, so that firing everything due at T (as
+ * Scheduler would at T) sends only the schedules' firings. Each fires once (message ids derive from the
+ * schedule and the minute), and they are deleted after.
+ */
+async function measureSchedules(
+  run: CostHarness,
+  count: number,
+  mode: DeliveryMode,
+  timeout: number,
+  measure: (publish: () => Promise<number>) => Promise<void>,
+): Promise<void> {
+  const h = run.herald;
+  const minute = 60_000;
+  let at = Math.ceil((Date.now() + 2 * minute) / minute) * minute;
+  while (at % SWEEP_INTERVAL_MS === 0) at += minute;
+  const t = new Date(at);
+  const cron = `${t.getUTCMinutes()} ${t.getUTCHours()} ${t.getUTCDate()} ${t.getUTCMonth() + 1} *`;
+  const ids = range(count).map((i) => `bench-${mode}-${i}`);
+  await pool(range(count), 4, async (i) => {
+    const destination = run.url(sinkKey("schedule", mode), "ok", i);
+    await run.call("POST", `/v2/schedules/${destination}`, jsonBody(i), {
+      ...JSON_HEADERS,
+      "Upstash-Cron": cron,
+      "Upstash-Schedule-Id": ids[i] as string,
+    });
+  });
+  await h.runDueSchedules(at - 30_000); // the sweep, if due before T (not counted)
+  await run.settle(
+    () => "the sweep fired before the schedules",
+    async () => {
+      const q = await run.queueDepth();
+      return q.visible + q.inFlight + q.delayed === 0;
+    },
+    timeout,
+  );
+  await measure(async () => {
+    await h.runDueSchedules(at);
+    return count;
+  });
+  await pool(ids, 4, async (id) => {
+    await run.call("DELETE", `/v2/schedules/${id}`);
+  });
 }
 
 /**

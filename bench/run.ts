@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { machineInfo } from "./machine.ts";
 import { join } from "node:path";
 import { runAwsCostBench } from "./aws-cost.ts";
-import { runColdStartBench } from "./cold-start.ts";
+import { INIT_RATIO_TARGET, runColdStartBench, type ColdStartResult } from "./cold-start.ts";
 import { runLocalBench } from "./local-bench.ts";
 
 const args = process.argv.slice(2);
@@ -44,7 +44,7 @@ results.duration_s = Math.round((Date.now() - started) / 1000);
 
 const local = results.local as Record<string, number> | undefined;
 const aws = results.aws as { cost_per_million: Record<string, number>; idle_per_month: number } | undefined;
-const lambda = results.lambda as Record<string, { bundle_bytes: number; init_ms: number }> | undefined;
+const lambda = results.lambda as Record<string, ColdStartResult> | undefined;
 const targets: Target[] = [
   ...(local
     ? [
@@ -75,7 +75,23 @@ const targets: Target[] = [
           unit: "KB",
           met: metBy("≤ 250"),
         },
-        { name: `Lambda ${name} init`, value: figures.init_ms, target: "≤ 100", unit: "ms", met: metBy("≤ 100") },
+        // The target is the ratio to a bare bundle of the same AWS SDK clients, measured in the same run:
+        // milliseconds differ several times between machines.
+        {
+          name: `Lambda ${name} init / SDK clients alone`,
+          value: figures.init_ratio,
+          target: `≤ ${INIT_RATIO_TARGET.toFixed(2)}`,
+          unit: "",
+          met: metBy(`≤ ${INIT_RATIO_TARGET.toFixed(2)}`),
+        },
+        { name: `Lambda ${name} init`, value: figures.init_ms, target: "(info)", unit: "ms", met: metBy("(info)") },
+        {
+          name: `Lambda ${name} SDK clients alone init`,
+          value: figures.baseline_init_ms,
+          target: "(info)",
+          unit: "ms",
+          met: metBy("(info)"),
+        },
       ])
     : []),
 ];

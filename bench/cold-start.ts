@@ -43,6 +43,8 @@ export interface ColdStartResult {
    * construction), since Herald constructs its clients at the first invocation rather than at import.
    */
   init_ratio_to_sdk_load?: number;
+  /** Information: the median of each pair's own ratio (its two processes ran one after the other). */
+  init_ratio_paired?: number;
 }
 
 /** Lambda name -> handler file under lambdas/handlers/ (lib/api.ts, lib/delivery.ts). */
@@ -114,6 +116,7 @@ export async function runColdStartBench(options: {
         baseline_construct_ms: round(median(construct)),
         init_ratio: roundRatio(ratio),
         init_ratio_to_sdk_load: roundRatio(median(init) / median(sdkLoad)),
+        init_ratio_paired: roundRatio(median(paired)),
       };
       log(
         `${name}: bundle ${herald.bytes} bytes; import median ${round(median(init))} ms, ` +

@@ -45,6 +45,13 @@ export interface ColdStartResult {
   init_ratio_to_sdk_load?: number;
   /** Information: the median of each pair's own ratio (its two processes ran one after the other). */
   init_ratio_paired?: number;
+  /**
+   * Information: the same ratio on the main thread's CPU time during the imports (medians), which time
+   * waiting for a core does not inflate: the steadier figure on a loaded machine.
+   */
+  init_cpu_ms?: number;
+  baseline_init_cpu_ms?: number;
+  init_cpu_ratio?: number;
 }
 
 /** Lambda name -> handler file under lambdas/handlers/ (lib/api.ts, lib/delivery.ts). */
@@ -101,6 +108,8 @@ export async function runColdStartBench(options: {
       const init = sorted(heraldSamples.map((s) => s.init));
       const firstCall = sorted(heraldSamples.map((s) => s.firstCall ?? NaN));
       const baselineInit = sorted(baselineSamples.map((s) => s.init));
+      const initCpu = median(sorted(heraldSamples.map((s) => s.initCpu)));
+      const baselineInitCpu = median(sorted(baselineSamples.map((s) => s.initCpu)));
       const construct = sorted(baselineSamples.map((s) => s.constructMs ?? NaN));
       const sdkLoad = sorted(baselineSamples.map((s) => s.init - (s.constructMs ?? NaN)));
       // Each pair's own ratio: a check on the ratio of the medians, less sensitive to drift.
@@ -117,6 +126,9 @@ export async function runColdStartBench(options: {
         init_ratio: roundRatio(ratio),
         init_ratio_to_sdk_load: roundRatio(median(init) / median(sdkLoad)),
         init_ratio_paired: roundRatio(median(paired)),
+        init_cpu_ms: round(initCpu),
+        baseline_init_cpu_ms: round(baselineInitCpu),
+        init_cpu_ratio: roundRatio(initCpu / baselineInitCpu),
       };
       log(
         `${name}: bundle ${herald.bytes} bytes; import median ${round(median(init))} ms, ` +
@@ -131,7 +143,8 @@ export async function runColdStartBench(options: {
       log(
         `${name}: init ratio ${roundRatio(ratio)} (target ≤ ${INIT_RATIO_TARGET}; median of the pairs' ratios ` +
           `${roundRatio(median(paired))}; against the baseline's imports without its constructors ` +
-          `${roundRatio(median(init) / median(sdkLoad))}), ${count} pairs of fresh processes, Node.js ${process.version}`,
+          `${roundRatio(median(init) / median(sdkLoad))}; main-thread CPU ${round(initCpu)} / ${round(baselineInitCpu)} ms, ` +
+          `${roundRatio(initCpu / baselineInitCpu)}), ${count} pairs of fresh processes, Node.js ${process.version}`,
       );
     }
     return results;

@@ -84,6 +84,13 @@ const targets: Target[] = [
           unit: "",
           met: metBy(`≤ ${INIT_RATIO_TARGET.toFixed(2)}`),
         },
+        {
+          name: `Lambda ${name} init CPU / SDK clients alone`,
+          value: figures.init_cpu_ratio,
+          target: "(info)",
+          unit: "",
+          met: metBy("(info)"),
+        },
         { name: `Lambda ${name} init`, value: figures.init_ms, target: "(info)", unit: "ms", met: metBy("(info)") },
         {
           name: `Lambda ${name} SDK clients alone init`,

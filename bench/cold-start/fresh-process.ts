@@ -9,6 +9,8 @@ import { LAMBDA_CONTEXT, LAMBDA_ENV } from "./lambda-env.ts";
 export interface Sample {
   /** `await import(bundle)`, ms. */
   init: number;
+  /** The main thread's CPU time (user and system) during that import, ms: less sensitive to other load. */
+  initCpu: number;
   /** The first invocation, ms; absent without one. */
   firstCall?: number;
   /** What the bundle reports of the time its constructors took (the baseline's `constructMs`), ms. */
@@ -17,9 +19,12 @@ export interface Sample {
 
 const DRIVER = `
 const [url, event] = process.argv.slice(1);
+const cpuStart = process.threadCpuUsage();
 const start = performance.now();
 const mod = await import(url);
 const init = performance.now() - start;
+const cpu = process.threadCpuUsage(cpuStart);
+const initCpu = (cpu.user + cpu.system) / 1000;
 const constructMs = mod.constructMs ?? mod.default?.constructMs;
 let firstCall, result;
 if (event) {
@@ -29,7 +34,7 @@ if (event) {
   result = await handler(JSON.parse(event), context);
   firstCall = performance.now() - callStart;
 }
-process.stdout.write("\\nHERALD_BENCH " + JSON.stringify({ init, firstCall, constructMs, result }) + "\\n");
+process.stdout.write("\\nHERALD_BENCH " + JSON.stringify({ init, initCpu, firstCall, constructMs, result }) + "\\n");
 process.exit(0);
 `;
 
@@ -54,7 +59,7 @@ export function freshProcess(file: string, endpoint: string, call?: FirstCall): 
         if (error || !run) reject(new Error(`running ${file} failed: ${error?.message ?? ""}\n${stdout}\n${stderr}`));
         else if (call && !call.expect(run.result))
           reject(new Error(`the first call of ${file} went wrong: ${JSON.stringify(run.result)}\n${stdout}`));
-        else resolve({ init: run.init, firstCall: run.firstCall, constructMs: run.constructMs });
+        else resolve({ init: run.init, initCpu: run.initCpu, firstCall: run.firstCall, constructMs: run.constructMs });
       },
     );
   });

@@ -3,214 +3,78 @@
 // fresh Node.js process, median of many. Externals (the runtime's AWS SDK) resolve from this repository's
 // node_modules and their load time counts, as it does on Lambda.
 //
+// Absolute milliseconds differ several times between machines, so the target is a ratio: each Lambda's
+// median import time against that of a baseline bundle that only imports and constructs the AWS SDK clients
+// the Lambda's context constructs (cold-start/baseline-clients.ts), bundled with the same settings and
+// measured in the same run, processes alternating between the two so that drift of the machine hits both.
+//
 // Work a handler leaves for its first invocation is measured too: in the same process, the first call of
-// the handler with a small event (api: an authenticated GET of an unknown message; deliver: a job for an
-// unknown message), against a stand-in for DynamoDB and Secrets Manager on localhost that answers at once.
-// That call includes whatever the handler loads lazily, building its clients, credentials from the
-// environment and signing; not network time.
+// the handler with a small event (cold-start/first-calls.ts), against a stand-in for DynamoDB and Secrets
+// Manager on localhost that answers at once. That call includes whatever the handler loads lazily, building
+// its clients, credentials from the environment and signing; not network time.
 //
 //   npx node bench/cold-start.ts [--quick]
-import { execFile } from "node:child_process";
-import { createServer, type Server } from "node:http";
+import { mkdtemp, rm, symlink } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
-import { mkdtemp, rm, stat, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { build } from "esbuild";
-import { esbuildOptions, HERALD_BUNDLING } from "../lib/bundling.ts";
-import { METRICS_NAMESPACE, METRICS_SERVICE } from "../lambdas/handlers/metrics-catalogue.ts";
+import { bundle, ROOT } from "./cold-start/bundle.ts";
+import { startFakeAws } from "./cold-start/fake-aws.ts";
+import { FIRST_CALLS } from "./cold-start/first-calls.ts";
+import { freshProcess, type Sample } from "./cold-start/fresh-process.ts";
+import { median, quantile, round, roundRatio, sorted } from "./cold-start/stats.ts";
 
 export interface ColdStartResult {
   bundle_bytes: number;
-  /** Median time of `await import(bundle)` in a fresh process, ms. */
+  /** Median time of `await import(bundle)` in a fresh process, ms (information: it depends on the machine). */
   init_ms: number;
   init_p90_ms?: number;
   /** Median time of the first invocation in that process (see above), ms. */
   first_call_ms?: number;
+  /** The baseline bundle (cold-start/baseline-clients.ts) built for this Lambda: its size and median import. */
+  baseline_bytes?: number;
+  baseline_init_ms?: number;
+  /** Of the baseline's import, the median time its client constructors took, ms. */
+  baseline_construct_ms?: number;
+  /** init_ms / baseline_init_ms: the target (at most INIT_RATIO_TARGET). */
+  init_ratio?: number;
+  /**
+   * Information: init_ms against the baseline's import without its constructors (the median of import minus
+   * construction), since Herald constructs its clients at the first invocation rather than at import.
+   */
+  init_ratio_to_sdk_load?: number;
+  /** Information: the median of each pair's own ratio (its two processes ran one after the other). */
+  init_ratio_paired?: number;
+  /**
+   * Information: the same ratio on the main thread's CPU time during the imports (medians), which time
+   * waiting for a core does not inflate: the steadier figure on a loaded machine.
+   */
+  init_cpu_ms?: number;
+  baseline_init_cpu_ms?: number;
+  init_cpu_ratio?: number;
 }
 
 /** Lambda name -> handler file under lambdas/handlers/ (lib/api.ts, lib/delivery.ts). */
 export const LAMBDAS = { api: "api.ts", deliver: "deliver.ts" } as const;
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-
 /**
- * The environment of a deployed Herald Lambda (lib/herald.ts and what Lambda itself sets), with dummy
- * values: nothing may need real ones at import time.
+ * Lambda name -> its baseline entry. Both Lambdas build the same context (awsContext() in
+ * lambdas/handlers/aws-context.ts), hence the same clients: one entry, bundled once per Lambda.
  */
-const LAMBDA_ENV: Record<string, string> = {
-  AWS_REGION: "us-east-1",
-  AWS_DEFAULT_REGION: "us-east-1",
-  AWS_EXECUTION_ENV: "AWS_Lambda_nodejs24.x",
-  AWS_LAMBDA_FUNCTION_NAME: "herald-bench",
-  AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
-  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "512",
-  AWS_LAMBDA_LOG_FORMAT: "JSON",
-  AWS_ACCESS_KEY_ID: "ASIABENCHBENCHBENCH0",
-  AWS_SECRET_ACCESS_KEY: "bench/bench/bench/bench/bench/bench/benc",
-  AWS_SESSION_TOKEN: "bench",
-  TZ: ":UTC",
-  HERALD_TABLE: "herald-table",
-  HERALD_BUCKET: "herald-bodies",
-  HERALD_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/herald-deliveries",
-  HERALD_QUEUE_ARN: "arn:aws:sqs:us-east-1:123456789012:herald-deliveries",
-  HERALD_SCHEDULE_GROUP: "herald",
-  HERALD_SCHEDULER_ROLE_ARN: "arn:aws:iam::123456789012:role/herald-scheduler",
-  HERALD_SCHEDULE_DLQ_ARN: "arn:aws:sqs:us-east-1:123456789012:herald-deliveries-poison",
-  HERALD_SECRET_ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:herald-keys",
-  HERALD_RETENTION: "604800s",
-  HERALD_MAX_BODY_BYTES: "1048576",
-  HERALD_MAX_TIMEOUT: "120s",
-  HERALD_BACKOFF_FACTOR: "2",
-  HERALD_DESTINATION_POLICY: "public",
-  POWERTOOLS_SERVICE_NAME: METRICS_SERVICE,
-  POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-  POWERTOOLS_LOG_LEVEL: "INFO",
+const BASELINES: Record<keyof typeof LAMBDAS, string> = {
+  api: "bench/cold-start/baseline-clients.ts",
+  deliver: "bench/cold-start/baseline-clients.ts",
 };
 
-const API_TOKEN = "hrld_bench";
-
-/** The first invocation of each Lambda, and how to tell that it went where it should (no error path). */
-const FIRST_CALLS: Record<keyof typeof LAMBDAS, { event: unknown; expect: (result: unknown) => boolean }> = {
-  api: {
-    event: {
-      version: "2.0",
-      routeKey: "$default",
-      rawPath: "/v2/messages/msg_bench",
-      rawQueryString: "",
-      headers: { authorization: `Bearer ${API_TOKEN}` },
-      isBase64Encoded: false,
-      requestContext: { http: { method: "GET", path: "/v2/messages/msg_bench", sourceIp: "127.0.0.1" } },
-    },
-    expect: (result) => (result as { statusCode?: number }).statusCode === 404,
-  },
-  deliver: {
-    event: {
-      Records: [
-        {
-          messageId: "job-1",
-          body: JSON.stringify({ m: "msg_bench", r: 0, d: 0 }),
-          attributes: {},
-          eventSource: "aws:sqs",
-        },
-      ],
-    },
-    expect: (result) => (result as { batchItemFailures?: unknown[] }).batchItemFailures?.length === 0,
-  },
-};
-
-const LAMBDA_CONTEXT = {
-  functionName: "herald-bench",
-  functionVersion: "$LATEST",
-  invokedFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:herald-bench",
-  memoryLimitInMB: "512",
-  awsRequestId: "00000000-0000-0000-0000-000000000000",
-  logGroupName: "/aws/lambda/herald-bench",
-  logStreamName: "bench",
-};
-
-/**
- * Runs in each fresh process: the time to import the bundle (module evaluation included), then the time
- * of the handler's first invocation. The handler may log to stdout: the figures come on a marked line.
- */
-const DRIVER = `
-const [url, event] = process.argv.slice(1);
-const start = performance.now();
-const mod = await import(url);
-const init = performance.now() - start;
-const handler = mod.handler ?? mod.default?.handler;
-const context = { ...${JSON.stringify(LAMBDA_CONTEXT)}, getRemainingTimeInMillis: () => 30000 };
-const callStart = performance.now();
-const result = await handler(JSON.parse(event), context);
-const firstCall = performance.now() - callStart;
-process.stdout.write("\\nHERALD_BENCH " + JSON.stringify({ init, firstCall, result }) + "\\n");
-process.exit(0);
-`;
-
-/** Answers the first calls' AWS requests at once: an empty DynamoDB query, the Secrets Manager secret. */
-function startFakeAws(): Promise<Server> {
-  const secret = {
-    token: API_TOKEN,
-    readOnlyToken: "bench-read-only-token",
-    currentSigningKey: "sig_benchcurrent",
-    nextSigningKey: "sig_benchnext",
-  };
-  const answers: Record<string, unknown> = {
-    "DynamoDB_20120810.Query": { Items: [], Count: 0, ScannedCount: 0 },
-    "secretsmanager.GetSecretValue": {
-      ARN: LAMBDA_ENV.HERALD_SECRET_ARN,
-      Name: "herald-keys",
-      SecretString: JSON.stringify(secret),
-    },
-  };
-  const server = createServer((request, response) => {
-    request.resume();
-    request.on("end", () => {
-      const target = String(request.headers["x-amz-target"] ?? "");
-      const answer = answers[target];
-      response.writeHead(answer ? 200 : 400, { "content-type": "application/x-amz-json-1.0" });
-      response.end(
-        JSON.stringify(answer ?? { __type: "BenchUnexpectedRequest", message: `bench: no answer for ${target}` }),
-      );
-    });
-  });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
-}
-
-/** Bundles one handler as the stack does; returns the bundle's path and size. */
-async function bundle(handlerFile: string, outdir: string): Promise<{ file: string; bytes: number }> {
-  const entry = join(ROOT, "lambdas", "handlers", handlerFile);
-  const options = esbuildOptions(HERALD_BUNDLING, entry, outdir);
-  // NodejsFunction runs esbuild from the project root.
-  await build({ ...options, absWorkingDir: ROOT, logLevel: "warning" });
-  const file = options.outfile as string;
-  return { file, bytes: (await stat(file)).size };
-}
-
-interface Run {
-  init: number;
-  firstCall: number;
-}
-
-function runOnce(name: keyof typeof LAMBDAS, file: string, endpoint: string): Promise<Run> {
-  const { event, expect } = FIRST_CALLS[name];
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ["--input-type=module", "--eval", DRIVER, pathToFileURL(file).href, JSON.stringify(event)],
-      // The SDK sends every service to AWS_ENDPOINT_URL: the stand-in. Nothing else differs from Lambda.
-      { env: { PATH: process.env.PATH ?? "", ...LAMBDA_ENV, AWS_ENDPOINT_URL: endpoint }, timeout: 30_000 },
-      (error, stdout, stderr) => {
-        const line = stdout.split("\n").find((l) => l.startsWith("HERALD_BENCH "));
-        const run = line ? (JSON.parse(line.slice("HERALD_BENCH ".length)) as Run & { result: unknown }) : undefined;
-        if (error || !run) reject(new Error(`running ${file} failed: ${error?.message ?? ""}\n${stdout}\n${stderr}`));
-        else if (!expect(run.result))
-          reject(new Error(`${name}'s first call went wrong: ${JSON.stringify(run.result)}\n${stdout}`));
-        else resolve({ init: run.init, firstCall: run.firstCall });
-      },
-    );
-  });
-}
-
-function quantile(sorted: number[], q: number): number {
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[index] as number;
-}
-
-const round = (ms: number): number => Math.round(ms * 10) / 10;
-
-function median(sorted: number[]): number {
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
+/** The most a Lambda's median import may take against its baseline's, in the same run. */
+export const INIT_RATIO_TARGET = 1.3;
 
 export async function runColdStartBench(options: {
   quick: boolean;
   log?: (line: string) => void;
 }): Promise<Record<string, ColdStartResult>> {
   const log = options.log ?? (() => undefined);
-  const count = options.quick ? 7 : 20;
+  const count = options.quick ? 11 : 25;
   const major = Number(process.versions.node.split(".")[0]);
   if (major < 24) throw new Error(`the Lambdas run Node.js 24; this is ${process.version} (run via npx node)`);
   // The bundles live outside the repository, next to a link to its node_modules: the externals resolve
@@ -222,22 +86,65 @@ export async function runColdStartBench(options: {
     await symlink(join(ROOT, "node_modules"), join(work, "node_modules"), "dir");
     const results: Record<string, ColdStartResult> = {};
     for (const [name, handlerFile] of Object.entries(LAMBDAS) as [keyof typeof LAMBDAS, string][]) {
-      const { file, bytes } = await bundle(handlerFile, join(work, name));
-      await runOnce(name, file, endpoint); // warm-up (file system cache), not counted
-      const samples: Run[] = [];
-      for (let i = 0; i < count; i++) samples.push(await runOnce(name, file, endpoint));
-      const init = samples.map((r) => r.init).sort((a, b) => a - b);
-      const firstCall = samples.map((r) => r.firstCall).sort((a, b) => a - b);
+      const herald = await bundle(join(ROOT, "lambdas", "handlers", handlerFile), join(work, name));
+      const baseline = await bundle(join(ROOT, BASELINES[name]), join(work, `${name}-baseline`));
+      const runHerald = (): Promise<Sample> => freshProcess(herald.file, endpoint, FIRST_CALLS[name]);
+      const runBaseline = (): Promise<Sample> => freshProcess(baseline.file, endpoint);
+      // Warm-ups (file system cache), not counted.
+      await runBaseline();
+      await runHerald();
+      const heraldSamples: Sample[] = [];
+      const baselineSamples: Sample[] = [];
+      // Alternating, and which goes first alternates too: drift and any effect of order hit both alike.
+      for (let i = 0; i < count; i++) {
+        if (i % 2 === 0) {
+          baselineSamples.push(await runBaseline());
+          heraldSamples.push(await runHerald());
+        } else {
+          heraldSamples.push(await runHerald());
+          baselineSamples.push(await runBaseline());
+        }
+      }
+      const init = sorted(heraldSamples.map((s) => s.init));
+      const firstCall = sorted(heraldSamples.map((s) => s.firstCall ?? NaN));
+      const baselineInit = sorted(baselineSamples.map((s) => s.init));
+      const initCpu = median(sorted(heraldSamples.map((s) => s.initCpu)));
+      const baselineInitCpu = median(sorted(baselineSamples.map((s) => s.initCpu)));
+      const construct = sorted(baselineSamples.map((s) => s.constructMs ?? NaN));
+      const sdkLoad = sorted(baselineSamples.map((s) => s.init - (s.constructMs ?? NaN)));
+      // Each pair's own ratio: a check on the ratio of the medians, less sensitive to drift.
+      const paired = sorted(heraldSamples.map((s, i) => s.init / (baselineSamples[i] as Sample).init));
+      const ratio = median(init) / median(baselineInit);
       results[name] = {
-        bundle_bytes: bytes,
+        bundle_bytes: herald.bytes,
         init_ms: round(median(init)),
         init_p90_ms: round(quantile(init, 0.9)),
         first_call_ms: round(median(firstCall)),
+        baseline_bytes: baseline.bytes,
+        baseline_init_ms: round(median(baselineInit)),
+        baseline_construct_ms: round(median(construct)),
+        init_ratio: roundRatio(ratio),
+        init_ratio_to_sdk_load: roundRatio(median(init) / median(sdkLoad)),
+        init_ratio_paired: roundRatio(median(paired)),
+        init_cpu_ms: round(initCpu),
+        baseline_init_cpu_ms: round(baselineInitCpu),
+        init_cpu_ratio: roundRatio(initCpu / baselineInitCpu),
       };
       log(
-        `${name}: bundle ${bytes} bytes; import median ${round(median(init))} ms, p90 ${round(quantile(init, 0.9))} ms; ` +
-          `first call median ${round(median(firstCall))} ms, p90 ${round(quantile(firstCall, 0.9))} ms ` +
-          `(${count} fresh processes, Node.js ${process.version}; imports ${samples.map((r) => Math.round(r.init)).join(" ")})`,
+        `${name}: bundle ${herald.bytes} bytes; import median ${round(median(init))} ms, ` +
+          `p90 ${round(quantile(init, 0.9))} ms; first call median ${round(median(firstCall))} ms, ` +
+          `p90 ${round(quantile(firstCall, 0.9))} ms (imports ${heraldSamples.map((s) => Math.round(s.init)).join(" ")})`,
+      );
+      log(
+        `${name} baseline: bundle ${baseline.bytes} bytes; import median ${round(median(baselineInit))} ms, ` +
+          `of which constructing the clients ${round(median(construct))} ms ` +
+          `(imports ${baselineSamples.map((s) => Math.round(s.init)).join(" ")})`,
+      );
+      log(
+        `${name}: init ratio ${roundRatio(ratio)} (target ≤ ${INIT_RATIO_TARGET}; median of the pairs' ratios ` +
+          `${roundRatio(median(paired))}; against the baseline's imports without its constructors ` +
+          `${roundRatio(median(init) / median(sdkLoad))}; main-thread CPU ${round(initCpu)} / ${round(baselineInitCpu)} ms, ` +
+          `${roundRatio(initCpu / baselineInitCpu)}), ${count} pairs of fresh processes, Node.js ${process.version}`,
       );
     }
     return results;

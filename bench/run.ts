@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { machineInfo } from "./machine.ts";
 import { join } from "node:path";
 import { runAwsCostBench, WORKLOAD_TARGET_USD } from "./aws-cost.ts";
-import { runColdStartBench } from "./cold-start.ts";
+import { INIT_RATIO_TARGET, runColdStartBench, type ColdStartResult } from "./cold-start.ts";
 import { runLocalBench } from "./local-bench.ts";
 
 const args = process.argv.slice(2);
@@ -52,7 +52,7 @@ const aws = results.aws as
   | undefined;
 // Issue 16: every workload at a third of QStash's price, at most $3.33 per million.
 const workloadTarget = `≤ ${WORKLOAD_TARGET_USD.toFixed(2)}`;
-const lambda = results.lambda as Record<string, { bundle_bytes: number; init_ms: number }> | undefined;
+const lambda = results.lambda as Record<string, ColdStartResult> | undefined;
 const targets: Target[] = [
   ...(local
     ? [
@@ -89,7 +89,30 @@ const targets: Target[] = [
           unit: "KB",
           met: metBy("≤ 250"),
         },
-        { name: `Lambda ${name} init`, value: figures.init_ms, target: "≤ 100", unit: "ms", met: metBy("≤ 100") },
+        // The target is the ratio to a bare bundle of the same AWS SDK clients, measured in the same run:
+        // milliseconds differ several times between machines.
+        {
+          name: `Lambda ${name} init / SDK clients alone`,
+          value: figures.init_ratio,
+          target: `≤ ${INIT_RATIO_TARGET.toFixed(2)}`,
+          unit: "",
+          met: metBy(`≤ ${INIT_RATIO_TARGET.toFixed(2)}`),
+        },
+        {
+          name: `Lambda ${name} init CPU / SDK clients alone`,
+          value: figures.init_cpu_ratio,
+          target: "(info)",
+          unit: "",
+          met: metBy("(info)"),
+        },
+        { name: `Lambda ${name} init`, value: figures.init_ms, target: "(info)", unit: "ms", met: metBy("(info)") },
+        {
+          name: `Lambda ${name} SDK clients alone init`,
+          value: figures.baseline_init_ms,
+          target: "(info)",
+          unit: "ms",
+          met: metBy("(info)"),
+        },
       ])
     : []),
 ];

@@ -38,14 +38,25 @@ export function travelsWithJob(ctx: HeraldContext, message: Message, options: Ac
   return (
     ctx.dispatcher.carriesMessages === true &&
     ctx.config.messageRecords === "lean" &&
+    nothingWaitsOn(message, options) &&
+    message.body.byteLength <= MAX_CARRIED_BODY_BYTES &&
+    headerBytes(message) <= MAX_CARRIED_HEADER_BYTES
+  );
+}
+
+/**
+ * Nothing lists the message by state before its first attempt, nor waits for its end: it is due at once,
+ * not in a queue, without flow control or deduplication, not a schedule's firing nor a queued message's
+ * callback.
+ */
+function nothingWaitsOn(message: Message, options: AcceptOptions): boolean {
+  return (
     !options.stored &&
     message.notBefore <= message.createdAt &&
     message.queueName === undefined &&
     message.flowControl === undefined &&
     message.scheduleId === undefined &&
-    !message.origin?.sourceQueued &&
-    message.body.byteLength <= MAX_CARRIED_BODY_BYTES &&
-    headerBytes(message) <= MAX_CARRIED_HEADER_BYTES
+    !message.origin?.sourceQueued
   );
 }
 
@@ -64,6 +75,10 @@ export async function acceptMessage(ctx: HeraldContext, message: Message, option
   }
   if (message.flowControl) await registerFlowControl(ctx, message.flowControl);
   if (message.queueName !== undefined) return enqueueMessage(ctx, message);
+  // The default keeps a record of every message (it can be read and cancelled at once, as on QStash);
+  // where the store keeps light records, one nothing waits on is one item, with no status written for a
+  // first attempt that succeeds (docs/architecture.md §19).
+  if (ctx.store.lightRecords && nothingWaitsOn(message, options ?? {})) message = { ...message, unlisted: true };
   const created = await ctx.store.createMessage(message, { state: "CREATED", retried: 0 }, [
     { time: message.createdAt, messageId: message.messageId, state: "CREATED" },
   ]);

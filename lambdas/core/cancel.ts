@@ -1,5 +1,6 @@
 import type { HeraldContext } from "./context.ts";
 import { notFound } from "./errors.ts";
+import { findPending } from "./find-message.ts";
 import { matchesFilter, type ListQuery } from "./filters.ts";
 import { PENDING_STATES, type StoredMessage } from "./message.ts";
 
@@ -9,7 +10,7 @@ import { PENDING_STATES, type StoredMessage } from "./message.ts";
  * fails, the message ends CANCELED instead of retrying.
  */
 export async function cancelMessage(ctx: HeraldContext, messageId: string): Promise<{ cancelled: number }> {
-  const stored = await ctx.store.getMessage(messageId);
+  const stored = await findPending(ctx, messageId);
   if (!stored || !(await requestCancel(ctx, { messageId, status: stored.status }))) {
     throw notFound(`message "${messageId}" not found or no longer pending`);
   }
@@ -27,7 +28,7 @@ export async function cancelMessages(ctx: HeraldContext, query: ListQuery): Prom
   if (query.ids) {
     for (const id of query.ids) {
       if (full()) break;
-      const stored = await ctx.store.getMessage(id);
+      const stored = await findPending(ctx, id);
       if (stored && (await requestCancel(ctx, { messageId: id, status: stored.status }))) cancelled++;
     }
     return { cancelled };
@@ -50,7 +51,8 @@ async function requestCancel(
   { messageId, status }: { messageId: string; status: StoredMessage["status"] },
 ): Promise<boolean> {
   if (!PENDING_STATES.includes(status.state)) return false;
-  return ctx.store.updateStatus(messageId, status, { ...status, state: "CANCEL_REQUESTED" }, [
+  const { implicit: _implicit, ...written } = status;
+  return ctx.store.updateStatus(messageId, status, { ...written, state: "CANCEL_REQUESTED" }, [
     { time: ctx.clock.now(), messageId, state: "CANCEL_REQUESTED" },
   ]);
 }

@@ -62,6 +62,12 @@ export interface Message {
   flowControl?: FlowControlSettings;
   /** Values API answers show redacted (`Upstash-Redact-Fields`); deliveries send the originals. */
   redact?: RedactSettings;
+  /**
+   * Nothing lists it by state or waits for its end (immediate, no queue, flow control, deduplication or
+   * schedule): where the store keeps light records (MessageStore.lightRecords), it is stored without a
+   * status item, and a first attempt that succeeds is only logged (docs/architecture.md §19).
+   */
+  unlisted?: boolean;
   /** Set on messages Herald created to deliver a callback or failure callback. */
   origin?: {
     kind: "callback" | "failureCallback";
@@ -76,6 +82,11 @@ export interface MessageStatus {
   state: MessageState;
   /** Attempts already made beyond the first (the next attempt sends `Upstash-Retried: retried`). */
   retried: number;
+  /**
+   * An unlisted message's first status, which a light record does not write (CREATED, 0): whether it
+   * was delivered since is in the log only (find-message.ts).
+   */
+  implicit?: boolean;
 }
 
 export interface StoredMessage {

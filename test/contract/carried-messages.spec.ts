@@ -86,7 +86,7 @@ export function carriedMessagesContract(name: string, open: OpenCoreFixture): vo
           }),
         );
         const id = (response.body as PublishResult).messageId;
-        expect((await full.store.getMessage(id))?.status).toEqual({ state: "CREATED", retried: 0 });
+        expect((await full.store.getMessage(id))?.status).toMatchObject({ state: "CREATED", retried: 0 });
         expect(jobOf(h, id)).toEqual({ messageId: id, retried: 0 });
         expect((await findMessage(full, id))?.url).toBe(`${RECEIVER}/full`);
       }),

@@ -68,6 +68,39 @@ export function storeContract(name: string, open: () => Promise<StoreFixture>): 
     );
 
     it(
+      "keeps an unlisted message exactly, reads its first status as CREATED, and lets one status change win",
+      withStore(async (store) => {
+        for (const body of [
+          new Uint8Array(0),
+          new TextEncoder().encode(JSON.stringify({ payload: "x".repeat(2000) })), // compresses
+          new Uint8Array(1024).map((_, i) => (i * 131 + 7) % 251), // does not
+          new Uint8Array(150 * 1024).fill(1), // over the inline limit
+        ]) {
+          const message = sampleMessage({ body, unlisted: true });
+          const created: LogEvent = { time: message.createdAt, messageId: message.messageId, state: "CREATED" };
+          expect(await store.createMessage(message, { state: "CREATED", retried: 0 }, [created])).toBe(true);
+          expect(await store.createMessage(message, { state: "CREATED", retried: 0 }, [created])).toBe(false);
+          const stored = await store.getMessage(message.messageId);
+          expect(stored?.message).toEqual(message);
+          expect(Buffer.from(stored?.message.body ?? []).equals(Buffer.from(body))).toBe(true);
+          const first = stored?.status as NonNullable<typeof stored>["status"];
+          expect({ state: first.state, retried: first.retried }).toEqual({ state: "CREATED", retried: 0 });
+          // Two writers from the same first status (a cancel, an attempt's outcome): one wins.
+          const results = await Promise.all([
+            store.updateStatus(message.messageId, first, { state: "CANCEL_REQUESTED", retried: 0 }, []),
+            store.updateStatus(message.messageId, first, { state: "RETRY", retried: 1 }, []),
+          ]);
+          expect(results.filter(Boolean)).toHaveLength(1);
+          const after = await store.getMessage(message.messageId);
+          expect(after?.status).toEqual(
+            results[0] ? { state: "CANCEL_REQUESTED", retried: 0 } : { state: "RETRY", retried: 1 },
+          );
+          expect(await store.updateStatus(message.messageId, first, { state: "FAILED", retried: 0 }, [])).toBe(false);
+        }
+      }),
+    );
+
+    it(
       "keeps bodies of any size up to the limit byte-for-byte (large ones outside the item)",
       withStore(async (store) => {
         const body = new Uint8Array(1024 * 1024).map((_, i) => (i * 7) % 256);

@@ -62,8 +62,9 @@ describeEachMode("queues", (mode) => {
     // Enqueued after the held ones and delivered: the platform's delivery runs, the held ones wait.
     await client.publish({ url: `${setup.sink.url}/held-witness/0`, body: "w" });
     await setup.sink.waitFor("/held-witness/0");
+    // On AWS the held messages' jobs reach the store from their FIFO lane: lag counts them once they have.
+    await eventually(async () => ((await queue.get()).lag === 3 ? true : undefined), 15_000);
     expect(order("/held/")).toEqual([]);
-    expect((await queue.get()).lag).toBe(3);
     await queue.resume();
     await eventually(() => (order("/held/").length === 3 ? true : undefined), 15_000);
     expect(order("/held/")).toEqual([0, 1, 2]);

@@ -1,3 +1,4 @@
+import { deflateRawSync, inflateRawSync } from "node:zlib";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { DlqEntry, LogEvent, Message, MessageState, MessageStatus, StoredMessage } from "../../core/message.ts";
@@ -32,6 +33,8 @@ const MESSAGE_SK = "#M";
 const STATUS_SK = "#S";
 const DLQ_SK = "#D";
 const INDEXED_STATES: readonly MessageState[] = ["CREATED", "RETRY", "CANCEL_REQUESTED"];
+/** How long a light record's status item may be needed: its message item expires first. */
+const LIGHT_STATUS_HORIZON_MS = 400 * 86_400_000;
 /** Bodies above this go to S3 (an item holds at most 400 KB, attributes and indexes included). */
 const INLINE_BODY_BYTES = 100 * 1024;
 /** Index hits read in one BatchGetItem while listing messages. */
@@ -55,6 +58,8 @@ export interface DynamoStoreOptions {
  * files of their own (dynamo-event-log.ts, dynamo-queue-entries.ts, dynamo-dedup-claims.ts).
  */
 export class DynamoStore implements Store {
+  /** An unlisted message is one item, its status implicit until it changes (MessageStore.lightRecords). */
+  readonly lightRecords = true;
   private readonly table: DynamoTable;
   private readonly doc: DynamoTable["doc"];
   private readonly blobs: BlobStore;
@@ -113,6 +118,27 @@ export class DynamoStore implements Store {
     // A queued message may also wait for its turn: up to a year (a paused queue) before TTL may take it.
     const waitForTurn = message.queueName === undefined ? 0 : 365 * 86_400_000;
     const horizon = message.notBefore + waitForTurn + (message.maxRetries + 1) * 86_400_000;
+    if (message.unlisted && status.state === "CREATED" && status.retried === 0) {
+      // A light record: the message alone, its status implicit (nothing lists it by state), compressed
+      // where that makes the item smaller — a write is billed per started KB of the item.
+      const created = await conditional(
+        this.doc.send(
+          new PutCommand({
+            TableName: this.table.name,
+            Item: {
+              PK: pk,
+              SK: MESSAGE_SK,
+              ...(await this.lightAttributes(message)),
+              expiresAt: this.expiresAt(horizon),
+            },
+            ConditionExpression: "attribute_not_exists(PK)",
+          }),
+        ),
+      );
+      if (!created) return false;
+      await this.appendEvents(events);
+      return true;
+    }
     // Message first, status second: the status item is the commit point that makes the message exist.
     // Both are put only if absent: a repeated create (a derived callback id after a crash) changes nothing.
     await conditional(
@@ -172,17 +198,58 @@ export class DynamoStore implements Store {
     const items = result.Items ?? [];
     const messageItem = items.find((i) => i.SK === MESSAGE_SK);
     const statusItem = items.find((i) => i.SK === STATUS_SK);
-    if (!messageItem || !statusItem) return undefined;
-    const meta = JSON.parse(messageItem.meta as string) as MessageMeta;
+    if (!messageItem) return undefined;
+    const meta = JSON.parse(
+      messageItem.mz ? inflateRawSync(toBytes(messageItem.mz)).toString("utf8") : (messageItem.meta as string),
+    ) as MessageMeta;
+    if (!statusItem && !meta.unlisted) return undefined; // not committed: its create died in between
+    const body = messageItem.bz
+      ? new Uint8Array(inflateRawSync(toBytes(messageItem.bz)))
+      : await this.loadBytes(messageItem, "body");
     return {
-      message: { ...meta, body: await this.loadBytes(messageItem, "body") },
-      status: { state: statusItem.state as MessageState, retried: Number(statusItem.retried) },
+      message: { ...meta, body },
+      status: statusItem
+        ? { state: statusItem.state as MessageState, retried: Number(statusItem.retried) }
+        : { state: "CREATED", retried: 0, implicit: true },
     };
+  }
+
+  /** A light record's meta and body, each deflated when that is smaller (bodies over 100 KiB go to S3). */
+  private async lightAttributes(message: Message): Promise<Item> {
+    const meta = encodeMeta(message);
+    const mz = deflateRawSync(meta);
+    const attributes: Item = mz.byteLength < Buffer.byteLength(meta) ? { mz: new Uint8Array(mz) } : { meta };
+    if (message.body.byteLength > 0 && message.body.byteLength <= INLINE_BODY_BYTES) {
+      const bz = deflateRawSync(message.body);
+      if (bz.byteLength < message.body.byteLength) return { ...attributes, bz: new Uint8Array(bz) };
+    }
+    return { ...attributes, ...(await this.storeBytes(`bodies/${message.messageId}`, message.body, "body")) };
   }
 
   async updateStatus(messageId: string, expected: MessageStatus, next: MessageStatus, events: LogEvent[]) {
     const indexed = INDEXED_STATES.includes(next.state);
     const now = this.now();
+    if (expected.implicit) {
+      // A light record's first status change writes its status item, if no other change did first. Its
+      // index entry lists a pending state from now on (bulk cancel); a final one expires with the retention.
+      const created = await conditional(
+        this.doc.send(
+          new PutCommand({
+            TableName: this.table.name,
+            Item: {
+              PK: `M#${messageId}`,
+              SK: STATUS_SK,
+              // Outlives the message item, whose own expiry bounds the record (set at its creation).
+              ...this.statusAttributes(messageId, now, next, now + LIGHT_STATUS_HORIZON_MS + this.retentionMs),
+            },
+            ConditionExpression: "attribute_not_exists(PK)",
+          }),
+        ),
+      );
+      if (!created) return false;
+      await this.appendEvents(events);
+      return true;
+    }
     const updated = await conditional(
       this.doc.send(
         new UpdateCommand({

@@ -24,7 +24,7 @@ import { signDelivery } from "./signature.ts";
  */
 export type DeliveryOutcome = "delivered" | "retry" | "failed" | "canceled" | "skipped" | "waiting";
 
-export async function deliverMessage(ctx: HeraldContext, job: DeliveryJob): Promise<DeliveryOutcome> {
+export async function deliverMessage(ctx: HeraldContext, job: DeliveryJob, again = false): Promise<DeliveryOutcome> {
   // A message that travels with its job has no record to read: its first attempt needs none.
   if (job.message) return attemptAndSettle(ctx, job.message, undefined, 0);
   // The attempt starts with this read: a cancel written after it is one that met an attempt under way
@@ -76,6 +76,16 @@ export async function deliverMessage(ctx: HeraldContext, job: DeliveryJob): Prom
     if (!admission.admitted) {
       if (admission.retryAt !== undefined) await ctx.dispatcher.dispatch(job, admission.retryAt);
       else await waitForFlowSlot(ctx, flow.key, job);
+      return "waiting";
+    }
+    // Two wakers may give a waiter two jobs: the second may have read the status while the first was in
+    // flight and take the slot once the first released it. Holding the slot now, it reads again, so an
+    // attempt that settled meanwhile is not made twice.
+    const now = await ctx.store.getMessage(message.messageId);
+    if (!now || now.status.state !== status.state || now.status.retried !== status.retried) {
+      await releaseFlowSlot(ctx, flow.key, job);
+      if (!again) return deliverMessage(ctx, job, true); // it reads the new status and does what it says
+      await ctx.dispatcher.dispatch(job, ctx.clock.now()); // changed twice: try once more later
       return "waiting";
     }
   }

@@ -6,7 +6,14 @@ import { acceptMessage } from "../../lambdas/core/accept.ts";
 import { cancelMessage } from "../../lambdas/core/cancel.ts";
 import { findMessage } from "../../lambdas/core/find-message.ts";
 import type { SendOutcome } from "../../lambdas/ports.ts";
-import { answer, withHarness, type CoreHarness, type OpenCoreFixture } from "../support/core-harness.ts";
+import {
+  answer,
+  deliveredTo,
+  publishTo,
+  withHarness,
+  type CoreHarness,
+  type OpenCoreFixture,
+} from "../support/core-harness.ts";
 
 const failure: SendOutcome = answer(500);
 const success: SendOutcome = answer(200);
@@ -92,6 +99,49 @@ export function deliveryRacesContract(name: string, open: OpenCoreFixture): void
             state: "DELIVERED",
             retried: 1,
           });
+        }),
+      );
+    });
+
+    describe("a flow-control waiter given two jobs", () => {
+      it(
+        "is attempted once when the second job read the status before the first settled and took the slot after",
+        test(async (h) => {
+          const id = await publishTo(h, "/fc-twice", {
+            headers: { "Upstash-Flow-Control-Key": "twice", "Upstash-Flow-Control-Value": "parallelism=1" },
+          });
+          const job = h.jobs.shift() as NonNullable<(typeof h.jobs)[number]>;
+          expect(job.messageId).toBe(id);
+          const held = h.hold("/fc-twice");
+          const first = h.deliver(job);
+          await held.sent; // the first run holds the key's only slot, its attempt in flight
+          // The second run reads the status now, then its slot request waits until the first run is over.
+          const store = h.ctx.store as unknown as Record<string, unknown>;
+          const getRecord = store.getRecord as (...args: unknown[]) => Promise<unknown>;
+          let reached!: () => void;
+          const atSlot = new Promise<void>((resolve) => (reached = resolve));
+          let open!: () => void;
+          const gate = new Promise<void>((resolve) => (open = resolve));
+          let armed = true;
+          store.getRecord = async (...args: unknown[]) => {
+            if (armed && args[0] === "flowControl") {
+              armed = false;
+              reached();
+              await gate;
+            }
+            return getRecord.apply(h.ctx.store, args);
+          };
+          try {
+            const second = h.deliver({ ...job });
+            await atSlot;
+            held.respond(answer(200));
+            expect(await first).toBe("delivered");
+            open();
+            await second;
+          } finally {
+            store.getRecord = getRecord;
+          }
+          expect(deliveredTo(h, "/fc-twice")).toHaveLength(1);
         }),
       );
     });

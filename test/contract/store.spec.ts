@@ -97,6 +97,16 @@ export function storeContract(name: string, open: () => Promise<StoreFixture>): 
           );
           expect(await store.updateStatus(message.messageId, first, { state: "FAILED", retried: 0 }, [])).toBe(false);
         }
+        // Once a pending status is written, the pending messages list it with its message (bulk cancel).
+        const retrying = sampleMessage({ unlisted: true, url: "https://example.com/light-retry" });
+        await store.createMessage(retrying, { state: "CREATED", retried: 0 }, []);
+        const first = (await store.getMessage(retrying.messageId))?.status as NonNullable<
+          Awaited<ReturnType<Store["getMessage"]>>
+        >["status"];
+        expect(await store.updateStatus(retrying.messageId, first, { state: "RETRY", retried: 1 }, [])).toBe(true);
+        const pending: string[] = [];
+        for await (const { message } of store.scanMessages(["RETRY"])) pending.push(message.url);
+        expect(pending).toContain("https://example.com/light-retry");
       }),
     );
 

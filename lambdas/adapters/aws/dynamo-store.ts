@@ -199,9 +199,7 @@ export class DynamoStore implements Store {
     const messageItem = items.find((i) => i.SK === MESSAGE_SK);
     const statusItem = items.find((i) => i.SK === STATUS_SK);
     if (!messageItem) return undefined;
-    const meta = JSON.parse(
-      messageItem.mz ? inflateRawSync(toBytes(messageItem.mz)).toString("utf8") : (messageItem.meta as string),
-    ) as MessageMeta;
+    const meta = metaOfItem(messageItem);
     if (!statusItem && !meta.unlisted) return undefined; // not committed: its create died in between
     const body = messageItem.bz
       ? new Uint8Array(inflateRawSync(toBytes(messageItem.bz)))
@@ -293,13 +291,13 @@ export class DynamoStore implements Store {
       // Bodies are not needed to list (and may be in S3): only the meta of each hit's message is read.
       const messages = await this.table.batchGet(
         hits.map((hit) => ({ PK: hit.PK as string, SK: MESSAGE_SK })),
-        "meta",
+        "meta, mz",
       );
       for (const [i, hit] of hits.entries()) {
         const item = messages[i];
         if (!item || !states.includes(hit.state as MessageState)) continue;
         yield {
-          message: { ...(JSON.parse(item.meta as string) as MessageMeta), body: new Uint8Array(0) },
+          message: { ...metaOfItem(item), body: new Uint8Array(0) },
           status: { state: hit.state as MessageState, retried: Number(hit.retried) },
         };
       }
@@ -464,6 +462,12 @@ export class DynamoStore implements Store {
     if (typeof ref === "string") return this.blobs.get(ref);
     return toBytes(item[attribute]);
   }
+}
+
+/** A message item's meta: JSON, or deflated JSON in a light record (`mz`). */
+function metaOfItem(item: Item): MessageMeta {
+  const json = item.mz ? inflateRawSync(toBytes(item.mz)).toString("utf8") : (item.meta as string);
+  return JSON.parse(json) as MessageMeta;
 }
 
 /**

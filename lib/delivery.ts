@@ -34,14 +34,16 @@ export class HeraldDelivery extends Construct {
       logRetention: props.logRetention,
     });
     // On the FIFO queue, Lambda hands a group's messages over in order and holds the group while a batch
-    // with one of them runs; the handler runs them in order and fails the rest of a group after a failure.
-    for (const queue of [props.queue, props.orderedQueue]) {
+    // with one of them runs; the handler runs a group's records one after another and fails the rest of a
+    // group after a failure. One record per batch there: several attempts of one lane in a row, each up
+    // to the longest attempt, could outlast the function's timeout (the longest attempt plus a minute),
+    // and a timed-out batch comes back only after the visibility timeout, counting toward the redrive.
+    for (const [queue, batchSize] of [
+      [props.queue, 10],
+      [props.orderedQueue, 1],
+    ] as const) {
       this.function.addEventSource(
-        new SqsEventSource(queue, {
-          batchSize: 10,
-          reportBatchItemFailures: true,
-          maxConcurrency: props.maxConcurrency,
-        }),
+        new SqsEventSource(queue, { batchSize, reportBatchItemFailures: true, maxConcurrency: props.maxConcurrency }),
       );
     }
   }

@@ -1,4 +1,5 @@
 import type { HeraldContext } from "./context.ts";
+import { endedInLog } from "./find-message.ts";
 import { registerFlowControl } from "./flow-control.ts";
 import type { Message } from "./message.ts";
 import { enqueueMessage } from "./queues.ts";
@@ -68,7 +69,11 @@ function nothingWaitsOn(message: Message, options: AcceptOptions): boolean {
  * so it is dispatched again (a duplicate job is harmless: the attempt's status changes are compare-and-set).
  * A message that can travel with its job (travelsWithJob) is only dispatched: its job is its record.
  */
-export async function acceptMessage(ctx: HeraldContext, message: Message, options?: AcceptOptions): Promise<boolean> {
+export async function acceptMessage(ctx: HeraldContext, given: Message, options?: AcceptOptions): Promise<boolean> {
+  // Whether the message is `unlisted` is decided here, every time: a copy (a DLQ entry's message
+  // retried) must not bring the flag along.
+  const { unlisted: _unlisted, ...plain } = given;
+  let message: Message = plain;
   if (travelsWithJob(ctx, message, options)) {
     await ctx.dispatcher.dispatch({ messageId: message.messageId, retried: 0, message }, message.notBefore);
     return true;
@@ -85,6 +90,8 @@ export async function acceptMessage(ctx: HeraldContext, message: Message, option
   if (!created) {
     const existing = await ctx.store.getMessage(message.messageId);
     if (existing?.status.state !== "CREATED" || existing.status.retried !== 0) return false;
+    // A light record delivered already reads CREATED too: only its log says it ended.
+    if (existing.status.implicit && (await endedInLog(ctx, message.messageId))) return false;
   }
   await ctx.dispatcher.dispatch({ messageId: message.messageId, retried: 0 }, message.notBefore);
   return created;

@@ -5,6 +5,7 @@ import { callbackMessage } from "./callbacks.ts";
 import type { HeraldContext } from "./context.ts";
 import { buildDeliveryRequest } from "./delivery-request.ts";
 import { getHeader } from "./headers.ts";
+import { endedInLog } from "./find-message.ts";
 import { dlqIdFor, newJwtId } from "./ids.ts";
 import { acquireFlowSlot, releaseFlowSlot, waitForFlowSlot } from "./flow-control.ts";
 import { FINAL_STATES, type AttemptResponse, type LogEvent, type Message, type MessageStatus } from "./message.ts";
@@ -61,6 +62,9 @@ export async function deliverMessage(ctx: HeraldContext, job: DeliveryJob, again
     return "skipped";
   }
   if (status.state !== "CREATED" && status.state !== "RETRY") return "skipped";
+  // A light record's successful first attempt is only logged: a job given again (a batch that timed out,
+  // SQS's own duplicate) looks there before attempting again.
+  if (status.implicit && job.redelivered && (await endedInLog(ctx, message.messageId))) return "skipped";
 
   const retried = job.retried;
   // A queue that is paused holds its messages (a job from a lane joins its entries, or runs holding the

@@ -35,7 +35,7 @@ export async function findPending(
  * Whether the log holds a final event of the message. The scan starts at the time its id encodes and
  * stops at that event: a message delivered at once costs a few pages' reads.
  */
-async function endedInLog(ctx: { store: EventLog }, messageId: string): Promise<boolean> {
+export async function endedInLog(ctx: { store: EventLog }, messageId: string): Promise<boolean> {
   for await (const { item } of ctx.store.scanEvents({ order: "earliestFirst", messageIds: [messageId] })) {
     if (FINAL_STATES.includes(item.event.state as MessageState)) return true;
   }

@@ -6,7 +6,8 @@
 // into the store: it becomes the head of the lane's entries, later jobs of the lane join behind it, and
 // the store's pump (queues.ts, parallelism 1 per lane) gives them their turns until the lane is empty
 // and flows through SQS again. So a lane is at any moment either flowing (entries empty) or held in the
-// store; both never run at once, because only the lane's own running job adds its entries.
+// store; both never run at once, because only the lane's own running job adds its entries. Lowering a
+// queue's parallelism sends later messages to fewer lanes; messages already in the others finish there.
 import type { HeraldContext } from "./context.ts";
 import type { Message } from "./message.ts";
 import { pumpQueue, queueConfig, type QueueConfig } from "./queues.ts";
@@ -37,11 +38,9 @@ export function parseLaneName(name: string): { queue: string; lane: number } | u
 /** How many lanes a queue's messages may be in: the most parallelism it had (its lanes drain after a cut). */
 export const laneCount = (config: QueueConfig): number => Math.max(config.lanes ?? 1, config.parallelism);
 
-/** The lane a queued message runs in now: its own, unless the queue's parallelism fell below it. */
-function currentLane(message: Message, config: QueueConfig): number {
-  const lane = message.queueLane ?? 0;
-  return lane < config.parallelism ? lane : laneOf(message.messageId, config.parallelism);
-}
+/** A message's lane: the one it was enqueued into. Lowering parallelism sends later messages to fewer lanes. */
+export const laneOfMessage = (message: Message): string =>
+  laneName(message.queueName as string, message.queueLane ?? 0);
 
 /** A job that runs holding its lane; `pinned` when the lane's entries hold the message as their head. */
 export interface LaneTurn {
@@ -51,21 +50,23 @@ export interface LaneTurn {
 
 /**
  * What an ordered job does: run now, holding its lane (a LaneTurn), or nothing now (undefined) because
- * it joined the lane's entries — behind messages that hold the lane, while the queue is paused, after
- * the queue's parallelism was lowered below its lane, or to wait for its `Not-Before` as the lane's head.
+ * it joined the lane's entries — behind messages that hold the lane, while the queue is paused, or to
+ * wait for its `Not-Before` as the lane's head.
  */
 export async function laneGate(ctx: HeraldContext, message: Message): Promise<LaneTurn | undefined> {
   const config = await queueConfig(ctx, message.queueName as string);
-  const lane = laneName(config.name, currentLane(message, config));
-  const [head] = await ctx.store.headQueueEntries(lane, 1);
-  if (head?.messageId === message.messageId) {
-    // This job ran before and pinned the lane, then its run died: it holds the lane still.
-    if (!head.parked && !config.paused) return { lane, pinned: true };
+  const lane = laneOfMessage(message);
+  const held = await ctx.store.headQueueEntries(lane, LANE_WINDOW);
+  const own = held.find((entry) => entry.messageId === message.messageId);
+  if (own) {
+    // This job ran before and pinned the lane, then its run died: it holds the lane still — unless the
+    // queue is paused now, when its entry parks (the resume's pump gives it its turn again).
+    if (own === held[0] && !own.parked && !config.paused) return { lane, pinned: true };
+    if (config.paused && !own.parked) await ctx.store.setQueueEntryParked(lane, own.seq, true, ctx.clock.now());
     await pumpQueue(ctx, lane, laneConfig(config, lane));
     return undefined;
   }
-  const moved = lane !== laneName(config.name, message.queueLane ?? 0);
-  if (head || config.paused || moved || message.notBefore > ctx.clock.now()) {
+  if (held.length > 0 || config.paused || message.notBefore > ctx.clock.now()) {
     await joinLane(ctx, lane, message.messageId, config);
     return undefined;
   }
@@ -76,13 +77,16 @@ export async function laneGate(ctx: HeraldContext, message: Message): Promise<La
   return { lane, pinned: false };
 }
 
+/** Entries of a lane read to find a message's own (a lane holds few: one running, the rest behind it). */
+export const LANE_WINDOW = 50;
+
 /**
  * A laned message's job that found its queue paused and no entry of its own (its lane flowed when it was
  * sent): it joins its lane's entries, where the resume's pump finds it.
  */
 export async function joinOwnLane(ctx: HeraldContext, message: Message): Promise<void> {
   const config = await queueConfig(ctx, message.queueName as string);
-  await joinLane(ctx, laneName(config.name, currentLane(message, config)), message.messageId, config);
+  await joinLane(ctx, laneOfMessage(message), message.messageId, config);
 }
 
 /** Adds the message behind the lane's entries and pumps the lane (which may give it its turn at once). */
@@ -103,40 +107,9 @@ export async function pinLane(ctx: HeraldContext, lane: string, messageId: strin
   return ctx.store.setQueueEntryParked(lane, seq, false, ctx.clock.now());
 }
 
-/** Entries a closed lane hands over per pump (the rest on the next pump or sweep). */
-const MOVE_BATCH = 100;
-
-/**
- * A lane at or past the queue's lowered parallelism: its waiting (parked) entries join the lane their
- * message hashes to now, so no more than `parallelism` turns run once the turns already given end. Join
- * before delete: a crash in between leaves a duplicate entry, which ends at once when its turn comes
- * (its message is final by then), never a lost one.
- */
-export async function moveOutOfLane(ctx: HeraldContext, config: QueueConfig, closed: string): Promise<void> {
-  const entries = await ctx.store.headQueueEntries(closed, MOVE_BATCH);
-  for (const entry of entries) {
-    if (!entry.parked) continue; // holds its turn: it ends where it is (lanesOf finds it)
-    const target = laneName(config.name, laneOf(entry.messageId, config.parallelism));
-    const seq = await ctx.store.increment(`queue:${target}`);
-    await ctx.store.putQueueEntry(target, { seq, messageId: entry.messageId });
-    await ctx.store.deleteQueueEntry(closed, entry.seq);
-  }
-}
-
 /** A lane runs its entries one at a time, paused with its queue. */
 export const laneConfig = (config: QueueConfig, lane: string): QueueConfig => ({
   ...config,
   name: lane,
   parallelism: 1,
 });
-
-/**
- * The lanes a laned message's entry may be in: its own, and the one it moved to when the queue's
- * parallelism fell below it (a later change may move it again: the sweep ends such an entry, queues.ts).
- */
-export async function lanesOf(ctx: HeraldContext, message: Message): Promise<string[]> {
-  const config = await queueConfig(ctx, message.queueName as string);
-  const own = laneName(config.name, message.queueLane ?? 0);
-  const now = laneName(config.name, currentLane(message, config));
-  return own === now ? [own] : [own, now];
-}

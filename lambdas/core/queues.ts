@@ -9,12 +9,12 @@ import { callbackMessageId, failureCallbackMessageId } from "./ids.ts";
 import { FINAL_STATES, type Message, type MessageStatus } from "./message.ts";
 import {
   joinOwnLane,
+  LANE_WINDOW,
   laneConfig,
   laneCount,
   laneName,
   laneOf,
-  lanesOf,
-  moveOutOfLane,
+  laneOfMessage,
   parseLaneName,
 } from "./queue-lanes.ts";
 import { RESOURCE_NAME, updateRecord } from "./records.ts";
@@ -62,25 +62,32 @@ export async function upsertQueue(ctx: HeraldContext, body: unknown): Promise<vo
   if (input.paused !== undefined && typeof input.paused !== "boolean") throw badRequest("paused must be a boolean");
   const now = ctx.clock.now();
   const name = input.queueName;
+  const inherited = await inheritedLanes(ctx, name);
   await updateRecord<QueueConfig>(ctx, "queue", name, (current) => ({
     name,
     parallelism: parallelism as number,
     paused: (input.paused as boolean | undefined) ?? current?.paused ?? false,
     createdAt: current?.createdAt ?? now,
     updatedAt: now,
-    lanes: Math.max(current ? laneCount(current) : 1, parallelism as number),
+    lanes: Math.max(current ? laneCount(current) : inherited, parallelism as number),
   }));
   await pumpAll(ctx, name); // more parallelism or a resume may let parked messages go
+}
+
+/**
+ * The lanes a deleted queue of this name left (its marker's): a queue made again under the name keeps
+ * pumping them until they drain, so messages that waited there are not forgotten.
+ */
+async function inheritedLanes(ctx: HeraldContext, name: string): Promise<number> {
+  return (await ctx.store.getRecord<DeletedQueue>("deletedQueue", name))?.value.lanes ?? 1;
 }
 
 /** Pumps a queue's entries and, where the platform orders queues, each of its lanes' (queue-lanes.ts). */
 export async function pumpAll(ctx: HeraldContext, queue: string, known?: QueueConfig): Promise<void> {
   const config = known ?? (await queueConfig(ctx, queue));
   await pumpQueue(ctx, queue, config);
-  const lanes = laneNames(ctx, config);
-  // Lanes beyond a lowered parallelism give their waiting messages to the open lanes first.
-  for (const closed of lanes.slice(config.parallelism)) await moveOutOfLane(ctx, config, closed);
-  for (const lane of lanes.slice(0, config.parallelism)) await pumpQueue(ctx, lane, laneConfig(config, lane));
+  // Every lane a message may be in, those past a lowered parallelism too: they drain where they are.
+  for (const lane of laneNames(ctx, config)) await pumpQueue(ctx, lane, laneConfig(config, lane));
 }
 
 const laneNames = (ctx: HeraldContext, config: QueueConfig): string[] =>
@@ -153,15 +160,17 @@ export async function deleteQueue(ctx: HeraldContext, name: string): Promise<voi
  */
 export async function sweepDeletedQueue(ctx: HeraldContext, marker: DeletedQueue, listed: boolean): Promise<void> {
   const { name } = marker;
-  const config = { ...(await queueConfig(ctx, name)), lanes: marker.lanes ?? 1 };
-  if (!listed) await pumpAll(ctx, name, config);
+  const current = await queueConfig(ctx, name);
+  const config = { ...current, lanes: Math.max(laneCount(current), marker.lanes ?? 1) };
+  if (!listed || laneCount(config) > laneCount(current)) await pumpAll(ctx, name, config);
   const stored = await ctx.store.getRecord<DeletedQueue>("deletedQueue", name);
   if (!stored || ctx.clock.now() < stored.value.deletedAt + DELETED_MARKER_MS) return;
+  // Needed while the deleted queue's entries wait: without settings again, any; with them, those in
+  // lanes the new settings do not pump.
+  const unpumped = listed ? laneNames(ctx, config).slice(laneCount(current)) : [name, ...laneNames(ctx, config)];
   let needed = false;
-  if (!(await ctx.store.getRecord("queue", name))) {
-    for (const entries of [name, ...laneNames(ctx, config)]) {
-      if ((await ctx.store.headQueueEntries(entries, 1)).length > 0) needed = true;
-    }
+  for (const entries of unpumped) {
+    if ((await ctx.store.headQueueEntries(entries, 1)).length > 0) needed = true;
   }
   if (!needed) await ctx.store.deleteRecord("deletedQueue", name, stored.version);
 }
@@ -185,7 +194,8 @@ export async function enqueueMessage(ctx: HeraldContext, message: Message): Prom
   let config = (await ctx.store.getRecord<QueueConfig>("queue", queue))?.value;
   if (!config) {
     const now = ctx.clock.now();
-    config = { name: queue, parallelism: 1, paused: false, createdAt: now, updatedAt: now };
+    const lanes = await inheritedLanes(ctx, queue);
+    config = { name: queue, parallelism: 1, paused: false, createdAt: now, updatedAt: now, lanes };
     await ctx.store.putRecord("queue", queue, config, undefined); // a concurrent create wins: fine
   }
   if (ctx.dispatcher.dispatchOrdered) return enqueueInLane(ctx, message, config);
@@ -386,16 +396,14 @@ export async function parkIfPaused(ctx: HeraldContext, message: Message): Promis
 }
 
 /**
- * Where a queue message's entry is: at its position, or (in a lane) as the head of its lane, where a
- * message that holds the lane always is.
+ * Where a queue message's entry is: at its position, or among the first entries of its lane (a message
+ * that holds its lane is at or near the head: a duplicate entry of a crashed run may follow it).
  */
 async function entryOf(ctx: HeraldContext, message: Message): Promise<{ queue: string; seq: number } | undefined> {
   if (message.queueSeq !== undefined) return { queue: message.queueName as string, seq: message.queueSeq };
-  for (const lane of await lanesOf(ctx, message)) {
-    const [head] = await ctx.store.headQueueEntries(lane, 1);
-    if (head?.messageId === message.messageId) return { queue: lane, seq: head.seq };
-  }
-  return undefined;
+  const lane = laneOfMessage(message);
+  const entry = (await ctx.store.headQueueEntries(lane, LANE_WINDOW)).find((e) => e.messageId === message.messageId);
+  return entry ? { queue: lane, seq: entry.seq } : undefined;
 }
 
 /**

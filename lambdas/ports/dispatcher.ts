@@ -11,6 +11,8 @@ export interface DeliveryJob {
    * does, so it holds its queue's turn in that lane (docs/architecture.md §14).
    */
   ordered?: boolean;
+  /** The platform gave this job before (SQS: ApproximateReceiveCount over 1): an earlier run may have made its attempt. */
+  redelivered?: boolean;
 }
 
 export interface Dispatcher {

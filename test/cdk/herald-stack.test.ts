@@ -171,9 +171,13 @@ describe("Lambdas", () => {
     const deliveryFunction = Object.keys(
       template.findResources("AWS::Lambda::Function", { Properties: { Timeout: 180 } }),
     )[0] as string;
-    for (const queue of ["QueuesDeliveries(?!Poison)", "QueuesOrdered(?!Poison)"]) {
+    // One record per batch on the FIFO queue: a lane's attempts run one after another (lib/delivery.ts).
+    for (const [queue, batchSize] of [
+      ["QueuesDeliveries(?!Poison)", 10],
+      ["QueuesOrdered(?!Poison)", 1],
+    ] as const) {
       template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
-        BatchSize: 10,
+        BatchSize: batchSize,
         FunctionResponseTypes: ["ReportBatchItemFailures"],
         ScalingConfig: { MaximumConcurrency: 20 },
         FunctionName: { Ref: deliveryFunction },

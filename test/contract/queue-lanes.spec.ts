@@ -3,7 +3,7 @@
 // send order, one at a time, and a run that failed leaves its job at the head to be given again. Run by
 // test/contract/{sqlite,aws}.contract.test.ts.
 import { describe, expect, it } from "vitest";
-import { getQueue, setQueuePaused, upsertQueue } from "../../lambdas/core/queues.ts";
+import { deleteQueue, getQueue, setQueuePaused, upsertQueue } from "../../lambdas/core/queues.ts";
 import { ANY_DESTINATION } from "../../lambdas/core/destination-policy.ts";
 import {
   answer,
@@ -80,7 +80,7 @@ export function queueLanesContract(name: string, open: OpenCoreFixture): void {
     );
 
     it(
-      "never runs more than `parallelism` at once under a burst, nor after it is lowered (closed lanes hand over their messages)",
+      "never runs more than `parallelism` at once under a burst; after it is lowered, earlier messages drain in their lanes and later ones use fewer",
       test(async (h) => {
         const { ctx } = h;
         let inFlight = 0;
@@ -100,16 +100,59 @@ export function queueLanesContract(name: string, open: OpenCoreFixture): void {
         expect(most).toBeGreaterThanOrEqual(2);
 
         await upsertQueue(ctx, { queueName: "wide", parallelism: 4, paused: true });
-        const later = Array.from({ length: 16 }, (_, i) => `/later-${i}`);
-        for (const path of later) await enqueue(h, "wide", path);
+        const earlier = Array.from({ length: 16 }, (_, i) => `/earlier-${i}`);
+        for (const path of earlier) await enqueue(h, "wide", path);
         await h.runJobs(); // paused: every job joined its lane's entries, in four lanes
-        most = 0;
+        // Lowered: the messages already in lanes 2 and 3 drain there (each lane one at a time)...
         await upsertQueue(ctx, { queueName: "wide", parallelism: 2, paused: false });
+        most = 0;
         await h.runJobs();
-        expect(new Set(h.delivered.slice(burst.length))).toEqual(new Set(later));
-        expect(h.delivered).toHaveLength(burst.length + later.length);
+        expect(new Set(h.delivered.slice(burst.length))).toEqual(new Set(earlier));
+        expect(most).toBeLessThanOrEqual(4);
+        // ...and the later ones run in two lanes only.
+        const later = Array.from({ length: 16 }, (_, i) => `/later-${i}`);
+        most = 0;
+        await Promise.all(later.map((path) => enqueue(h, "wide", path)));
+        await h.runJobs();
+        expect(new Set(h.delivered.slice(burst.length + earlier.length))).toEqual(new Set(later));
+        expect(h.delivered).toHaveLength(burst.length + earlier.length + later.length);
         expect(most).toBeLessThanOrEqual(2);
         expect((await getQueue(ctx, "wide")).lag).toBe(0);
+      }),
+    );
+
+    it(
+      "delivers a deleted queue's waiting messages in every lane, also when a new enqueue makes the queue again",
+      test(async (h) => {
+        const { ctx } = h;
+        await upsertQueue(ctx, { queueName: "gone", parallelism: 4, paused: true });
+        const paths = Array.from({ length: 8 }, (_, i) => `/gone-${i}`);
+        for (const path of paths) await enqueue(h, "gone", path);
+        await h.runJobs(); // paused: every job joined its lane's entries
+        await deleteQueue(ctx, "gone");
+        await enqueue(h, "gone", "/gone-again"); // makes the queue again, parallelism 1
+        await h.runJobs();
+        expect(new Set(h.delivered)).toEqual(new Set([...paths, "/gone-again"]));
+      }),
+    );
+
+    it(
+      "parks a pinned head whose job comes again while its queue is paused, and runs it on resume",
+      test(async (h) => {
+        const { ctx } = h;
+        await upsertQueue(ctx, { queueName: "pinned-paused", parallelism: 1 });
+        let failures = 1;
+        h.respondWith((request) => (pathOf(request.url) === "/pp" && failures-- > 0 ? answer(500) : answer(200)));
+        await enqueue(h, "pinned-paused", "/pp", { "Upstash-Retries": "1", "Upstash-Retry-Delay": "1000" });
+        await enqueue(h, "pinned-paused", "/pp-after");
+        await expect(h.diesAtDispatch(() => h.runJobs())).rejects.toBeInstanceOf(ProcessDied);
+        await setQueuePaused(ctx, "pinned-paused", true);
+        await h.runJobs(); // the job comes again: the queue is paused, its entry parks
+        expect(h.delivered).toEqual(["/pp"]);
+        await setQueuePaused(ctx, "pinned-paused", false);
+        await h.runJobs();
+        expect(h.delivered).toEqual(["/pp", "/pp", "/pp-after"]);
+        expect((await getQueue(ctx, "pinned-paused")).lag).toBe(0);
       }),
     );
 

@@ -237,8 +237,15 @@ export class DynamoStore implements Store {
             Item: {
               PK: `M#${messageId}`,
               SK: STATUS_SK,
-              // Outlives the message item, whose own expiry bounds the record (set at its creation).
-              ...this.statusAttributes(messageId, now, next, now + LIGHT_STATUS_HORIZON_MS + this.retentionMs),
+              // Outlives the message item, whose own expiry bounds the record (set at its creation). A cancel
+              // request ends when the job comes (SQS keeps it 4 days), or stays when it met a successful
+              // first attempt: then it need not linger in the index.
+              ...this.statusAttributes(
+                messageId,
+                now,
+                next,
+                now + (next.state === "CANCEL_REQUESTED" ? 4 * 86_400_000 : LIGHT_STATUS_HORIZON_MS) + this.retentionMs,
+              ),
             },
             ConditionExpression: "attribute_not_exists(PK)",
           }),

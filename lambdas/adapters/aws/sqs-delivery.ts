@@ -80,6 +80,7 @@ async function runJob(record: JobRecord, options: DeliveryBatchOptions, ordered 
   }
   const body = parseJobBody(record.body);
   const job = jobOf(body);
+  if (Number(record.attributes?.ApproximateReceiveCount ?? 1) > 1) job.redelivered = true;
   if (ordered) return options.deliver({ ...job, ordered: true }); // its wait, if any, is core's (queue-lanes.ts)
   const now = options.now();
   if (body.d - now > EARLY_TOLERANCE_MS) return options.dispatcher.dispatch(job, body.d);

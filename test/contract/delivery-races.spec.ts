@@ -103,6 +103,23 @@ export function deliveryRacesContract(name: string, open: OpenCoreFixture): void
       );
     });
 
+    describe("a job given again after its attempt succeeded (a batch that timed out)", () => {
+      it(
+        "is not attempted again, nor is a callback of it dispatched again",
+        test(async (h) => {
+          const message = h.message("/once", { callback: { url: "https://receiver.example/once-cb", header: {} } });
+          await acceptMessage(h.ctx, message);
+          const job = h.jobs.shift() as NonNullable<(typeof h.jobs)[number]>;
+          expect(await h.deliver(job)).toBe("delivered");
+          await h.drain(); // the callback
+          expect(await h.deliver({ ...job, redelivered: true })).toBe("skipped");
+          await h.drain();
+          expect(deliveredTo(h, "/once")).toHaveLength(1);
+          expect(deliveredTo(h, "/once-cb")).toHaveLength(1);
+        }),
+      );
+    });
+
     describe("a flow-control waiter given two jobs", () => {
       it(
         "is attempted once when the second job read the status before the first settled and took the slot after",

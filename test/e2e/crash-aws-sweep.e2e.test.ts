@@ -4,6 +4,7 @@
 // later event on the lane comes; the stack's recurring sweep schedule (here the Scheduler stand-in's, fired
 // by runDueSchedules instead of waiting 5 minutes) gives the lost turn again, and both are delivered in
 // order, once.
+import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { DynamoDBClient, GetItemCommand, QueryCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from "../../emulation/emulators.ts";
@@ -69,15 +70,19 @@ async function ageGivenTurns(queue: string, byMs: number): Promise<number> {
     );
     const key = { PK: { S: `M#${entry.m?.S}` }, SK: { S: "#M" } };
     const item = await dynamo.send(new GetItemCommand({ TableName: table, Key: key }));
-    const meta = JSON.parse(item.Item?.meta?.S as string) as { notBefore: number; createdAt: number };
+    // The meta is JSON, or deflated JSON (`mz`) where that made the item smaller (dynamo-store.ts).
+    const deflated = item.Item?.mz?.B;
+    const json = deflated ? inflateRawSync(deflated).toString("utf8") : (item.Item?.meta?.S as string);
+    const meta = JSON.parse(json) as { notBefore: number; createdAt: number };
     meta.notBefore -= byMs;
     meta.createdAt -= byMs;
+    const shifted = JSON.stringify(meta);
     await dynamo.send(
       new UpdateItemCommand({
         TableName: table,
         Key: key,
-        UpdateExpression: "SET meta = :meta",
-        ExpressionAttributeValues: { ":meta": { S: JSON.stringify(meta) } },
+        UpdateExpression: deflated ? "SET mz = :meta" : "SET meta = :meta",
+        ExpressionAttributeValues: { ":meta": deflated ? { B: deflateRawSync(shifted) } : { S: shifted } },
       }),
     );
     aged++;

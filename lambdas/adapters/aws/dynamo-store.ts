@@ -128,7 +128,7 @@ export class DynamoStore implements Store {
             Item: {
               PK: pk,
               SK: MESSAGE_SK,
-              ...(await this.lightAttributes(message)),
+              ...(await this.messageAttributes(message)),
               expiresAt: this.expiresAt(horizon),
             },
             ConditionExpression: "attribute_not_exists(PK)",
@@ -148,8 +148,7 @@ export class DynamoStore implements Store {
           Item: {
             PK: pk,
             SK: MESSAGE_SK,
-            meta: encodeMeta(message),
-            ...(await this.storeBytes(`bodies/${message.messageId}`, message.body, "body")),
+            ...(await this.messageAttributes(message)),
             expiresAt: this.expiresAt(horizon),
           },
           ConditionExpression: "attribute_not_exists(PK)",
@@ -212,8 +211,11 @@ export class DynamoStore implements Store {
     };
   }
 
-  /** A light record's meta and body, each deflated when that is smaller (bodies over 100 KiB go to S3). */
-  private async lightAttributes(message: Message): Promise<Item> {
+  /**
+   * A message item's meta and body, each deflated when that is smaller (a write is billed per started KB
+   * of the item, in its index entries too); bodies over 100 KiB go to S3.
+   */
+  private async messageAttributes(message: Message): Promise<Item> {
     const meta = encodeMeta(message);
     const mz = deflateRawSync(meta);
     const attributes: Item = mz.byteLength < Buffer.byteLength(meta) ? { mz: new Uint8Array(mz) } : { meta };

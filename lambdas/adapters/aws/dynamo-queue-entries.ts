@@ -2,7 +2,7 @@
 //   C#<name> / #C           a counter (n)
 //   QE#<queue> / <seq15>    a queue (or wait list) entry: message id m, parked p, claimed at c, claim token k
 import { randomUUID } from "node:crypto";
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { QueueEntries, QueueEntry } from "../../ports.ts";
 import { conditional, conditionalWrite, type DynamoTable, type Key } from "./dynamo-table.ts";
 
@@ -30,15 +30,7 @@ export class DynamoQueueEntries implements QueueEntries {
   }
 
   async putQueueEntry(queue: string, entry: Pick<QueueEntry, "seq" | "messageId">): Promise<void> {
-    await conditional(
-      this.table.doc.send(
-        new PutCommand({
-          TableName: this.table.name,
-          Item: { ...queueEntryKey(queue, entry.seq), m: entry.messageId, p: true },
-          ConditionExpression: "attribute_not_exists(PK)",
-        }),
-      ),
-    );
+    await this.table.putIfAbsent({ ...queueEntryKey(queue, entry.seq), m: entry.messageId, p: true });
   }
 
   async headQueueEntries(queue: string, limit: number): Promise<QueueEntry[]> {

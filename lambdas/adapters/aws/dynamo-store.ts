@@ -118,56 +118,24 @@ export class DynamoStore implements Store {
     // A queued message may also wait for its turn: up to a year (a paused queue) before TTL may take it.
     const waitForTurn = message.queueName === undefined ? 0 : 365 * 86_400_000;
     const horizon = message.notBefore + waitForTurn + (message.maxRetries + 1) * 86_400_000;
-    if (message.unlisted && status.state === "CREATED" && status.retried === 0) {
-      // A light record: the message alone, its status implicit (nothing lists it by state), compressed
-      // where that makes the item smaller — a write is billed per started KB of the item.
-      const created = await conditional(
-        this.doc.send(
-          new PutCommand({
-            TableName: this.table.name,
-            Item: {
-              PK: pk,
-              SK: MESSAGE_SK,
-              ...(await this.messageAttributes(message)),
-              expiresAt: this.expiresAt(horizon),
-            },
-            ConditionExpression: "attribute_not_exists(PK)",
-          }),
-        ),
-      );
-      if (!created) return false;
-      await this.appendEvents(events);
-      return true;
-    }
     // Message first, status second: the status item is the commit point that makes the message exist.
     // Both are put only if absent: a repeated create (a derived callback id after a crash) changes nothing.
-    await conditional(
-      this.doc.send(
-        new PutCommand({
-          TableName: this.table.name,
-          Item: {
-            PK: pk,
-            SK: MESSAGE_SK,
-            ...(await this.messageAttributes(message)),
-            expiresAt: this.expiresAt(horizon),
-          },
-          ConditionExpression: "attribute_not_exists(PK)",
-        }),
-      ),
-    );
-    const created = await conditional(
-      this.doc.send(
-        new PutCommand({
-          TableName: this.table.name,
-          Item: {
-            PK: pk,
-            SK: STATUS_SK,
-            ...this.statusAttributes(message.messageId, message.createdAt, status, horizon),
-          },
-          ConditionExpression: "attribute_not_exists(PK)",
-        }),
-      ),
-    );
+    // A light record (unlisted, first status) is the message alone: its status is implicit.
+    const messageItem = {
+      PK: pk,
+      SK: MESSAGE_SK,
+      ...(await this.messageAttributes(message)),
+      expiresAt: this.expiresAt(horizon),
+    };
+    const messagePut = await this.table.putIfAbsent(messageItem);
+    const light = message.unlisted === true && status.state === "CREATED" && status.retried === 0;
+    const created = light
+      ? messagePut
+      : await this.table.putIfAbsent({
+          PK: pk,
+          SK: STATUS_SK,
+          ...this.statusAttributes(message.messageId, message.createdAt, status, horizon),
+        });
     if (!created) return false;
     await this.appendEvents(events);
     return true;
@@ -232,28 +200,13 @@ export class DynamoStore implements Store {
     if (expected.implicit) {
       // A light record's first status change writes its status item, if no other change did first. Its
       // index entry lists a pending state from now on (bulk cancel); a final one expires with the retention.
-      const created = await conditional(
-        this.doc.send(
-          new PutCommand({
-            TableName: this.table.name,
-            Item: {
-              PK: `M#${messageId}`,
-              SK: STATUS_SK,
-              // Outlives the message item, whose own expiry bounds the record (set at its creation). A cancel
-              // request ends when the job comes (SQS keeps it 4 days), or stays when it met a successful
-              // first attempt: then it need not linger in the index.
-              ...this.statusAttributes(
-                messageId,
-                now,
-                next,
-                now + (next.state === "CANCEL_REQUESTED" ? 4 * 86_400_000 : LIGHT_STATUS_HORIZON_MS) + this.retentionMs,
-              ),
-            },
-            ConditionExpression: "attribute_not_exists(PK)",
-          }),
-        ),
-      );
-      if (!created) return false;
+      // It outlives the message item, whose own expiry bounds the record (set at its creation). A cancel
+      // request ends when the job comes (SQS keeps it 4 days), or stays when it met a successful first
+      // attempt: then it need not linger in the index.
+      const horizon =
+        now + (next.state === "CANCEL_REQUESTED" ? 4 * 86_400_000 : LIGHT_STATUS_HORIZON_MS) + this.retentionMs;
+      const item = { PK: `M#${messageId}`, SK: STATUS_SK, ...this.statusAttributes(messageId, now, next, horizon) };
+      if (!(await this.table.putIfAbsent(item))) return false;
       await this.appendEvents(events);
       return true;
     }
@@ -341,24 +294,16 @@ export class DynamoStore implements Store {
 
   async putDlq(entry: DlqEntry): Promise<void> {
     const { message, response } = entry;
-    await conditional(
-      this.doc.send(
-        new PutCommand({
-          TableName: this.table.name,
-          Item: {
-            PK: `D#${entry.dlqId}`,
-            SK: DLQ_SK,
-            entry: JSON.stringify(toDlqRecord(entry)),
-            ...(await this.storeBytes(`bodies/${message.messageId}`, message.body, "body")),
-            ...(response ? await this.storeBytes(`responses/${entry.dlqId}`, response.body, "responseBody") : {}),
-            g2pk: `DLQ#${shardOf(entry.dlqId)}`,
-            g2sk: `${pad(entry.failedAt)}#${entry.dlqId}`,
-            expiresAt: this.expiresAt(entry.failedAt),
-          },
-          ConditionExpression: "attribute_not_exists(PK)",
-        }),
-      ),
-    );
+    await this.table.putIfAbsent({
+      PK: `D#${entry.dlqId}`,
+      SK: DLQ_SK,
+      entry: JSON.stringify(toDlqRecord(entry)),
+      ...(await this.storeBytes(`bodies/${message.messageId}`, message.body, "body")),
+      ...(response ? await this.storeBytes(`responses/${entry.dlqId}`, response.body, "responseBody") : {}),
+      g2pk: `DLQ#${shardOf(entry.dlqId)}`,
+      g2sk: `${pad(entry.failedAt)}#${entry.dlqId}`,
+      expiresAt: this.expiresAt(entry.failedAt),
+    });
   }
 
   private async toDlqEntry(item: Item): Promise<DlqEntry> {

@@ -1,7 +1,13 @@
 // Reading and writing Herald's one DynamoDB table (table-schema.ts): what the store and the event log
 // share — paged queries, batched reads, and conditional writes told apart from failures.
 import { ConditionalCheckFailedException, type AttributeValue, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { BatchGetCommand, DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import {
+  BatchGetCommand,
+  DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+} from "@aws-sdk/lib-dynamodb";
 import { SHARDS } from "./table-schema.ts";
 
 export type Item = Record<string, unknown>;
@@ -54,6 +60,15 @@ export class DynamoTable {
       marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
     });
     this.name = name;
+  }
+
+  /** Puts an item unless one with its key exists; false (nothing written) when one does. */
+  putIfAbsent(item: Item): Promise<boolean> {
+    return conditional(
+      this.doc.send(
+        new PutCommand({ TableName: this.name, Item: item, ConditionExpression: "attribute_not_exists(PK)" }),
+      ),
+    );
   }
 
   /** All items of a query, page by page (index reads are eventually consistent, as logs may be). */

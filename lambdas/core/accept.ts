@@ -1,8 +1,8 @@
 import type { HeraldContext } from "./context.ts";
-import { endedInLog } from "./find-message.ts";
 import { registerFlowControl } from "./flow-control.ts";
 import type { Message } from "./message.ts";
 import { enqueueMessage } from "./queues.ts";
+import { storeNewMessage } from "./store-new.ts";
 
 /** A carried message's job must stay within one 64 KiB SQS chunk: its body travels base64-encoded. */
 export const MAX_CARRIED_BODY_BYTES = 32 * 1024;
@@ -84,15 +84,8 @@ export async function acceptMessage(ctx: HeraldContext, given: Message, options?
   // where the store keeps light records, one nothing waits on is one item, with no status written for a
   // first attempt that succeeds (docs/architecture.md §19).
   if (ctx.store.lightRecords && nothingWaitsOn(message, options ?? {})) message = { ...message, unlisted: true };
-  const created = await ctx.store.createMessage(message, { state: "CREATED", retried: 0 }, [
-    { time: message.createdAt, messageId: message.messageId, state: "CREATED" },
-  ]);
-  if (!created) {
-    const existing = await ctx.store.getMessage(message.messageId);
-    if (existing?.status.state !== "CREATED" || existing.status.retried !== 0) return false;
-    // A light record delivered already reads CREATED too: only its log says it ended.
-    if (existing.status.implicit && (await endedInLog(ctx, message.messageId))) return false;
-  }
+  const stored = await storeNewMessage(ctx, message);
+  if (!stored) return false;
   await ctx.dispatcher.dispatch({ messageId: message.messageId, retried: 0 }, message.notBefore);
-  return created;
+  return stored.created;
 }

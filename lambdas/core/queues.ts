@@ -18,6 +18,7 @@ import {
   parseLaneName,
 } from "./queue-lanes.ts";
 import { RESOURCE_NAME, updateRecord } from "./records.ts";
+import { storeNewMessage } from "./store-new.ts";
 
 export interface QueueConfig {
   name: string;
@@ -201,25 +202,16 @@ export async function enqueueMessage(ctx: HeraldContext, message: Message): Prom
   if (ctx.dispatcher.dispatchOrdered) return enqueueInLane(ctx, message, config);
   const seq = await ctx.store.increment(counterOf(queue));
   const queued: Message = { ...message, queueSeq: seq };
-  const created = await ctx.store.createMessage(queued, { state: "CREATED", retried: 0 }, [
-    { time: queued.createdAt, messageId: queued.messageId, state: "CREATED" },
-  ]);
-  if (!created) {
-    // The same message again (a schedule firing processed twice): if the first run died before its
-    // entry was written, write it now with the position the stored message has.
-    const existing = await ctx.store.getMessage(queued.messageId);
-    const existingSeq = existing?.message.queueSeq;
-    if (existing?.status.state !== "CREATED" || existing.status.retried !== 0 || existingSeq === undefined)
-      return false;
-    await ctx.store.putQueueEntry(queue, { seq: existingSeq, messageId: queued.messageId });
-    await pumpQueue(ctx, queue, config);
-    return false;
-  }
-  await ctx.store.putQueueEntry(queue, { seq, messageId: queued.messageId });
+  // The same message again (a schedule firing processed twice): if the first run died before its entry
+  // was written, it is written now with the position the stored message has.
+  const stored = await storeNewMessage(ctx, queued);
+  const position = stored?.message.queueSeq;
+  if (!stored || position === undefined) return false;
+  await ctx.store.putQueueEntry(queue, { seq: position, messageId: queued.messageId });
   // The settings just read serve the pump too (one read less per enqueue): a pause that lands in
   // between is caught by the job itself, which parks.
   await pumpQueue(ctx, queue, config);
-  return true;
+  return stored.created;
 }
 
 /**
@@ -229,18 +221,12 @@ export async function enqueueMessage(ctx: HeraldContext, message: Message): Prom
  */
 async function enqueueInLane(ctx: HeraldContext, message: Message, config: QueueConfig): Promise<boolean> {
   const queued: Message = { ...message, queueLane: laneOf(message.messageId, config.parallelism) };
-  const created = await ctx.store.createMessage(queued, { state: "CREATED", retried: 0 }, [
-    { time: queued.createdAt, messageId: queued.messageId, state: "CREATED" },
-  ]);
-  let lane = queued.queueLane as number;
-  if (!created) {
-    const existing = await ctx.store.getMessage(queued.messageId);
-    if (existing?.status.state !== "CREATED" || existing.status.retried !== 0) return false;
-    lane = existing.message.queueLane ?? lane;
-  }
+  const stored = await storeNewMessage(ctx, queued);
+  if (!stored) return false;
   const send = ctx.dispatcher.dispatchOrdered as NonNullable<typeof ctx.dispatcher.dispatchOrdered>;
-  await send.call(ctx.dispatcher, { messageId: queued.messageId, retried: 0 }, laneName(config.name, lane));
-  return created;
+  const lane = laneName(config.name, stored.message.queueLane ?? 0);
+  await send.call(ctx.dispatcher, { messageId: queued.messageId, retried: 0 }, lane);
+  return stored.created;
 }
 
 /** How long after its turn a first attempt may still legitimately not have finished. */

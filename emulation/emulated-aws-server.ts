@@ -91,7 +91,14 @@ export const currentInvocation = (): Invocation | undefined => invocationScope.g
 
 /** What a benchmark needs beyond the HTTP API: where the emulators are, to inspect them without counting. */
 export interface AwsLocalHerald extends RunningHerald {
-  emulators: { dynamodbEndpoint: string; sqsEndpoint: string; tableName: string; queueUrl: string };
+  /** `queueUrl`: the standard delivery queue; `orderedQueueUrl`: the FIFO queue of queued messages. */
+  emulators: {
+    dynamodbEndpoint: string;
+    sqsEndpoint: string;
+    tableName: string;
+    queueUrl: string;
+    orderedQueueUrl: string;
+  };
   /**
    * Stops and restarts the event source mapping's stand-in (for benchmarks: publishes measured apart from
    * deliveries, as separate Lambdas would run them, and a backlog drained in full batches).
@@ -284,7 +291,13 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
     token: secret.token as string,
     readOnlyToken: secret.readOnlyToken as string,
     runDueSchedules: (now) => scheduler.tick(now),
-    emulators: { dynamodbEndpoint: dynamo.endpoint, sqsEndpoint: sqsS3.endpoint, tableName: TABLE, queueUrl },
+    emulators: {
+      dynamodbEndpoint: dynamo.endpoint,
+      sqsEndpoint: sqsS3.endpoint,
+      tableName: TABLE,
+      queueUrl,
+      orderedQueueUrl: orderedUrl,
+    },
     deliveries: { pause: () => poller.stop(), resume: () => poller.start() },
     stack,
     ...(rawPathPort === undefined ? {} : { rawPathUrl: `http://${host}:${rawPathPort}` }),

@@ -31,7 +31,7 @@ describe("start:aws-local configured from the stack it would deploy", () => {
 
   const ofType = (type: string): Resource[] => resources.filter((r) => r.Type === type);
 
-  it("sets each queue's attributes as the template does (size, visibility, retention, redrive)", async () => {
+  it("sets each queue's attributes as the template does (size, visibility, retention, redrive, FIFO)", async () => {
     const sqs = new SQSClient({
       endpoint: herald.emulators.sqsEndpoint,
       region: EMULATOR_REGION,
@@ -40,33 +40,55 @@ describe("start:aws-local configured from the stack it would deploy", () => {
     const { QueueUrls = [] } = await sqs.send(new ListQueuesCommand({}));
     const attributesOf = async (url: string) =>
       (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["All"] }))).Attributes ?? {};
-    const deliveries = await attributesOf(herald.emulators.queueUrl);
-    const poisonUrl = QueueUrls.find((url) => url !== herald.emulators.queueUrl) as string;
-    const poison = await attributesOf(poisonUrl);
+    const all = await Promise.all(QueueUrls.map(attributesOf));
+    const byArn = (arn: unknown) => all.find((a) => a.QueueArn === arn) ?? {};
     sqs.destroy();
 
-    const [templateDeliveries] = ofType("AWS::SQS::Queue").filter((q) => q.Properties.RedrivePolicy);
-    const [templatePoison] = ofType("AWS::SQS::Queue").filter((q) => !q.Properties.RedrivePolicy);
-    const p = templateDeliveries?.Properties as Record<string, unknown>;
-    expect(Number(deliveries.MaximumMessageSize)).toBe(p.MaximumMessageSize ?? 262_144);
-    expect(Number(deliveries.VisibilityTimeout)).toBe(p.VisibilityTimeout);
-    expect(p.VisibilityTimeout).toBe(6 * (30 + 60)); // it follows HERALD_MAX_TIMEOUT, as on AWS
-    expect(Number(deliveries.MessageRetentionPeriod)).toBe(p.MessageRetentionPeriod ?? 345_600);
-    const redrive = JSON.parse(deliveries.RedrivePolicy as string) as Record<string, unknown>;
-    expect(Number(redrive.maxReceiveCount)).toBe((p.RedrivePolicy as { maxReceiveCount: number }).maxReceiveCount);
-    expect(redrive.deadLetterTargetArn).toBe(poison.QueueArn);
-    expect(Number(poison.MessageRetentionPeriod)).toBe(templatePoison?.Properties.MessageRetentionPeriod ?? 345_600);
+    // The standard delivery queue and the FIFO queue, each with its redrive queue, as the template has them.
+    for (const [url, fifo] of [
+      [herald.emulators.queueUrl, false],
+      [herald.emulators.orderedQueueUrl, true],
+    ] as const) {
+      const emulated = all.find((a) => a.QueueArn?.endsWith(`:${url.split("/").pop() as string}`));
+      const [template] = ofType("AWS::SQS::Queue").filter(
+        (q) => q.Properties.RedrivePolicy && (q.Properties.FifoQueue === true) === fifo,
+      );
+      const p = template?.Properties as Record<string, unknown>;
+      expect(emulated?.FifoQueue === "true").toBe(fifo);
+      expect(Number(emulated?.MaximumMessageSize)).toBe(p.MaximumMessageSize ?? 262_144);
+      expect(Number(emulated?.VisibilityTimeout)).toBe(p.VisibilityTimeout);
+      expect(p.VisibilityTimeout).toBe(6 * (30 + 60)); // it follows HERALD_MAX_TIMEOUT, as on AWS
+      expect(Number(emulated?.MessageRetentionPeriod)).toBe(p.MessageRetentionPeriod ?? 345_600);
+      if (fifo) {
+        expect(emulated?.ContentBasedDeduplication).toBe(String(p.ContentBasedDeduplication));
+        expect(emulated?.DeduplicationScope).toBe(p.DeduplicationScope);
+        expect(emulated?.FifoThroughputLimit).toBe(p.FifoThroughputLimit);
+      }
+      const redrive = JSON.parse(emulated?.RedrivePolicy as string) as Record<string, unknown>;
+      expect(Number(redrive.maxReceiveCount)).toBe((p.RedrivePolicy as { maxReceiveCount: number }).maxReceiveCount);
+      const poison = byArn(redrive.deadLetterTargetArn);
+      expect(poison.FifoQueue === "true").toBe(fifo);
+      const [templatePoison] = ofType("AWS::SQS::Queue").filter(
+        (q) => !q.Properties.RedrivePolicy && (q.Properties.FifoQueue === true) === fifo,
+      );
+      expect(Number(poison.MessageRetentionPeriod)).toBe(templatePoison?.Properties.MessageRetentionPeriod ?? 345_600);
+    }
   });
 
   it("polls as the event source mapping does, and gives each function its timeout and memory", () => {
-    const [mapping] = ofType("AWS::Lambda::EventSourceMapping");
-    const m = mapping?.Properties as Record<string, unknown>;
-    expect(herald.stack.deliveryMapping).toEqual({
+    // One mapping per queue: the standard queue's and the FIFO queue's (told apart by their batch size).
+    const mappings = ofType("AWS::Lambda::EventSourceMapping").map((r) => r.Properties);
+    expect(mappings).toHaveLength(2);
+    const asSettings = (m: Record<string, unknown>) => ({
       batchSize: m.BatchSize,
       batchingWindowSec: m.MaximumBatchingWindowInSeconds ?? 0,
       reportBatchItemFailures: (m.FunctionResponseTypes as string[]).includes("ReportBatchItemFailures"),
       maximumConcurrency: (m.ScalingConfig as { MaximumConcurrency: number }).MaximumConcurrency,
     });
+    expect(mappings.map(asSettings)).toContainEqual(herald.stack.deliveryMapping);
+    expect(mappings.map(asSettings)).toContainEqual(herald.stack.orderedMapping);
+    expect(herald.stack.orderedMapping.batchSize).toBe(1);
+    expect(herald.stack.deliveryMapping.batchSize).toBe(10);
     const functions = ofType("AWS::Lambda::Function").filter(
       (f) => (f.Properties.Environment as { Variables?: { HERALD_TABLE?: unknown } })?.Variables?.HERALD_TABLE,
     );

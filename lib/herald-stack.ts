@@ -29,6 +29,13 @@ export class HeraldStack extends Stack {
       description:
         "Delivery jobs that crashed Herald 5 times (alarmed); redrive: aws sqs start-message-move-task --source-arn <this>",
     });
+    // FIFO dead-letter queues redrive too, into a FIFO queue
+    // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-configure-dead-letter-queue-redrive.html).
+    new CfnOutput(this, "OrderedPoisonQueueArn", {
+      value: this.herald.queues.orderedPoison.queueArn,
+      description:
+        "Queued messages' first jobs that crashed Herald 5 times (alarmed); redrive: aws sqs start-message-move-task --source-arn <this>",
+    });
     if (this.herald.dashboard) {
       new CfnOutput(this, "DashboardUrl", {
         value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.herald.dashboard.dashboard.dashboardName}`,

@@ -423,13 +423,17 @@ describe("observability", () => {
     });
   });
 
-  it("outputs the API URL, the secret ARN, the poison queue's ARN and the dashboard URL", () => {
+  it("outputs the API URL, the secret ARN, both poison queues' ARNs and the dashboard URL", () => {
     template.hasOutput("ApiUrl", {
       Value: { "Fn::Join": ["", Match.arrayWith([Match.stringLikeRegexp("https://")])] },
     });
     template.hasOutput("SecretArn", Match.anyValue());
     template.hasOutput("PoisonQueueArn", {
       Value: { "Fn::GetAtt": [Match.stringLikeRegexp("DeliveriesPoison"), "Arn"] },
+      Description: Match.stringLikeRegexp("start-message-move-task"),
+    });
+    template.hasOutput("OrderedPoisonQueueArn", {
+      Value: { "Fn::GetAtt": [Match.stringLikeRegexp("OrderedPoison"), "Arn"] },
       Description: Match.stringLikeRegexp("start-message-move-task"),
     });
     withDashboard.hasOutput("DashboardUrl", Match.anyValue());

@@ -1,4 +1,6 @@
 // `npm start`: the local Herald server (docs/architecture.md §4). Configuration comes from the environment.
+import { buildConsole } from "../console/build.ts";
+import { consoleAssetsOf } from "../lambdas/console/console-assets.ts";
 import { configFromEnv } from "../lambdas/core/config.ts";
 import { startupBanner } from "../lambdas/server/banner.ts";
 import { shutdownOnSignals } from "../lambdas/server/shutdown.ts";
@@ -17,6 +19,8 @@ const server = await startLocalServer({
     currentSigningKey: env.HERALD_CURRENT_SIGNING_KEY,
     nextSigningKey: env.HERALD_NEXT_SIGNING_KEY,
   },
+  // Built from console/ on the first GET /console.
+  consoleAssets: async () => consoleAssetsOf(await buildConsole()),
 });
 const keys = await server.context.keys.signingKeys();
 const { token, readOnlyToken } = server;

@@ -119,9 +119,17 @@ export async function invokeApi(
       res.end(JSON.stringify({ message: "Service Unavailable" }));
       return;
     }
-    const result = answer as { statusCode: number; headers?: Record<string, string>; body?: string };
+    const result = answer as {
+      statusCode: number;
+      headers?: Record<string, string>;
+      body?: string;
+      isBase64Encoded?: boolean;
+    };
+    // "isBase64Encoded": API Gateway decodes the body before sending it (Lambda response format 2.0:
+    // https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html).
+    const body = result.isBase64Encoded ? Buffer.from(result.body ?? "", "base64") : (result.body ?? "");
     res.writeHead(result.statusCode, result.headers ?? {});
-    res.end(result.body ?? "");
+    res.end(body);
   } catch (error) {
     console.error("API handler failed", error);
     if (res.headersSent) return void res.destroy();

@@ -29,7 +29,9 @@ import type {
   SQSEvent,
   SQSRecord,
 } from "aws-lambda";
+import { writeConsole } from "../console/build.ts";
 import { createHeraldTable } from "../lambdas/adapters/aws/create-table.ts";
+import { readConsoleAssets } from "../lambdas/console/console-assets.ts";
 import { sweepScheduleInput } from "../lambdas/adapters/aws/sweep-schedule.ts";
 import { lockDataDir } from "../lambdas/adapters/embedded/data-dir-lock.ts";
 import { configFromEnv } from "../lambdas/core/config.ts";
@@ -220,6 +222,13 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
       scheduler: onStandInRequest ? observed(scheduler, "Scheduler", onStandInRequest) : scheduler,
       secretsManager: onStandInRequest ? observed(secretsManager, "SecretsManager", onStandInRequest) : secretsManager,
       ...(instrument ? { instrument: (client) => instrument(client, "lambda") } : {}),
+      // Built into a directory on first use, as the stack's bundling builds it next to the API Lambda, and
+      // read from there by the same reader.
+      consoleAssets: async () => {
+        const dir = join(options.dataDir, "api-bundle", "console");
+        await writeConsole(dir);
+        return readConsoleAssets(dir);
+      },
     });
   deploy();
   instrument?.(sqs, "platform");

@@ -5,6 +5,7 @@ import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations
 import { FunctionUrlAuthType, type Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
+import { consoleBuildCommands } from "../console/build-options.ts";
 import { heraldFunction } from "./functions.ts";
 
 export interface HeraldApiProps {
@@ -51,10 +52,12 @@ export class HeraldApi extends Construct {
     super(scope, id);
     this.function = heraldFunction(this, "Handler", {
       handlerFile: "api.ts",
-      description: "Herald API: the QStash-compatible /v2 routes",
+      description: "Herald API: the QStash-compatible /v2 routes and the web console (/console)",
       timeout: Duration.seconds(29),
       environment: props.environment,
       logRetention: props.logRetention,
+      // The console's page, script and stylesheet, next to index.js (read on the first GET /console).
+      afterBundling: (inputDir, outputDir) => consoleBuildCommands(inputDir, `${outputDir}/console`),
       ...(props.reservedConcurrency === undefined ? {} : { reservedConcurrency: props.reservedConcurrency }),
     });
     this.httpApi = new HttpApi(this, "HttpApi", {

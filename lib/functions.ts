@@ -21,6 +21,8 @@ export interface HeraldFunctionProps {
   logRetention: RetentionDays;
   memorySize?: number;
   reservedConcurrency?: number;
+  /** Shell commands run after esbuild, in the bundle's output directory (`outputDir`); `inputDir` is the project. */
+  afterBundling?: (inputDir: string, outputDir: string) => string[];
 }
 
 /**
@@ -49,6 +51,15 @@ export function heraldFunction(scope: Construct, id: string, props: HeraldFuncti
     // Lambda's own start/report records (~400 bytes per invocation) are INFO; CloudWatch bills every byte
     // logged, and the duration and error metrics do not need them.
     systemLogLevelV2: SystemLogLevel.WARN,
-    bundling: HERALD_BUNDLING,
+    bundling: props.afterBundling
+      ? {
+          ...HERALD_BUNDLING,
+          commandHooks: {
+            beforeBundling: () => [],
+            beforeInstall: () => [],
+            afterBundling: props.afterBundling,
+          },
+        }
+      : HERALD_BUNDLING,
   });
 }

@@ -18,6 +18,8 @@ export interface ApiResponse {
   body?: unknown;
   /** Set by the publishing routes: messages this request accepted, duplicates not counted (metric Published). */
   published?: number;
+  /** An answer that is not JSON (the console's files): sent with exactly these headers and bytes. */
+  raw?: { headers: Record<string, string>; body: Uint8Array };
 }
 
 export const json = (body: unknown, status = 200): ApiResponse => ({ status, body });

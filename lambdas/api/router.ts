@@ -3,6 +3,7 @@ import type { HeraldContext } from "../core/context.ts";
 import { HttpError } from "../core/errors.ts";
 import { MAX_ID_LENGTH } from "../core/ids.ts";
 import { authorize } from "./auth.ts";
+import { isConsolePath, serveConsole } from "./console-route.ts";
 import { errorResponse, type ApiRequest, type ApiResponse } from "./http.ts";
 import { ROUTES, type Route } from "./routes.ts";
 
@@ -71,6 +72,7 @@ export async function handleApiRequest(
   logError: ErrorLogger,
 ): Promise<ApiResponse> {
   try {
+    if (isConsolePath(request.path)) return await serveConsole(ctx.consoleAssets, request);
     const { match, allowed } = matchRoute(request.method.toUpperCase(), request.path);
     // Before anything else (on AWS the platform has read the body; nothing is parsed or stored yet).
     const limit = limitOf(ctx.config, match);

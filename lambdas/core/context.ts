@@ -1,4 +1,5 @@
 import type { Clock, CronTrigger, Dispatcher, HttpSender, Keys, Store } from "../ports.ts";
+import type { ConsoleAssetSource } from "../console/console-assets.ts";
 import type { HeraldConfig } from "./config.ts";
 
 /** What the use cases of core run against; each platform assembles one. */
@@ -10,4 +11,6 @@ export interface HeraldContext {
   clock: Clock;
   cron: CronTrigger;
   config: HeraldConfig;
+  /** The web console's files (GET /console); without it /console answers 404. */
+  consoleAssets?: ConsoleAssetSource;
 }

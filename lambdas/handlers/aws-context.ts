@@ -10,6 +10,7 @@ import { SecretsManagerKeys } from "../adapters/aws/secrets-manager-keys.ts";
 import { SchedulerCronTrigger } from "../adapters/aws/scheduler-cron-trigger.ts";
 import { SqsDispatcher } from "../adapters/aws/sqs-dispatcher.ts";
 import { NodeHttpSender } from "../adapters/http/http-sender.ts";
+import { loadOnce, readConsoleAssets, type ConsoleAssetSource } from "../console/console-assets.ts";
 import { configFromEnv } from "../core/config.ts";
 import { logger, recordMetric } from "./observability.ts";
 import type { HeraldContext } from "../core/context.ts";
@@ -29,6 +30,8 @@ export interface Emulation {
    * SQS, S3), e.g. to add middleware that counts requests and consumed capacity (bench/aws-cost.ts).
    */
   instrument?: (client: DynamoDBClient | SQSClient | S3Client) => void;
+  /** Where the console's files come from instead of the bundle's `console/` directory. */
+  consoleAssets?: ConsoleAssetSource;
 }
 
 let emulation: Emulation | undefined;
@@ -127,6 +130,11 @@ export function awsContext(): AwsContext {
     clock,
     cron: new SchedulerCronTrigger(scheduling),
     config,
+    // Read on the first GET /console, not at init: the bundling put the built console next to index.js
+    // (lib/api.ts).
+    consoleAssets: loadOnce(
+      emulation?.consoleAssets ?? (() => readConsoleAssets(`${env.LAMBDA_TASK_ROOT ?? "."}/console`)),
+    ),
   };
   cached = { context, dispatcher, store };
   return cached;

@@ -10,6 +10,7 @@ import { SqliteJobQueue } from "../adapters/embedded/sqlite-job-queue.ts";
 import { SqliteStore } from "../adapters/embedded/sqlite-store.ts";
 import { TimerCronTrigger } from "../adapters/embedded/timer-cron-trigger.ts";
 import { fireSchedule } from "../core/schedules.ts";
+import { loadOnce, type ConsoleAssetSource } from "../console/console-assets.ts";
 import { bodyTooLarge, handleApiRequest, maxRequestBytes } from "../api/router.ts";
 import { listen, SERVER_OPTIONS } from "./listen.ts";
 import { DEFAULT_CONFIG, type HeraldConfig } from "../core/config.ts";
@@ -32,6 +33,8 @@ export interface LocalServerOptions {
   clock?: Clock;
   /** Fire schedules from timers (default); false leaves it to `cron.tick(now)` (tests with a fake clock). */
   cronTimers?: boolean;
+  /** The web console's files (bin/herald-local.ts builds them from console/); without it /console is a 404. */
+  consoleAssets?: ConsoleAssetSource;
 }
 
 /** A running Herald, local or emulated AWS. */
@@ -80,6 +83,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   };
   const cron = new TimerCronTrigger(clock);
   const context: HeraldContext = { store, dispatcher: queue, keys, sender: durableSender, clock, cron, config };
+  if (options.consoleAssets) context.consoleAssets = loadOnce(options.consoleAssets);
 
   const server = http.createServer(SERVER_OPTIONS, (req, res) => {
     void serve(context, group, req, res);
@@ -185,6 +189,12 @@ async function serve(
 }
 
 function send(res: http.ServerResponse, response: ApiResponse, closeConnection = false): void {
+  if (response.raw) {
+    const { headers, body } = response.raw;
+    res.writeHead(response.status, { ...headers, "Content-Length": body.byteLength });
+    res.end(body);
+    return;
+  }
   const payload = response.body === undefined ? "" : JSON.stringify(response.body);
   res.writeHead(response.status, {
     "Content-Type": "application/json",

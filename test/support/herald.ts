@@ -3,6 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client, Receiver } from "@upstash/qstash";
 import { afterAll, beforeAll, describe, onTestFinished } from "vitest";
+import { buildConsole } from "../../console/build.ts";
+import { consoleAssetsOf } from "../../lambdas/console/console-assets.ts";
 import { configFromEnv } from "../../lambdas/core/config.ts";
 import { startAwsLocal } from "../../emulation/emulated-aws-server.ts";
 import { startLocalServer, type RunningHerald } from "../../lambdas/server/embedded-server.ts";
@@ -53,6 +55,7 @@ export async function startHerald(options: HeraldOptions = {}): Promise<TestHera
           dataDir,
           config: configFromEnv(env, "any"),
           keys: { token: env.HERALD_TOKEN, readOnlyToken: env.HERALD_READONLY_TOKEN },
+          consoleAssets: async () => consoleAssetsOf(await buildConsole()), // as bin/herald-local.ts
         })
       : await startAwsLocal({ port: 0, dataDir, env });
   const keys = (await (

@@ -42,6 +42,16 @@ export function loggableEvent(event: APIGatewayProxyEventV2): APIGatewayProxyEve
 }
 
 export function toApiGatewayResponse(response: ApiResponse): APIGatewayProxyStructuredResultV2 {
+  if (response.raw) {
+    // Base64 carries any bytes (a gzipped file) through API Gateway unchanged.
+    const { headers, body } = response.raw;
+    return {
+      statusCode: response.status,
+      headers,
+      body: Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("base64"),
+      isBase64Encoded: true,
+    };
+  }
   return {
     statusCode: response.status,
     headers: { "content-type": "application/json" },

@@ -1,0 +1,34 @@
+// The filters the logs, the DLQ and bulk cancel share (docs/qstash-api.md §18).
+import type { Field } from "../ui.ts";
+
+export const FILTER_FIELDS: Field[] = [
+  { name: "messageId", label: "Message ID" },
+  { name: "url", label: "URL", placeholder: "https://…" },
+  { name: "topicName", label: "URL group" },
+  { name: "queueName", label: "Queue" },
+  { name: "scheduleId", label: "Schedule ID" },
+  { name: "label", label: "Label" },
+  { name: "fromDate", label: "From", type: "datetime-local" },
+  { name: "toDate", label: "To", type: "datetime-local" },
+];
+
+export const LOG_STATES = [
+  "",
+  "CREATED",
+  "ACTIVE",
+  "RETRY",
+  "ERROR",
+  "IN_PROGRESS",
+  "DELIVERED",
+  "FAILED",
+  "CANCEL_REQUESTED",
+  "CANCELED",
+];
+
+/** The filter values carried in a view's hash, for the form to show them again. */
+export function filterValues(params: URLSearchParams, fields: Field[]): Field[] {
+  return fields.map((field) => {
+    const value = params.get(field.name);
+    return value === null ? field : { ...field, value };
+  });
+}

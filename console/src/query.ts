@@ -29,7 +29,12 @@ export function parseHeaderLines(text: string): [string, string][] {
     if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) {
       throw new Error(`header line ${index + 1}: write it as "Name: value"`);
     }
-    pairs.push([name, line.slice(colon + 1).trim()]);
+    const value = line.slice(colon + 1).trim();
+    // What fetch() accepts in a header value (tab, visible ASCII, space, Latin-1), as the API checks too.
+    if (!/^[\t\x20-\x7e\x80-\xff]*$/.test(value)) {
+      throw new Error(`header line ${index + 1}: the value has characters a header cannot carry`);
+    }
+    pairs.push([name, value]);
   }
   return pairs;
 }

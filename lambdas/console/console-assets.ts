@@ -1,8 +1,5 @@
 // The console's files (index.html, app.js, console.css) as the API serves them: read once, gzipped once.
-import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
 
 /** Every file the console has, with its media type. The build (console/build-options.ts) makes exactly these. */
 export const CONSOLE_FILES: Readonly<Record<string, string>> = {
@@ -26,7 +23,12 @@ export type ConsoleAssets = ReadonlyMap<string, ConsoleAsset>;
 /** Loads the console's assets on first use; each platform gives one (or none: /console answers 404). */
 export type ConsoleAssetSource = () => Promise<ConsoleAssets>;
 
-export function consoleAssetsOf(files: Readonly<Record<string, Uint8Array>>): ConsoleAssets {
+/**
+ * The assets of a console build. Node's zlib, crypto and fs are loaded here, on the first GET /console, not
+ * when the API Lambda starts (its init time is a target: BENCHMARKS.md).
+ */
+export async function consoleAssetsOf(files: Readonly<Record<string, Uint8Array>>): Promise<ConsoleAssets> {
+  const [{ createHash }, { gzipSync }] = await Promise.all([import("node:crypto"), import("node:zlib")]);
   const assets = new Map<string, ConsoleAsset>();
   for (const [name, contentType] of Object.entries(CONSOLE_FILES)) {
     const body = files[name];
@@ -39,6 +41,7 @@ export function consoleAssetsOf(files: Readonly<Record<string, Uint8Array>>): Co
 
 /** Reads a built console from `dir` (on Lambda, the `console/` directory the bundling put next to index.js). */
 export async function readConsoleAssets(dir: string): Promise<ConsoleAssets> {
+  const { readFile } = await import("node:fs/promises");
   const names = Object.keys(CONSOLE_FILES);
   const bodies = await Promise.all(names.map((name) => readFile(join(dir, name))));
   return consoleAssetsOf(Object.fromEntries(names.map((name, i) => [name, new Uint8Array(bodies[i] as Buffer)])));

@@ -28,5 +28,7 @@ or with curl:
 
   curl -X POST '${url}/v2/publish/http://localhost:3000/api/webhook' \\
     -H 'Authorization: Bearer ${token}' -H 'Content-Type: application/json' -d '{"hello":"world"}'
+
+The console: ${url}/console (sign in with QSTASH_TOKEN, or QSTASH_READONLY_TOKEN to look only)
 `;
 }

@@ -14,3 +14,4 @@ export type * from "./ports/queue-entries.ts";
 export type * from "./ports/record-store.ts";
 export type * from "./ports/scan.ts";
 export type * from "./ports/store.ts";
+export type * from "./ports/workflow-steps.ts";

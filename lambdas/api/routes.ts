@@ -29,6 +29,7 @@ import {
   urlGroupView,
 } from "../core/url-groups.ts";
 import { messageView } from "../core/views.ts";
+import { cancelRuns, deleteRun, runSteps } from "../core/workflow.ts";
 import type { Access } from "../ports.ts";
 import { json, type ApiRequest, type ApiResponse } from "./http.ts";
 
@@ -355,6 +356,40 @@ export const ROUTES: Route[] = [
     handler: async (ctx, _request, id) => {
       await deleteDlq(ctx, id);
       return json({ deleted: 1 });
+    },
+  },
+  // Upstash Workflow runs (core/workflow.ts)
+  {
+    method: "GET",
+    segments: ["v2", "workflows", "runs"],
+    param: "id",
+    access: "read",
+    handler: async (ctx, _request, runId) => json(await runSteps(ctx, runId)),
+  },
+  {
+    method: "DELETE",
+    segments: ["v2", "workflows", "runs"],
+    param: "id",
+    access: "write",
+    handler: async (ctx, request, runId) => {
+      const cancel = params(request).get("cancel")?.toLowerCase() === "true";
+      await deleteRun(ctx, runId, cancel, new TextDecoder().decode(request.body));
+      return ok();
+    },
+  },
+  {
+    method: "DELETE",
+    segments: ["v2", "workflows", "runs"],
+    access: "write",
+    handler: async (ctx, request) => {
+      const ids = params(request)
+        .getAll("workflowRunIds")
+        .flatMap((value) => value.split(","))
+        .map((id) => id.trim())
+        .filter((id) => id !== "");
+      if (ids.length === 0) throw badRequest("give the runs to cancel as workflowRunIds");
+      if (ids.length > 1000) throw badRequest("at most 1000 workflowRunIds");
+      return json(await cancelRuns(ctx, ids));
     },
   },
   {

@@ -6,7 +6,16 @@
 import type { HeraldContext } from "./context.ts";
 import { badRequest, HttpError } from "./errors.ts";
 import type { IncomingHeaders } from "./headers.ts";
-import { acceptPlan, planPublish, type PublishPlan, type PublishResponse, type PublishResult } from "./publish.ts";
+import {
+  acceptPlan,
+  markDuplicateTrigger,
+  planPublish,
+  type PublishPlan,
+  type PublishRequest,
+  type PublishResponse,
+  type PublishResult,
+} from "./publish.ts";
+import { linkToRun } from "./workflow.ts";
 
 /** Most entries in one batch. */
 export const MAX_BATCH_ENTRIES = 1000;
@@ -36,9 +45,12 @@ export async function publishBatch(
   const now = ctx.clock.now();
   let total = 0;
   const plans: PublishPlan[] = [];
+  const requests: PublishRequest[] = [];
   for (const [i, raw] of entries.entries()) {
     try {
-      const plan = await planPublish(ctx, toRequest(raw as BatchEntry, callerIp), now);
+      const request = toRequest(raw as BatchEntry, callerIp);
+      requests.push(request);
+      const plan = await planPublish(ctx, request, now);
       total += plan.messages.reduce((n, m) => n + m.body.byteLength, 0);
       if (total > ctx.config.maxBodyBytes * BATCH_BODIES) {
         throw new HttpError(
@@ -47,6 +59,16 @@ export async function publishBatch(
         );
       }
       plans.push(plan);
+    } catch (error) {
+      if (error instanceof HttpError) throw new HttpError(error.status, `batch entry ${i}: ${error.message}`);
+      throw error;
+    }
+  }
+  // Workflow steps join their runs' logs in entry order (the N plan steps of a parallel step come in one batch).
+  const duplicateOf: (string | undefined)[] = [];
+  for (const [i, plan] of plans.entries()) {
+    try {
+      duplicateOf.push((await linkToRun(ctx, (requests[i] as PublishRequest).headers, plan.messages))?.duplicateOf);
     } catch (error) {
       if (error instanceof HttpError) throw new HttpError(error.status, `batch entry ${i}: ${error.message}`);
       throw error;
@@ -62,13 +84,14 @@ export async function publishBatch(
   })();
   const together = Promise.all(plans.map((plan) => (queued.includes(plan) ? undefined : acceptPlan(ctx, plan))));
   const [bodies, responses] = await Promise.all([inOrder, together]);
-  return plans.map((plan, i) => bodies.get(plan) ?? (responses[i] as PublishResponse).body);
+  return plans.map(
+    (plan, i) => bodies.get(plan) ?? markDuplicateTrigger(responses[i] as PublishResponse, duplicateOf[i]).body,
+  );
 }
 
 function toRequest(entry: BatchEntry, callerIp: string | undefined) {
   if (entry === null || typeof entry !== "object") throw badRequest("must be an object");
   if (typeof entry.destination !== "string" || entry.destination === "") throw badRequest("destination is required");
-  if (entry.body !== undefined && typeof entry.body !== "string") throw badRequest("body must be a string");
   if (entry.queue !== undefined && typeof entry.queue !== "string") throw badRequest("queue must be a string");
   const headers: IncomingHeaders = {};
   if (entry.headers !== undefined) {
@@ -85,7 +108,10 @@ function toRequest(entry: BatchEntry, callerIp: string | undefined) {
     destination: q < 0 ? entry.destination : entry.destination.slice(0, q),
     rawQuery: q < 0 ? "" : entry.destination.slice(q + 1),
     headers,
-    body: new TextEncoder().encode(entry.body ?? ""),
+    // A body that is not a string is sent as its JSON: the Workflow SDK's context.call batches an object body.
+    body: new TextEncoder().encode(
+      entry.body === undefined ? "" : typeof entry.body === "string" ? entry.body : JSON.stringify(entry.body),
+    ),
     ...(callerIp ? { callerIp } : {}),
     ...(entry.queue !== undefined ? { queueName: entry.queue } : {}),
   };

@@ -13,6 +13,8 @@ export function callbackPayload(args: {
   response?: AttemptResponse;
   error?: string | undefined;
   dlqId?: string;
+  /** Instead of the source's body: a workflow run's initial payload. */
+  sourceBody?: Uint8Array;
 }): Record<string, unknown> {
   const { source, response } = args;
   const payload: Record<string, unknown> = {
@@ -25,7 +27,7 @@ export function callbackPayload(args: {
     url: source.url,
     method: source.method,
     sourceHeader: source.header,
-    sourceBody: base64(source.body),
+    sourceBody: base64(args.sourceBody ?? source.body),
     notBefore: source.notBefore,
     createdAt: source.createdAt,
   };
@@ -35,6 +37,12 @@ export function callbackPayload(args: {
   if (source.endpointName !== undefined) payload.endpointName = source.endpointName;
   if (source.scheduleId !== undefined) payload.scheduleId = source.scheduleId;
   if (source.callerIp !== undefined) payload.callerIP = source.callerIp;
+  if (source.workflow) {
+    // What the workflow SDK's failure function reads (docs/workflows.md).
+    payload.workflowRunId = source.workflow.runId;
+    payload.workflowCreatedAt = source.workflow.runCreatedAt;
+    payload.url = source.workflow.runUrl;
+  }
   return payload;
 }
 
@@ -51,6 +59,7 @@ export function callbackMessage(args: {
   response?: AttemptResponse;
   error?: string | undefined;
   dlqId?: string;
+  sourceBody?: Uint8Array;
   nowMs: number;
 }): Message {
   const { source, settings } = args;

@@ -13,6 +13,7 @@ import { laneGate, pinLane, type LaneTurn } from "./queue-lanes.ts";
 import { onMessageFinal, parkIfPaused } from "./queues.ts";
 import { redactMessage } from "./redact.ts";
 import { signDelivery } from "./signature.ts";
+import { asDelivered, endRun, initialPayload } from "./workflow.ts";
 
 /**
  * Runs one delivery attempt (docs/architecture.md §10). Safe to run twice for the same job (at-least-once
@@ -177,7 +178,21 @@ async function attemptAndSettle(
   await ctx.store.putDlq({ dlqId, message, failedAt: now, retried, ...(response ? { response } : {}), error });
   if (message.failureCallback && !message.origin) {
     const settings = message.failureCallback;
-    await acceptMessage(ctx, callbackMessage({ kind: "failureCallback", settings, dlqId, ...outcomeFields }));
+    // A workflow's failure function reads the run's initial payload as sourceBody (docs/workflows.md).
+    const sourceBody = message.workflow ? await initialPayload(ctx, message.workflow.runId) : undefined;
+    await acceptMessage(
+      ctx,
+      callbackMessage({
+        kind: "failureCallback",
+        settings,
+        dlqId,
+        ...outcomeFields,
+        ...(sourceBody ? { sourceBody } : {}),
+      }),
+    );
+  }
+  if (message.workflow && message.workflow.callType !== "toCallback") {
+    await endRun(ctx, message.workflow.runId, "RUN_FAILED");
   }
   const failed: LogEvent = { time: now, messageId: message.messageId, state: "FAILED", error };
   if (status) await settle(ctx, message, status, { state: "FAILED", retried }, [active, errorEvent, failed], lane);
@@ -186,15 +201,15 @@ async function attemptAndSettle(
 }
 
 async function attempt(ctx: HeraldContext, message: Message, retried: number): Promise<SendOutcome> {
-  const { current } = await ctx.keys.signingKeys();
+  const [{ current }, sent] = await Promise.all([ctx.keys.signingKeys(), asDelivered(ctx, message)]);
   const signature = signDelivery({
     signingKey: current,
-    url: message.url,
-    body: message.body,
+    url: sent.url,
+    body: sent.body,
     nowMs: ctx.clock.now(),
     jwtId: newJwtId(),
   });
-  return ctx.sender.send(buildDeliveryRequest(message, retried, signature, ctx.config));
+  return ctx.sender.send(buildDeliveryRequest(sent, retried, signature, ctx.config));
 }
 
 /** Records the outcome (see settleStatus) and lets a queue move on once the message is final. */

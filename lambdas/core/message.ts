@@ -1,5 +1,6 @@
 import type { HeaderMap } from "./headers.ts";
 import type { RedactSettings } from "./redact.ts";
+import type { WorkflowLink } from "./workflow.ts";
 
 export const HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
@@ -68,6 +69,8 @@ export interface Message {
    * status item, and a first attempt that succeeds is only logged (docs/architecture.md §19).
    */
   unlisted?: boolean;
+  /** A step of an Upstash Workflow run (workflow.ts): delivered with the run's step log as its body. */
+  workflow?: WorkflowLink;
   /** Set on messages Herald created to deliver a callback or failure callback. */
   origin?: {
     kind: "callback" | "failureCallback";

@@ -28,6 +28,8 @@ export type PublishOptions = Pick<
 const FORWARD = "upstash-forward-";
 const CALLBACK_FORWARD = "upstash-callback-forward-";
 const FAILURE_CALLBACK_FORWARD = "upstash-failure-callback-forward-";
+const CALLBACK_WORKFLOW = "upstash-callback-workflow-";
+const FAILURE_CALLBACK_WORKFLOW = "upstash-failure-callback-workflow-";
 
 // Headers that describe a connection, not a message: never forwarded, whether named with
 // Upstash-Forward-* or passed through by `Upstash-Header-Forward: true` (which also keeps Herald's own
@@ -68,6 +70,12 @@ export function parsePublishOptions(
     else if (name.startsWith(FAILURE_CALLBACK_FORWARD))
       addForwarded(failureCallbackHeader, name.slice(FAILURE_CALLBACK_FORWARD.length), value);
     else if (name.startsWith(FORWARD)) addForwarded(header, name.slice(FORWARD.length), value);
+    // A workflow's context.call names the run its callback belongs to, and a trigger the run its failure
+    // callback reports on: `Upstash-Callback-Workflow-RunId` is sent as `Upstash-Workflow-RunId` (docs/workflows.md).
+    else if (name.startsWith(CALLBACK_WORKFLOW))
+      addForwarded(callbackHeader, `upstash-workflow-${name.slice(CALLBACK_WORKFLOW.length)}`, value);
+    else if (name.startsWith(FAILURE_CALLBACK_WORKFLOW))
+      addForwarded(failureCallbackHeader, `upstash-workflow-${name.slice(FAILURE_CALLBACK_WORKFLOW.length)}`, value);
     else if (forwardAll && name !== "content-type" && !name.startsWith("upstash-") && !NOT_PASSED_THROUGH.has(name)) {
       addForwarded(header, name, value);
     }

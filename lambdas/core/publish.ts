@@ -10,6 +10,7 @@ import type { Message } from "./message.ts";
 import { parsePublishOptions } from "./publish-options.ts";
 import { assertQueueName } from "./queues.ts";
 import { findUrlGroup } from "./url-groups.ts";
+import { linkToRun } from "./workflow.ts";
 
 export interface PublishRequest {
   /** The raw path after `/v2/publish/` (or `/v2/enqueue/<queue>/`): a URL or a URL group name. */
@@ -220,5 +221,13 @@ async function claimDeduplication(
 }
 
 export async function publish(ctx: HeraldContext, request: PublishRequest): Promise<PublishResponse> {
-  return acceptPlan(ctx, await planPublish(ctx, request, ctx.clock.now()));
+  const plan = await planPublish(ctx, request, ctx.clock.now());
+  const link = await linkToRun(ctx, request.headers, plan.messages);
+  return markDuplicateTrigger(await acceptPlan(ctx, plan), link?.duplicateOf);
+}
+
+/** A workflow trigger whose run exists already is answered as a duplicate, with the first trigger's id. */
+export function markDuplicateTrigger(response: PublishResponse, duplicateOf: string | undefined): PublishResponse {
+  if (duplicateOf === undefined || Array.isArray(response.body)) return response;
+  return { status: 202, body: { ...response.body, deduplicated: true } };
 }

@@ -1,8 +1,9 @@
 /**
- * Named resources kept as small JSON records: URL groups, queues, schedules, flow-control keys, and
- * markers of deleted queues that may still hold entries (the sweep finds them there, core/sweep.ts).
+ * Named resources kept as small JSON records: URL groups, queues, schedules, flow-control keys,
+ * markers of deleted queues that may still hold entries (the sweep finds them there, core/sweep.ts), and
+ * workflow runs (core/workflow.ts).
  */
-export type RecordKind = "urlGroup" | "queue" | "schedule" | "flowControl" | "deletedQueue";
+export type RecordKind = "urlGroup" | "queue" | "schedule" | "flowControl" | "deletedQueue" | "workflowRun";
 
 export interface Versioned<T> {
   value: T;

@@ -2,6 +2,7 @@ import { deflateRawSync, inflateRawSync } from "node:zlib";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { DlqEntry, LogEvent, Message, MessageState, MessageStatus, StoredMessage } from "../../core/message.ts";
+import { WORKFLOW_STEP_HORIZON_MS } from "../../core/workflow.ts";
 import type {
   DedupClaims,
   LoggedEvent,
@@ -11,6 +12,7 @@ import type {
   ScanOptions,
   Store,
   Versioned,
+  WorkflowSteps,
 } from "../../ports.ts";
 import { mergeSorted } from "../merge-sorted.ts";
 import {
@@ -25,6 +27,7 @@ import {
 import { DynamoDedupClaims } from "./dynamo-dedup-claims.ts";
 import { DynamoEventLog } from "./dynamo-event-log.ts";
 import { DynamoQueueEntries } from "./dynamo-queue-entries.ts";
+import { DynamoWorkflowSteps } from "./dynamo-workflow-steps.ts";
 import { compare, conditional, conditionalWrite, DynamoTable, pad, shardOf, type Item } from "./dynamo-table.ts";
 import type { BlobStore } from "./s3-blob-store.ts";
 import { GSI_LISTS, SHARDS } from "./table-schema.ts";
@@ -76,6 +79,8 @@ export class DynamoStore implements Store {
   readonly countQueueEntries: QueueEntries["countQueueEntries"];
   readonly claimDedup: DedupClaims["claimDedup"];
   readonly releaseDedup: DedupClaims["releaseDedup"];
+  readonly appendStep: WorkflowSteps["appendStep"];
+  readonly listSteps: WorkflowSteps["listSteps"];
 
   constructor(options: DynamoStoreOptions) {
     this.table = new DynamoTable(options.client, options.tableName);
@@ -101,6 +106,14 @@ export class DynamoStore implements Store {
     const dedup = new DynamoDedupClaims(this.table);
     this.claimDedup = dedup.claimDedup.bind(dedup);
     this.releaseDedup = dedup.releaseDedup.bind(dedup);
+    const steps = new DynamoWorkflowSteps({
+      table: this.table,
+      // A run may sleep or wait for a year (the longest delay): its steps stay that long, plus the retention.
+      expiresAt: (createdAt) => this.expiresAt(createdAt + WORKFLOW_STEP_HORIZON_MS),
+      getMessage: async (messageId) => (await this.getMessage(messageId))?.message,
+    });
+    this.appendStep = steps.appendStep.bind(steps);
+    this.listSteps = steps.listSteps.bind(steps);
   }
 
   private expiresAt(fromMs: number): number {

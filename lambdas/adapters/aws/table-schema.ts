@@ -12,9 +12,10 @@
 //   C#<counter>   / #C              a counter (queue positions, wait-list positions)
 //   QE#<queue>    / <seq15>         an unfinished queue message, or a flow-control waiter (fc:<key>)
 //   DD#<id>       / #DD             a deduplication claim
+//   WS#<runId>    / <seq15>         a workflow run's step (dynamo-workflow-steps.ts)
 // Status items of pending messages are in GSI2 under S#<state>#<shard> (bulk cancel).
 // A message that travels with its first delivery job has no M# items until it needs them (a retry).
-// Messages, log pages, DLQ entries and deduplication claims have `expiresAt` (epoch seconds) for TTL;
+// Messages, log pages, DLQ entries, deduplication claims and workflow steps have `expiresAt` (epoch seconds) for TTL;
 // records, counters and queue entries live until deleted.
 
 export const TABLE_KEYS = { partitionKey: "PK", sortKey: "SK" } as const;

@@ -31,6 +31,9 @@ CREATE TABLE IF NOT EXISTS queue_entries (
   queue TEXT NOT NULL, seq INTEGER NOT NULL, message_id TEXT NOT NULL, parked INTEGER NOT NULL,
   claimed_at INTEGER, PRIMARY KEY (queue, seq));
 CREATE TABLE IF NOT EXISTS dedup (id TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS workflow_steps (
+  run_id TEXT NOT NULL, seq INTEGER NOT NULL, message_id TEXT NOT NULL, call_type TEXT NOT NULL,
+  body BLOB NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (run_id, seq));
 `;
 
 export const databaseFile = (dataDir: string): string => join(dataDir, "herald.sqlite");

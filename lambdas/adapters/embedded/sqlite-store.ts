@@ -1,10 +1,21 @@
 import type { DatabaseSync, StatementSync, SQLInputValue } from "node:sqlite";
 import type { DlqEntry, LogEvent, Message, MessageState, MessageStatus, StoredMessage } from "../../core/message.ts";
-import type { LoggedEvent, Positioned, QueueEntry, RecordKind, ScanOptions, Store, Versioned } from "../../ports.ts";
+import type {
+  LoggedEvent,
+  Positioned,
+  QueueEntry,
+  RecordKind,
+  ScanOptions,
+  Store,
+  Versioned,
+  WorkflowStep,
+} from "../../ports.ts";
+import { WORKFLOW_STEP_HORIZON_MS } from "../../core/workflow.ts";
 import { mergeSorted } from "../merge-sorted.ts";
 import {
   decodeMessage,
   encodeMeta,
+  toBytes,
   eventDetail,
   fromDlqRecord,
   scanWindow,
@@ -451,6 +462,39 @@ export class SqliteStore implements Store {
     this.group.write(() => this.sql("DELETE FROM dedup WHERE id = ? AND value = ?").run(id, value));
   }
 
+  // ---- workflow step logs -------------------------------------------------------------------------
+
+  async appendStep(runId: string, step: Omit<WorkflowStep, "seq">): Promise<number> {
+    // One connection: the read of the last seq and the insert are one transaction, so appends never collide.
+    return this.group.atomic(() => {
+      // The same message again (its publish resumed after a crash): its step stays where it is.
+      const own = this.sql("SELECT seq FROM workflow_steps WHERE run_id = ? AND message_id = ?").get(
+        runId,
+        step.messageId,
+      );
+      if (own) return Number(own.seq);
+      const last = this.sql("SELECT MAX(seq) AS seq FROM workflow_steps WHERE run_id = ?").get(runId)?.seq;
+      const seq = last === null || last === undefined ? 0 : Number(last) + 1;
+      this.sql(
+        "INSERT INTO workflow_steps (run_id, seq, message_id, call_type, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+      ).run(runId, seq, step.messageId, step.callType, step.body, step.createdAt);
+      return seq;
+    });
+  }
+
+  async listSteps(runId: string, upTo?: number): Promise<WorkflowStep[]> {
+    const rows = this.sql(
+      "SELECT seq, message_id, call_type, body, created_at FROM workflow_steps WHERE run_id = ? AND seq <= ? ORDER BY seq",
+    ).all(runId, upTo ?? Number.MAX_SAFE_INTEGER) as Row[];
+    return rows.map((row) => ({
+      seq: Number(row.seq),
+      messageId: row.message_id as string,
+      callType: row.call_type as string,
+      body: toBytes(row.body),
+      createdAt: Number(row.created_at),
+    }));
+  }
+
   /** Drops log events, DLQ entries and finished messages older than the retention. */
   purge(olderThan: number): void {
     this.group.atomic(() => {
@@ -461,6 +505,7 @@ export class SqliteStore implements Store {
         olderThan,
       );
       this.sql("DELETE FROM dlq WHERE failed_at < ?").run(olderThan);
+      this.sql("DELETE FROM workflow_steps WHERE created_at < ?").run(olderThan - WORKFLOW_STEP_HORIZON_MS);
       this.sql("DELETE FROM messages WHERE state IN ('DELIVERED', 'FAILED', 'CANCELED') AND updated_at < ?").run(
         olderThan,
       );

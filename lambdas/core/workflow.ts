@@ -1,0 +1,255 @@
+// Upstash Workflow runs (docs/workflows.md): the server side of `@upstash/workflow`. A run is a record
+// (its URL, state and the trigger's settings) and a step log: every message published for the run, in
+// acceptance order. A delivery to the workflow carries the log up to and including its own step, as the
+// SDK expects; later steps inherit the trigger's retries, retry delay, flow control, failure callback,
+// forwarded headers and labels.
+import { cancelMessages } from "./cancel.ts";
+import type { HeraldContext } from "./context.ts";
+import { badRequest, notFound } from "./errors.ts";
+import { addHeader, type HeaderMap, type IncomingHeaders } from "./headers.ts";
+import type { CallbackSettings, FlowControlSettings, Message } from "./message.ts";
+import { toBase64 } from "./views.ts";
+
+/** A run may sleep or wait up to a year (the longest delay): its steps are kept that long past their creation. */
+export const WORKFLOW_STEP_HORIZON_MS = 365 * 86_400_000;
+
+export type RunState = "RUN_STARTED" | "RUN_SUCCESS" | "RUN_FAILED" | "RUN_CANCELED";
+
+/** What the trigger set and every later step of the run gets unless it sets it itself. */
+export interface RunSettings {
+  maxRetries: number;
+  retryDelayExpression?: string;
+  flowControl?: FlowControlSettings;
+  failureCallback?: CallbackSettings;
+  timeoutSec?: number;
+  /** Forwarded headers (prefix stripped). */
+  header: HeaderMap;
+  labels: string[];
+}
+
+export interface WorkflowRun {
+  runId: string;
+  /** The workflow endpoint (`Upstash-Workflow-Url`, else the trigger's destination). */
+  url: string;
+  createdAt: number;
+  state: RunState;
+  /** The trigger's message: the first step, whose body is the run's initial payload. */
+  initialMessageId: string;
+  settings: RunSettings;
+  endedAt?: number;
+  /** The body the SDK sends when the run ends (`workflowRunResponse`). */
+  result?: string;
+}
+
+/** Where a message belongs in its run. */
+export interface WorkflowLink {
+  runId: string;
+  /** Its place in the run's step log. */
+  seq: number;
+  callType: string;
+  /** The run's creation and URL, which every delivery of the run carries. */
+  runCreatedAt: number;
+  runUrl: string;
+}
+
+/** The `Upstash-Workflow-*` headers a publish carries for a run. */
+interface WorkflowHeaders {
+  runId: string;
+  init: boolean;
+  url?: string;
+  callType: string;
+}
+
+function workflowHeadersOf(headers: IncomingHeaders): WorkflowHeaders | undefined {
+  const runId = headers["upstash-workflow-runid"]?.trim();
+  if (!runId) return undefined;
+  if (runId.length > 256 || !/^[\w.:-]+$/.test(runId)) throw badRequest("invalid Upstash-Workflow-RunId");
+  const url = headers["upstash-workflow-url"]?.trim();
+  return {
+    runId,
+    init: headers["upstash-workflow-init"]?.trim().toLowerCase() === "true",
+    ...(url ? { url } : {}),
+    callType: headers["upstash-workflow-calltype"]?.trim() || "step",
+  };
+}
+
+const RUN = "workflowRun";
+
+export async function getRun(ctx: Pick<HeraldContext, "store">, runId: string) {
+  return ctx.store.getRecord<WorkflowRun>(RUN, runId);
+}
+
+/**
+ * Ties the message a publish plans to its workflow run, if its headers name one: a trigger creates the
+ * run (a second trigger of the same run id is answered with the first one's message id), a step must
+ * belong to a run that is still going (400 otherwise: the SDK reads it as "already finished") and gets the
+ * run's settings it does not set itself. The step is appended to the log before the message is stored, so
+ * a message never exists without its step. Returns the id of the run's trigger when this is a duplicate.
+ */
+export async function linkToRun(
+  ctx: HeraldContext,
+  headers: IncomingHeaders,
+  messages: Message[],
+): Promise<{ duplicateOf?: string } | undefined> {
+  const wf = workflowHeadersOf(headers);
+  if (!wf) return undefined;
+  if (messages.length !== 1) throw badRequest("a workflow step goes to one URL, not a URL group");
+  const message = messages[0] as Message;
+  let run: WorkflowRun;
+  let duplicateOf: string | undefined;
+  if (wf.init) {
+    run = {
+      runId: wf.runId,
+      url: wf.url ?? message.url,
+      createdAt: message.createdAt,
+      state: "RUN_STARTED",
+      initialMessageId: message.messageId,
+      settings: settingsOf(message),
+    };
+    if (!(await ctx.store.putRecord(RUN, wf.runId, run, undefined))) {
+      const existing = await getRun(ctx, wf.runId);
+      if (!existing) throw new Error(`workflow run ${wf.runId} vanished while it was created`);
+      run = existing.value;
+      // The same trigger again (the SDK retried, or a user triggered the same id): the first one's message,
+      // stored and dispatched if the first trigger died before it was.
+      message.messageId = run.initialMessageId;
+      duplicateOf = run.initialMessageId;
+    }
+  } else {
+    const found = await getRun(ctx, wf.runId);
+    if (!found) throw badRequest(`workflow run ${wf.runId} does not exist`);
+    run = found.value;
+    if (run.state !== "RUN_STARTED") {
+      throw badRequest(`workflow run ${wf.runId} already finished (${run.state.toLowerCase().replace("run_", "")})`);
+    }
+    // A context.call goes to a third party with its own settings; everything else is the run's.
+    if (wf.callType !== "toCallback") inherit(message, run.settings, headers);
+  }
+  const seq = await ctx.store.appendStep(wf.runId, {
+    messageId: message.messageId,
+    callType: wf.init ? "step" : wf.callType,
+    body: message.body,
+    createdAt: message.createdAt,
+  });
+  message.workflow = {
+    runId: wf.runId,
+    seq,
+    callType: wf.init ? "step" : wf.callType,
+    runCreatedAt: run.createdAt,
+    runUrl: run.url,
+  };
+  return duplicateOf === undefined ? {} : { duplicateOf };
+}
+
+function settingsOf(message: Message): RunSettings {
+  const settings: RunSettings = { maxRetries: message.maxRetries, header: message.header, labels: message.labels };
+  if (message.retryDelayExpression !== undefined) settings.retryDelayExpression = message.retryDelayExpression;
+  if (message.flowControl) settings.flowControl = message.flowControl;
+  if (message.failureCallback) settings.failureCallback = message.failureCallback;
+  if (message.timeoutSec !== undefined) settings.timeoutSec = message.timeoutSec;
+  return settings;
+}
+
+/** The run's settings, where the step's own headers do not set them. */
+function inherit(message: Message, run: RunSettings, headers: IncomingHeaders): void {
+  if (headers["upstash-retries"] === undefined) message.maxRetries = run.maxRetries;
+  if (headers["upstash-retry-delay"] === undefined && run.retryDelayExpression !== undefined) {
+    message.retryDelayExpression = run.retryDelayExpression;
+  }
+  if (!message.flowControl && run.flowControl) message.flowControl = run.flowControl;
+  if (!message.failureCallback && run.failureCallback) message.failureCallback = run.failureCallback;
+  if (message.timeoutSec === undefined && run.timeoutSec !== undefined) message.timeoutSec = run.timeoutSec;
+  if (message.labels.length === 0) message.labels = run.labels;
+  const header: HeaderMap = {};
+  for (const [name, values] of Object.entries(run.header)) for (const value of values) addHeader(header, name, value);
+  const own = new Set(Object.keys(message.header).map((name) => name.toLowerCase()));
+  for (const name of Object.keys(header)) if (own.has(name.toLowerCase())) delete header[name];
+  for (const [name, values] of Object.entries(message.header))
+    for (const value of values) addHeader(header, name, value);
+  message.header = header;
+}
+
+/** A step log entry as the SDK reads it (its `processRawSteps`): the body base64. */
+interface RawStep {
+  messageId: string;
+  body: string;
+  callType: string;
+}
+
+const rawSteps = (steps: { messageId: string; body: Uint8Array; callType: string }[]): RawStep[] =>
+  steps.map((step) => ({ messageId: step.messageId, body: toBase64(step.body), callType: step.callType }));
+
+/**
+ * The message as its workflow receives it: the body is the run's step log up to and including this step
+ * (the initial payload first), and `Upstash-Workflow-RunId` / `-CreatedAt` say which run. A context.call
+ * (callType toCallback) goes to its third party as published.
+ */
+export async function asDelivered(ctx: Pick<HeraldContext, "store">, message: Message): Promise<Message> {
+  const link = message.workflow;
+  if (!link || link.callType === "toCallback") return message;
+  const steps = await ctx.store.listSteps(link.runId, link.seq);
+  const header: HeaderMap = { ...message.header };
+  addHeader(header, "Upstash-Workflow-RunId", link.runId);
+  addHeader(header, "Upstash-Workflow-CreatedAt", String(link.runCreatedAt));
+  return { ...message, header, body: new TextEncoder().encode(JSON.stringify(rawSteps(steps))) };
+}
+
+/** The run's initial payload (the failure function's `sourceBody`). */
+export async function initialPayload(ctx: Pick<HeraldContext, "store">, runId: string): Promise<Uint8Array> {
+  return (await ctx.store.listSteps(runId, 0))[0]?.body ?? new Uint8Array(0);
+}
+
+/** `GET /v2/workflows/runs/{id}`: the whole step log of a run still going (the SDK's lazy fetch); 404 else. */
+export async function runSteps(ctx: HeraldContext, runId: string): Promise<RawStep[]> {
+  const run = await getRun(ctx, runId);
+  if (!run || run.value.state !== "RUN_STARTED") throw notFound(`workflow run ${runId} not found or ended`);
+  return rawSteps(await ctx.store.listSteps(runId));
+}
+
+/** Moves a running run to a final state; false when it had ended already (or does not exist). */
+export async function endRun(
+  ctx: HeraldContext,
+  runId: string,
+  state: Exclude<RunState, "RUN_STARTED">,
+  result?: string,
+): Promise<boolean> {
+  for (;;) {
+    const found = await getRun(ctx, runId);
+    if (!found || found.value.state !== "RUN_STARTED") return false;
+    const ended: WorkflowRun = { ...found.value, state, endedAt: ctx.clock.now() };
+    if (result !== undefined) ended.result = result;
+    if (await ctx.store.putRecord(RUN, runId, ended, found.version)) return true;
+  }
+}
+
+/**
+ * `DELETE /v2/workflows/runs/{id}?cancel=`: the SDK ends a run that returned (`cancel=false`, with its
+ * result as the body) or cancels one (`cancel=true`): its pending steps are cancelled too.
+ */
+export async function deleteRun(ctx: HeraldContext, runId: string, cancel: boolean, body: string): Promise<void> {
+  if (!(await getRun(ctx, runId))) throw notFound(`workflow run ${runId} not found`);
+  if (!cancel) {
+    await endRun(ctx, runId, "RUN_SUCCESS", body);
+    return;
+  }
+  if (!(await endRun(ctx, runId, "RUN_CANCELED"))) return;
+  await cancelRunMessages(ctx, runId);
+}
+
+/** Cancels every step message of the run that has not been attempted yet. */
+async function cancelRunMessages(ctx: HeraldContext, runId: string): Promise<void> {
+  const ids = (await ctx.store.listSteps(runId)).map((step) => step.messageId);
+  if (ids.length > 0) await cancelMessages(ctx, { filter: {}, ids });
+}
+
+/** `DELETE /v2/workflows/runs?workflowRunIds=…`: cancels runs still going; answers how many. */
+export async function cancelRuns(ctx: HeraldContext, runIds: string[]): Promise<{ cancelled: number }> {
+  let cancelled = 0;
+  for (const runId of runIds) {
+    if (await endRun(ctx, runId, "RUN_CANCELED")) {
+      cancelled++;
+      await cancelRunMessages(ctx, runId);
+    }
+  }
+  return { cancelled };
+}

@@ -63,7 +63,8 @@ export function dlqView(ctx: ViewContext): HTMLElement {
               h(
                 "span",
                 { class: "muted" },
-                truncate(entry.error ?? bodyForDisplay(entry.responseBody, entry.responseBodyBase64), 60),
+                // Every non-2xx answer has an error too ("destination answered 500"): the body says more.
+                truncate(bodyForDisplay(entry.responseBody, entry.responseBodyBase64) || (entry.error ?? ""), 60),
               ),
             ),
         },

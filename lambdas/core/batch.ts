@@ -7,8 +7,8 @@ import type { HeraldContext } from "./context.ts";
 import { badRequest, HttpError } from "./errors.ts";
 import type { IncomingHeaders } from "./headers.ts";
 import {
+  acceptLinked,
   acceptPlan,
-  markDuplicateTrigger,
   planPublish,
   type PublishPlan,
   type PublishRequest,
@@ -65,10 +65,10 @@ export async function publishBatch(
     }
   }
   // Workflow steps join their runs' logs in entry order (the N plan steps of a parallel step come in one batch).
-  const duplicateOf: (string | undefined)[] = [];
+  const links: Awaited<ReturnType<typeof linkToRun>>[] = [];
   for (const [i, plan] of plans.entries()) {
     try {
-      duplicateOf.push((await linkToRun(ctx, (requests[i] as PublishRequest).headers, plan.messages))?.duplicateOf);
+      links.push(await linkToRun(ctx, (requests[i] as PublishRequest).headers, plan.messages));
     } catch (error) {
       if (error instanceof HttpError) throw new HttpError(error.status, `batch entry ${i}: ${error.message}`);
       throw error;
@@ -82,11 +82,11 @@ export async function publishBatch(
     for (const plan of queued) bodies.set(plan, (await acceptPlan(ctx, plan)).body);
     return bodies;
   })();
-  const together = Promise.all(plans.map((plan) => (queued.includes(plan) ? undefined : acceptPlan(ctx, plan))));
-  const [bodies, responses] = await Promise.all([inOrder, together]);
-  return plans.map(
-    (plan, i) => bodies.get(plan) ?? markDuplicateTrigger(responses[i] as PublishResponse, duplicateOf[i]).body,
+  const together = Promise.all(
+    plans.map((plan, i) => (queued.includes(plan) ? undefined : acceptLinked(ctx, plan, links[i]))),
   );
+  const [bodies, responses] = await Promise.all([inOrder, together]);
+  return plans.map((plan, i) => bodies.get(plan) ?? (responses[i] as PublishResponse).body);
 }
 
 function toRequest(entry: BatchEntry, callerIp: string | undefined) {

@@ -222,12 +222,20 @@ async function claimDeduplication(
 
 export async function publish(ctx: HeraldContext, request: PublishRequest): Promise<PublishResponse> {
   const plan = await planPublish(ctx, request, ctx.clock.now());
-  const link = await linkToRun(ctx, request.headers, plan.messages);
-  return markDuplicateTrigger(await acceptPlan(ctx, plan), link?.duplicateOf);
+  return acceptLinked(ctx, plan, await linkToRun(ctx, request.headers, plan.messages));
 }
 
-/** A workflow trigger whose run exists already is answered as a duplicate, with the first trigger's id. */
-export function markDuplicateTrigger(response: PublishResponse, duplicateOf: string | undefined): PublishResponse {
-  if (duplicateOf === undefined || Array.isArray(response.body)) return response;
-  return { status: 202, body: { ...response.body, deduplicated: true } };
+/**
+ * Accepts a plan tied to its workflow run (linkToRun). A trigger whose run exists already is answered as a
+ * duplicate, with the first trigger's id; it is accepted again only if that message was never stored.
+ */
+export async function acceptLinked(
+  ctx: HeraldContext,
+  plan: PublishPlan,
+  link: { duplicateOf?: string; stored?: boolean } | undefined,
+): Promise<PublishResponse> {
+  if (link?.duplicateOf === undefined) return acceptPlan(ctx, plan);
+  const url = (plan.messages[0] as Message).url;
+  if (!link.stored) await acceptPlan(ctx, plan);
+  return { status: 202, body: { messageId: link.duplicateOf, url, deduplicated: true } };
 }

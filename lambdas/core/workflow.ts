@@ -84,13 +84,15 @@ export async function getRun(ctx: Pick<HeraldContext, "store">, runId: string) {
  * run (a second trigger of the same run id is answered with the first one's message id), a step must
  * belong to a run that is still going (400 otherwise: the SDK reads it as "already finished") and gets the
  * run's settings it does not set itself. The step is appended to the log before the message is stored, so
- * a message never exists without its step. Returns the id of the run's trigger when this is a duplicate.
+ * a message never exists without its step. For a duplicate trigger it says which message the run started
+ * with, and whether that one is stored already (then nothing is accepted again: a second delivery of the
+ * trigger would run the workflow's first step twice).
  */
 export async function linkToRun(
   ctx: HeraldContext,
   headers: IncomingHeaders,
   messages: Message[],
-): Promise<{ duplicateOf?: string } | undefined> {
+): Promise<{ duplicateOf?: string; stored?: boolean } | undefined> {
   const wf = workflowHeadersOf(headers);
   if (!wf) return undefined;
   if (messages.length !== 1) throw badRequest("a workflow step goes to one URL, not a URL group");
@@ -114,6 +116,7 @@ export async function linkToRun(
       // stored and dispatched if the first trigger died before it was.
       message.messageId = run.initialMessageId;
       duplicateOf = run.initialMessageId;
+      if (await ctx.store.getMessage(run.initialMessageId)) return { duplicateOf, stored: true };
     }
   } else {
     const found = await getRun(ctx, wf.runId);

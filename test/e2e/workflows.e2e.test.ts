@@ -1,0 +1,206 @@
+// Upstash Workflow on Herald: the official `@upstash/workflow` SDK as the app (its generic serve behind a
+// node:http bridge, every delivery verified by its Receiver) and the Workflow Client as the driver.
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { Client as WorkflowClient } from "@upstash/workflow";
+import { describeEachMode, eventually, startHerald, type TestHerald } from "../support/herald.ts";
+import { startWorkflowApp, workflowClients, type WorkflowApp } from "../support/workflow-app.ts";
+
+interface LoggedEvent {
+  messageId: string;
+  state: string;
+  time: number;
+}
+
+describeEachMode("Upstash Workflow", (mode) => {
+  let herald: TestHerald;
+  let app: WorkflowApp;
+  let client: WorkflowClient;
+  let thirdParty: http.Server;
+  let thirdPartyUrl: string;
+  const thirdPartyCalls: { headers: http.IncomingHttpHeaders; body: string }[] = [];
+
+  beforeAll(async () => {
+    herald = await startHerald({ mode });
+    app = await startWorkflowApp(herald);
+    client = (await workflowClients(herald)).workflow;
+    thirdParty = http.createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      req.on("end", () => {
+        thirdPartyCalls.push({ headers: req.headers, body });
+        res.writeHead(201, { "content-type": "application/json" });
+        res.end(JSON.stringify({ got: JSON.parse(body || "null") }));
+      });
+    });
+    await new Promise<void>((resolve) => thirdParty.listen(0, "127.0.0.1", resolve));
+    thirdPartyUrl = `http://127.0.0.1:${(thirdParty.address() as AddressInfo).port}/third`;
+  });
+  afterAll(async () => {
+    await app?.close();
+    thirdParty?.closeAllConnections();
+    await new Promise<void>((resolve) => thirdParty?.close(() => resolve()));
+    await herald?.close();
+  });
+
+  /** The log's events of every message of a run, oldest first. */
+  async function runEvents(runId: string): Promise<LoggedEvent[]> {
+    const steps = (await (await herald.api(`/v2/workflows/runs/${runId}`)).json()) as { messageId: string }[];
+    const ids = steps.map((step) => step.messageId).join(",");
+    const res = await herald.api(`/v2/events?messageIds=${ids}&order=earliestFirst&count=1000`);
+    return ((await res.json()) as { events: LoggedEvent[] }).events;
+  }
+
+  it("runs each step once: steps, a 2 s sleep, parallel steps and a call to a third party", async () => {
+    const ran: Record<string, number> = {};
+    const count = (name: string): void => void (ran[name] = (ran[name] ?? 0) + 1);
+    let finished: ((value: Record<string, unknown>) => void) | undefined;
+    const result = new Promise<Record<string, unknown>>((resolve) => (finished = resolve));
+    app.route<{ name: string }>("/wf/steps", async (context) => {
+      const first = await context.run("first", async () => {
+        count("first");
+        return `hello ${context.requestPayload.name}`;
+      });
+      const beforeSleep = await context.run("clock", async () => Date.now());
+      await context.sleep("nap", 2);
+      const afterSleep = await context.run("clock-after", async () => Date.now());
+      const [left, right] = await Promise.all([
+        context.run("left", async () => (count("left"), "L")),
+        context.run("right", async () => (count("right"), "R")),
+      ]);
+      const call = await context.call("third-party", {
+        url: thirdPartyUrl,
+        method: "POST",
+        body: JSON.stringify({ order: 7 }),
+        headers: { "content-type": "application/json" },
+      });
+      await context.run("done", async () => {
+        count("done");
+        finished?.({ first, left, right, slept: afterSleep - beforeSleep, call });
+      });
+    });
+    const { workflowRunId } = await client.trigger({ url: `${app.url}/wf/steps`, body: { name: "herald" } });
+    const outcome = await Promise.race([
+      result,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error("the run did not finish")), 30_000)),
+    ]);
+    expect(outcome).toMatchObject({ first: "hello herald", left: "L", right: "R" });
+    expect(outcome.slept as number).toBeGreaterThanOrEqual(2_000);
+    expect(outcome.call).toMatchObject({ status: 201, body: { got: { order: 7 } } });
+    expect(ran).toEqual({ first: 1, left: 1, right: 1, done: 1 });
+    // The third party got the call as sent, and nothing of the workflow's own headers.
+    expect(thirdPartyCalls).toHaveLength(1);
+    expect(
+      Object.keys(thirdPartyCalls[0]?.headers ?? {}).filter((name) => name.startsWith("upstash-workflow")),
+    ).toEqual([]);
+    // The run ends when the SDK says so: its step log is gone for lazy fetch (404), and every delivery to
+    // the app passed the Receiver (a bad signature is a 4xx/5xx answer).
+    await eventually(async () =>
+      (await herald.api(`/v2/workflows/runs/${workflowRunId}`)).status === 404 ? true : undefined,
+    );
+    const calls = app.received.filter((call) => call.path === "/wf/steps");
+    expect(calls.length).toBeGreaterThanOrEqual(8);
+    expect(calls.filter((call) => call.status !== 200)).toEqual([]);
+    expect(new Set(calls.map((call) => call.headers["upstash-workflow-runid"]))).toEqual(new Set([workflowRunId]));
+  }, 60_000);
+
+  it("gives later steps the trigger's retries and retry delay, then calls the failure function", async () => {
+    let attempts = 0;
+    let failure: Record<string, unknown> | undefined;
+    app.route<{ order: number }>(
+      "/wf/fails",
+      async (context) => {
+        await context.run("fine", async () => "ok");
+        await context.run("breaks", async () => {
+          attempts++;
+          throw new Error("the warehouse is closed");
+        });
+      },
+      {
+        failureFunction: async ({ context, failStatus, failResponse }) => {
+          failure = {
+            runId: context.workflowRunId,
+            payload: context.requestPayload,
+            failStatus,
+            failResponse,
+          };
+        },
+      },
+    );
+    const { workflowRunId } = await client.trigger({
+      url: `${app.url}/wf/fails`,
+      body: { order: 42 },
+      retries: 1,
+      retryDelay: "500",
+    });
+    const seen = await eventually(() => failure, 30_000);
+    expect(seen).toMatchObject({ runId: workflowRunId, payload: { order: 42 }, failStatus: 500 });
+    expect(String(seen.failResponse)).toContain("the warehouse is closed");
+    // The failing step was published without retry settings: it got the trigger's one retry.
+    expect(attempts).toBe(2);
+    // The run is over: publishing to it answers 400 (the SDK reads it as "already finished").
+    const late = await herald.api(`/v2/publish/${app.url}/wf/fails`, {
+      method: "POST",
+      headers: { "Upstash-Workflow-RunId": workflowRunId, "Upstash-Workflow-Init": "false" },
+      body: "[]",
+    });
+    expect(late.status).toBe(400);
+    expect(((await late.json()) as { error: string }).error).toContain("already finished");
+  }, 60_000);
+
+  it("cancels a run while it sleeps: the step after the sleep never runs", async () => {
+    let afterSleep = 0;
+    let slept = false;
+    app.route("/wf/cancelled", async (context) => {
+      await context.run("before", async () => {
+        slept = true;
+      });
+      await context.sleep("long-nap", 600);
+      await context.run("after", async () => {
+        afterSleep++;
+      });
+    });
+    const { workflowRunId } = await client.trigger({ url: `${app.url}/wf/cancelled`, body: {} });
+    await eventually(() => (slept ? true : undefined), 20_000);
+    // The sleep is a delayed step message once the step before it is accepted.
+    const sleeping = await eventually(async () => {
+      const steps = (await (await herald.api(`/v2/workflows/runs/${workflowRunId}`)).json()) as unknown[];
+      return steps.length >= 3 ? steps : undefined;
+    }, 20_000);
+    expect(sleeping.length).toBeGreaterThanOrEqual(3);
+    const before = await runEvents(workflowRunId);
+    await client.cancel({ ids: workflowRunId });
+    expect((await herald.api(`/v2/workflows/runs/${workflowRunId}`)).status).toBe(404);
+    // The sleeping step was cancelled (logged), so nothing can deliver it later.
+    const sleepStep = before.filter((event) => event.state === "CREATED").at(-1) as LoggedEvent;
+    const events = await eventually(async () => {
+      const res = await herald.api(`/v2/events?messageIds=${sleepStep.messageId}`);
+      const list = ((await res.json()) as { events: LoggedEvent[] }).events;
+      return list.some((event) => event.state === "CANCEL_REQUESTED") ? list : undefined;
+    });
+    expect(events.map((event) => event.state)).toContain("CANCEL_REQUESTED");
+    expect(afterSleep).toBe(0);
+  }, 60_000);
+
+  it("deduplicates a second trigger of the same run id", async () => {
+    let runs = 0;
+    app.route("/wf/once", async (context) => {
+      await context.run("only", async () => {
+        runs++;
+      });
+    });
+    const workflowRunId = `wfr_dup-${mode}`;
+    const first = await client.trigger({ url: `${app.url}/wf/once`, body: { n: 1 }, workflowRunId });
+    const second = await client.trigger({ url: `${app.url}/wf/once`, body: { n: 2 }, workflowRunId });
+    expect(second.workflowRunId).toBe(first.workflowRunId);
+    await eventually(
+      async () => ((await herald.api(`/v2/workflows/runs/${workflowRunId}`)).status === 404 ? true : undefined),
+      20_000,
+    );
+    expect(runs).toBe(1);
+    // The app got the trigger once: the only delivery whose step log holds just the initial payload.
+    const triggers = app.received.filter((call) => call.path === "/wf/once" && JSON.parse(call.body).length === 1);
+    expect(triggers).toHaveLength(1);
+  }, 60_000);
+});

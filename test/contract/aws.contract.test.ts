@@ -15,6 +15,7 @@ import { queueLanesContract } from "./queue-lanes.spec.ts";
 import { queueRecoveryContract } from "./queue-recovery.spec.ts";
 import { storeContract } from "./store.spec.ts";
 import { sweepContract } from "./sweep.spec.ts";
+import { workflowStepsContract } from "./workflow-steps.spec.ts";
 
 const emulators = useAwsEmulators();
 // The emulators (DynamoDB Local is a JVM) start before the first test, so a slow start on a busy machine
@@ -48,6 +49,7 @@ async function openDynamo(deferEvents: boolean, clock: Clock = FIXED_CLOCK): Pro
 }
 
 sweepContract("DynamoDB (DynamoDB Local)", () => openDynamo(false));
+workflowStepsContract("DynamoDB (DynamoDB Local) + S3 (fauxqs)", () => openDynamo(false));
 for (const deferEvents of [false, true]) {
   const name = `DynamoDB (DynamoDB Local) + S3 (fauxqs)${deferEvents ? ", log events deferred to a flush" : ""}`;
   storeContract(name, () => openDynamo(deferEvents));

@@ -13,6 +13,7 @@ import { queueLanesContract } from "./queue-lanes.spec.ts";
 import { queueRecoveryContract } from "./queue-recovery.spec.ts";
 import { storeContract } from "./store.spec.ts";
 import { sweepContract } from "./sweep.spec.ts";
+import { workflowStepsContract } from "./workflow-steps.spec.ts";
 
 async function openSqlite(): Promise<CoreFixture> {
   const dir = tempDir();
@@ -33,6 +34,7 @@ queueRecoveryContract("SQLite", openSqlite);
 queueLanesContract("SQLite", openSqlite);
 flowControlRecoveryContract("SQLite", openSqlite);
 carriedMessagesContract("SQLite", openSqlite);
+workflowStepsContract("SQLite", openSqlite);
 
 dispatcherContract("SQLite job queue", async () => {
   const dir = tempDir();

@@ -30,6 +30,7 @@ import {
 } from "../core/url-groups.ts";
 import { messageView } from "../core/views.ts";
 import { cancelRuns, deleteRun, runSteps } from "../core/workflow.ts";
+import { listWaiters, notify, waitForEvent } from "../core/workflow-events.ts";
 import type { Access } from "../ports.ts";
 import { json, type ApiRequest, type ApiResponse } from "./http.ts";
 
@@ -391,6 +392,42 @@ export const ROUTES: Route[] = [
       if (ids.length > 1000) throw badRequest("at most 1000 workflowRunIds");
       return json(await cancelRuns(ctx, ids));
     },
+  },
+  {
+    method: "POST",
+    segments: ["v2", "wait"],
+    param: "id",
+    access: "write",
+    handler: async (ctx, request, eventId) => {
+      await waitForEvent(ctx, eventId, request.headers, request.body);
+      return ok();
+    },
+  },
+  {
+    method: "POST",
+    segments: ["v2", "notify"],
+    param: "rest",
+    access: "write",
+    // `/v2/notify/{eventId}`, or `/v2/notify/{runId}/{eventId}` (lookback: a later wait of that run gets it).
+    handler: async (ctx, request, rest) => {
+      let parts: string[];
+      try {
+        parts = rest.split("/").map((part) => decodeURIComponent(part));
+      } catch {
+        throw badRequest("the event id is not valid percent-encoding");
+      }
+      if (parts.length > 2 || parts.some((part) => part === "")) throw badRequest("use /v2/notify/[runId/]eventId");
+      const [first, second] = parts as [string, string | undefined];
+      const data = new TextDecoder().decode(request.body);
+      return json(second === undefined ? await notify(ctx, first, data) : await notify(ctx, second, data, first));
+    },
+  },
+  {
+    method: "GET",
+    segments: ["v2", "waiters"],
+    param: "id",
+    access: "read",
+    handler: async (ctx, _request, eventId) => json(await listWaiters(ctx, eventId)),
   },
   {
     method: "GET",

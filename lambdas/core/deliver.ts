@@ -14,6 +14,7 @@ import { onMessageFinal, parkIfPaused } from "./queues.ts";
 import { redactMessage } from "./redact.ts";
 import { signDelivery } from "./signature.ts";
 import { asDelivered, endRun, initialPayload } from "./workflow.ts";
+import { claimTimeout } from "./workflow-events.ts";
 
 /**
  * Runs one delivery attempt (docs/architecture.md §10). Safe to run twice for the same job (at-least-once
@@ -34,7 +35,8 @@ export async function deliverMessage(ctx: HeraldContext, job: DeliveryJob, again
   const readAt = ctx.clock.now();
   const stored = await ctx.store.getMessage(job.messageId);
   if (!stored) return "skipped"; // unknown or past retention
-  const { message, status } = stored;
+  const { status } = stored;
+  let message = stored.message;
 
   if (status.state === "CANCEL_REQUESTED") {
     const canceled: MessageStatus = { ...status, state: "CANCELED" };
@@ -67,6 +69,17 @@ export async function deliverMessage(ctx: HeraldContext, job: DeliveryJob, again
   // SQS's own duplicate) looks there before attempting again.
   if (status.implicit && job.redelivered && (await endedInLog(ctx, message.messageId))) return "skipped";
 
+  // A workflow wait's timeout resumes its run only if no notify came first (workflow-events.ts).
+  if (message.workflow?.callType === "waitTimeout") {
+    const resumed = await claimTimeout(ctx, message);
+    if (!resumed) {
+      await ctx.store.updateStatus(message.messageId, status, { ...status, state: "CANCELED" }, [
+        { time: ctx.clock.now(), messageId: message.messageId, state: "CANCELED" },
+      ]);
+      return "canceled";
+    }
+    message = resumed;
+  }
   const retried = job.retried;
   // A queue that is paused holds its messages (a job from a lane joins its entries, or runs holding the
   // lane: queue-lanes.ts); a flow-control key may make the attempt wait its turn.

@@ -50,6 +50,8 @@ export interface WorkflowLink {
   /** The run's creation and URL, which every delivery of the run carries. */
   runCreatedAt: number;
   runUrl: string;
+  /** A wait's timeout message: the waiter it races a notify for (workflow-events.ts). */
+  waiter?: string;
 }
 
 /** The `Upstash-Workflow-*` headers a publish carries for a run. */

@@ -1,9 +1,17 @@
 /**
  * Named resources kept as small JSON records: URL groups, queues, schedules, flow-control keys,
  * markers of deleted queues that may still hold entries (the sweep finds them there, core/sweep.ts), and
- * workflow runs (core/workflow.ts).
+ * workflow runs, their waiters and events notified ahead of a wait (core/workflow.ts, workflow-events.ts).
  */
-export type RecordKind = "urlGroup" | "queue" | "schedule" | "flowControl" | "deletedQueue" | "workflowRun";
+export type RecordKind =
+  | "urlGroup"
+  | "queue"
+  | "schedule"
+  | "flowControl"
+  | "deletedQueue"
+  | "workflowRun"
+  | "workflowWaiter"
+  | "workflowEvent";
 
 export interface Versioned<T> {
   value: T;

@@ -183,6 +183,62 @@ describeEachMode("Upstash Workflow", (mode) => {
     expect(afterSleep).toBe(0);
   }, 60_000);
 
+  it("waits for an event: notify resumes it with the data, a timeout resumes it without", async () => {
+    const outcomes: Record<string, unknown> = {};
+    app.route<{ key: string }>("/wf/waits", async (context) => {
+      const { key } = context.requestPayload;
+      const result = await context.waitForEvent("wait", `evt-${key}-${mode}`, { timeout: key === "late" ? 1 : 60 });
+      await context.run("record", async () => {
+        outcomes[key] = result;
+      });
+    });
+    const started = Date.now();
+    await client.trigger({ url: `${app.url}/wf/waits`, body: { key: "paid" } });
+    await client.trigger({ url: `${app.url}/wf/waits`, body: { key: "late" } });
+    // The paid run waits (GET /v2/waiters), then a notify resumes it with the event's data.
+    const waiters = await eventually(async () => {
+      const list = await client.getWaiters({ eventId: `evt-paid-${mode}` });
+      return list.length === 1 ? list : undefined;
+    }, 20_000);
+    expect(waiters[0]?.url).toBe(`${app.url}/wf/waits`);
+    const notified = await client.notify({ eventId: `evt-paid-${mode}`, eventData: { amount: 42 } });
+    expect(notified).toHaveLength(1);
+    expect(notified[0]?.messageId).toMatch(/^msg_/);
+    await eventually(() => outcomes.paid, 20_000);
+    expect(outcomes.paid).toEqual({ eventData: { amount: 42 }, timeout: false });
+    // Nobody notifies the late run: its 1 s timeout resumes it, with timeout: true.
+    await eventually(() => outcomes.late, 20_000);
+    expect(outcomes.late).toEqual({ eventData: undefined, timeout: true });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+    // A notify that comes after the timeout won finds nobody waiting.
+    expect(await client.notify({ eventId: `evt-late-${mode}`, eventData: "too late" })).toEqual([]);
+    // The paid run's timeout lost the race: it never resumed the run a second time.
+    expect(Object.keys(outcomes).sort()).toEqual(["late", "paid"]);
+  }, 60_000);
+
+  it("gets an event notified before it waits (lookback with the run id)", async () => {
+    let release: (() => void) | undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let received: unknown;
+    let inStep = false;
+    app.route("/wf/lookback", async (context) => {
+      await context.run("before-wait", async () => {
+        inStep = true;
+        await gate; // the test notifies while the run has not waited yet
+      });
+      const result = await context.waitForEvent("wait", `evt-lookback-${mode}`, { timeout: 60 });
+      await context.run("record", async () => {
+        received = result;
+      });
+    });
+    const { workflowRunId } = await client.trigger({ url: `${app.url}/wf/lookback`, body: {} });
+    await eventually(() => (inStep ? true : undefined), 20_000);
+    expect(await client.notify({ eventId: `evt-lookback-${mode}`, eventData: "early", workflowRunId })).toEqual([]);
+    release?.();
+    await eventually(() => received, 20_000);
+    expect(received).toEqual({ eventData: "early", timeout: false });
+  }, 60_000);
+
   it("deduplicates a second trigger of the same run id", async () => {
     let runs = 0;
     app.route("/wf/once", async (context) => {
@@ -190,10 +246,10 @@ describeEachMode("Upstash Workflow", (mode) => {
         runs++;
       });
     });
-    const workflowRunId = `wfr_dup-${mode}`;
-    const first = await client.trigger({ url: `${app.url}/wf/once`, body: { n: 1 }, workflowRunId });
-    const second = await client.trigger({ url: `${app.url}/wf/once`, body: { n: 2 }, workflowRunId });
-    expect(second.workflowRunId).toBe(first.workflowRunId);
+    const first = await client.trigger({ url: `${app.url}/wf/once`, body: { n: 1 }, workflowRunId: `dup-${mode}` });
+    const second = await client.trigger({ url: `${app.url}/wf/once`, body: { n: 2 }, workflowRunId: `dup-${mode}` });
+    const { workflowRunId } = first;
+    expect(second.workflowRunId).toBe(workflowRunId);
     await eventually(
       async () => ((await herald.api(`/v2/workflows/runs/${workflowRunId}`)).status === 404 ? true : undefined),
       20_000,

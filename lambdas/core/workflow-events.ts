@@ -1,0 +1,243 @@
+// waitForEvent and notify for Upstash Workflow runs (docs/workflows.md). A wait is a waiter record and a
+// delayed timeout message; a notify and the timeout race for the waiter with one compare-and-set (its
+// `wonBy`), so exactly one of them resumes the run. Steps the server makes itself get ids derived from
+// their cause, so a retried request or a redelivered job cannot make them twice.
+import { acceptMessage } from "./accept.ts";
+import { cancelMessage } from "./cancel.ts";
+import type { HeraldContext } from "./context.ts";
+import { parseDuration } from "./duration.ts";
+import { badRequest, HttpError } from "./errors.ts";
+import type { IncomingHeaders } from "./headers.ts";
+import { derivedMessageId } from "./ids.ts";
+import type { Message } from "./message.ts";
+import { acceptLinked, planPublish } from "./publish.ts";
+import { toBase64 } from "./views.ts";
+import { getRun, linkToRun } from "./workflow.ts";
+
+const WAITER = "workflowWaiter";
+const EVENT = "workflowEvent";
+/** QStash's default wait (the SDK sends "7d" unless told). */
+const DEFAULT_TIMEOUT_SEC = 7 * 86_400;
+
+interface WaitStep {
+  stepId?: number;
+  stepName?: string;
+  stepType?: string;
+  concurrent?: number;
+  targetStep?: number;
+}
+
+interface Waiter {
+  name: string;
+  eventId: string;
+  runId: string;
+  url: string;
+  /** Epoch seconds. */
+  deadline: number;
+  timeout: string;
+  timeoutUrl: string;
+  timeoutHeaders: Record<string, string[]>;
+  headers: Record<string, string[]>;
+  step: WaitStep;
+  createdAt: number;
+  timeoutMessageId: string;
+  /** Who resumed the run: "notify" or the timeout message's id. Set once (compare-and-set). */
+  wonBy?: string;
+}
+
+/** A notify with a run id that found no waiter, kept for a wait that comes later (lookback). */
+interface PendingEvent {
+  eventId: string;
+  runId: string;
+  data: string;
+  createdAt: number;
+}
+
+const waiterName = (eventId: string, runId: string, step: WaitStep): string =>
+  `${eventId}/${runId}/${step.targetStep ?? 0}-${step.stepId ?? 0}`;
+
+/** A header map as publish headers (names lower-case, several values joined). */
+const asRequestHeaders = (map: Record<string, string[]>): IncomingHeaders =>
+  Object.fromEntries(Object.entries(map).map(([name, values]) => [name.toLowerCase(), values.join(", ")]));
+
+const resultBody = (waiter: Waiter, outcome: { out?: string; timedOut: boolean }): Uint8Array =>
+  new TextEncoder().encode(
+    JSON.stringify({
+      ...waiter.step,
+      waitEventId: waiter.eventId,
+      timeout: waiter.timeout,
+      waitTimeout: outcome.timedOut,
+      ...(outcome.out !== undefined ? { out: outcome.out } : {}),
+    }),
+  );
+
+/**
+ * `POST /v2/wait/{eventId}`: the run waits for the event, until `timeout` (default 7 days). A notify made
+ * earlier for this run (the lookback form) resumes it at once.
+ */
+export async function waitForEvent(
+  ctx: HeraldContext,
+  eventId: string,
+  headers: IncomingHeaders,
+  body: Uint8Array,
+): Promise<void> {
+  let request: { url?: unknown; timeout?: unknown; timeoutUrl?: unknown; timeoutHeaders?: unknown; step?: unknown };
+  try {
+    request = JSON.parse(new TextDecoder().decode(body)) as typeof request;
+  } catch {
+    throw badRequest("wait body must be JSON");
+  }
+  const runId = headers["upstash-workflow-runid"]?.trim();
+  if (!runId) throw badRequest("Upstash-Workflow-RunId is required");
+  if (typeof request.url !== "string" || request.url === "") throw badRequest("url is required");
+  const run = await getRun(ctx, runId);
+  if (!run || run.value.state !== "RUN_STARTED") throw badRequest(`workflow run ${runId} already finished`);
+  const timeout = typeof request.timeout === "string" ? request.timeout : `${DEFAULT_TIMEOUT_SEC}s`;
+  const timeoutSec = parseDuration(timeout, "timeout");
+  const step = (request.step ?? {}) as WaitStep;
+  const now = ctx.clock.now();
+  const name = waiterName(eventId, runId, step);
+  const timeoutHeaders = (request.timeoutHeaders ?? {}) as Record<string, string[]>;
+  const waiter: Waiter = {
+    name,
+    eventId,
+    runId,
+    url: request.url,
+    deadline: Math.floor(now / 1000) + timeoutSec,
+    timeout,
+    timeoutUrl: typeof request.timeoutUrl === "string" ? request.timeoutUrl : request.url,
+    timeoutHeaders,
+    headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+    step,
+    createdAt: now,
+    timeoutMessageId: await derivedMessageId(now, `${name}/timeout`),
+  };
+  const pending = await ctx.store.getRecord<PendingEvent>(EVENT, `${runId}/${eventId}`);
+  if (pending) {
+    // Notified before it waited: resume now with that event, once.
+    if (await ctx.store.deleteRecord(EVENT, `${runId}/${eventId}`, pending.version)) {
+      await publishResult(ctx, { ...waiter, createdAt: pending.value.createdAt }, pending.value.data, "lookback");
+    }
+    return;
+  }
+  if (!(await ctx.store.putRecord(WAITER, name, waiter, undefined))) return; // the same wait again
+  // The timeout: a delayed message that resumes the run only if it wins the waiter when it comes due.
+  const plan = await planPublish(
+    ctx,
+    {
+      destination: waiter.timeoutUrl,
+      rawQuery: "",
+      headers: { ...asRequestHeaders(timeoutHeaders), "upstash-delay": `${timeoutSec}s` },
+      body: resultBody(waiter, { timedOut: true }),
+    },
+    now,
+    () => waiter.timeoutMessageId,
+  );
+  const message = plan.messages[0] as Message;
+  message.workflow = {
+    runId,
+    seq: -1, // joins the step log only if it wins (claimTimeout)
+    callType: "waitTimeout",
+    runCreatedAt: run.value.createdAt,
+    runUrl: run.value.url,
+    waiter: name,
+  };
+  message.maxRetries = run.value.settings.maxRetries;
+  await acceptMessage(ctx, message);
+}
+
+/** Publishes the step that resumes a waiting run with the event's data (base64 in `out`). */
+async function publishResult(ctx: HeraldContext, waiter: Waiter, data: string, cause: string): Promise<string> {
+  const messageId = await derivedMessageId(waiter.createdAt, `${waiter.name}/${cause}`);
+  const request = {
+    destination: waiter.url,
+    rawQuery: "",
+    headers: asRequestHeaders(waiter.timeoutHeaders),
+    body: resultBody(waiter, { out: toBase64(new TextEncoder().encode(data)), timedOut: false }),
+  };
+  const plan = await planPublish(ctx, request, ctx.clock.now(), () => messageId);
+  await acceptLinked(ctx, plan, await linkToRun(ctx, request.headers, plan.messages));
+  return messageId;
+}
+
+const waiterView = (waiter: Waiter) => ({
+  url: waiter.url,
+  deadline: waiter.deadline,
+  headers: waiter.headers,
+  timeoutUrl: waiter.timeoutUrl,
+  timeoutHeaders: waiter.timeoutHeaders,
+});
+
+async function waitersOf(ctx: HeraldContext, eventId: string, runId?: string): Promise<Waiter[]> {
+  const prefix = runId === undefined ? `${eventId}/` : `${eventId}/${runId}/`;
+  return (await ctx.store.listRecords<Waiter>(WAITER)).filter(
+    (waiter) => waiter.name.startsWith(prefix) && waiter.wonBy === undefined,
+  );
+}
+
+/** `GET /v2/waiters/{eventId}`. */
+export async function listWaiters(ctx: HeraldContext, eventId: string) {
+  return (await waitersOf(ctx, eventId)).map(waiterView);
+}
+
+/** Takes the waiter for `who`; true when it is this one's (also when it already was: a redelivery). */
+async function claimWaiter(ctx: HeraldContext, name: string, who: string): Promise<Waiter | undefined> {
+  for (;;) {
+    const found = await ctx.store.getRecord<Waiter>(WAITER, name);
+    if (!found) return undefined;
+    if (found.value.wonBy !== undefined) return found.value.wonBy === who ? found.value : undefined;
+    if (await ctx.store.putRecord(WAITER, name, { ...found.value, wonBy: who }, found.version)) {
+      return { ...found.value, wonBy: who };
+    }
+  }
+}
+
+/**
+ * `POST /v2/notify/{eventId}` and `/v2/notify/{runId}/{eventId}`: resumes the runs waiting for the event
+ * with its data. With a run id and no waiter yet, the event is kept for that run's wait (lookback).
+ */
+export async function notify(ctx: HeraldContext, eventId: string, data: string, runId?: string) {
+  const answers: { waiter: ReturnType<typeof waiterView>; messageId: string; error: string }[] = [];
+  for (const waiter of await waitersOf(ctx, eventId, runId)) {
+    if (!(await claimWaiter(ctx, waiter.name, "notify"))) continue; // the timeout won
+    const messageId = await publishResult(ctx, waiter, data, "notify");
+    await cancelMessage(ctx, waiter.timeoutMessageId).catch((error: unknown) => {
+      if (!(error instanceof HttpError)) throw error; // already attempted: it will find the waiter taken
+    });
+    await ctx.store.deleteRecord(WAITER, waiter.name);
+    answers.push({ waiter: waiterView(waiter), messageId, error: "" });
+  }
+  if (answers.length === 0 && runId !== undefined) {
+    const run = await getRun(ctx, runId);
+    if (run?.value.state === "RUN_STARTED") {
+      const pending: PendingEvent = { eventId, runId, data, createdAt: ctx.clock.now() };
+      await ctx.store.putRecord(EVENT, `${runId}/${eventId}`, pending, undefined);
+    }
+  }
+  return answers;
+}
+
+/**
+ * A wait's timeout message came due: it resumes the run only if it takes the waiter before a notify does.
+ * Returns the message with its place in the step log, or undefined when a notify won (then it is dropped).
+ */
+export async function claimTimeout(ctx: HeraldContext, message: Message): Promise<Message | undefined> {
+  const link = message.workflow;
+  if (!link || link.callType !== "waitTimeout") return message;
+  const mine = link.waiter === undefined ? undefined : (await ctx.store.getRecord<Waiter>(WAITER, link.waiter))?.value;
+  const steps = await ctx.store.listSteps(link.runId);
+  const logged = steps.find((step) => step.messageId === message.messageId);
+  if (!logged) {
+    if (!mine || !(await claimWaiter(ctx, mine.name, message.messageId))) return undefined;
+  }
+  const seq =
+    logged?.seq ??
+    (await ctx.store.appendStep(link.runId, {
+      messageId: message.messageId,
+      callType: "step",
+      body: message.body,
+      createdAt: message.createdAt,
+    }));
+  if (mine) await ctx.store.deleteRecord(WAITER, mine.name);
+  return { ...message, workflow: { ...link, seq, callType: "step" } };
+}

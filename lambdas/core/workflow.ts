@@ -5,7 +5,9 @@
 // forwarded headers and labels.
 import { cancelMessages } from "./cancel.ts";
 import type { HeraldContext } from "./context.ts";
-import { badRequest, notFound } from "./errors.ts";
+import { badRequest, HttpError, notFound } from "./errors.ts";
+import { derivedMessageId } from "./ids.ts";
+import { acceptLinked, planPublish } from "./publish.ts";
 import { addHeader, type HeaderMap, type IncomingHeaders } from "./headers.ts";
 import type { CallbackSettings, FlowControlSettings, Message } from "./message.ts";
 import { toBase64 } from "./views.ts";
@@ -39,6 +41,17 @@ export interface WorkflowRun {
   endedAt?: number;
   /** The body the SDK sends when the run ends (`workflowRunResponse`). */
   result?: string;
+  /** The run that started this one with context.invoke: it gets a step when this one ends. */
+  invoker?: Invoker;
+}
+
+/** What `context.invoke` sends in its trigger's body around the invoked run's payload. */
+interface Invoker {
+  runId: string;
+  url: string;
+  /** Headers of the step publish that resumes the invoker (its run id, URL, SDK version). */
+  headers: Record<string, string[]>;
+  step: { stepId?: number; targetStep?: number; stepName?: string; stepType?: string; concurrent?: number };
 }
 
 /** Where a message belongs in its run. */
@@ -102,6 +115,8 @@ export async function linkToRun(
   let run: WorkflowRun;
   let duplicateOf: string | undefined;
   if (wf.init) {
+    const invoker =
+      headers["upstash-workflow-invoke"]?.trim().toLowerCase() === "true" ? unwrapInvoke(message) : undefined;
     run = {
       runId: wf.runId,
       url: wf.url ?? message.url,
@@ -109,6 +124,7 @@ export async function linkToRun(
       state: "RUN_STARTED",
       initialMessageId: message.messageId,
       settings: settingsOf(message),
+      ...(invoker ? { invoker } : {}),
     };
     if (!(await ctx.store.putRecord(RUN, wf.runId, run, undefined))) {
       const existing = await getRun(ctx, wf.runId);
@@ -144,6 +160,35 @@ export async function linkToRun(
     runUrl: run.url,
   };
   return duplicateOf === undefined ? {} : { duplicateOf };
+}
+
+/**
+ * An invoked run's trigger carries `{body, headers, workflowRunId, workflowUrl, step}`: the run starts with
+ * `body`; the rest says how to resume the invoker when it ends (SDK: LazyInvokeStep.getBody).
+ */
+function unwrapInvoke(message: Message): Invoker {
+  let envelope: { body?: unknown; headers?: unknown; workflowRunId?: unknown; workflowUrl?: unknown; step?: unknown };
+  try {
+    envelope = JSON.parse(new TextDecoder().decode(message.body)) as typeof envelope;
+  } catch {
+    throw badRequest("an invoked workflow's trigger body must be JSON");
+  }
+  if (typeof envelope.workflowRunId !== "string" || typeof envelope.workflowUrl !== "string") {
+    throw badRequest("an invoked workflow's trigger names the invoking run (workflowRunId, workflowUrl)");
+  }
+  const body =
+    envelope.body === undefined
+      ? ""
+      : typeof envelope.body === "string"
+        ? envelope.body
+        : JSON.stringify(envelope.body);
+  message.body = new TextEncoder().encode(body);
+  return {
+    runId: envelope.workflowRunId,
+    url: envelope.workflowUrl,
+    headers: (envelope.headers ?? {}) as Record<string, string[]>,
+    step: (envelope.step ?? {}) as Invoker["step"],
+  };
 }
 
 function settingsOf(message: Message): RunSettings {
@@ -223,7 +268,43 @@ export async function endRun(
     if (!found || found.value.state !== "RUN_STARTED") return false;
     const ended: WorkflowRun = { ...found.value, state, endedAt: ctx.clock.now() };
     if (result !== undefined) ended.result = result;
-    if (await ctx.store.putRecord(RUN, runId, ended, found.version)) return true;
+    if (await ctx.store.putRecord(RUN, runId, ended, found.version)) {
+      if (ended.invoker) await resumeInvoker(ctx, ended);
+      return true;
+    }
+  }
+}
+
+/**
+ * An invoked run ended: the invoking run gets the invoke step's result (`{body, isFailed, isCanceled}`),
+ * under an id derived from the invoked run, so ending it twice (a retried DELETE) publishes it once.
+ */
+async function resumeInvoker(ctx: HeraldContext, ended: WorkflowRun): Promise<void> {
+  const invoker = ended.invoker as Invoker;
+  const { stepId, targetStep, ...rest } = invoker.step;
+  const out = JSON.stringify({
+    body: ended.result ?? "",
+    isFailed: ended.state === "RUN_FAILED",
+    isCanceled: ended.state === "RUN_CANCELED",
+  });
+  const step = { ...rest, stepId: stepId || targetStep || 0, out };
+  const headers: IncomingHeaders = Object.fromEntries(
+    Object.entries(invoker.headers).map(([name, values]) => [name.toLowerCase(), [values].flat().join(", ")]),
+  );
+  headers["upstash-workflow-runid"] ??= invoker.runId;
+  const request = {
+    destination: invoker.url,
+    rawQuery: "",
+    headers,
+    body: new TextEncoder().encode(JSON.stringify(step)),
+  };
+  const messageId = await derivedMessageId(ended.createdAt, `${ended.runId}/invoke-result`);
+  const plan = await planPublish(ctx, request, ctx.clock.now(), () => messageId);
+  try {
+    await acceptLinked(ctx, plan, await linkToRun(ctx, headers, plan.messages));
+  } catch (error) {
+    // The invoking run ended meanwhile (cancelled): nobody waits for this result.
+    if (!(error instanceof HttpError && error.status === 400)) throw error;
   }
 }
 

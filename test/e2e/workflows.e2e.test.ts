@@ -3,7 +3,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { Client as WorkflowClient } from "@upstash/workflow";
+import type { WorkflowContext, Client as WorkflowClient } from "@upstash/workflow";
 import { describeEachMode, eventually, startHerald, type TestHerald } from "../support/herald.ts";
 import { startWorkflowApp, workflowClients, type WorkflowApp } from "../support/workflow-app.ts";
 
@@ -237,6 +237,34 @@ describeEachMode("Upstash Workflow", (mode) => {
     release?.();
     await eventually(() => received, 20_000);
     expect(received).toEqual({ eventData: "early", timeout: false });
+  }, 60_000);
+
+  it("invokes one workflow from another: the parent's step gets the child's result", async () => {
+    let invoked: unknown;
+    const child = {
+      routeFunction: async (context: WorkflowContext<{ n: number }>) => {
+        const doubled = await context.run("double", async () => context.requestPayload.n * 2);
+        return { doubled };
+      },
+      options: {},
+      workflowId: "child",
+    };
+    app.route("/wf/invoke/child", child.routeFunction);
+    app.route("/wf/invoke/parent", async (context) => {
+      const result = await context.invoke("call-child", { workflow: child, body: { n: 21 } });
+      await context.run("record", async () => {
+        invoked = result;
+      });
+    });
+    await client.trigger({ url: `${app.url}/wf/invoke/parent`, body: {} });
+    await eventually(() => invoked, 20_000);
+    expect(invoked).toEqual({ body: { doubled: 42 }, isFailed: false, isCanceled: false });
+    // The child ran with the payload the parent gave it, not the invoke envelope.
+    const childTrigger = app.received.find(
+      (call) => call.path === "/wf/invoke/child" && JSON.parse(call.body).length === 1,
+    );
+    const [initial] = JSON.parse(childTrigger?.body ?? "[]") as { body: string }[];
+    expect(JSON.parse(Buffer.from(initial?.body ?? "", "base64").toString())).toEqual({ n: 21 });
   }, 60_000);
 
   it("deduplicates a second trigger of the same run id", async () => {

@@ -382,16 +382,7 @@ export const ROUTES: Route[] = [
     method: "DELETE",
     segments: ["v2", "workflows", "runs"],
     access: "write",
-    handler: async (ctx, request) => {
-      const ids = params(request)
-        .getAll("workflowRunIds")
-        .flatMap((value) => value.split(","))
-        .map((id) => id.trim())
-        .filter((id) => id !== "");
-      if (ids.length === 0) throw badRequest("give the runs to cancel as workflowRunIds");
-      if (ids.length > 1000) throw badRequest("at most 1000 workflowRunIds");
-      return json(await cancelRuns(ctx, ids));
-    },
+    handler: async (ctx, request) => json(await cancelRuns(ctx, params(request))),
   },
   {
     method: "POST",

@@ -231,17 +231,23 @@ const rawSteps = (steps: { messageId: string; body: Uint8Array; callType: string
 
 /**
  * The message as its workflow receives it: the body is the run's step log up to and including this step
- * (the initial payload first), and `Upstash-Workflow-RunId` / `-CreatedAt` say which run. A context.call
+ * (the initial payload first), and `Upstash-Workflow-RunId` / `-CreatedAt` say which run. A log larger
+ * than the message body limit is not carried: the body is empty and the SDK fetches the log itself
+ * (its LazyFetch feature: `GET /v2/workflows/runs/{id}`, cut at this message's id). A context.call
  * (callType toCallback) goes to its third party as published.
  */
-export async function asDelivered(ctx: Pick<HeraldContext, "store">, message: Message): Promise<Message> {
+export async function asDelivered(
+  ctx: Pick<HeraldContext, "store" | "config">,
+  message: Message,
+): Promise<Message> {
   const link = message.workflow;
   if (!link || link.callType === "toCallback") return message;
   const steps = await ctx.store.listSteps(link.runId, link.seq);
   const header: HeaderMap = { ...message.header };
   addHeader(header, "Upstash-Workflow-RunId", link.runId);
   addHeader(header, "Upstash-Workflow-CreatedAt", String(link.runCreatedAt));
-  return { ...message, header, body: new TextEncoder().encode(JSON.stringify(rawSteps(steps))) };
+  const log = new TextEncoder().encode(JSON.stringify(rawSteps(steps)));
+  return { ...message, header, body: log.byteLength > ctx.config.maxBodyBytes ? new Uint8Array(0) : log };
 }
 
 /** The run's initial payload (the failure function's `sourceBody`). */
@@ -328,8 +334,47 @@ async function cancelRunMessages(ctx: HeraldContext, runId: string): Promise<voi
   if (ids.length > 0) await cancelMessages(ctx, { filter: {}, ids });
 }
 
-/** `DELETE /v2/workflows/runs?workflowRunIds=…`: cancels runs still going; answers how many. */
-export async function cancelRuns(ctx: HeraldContext, runIds: string[]): Promise<{ cancelled: number }> {
+/** Most runs one bulk cancel call cancels when it names no `count` (the SDK's default too). */
+const DEFAULT_CANCEL_COUNT = 100;
+
+/**
+ * `DELETE /v2/workflows/runs`: cancels the runs still going that the query names — `workflowRunIds`, or
+ * the filters the Workflow Client sends (`workflowUrl`, a prefix unless `workflowUrlExactMatch=true`;
+ * `label`; `fromDate`/`toDate` on the run's creation, epoch ms), oldest first, at most `count` (default
+ * 100) per call. No filter cancels every run (the client's `{all: true}`). Answers how many.
+ */
+export async function cancelRuns(ctx: HeraldContext, query: URLSearchParams): Promise<{ cancelled: number }> {
+  const list = (name: string): string[] =>
+    query
+      .getAll(name)
+      .flatMap((value) => value.split(","))
+      .map((value) => value.trim())
+      .filter((value) => value !== "");
+  const number = (name: string): number | undefined => {
+    const raw = query.get(name);
+    if (raw === null || raw === "") return undefined;
+    if (!/^\d{1,15}$/.test(raw)) throw badRequest(`${name} must be a number`);
+    return Number(raw);
+  };
+  const ids = list("workflowRunIds");
+  if (ids.length > 1000) throw badRequest("at most 1000 workflowRunIds");
+  let runIds = ids;
+  if (ids.length === 0) {
+    const count = number("count") ?? DEFAULT_CANCEL_COUNT;
+    const urls = list("workflowUrl");
+    const exact = query.get("workflowUrlExactMatch") === "true";
+    const labels = list("label");
+    const from = number("fromDate");
+    const to = number("toDate");
+    runIds = (await ctx.store.listRecords<WorkflowRun>(RUN))
+      .filter((run) => run.state === "RUN_STARTED")
+      .filter((run) => urls.length === 0 || urls.some((url) => (exact ? run.url === url : run.url.startsWith(url))))
+      .filter((run) => labels.length === 0 || run.settings.labels.some((label) => labels.includes(label)))
+      .filter((run) => (from === undefined || run.createdAt >= from) && (to === undefined || run.createdAt <= to))
+      .sort((a, b) => a.createdAt - b.createdAt)
+      .slice(0, count)
+      .map((run) => run.runId);
+  }
   let cancelled = 0;
   for (const runId of runIds) {
     if (await endRun(ctx, runId, "RUN_CANCELED")) {

@@ -36,11 +36,16 @@ describeEachMode("Upstash Workflow logs and DLQ", (mode) => {
     await herald?.close();
   });
 
-  /** The run's log once it is in `state`. */
+  /**
+   * The run's log once it is in `state` and its messages' events are logged (a run fails before the failed
+   * delivery's FAILED event is written: until then its DLQ id is not known).
+   */
   async function runInState(workflowRunId: string, state: WorkflowRunLog["workflowState"]): Promise<WorkflowRunLog> {
     return eventually(async () => {
       const { runs } = await client.logs({ workflowRunId });
-      return runs[0]?.workflowState === state ? runs[0] : undefined;
+      const run = runs[0];
+      if (run?.workflowState !== state) return undefined;
+      return state !== "RUN_FAILED" || run.dlqId !== undefined ? run : undefined;
     }, 30_000);
   }
 

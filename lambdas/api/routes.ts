@@ -3,7 +3,7 @@ import { cancelMessage, cancelMessages } from "../core/cancel.ts";
 import type { HeraldContext } from "../core/context.ts";
 import { deleteDlq, deleteDlqBulk, getDlq, listDlq, retryDlq, retryDlqBulk } from "../core/dlq.ts";
 import { badRequest, notFound } from "../core/errors.ts";
-import { assertIds, parseListQuery, type ListQuery, type QuerySpec } from "../core/filters.ts";
+import { assertIds, parseListQuery, WORKFLOW_KEYS, type ListQuery, type QuerySpec } from "../core/filters.ts";
 import { listLogs } from "../core/logs.ts";
 import { BATCH_BODIES, publishBatch } from "../core/batch.ts";
 import type { HeraldConfig } from "../core/config.ts";
@@ -31,6 +31,7 @@ import {
 import { messageView } from "../core/views.ts";
 import { cancelRuns, deleteRun, runSteps } from "../core/workflow.ts";
 import { listWaiters, notify, waitForEvent } from "../core/workflow-events.ts";
+import { listRunLogs, parseRunLogQuery } from "../core/workflow-logs.ts";
 import type { Access } from "../ports.ts";
 import { json, type ApiRequest, type ApiResponse } from "./http.ts";
 
@@ -58,7 +59,12 @@ export interface Route {
 }
 
 const LOGS: QuerySpec = { extra: ["state", "order"], idsKey: "messageIds", strict: false, maxCount: 1000 };
-const DLQ: QuerySpec = { extra: ["order", "responseStatus"], idsKey: "dlqIds", strict: true, maxCount: 1000 };
+const DLQ: QuerySpec = {
+  extra: ["order", "responseStatus", ...WORKFLOW_KEYS],
+  idsKey: "dlqIds",
+  strict: true,
+  maxCount: 1000,
+};
 // QStash's bulk cancel takes `count` from 1 to 500 (its OpenAPI); without it every match is cancelled.
 const CANCEL: QuerySpec = { extra: [], idsKey: "messageIds", strict: true, maxCount: 500, maxIds: 1000 };
 
@@ -359,7 +365,13 @@ export const ROUTES: Route[] = [
       return json({ deleted: 1 });
     },
   },
-  // Upstash Workflow runs (core/workflow.ts)
+  // Upstash Workflow runs (core/workflow.ts); their logs as the Workflow Client reads them (core/workflow-logs.ts)
+  ...["events", "logs"].map((name): Route => ({
+    method: "GET",
+    segments: ["v2", "workflows", name],
+    access: "read",
+    handler: async (ctx, request) => json(await listRunLogs(ctx, parseRunLogQuery(params(request)))),
+  })),
   {
     method: "GET",
     segments: ["v2", "workflows", "runs"],

@@ -14,6 +14,11 @@ export interface MessageFilter {
   label?: string[];
   callerIp?: string[];
   flowControlKey?: string[];
+  /** Workflow keys (the DLQ's, as the Workflow Client's `dlq.list` sends them): see WORKFLOW_KEYS. */
+  source?: ("workflow" | "qstash")[];
+  workflowRunId?: string[];
+  workflowUrl?: string[];
+  workflowCreatedAt?: number[];
 }
 
 export interface ListQuery {
@@ -41,6 +46,12 @@ const FILTER_KEYS = [
   "callerIp",
   "flowControlKey",
 ] as const;
+
+/**
+ * Keys an endpoint takes when its spec lists them in `extra`: `source=workflow` keeps workflow step
+ * messages only (`source=qstash` the others), and the rest match the run a step message belongs to.
+ */
+export const WORKFLOW_KEYS = ["source", "workflowRunId", "workflowUrl", "workflowCreatedAt"] as const;
 
 const LOG_STATES: readonly LogState[] = [
   "CREATED",
@@ -106,6 +117,7 @@ export function parseListQuery(params: URLSearchParams, spec: QuerySpec): ListQu
     const v = values(key);
     if (v) query.filter[key] = v;
   }
+  parseWorkflowKeys(spec, values, query);
   const callerIP = values("callerIP");
   if (callerIP) query.filter.callerIp = [...(query.filter.callerIp ?? []), ...callerIP];
   if (spec.idsKey) {
@@ -148,6 +160,32 @@ export function parseListQuery(params: URLSearchParams, spec: QuerySpec): ListQu
   return query;
 }
 
+function parseWorkflowKeys(spec: QuerySpec, values: (key: string) => string[] | undefined, query: ListQuery): void {
+  const wanted = (key: (typeof WORKFLOW_KEYS)[number]): string[] | undefined =>
+    spec.extra.includes(key) ? values(key) : undefined;
+  const source = wanted("source");
+  if (source) {
+    query.filter.source = source.map((raw) => {
+      const value = raw.toLowerCase();
+      if (value !== "workflow" && value !== "qstash") {
+        throw badRequest(`invalid source "${clip(raw)}": use workflow or qstash`);
+      }
+      return value;
+    });
+  }
+  const runIds = wanted("workflowRunId");
+  if (runIds) query.filter.workflowRunId = runIds;
+  const urls = wanted("workflowUrl");
+  if (urls) query.filter.workflowUrl = urls;
+  const createdAt = wanted("workflowCreatedAt");
+  if (createdAt) {
+    query.filter.workflowCreatedAt = createdAt.map((raw) => {
+      if (!/^\d{1,16}$/.test(raw)) throw badRequest(`invalid workflowCreatedAt "${clip(raw)}": expected an integer`);
+      return Number(raw);
+    });
+  }
+}
+
 function parseState(raw: string): LogState[] {
   const state = raw.toUpperCase();
   if (state === "IN_PROGRESS") return ["ACTIVE", "RETRY", "ERROR"];
@@ -174,6 +212,11 @@ export function matchesFilter(message: Message, filter: MessageFilter): boolean 
   if (!anyOf(filter.queueName, message.queueName)) return false;
   if (!anyOf(filter.callerIp, message.callerIp)) return false;
   if (!anyOf(filter.flowControlKey, message.flowControl?.key)) return false;
+  if (filter.source && !filter.source.includes(message.workflow ? "workflow" : "qstash")) return false;
+  if (!anyOf(filter.workflowRunId, message.workflow?.runId)) return false;
+  if (!anyOf(filter.workflowUrl, message.workflow?.runUrl)) return false;
+  if (filter.workflowCreatedAt && !filter.workflowCreatedAt.includes(message.workflow?.runCreatedAt ?? -1))
+    return false;
   if (filter.label && !message.labels.some((l) => filter.label?.includes(l))) return false;
   if (filter.host || filter.path) {
     let url: URL;

@@ -70,6 +70,14 @@ export function dlqView(entry: DlqEntry): Record<string, unknown> {
   return compact({
     ...messageView(entry.message),
     dlqId: entry.dlqId,
+    // A workflow step's run (the Workflow SDK's DLQMessage fields).
+    ...(entry.message.workflow
+      ? {
+          workflowRunId: entry.message.workflow.runId,
+          workflowUrl: entry.message.workflow.runUrl,
+          workflowCreatedAt: entry.message.workflow.runCreatedAt,
+        }
+      : {}),
     responseStatus: response?.status ?? 0,
     responseHeader: nonEmpty(response?.header),
     ...(response ? bodyFields(response.body, "responseBody", "responseBodyBase64") : {}),

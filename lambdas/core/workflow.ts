@@ -236,10 +236,7 @@ const rawSteps = (steps: { messageId: string; body: Uint8Array; callType: string
  * (its LazyFetch feature: `GET /v2/workflows/runs/{id}`, cut at this message's id). A context.call
  * (callType toCallback) goes to its third party as published.
  */
-export async function asDelivered(
-  ctx: Pick<HeraldContext, "store" | "config">,
-  message: Message,
-): Promise<Message> {
+export async function asDelivered(ctx: Pick<HeraldContext, "store" | "config">, message: Message): Promise<Message> {
   const link = message.workflow;
   if (!link || link.callType === "toCallback") return message;
   const steps = await ctx.store.listSteps(link.runId, link.seq);

@@ -21,6 +21,7 @@ const REST_SAMPLES: Record<string, (sink: string) => string> = {
   "v2/publish": (sink) => `${sink}/probe`,
   "v2/enqueue": (sink) => `probe-queue/${sink}/probe`,
   "v2/schedules": (sink) => `${sink}/probe`,
+  "v2/notify": () => "probe-run/probe-event",
 };
 
 const label = (route: Route): string =>

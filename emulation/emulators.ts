@@ -27,6 +27,18 @@ export interface Emulator {
 
 /** Starts DynamoDB Local (in memory unless `path` is given) and waits until it answers. */
 export async function startDynamoDbLocal(options: { path?: string } = {}): Promise<Emulator> {
+  // DynamoDB Local has no random-port option: the free port found may be taken by someone else before the
+  // JVM binds it (seen in a full test run while a benchmark ran). Then it exits, and another port is tried.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDynamoDbLocalOnce(options);
+    } catch (error) {
+      if (attempt >= 3 || !String(error).includes("Address already in use")) throw error;
+    }
+  }
+}
+
+async function startDynamoDbLocalOnce(options: { path?: string }): Promise<Emulator> {
   const port = await freePort();
   const child: ChildProcess = spawnDynamoDbLocal({ port, ...(options.path ? { path: options.path } : {}) });
   let output = "";

@@ -4,6 +4,7 @@
 //   npx node bench/cost-table.ts <results.json>                one file: steady and trickle side by side
 //   npx node bench/cost-table.ts <before.json> <after.json>    two files: before and after (steady load)
 //   npx node bench/cost-table.ts [--trickle] <before> <after>  the same for the trickle pass
+//   --workloads=single,workflow                                only these workloads' tables, in this order
 //
 // A results file is what `npm run bench` writes (bench/results/*.json, the figures under "aws") or the JSON
 // that `npx node bench/aws-cost.ts` prints.
@@ -90,9 +91,10 @@ function render(title: string, columns: { name: string; w: WorkloadResult | unde
   return out.join("\n");
 }
 
-export function costTables(files: string[], trickle: boolean): string {
+export function costTables(files: string[], trickle: boolean, only?: string[]): string {
   const results = files.map(readAws);
-  const names = [...new Set(results.flatMap((r) => Object.keys(r.workloads)))];
+  const all = [...new Set(results.flatMap((r) => Object.keys(r.workloads)))];
+  const names = only ? only.filter((name) => all.includes(name)) : all;
   const tables: string[] = [];
   for (const name of names) {
     const pick = (r: (typeof results)[number], pass: "steady" | "trickle") =>
@@ -123,8 +125,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const args = process.argv.slice(2);
   const files = args.filter((a) => !a.startsWith("--"));
   if (files.length < 1 || files.length > 2) {
-    console.error("usage: npx node bench/cost-table.ts [--trickle] <results.json> [<after.json>]");
+    console.error("usage: npx node bench/cost-table.ts [--trickle] [--workloads=a,b] <results.json> [<after.json>]");
     process.exit(2);
   }
-  console.log(costTables(files, args.includes("--trickle")));
+  const only = args.find((a) => a.startsWith("--workloads="))?.slice("--workloads=".length);
+  console.log(costTables(files, args.includes("--trickle"), only?.split(",")));
 }

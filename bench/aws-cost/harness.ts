@@ -15,7 +15,15 @@ import { LogCapture } from "./log-capture.ts";
 import { Meter, utf8 } from "./meter.ts";
 import { movableProcessClock, powertoolsAsDeployed, type MovableClock } from "./process-patches.ts";
 import { countingMiddleware, receiveCap, type Instrumentable } from "./sdk-counting.ts";
+import { startCountingProxy, type CountingProxy } from "./api-proxy.ts";
 import { Sink } from "./sink.ts";
+import type { Client as WorkflowClient } from "@upstash/workflow";
+import {
+  startWorkflowApp,
+  workflowClients,
+  type WorkflowApp,
+  type WorkflowHost,
+} from "../../test/support/workflow-app.ts";
 import { readStack, type StackRead } from "./stack.ts";
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -45,6 +53,8 @@ export class CostHarness {
   private dataDir: string | undefined;
   private starting: Promise<AwsLocalHerald> | undefined;
   private readonly inspect: { dynamo?: DynamoDBClient; sqs?: SQSClient } = {};
+  private apiProxy: Promise<CountingProxy> | undefined;
+  private workflowSetup: Promise<{ app: WorkflowApp; client: WorkflowClient }> | undefined;
 
   constructor(log: (line: string) => void) {
     this.log = log;
@@ -112,15 +122,53 @@ export class CostHarness {
     });
     const text = await response.text();
     if (response.status >= 300) throw new Error(`${method} ${path} -> ${response.status} ${text}`);
+    this.countApiRequest(method, utf8(body), response.status, utf8(text));
+    return text;
+  }
+
+  /** One API request as API Gateway bills it: the request, its metered size (512 KB units), its access log line. */
+  countApiRequest(method: string, requestBytes: number, status: number, responseBytes: number): void {
     const m = this.meter;
     m.apiRequests++;
-    m.apiMetered += Math.max(1, Math.ceil(utf8(body) / API_GATEWAY_HTTP_METERING_BYTES));
+    m.apiMetered += Math.max(1, Math.ceil(requestBytes / API_GATEWAY_HTTP_METERING_BYTES));
     const s = ACCESS_LOG_SAMPLE;
     m.accessLogBytes += utf8(
-      `${s.sourceIp} - - [${s.requestTime}] "${method} ${s.resourcePath} ${s.protocol}" ${response.status} ` +
-        `${utf8(text)} ${s.requestId}`,
+      `${s.sourceIp} - - [${s.requestTime}] "${method} ${s.resourcePath} ${s.protocol}" ${status} ` +
+        `${responseBytes} ${s.requestId}`,
     );
-    return text;
+  }
+
+  /**
+   * The API's URL for clients the bench does not drive itself (the workflow SDK's QStash client): a proxy
+   * in front of it counting each request as `call` does, whatever its answer.
+   */
+  async countedApiUrl(): Promise<string> {
+    this.apiProxy ??= startCountingProxy(this.herald.url, (method, requestBytes, status, responseBytes) =>
+      this.countApiRequest(method, requestBytes, status, responseBytes),
+    );
+    return (await this.apiProxy).url;
+  }
+
+  /**
+   * The workflow app (the official SDK's serve; outside AWS, the customer's endpoint) and the SDK's
+   * Workflow client to trigger runs, both talking to the API through the counting proxy. Started once.
+   */
+  async workflow(): Promise<{ app: WorkflowApp; client: WorkflowClient }> {
+    this.workflowSetup ??= (async () => {
+      const herald = this.herald;
+      const host: WorkflowHost = {
+        server: { url: await this.countedApiUrl(), token: herald.token },
+        // Setup only (the signing keys): straight to the API, not counted.
+        api: (path, init = {}) =>
+          fetch(`${herald.url}${path}`, {
+            ...init,
+            headers: { Authorization: `Bearer ${herald.token}`, ...(init.headers as Record<string, string>) },
+          }),
+      };
+      const [app, { workflow: client }] = await Promise.all([startWorkflowApp(host), workflowClients(host)]);
+      return { app, client };
+    })();
+    return this.workflowSetup;
   }
 
   /** A sink URL that counts its deliveries for `workload`. */
@@ -129,7 +177,7 @@ export class CostHarness {
   }
 
   /** The bytes the table bills for now (not counted). */
-  tableBytes(): Promise<number> {
+  tableBytes(): Promise<{ total: number; stepLog: number }> {
     return tableBytes(this.inspect.dynamo as DynamoDBClient, this.herald.emulators.tableName);
   }
 
@@ -169,12 +217,17 @@ export class CostHarness {
     }
   }
 
-  /** Waits for `expected` deliveries of `workload` and an empty queue. */
-  drained(workload: string, expected: number, timeoutMs: number): Promise<void> {
+  /** Waits for `expected` deliveries of `workload` (at the sink, unless `count` counts them) and an empty queue. */
+  drained(
+    workload: string,
+    expected: number,
+    timeoutMs: number,
+    count = () => this.sink.count(workload),
+  ): Promise<void> {
     return this.settle(
-      () => `${expected} deliveries of ${workload} (got ${this.sink.count(workload)})`,
+      () => `${expected} deliveries of ${workload} (got ${count()})`,
       async () => {
-        if (this.sink.count(workload) < expected) return false;
+        if (count() < expected) return false;
         const q = await this.queueDepth();
         return q.visible + q.inFlight + q.delayed === 0;
       },
@@ -188,19 +241,25 @@ export class CostHarness {
    * on and fires what is due (one-time schedules; the sweep too, when due), up to `maxHops` times: so that
    * work is counted too. Returns the hops made.
    */
-  async drainedLate(workload: string, expected: number, timeoutMs: number, maxHops = 4): Promise<number> {
+  async drainedLate(
+    workload: string,
+    expected: number,
+    timeoutMs: number,
+    count = () => this.sink.count(workload),
+    maxHops = 4,
+  ): Promise<number> {
     for (let hop = 0; ; hop++) {
       await this.settle(
-        () => `${expected} deliveries of ${workload} (got ${this.sink.count(workload)})`,
+        () => `${expected} deliveries of ${workload} (got ${count()})`,
         async () => {
-          if (this.sink.count(workload) < expected) return false;
+          if (count() < expected) return false;
           const q = await this.queueDepth();
           return q.visible + q.inFlight === 0;
         },
         timeoutMs,
       );
       if ((await this.queueDepth()).delayed === 0 || hop === maxHops) {
-        await this.drained(workload, expected, timeoutMs);
+        await this.drained(workload, expected, timeoutMs, count);
         return hop;
       }
       this.clock?.jumpTo(Date.now() + 16 * 60_000);
@@ -210,6 +269,8 @@ export class CostHarness {
 
   async close(): Promise<void> {
     this.capture.stop();
+    await (await this.workflowSetup?.catch(() => undefined))?.app.close();
+    await (await this.apiProxy?.catch(() => undefined))?.close();
     this.clock?.restore();
     this.inspect.dynamo?.destroy();
     this.inspect.sqs?.destroy();

@@ -21,20 +21,32 @@ function attributeSize(v: AttributeValue): number {
   return 0;
 }
 
-/** Bytes the table bills for: each item plus 100 B, again for each GSI it is in (projection ALL). */
-export async function tableBytes(client: DynamoDBClient, tableName: string): Promise<number> {
+/** Partition key prefix of workflow step log items (lambdas/adapters/aws/dynamo-workflow-steps.ts). */
+const STEP_LOG_PREFIX = "WS#";
+
+/**
+ * Bytes the table bills for: each item plus 100 B, again for each GSI it is in (projection ALL); and of
+ * them, the workflow step log's (kept a year past the retention, WORKFLOW_STEP_HORIZON_MS).
+ */
+export async function tableBytes(
+  client: DynamoDBClient,
+  tableName: string,
+): Promise<{ total: number; stepLog: number }> {
   let total = 0;
+  let stepLog = 0;
   let start: Record<string, AttributeValue> | undefined;
   do {
     const page = await client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: start }));
     for (const item of page.Items ?? []) {
       const size = Object.entries(item).reduce((n, [k, v]) => n + utf8(k) + attributeSize(v), 0);
-      total += size + 100;
+      let bytes = size + 100;
       for (const gsi of [GSI_LISTS]) {
-        if (item[gsi.partitionKey] && item[gsi.sortKey]) total += size + 100;
+        if (item[gsi.partitionKey] && item[gsi.sortKey]) bytes += size + 100;
       }
+      total += bytes;
+      if (item.PK?.S?.startsWith(STEP_LOG_PREFIX)) stepLog += bytes;
     }
     start = page.LastEvaluatedKey;
   } while (start);
-  return total;
+  return { total, stepLog };
 }

@@ -35,6 +35,8 @@ export class Meter {
   functionLogBytes = 0;
   functionLogEvents = 0;
   emfLines = 0;
+  /** Of the stored bytes, the workflow step log's: kept WORKFLOW_STEP_HORIZON_MS past the retention. */
+  stepLogStoredBytes = 0;
   apiRequests = 0;
   apiMetered = 0;
   accessLogBytes = 0;

@@ -41,6 +41,14 @@ export function standingNotes(facts: StackFacts): string[] {
       "sweep is fired first (not counted) if due before T; then runDueSchedules(T) fires the N schedules as " +
       "Scheduler would (each firing a Scheduler invocation, its SendMessage, a delivery invocation that publishes " +
       "the message, and the message's delivery).",
+    "workflow: runs of one workflow (3 context.run steps returning 1 KB, 1 context.sleep of 1 s) served by the " +
+      "official @upstash/workflow SDK in this process (the customer's endpoint: its compute is not priced), " +
+      "triggered with its Workflow client, one run at a time. Every request the SDK makes to the API (the trigger, " +
+      "a publish per step, the DELETE ending the run) goes through a counting proxy and is billed as an API " +
+      "Gateway request. Priced per step (4 per run; per_run has the run's figure). A delivery waits for the app's " +
+      "answer, which waits for its publish of the next step: that nested API call is in the delivery's Lambda " +
+      "time at emulated latency, also in the at-AWS-latency figure. The step log's stored bytes are kept a year " +
+      "past the retention (WORKFLOW_STEP_HORIZON_MS) and priced so.",
     "Trickle (workloads_trickle, cost_per_million_trickle): the same workloads, measured again with the event " +
       "source mapping's receives capped at one message (a middleware on its SQS client), so every delivery batch " +
       "holds one message: its own invocation, receive and delete, log page. Measured, not computed.",

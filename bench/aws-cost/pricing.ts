@@ -7,6 +7,7 @@ import {
   LOG_EVENT_OVERHEAD_BYTES,
   PRICES,
 } from "../prices-us-east-1.ts";
+import { WORKFLOW_STEP_HORIZON_MS } from "../../lambdas/core/workflow.ts";
 import { utf8, type Fn, type Meter } from "./meter.ts";
 import type { CostLine, DeliveryMode, ServiceDollars, WorkloadResult } from "./result.ts";
 import type { StackFacts } from "./stack.ts";
@@ -21,13 +22,23 @@ function lambdaDollars(m: Meter, facts: StackFacts, atAwsLatency: boolean): numb
   }, 0);
 }
 
+/** Days a workflow step log item is kept: the step horizon (a year) plus the retention. */
+const stepLogDays = (facts: StackFacts): number => WORKFLOW_STEP_HORIZON_MS / 86_400_000 + facts.retentionDays;
+
+/** GB-months of the stored bytes: kept the retention, the step log's share a year longer. */
+function storedGbMonths(m: Meter, facts: StackFacts, storedBytes: number): number {
+  const stepLog = Math.max(0, Math.min(m.stepLogStoredBytes, storedBytes));
+  const rest = Math.max(0, storedBytes - stepLog);
+  return (rest * facts.retentionDays + stepLog * stepLogDays(facts)) / GIB / DAYS_PER_MONTH;
+}
+
 export function dollars(
   m: Meter,
   facts: StackFacts,
   storedBytes: number,
 ): ServiceDollars & { storageGbMonths: number } {
   const lambda = lambdaDollars(m, facts, false);
-  const storageGbMonths = (Math.max(0, storedBytes) / GIB) * (facts.retentionDays / DAYS_PER_MONTH);
+  const storageGbMonths = storedGbMonths(m, facts, storedBytes);
   const logBytes = billedLogBytes(m, facts);
   return {
     api_gateway: (m.apiMetered * PRICES.apiGatewayHttpPerMillion.usd) / 1e6,
@@ -166,13 +177,21 @@ export function costLines(m: Meter, facts: StackFacts, storedBytes: number, mess
       );
     }
   }
-  const keptMonths = facts.retentionDays / DAYS_PER_MONTH;
+  const perGbMonth = PRICES.dynamoStoragePerGbMonth.usd + PRICES.dynamoPitrPerGbMonth.usd;
+  const stepLog = Math.max(0, Math.min(m.stepLogStoredBytes, storedBytes));
   add(
     "DynamoDB storage + PITR",
     "dynamodb",
-    Math.max(0, storedBytes),
+    Math.max(0, storedBytes - stepLog),
     `byte kept ${facts.retentionDays} days`,
-    ((PRICES.dynamoStoragePerGbMonth.usd + PRICES.dynamoPitrPerGbMonth.usd) * keptMonths) / GIB,
+    (perGbMonth * (facts.retentionDays / DAYS_PER_MONTH)) / GIB,
+  );
+  add(
+    "DynamoDB storage + PITR (workflow step log)",
+    "dynamodb",
+    stepLog,
+    `byte kept ${stepLogDays(facts)} days`,
+    (perGbMonth * (stepLogDays(facts) / DAYS_PER_MONTH)) / GIB,
   );
   add(
     "Scheduler invocation",
@@ -300,6 +319,7 @@ export function summarize(
         ),
         conditional_check_failures: m.conditionalFailures,
         stored_bytes: storedBytes,
+        ...(m.stepLogStoredBytes > 0 ? { step_log_stored_bytes: m.stepLogStoredBytes } : {}),
         storage_gb_months: round(d.storageGbMonths, 6),
       },
       sqs: {

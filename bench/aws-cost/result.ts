@@ -13,6 +13,7 @@ export const WORKLOADS = [
   "schedule",
   "callback",
   "body32k",
+  "workflow",
 ] as const;
 export type WorkloadName = (typeof WORKLOADS)[number];
 
@@ -68,6 +69,16 @@ export interface WorkloadResult {
   clock_hops?: number;
   /** Deliveries at the sink beyond the one each message (and callback) needs: a destination got them twice. */
   duplicate_deliveries?: number;
+  /**
+   * Workflow workloads, which are priced per step (`messages` counts steps: each context.run and
+   * context.sleep): the runs, their steps, and the figures per million runs.
+   */
+  per_run?: {
+    runs: number;
+    steps_per_run: number;
+    usd_per_million_runs: number;
+    usd_per_million_runs_at_aws_latency: number;
+  };
   wall_ms: number;
   /**
    * US dollars per million delivered messages, by service, and the total; `lambda_at_aws_latency` and
@@ -93,6 +104,8 @@ export interface WorkloadResult {
       conditional_check_failures: number;
       /** Net growth of stored bytes (items + 100 B overhead, per table and GSI entry) during the workload. */
       stored_bytes: number;
+      /** Of stored_bytes, the workflow step log's, kept a year past the retention (priced so). */
+      step_log_stored_bytes?: number;
       storage_gb_months: number;
     };
     sqs: {
@@ -146,6 +159,7 @@ export interface Target {
 export interface AwsCostResult {
   prices_date: string;
   quick: boolean;
+  /** Messages each workload publishes (workflow: runs, each of WORKFLOW_STEPS steps). */
   messages_per_workload: Record<WorkloadName, number>;
   /** US dollars per million messages delivered (Lambda billed on the measured, emulated durations). */
   cost_per_million: Record<WorkloadName, number>;

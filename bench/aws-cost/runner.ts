@@ -32,6 +32,7 @@ export async function runAwsCostBench(options: {
         schedule: 20,
         callback: 20,
         body32k: 20,
+        workflow: 10,
       }
     : {
         single: 1000,
@@ -46,6 +47,7 @@ export async function runAwsCostBench(options: {
         schedule: 300,
         callback: 500,
         body32k: 500,
+        workflow: 30, // runs one at a time, about 3 s each
       };
   const notes: string[] = [];
   const run = new CostHarness(options.log ?? console.log);

@@ -5,7 +5,7 @@
 import { SWEEP_INTERVAL_MS } from "../../lambdas/core/sweep.ts";
 import type { CostHarness } from "./harness.ts";
 import { Meter, utf8 } from "./meter.ts";
-import { summarize } from "./pricing.ts";
+import { round, summarize } from "./pricing.ts";
 import type { DeliveryMode, WorkloadName, WorkloadResult } from "./result.ts";
 import type { StackFacts } from "./stack.ts";
 
@@ -55,6 +55,7 @@ export async function runWorkloads(
     expectedDeliveries: number,
     publish: () => Promise<number>,
     messages?: number,
+    deliveries = () => sink.count(sinkKey(name, mode)),
   ) => {
     const key = sinkKey(name, mode);
     const before = await run.tableBytes();
@@ -62,11 +63,13 @@ export async function runWorkloads(
     run.meter = m;
     const t0 = performance.now();
     const published = await publish();
-    const hops = await run.drainedLate(key, expectedDeliveries, timeout);
+    const hops = await run.drainedLate(key, expectedDeliveries, timeout, deliveries);
     const wall = performance.now() - t0;
     run.meter = new Meter(); // traffic between workloads (idle polling) goes nowhere
-    const stored = (await run.tableBytes()) - before;
-    const delivered = sink.count(key);
+    const after = await run.tableBytes();
+    const stored = after.total - before.total;
+    m.stepLogStoredBytes = after.stepLog - before.stepLog;
+    const delivered = deliveries();
     // Per message published (a duplicate delivery is a cost, not a message; a callback is part of its message).
     const priced = messages ?? expectedDeliveries;
     workloads[name] = summarize(description, m, facts, published, delivered, stored, wall, mode, priced);
@@ -83,7 +86,7 @@ export async function runWorkloads(
   // deliveries need nothing from them are measured on their own, one at a time (their billed time is not
   // inflated by deliveries running beside them), and the backlog is then drained in full batches — what
   // the event source mapping takes from a queue under steady load (or one at a time, at a trickle).
-  const apart = async (publish: () => Promise<number>): Promise<number> => {
+  const apart = async <T>(publish: () => Promise<T>): Promise<T> => {
     await h.deliveries.pause();
     try {
       return await publish();
@@ -213,6 +216,26 @@ export async function runWorkloads(
     ),
   );
 
+  await measureWorkflow(run, counts.workflow, mode, timeout, apart, (publish, deliveries) =>
+    measure(
+      "workflow",
+      `a workflow run with the official SDK (1 KB payload; ${WORKFLOW_STEPS - 1} context.run steps returning ` +
+        `1 KB, 1 context.sleep of 1 s): trigger, a publish per step, the end-of-run DELETE, ` +
+        `${WORKFLOW_STEPS + 1} deliveries each carrying the step log (priced per step, ${WORKFLOW_STEPS} per run)`,
+      counts.workflow * (WORKFLOW_STEPS + 1),
+      publish,
+      counts.workflow * WORKFLOW_STEPS,
+      deliveries,
+    ),
+  );
+  const wf = workloads.workflow;
+  wf.per_run = {
+    runs: counts.workflow,
+    steps_per_run: WORKFLOW_STEPS,
+    usd_per_million_runs: round(wf.per_million.total * WORKFLOW_STEPS, 4),
+    usd_per_million_runs_at_aws_latency: round(wf.per_million.total_at_aws_latency * WORKFLOW_STEPS, 4),
+  };
+
   // Last: it moves the clock forward two hours (everything in this process, fauxqs included, reads Date.now).
   await measure(
     "delay2h",
@@ -243,6 +266,52 @@ export async function runWorkloads(
   );
   run.deliveryBatchCap = undefined;
   return workloads;
+}
+
+/** Steps of the bench's workflow: context.run, context.run, context.sleep, context.run. */
+export const WORKFLOW_STEPS = 4;
+
+/**
+ * The workflow workload: `count` runs of one workflow served by the official `@upstash/workflow` SDK
+ * (test/support/workflow-app.ts; outside AWS: the customer's endpoint, whose compute is not priced),
+ * triggered with its Workflow client. Every request the SDK makes to Herald (the trigger, a publish per
+ * step, the DELETE that ends the run) goes through the harness's counting proxy: API Gateway bills them.
+ * A run is its trigger's delivery and one per step, each answered 200; the last one ends the run.
+ */
+async function measureWorkflow(
+  run: CostHarness,
+  count: number,
+  mode: DeliveryMode,
+  timeout: number,
+  apart: <T>(publish: () => Promise<T>) => Promise<T>,
+  measure: (publish: () => Promise<number>, deliveries: () => number) => Promise<void>,
+): Promise<void> {
+  const { app, client } = await run.workflow();
+  const path = `/wf/bench-${mode}`;
+  const result = (i: number, step: number) => JSON.parse(jsonBody(i * 10 + step)) as unknown;
+  app.route<{ id: number }>(path, async (context) => {
+    const i = context.requestPayload.id;
+    await context.run("first", async () => result(i, 1));
+    await context.run("second", async () => result(i, 2));
+    await context.sleep("nap", 1);
+    await context.run("third", async () => result(i, 3));
+  });
+  const url = `${app.url}${path}`;
+  const answered = () => app.received.filter((call) => call.path === path && call.status === 200).length;
+  // One run at a time: the SDK's publishes run inside the deliveries (the app answers once its step is
+  // published), so concurrent runs in this one process inflate every invocation's billed time several times.
+  await measure(async () => {
+    for (const i of range(count)) {
+      await apart(() => client.trigger({ url, body: JSON.parse(jsonBody(i)) as unknown }));
+      const deliveries = (i + 1) * (WORKFLOW_STEPS + 1);
+      await run.settle(
+        () => `run ${i} of the workflow (${answered()} of ${deliveries} deliveries)`,
+        async () => answered() >= deliveries,
+        timeout,
+      );
+    }
+    return count * (WORKFLOW_STEPS + 1);
+  }, answered);
 }
 
 /**

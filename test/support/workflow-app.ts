@@ -25,8 +25,14 @@ export interface WorkflowApp {
   close(): Promise<void>;
 }
 
+/**
+ * What the app needs of a Herald: its URL and token for the SDK's clients, and a plain API call (the signing
+ * keys). A TestHerald is one; the AWS cost bench passes its counting proxy's URL.
+ */
+export type WorkflowHost = Pick<TestHerald, "api"> & { server: Pick<TestHerald["server"], "url" | "token"> };
+
 /** The SDK's clients pointed at a test Herald: QStash for serve, Workflow for triggering and admin calls. */
-export async function workflowClients(herald: TestHerald): Promise<{
+export async function workflowClients(herald: WorkflowHost): Promise<{
   qstash: QStashClient;
   workflow: WorkflowClient;
   receiver: Receiver;
@@ -39,7 +45,7 @@ export async function workflowClients(herald: TestHerald): Promise<{
   };
 }
 
-export async function startWorkflowApp(herald: TestHerald): Promise<WorkflowApp> {
+export async function startWorkflowApp(herald: WorkflowHost): Promise<WorkflowApp> {
   const { qstash, receiver } = await workflowClients(herald);
   const handlers = new Map<string, (request: Request) => Promise<Response>>();
   const received: ReceivedCall[] = [];

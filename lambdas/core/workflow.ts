@@ -269,9 +269,12 @@ export async function endRun(
   for (;;) {
     const found = await getRun(ctx, runId);
     if (!found || found.value.state !== "RUN_STARTED") return false;
-    const ended: WorkflowRun = { ...found.value, state, endedAt: ctx.clock.now() };
+    const endedAt = ctx.clock.now();
+    const ended: WorkflowRun = { ...found.value, state, endedAt };
     if (result !== undefined) ended.result = result;
-    if (await ctx.store.putRecord(RUN, runId, ended, found.version)) {
+    // An ended run is kept for the retention (logs, late publishes answered 400), then it may go.
+    const expiresAt = endedAt + ctx.config.retentionMs;
+    if (await ctx.store.putRecord(RUN, runId, ended, found.version, expiresAt)) {
       if (ended.invoker) await resumeInvoker(ctx, ended);
       return true;
     }

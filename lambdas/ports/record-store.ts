@@ -22,7 +22,17 @@ export interface Versioned<T> {
 export interface RecordStore {
   getRecord<T>(kind: RecordKind, name: string): Promise<Versioned<T> | undefined>;
   /** Writes when the stored version is `expectedVersion` (undefined: only when absent). False on conflict. */
-  putRecord<T>(kind: RecordKind, name: string, value: T, expectedVersion: number | undefined): Promise<boolean>;
+  /**
+   * `expiresAt` (epoch ms): the store may drop the record after then (an ended workflow run); without it
+   * the record lives until deleted.
+   */
+  putRecord<T>(
+    kind: RecordKind,
+    name: string,
+    value: T,
+    expectedVersion: number | undefined,
+    expiresAt?: number,
+  ): Promise<boolean>;
   /** Deletes (only when the stored version is `expectedVersion`, if given); false when nothing was deleted. */
   deleteRecord(kind: RecordKind, name: string, expectedVersion?: number): Promise<boolean>;
   /** Every record of a kind, ordered by name. */

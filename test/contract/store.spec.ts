@@ -383,7 +383,8 @@ export function storeContract(name: string, open: () => Promise<StoreFixture>): 
         expect(await store.putRecord(kind, name, { n: 2 }, 1)).toBe(true);
         expect(await store.putRecord(kind, name, { n: 3 }, 1)).toBe(false); // stale version
         expect(await store.getRecord(kind, name)).toEqual({ value: { n: 2 }, version: 2 });
-        await store.putRecord(kind, `${name}-b`, { n: "b" }, undefined);
+        // An expiry set in the future changes nothing a reader sees (the store may drop it after then).
+        await store.putRecord(kind, `${name}-b`, { n: "b" }, undefined, Date.now() + 3_600_000);
         await store.putRecord("urlGroup", name, { other: "kind" }, undefined);
         const listed = await store.listRecords<{ n: unknown }>(kind);
         const mine = listed.filter((v) => v.n === 2 || v.n === "b");

@@ -374,12 +374,24 @@ export class DynamoStore implements Store {
     return item ? { value: JSON.parse(item.value as string) as T, version: Number(item.v) } : undefined;
   }
 
-  async putRecord<T>(kind: RecordKind, name: string, value: T, expectedVersion: number | undefined): Promise<boolean> {
+  async putRecord<T>(
+    kind: RecordKind,
+    name: string,
+    value: T,
+    expectedVersion: number | undefined,
+    expiresAt?: number,
+  ): Promise<boolean> {
     return conditional(
       this.doc.send(
         new PutCommand({
           TableName: this.table.name,
-          Item: { PK: `R#${kind}`, SK: name, v: (expectedVersion ?? 0) + 1, value: JSON.stringify(value) },
+          Item: {
+            PK: `R#${kind}`,
+            SK: name,
+            v: (expectedVersion ?? 0) + 1,
+            value: JSON.stringify(value),
+            ...(expiresAt === undefined ? {} : { expiresAt: Math.ceil(expiresAt / 1000) }),
+          },
           ...(expectedVersion === undefined
             ? { ConditionExpression: "attribute_not_exists(PK)" }
             : { ConditionExpression: "v = :v", ExpressionAttributeValues: { ":v": expectedVersion } }),

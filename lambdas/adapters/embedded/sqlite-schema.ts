@@ -25,7 +25,8 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_due ON jobs(due_at, seq);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS records (
-  kind TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL, value TEXT NOT NULL, PRIMARY KEY (kind, name));
+  kind TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL, value TEXT NOT NULL, expires_at INTEGER,
+  PRIMARY KEY (kind, name));
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS queue_entries (
   queue TEXT NOT NULL, seq INTEGER NOT NULL, message_id TEXT NOT NULL, parked INTEGER NOT NULL,
@@ -57,6 +58,11 @@ function migrate(db: DatabaseSync): void {
     .all()
     .map((c) => c.name);
   if (!columns.includes("claimed_at")) db.exec("ALTER TABLE queue_entries ADD COLUMN claimed_at INTEGER");
+  const recordColumns = db
+    .prepare("PRAGMA table_info(records)")
+    .all()
+    .map((c) => c.name);
+  if (!recordColumns.includes("expires_at")) db.exec("ALTER TABLE records ADD COLUMN expires_at INTEGER");
   const messageColumns = db
     .prepare("PRAGMA table_info(messages)")
     .all()

@@ -362,18 +362,26 @@ export class SqliteStore implements Store {
     return row ? { value: JSON.parse(row.value as string) as T, version: Number(row.version) } : undefined;
   }
 
-  async putRecord<T>(kind: RecordKind, name: string, value: T, expectedVersion: number | undefined): Promise<boolean> {
+  async putRecord<T>(
+    kind: RecordKind,
+    name: string,
+    value: T,
+    expectedVersion: number | undefined,
+    expiresAt?: number,
+  ): Promise<boolean> {
     const text = JSON.stringify(value);
+    const expires = expiresAt ?? null;
     const write = () =>
       expectedVersion === undefined
-        ? this.sql("INSERT OR IGNORE INTO records (kind, name, version, value) VALUES (?, ?, 1, ?)").run(
+        ? this.sql("INSERT OR IGNORE INTO records (kind, name, version, value, expires_at) VALUES (?, ?, 1, ?, ?)").run(
             kind,
             name,
             text,
+            expires,
           )
         : this.sql(
-            "UPDATE records SET version = version + 1, value = ? WHERE kind = ? AND name = ? AND version = ?",
-          ).run(text, kind, name, expectedVersion);
+            "UPDATE records SET version = version + 1, value = ?, expires_at = ? WHERE kind = ? AND name = ? AND version = ?",
+          ).run(text, expires, kind, name, expectedVersion);
     return this.group.write(write).changes === 1;
   }
 
@@ -506,6 +514,7 @@ export class SqliteStore implements Store {
       );
       this.sql("DELETE FROM dlq WHERE failed_at < ?").run(olderThan);
       this.sql("DELETE FROM workflow_steps WHERE created_at < ?").run(olderThan - WORKFLOW_STEP_HORIZON_MS);
+      this.sql("DELETE FROM records WHERE expires_at < ?").run(Date.now());
       this.sql("DELETE FROM messages WHERE state IN ('DELIVERED', 'FAILED', 'CANCELED') AND updated_at < ?").run(
         olderThan,
       );

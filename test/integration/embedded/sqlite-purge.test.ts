@@ -39,3 +39,24 @@ it("drops log entries older than the retention, CREATED entries of pending messa
   expect(await store.getMessage(oldDone.messageId)).toBeUndefined();
   closeDatabase(db);
 });
+
+it("drops records past their expiry (ended workflow runs) and keeps the others", async () => {
+  const dir = testDir();
+  const db = openDatabase(dir);
+  const store = new SqliteStore(db);
+  const now = Date.now();
+  await store.putRecord("workflowRun", "ended-long-ago", { state: "RUN_SUCCESS" }, undefined, now - 1_000);
+  await store.putRecord("workflowRun", "ended-recently", { state: "RUN_SUCCESS" }, undefined, now + 60_000);
+  await store.putRecord("workflowRun", "running", { state: "RUN_STARTED" }, undefined);
+  // A compare-and-set that ends a run gives it its expiry; one without an expiry clears it.
+  await store.putRecord("queue", "q", { n: 1 }, undefined, now - 1_000);
+  await store.putRecord("queue", "q", { n: 2 }, 1);
+
+  store.purge(now - 7 * 86_400_000);
+
+  expect(await store.getRecord("workflowRun", "ended-long-ago")).toBeUndefined();
+  expect((await store.getRecord("workflowRun", "ended-recently"))?.value).toEqual({ state: "RUN_SUCCESS" });
+  expect((await store.getRecord("workflowRun", "running"))?.value).toEqual({ state: "RUN_STARTED" });
+  expect((await store.getRecord("queue", "q"))?.value).toEqual({ n: 2 });
+  closeDatabase(db);
+});

@@ -90,6 +90,15 @@ export function assertIds(key: string, ids: string[], max: number): string[] {
   return ids;
 }
 
+/** A query key's values, repeated (`label=a&label=b`) or comma-separated (`label=a,b`); empty ones dropped. */
+export function queryValues(params: URLSearchParams, key: string): string[] {
+  return params
+    .getAll(key)
+    .flatMap((v) => v.split(","))
+    .map((v) => v.trim())
+    .filter((v) => v !== "");
+}
+
 export function parseListQuery(params: URLSearchParams, spec: QuerySpec): ListQuery {
   const known = new Set<string>([...FILTER_KEYS, "callerIP", "fromDate", "toDate", "count", "cursor", ...spec.extra]);
   if (spec.idsKey) known.add(spec.idsKey);
@@ -97,11 +106,7 @@ export function parseListQuery(params: URLSearchParams, spec: QuerySpec): ListQu
   // unset variable must not cancel or delete everything.
   const values = (key: string): string[] | undefined => {
     if (!params.has(key)) return undefined;
-    const all = params
-      .getAll(key)
-      .flatMap((v) => v.split(","))
-      .map((v) => v.trim())
-      .filter((v) => v !== "");
+    const all = queryValues(params, key);
     if (all.length === 0) throw badRequest(`filter "${key}" needs a value`);
     return all;
   };

@@ -4,6 +4,7 @@
 // messages' log events (how far each step message's delivery got).
 import type { HeraldContext } from "./context.ts";
 import { badRequest, clip } from "./errors.ts";
+import { queryValues } from "./filters.ts";
 import type { HeaderMap } from "./headers.ts";
 import { dlqIdFor } from "./ids.ts";
 import type { LogEvent, LogState, Message } from "./message.ts";
@@ -38,12 +39,7 @@ const IGNORED_KEYS = new Set(["groupBy", "qstash_token", "callerIp", "callerIP"]
 
 export function parseRunLogQuery(params: URLSearchParams): RunLogQuery {
   const values = (key: string): string[] | undefined => {
-    if (!params.has(key)) return undefined;
-    const all = params
-      .getAll(key)
-      .flatMap((v) => v.split(","))
-      .map((v) => v.trim())
-      .filter((v) => v !== "");
+    const all = queryValues(params, key);
     return all.length > 0 ? all : undefined;
   };
   const integer = (key: string, raw: string): number => {

@@ -6,6 +6,7 @@
 import { cancelMessages } from "./cancel.ts";
 import type { HeraldContext } from "./context.ts";
 import { badRequest, HttpError, notFound } from "./errors.ts";
+import { queryValues } from "./filters.ts";
 import { derivedMessageId } from "./ids.ts";
 import { acceptLinked, planPublish } from "./publish.ts";
 import { addHeader, type HeaderMap, type IncomingHeaders } from "./headers.ts";
@@ -344,12 +345,7 @@ const DEFAULT_CANCEL_COUNT = 100;
  * 100) per call. No filter cancels every run (the client's `{all: true}`). Answers how many.
  */
 export async function cancelRuns(ctx: HeraldContext, query: URLSearchParams): Promise<{ cancelled: number }> {
-  const list = (name: string): string[] =>
-    query
-      .getAll(name)
-      .flatMap((value) => value.split(","))
-      .map((value) => value.trim())
-      .filter((value) => value !== "");
+  const list = (name: string): string[] => queryValues(query, name);
   const number = (name: string): number | undefined => {
     const raw = query.get(name);
     if (raw === null || raw === "") return undefined;

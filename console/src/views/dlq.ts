@@ -15,7 +15,7 @@ import {
   viewLink,
   type ViewContext,
 } from "../ui.ts";
-import { filterValues, FILTER_FIELDS } from "./filters.ts";
+import { applyFilters, filterValues, FILTER_FIELDS } from "./filters.ts";
 
 interface DlqEntry {
   dlqId: string;
@@ -132,10 +132,7 @@ export function dlqView(ctx: ViewContext): HTMLElement {
     {},
     section(
       "Filter",
-      form(filterValues(ctx.params, DLQ_FIELDS), "Apply filters", async (values) => {
-        listQuery(values);
-        ctx.navigate(`#/dlq?${new URLSearchParams(Object.entries(values).filter(([, v]) => v !== ""))}`);
-      }),
+      form(filterValues(ctx.params, DLQ_FIELDS), "Apply filters", async (values) => applyFilters(ctx, "dlq", values)),
       bulk,
     ),
     section("Entries", list),

@@ -1,5 +1,6 @@
 // The filters the logs, the DLQ and bulk cancel share (docs/qstash-api.md §18).
-import type { Field } from "../ui.ts";
+import { listQuery } from "../query.ts";
+import type { Field, ViewContext } from "../ui.ts";
 
 export const FILTER_FIELDS: Field[] = [
   { name: "messageId", label: "Message ID" },
@@ -31,4 +32,13 @@ export function filterValues(params: URLSearchParams, fields: Field[]): Field[] 
     const value = params.get(field.name);
     return value === null ? field : { ...field, value };
   });
+}
+
+/**
+ * Shows `route` filtered by the form's values: they go into the hash as typed (so the form shows them
+ * again and the view can be bookmarked); a bad date is reported in the form first.
+ */
+export function applyFilters(ctx: ViewContext, route: string, values: Record<string, string>): void {
+  listQuery(values);
+  ctx.navigate(`#/${route}?${new URLSearchParams(Object.entries(values).filter(([, v]) => v !== ""))}`);
 }

@@ -17,7 +17,7 @@ import {
   viewLink,
   type ViewContext,
 } from "../ui.ts";
-import { filterValues, FILTER_FIELDS, LOG_STATES } from "./filters.ts";
+import { applyFilters, filterValues, FILTER_FIELDS, LOG_STATES } from "./filters.ts";
 
 export interface LogEvent {
   time: number;
@@ -80,10 +80,7 @@ export function logsView(ctx: ViewContext): HTMLElement {
     {},
     section(
       "Filter",
-      form(filterValues(ctx.params, LOG_FIELDS), "Apply filters", async (values) => {
-        listQuery(values); // a bad date is reported here, in the form
-        ctx.navigate(`#/logs?${new URLSearchParams(Object.entries(values).filter(([, v]) => v !== ""))}`);
-      }),
+      form(filterValues(ctx.params, LOG_FIELDS), "Apply filters", async (values) => applyFilters(ctx, "logs", values)),
     ),
     section("Events", list),
   );

@@ -3,6 +3,7 @@ import { cancelMessage, cancelMessages } from "../core/cancel.ts";
 import type { HeraldContext } from "../core/context.ts";
 import { deleteDlq, deleteDlqBulk, getDlq, listDlq, retryDlq, retryDlqBulk } from "../core/dlq.ts";
 import { badRequest, notFound } from "../core/errors.ts";
+import { parseJsonBody } from "../core/json-body.ts";
 import { assertIds, parseListQuery, WORKFLOW_KEYS, type ListQuery, type QuerySpec } from "../core/filters.ts";
 import { listLogs } from "../core/logs.ts";
 import { BATCH_BODIES, publishBatch } from "../core/batch.ts";
@@ -80,13 +81,7 @@ function accepted(body: PublishResult | (PublishResult | PublishResult[])[], sta
 const params = (request: ApiRequest): URLSearchParams => new URLSearchParams(request.rawQuery);
 const ok = (): ApiResponse => json({});
 
-function jsonBody(request: ApiRequest): unknown {
-  try {
-    return JSON.parse(new TextDecoder().decode(request.body));
-  } catch {
-    throw badRequest("request body must be JSON");
-  }
-}
+const jsonBody = (request: ApiRequest): unknown => parseJsonBody(request.body, "request body must be JSON");
 
 function publishRequest(request: ApiRequest, destination: string, queueName?: string): PublishRequest {
   return {

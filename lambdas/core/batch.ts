@@ -5,6 +5,7 @@
 // answers 500 (the client retries; with deduplication ids the retry is exactly-once).
 import type { HeraldContext } from "./context.ts";
 import { badRequest, HttpError } from "./errors.ts";
+import { parseJsonBody } from "./json-body.ts";
 import type { IncomingHeaders } from "./headers.ts";
 import {
   acceptLinked,
@@ -34,12 +35,7 @@ export async function publishBatch(
   body: Uint8Array,
   callerIp: string | undefined,
 ): Promise<(PublishResult | PublishResult[])[]> {
-  let entries: unknown;
-  try {
-    entries = JSON.parse(new TextDecoder().decode(body));
-  } catch {
-    throw badRequest("batch body must be a JSON array of messages");
-  }
+  const entries = parseJsonBody(body, "batch body must be a JSON array of messages");
   if (!Array.isArray(entries)) throw badRequest("batch body must be a JSON array of messages");
   if (entries.length > MAX_BATCH_ENTRIES) throw badRequest(`a batch holds at most ${MAX_BATCH_ENTRIES} messages`);
   const now = ctx.clock.now();

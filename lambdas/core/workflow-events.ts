@@ -9,6 +9,7 @@ import { parseDuration } from "./duration.ts";
 import { badRequest, HttpError } from "./errors.ts";
 import type { IncomingHeaders } from "./headers.ts";
 import { derivedMessageId } from "./ids.ts";
+import { parseJsonBody } from "./json-body.ts";
 import type { Message } from "./message.ts";
 import { acceptLinked, planPublish } from "./publish.ts";
 import { toBase64 } from "./views.ts";
@@ -60,6 +61,21 @@ const waiterName = (eventId: string, runId: string, step: WaitStep): string =>
 const asRequestHeaders = (map: Record<string, string[]>): IncomingHeaders =>
   Object.fromEntries(Object.entries(map).map(([name, values]) => [name.toLowerCase(), values.join(", ")]));
 
+const isObject = (value: unknown): value is object =>
+  value !== null && typeof value === "object" && !Array.isArray(value);
+
+/** The SDK sends headers as `{name: [values]}`; a single string is taken as one value. */
+function headerListsOf(value: unknown): Record<string, string[]> {
+  if (!isObject(value)) throw badRequest("timeoutHeaders must be an object of header values");
+  const lists: Record<string, string[]> = {};
+  for (const [name, values] of Object.entries(value)) {
+    const list: unknown[] = Array.isArray(values) ? values : [values];
+    if (!list.every((v) => typeof v === "string")) throw badRequest(`timeoutHeaders.${name} must be strings`);
+    lists[name] = list as string[];
+  }
+  return lists;
+}
+
 const resultBody = (waiter: Waiter, outcome: { out?: string; timedOut: boolean }): Uint8Array =>
   new TextEncoder().encode(
     JSON.stringify({
@@ -81,12 +97,15 @@ export async function waitForEvent(
   headers: IncomingHeaders,
   body: Uint8Array,
 ): Promise<void> {
-  let request: { url?: unknown; timeout?: unknown; timeoutUrl?: unknown; timeoutHeaders?: unknown; step?: unknown };
-  try {
-    request = JSON.parse(new TextDecoder().decode(body)) as typeof request;
-  } catch {
-    throw badRequest("wait body must be JSON");
-  }
+  const parsed = parseJsonBody(body, "wait body must be JSON");
+  if (!isObject(parsed)) throw badRequest("wait body must be a JSON object");
+  const request = parsed as {
+    url?: unknown;
+    timeout?: unknown;
+    timeoutUrl?: unknown;
+    timeoutHeaders?: unknown;
+    step?: unknown;
+  };
   const runId = headers["upstash-workflow-runid"]?.trim();
   if (!runId) throw badRequest("Upstash-Workflow-RunId is required");
   if (typeof request.url !== "string" || request.url === "") throw badRequest("url is required");
@@ -95,9 +114,10 @@ export async function waitForEvent(
   const timeout = typeof request.timeout === "string" ? request.timeout : `${DEFAULT_TIMEOUT_SEC}s`;
   const timeoutSec = parseDuration(timeout, "timeout");
   const step = (request.step ?? {}) as WaitStep;
+  if (!isObject(step)) throw badRequest("step must be an object");
   const now = ctx.clock.now();
   const name = waiterName(eventId, runId, step);
-  const timeoutHeaders = (request.timeoutHeaders ?? {}) as Record<string, string[]>;
+  const timeoutHeaders = headerListsOf(request.timeoutHeaders ?? {});
   const waiter: Waiter = {
     name,
     eventId,

@@ -8,6 +8,7 @@ import type { HeraldContext } from "./context.ts";
 import { badRequest, HttpError, notFound } from "./errors.ts";
 import { queryValues } from "./filters.ts";
 import { derivedMessageId } from "./ids.ts";
+import { parseJsonBody } from "./json-body.ts";
 import { acceptLinked, planPublish } from "./publish.ts";
 import { addHeader, type HeaderMap, type IncomingHeaders } from "./headers.ts";
 import type { CallbackSettings, FlowControlSettings, Message } from "./message.ts";
@@ -168,13 +169,14 @@ export async function linkToRun(
  * `body`; the rest says how to resume the invoker when it ends (SDK: LazyInvokeStep.getBody).
  */
 function unwrapInvoke(message: Message): Invoker {
-  let envelope: { body?: unknown; headers?: unknown; workflowRunId?: unknown; workflowUrl?: unknown; step?: unknown };
-  try {
-    envelope = JSON.parse(new TextDecoder().decode(message.body)) as typeof envelope;
-  } catch {
-    throw badRequest("an invoked workflow's trigger body must be JSON");
-  }
-  if (typeof envelope.workflowRunId !== "string" || typeof envelope.workflowUrl !== "string") {
+  const envelope = parseJsonBody(message.body, "an invoked workflow's trigger body must be JSON") as {
+    body?: unknown;
+    headers?: unknown;
+    workflowRunId?: unknown;
+    workflowUrl?: unknown;
+    step?: unknown;
+  } | null;
+  if (typeof envelope?.workflowRunId !== "string" || typeof envelope.workflowUrl !== "string") {
     throw badRequest("an invoked workflow's trigger names the invoking run (workflowRunId, workflowUrl)");
   }
   const body =

@@ -2,7 +2,7 @@
 // run it): fast-check generates requests over every route of the route table and random paths, with
 // hostile methods, paths, queries, headers and bodies, sent as raw bytes. Every answer must be below 500,
 // every 4xx a JSON error, and afterwards the process is alive and still delivers.
-// FUZZ_RUNS=n scales the runs; a failure prints fast-check's seed and path to replay it.
+// FUZZ_RUNS=n scales the runs; a failure prints fast-check's seed, which FUZZ_SEED=n replays.
 import { Client } from "@upstash/qstash";
 import fc from "fast-check";
 import { rmSync } from "node:fs";
@@ -16,6 +16,7 @@ import { Sink } from "../support/sink.ts";
 const TOKEN = "fuzz-test-token";
 const RUNS: Record<HeraldMode, number> = { local: 300, "aws-local": 150 };
 const runs = (mode: HeraldMode): number => Number(process.env.FUZZ_RUNS ?? RUNS[mode]);
+const seed = process.env.FUZZ_SEED ? { seed: Number(process.env.FUZZ_SEED) } : {};
 const ENTRY: Record<HeraldMode, string> = { local: "bin/herald-local.ts", "aws-local": "bin/herald-aws-local.ts" };
 /** A URL group the setup creates, so fan-out publishes happen too. */
 const GROUP = "fuzz-group";
@@ -654,7 +655,7 @@ describeEachMode("fuzzing every route of the real server", (mode) => {
           }
         });
       }),
-      { numRuns: runs(mode) },
+      { numRuns: runs(mode), ...seed },
     );
     // The generators are meant to reach past validation: some publishes must have been accepted.
     expect(accepted).toBeGreaterThan(runs(mode) / 50);
@@ -711,7 +712,7 @@ describeEachMode("fuzzing every route of the real server", (mode) => {
           expect(typeof (parsed.error ?? parsed.message), context).toBe("string");
         }
       }),
-      { numRuns: Math.ceil(runs(mode) / 2) },
+      { numRuns: Math.ceil(runs(mode) / 2), ...seed },
     );
     const res = await fetch(`${herald.url}/v2/keys`, { headers: { Authorization: `Bearer ${TOKEN}` } });
     expect(res.status).toBe(200);

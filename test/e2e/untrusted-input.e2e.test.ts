@@ -161,6 +161,22 @@ describeEachMode("untrusted input", (mode) => {
     await expectNothingDone("/unsendable");
   });
 
+  // Found by the fuzzer: a batch body that is a JSON value nested ~4,000 deep parsed, then overflowed the
+  // stack when it was written back as the message body (500 on emulated AWS).
+  it("refuses JSON nested more than 1000 levels deep with 400 JSON, and takes 1000", async () => {
+    const nested = (depth: number): string => '{"a":'.repeat(depth) + "1" + "}".repeat(depth);
+    const deepBody = `[{"destination":"${sink.url}/too-deep","body":${nested(5000)}}]`;
+    expect(jsonError(await send("POST", "/v2/batch", deepBody), 400)).toMatch(/nested more than 1000 levels/);
+    const deepWait = `{"url":"${sink.url}/too-deep","step":${nested(20_000)}}`;
+    expect(jsonError(await send("POST", "/v2/wait/deep-event", deepWait), 400)).toMatch(/nested more than 1000/);
+    await expectNothingDone("/too-deep");
+    // The array and the entry are two levels, so the body may nest 998 more.
+    const response = await send("POST", "/v2/batch", `[{"destination":"${sink.url}/deep-ok","body":${nested(998)}}]`);
+    expect(response.status, response.body.toString()).toBe(200);
+    const [got] = await sink.waitFor("/deep-ok", 1, 30_000);
+    expect(got?.body.toString()).toBe(nested(998));
+  });
+
   // Found by the fuzzer: on emulated AWS an emoji in a batch destination answered 500 (SQS refused the job).
   it("accepts and delivers a batch destination with characters SQS refuses raw", async () => {
     const entries = [{ destination: `${sink.url}/odd-😀-\uffff`, body: "odd" }];

@@ -6,6 +6,7 @@ import { badRequest, notFound } from "../core/errors.ts";
 import { parseJsonBody } from "../core/json-body.ts";
 import { assertIds, parseListQuery, WORKFLOW_KEYS, type ListQuery, type QuerySpec } from "../core/filters.ts";
 import { listLogs } from "../core/logs.ts";
+import { getWorkflowDlq, retryFailureFunction, reviveMany, reviveOne, workflowOnly } from "../core/workflow-dlq.ts";
 import { BATCH_BODIES, publishBatch } from "../core/batch.ts";
 import type { HeraldConfig } from "../core/config.ts";
 import {
@@ -390,6 +391,60 @@ export const ROUTES: Route[] = [
     segments: ["v2", "workflows", "runs"],
     access: "write",
     handler: async (ctx, request) => json(await cancelRuns(ctx, params(request))),
+  },
+  // The workflow DLQ (core/workflow-dlq.ts): the DLQ's workflow entries, and runs made again from them.
+  {
+    method: "GET",
+    segments: ["v2", "workflows", "dlq"],
+    access: "read",
+    handler: async (ctx, request) => json(await listDlq(ctx, workflowOnly(parseListQuery(params(request), DLQ)))),
+  },
+  {
+    method: "GET",
+    segments: ["v2", "workflows", "dlq"],
+    param: "id",
+    access: "read",
+    handler: async (ctx, _request, id) => json(await getWorkflowDlq(ctx, id)),
+  },
+  {
+    method: "DELETE",
+    segments: ["v2", "workflows", "dlq"],
+    access: "write",
+    handler: async (ctx, request) => json(await deleteDlqBulk(ctx, workflowOnly(parseListQuery(params(request), DLQ)))),
+  },
+  {
+    method: "DELETE",
+    segments: ["v2", "workflows", "dlq"],
+    param: "id",
+    access: "write",
+    handler: async (ctx, _request, id) => {
+      await getWorkflowDlq(ctx, id);
+      await deleteDlq(ctx, id);
+      return json({ deleted: 1 });
+    },
+  },
+  ...(["resume", "restart"] as const).flatMap((how): Route[] => [
+    {
+      method: "POST",
+      segments: ["v2", "workflows", "dlq", how],
+      access: "write",
+      handler: async (ctx, request) =>
+        json(await reviveMany(ctx, how, parseListQuery(params(request), DLQ), request.headers)),
+    },
+    {
+      method: "POST",
+      segments: ["v2", "workflows", "dlq", how],
+      param: "id",
+      access: "write",
+      handler: async (ctx, request, id) => json(await reviveOne(ctx, how, id, request.headers)),
+    },
+  ]),
+  {
+    method: "POST",
+    segments: ["v2", "workflows", "dlq", "callback"],
+    param: "id",
+    access: "write",
+    handler: async (ctx, _request, id) => json(await retryFailureFunction(ctx, id)),
   },
   {
     method: "POST",

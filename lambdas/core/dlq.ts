@@ -11,7 +11,7 @@ import { DEFAULT_PAGE_SIZE, decodeCursor, takePage } from "./paging.ts";
 import { dlqView } from "./views.ts";
 
 /** Entries selected by ids, or one page of entries matching the filters (oldest first by default). */
-async function selectEntries(
+export async function selectEntries(
   ctx: { store: DlqStore },
   query: ListQuery,
 ): Promise<{ items: DlqEntry[]; cursor?: string }> {
@@ -107,7 +107,7 @@ async function retryEntry(
   return { messageId: message.messageId };
 }
 
-function configOverrides(headers: IncomingHeaders, now: number, ctx: HeraldContext): Partial<Message> {
+export function configOverrides(headers: IncomingHeaders, now: number, ctx: HeraldContext): Partial<Message> {
   const parsed = parsePublishOptions(headers, now, ctx.config);
   const has = (name: string): boolean => headers[name] !== undefined;
   const overrides: Partial<Message> = { notBefore: parsed.notBefore };

@@ -58,6 +58,8 @@ export async function derivedMessageId(nowMs: number, seed: string): Promise<str
   for (let i = 0; i < 16; i++) tail += CROCKFORD[(digest[i] as number) % 32];
   return `msg_${encodeTime(nowMs)}${tail}`;
 }
+/** A workflow run id as the Workflow SDK makes them. */
+export const newWorkflowRunId = (): string => `wfr_${randomChars(21, ALNUM)}`;
 export const newScheduleId = (): string => `scd_${randomChars(24, ALNUM)}`;
 
 /** The creation time a message id starts with (newMessageId, derivedMessageId), or undefined. */

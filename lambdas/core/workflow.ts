@@ -13,6 +13,7 @@ import { acceptLinked, planPublish } from "./publish.ts";
 import { addHeader, type HeaderMap, type IncomingHeaders } from "./headers.ts";
 import type { CallbackSettings, FlowControlSettings, Message } from "./message.ts";
 import { toBase64 } from "./views.ts";
+import type { WorkflowStep } from "../ports.ts";
 
 /** A run may sleep or wait up to a year (the longest delay): its steps are kept that long past their creation. */
 export const WORKFLOW_STEP_HORIZON_MS = 365 * 86_400_000;
@@ -162,6 +163,23 @@ export async function linkToRun(
     runUrl: run.url,
   };
   return duplicateOf === undefined ? {} : { duplicateOf };
+}
+
+/**
+ * Creates a run with its first steps (the workflow DLQ's resume and restart, workflow-dlq.ts); answers the
+ * last step's seq. A run of that id existing already is a 400.
+ */
+export async function createRun(
+  ctx: HeraldContext,
+  run: WorkflowRun,
+  steps: Omit<WorkflowStep, "seq">[],
+): Promise<number> {
+  if (!(await ctx.store.putRecord(RUN, run.runId, run, undefined))) {
+    throw badRequest(`workflow run ${run.runId} exists already`);
+  }
+  let seq = -1;
+  for (const step of steps) seq = await ctx.store.appendStep(run.runId, step);
+  return seq;
 }
 
 /**

@@ -1,0 +1,179 @@
+// The workflow DLQ (docs/workflows.md): what the Workflow Client's `dlq.resume`, `dlq.restart`,
+// `dlq.retryFailureFunction` and `dlq.delete` ask of the server. A failed run's DLQ entry is the step
+// message whose retries ran out. Resume and restart start a new run (a new id, QStash's behaviour) from it
+// and then remove the entry; the failed run stays as it ended.
+import { acceptMessage } from "./accept.ts";
+import { callbackMessage } from "./callbacks.ts";
+import type { HeraldContext } from "./context.ts";
+import { configOverrides, selectEntries } from "./dlq.ts";
+import { badRequest, notFound } from "./errors.ts";
+import type { ListQuery } from "./filters.ts";
+import type { IncomingHeaders } from "./headers.ts";
+import { newMessageId, newWorkflowRunId } from "./ids.ts";
+import type { DlqEntry, Message } from "./message.ts";
+import { parsePublishOptions } from "./publish-options.ts";
+import { dlqView } from "./views.ts";
+import { createRun, getRun, type RunSettings, type WorkflowRun } from "./workflow.ts";
+
+export type Revival = "resume" | "restart";
+
+export interface RevivedRun {
+  workflowRunId: string;
+  workflowCreatedAt: number;
+}
+
+/** Most entries one bulk resume or restart revives (QStash's documented limit); a cursor says there are more. */
+export const MAX_REVIVED_PER_CALL = 50;
+
+/** The DLQ entry of a workflow step, or 404 (none) / 400 (a plain QStash message's). */
+async function workflowEntry(ctx: HeraldContext, dlqId: string): Promise<DlqEntry> {
+  const entry = await ctx.store.getDlq(dlqId);
+  if (!entry) throw notFound(`dlq message "${dlqId}" not found`);
+  if (!entry.message.workflow) throw badRequest(`dlq message "${dlqId}" is not a workflow run's`);
+  return entry;
+}
+
+/** `GET /v2/workflows/dlq/{dlqId}`: a workflow entry, as `GET /v2/dlq/{dlqId}` shows it. */
+export async function getWorkflowDlq(ctx: HeraldContext, dlqId: string): Promise<Record<string, unknown>> {
+  return dlqView(await workflowEntry(ctx, dlqId));
+}
+
+/** `POST /v2/workflows/dlq/{resume|restart}/{dlqId}`; `Upstash-Workflow-RunId` may name the new run. */
+export async function reviveOne(
+  ctx: HeraldContext,
+  how: Revival,
+  dlqId: string,
+  headers: IncomingHeaders,
+): Promise<RevivedRun> {
+  const entry = await workflowEntry(ctx, dlqId);
+  const runId = headers["upstash-workflow-runid"]?.trim();
+  if (runId !== undefined && (runId.length > 256 || !/^[\w.:-]+$/.test(runId))) {
+    throw badRequest("invalid Upstash-Workflow-RunId");
+  }
+  return revive(ctx, how, entry, headers, runId || newWorkflowRunId());
+}
+
+/** `POST /v2/workflows/dlq/{resume|restart}?dlqIds=…` or with filters: at most 50 runs per call. */
+export async function reviveMany(
+  ctx: HeraldContext,
+  how: Revival,
+  query: ListQuery,
+  headers: IncomingHeaders,
+): Promise<{ workflowRuns: RevivedRun[]; cursor?: string }> {
+  const page = await selectEntries(ctx, workflowOnly(query, MAX_REVIVED_PER_CALL));
+  const workflowRuns: RevivedRun[] = [];
+  for (const entry of page.items) workflowRuns.push(await revive(ctx, how, entry, headers, newWorkflowRunId()));
+  return { workflowRuns, ...(page.cursor ? { cursor: page.cursor } : {}) };
+}
+
+/** The query limited to workflow entries, and to `max` of them when it pages by filter. */
+export function workflowOnly(query: ListQuery, max?: number): ListQuery {
+  const limited: ListQuery = { ...query, filter: { ...query.filter, source: ["workflow"] } };
+  if (max !== undefined && !query.ids) limited.count = Math.min(query.count ?? max, max);
+  return limited;
+}
+
+/**
+ * A new run from a failed one. Restart: the initial payload again, as a trigger. Resume: every step the
+ * failed run had accepted, then its failed step again under a new message id, delivered with that log —
+ * the workflow skips the steps it finds done and goes on from the failed one. Either way the run keeps
+ * the failed run's settings, with the request's `Upstash-Retries`, `-Retry-Delay`, `-Delay` and
+ * `-Flow-Control-*` over them. The entry goes once the new run's first message is accepted: a crash in
+ * between leaves the entry, and a second call makes another run.
+ */
+async function revive(
+  ctx: HeraldContext,
+  how: Revival,
+  entry: DlqEntry,
+  headers: IncomingHeaders,
+  runId: string,
+): Promise<RevivedRun> {
+  const link = entry.message.workflow;
+  if (!link) throw badRequest(`dlq message "${entry.dlqId}" is not a workflow run's`);
+  const failed = await getRun(ctx, link.runId);
+  if (!failed) throw notFound(`workflow run ${link.runId} of dlq message "${entry.dlqId}" is gone`);
+  const steps = await ctx.store.listSteps(link.runId);
+  const from = how === "restart" ? steps[0] : steps.find((step) => step.seq === link.seq);
+  if (!from) throw notFound(`the step log of workflow run ${link.runId} is gone`);
+
+  const now = ctx.clock.now();
+  const overrides = { ...configOverrides(headers, now, ctx), ...flowControlOverride(headers, now, ctx) };
+  const settings = overriddenSettings(failed.value.settings, overrides);
+  const messageId = newMessageId(now);
+  const run: WorkflowRun = {
+    runId,
+    url: failed.value.url,
+    createdAt: now,
+    state: "RUN_STARTED",
+    initialMessageId: how === "restart" ? messageId : (steps[0] ?? from).messageId,
+    settings,
+  };
+  const carried = how === "restart" ? [] : steps.filter((step) => step.seq !== link.seq);
+  const seq = await createRun(ctx, run, [
+    ...carried.map(({ messageId: id, callType, body, createdAt }) => ({ messageId: id, callType, body, createdAt })),
+    { messageId, callType: "step", body: from.body, createdAt: now },
+  ]);
+  const source = entry.message;
+  const message: Message = {
+    messageId,
+    url: how === "restart" ? failed.value.url : source.url,
+    method: how === "restart" ? "POST" : source.method,
+    header: how === "restart" ? settings.header : source.header,
+    body: from.body,
+    maxRetries: settings.maxRetries,
+    labels: settings.labels,
+    notBefore: Math.max(now, overrides.notBefore ?? now),
+    createdAt: now,
+    workflow: { runId, seq, callType: "step", runCreatedAt: now, runUrl: failed.value.url },
+  };
+  if (settings.retryDelayExpression !== undefined) message.retryDelayExpression = settings.retryDelayExpression;
+  if (settings.timeoutSec !== undefined) message.timeoutSec = settings.timeoutSec;
+  if (settings.flowControl) message.flowControl = settings.flowControl;
+  if (settings.failureCallback) message.failureCallback = settings.failureCallback;
+  if (source.callerIp !== undefined) message.callerIp = source.callerIp;
+  await acceptMessage(ctx, message);
+  await ctx.store.deleteDlq(entry.dlqId);
+  return { workflowRunId: runId, workflowCreatedAt: now };
+}
+
+function flowControlOverride(headers: IncomingHeaders, now: number, ctx: HeraldContext): Partial<Message> {
+  const { flowControl } = parsePublishOptions(headers, now, ctx.config);
+  return flowControl ? { flowControl } : {};
+}
+
+function overriddenSettings(settings: RunSettings, overrides: Partial<Message>): RunSettings {
+  const out: RunSettings = { ...settings };
+  if (overrides.maxRetries !== undefined) out.maxRetries = overrides.maxRetries;
+  if (overrides.retryDelayExpression !== undefined) out.retryDelayExpression = overrides.retryDelayExpression;
+  if (overrides.timeoutSec !== undefined) out.timeoutSec = overrides.timeoutSec;
+  if (overrides.flowControl) out.flowControl = overrides.flowControl;
+  if (overrides.failureCallback) out.failureCallback = overrides.failureCallback;
+  if (overrides.labels) out.labels = overrides.labels;
+  return out;
+}
+
+/**
+ * `POST /v2/workflows/dlq/callback/{dlqId}`: the run's failure function (or failure URL) is called again
+ * with the same payload, as a new message; the entry stays.
+ */
+export async function retryFailureFunction(ctx: HeraldContext, dlqId: string): Promise<RevivedRun> {
+  const entry = await workflowEntry(ctx, dlqId);
+  const link = entry.message.workflow as NonNullable<Message["workflow"]>;
+  const settings = entry.message.failureCallback;
+  if (!settings) throw badRequest(`workflow run ${link.runId} has no failure function`);
+  const now = ctx.clock.now();
+  const steps = await ctx.store.listSteps(link.runId, 0);
+  const message = callbackMessage({
+    kind: "failureCallback",
+    source: entry.message,
+    settings,
+    retried: entry.retried,
+    dlqId,
+    nowMs: now,
+    ...(entry.response ? { response: entry.response } : {}),
+    error: entry.error,
+    ...(steps[0] ? { sourceBody: steps[0].body } : {}),
+  });
+  await acceptMessage(ctx, { ...message, messageId: newMessageId(now) });
+  return { workflowRunId: link.runId, workflowCreatedAt: link.runCreatedAt };
+}

@@ -6,8 +6,8 @@ import type { HeraldContext } from "./context.ts";
 import { badRequest, clip } from "./errors.ts";
 import { queryValues } from "./filters.ts";
 import type { HeaderMap } from "./headers.ts";
-import { dlqIdFor } from "./ids.ts";
-import type { LogEvent, LogState, Message } from "./message.ts";
+import { dlqIdFor, failureCallbackMessageId } from "./ids.ts";
+import type { AttemptResponse, LogEvent, LogState, Message } from "./message.ts";
 import type { WorkflowStep } from "../ports.ts";
 import type { RunState, WorkflowRun } from "./workflow.ts";
 
@@ -154,6 +154,8 @@ type StepState = "STEP_PROGRESS" | "STEP_SUCCESS" | "STEP_RETRY" | "STEP_FAILED"
 interface Delivery {
   last?: LogState;
   errors: LogEvent[];
+  /** The response of the attempt that succeeded. */
+  response?: AttemptResponse;
   message?: Message;
 }
 
@@ -301,7 +303,10 @@ export function groupSteps(
 }
 
 /** What the run's step messages' deliveries got to, from the event log. */
-async function deliveriesOf(ctx: Pick<HeraldContext, "store">, steps: WorkflowStep[]): Promise<Map<string, Delivery>> {
+async function deliveriesOf(
+  ctx: Pick<HeraldContext, "store">,
+  steps: Pick<WorkflowStep, "messageId">[],
+): Promise<Map<string, Delivery>> {
   const deliveries = new Map<string, Delivery>();
   if (steps.length === 0) return deliveries;
   const scan = ctx.store.scanEvents({ order: "earliestFirst", messageIds: steps.map((step) => step.messageId) });
@@ -310,10 +315,49 @@ async function deliveriesOf(ctx: Pick<HeraldContext, "store">, steps: WorkflowSt
     // DELIVERED and FAILED are final: a later CANCEL_REQUESTED for a delivered step changes nothing.
     if (delivery.last !== "DELIVERED" && delivery.last !== "FAILED") delivery.last = item.event.state;
     if (item.event.state === "ERROR") delivery.errors.push(item.event);
+    if (item.event.state === "DELIVERED" && item.event.response) delivery.response = item.event.response;
     if (item.message) delivery.message = item.message;
     deliveries.set(item.event.messageId, delivery);
   }
   return deliveries;
+}
+
+const CALLBACK_STATES: Partial<Record<LogState, string>> = {
+  DELIVERED: "CALLBACK_SUCCESS",
+  FAILED: "CALLBACK_FAIL",
+  CANCEL_REQUESTED: "CALLBACK_CANCELED",
+  CANCELED: "CALLBACK_CANCELED",
+};
+
+/**
+ * The failure function's call (the SDK's `FailureFunctionLog`): the failure callback message Herald made
+ * for the failed step (callbacks.ts), its state from its log, and what the failed step got.
+ */
+async function failureFunctionLog(
+  ctx: Pick<HeraldContext, "store">,
+  failedMessageId: string,
+  url: string,
+  dlqId: string,
+  cause: LogEvent | undefined,
+): Promise<Record<string, unknown>> {
+  const messageId = failureCallbackMessageId(failedMessageId);
+  const delivery = (await deliveriesOf(ctx, [{ messageId }]).then((all) => all.get(messageId))) ?? { errors: [] };
+  const log: Record<string, unknown> = {
+    messageId,
+    url,
+    state: (delivery.last && CALLBACK_STATES[delivery.last]) ?? "CALLBACK_INPROGRESS",
+    failHeaders: cause?.response?.header ?? {},
+    failStatus: cause?.response?.status ?? 0,
+    failResponse: cause?.response ? text(cause.response.body) : (cause?.error ?? ""),
+    dlqId,
+  };
+  if (delivery.errors.length > 0) log["errors"] = delivery.errors.map(stepError);
+  if (delivery.response) {
+    log["responseStatus"] = delivery.response.status;
+    log["responseHeaders"] = delivery.response.header;
+    log["responseBody"] = text(delivery.response.body);
+  }
+  return log;
 }
 
 /** One run as the SDK's `WorkflowRunLog` type describes it. */
@@ -334,7 +378,21 @@ async function runLog(ctx: Pick<HeraldContext, "store">, run: WorkflowRun, steps
     // The run failed with the step message whose delivery ran out of retries: its DLQ entry.
     const failed = steps.find((step) => deliveries.get(step.messageId)?.last === "FAILED");
     const message = failed && deliveries.get(failed.messageId)?.message;
-    if (failed) log["dlqId"] = dlqIdFor(message ?? { messageId: failed.messageId, createdAt: failed.createdAt });
+    if (failed) {
+      const dlqId = dlqIdFor(message ?? { messageId: failed.messageId, createdAt: failed.createdAt });
+      log["dlqId"] = dlqId;
+      const settings = message?.failureCallback ?? run.settings.failureCallback;
+      const cause = deliveries.get(failed.messageId)?.errors.at(-1);
+      if (settings)
+        log["failureFunction"] = await failureFunctionLog(ctx, failed.messageId, settings.url, dlqId, cause);
+    }
+  }
+  if (run.invoker) {
+    log["invoker"] = {
+      workflowRunId: run.invoker.runId,
+      workflowUrl: run.invoker.url,
+      ...(run.invoker.createdAt !== undefined ? { workflowRunCreatedAt: run.invoker.createdAt } : {}),
+    };
   }
   if (run.settings.labels.length > 0) {
     log["label"] = run.settings.labels[0];

@@ -49,9 +49,10 @@ export interface WorkflowRun {
 }
 
 /** What `context.invoke` sends in its trigger's body around the invoked run's payload. */
-interface Invoker {
+export interface Invoker {
   runId: string;
   url: string;
+  createdAt?: number;
   /** Headers of the step publish that resumes the invoker (its run id, URL, SDK version). */
   headers: Record<string, string[]>;
   step: { stepId?: number; targetStep?: number; stepName?: string; stepType?: string; concurrent?: number };
@@ -191,6 +192,7 @@ function unwrapInvoke(message: Message): Invoker {
     body?: unknown;
     headers?: unknown;
     workflowRunId?: unknown;
+    workflowRunCreatedAt?: unknown;
     workflowUrl?: unknown;
     step?: unknown;
   } | null;
@@ -207,6 +209,7 @@ function unwrapInvoke(message: Message): Invoker {
   return {
     runId: envelope.workflowRunId,
     url: envelope.workflowUrl,
+    ...(typeof envelope.workflowRunCreatedAt === "number" ? { createdAt: envelope.workflowRunCreatedAt } : {}),
     headers: (envelope.headers ?? {}) as Record<string, string[]>,
     step: (envelope.step ?? {}) as Invoker["step"],
   };

@@ -132,6 +132,18 @@ describeEachMode("the workflow DLQ", (mode) => {
     });
     const entry = await dlqEntryOf(failedRun);
     await eventually(() => (flaky.failures.length === 1 ? true : undefined), 30_000);
+    // The run log shows the failure function's call, and what the failed step got.
+    const failureFunction = await eventually(async () => {
+      const [run] = (await client.logs({ workflowRunId: failedRun })).runs;
+      return run?.failureFunction?.state === "CALLBACK_SUCCESS" ? run.failureFunction : undefined;
+    }, 30_000);
+    expect(failureFunction).toMatchObject({
+      url: `${app.url}/wf/failure-again`,
+      failStatus: 500,
+      failResponse: expect.stringContaining("the second step is broken"),
+      dlqId: entry.dlqId,
+      responseStatus: 200,
+    });
     const again = await client.dlq.retryFailureFunction({ dlqId: entry.dlqId });
     expect(again).toMatchObject({ workflowRunId: failedRun });
     await eventually(() => (flaky.failures.length === 2 ? true : undefined), 30_000);

@@ -256,7 +256,7 @@ describeEachMode("Upstash Workflow", (mode) => {
         invoked = result;
       });
     });
-    await client.trigger({ url: `${app.url}/wf/invoke/parent`, body: {} });
+    const { workflowRunId: parentRun } = await client.trigger({ url: `${app.url}/wf/invoke/parent`, body: {} });
     await eventually(() => invoked, 20_000);
     expect(invoked).toEqual({ body: { doubled: 42 }, isFailed: false, isCanceled: false });
     // The child ran with the payload the parent gave it, not the invoke envelope.
@@ -265,6 +265,15 @@ describeEachMode("Upstash Workflow", (mode) => {
     );
     const [initial] = JSON.parse(childTrigger?.body ?? "[]") as { body: string }[];
     expect(JSON.parse(Buffer.from(initial?.body ?? "", "base64").toString())).toEqual({ n: 21 });
+    // The child's run log names the run that invoked it.
+    const childRunId = childTrigger?.headers["upstash-workflow-runid"] ?? "";
+    const { runs } = await client.logs({ workflowRunId: childRunId });
+    const parentCreatedAt = (await client.logs({ workflowRunId: parentRun })).runs[0]?.workflowRunCreatedAt;
+    expect(runs[0]?.invoker).toEqual({
+      workflowRunId: parentRun,
+      workflowUrl: `${app.url}/wf/invoke/parent`,
+      workflowRunCreatedAt: parentCreatedAt,
+    });
   }, 60_000);
 
   it("deduplicates a second trigger of the same run id", async () => {

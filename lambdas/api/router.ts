@@ -2,9 +2,10 @@ import type { HeraldConfig } from "../core/config.ts";
 import type { HeraldContext } from "../core/context.ts";
 import { HttpError } from "../core/errors.ts";
 import { MAX_ID_LENGTH } from "../core/ids.ts";
+import { callHook, HOOK_PATH } from "../core/workflow-hooks.ts";
 import { authorize } from "./auth.ts";
 import { isConsolePath, serveConsole } from "./console-route.ts";
-import { errorResponse, type ApiRequest, type ApiResponse } from "./http.ts";
+import { errorResponse, json, type ApiRequest, type ApiResponse } from "./http.ts";
 import { ROUTES, type Route } from "./routes.ts";
 
 export type ErrorLogger = (message: string, error: unknown) => void;
@@ -77,6 +78,14 @@ export async function handleApiRequest(
     // Before anything else (on AWS the platform has read the body; nothing is parsed or stored yet).
     const limit = limitOf(ctx.config, match);
     if (request.body.byteLength > limit) return bodyTooLarge(limit);
+    // A run's webhook is called by third parties, without a token (core/workflow-hooks.ts).
+    if (request.path.toLowerCase().startsWith(HOOK_PATH)) {
+      const url = request.path + (request.rawQuery ? `?${request.rawQuery}` : "");
+      const rest = request.path.slice(HOOK_PATH.length);
+      return json(
+        await callHook(ctx, { rest, method: request.method, url, headers: request.headers, body: request.body }),
+      );
+    }
     const access = await authorize(request, ctx.keys);
     if (!match) {
       return allowed.length > 0

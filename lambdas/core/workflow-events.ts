@@ -233,7 +233,7 @@ export async function notify(ctx: HeraldContext, eventId: string, data: string, 
       const pending: PendingEvent = { eventId, runId, data, createdAt: ctx.clock.now() };
       // Kept for the run's later wait, at most as long as a wait lasts by default, plus the retention.
       const expiresAt = pending.createdAt + DEFAULT_TIMEOUT_SEC * 1000 + ctx.config.retentionMs;
-      await ctx.store.putRecord(EVENT, `${runId}/${eventId}`, pending, undefined, expiresAt);
+      await ctx.store.putRecord(EVENT, `${runId}/${eventId}`, pending, undefined, { expiresAt });
     }
   }
   return answers;

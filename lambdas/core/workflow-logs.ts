@@ -401,35 +401,50 @@ async function runLog(ctx: Pick<HeraldContext, "store">, run: WorkflowRun, steps
   return log;
 }
 
+/**
+ * The runs a query can match, newest first: the named ones, or the runs created within its dates, read
+ * from the store's index of runs by creation a page at a time (a page of 10 reads about 10 runs).
+ */
+async function* runsNewestFirst(ctx: Pick<HeraldContext, "store">, query: RunLogQuery): AsyncIterable<WorkflowRun> {
+  if (query.workflowRunId) {
+    const named: WorkflowRun[] = [];
+    for (const runId of new Set(query.workflowRunId)) {
+      const found = await ctx.store.getRecord<WorkflowRun>("workflowRun", runId);
+      if (found) named.push(found.value);
+    }
+    yield* named.sort(newerFirst);
+    return;
+  }
+  const scan = ctx.store.scanRecords<WorkflowRun>("workflowRun", {
+    order: "latestFirst",
+    ...(query.cursor ? { after: { time: query.cursor.createdAt, key: query.cursor.runId } } : {}),
+    ...(query.fromDate !== undefined ? { fromTime: query.fromDate } : {}),
+    ...(query.toDate !== undefined ? { toTime: query.toDate } : {}),
+  });
+  for await (const { item } of scan) yield item;
+}
+
 /** `GET /v2/workflows/events?groupBy=workflowRunId`: runs newest first, `count` a page, with a cursor. */
 export async function listRunLogs(
   ctx: Pick<HeraldContext, "store">,
   query: RunLogQuery,
 ): Promise<{ runs: Record<string, unknown>[]; cursor?: string }> {
-  let candidates: WorkflowRun[];
-  if (query.workflowRunId) {
-    candidates = [];
-    for (const runId of new Set(query.workflowRunId)) {
-      const found = await ctx.store.getRecord<WorkflowRun>("workflowRun", runId);
-      if (found) candidates.push(found.value);
-    }
-  } else {
-    candidates = await ctx.store.listRecords<WorkflowRun>("workflowRun");
-  }
   const cursor = query.cursor;
-  const matching = candidates
-    .filter((run) => runMatches(run, query) && (!cursor || afterCursor(run, cursor)))
-    .sort(newerFirst);
+  const matching = (async function* () {
+    for await (const run of runsNewestFirst(ctx, query)) {
+      if (runMatches(run, query) && (!cursor || afterCursor(run, cursor))) yield run;
+    }
+  })();
   const runs: Record<string, unknown>[] = [];
   let last: WorkflowRun | undefined;
   let more = false;
-  for (const run of matching) {
-    const steps = await ctx.store.listSteps(run.runId);
-    if (query.messageId && !steps.some((step) => query.messageId?.includes(step.messageId))) continue;
+  for await (const run of matching) {
     if (runs.length === query.count) {
-      more = true;
+      more = true; // with a messageId filter the next page may turn out empty
       break;
     }
+    const steps = await ctx.store.listSteps(run.runId);
+    if (query.messageId && !steps.some((step) => query.messageId?.includes(step.messageId))) continue;
     runs.push(await runLog(ctx, run, steps));
     last = run;
   }

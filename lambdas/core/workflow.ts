@@ -130,7 +130,7 @@ export async function linkToRun(
       settings: settingsOf(message),
       ...(invoker ? { invoker } : {}),
     };
-    if (!(await ctx.store.putRecord(RUN, wf.runId, run, undefined))) {
+    if (!(await ctx.store.putRecord(RUN, wf.runId, run, undefined, { listedAt: run.createdAt }))) {
       const existing = await getRun(ctx, wf.runId);
       if (!existing) throw new Error(`workflow run ${wf.runId} vanished while it was created`);
       run = existing.value;
@@ -175,7 +175,7 @@ export async function createRun(
   run: WorkflowRun,
   steps: Omit<WorkflowStep, "seq">[],
 ): Promise<number> {
-  if (!(await ctx.store.putRecord(RUN, run.runId, run, undefined))) {
+  if (!(await ctx.store.putRecord(RUN, run.runId, run, undefined, { listedAt: run.createdAt }))) {
     throw badRequest(`workflow run ${run.runId} exists already`);
   }
   let seq = -1;
@@ -298,7 +298,7 @@ export async function endRun(
     if (result !== undefined) ended.result = result;
     // An ended run is kept for the retention (logs, late publishes answered 400), then it may go.
     const expiresAt = endedAt + ctx.config.retentionMs;
-    if (await ctx.store.putRecord(RUN, runId, ended, found.version, expiresAt)) {
+    if (await ctx.store.putRecord(RUN, runId, ended, found.version, { expiresAt, listedAt: ended.createdAt })) {
       if (ended.invoker) await resumeInvoker(ctx, ended);
       return true;
     }
@@ -385,14 +385,20 @@ export async function cancelRuns(ctx: HeraldContext, query: URLSearchParams): Pr
     const labels = list("label");
     const from = number("fromDate");
     const to = number("toDate");
-    runIds = (await ctx.store.listRecords<WorkflowRun>(RUN))
-      .filter((run) => run.state === "RUN_STARTED")
-      .filter((run) => urls.length === 0 || urls.some((url) => (exact ? run.url === url : run.url.startsWith(url))))
-      .filter((run) => labels.length === 0 || run.settings.labels.some((label) => labels.includes(label)))
-      .filter((run) => (from === undefined || run.createdAt >= from) && (to === undefined || run.createdAt <= to))
-      .sort((a, b) => a.createdAt - b.createdAt)
-      .slice(0, count)
-      .map((run) => run.runId);
+    runIds = [];
+    // Oldest first from the index of runs by creation, until `count` match.
+    const scan = ctx.store.scanRecords<WorkflowRun>(RUN, {
+      order: "earliestFirst",
+      ...(from !== undefined ? { fromTime: from } : {}),
+      ...(to !== undefined ? { toTime: to } : {}),
+    });
+    for await (const { item: run } of scan) {
+      if (runIds.length === count) break;
+      if (run.state !== "RUN_STARTED") continue;
+      if (urls.length > 0 && !urls.some((url) => (exact ? run.url === url : run.url.startsWith(url)))) continue;
+      if (labels.length > 0 && !run.settings.labels.some((label) => labels.includes(label))) continue;
+      runIds.push(run.runId);
+    }
   }
   let cancelled = 0;
   for (const runId of runIds) {

@@ -1,3 +1,5 @@
+import type { Positioned, ScanOptions } from "./scan.ts";
+
 /**
  * Named resources kept as small JSON records: URL groups, queues, schedules, flow-control keys,
  * markers of deleted queues that may still hold entries (the sweep finds them there, core/sweep.ts), and
@@ -19,22 +21,37 @@ export interface Versioned<T> {
   version: number;
 }
 
+export interface RecordPutOptions {
+  /** Epoch ms: the store may drop the record after then (an ended workflow run). */
+  expiresAt?: number;
+  /**
+   * Epoch ms: the record is listed in time order by it (scanRecords; a workflow run's creation). Give
+   * the same value on every put of that record.
+   */
+  listedAt?: number;
+}
+
 export interface RecordStore {
   getRecord<T>(kind: RecordKind, name: string): Promise<Versioned<T> | undefined>;
-  /** Writes when the stored version is `expectedVersion` (undefined: only when absent). False on conflict. */
   /**
-   * `expiresAt` (epoch ms): the store may drop the record after then (an ended workflow run); without it
-   * the record lives until deleted.
+   * Writes when the stored version is `expectedVersion` (undefined: only when absent). False on conflict.
+   * Without `options.expiresAt` the record lives until deleted.
    */
   putRecord<T>(
     kind: RecordKind,
     name: string,
     value: T,
     expectedVersion: number | undefined,
-    expiresAt?: number,
+    options?: RecordPutOptions,
   ): Promise<boolean>;
   /** Deletes (only when the stored version is `expectedVersion`, if given); false when nothing was deleted. */
   deleteRecord(kind: RecordKind, name: string, expectedVersion?: number): Promise<boolean>;
   /** Every record of a kind, ordered by name. */
   listRecords<T>(kind: RecordKind): Promise<T[]>;
+  /**
+   * The records of a kind put with `listedAt`, in its order (ties by name), read a page at a time from an
+   * index: what lists workflow runs newest first without reading every run. Positions: `{time: listedAt,
+   * key: name}`.
+   */
+  scanRecords<T>(kind: RecordKind, options: ScanOptions): AsyncIterable<Positioned<T>>;
 }

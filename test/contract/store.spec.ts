@@ -372,6 +372,58 @@ export function storeContract(name: string, open: () => Promise<StoreFixture>): 
     );
 
     it(
+      "lists records put with listedAt in time order (ties by name), a page at a time, from an index",
+      withStore(async (store) => {
+        const kind = "workflowRun" as const;
+        // A window of time no other test uses, so the scan sees only these records.
+        const base = 4_000_000_000_000 + Math.floor(Math.random() * 1e9) * 1000;
+        const window = { fromTime: base, toTime: base + 10_000 };
+        const names: { name: string; at: number }[] = [];
+        // More than one page of either store (DynamoDB pages of 25 per shard; SQLite chunks of 200).
+        for (let i = 0; i < 230; i++) {
+          const at = base + Math.floor(i / 3); // three records per ms: ties go by name
+          const name = `run-${base}-${String(i).padStart(3, "0")}`;
+          names.push({ name, at });
+        }
+        await Promise.all(
+          names.map(({ name, at }) => store.putRecord(kind, name, { name }, undefined, { listedAt: at })),
+        );
+        // Not listed: without listedAt, or outside the window.
+        await store.putRecord(kind, `unlisted-${base}`, { name: "unlisted" }, undefined);
+        await store.putRecord(kind, `later-${base}`, { name: "later" }, undefined, { listedAt: base + 20_000 });
+        // A compare-and-set put with the same listedAt keeps its place and shows the new value.
+        const first = names[0] as { name: string; at: number };
+        expect(await store.putRecord(kind, first.name, { name: first.name, v: 2 }, 1, { listedAt: first.at })).toBe(
+          true,
+        );
+
+        const read = async (order: "earliestFirst" | "latestFirst", after?: { time: number; key: string }) => {
+          const out: { time: number; key?: string; value: { name: string; v?: number } }[] = [];
+          for await (const { position, item } of store.scanRecords<{ name: string; v?: number }>(kind, {
+            order,
+            ...window,
+            ...(after ? { after } : {}),
+          })) {
+            out.push({ ...position, value: item });
+          }
+          return out;
+        };
+        const oldest = await read("earliestFirst");
+        expect(oldest.map((r) => r.key)).toEqual(names.map((n) => n.name));
+        expect(oldest.map((r) => r.time)).toEqual(names.map((n) => n.at));
+        expect(oldest[0]?.value).toEqual({ name: first.name, v: 2 });
+        const newest = await read("latestFirst");
+        expect(newest.map((r) => r.key)).toEqual(names.map((n) => n.name).reverse());
+        // Resuming after a position gives exactly what follows it, also within a ms.
+        const cut = newest[100] as { time: number; key: string };
+        expect((await read("latestFirst", cut)).map((r) => r.key)).toEqual(newest.slice(101).map((r) => r.key));
+        const cutOld = oldest[4] as { time: number; key: string };
+        expect((await read("earliestFirst", cutOld)).map((r) => r.key)).toEqual(oldest.slice(5).map((r) => r.key));
+      }),
+      60_000,
+    );
+
+    it(
       "keeps versioned records: create-if-absent, compare-and-set, list by name, delete (also compare-and-set)",
       withStore(async (store) => {
         const kind = "queue" as const;
@@ -384,7 +436,7 @@ export function storeContract(name: string, open: () => Promise<StoreFixture>): 
         expect(await store.putRecord(kind, name, { n: 3 }, 1)).toBe(false); // stale version
         expect(await store.getRecord(kind, name)).toEqual({ value: { n: 2 }, version: 2 });
         // An expiry set in the future changes nothing a reader sees (the store may drop it after then).
-        await store.putRecord(kind, `${name}-b`, { n: "b" }, undefined, Date.now() + 3_600_000);
+        await store.putRecord(kind, `${name}-b`, { n: "b" }, undefined, { expiresAt: Date.now() + 3_600_000 });
         await store.putRecord("urlGroup", name, { other: "kind" }, undefined);
         const listed = await store.listRecords<{ n: unknown }>(kind);
         const mine = listed.filter((v) => v.n === 2 || v.n === "b");

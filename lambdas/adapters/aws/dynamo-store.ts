@@ -9,6 +9,7 @@ import type {
   Positioned,
   QueueEntries,
   RecordKind,
+  RecordPutOptions,
   ScanOptions,
   Store,
   Versioned,
@@ -379,8 +380,9 @@ export class DynamoStore implements Store {
     name: string,
     value: T,
     expectedVersion: number | undefined,
-    expiresAt?: number,
+    options: RecordPutOptions = {},
   ): Promise<boolean> {
+    const { expiresAt, listedAt } = options;
     return conditional(
       this.doc.send(
         new PutCommand({
@@ -391,6 +393,9 @@ export class DynamoStore implements Store {
             v: (expectedVersion ?? 0) + 1,
             value: JSON.stringify(value),
             ...(expiresAt === undefined ? {} : { expiresAt: Math.ceil(expiresAt / 1000) }),
+            ...(listedAt === undefined
+              ? {}
+              : { g2pk: `RL#${kind}#${shardOf(name)}`, g2sk: `${pad(listedAt)}#${name}` }),
           },
           ...(expectedVersion === undefined
             ? { ConditionExpression: "attribute_not_exists(PK)" }
@@ -427,6 +432,28 @@ export class DynamoStore implements Store {
     return values;
   }
 
+  async *scanRecords<T>(kind: RecordKind, options: ScanOptions): AsyncIterable<Positioned<T>> {
+    const desc = options.order === "latestFirst";
+    const { lo, hi } = sortKeyBounds(options);
+    const shards = Array.from({ length: SHARDS }, (_, shard) =>
+      this.table.queryAll({
+        IndexName: GSI_LISTS.indexName,
+        KeyConditionExpression: "g2pk = :pk AND g2sk BETWEEN :lo AND :hi",
+        ExpressionAttributeValues: { ":pk": `RL#${kind}#${shard}`, ":lo": lo, ":hi": hi },
+        ScanIndexForward: !desc,
+        // Pages of a few items: a list call that wants 10 runs reads about that many from each shard, not 1 MB.
+        Limit: RECORD_SCAN_PAGE,
+      }),
+    );
+    const cmp = (a: Item, b: Item): number => (desc ? -1 : 1) * compare(a.g2sk as string, b.g2sk as string);
+    for await (const item of mergeSorted(shards, cmp)) {
+      const sortKey = item.g2sk as string;
+      if (options.after?.key !== undefined && sortKey === `${pad(options.after.time)}#${options.after.key}`) continue;
+      const time = Number(sortKey.slice(0, sortKey.indexOf("#")));
+      yield { position: { time, key: item.SK as string }, item: JSON.parse(item.value as string) as T };
+    }
+  }
+
   // ---- bodies -------------------------------------------------------------------------------------
 
   /** Small values inline; large ones in S3 with a reference in the item (the claim-check pattern). */
@@ -453,6 +480,8 @@ function metaOfItem(item: Item): MessageMeta {
  * Inclusive sort-key bounds for `<time13>#<key>` keys from the time range and the resume position.
  * An exclusive resume position is included by the bounds and skipped by the caller.
  */
+const RECORD_SCAN_PAGE = 25;
+
 function sortKeyBounds(options: ScanOptions): { lo: string; hi: string } {
   const { desc, after, fromTime = 0, toTime = 9_999_999_999_999 } = scanWindow(options, (key) => key);
   let lo = `${pad(fromTime)}#`;

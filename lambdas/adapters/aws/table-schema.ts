@@ -7,7 +7,9 @@
 //   L#<day>#<shard> / <t13>.<seq>   a log page: the events of one request or delivery batch, compressed,
 //                                   with the messages that had no record of their own (log-pages.ts)
 //   D#<dlqId>     / #D              a DLQ entry; in GSI2 under DLQ#<shard>
-//   R#<kind>      / <name>          a URL group, queue, schedule, flow-control key or deleted-queue marker
+//   R#<kind>      / <name>          a URL group, queue, schedule, flow-control key or deleted-queue marker,
+//                                   workflow run, waiter or early event; a record put with listedAt (a
+//                                   workflow run) is in GSI2 under RL#<kind>#<shard>, sorted by that time
 //                                   (JSON, version v)
 //   C#<counter>   / #C              a counter (queue positions, wait-list positions)
 //   QE#<queue>    / <seq15>         an unfinished queue message, or a flow-control waiter (fc:<key>)

@@ -26,7 +26,7 @@ CREATE INDEX IF NOT EXISTS jobs_due ON jobs(due_at, seq);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS records (
   kind TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL, value TEXT NOT NULL, expires_at INTEGER,
-  PRIMARY KEY (kind, name));
+  listed_at INTEGER, PRIMARY KEY (kind, name));
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS queue_entries (
   queue TEXT NOT NULL, seq INTEGER NOT NULL, message_id TEXT NOT NULL, parked INTEGER NOT NULL,
@@ -63,6 +63,8 @@ function migrate(db: DatabaseSync): void {
     .all()
     .map((c) => c.name);
   if (!recordColumns.includes("expires_at")) db.exec("ALTER TABLE records ADD COLUMN expires_at INTEGER");
+  if (!recordColumns.includes("listed_at")) db.exec("ALTER TABLE records ADD COLUMN listed_at INTEGER");
+  db.exec("CREATE INDEX IF NOT EXISTS records_listed ON records (kind, listed_at, name) WHERE listed_at IS NOT NULL");
   const messageColumns = db
     .prepare("PRAGMA table_info(messages)")
     .all()

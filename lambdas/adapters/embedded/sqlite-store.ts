@@ -5,6 +5,7 @@ import type {
   Positioned,
   QueueEntry,
   RecordKind,
+  RecordPutOptions,
   ScanOptions,
   Store,
   Versioned,
@@ -33,17 +34,16 @@ const CHUNK = 200;
 type Row = Record<string, SQLInputValue>;
 
 /** Where a scan in (time, seq) order resumes: rows strictly after this one (`key`: its seq). */
-type SeqCursor = ScanWindow<number>["after"];
 
 /**
  * Builds the keyset condition for a scan ordered by (timeColumn, seq) in either direction, so paging
  * with a cursor never skips or repeats an item even when many share a millisecond.
  */
-function scanCondition(
-  window: ScanWindow<number>,
+function scanCondition<K extends number | string>(
+  window: ScanWindow<K>,
   timeColumn: string,
   seqColumn: string,
-  after: SeqCursor,
+  after: ScanWindow<K>["after"],
 ): { where: string[]; args: SQLInputValue[]; orderBy: string } {
   const where: string[] = [];
   const args: SQLInputValue[] = [];
@@ -367,21 +367,19 @@ export class SqliteStore implements Store {
     name: string,
     value: T,
     expectedVersion: number | undefined,
-    expiresAt?: number,
+    options: RecordPutOptions = {},
   ): Promise<boolean> {
     const text = JSON.stringify(value);
-    const expires = expiresAt ?? null;
+    const expires = options.expiresAt ?? null;
+    const listed = options.listedAt ?? null;
     const write = () =>
       expectedVersion === undefined
-        ? this.sql("INSERT OR IGNORE INTO records (kind, name, version, value, expires_at) VALUES (?, ?, 1, ?, ?)").run(
-            kind,
-            name,
-            text,
-            expires,
-          )
+        ? this.sql(
+            "INSERT OR IGNORE INTO records (kind, name, version, value, expires_at, listed_at) VALUES (?, ?, 1, ?, ?, ?)",
+          ).run(kind, name, text, expires, listed)
         : this.sql(
-            "UPDATE records SET version = version + 1, value = ?, expires_at = ? WHERE kind = ? AND name = ? AND version = ?",
-          ).run(text, expires, kind, name, expectedVersion);
+            "UPDATE records SET version = version + 1, value = ?, expires_at = ?, listed_at = ? WHERE kind = ? AND name = ? AND version = ?",
+          ).run(text, expires, listed, kind, name, expectedVersion);
     return this.group.write(write).changes === 1;
   }
 
@@ -393,6 +391,25 @@ export class SqliteStore implements Store {
           : this.sql("DELETE FROM records WHERE kind = ? AND name = ? AND version = ?").run(kind, name, expectedVersion)
         ).changes === 1,
     );
+  }
+
+  async *scanRecords<T>(kind: RecordKind, options: ScanOptions): AsyncIterable<Positioned<T>> {
+    const window = scanWindow(options, (key) => key);
+    let after = window.after;
+    for (;;) {
+      const { where, args, orderBy } = scanCondition(window, "listed_at", "name", after);
+      const rows = this.sql(
+        `SELECT name, listed_at, value FROM records WHERE kind = ? AND listed_at IS NOT NULL
+           ${where.length ? `AND ${where.join(" AND ")}` : ""} ORDER BY ${orderBy} LIMIT ${CHUNK}`,
+      ).all(kind, ...args) as Row[];
+      for (const row of rows) {
+        const position = { time: Number(row.listed_at), key: String(row.name) };
+        yield { position, item: JSON.parse(row.value as string) as T };
+      }
+      if (rows.length < CHUNK) return;
+      const last = rows[rows.length - 1] as Row;
+      after = { time: Number(last.listed_at), key: String(last.name) };
+    }
   }
 
   async listRecords<T>(kind: RecordKind): Promise<T[]> {

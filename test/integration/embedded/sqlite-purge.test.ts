@@ -45,11 +45,15 @@ it("drops records past their expiry (ended workflow runs) and keeps the others",
   const db = openDatabase(dir);
   const store = new SqliteStore(db);
   const now = Date.now();
-  await store.putRecord("workflowRun", "ended-long-ago", { state: "RUN_SUCCESS" }, undefined, now - 1_000);
-  await store.putRecord("workflowRun", "ended-recently", { state: "RUN_SUCCESS" }, undefined, now + 60_000);
+  await store.putRecord("workflowRun", "ended-long-ago", { state: "RUN_SUCCESS" }, undefined, {
+    expiresAt: now - 1_000,
+  });
+  await store.putRecord("workflowRun", "ended-recently", { state: "RUN_SUCCESS" }, undefined, {
+    expiresAt: now + 60_000,
+  });
   await store.putRecord("workflowRun", "running", { state: "RUN_STARTED" }, undefined);
   // A compare-and-set that ends a run gives it its expiry; one without an expiry clears it.
-  await store.putRecord("queue", "q", { n: 1 }, undefined, now - 1_000);
+  await store.putRecord("queue", "q", { n: 1 }, undefined, { expiresAt: now - 1_000 });
   await store.putRecord("queue", "q", { n: 2 }, 1);
 
   store.purge(now - 7 * 86_400_000);

@@ -104,3 +104,25 @@ it("reads the DLQ entries of an earlier version (meta as JSON inside the entry's
     closeDatabase(db);
   }
 });
+
+it("opens a records table without expires_at and listed_at: old records stay readable, new runs are listed", async () => {
+  const dir = testDir();
+  const before = new DatabaseSync(join(dir, "herald.sqlite"));
+  before.exec(`CREATE TABLE records (
+    kind TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (kind, name));`);
+  before.prepare("INSERT INTO records VALUES ('queue', 'q1', 3, ?)").run(JSON.stringify({ parallelism: 2 }));
+  before.close();
+
+  const db = openDatabase(dir);
+  const store = new SqliteStore(db);
+  expect(await store.getRecord("queue", "q1")).toEqual({ value: { parallelism: 2 }, version: 3 });
+  await store.putRecord("workflowRun", "run-a", { runId: "run-a" }, undefined, { listedAt: 1_000 });
+  await store.putRecord("workflowRun", "run-b", { runId: "run-b" }, undefined, { listedAt: 2_000 });
+  const listed: string[] = [];
+  for await (const { item } of store.scanRecords<{ runId: string }>("workflowRun", { order: "latestFirst" })) {
+    listed.push(item.runId);
+  }
+  expect(listed).toEqual(["run-b", "run-a"]);
+  closeDatabase(db);
+});

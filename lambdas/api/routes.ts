@@ -6,7 +6,14 @@ import { badRequest, notFound } from "../core/errors.ts";
 import { parseJsonBody } from "../core/json-body.ts";
 import { assertIds, parseListQuery, WORKFLOW_KEYS, type ListQuery, type QuerySpec } from "../core/filters.ts";
 import { listLogs } from "../core/logs.ts";
-import { getWorkflowDlq, retryFailureFunction, reviveMany, reviveOne, workflowOnly } from "../core/workflow-dlq.ts";
+import {
+  deleteWorkflowDlq,
+  getWorkflowDlq,
+  retryFailureFunction,
+  reviveMany,
+  reviveOne,
+  workflowOnly,
+} from "../core/workflow-dlq.ts";
 import { BATCH_BODIES, publishBatch } from "../core/batch.ts";
 import type { HeraldConfig } from "../core/config.ts";
 import {
@@ -410,7 +417,7 @@ export const ROUTES: Route[] = [
     method: "DELETE",
     segments: ["v2", "workflows", "dlq"],
     access: "write",
-    handler: async (ctx, request) => json(await deleteDlqBulk(ctx, workflowOnly(parseListQuery(params(request), DLQ)))),
+    handler: async (ctx, request) => json(await deleteWorkflowDlq(ctx, parseListQuery(params(request), DLQ))),
   },
   {
     method: "DELETE",

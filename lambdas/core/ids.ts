@@ -58,8 +58,13 @@ export async function derivedMessageId(nowMs: number, seed: string): Promise<str
   for (let i = 0; i < 16; i++) tail += CROCKFORD[(digest[i] as number) % 32];
   return `msg_${encodeTime(nowMs)}${tail}`;
 }
-/** A workflow run id as the Workflow SDK makes them. */
-export const newWorkflowRunId = (): string => `wfr_${randomChars(21, ALNUM)}`;
+/** A workflow run id of the Workflow SDK's shape, fixed by what made it (a DLQ entry revived). */
+export async function derivedWorkflowRunId(seed: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(seed)));
+  let tail = "";
+  for (let i = 0; i < 21; i++) tail += ALNUM[(digest[i] as number) % ALNUM.length];
+  return `wfr_${tail}`;
+}
 export const newScheduleId = (): string => `scd_${randomChars(24, ALNUM)}`;
 
 /** The creation time a message id starts with (newMessageId, derivedMessageId), or undefined. */

@@ -6,14 +6,14 @@ import { acceptMessage } from "./accept.ts";
 import { callbackMessage } from "./callbacks.ts";
 import type { HeraldContext } from "./context.ts";
 import { configOverrides, selectEntries } from "./dlq.ts";
-import { badRequest, notFound } from "./errors.ts";
+import { badRequest, HttpError, notFound } from "./errors.ts";
 import type { ListQuery } from "./filters.ts";
 import type { IncomingHeaders } from "./headers.ts";
-import { newMessageId, newWorkflowRunId } from "./ids.ts";
+import { derivedMessageId, derivedWorkflowRunId, newMessageId } from "./ids.ts";
 import type { DlqEntry, Message } from "./message.ts";
 import { parsePublishOptions } from "./publish-options.ts";
 import { dlqView } from "./views.ts";
-import { createRun, getRun, type RunSettings, type WorkflowRun } from "./workflow.ts";
+import { createRun, getRun, type RunSettings, type WorkflowLink } from "./workflow.ts";
 
 export type Revival = "resume" | "restart";
 
@@ -24,6 +24,9 @@ export interface RevivedRun {
 
 /** Most entries one bulk resume or restart revives (QStash's documented limit); a cursor says there are more. */
 export const MAX_REVIVED_PER_CALL = 50;
+
+/** How long a run made from a DLQ entry belongs to the call that made it (twice API Gateway's 30 s). */
+const REVIVE_LEASE_MS = 60_000;
 
 /** The DLQ entry of a workflow step, or 404 (none) / 400 (a plain QStash message's). */
 async function workflowEntry(ctx: HeraldContext, dlqId: string): Promise<DlqEntry> {
@@ -50,7 +53,7 @@ export async function reviveOne(
   if (runId !== undefined && (runId.length > 256 || !/^[\w.:-]+$/.test(runId))) {
     throw badRequest("invalid Upstash-Workflow-RunId");
   }
-  return revive(ctx, how, entry, headers, runId || newWorkflowRunId());
+  return revive(ctx, how, entry, headers, runId || undefined);
 }
 
 /** `POST /v2/workflows/dlq/{resume|restart}?dlqIds=…` or with filters: at most 50 runs per call. */
@@ -60,10 +63,34 @@ export async function reviveMany(
   query: ListQuery,
   headers: IncomingHeaders,
 ): Promise<{ workflowRuns: RevivedRun[]; cursor?: string }> {
-  const page = await selectEntries(ctx, workflowOnly(query, MAX_REVIVED_PER_CALL));
+  const page = await selectWorkflowEntries(ctx, query, MAX_REVIVED_PER_CALL);
+  // Named entries are all checked before any is revived; entries found by filter that are not a failed
+  // run's step are passed over.
+  if (query.ids) page.items.forEach(assertRevivable);
+  const revivable = page.items.filter((entry) => {
+    const link = entry.message.workflow as WorkflowLink;
+    return link.callType !== "toCallback" && link.seq >= 0;
+  });
   const workflowRuns: RevivedRun[] = [];
-  for (const entry of page.items) workflowRuns.push(await revive(ctx, how, entry, headers, newWorkflowRunId()));
+  for (const entry of revivable) workflowRuns.push(await revive(ctx, how, entry, headers));
   return { workflowRuns, ...(page.cursor ? { cursor: page.cursor } : {}) };
+}
+
+/** `DELETE /v2/workflows/dlq` by `dlqIds` or filters: workflow entries only. */
+export async function deleteWorkflowDlq(
+  ctx: HeraldContext,
+  query: ListQuery,
+): Promise<{ deleted: number; cursor?: string }> {
+  const page = await selectWorkflowEntries(ctx, query);
+  let deleted = 0;
+  for (const entry of page.items) if (await ctx.store.deleteDlq(entry.dlqId)) deleted++;
+  return { deleted, ...(page.cursor ? { cursor: page.cursor } : {}) };
+}
+
+/** The entries a query selects that belong to workflow runs (also when it names them by id). */
+async function selectWorkflowEntries(ctx: HeraldContext, query: ListQuery, max?: number) {
+  const page = await selectEntries(ctx, workflowOnly(query, max));
+  return { ...page, items: page.items.filter((entry) => entry.message.workflow !== undefined) };
 }
 
 /** The query limited to workflow entries, and to `max` of them when it pages by filter. */
@@ -78,41 +105,66 @@ export function workflowOnly(query: ListQuery, max?: number): ListQuery {
  * failed run had accepted, then its failed step again under a new message id, delivered with that log —
  * the workflow skips the steps it finds done and goes on from the failed one. Either way the run keeps
  * the failed run's settings, with the request's `Upstash-Retries`, `-Retry-Delay`, `-Delay` and
- * `-Flow-Control-*` over them. The entry goes once the new run's first message is accepted: a crash in
- * between leaves the entry, and a second call makes another run.
+ * `-Flow-Control-*` over them. The entry goes once the new run's first message is accepted.
+ *
+ * The new run's id (unless the request names one) and its message's id derive from the entry: a call
+ * repeated after a crash or a lost answer finishes the same run instead of starting a second one (steps
+ * already appended are not appended again; the message is stored once).
  */
 async function revive(
   ctx: HeraldContext,
   how: Revival,
   entry: DlqEntry,
   headers: IncomingHeaders,
-  runId: string,
+  requestedRunId?: string,
 ): Promise<RevivedRun> {
-  const link = entry.message.workflow;
-  if (!link) throw badRequest(`dlq message "${entry.dlqId}" is not a workflow run's`);
+  const link = assertRevivable(entry);
   const failed = await getRun(ctx, link.runId);
   if (!failed) throw notFound(`workflow run ${link.runId} of dlq message "${entry.dlqId}" is gone`);
   const steps = await ctx.store.listSteps(link.runId);
   const from = how === "restart" ? steps[0] : steps.find((step) => step.seq === link.seq);
   if (!from) throw notFound(`the step log of workflow run ${link.runId} is gone`);
 
+  const runId = requestedRunId ?? (await derivedWorkflowRunId(`${entry.dlqId}/${how}`));
   const now = ctx.clock.now();
   const overrides = { ...configOverrides(headers, now, ctx), ...flowControlOverride(headers, now, ctx) };
-  const settings = overriddenSettings(failed.value.settings, overrides);
-  const messageId = newMessageId(now);
-  const run: WorkflowRun = {
-    runId,
-    url: failed.value.url,
-    createdAt: now,
-    state: "RUN_STARTED",
-    initialMessageId: how === "restart" ? messageId : (steps[0] ?? from).messageId,
-    settings,
-  };
+  let run = (await getRun(ctx, runId))?.value;
+  if (run && run.revivedFrom !== entry.dlqId) throw new HttpError(409, `workflow run ${runId} exists already`);
+  // Another call made this run moments ago and may still be appending its steps: only a call older than
+  // any request can be (API Gateway ends them after 30 s) is taken as dead and finished here.
+  if (run && now - run.createdAt < REVIVE_LEASE_MS) {
+    throw new HttpError(409, `dlq message "${entry.dlqId}" is being revived by another call; try again in a minute`);
+  }
+  if (!run) {
+    run = {
+      runId,
+      url: failed.value.url,
+      createdAt: now,
+      state: "RUN_STARTED",
+      initialMessageId: "",
+      settings: overriddenSettings(failed.value.settings, overrides),
+      revivedFrom: entry.dlqId,
+    };
+    const messageId = await derivedMessageId(run.createdAt, `${runId}/revived`);
+    run.initialMessageId = how === "restart" ? messageId : (steps[0] ?? from).messageId;
+    await createRun(ctx, run, []);
+  }
+  const { settings, createdAt } = run;
+  const messageId = await derivedMessageId(createdAt, `${runId}/revived`);
   const carried = how === "restart" ? [] : steps.filter((step) => step.seq !== link.seq);
-  const seq = await createRun(ctx, run, [
-    ...carried.map(({ messageId: id, callType, body, createdAt }) => ({ messageId: id, callType, body, createdAt })),
-    { messageId, callType: "step", body: from.body, createdAt: now },
-  ]);
+  const wanted = [
+    ...carried.map(({ messageId: id, callType, body, createdAt: at }) => ({
+      messageId: id,
+      callType,
+      body,
+      createdAt: at,
+    })),
+    { messageId, callType: "step", body: from.body, createdAt },
+  ];
+  // Appended in order by one call at a time (createRun and the lease refuse a concurrent one): whatever an
+  // interrupted call appended is the start of `wanted`.
+  const logged = (await ctx.store.listSteps(runId)).length;
+  for (const step of wanted.slice(logged)) await ctx.store.appendStep(runId, step);
   const source = entry.message;
   const message: Message = {
     messageId,
@@ -123,17 +175,32 @@ async function revive(
     maxRetries: settings.maxRetries,
     labels: settings.labels,
     notBefore: Math.max(now, overrides.notBefore ?? now),
-    createdAt: now,
-    workflow: { runId, seq, callType: "step", runCreatedAt: now, runUrl: failed.value.url },
+    createdAt,
+    workflow: { runId, seq: wanted.length - 1, callType: "step", runCreatedAt: createdAt, runUrl: run.url },
   };
   if (settings.retryDelayExpression !== undefined) message.retryDelayExpression = settings.retryDelayExpression;
   if (settings.timeoutSec !== undefined) message.timeoutSec = settings.timeoutSec;
   if (settings.flowControl) message.flowControl = settings.flowControl;
   if (settings.failureCallback) message.failureCallback = settings.failureCallback;
   if (source.callerIp !== undefined) message.callerIp = source.callerIp;
-  await acceptMessage(ctx, message);
+  // Stored (not carried with its job) so that a repeated call finds it and does not send it twice.
+  await acceptMessage(ctx, message, { stored: true });
   await ctx.store.deleteDlq(entry.dlqId);
-  return { workflowRunId: runId, workflowCreatedAt: now };
+  return { workflowRunId: runId, workflowCreatedAt: createdAt };
+}
+
+/**
+ * The entry's place in a failed run, or 400: a plain message's entry; a `context.call`'s (its run went
+ * on: the call's failure reached the workflow as the call's result); a wait's timeout that never joined
+ * its run's log.
+ */
+function assertRevivable(entry: DlqEntry): WorkflowLink {
+  const link = entry.message.workflow;
+  if (!link) throw badRequest(`dlq message "${entry.dlqId}" is not a workflow run's`);
+  if (link.callType === "toCallback" || link.seq < 0) {
+    throw badRequest(`dlq message "${entry.dlqId}" is not a failed run's step: its run did not fail with it`);
+  }
+  return link;
 }
 
 function flowControlOverride(headers: IncomingHeaders, now: number, ctx: HeraldContext): Partial<Message> {

@@ -52,7 +52,14 @@ interface PendingEvent {
   runId: string;
   data: string;
   createdAt: number;
+  /** Made by a call to the run's webhook (workflow-hooks.ts): only a waitForWebhook takes it. */
+  webhook?: boolean;
 }
+
+/** Most event data kept for a later wait: a record is one DynamoDB item (400 KB at most). */
+export const MAX_PENDING_EVENT_BYTES = 256 * 1024;
+
+const WEBHOOK_STEP = "WaitForWebhook";
 
 const waiterName = (eventId: string, runId: string, step: WaitStep): string =>
   `${eventId}/${runId}/${step.targetStep ?? 0}-${step.stepId ?? 0}`;
@@ -133,7 +140,8 @@ export async function waitForEvent(
     timeoutMessageId: await derivedMessageId(now, `${name}/timeout`),
   };
   const pending = await ctx.store.getRecord<PendingEvent>(EVENT, `${runId}/${eventId}`);
-  if (pending) {
+  // A webhook's call resumes only a waitForWebhook: its URL must not be a way to send other events.
+  if (pending && (!pending.value.webhook || step.stepType === WEBHOOK_STEP)) {
     // Notified before it waited: resume now with that event, once.
     if (await ctx.store.deleteRecord(EVENT, `${runId}/${eventId}`, pending.version)) {
       await publishResult(ctx, { ...waiter, createdAt: pending.value.createdAt }, pending.value.data, "lookback");
@@ -216,9 +224,24 @@ async function claimWaiter(ctx: HeraldContext, name: string, who: string): Promi
  * `POST /v2/notify/{eventId}` and `/v2/notify/{runId}/{eventId}`: resumes the runs waiting for the event
  * with its data. With a run id and no waiter yet, the event is kept for that run's wait (lookback).
  */
-export async function notify(ctx: HeraldContext, eventId: string, data: string, runId?: string) {
+export async function notify(
+  ctx: HeraldContext,
+  eventId: string,
+  data: string,
+  runId?: string,
+  options: { webhook?: boolean } = {},
+) {
   const answers: { waiter: ReturnType<typeof waiterView>; messageId: string; error: string }[] = [];
   for (const waiter of await waitersOf(ctx, eventId, runId)) {
+    if (options.webhook && waiter.step.stepType !== WEBHOOK_STEP) continue;
+    // Checked before the waiter is taken: a result too large to publish must not leave the run waiting.
+    const size = resultBody(waiter, { out: toBase64(new TextEncoder().encode(data)), timedOut: false }).byteLength;
+    if (size > ctx.config.maxBodyBytes) {
+      throw new HttpError(
+        413,
+        `event data too large: the resuming step would be ${size} bytes, over the message limit`,
+      );
+    }
     if (!(await claimWaiter(ctx, waiter.name, "notify"))) continue; // the timeout won
     const messageId = await publishResult(ctx, waiter, data, "notify");
     await cancelMessage(ctx, waiter.timeoutMessageId).catch((error: unknown) => {
@@ -230,7 +253,16 @@ export async function notify(ctx: HeraldContext, eventId: string, data: string, 
   if (answers.length === 0 && runId !== undefined) {
     const run = await getRun(ctx, runId);
     if (run?.value.state === "RUN_STARTED") {
-      const pending: PendingEvent = { eventId, runId, data, createdAt: ctx.clock.now() };
+      if (new TextEncoder().encode(data).byteLength > MAX_PENDING_EVENT_BYTES) {
+        throw new HttpError(413, `event data over ${MAX_PENDING_EVENT_BYTES} bytes cannot be kept for a later wait`);
+      }
+      const pending: PendingEvent = {
+        eventId,
+        runId,
+        data,
+        createdAt: ctx.clock.now(),
+        ...(options.webhook ? { webhook: true } : {}),
+      };
       // Kept for the run's later wait, at most as long as a wait lasts by default, plus the retention.
       const expiresAt = pending.createdAt + DEFAULT_TIMEOUT_SEC * 1000 + ctx.config.retentionMs;
       await ctx.store.putRecord(EVENT, `${runId}/${eventId}`, pending, undefined, { expiresAt });

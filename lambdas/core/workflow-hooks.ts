@@ -64,5 +64,5 @@ export async function callHook(ctx: HeraldContext, call: HookCall): Promise<{ no
     header: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]])),
     body: toBase64(call.body),
   });
-  return { notified: (await notify(ctx, eventId, data, runId)).length };
+  return { notified: (await notify(ctx, eventId, data, runId, { webhook: true })).length };
 }

@@ -46,6 +46,8 @@ export interface WorkflowRun {
   result?: string;
   /** The run that started this one with context.invoke: it gets a step when this one ends. */
   invoker?: Invoker;
+  /** The DLQ entry this run was resumed or restarted from (workflow-dlq.ts). */
+  revivedFrom?: string;
 }
 
 /** What `context.invoke` sends in its trigger's body around the invoked run's payload. */
@@ -176,7 +178,7 @@ export async function createRun(
   steps: Omit<WorkflowStep, "seq">[],
 ): Promise<number> {
   if (!(await ctx.store.putRecord(RUN, run.runId, run, undefined, { listedAt: run.createdAt }))) {
-    throw badRequest(`workflow run ${run.runId} exists already`);
+    throw new HttpError(409, `workflow run ${run.runId} exists already`);
   }
   let seq = -1;
   for (const step of steps) seq = await ctx.store.appendStep(run.runId, step);
@@ -395,6 +397,7 @@ export async function cancelRuns(ctx: HeraldContext, query: URLSearchParams): Pr
     for await (const { item: run } of scan) {
       if (runIds.length === count) break;
       if (run.state !== "RUN_STARTED") continue;
+      if ((from !== undefined && run.createdAt < from) || (to !== undefined && run.createdAt > to)) continue;
       if (urls.length > 0 && !urls.some((url) => (exact ? run.url === url : run.url.startsWith(url)))) continue;
       if (labels.length > 0 && !run.settings.labels.some((label) => labels.includes(label))) continue;
       runIds.push(run.runId);

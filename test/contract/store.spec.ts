@@ -419,6 +419,18 @@ export function storeContract(name: string, open: () => Promise<StoreFixture>): 
         expect((await read("latestFirst", cut)).map((r) => r.key)).toEqual(newest.slice(101).map((r) => r.key));
         const cutOld = oldest[4] as { time: number; key: string };
         expect((await read("earliestFirst", cutOld)).map((r) => r.key)).toEqual(oldest.slice(5).map((r) => r.key));
+        // Empty and out-of-range windows list nothing (and do not fail): reversed, negative, past 13 digits.
+        for (const bounds of [
+          { fromTime: base + 10, toTime: base + 5 },
+          { toTime: -1 },
+          { fromTime: 100_000_000_000_000 },
+        ]) {
+          const found: string[] = [];
+          for await (const { position } of store.scanRecords(kind, { order: "earliestFirst", ...bounds })) {
+            found.push(position.key ?? "");
+          }
+          expect(found).toEqual([]);
+        }
       }),
       60_000,
     );

@@ -97,6 +97,32 @@ describeEachMode("the workflow DLQ", (mode) => {
     expect(flaky.failures).toHaveLength(1);
   }, 90_000);
 
+  it("starts one run when the same entry is resumed twice at once", async () => {
+    const flaky = flakyWorkflow("/wf/resume-twice");
+    const { workflowRunId: failedRun } = await client.trigger({
+      url: `${app.url}/wf/resume-twice`,
+      body: { order: 4 },
+      retries: 0,
+    });
+    const entry = await dlqEntryOf(failedRun);
+    const answers = await Promise.all(
+      [0, 1].map(async () => {
+        const res = await herald.api(`/v2/workflows/dlq/resume/${entry.dlqId}`, { method: "POST" });
+        return { status: res.status, body: (await res.json()) as { workflowRunId?: string; error?: string } };
+      }),
+    );
+    const won = answers.filter((a) => a.status === 200);
+    expect(won).toHaveLength(1);
+    // The other was told the entry is taken (409) or gone (404, when the first had finished already).
+    const lost = answers.find((a) => a.status !== 200);
+    expect([404, 409]).toContain(lost?.status);
+    expect(lost?.body.error).toEqual(expect.any(String));
+    const newRun = won[0]?.body.workflowRunId ?? "";
+    await eventually(() => flaky.finished.get(newRun), 30_000);
+    expect(flaky.finished.size).toBe(1);
+    expect(flaky.ran).toEqual({ first: 1, second: 2, third: 1 });
+  }, 90_000);
+
   it("restarts a failed run from the start with the request's retries, selected by filter", async () => {
     const flaky = flakyWorkflow("/wf/restart");
     const { workflowRunId: failedRun } = await client.trigger({
@@ -172,6 +198,13 @@ describeEachMode("the workflow DLQ", (mode) => {
       expect(res.status).toBe(400);
       expect(await res.json()).toEqual({ error: `dlq message "${dlqId}" is not a workflow run's` });
     }
+    // Nor do the bulk forms touch it when it is named by id.
+    const bulkDelete = await herald.api(`/v2/workflows/dlq?dlqIds=${dlqId}`, { method: "DELETE" });
+    expect(await bulkDelete.json()).toEqual({ deleted: 0 });
+    const bulkResume = await herald.api(`/v2/workflows/dlq/resume?dlqIds=${dlqId}`, { method: "POST" });
+    expect(bulkResume.status).toBe(200);
+    expect(await bulkResume.json()).toEqual({ workflowRuns: [] });
+    expect((await herald.api(`/v2/dlq/${dlqId}`)).status).toBe(200);
     // Nor do the workflow DLQ's lists show it.
     const listed = (await (await herald.api(`/v2/workflows/dlq`)).json()) as { messages: { dlqId: string }[] };
     expect(listed.messages.map((m) => m.dlqId)).not.toContain(dlqId);

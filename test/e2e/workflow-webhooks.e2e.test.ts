@@ -80,6 +80,47 @@ describeEachMode("workflow webhooks", (mode) => {
     expect(await late.json()).toMatchObject({ error: expect.any(String) });
   }, 60_000);
 
+  it("answers a request too large to resume the run with 413, and the run still takes a later call", async () => {
+    const hooks = hookWorkflow("/wf/hook-big", "60s");
+    const { workflowRunId } = await client.trigger({ url: `${app.url}/wf/hook-big`, body: {} });
+    const hookUrl = await eventually(() => hooks.hookUrls.get(workflowRunId), 30_000);
+    // Wait until the run waits, so the call meets its waiter (base64 twice over: 700 KB becomes > 1 MiB).
+    const eventId = hookUrl.split("/").at(-1) as string;
+    await eventually(async () => {
+      const waiters = (await (await herald.api(`/v2/waiters/${eventId}`)).json()) as unknown[];
+      return waiters.length > 0 ? true : undefined;
+    }, 30_000);
+    const big = await fetch(hookUrl, { method: "POST", body: Buffer.alloc(700 * 1024, "a") });
+    expect(big.status).toBe(413);
+    expect(await big.json()).toEqual({ error: expect.stringContaining("too large") });
+    const small = await fetch(hookUrl, { method: "POST", body: "small enough" });
+    expect(small.status).toBe(200);
+    const outcome = await eventually(() => hooks.outcomes.get(workflowRunId), 30_000);
+    expect(outcome).toMatchObject({ timeout: false, body: "small enough" });
+  }, 60_000);
+
+  it("resumes only the webhook's wait: its URL cannot send the run another event", async () => {
+    let approved: unknown;
+    app.route("/wf/hook-and-event", async (context) => {
+      const webhook = await context.createWebhook("make a hook");
+      await context.run("hand it out", async () => webhook.webhookUrl);
+      const { eventData, timeout } = await context.waitForEvent("approval", "approval-1", { timeout: "3s" });
+      await context.run("record", async () => void (approved = { eventData, timeout }));
+    });
+    const { workflowRunId } = await client.trigger({ url: `${app.url}/wf/hook-and-event`, body: {} });
+    // The hook URL of this run, with the event id of its ordinary wait in place of the hook's.
+    const forged = await eventually(async () => {
+      const waiters = (await (await herald.api(`/v2/waiters/approval-1`)).json()) as unknown[];
+      if (waiters.length === 0) return undefined;
+      return `${herald.server.url}/v2/workflows/hooks/${USER_ID}/${workflowRunId}/approval-1`;
+    }, 30_000);
+    const called = await fetch(forged, { method: "POST", body: "approve it" });
+    expect(called.status).toBe(200);
+    expect(await called.json()).toEqual({ notified: 0 });
+    // The wait ran to its timeout: the forged call did not resume it.
+    expect(await eventually(() => approved, 30_000)).toEqual({ eventData: undefined, timeout: true });
+  }, 60_000);
+
   it("times out when nobody calls, and refuses another user's hook URL", async () => {
     const hooks = hookWorkflow("/wf/hook-timeout", "2s");
     const { workflowRunId } = await client.trigger({ url: `${app.url}/wf/hook-timeout`, body: {} });

@@ -346,7 +346,9 @@ export class DynamoStore implements Store {
 
   async *scanDlq(options: ScanOptions): AsyncIterable<Positioned<DlqEntry>> {
     const desc = options.order === "latestFirst";
-    const { lo, hi } = sortKeyBounds(options);
+    const bounds = sortKeyBounds(options);
+    if (!bounds) return;
+    const { lo, hi } = bounds;
     const shards = Array.from({ length: SHARDS }, (_, shard) =>
       this.table.queryAll({
         IndexName: GSI_LISTS.indexName,
@@ -434,7 +436,9 @@ export class DynamoStore implements Store {
 
   async *scanRecords<T>(kind: RecordKind, options: ScanOptions): AsyncIterable<Positioned<T>> {
     const desc = options.order === "latestFirst";
-    const { lo, hi } = sortKeyBounds(options);
+    const bounds = sortKeyBounds(options);
+    if (!bounds) return;
+    const { lo, hi } = bounds;
     const shards = Array.from({ length: SHARDS }, (_, shard) =>
       this.table.queryAll({
         IndexName: GSI_LISTS.indexName,
@@ -476,18 +480,22 @@ function metaOfItem(item: Item): MessageMeta {
   return JSON.parse(json) as MessageMeta;
 }
 
+const RECORD_SCAN_PAGE = 25;
+const MAX_SORT_TIME = 9_999_999_999_999; // the largest time a 13-digit key holds
+const clampTime = (time: number): number => Math.min(Math.max(Math.trunc(time), 0), MAX_SORT_TIME);
+
 /**
- * Inclusive sort-key bounds for `<time13>#<key>` keys from the time range and the resume position.
+ * Inclusive sort-key bounds for `<time13>#<key>` keys from the time range and the resume position, or
+ * undefined when the range is empty (DynamoDB refuses BETWEEN with its bounds reversed). Times are clamped
+ * to what a 13-digit key holds: a negative or 15-digit date must not sort among today's keys.
  * An exclusive resume position is included by the bounds and skipped by the caller.
  */
-const RECORD_SCAN_PAGE = 25;
-
-function sortKeyBounds(options: ScanOptions): { lo: string; hi: string } {
-  const { desc, after, fromTime = 0, toTime = 9_999_999_999_999 } = scanWindow(options, (key) => key);
-  let lo = `${pad(fromTime)}#`;
-  let hi = `${pad(toTime)}#\uffff`;
-  const bound = after && `${pad(after.time)}#${after.key}`;
+function sortKeyBounds(options: ScanOptions): { lo: string; hi: string } | undefined {
+  const { desc, after, fromTime = 0, toTime = MAX_SORT_TIME } = scanWindow(options, (key) => key);
+  let lo = `${pad(clampTime(fromTime))}#`;
+  let hi = `${pad(clampTime(toTime))}#\uffff`;
+  const bound = after && `${pad(clampTime(after.time))}#${after.key}`;
   if (bound !== undefined && desc && bound < hi) hi = bound;
   if (bound !== undefined && !desc && bound > lo) lo = bound;
-  return { lo, hi };
+  return lo <= hi ? { lo, hi } : undefined;
 }

@@ -63,7 +63,13 @@ function migrate(db: DatabaseSync): void {
     .all()
     .map((c) => c.name);
   if (!recordColumns.includes("expires_at")) db.exec("ALTER TABLE records ADD COLUMN expires_at INTEGER");
-  if (!recordColumns.includes("listed_at")) db.exec("ALTER TABLE records ADD COLUMN listed_at INTEGER");
+  if (!recordColumns.includes("listed_at")) {
+    db.exec("ALTER TABLE records ADD COLUMN listed_at INTEGER");
+    // Runs written before the index are listed by their creation, as new ones are.
+    db.exec(
+      "UPDATE records SET listed_at = json_extract(value, '$.createdAt') WHERE kind = 'workflowRun' AND listed_at IS NULL",
+    );
+  }
   db.exec("CREATE INDEX IF NOT EXISTS records_listed ON records (kind, listed_at, name) WHERE listed_at IS NOT NULL");
   const messageColumns = db
     .prepare("PRAGMA table_info(messages)")

@@ -105,13 +105,16 @@ it("reads the DLQ entries of an earlier version (meta as JSON inside the entry's
   }
 });
 
-it("opens a records table without expires_at and listed_at: old records stay readable, new runs are listed", async () => {
+it("opens a records table without expires_at and listed_at: old records stay readable, runs are listed", async () => {
   const dir = testDir();
   const before = new DatabaseSync(join(dir, "herald.sqlite"));
   before.exec(`CREATE TABLE records (
     kind TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL, value TEXT NOT NULL,
     PRIMARY KEY (kind, name));`);
   before.prepare("INSERT INTO records VALUES ('queue', 'q1', 3, ?)").run(JSON.stringify({ parallelism: 2 }));
+  before
+    .prepare("INSERT INTO records VALUES ('workflowRun', 'run-old', 1, ?)")
+    .run(JSON.stringify({ runId: "run-old", createdAt: 1_500 }));
   before.close();
 
   const db = openDatabase(dir);
@@ -123,6 +126,6 @@ it("opens a records table without expires_at and listed_at: old records stay rea
   for await (const { item } of store.scanRecords<{ runId: string }>("workflowRun", { order: "latestFirst" })) {
     listed.push(item.runId);
   }
-  expect(listed).toEqual(["run-b", "run-a"]);
+  expect(listed).toEqual(["run-b", "run-old", "run-a"]); // the earlier run, by its creation
   closeDatabase(db);
 });

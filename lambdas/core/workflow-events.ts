@@ -198,9 +198,8 @@ const waiterView = (waiter: Waiter) => ({
 
 async function waitersOf(ctx: HeraldContext, eventId: string, runId?: string): Promise<Waiter[]> {
   const prefix = runId === undefined ? `${eventId}/` : `${eventId}/${runId}/`;
-  return (await ctx.store.listRecords<Waiter>(WAITER)).filter(
-    (waiter) => waiter.name.startsWith(prefix) && waiter.wonBy === undefined,
-  );
+  // Waiter names start with the event id: only that event's waiters are read.
+  return (await ctx.store.listRecords<Waiter>(WAITER, prefix)).filter((waiter) => waiter.wonBy === undefined);
 }
 
 /** `GET /v2/waiters/{eventId}`. */

@@ -46,8 +46,8 @@ export interface RecordStore {
   ): Promise<boolean>;
   /** Deletes (only when the stored version is `expectedVersion`, if given); false when nothing was deleted. */
   deleteRecord(kind: RecordKind, name: string, expectedVersion?: number): Promise<boolean>;
-  /** Every record of a kind, ordered by name. */
-  listRecords<T>(kind: RecordKind): Promise<T[]>;
+  /** Every record of a kind (whose name starts with `prefix`, if given), ordered by name. */
+  listRecords<T>(kind: RecordKind, prefix?: string): Promise<T[]>;
   /**
    * The records of a kind put with `listedAt`, in its order (ties by name), read a page at a time from an
    * index: what lists workflow runs newest first without reading every run. Positions: `{time: listedAt,

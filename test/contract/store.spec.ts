@@ -453,6 +453,8 @@ export function storeContract(name: string, open: () => Promise<StoreFixture>): 
         const listed = await store.listRecords<{ n: unknown }>(kind);
         const mine = listed.filter((v) => v.n === 2 || v.n === "b");
         expect(mine).toEqual([{ n: 2 }, { n: "b" }]); // by name
+        expect(await store.listRecords(kind, `${name}-`)).toEqual([{ n: "b" }]); // by name prefix
+        expect(await store.listRecords(kind, `${name}-%_`)).toEqual([]); // a prefix is not a pattern
         expect(await store.deleteRecord(kind, name, 1)).toBe(false); // stale version: kept
         expect(await store.getRecord(kind, name)).toEqual({ value: { n: 2 }, version: 2 });
         expect(await store.deleteRecord(kind, `${name}-b`, 1)).toBe(true);

@@ -423,11 +423,11 @@ export class DynamoStore implements Store {
     return outcome.made && outcome.result.Attributes !== undefined;
   }
 
-  async listRecords<T>(kind: RecordKind): Promise<T[]> {
+  async listRecords<T>(kind: RecordKind, prefix?: string): Promise<T[]> {
     const values: T[] = [];
     const items = this.table.queryAll({
-      KeyConditionExpression: "PK = :pk",
-      ExpressionAttributeValues: { ":pk": `R#${kind}` },
+      KeyConditionExpression: prefix ? "PK = :pk AND begins_with(SK, :prefix)" : "PK = :pk",
+      ExpressionAttributeValues: { ":pk": `R#${kind}`, ...(prefix ? { ":prefix": prefix } : {}) },
       ConsistentRead: true,
     });
     for await (const item of items) values.push(JSON.parse(item.value as string) as T);

@@ -412,8 +412,16 @@ export class SqliteStore implements Store {
     }
   }
 
-  async listRecords<T>(kind: RecordKind): Promise<T[]> {
-    const rows = this.sql("SELECT value FROM records WHERE kind = ? ORDER BY name").all(kind) as Row[];
+  async listRecords<T>(kind: RecordKind, prefix?: string): Promise<T[]> {
+    const rows = (
+      prefix
+        ? this.sql("SELECT value FROM records WHERE kind = ? AND substr(name, 1, ?) = ? ORDER BY name").all(
+            kind,
+            prefix.length,
+            prefix,
+          )
+        : this.sql("SELECT value FROM records WHERE kind = ? ORDER BY name").all(kind)
+    ) as Row[];
     return rows.map((row) => JSON.parse(row.value as string) as T);
   }
 

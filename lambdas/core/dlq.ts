@@ -9,10 +9,11 @@ import type { DlqEntry, Message } from "./message.ts";
 import { parsePublishOptions } from "./publish-options.ts";
 import { DEFAULT_PAGE_SIZE, decodeCursor, takePage } from "./paging.ts";
 import { dlqView } from "./views.ts";
+import { failureCallbackInfo } from "./workflow-logs.ts";
 
 /** Entries selected by ids, or one page of entries matching the filters (oldest first by default). */
 export async function selectEntries(
-  ctx: { store: DlqStore },
+  ctx: Pick<HeraldContext, "store">,
   query: ListQuery,
 ): Promise<{ items: DlqEntry[]; cursor?: string }> {
   if (query.ids) {
@@ -29,24 +30,39 @@ export async function selectEntries(
     ...(query.fromDate !== undefined ? { fromTime: query.fromDate } : {}),
     ...(query.toDate !== undefined ? { toTime: query.toDate } : {}),
   });
-  const accept = (entry: DlqEntry): boolean =>
+  const states = query.filter.failureFunctionState;
+  const accept = async (entry: DlqEntry): Promise<boolean> =>
     matchesFilter(entry.message, query.filter) &&
-    (query.responseStatus === undefined || query.responseStatus.includes(entry.response?.status ?? 0));
+    (query.responseStatus === undefined || query.responseStatus.includes(entry.response?.status ?? 0)) &&
+    (states === undefined || states.includes((await failureInfoOf(ctx, entry))?.state ?? ""));
   const size = (entry: DlqEntry): number => entry.message.body.byteLength + (entry.response?.body.byteLength ?? 0);
   return takePage(scan, accept, query.count ?? DEFAULT_PAGE_SIZE, size);
 }
 
 const withCursor = (cursor: string | undefined): { cursor?: string } => (cursor ? { cursor } : {});
 
-export async function listDlq(ctx: { store: DlqStore }, query: ListQuery): Promise<Record<string, unknown>> {
-  const page = await selectEntries(ctx, query);
-  return { messages: page.items.map(dlqView), ...withCursor(page.cursor) };
+/** A workflow step's entry with a failure function: where that function's call stands (else undefined). */
+async function failureInfoOf(ctx: Pick<HeraldContext, "store">, entry: DlqEntry) {
+  if (!entry.message.workflow || !entry.message.failureCallback) return undefined;
+  return failureCallbackInfo(ctx, entry.message.messageId);
 }
 
-export async function getDlq(ctx: { store: DlqStore }, dlqId: string): Promise<Record<string, unknown>> {
+/** An entry as the API shows it; a workflow step's with its failure function's `failureCallbackInfo`. */
+async function entryView(ctx: Pick<HeraldContext, "store">, entry: DlqEntry): Promise<Record<string, unknown>> {
+  const info = await failureInfoOf(ctx, entry);
+  return info ? { ...dlqView(entry), failureCallbackInfo: info } : dlqView(entry);
+}
+
+export async function listDlq(ctx: Pick<HeraldContext, "store">, query: ListQuery): Promise<Record<string, unknown>> {
+  const page = await selectEntries(ctx, query);
+  const messages = await Promise.all(page.items.map((entry) => entryView(ctx, entry)));
+  return { messages, ...withCursor(page.cursor) };
+}
+
+export async function getDlq(ctx: Pick<HeraldContext, "store">, dlqId: string): Promise<Record<string, unknown>> {
   const entry = await ctx.store.getDlq(dlqId);
   if (!entry) throw notFound(`dlq message "${dlqId}" not found`);
-  return dlqView(entry);
+  return entryView(ctx, entry);
 }
 
 export async function deleteDlq(ctx: { store: DlqStore }, dlqId: string): Promise<void> {
@@ -54,7 +70,7 @@ export async function deleteDlq(ctx: { store: DlqStore }, dlqId: string): Promis
 }
 
 export async function deleteDlqBulk(
-  ctx: { store: DlqStore },
+  ctx: Pick<HeraldContext, "store">,
   query: ListQuery,
 ): Promise<{ deleted: number; cursor?: string }> {
   const page = await selectEntries(ctx, query);

@@ -19,7 +19,17 @@ export interface MessageFilter {
   workflowRunId?: string[];
   workflowUrl?: string[];
   workflowCreatedAt?: number[];
+  /** The state of a failed run's failure function (FAILURE_FUNCTION_STATES); the DLQ applies it. */
+  failureFunctionState?: string[];
 }
+
+/** States of a failure function's call, as the Workflow SDK's `failureCallbackInfo.state` names them. */
+export const FAILURE_FUNCTION_STATES = [
+  "CALLBACK_INPROGRESS",
+  "CALLBACK_SUCCESS",
+  "CALLBACK_FAIL",
+  "CALLBACK_CANCELED",
+];
 
 export interface ListQuery {
   filter: MessageFilter;
@@ -51,7 +61,13 @@ const FILTER_KEYS = [
  * Keys an endpoint takes when its spec lists them in `extra`: `source=workflow` keeps workflow step
  * messages only (`source=qstash` the others), and the rest match the run a step message belongs to.
  */
-export const WORKFLOW_KEYS = ["source", "workflowRunId", "workflowUrl", "workflowCreatedAt"] as const;
+export const WORKFLOW_KEYS = [
+  "source",
+  "workflowRunId",
+  "workflowUrl",
+  "workflowCreatedAt",
+  "failureFunctionState",
+] as const;
 
 const LOG_STATES: readonly LogState[] = [
   "CREATED",
@@ -182,6 +198,18 @@ function parseWorkflowKeys(spec: QuerySpec, values: (key: string) => string[] | 
   if (runIds) query.filter.workflowRunId = runIds;
   const urls = wanted("workflowUrl");
   if (urls) query.filter.workflowUrl = urls;
+  const failureStates = wanted("failureFunctionState");
+  if (failureStates) {
+    query.filter.failureFunctionState = failureStates.map((raw) => {
+      const state = raw.toUpperCase();
+      if (!FAILURE_FUNCTION_STATES.includes(state)) {
+        throw badRequest(
+          `invalid failureFunctionState "${clip(raw)}": use one of ${FAILURE_FUNCTION_STATES.join(", ")}`,
+        );
+      }
+      return state;
+    });
+  }
   const createdAt = wanted("workflowCreatedAt");
   if (createdAt) {
     query.filter.workflowCreatedAt = createdAt.map((raw) => {

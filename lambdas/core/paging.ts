@@ -28,7 +28,7 @@ export const MAX_PAGE_BYTES = 3 * 1024 * 1024;
  */
 export async function takePage<T>(
   scan: AsyncIterable<Positioned<T>>,
-  accept: (item: T) => boolean,
+  accept: (item: T) => boolean | Promise<boolean>,
   count: number,
   sizeOf: (item: T) => number = () => 0,
 ): Promise<{ items: T[]; cursor?: string }> {
@@ -36,7 +36,7 @@ export async function takePage<T>(
   let bytes = 0;
   let last: ScanPosition | undefined;
   for await (const { position, item } of scan) {
-    if (!accept(item)) continue;
+    if (!(await accept(item))) continue;
     const size = sizeOf(item);
     if (items.length === count || (items.length > 0 && bytes + size > MAX_PAGE_BYTES)) {
       return last ? { items, cursor: encodeCursor(last) } : { items };

@@ -330,6 +330,26 @@ const CALLBACK_STATES: Partial<Record<LogState, string>> = {
 };
 
 /**
+ * Where the failure function's call for a failed step message stands (the SDK's `failureCallbackInfo`):
+ * the failure callback message Herald made for it (callbacks.ts), from its log.
+ */
+export async function failureCallbackInfo(
+  ctx: Pick<HeraldContext, "store">,
+  failedMessageId: string,
+): Promise<{ state: string; responseStatus?: number; responseHeaders?: HeaderMap; responseBody?: string }> {
+  const messageId = failureCallbackMessageId(failedMessageId);
+  const delivery = (await deliveriesOf(ctx, [{ messageId }])).get(messageId) ?? { errors: [] };
+  const last = delivery.errors.at(-1)?.response;
+  const response = delivery.response ?? last;
+  return {
+    state: (delivery.last && CALLBACK_STATES[delivery.last]) ?? "CALLBACK_INPROGRESS",
+    ...(response
+      ? { responseStatus: response.status, responseHeaders: response.header, responseBody: text(response.body) }
+      : {}),
+  };
+}
+
+/**
  * The failure function's call (the SDK's `FailureFunctionLog`): the failure callback message Herald made
  * for the failed step (callbacks.ts), its state from its log, and what the failed step got.
  */

@@ -170,6 +170,17 @@ describeEachMode("the workflow DLQ", (mode) => {
       dlqId: entry.dlqId,
       responseStatus: 200,
     });
+    // The DLQ entry says how the failure function's call went, and filters by it.
+    const listed = await client.dlq.list({ filter: { workflowRunId: failedRun } });
+    expect(listed.messages[0]?.failureCallbackInfo).toMatchObject({ state: "CALLBACK_SUCCESS", responseStatus: 200 });
+    const bySuccess = await client.dlq.list({
+      filter: { workflowRunId: failedRun, failureFunctionState: "CALLBACK_SUCCESS" },
+    });
+    expect(bySuccess.messages.map((m) => m.dlqId)).toEqual([entry.dlqId]);
+    const byFail = await client.dlq.list({
+      filter: { workflowRunId: failedRun, failureFunctionState: "CALLBACK_FAIL" },
+    });
+    expect(byFail.messages).toEqual([]);
     const again = await client.dlq.retryFailureFunction({ dlqId: entry.dlqId });
     expect(again).toMatchObject({ workflowRunId: failedRun });
     await eventually(() => (flaky.failures.length === 2 ? true : undefined), 30_000);

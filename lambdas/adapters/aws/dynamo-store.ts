@@ -355,6 +355,7 @@ export class DynamoStore implements Store {
         KeyConditionExpression: "g2pk = :pk AND g2sk BETWEEN :lo AND :hi",
         ExpressionAttributeValues: { ":pk": `DLQ#${shard}`, ":lo": lo, ":hi": hi },
         ScanIndexForward: !desc,
+        Limit: SCAN_PAGE,
       }),
     );
     const cmp = (a: Item, b: Item): number => (desc ? -1 : 1) * compare(a.g2sk as string, b.g2sk as string);
@@ -445,8 +446,7 @@ export class DynamoStore implements Store {
         KeyConditionExpression: "g2pk = :pk AND g2sk BETWEEN :lo AND :hi",
         ExpressionAttributeValues: { ":pk": `RL#${kind}#${shard}`, ":lo": lo, ":hi": hi },
         ScanIndexForward: !desc,
-        // Pages of a few items: a list call that wants 10 runs reads about that many from each shard, not 1 MB.
-        Limit: RECORD_SCAN_PAGE,
+        Limit: SCAN_PAGE,
       }),
     );
     const cmp = (a: Item, b: Item): number => (desc ? -1 : 1) * compare(a.g2sk as string, b.g2sk as string);
@@ -480,7 +480,11 @@ function metaOfItem(item: Item): MessageMeta {
   return JSON.parse(json) as MessageMeta;
 }
 
-const RECORD_SCAN_PAGE = 25;
+/**
+ * Items a shard's query reads per page in the merged scans (DLQ, runs): a page of 10 reads about that many
+ * from each shard, where an unlimited query reads up to 1 MB.
+ */
+const SCAN_PAGE = 25;
 const MAX_SORT_TIME = 9_999_999_999_999; // the largest time a 13-digit key holds
 const clampTime = (time: number): number => Math.min(Math.max(Math.trunc(time), 0), MAX_SORT_TIME);
 

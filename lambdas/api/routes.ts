@@ -8,6 +8,7 @@ import { assertIds, parseListQuery, WORKFLOW_KEYS, type ListQuery, type QuerySpe
 import { listLogs } from "../core/logs.ts";
 import {
   deleteWorkflowDlq,
+  deleteWorkflowDlqEntry,
   getWorkflowDlq,
   retryFailureFunction,
   reviveMany,
@@ -425,8 +426,7 @@ export const ROUTES: Route[] = [
     param: "id",
     access: "write",
     handler: async (ctx, _request, id) => {
-      await getWorkflowDlq(ctx, id);
-      await deleteDlq(ctx, id);
+      await deleteWorkflowDlqEntry(ctx, id);
       return json({ deleted: 1 });
     },
   },

@@ -48,7 +48,7 @@ async function failureInfoOf(ctx: Pick<HeraldContext, "store">, entry: DlqEntry)
 }
 
 /** An entry as the API shows it; a workflow step's with its failure function's `failureCallbackInfo`. */
-async function entryView(ctx: Pick<HeraldContext, "store">, entry: DlqEntry): Promise<Record<string, unknown>> {
+export async function entryView(ctx: Pick<HeraldContext, "store">, entry: DlqEntry): Promise<Record<string, unknown>> {
   const info = await failureInfoOf(ctx, entry);
   return info ? { ...dlqView(entry), failureCallbackInfo: info } : dlqView(entry);
 }
@@ -123,10 +123,20 @@ async function retryEntry(
   return { messageId: message.messageId };
 }
 
-export function configOverrides(headers: IncomingHeaders, now: number, ctx: HeraldContext): Partial<Message> {
+/**
+ * Settings the request's headers give over an entry's own. `flowControl`: also Upstash-Flow-Control-*
+ * (the workflow DLQ's resume and restart take them).
+ */
+export function configOverrides(
+  headers: IncomingHeaders,
+  now: number,
+  ctx: HeraldContext,
+  options: { flowControl?: boolean } = {},
+): Partial<Message> {
   const parsed = parsePublishOptions(headers, now, ctx.config);
   const has = (name: string): boolean => headers[name] !== undefined;
   const overrides: Partial<Message> = { notBefore: parsed.notBefore };
+  if (options.flowControl && parsed.flowControl) overrides.flowControl = parsed.flowControl;
   if (has("upstash-method")) overrides.method = parsed.method;
   if (has("upstash-retries")) overrides.maxRetries = parsed.maxRetries;
   if (has("upstash-retry-delay") && parsed.retryDelayExpression !== undefined) {

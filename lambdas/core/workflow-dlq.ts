@@ -5,14 +5,12 @@
 import { acceptMessage } from "./accept.ts";
 import { callbackMessage } from "./callbacks.ts";
 import type { HeraldContext } from "./context.ts";
-import { configOverrides, selectEntries } from "./dlq.ts";
+import { configOverrides, deleteDlq, entryView, selectEntries } from "./dlq.ts";
 import { badRequest, HttpError, notFound } from "./errors.ts";
 import type { ListQuery } from "./filters.ts";
 import type { IncomingHeaders } from "./headers.ts";
 import { derivedMessageId, derivedWorkflowRunId, newMessageId } from "./ids.ts";
 import type { DlqEntry, Message } from "./message.ts";
-import { parsePublishOptions } from "./publish-options.ts";
-import { dlqView } from "./views.ts";
 import { createRun, getRun, type RunSettings, type WorkflowLink } from "./workflow.ts";
 
 export type Revival = "resume" | "restart";
@@ -38,7 +36,12 @@ async function workflowEntry(ctx: HeraldContext, dlqId: string): Promise<DlqEntr
 
 /** `GET /v2/workflows/dlq/{dlqId}`: a workflow entry, as `GET /v2/dlq/{dlqId}` shows it. */
 export async function getWorkflowDlq(ctx: HeraldContext, dlqId: string): Promise<Record<string, unknown>> {
-  return dlqView(await workflowEntry(ctx, dlqId));
+  return entryView(ctx, await workflowEntry(ctx, dlqId));
+}
+
+/** `DELETE /v2/workflows/dlq/{dlqId}`: a workflow entry only. */
+export async function deleteWorkflowDlqEntry(ctx: HeraldContext, dlqId: string): Promise<void> {
+  await deleteDlq(ctx, (await workflowEntry(ctx, dlqId)).dlqId);
 }
 
 /** `POST /v2/workflows/dlq/{resume|restart}/{dlqId}`; `Upstash-Workflow-RunId` may name the new run. */
@@ -67,10 +70,7 @@ export async function reviveMany(
   // Named entries are all checked before any is revived; entries found by filter that are not a failed
   // run's step are passed over.
   if (query.ids) page.items.forEach(assertRevivable);
-  const revivable = page.items.filter((entry) => {
-    const link = entry.message.workflow as WorkflowLink;
-    return link.callType !== "toCallback" && link.seq >= 0;
-  });
+  const revivable = page.items.filter((entry) => isRevivable(entry.message.workflow as WorkflowLink));
   const workflowRuns: RevivedRun[] = [];
   for (const entry of revivable) workflowRuns.push(await revive(ctx, how, entry, headers));
   return { workflowRuns, ...(page.cursor ? { cursor: page.cursor } : {}) };
@@ -127,7 +127,7 @@ async function revive(
 
   const runId = requestedRunId ?? (await derivedWorkflowRunId(`${entry.dlqId}/${how}`));
   const now = ctx.clock.now();
-  const overrides = { ...configOverrides(headers, now, ctx), ...flowControlOverride(headers, now, ctx) };
+  const overrides = configOverrides(headers, now, ctx, { flowControl: true });
   let run = (await getRun(ctx, runId))?.value;
   if (run && run.revivedFrom !== entry.dlqId) throw new HttpError(409, `workflow run ${runId} exists already`);
   // Another call made this run moments ago and may still be appending its steps: only a call older than
@@ -135,30 +135,24 @@ async function revive(
   if (run && now - run.createdAt < REVIVE_LEASE_MS) {
     throw new HttpError(409, `dlq message "${entry.dlqId}" is being revived by another call; try again in a minute`);
   }
+  const createdAt = run?.createdAt ?? now;
+  const messageId = await derivedMessageId(createdAt, `${runId}/revived`);
   if (!run) {
     run = {
       runId,
       url: failed.value.url,
-      createdAt: now,
+      createdAt,
       state: "RUN_STARTED",
-      initialMessageId: "",
+      initialMessageId: how === "restart" ? messageId : (steps[0] ?? from).messageId,
       settings: overriddenSettings(failed.value.settings, overrides),
       revivedFrom: entry.dlqId,
     };
-    const messageId = await derivedMessageId(run.createdAt, `${runId}/revived`);
-    run.initialMessageId = how === "restart" ? messageId : (steps[0] ?? from).messageId;
     await createRun(ctx, run, []);
   }
-  const { settings, createdAt } = run;
-  const messageId = await derivedMessageId(createdAt, `${runId}/revived`);
+  const { settings } = run;
   const carried = how === "restart" ? [] : steps.filter((step) => step.seq !== link.seq);
   const wanted = [
-    ...carried.map(({ messageId: id, callType, body, createdAt: at }) => ({
-      messageId: id,
-      callType,
-      body,
-      createdAt: at,
-    })),
+    ...carried.map(({ seq: _seq, ...step }) => step),
     { messageId, callType: "step", body: from.body, createdAt },
   ];
   // Appended in order by one call at a time (createRun and the lease refuse a concurrent one): whatever an
@@ -190,6 +184,12 @@ async function revive(
 }
 
 /**
+ * Not a `context.call` (its failure reached the workflow as the call's result; the run went on), nor a
+ * wait's timeout with seq -1 (it never joined its run's log).
+ */
+const isRevivable = (link: WorkflowLink): boolean => link.callType !== "toCallback" && link.seq >= 0;
+
+/**
  * The entry's place in a failed run, or 400: a plain message's entry; a `context.call`'s (its run went
  * on: the call's failure reached the workflow as the call's result); a wait's timeout that never joined
  * its run's log.
@@ -197,15 +197,10 @@ async function revive(
 function assertRevivable(entry: DlqEntry): WorkflowLink {
   const link = entry.message.workflow;
   if (!link) throw badRequest(`dlq message "${entry.dlqId}" is not a workflow run's`);
-  if (link.callType === "toCallback" || link.seq < 0) {
+  if (!isRevivable(link)) {
     throw badRequest(`dlq message "${entry.dlqId}" is not a failed run's step: its run did not fail with it`);
   }
   return link;
-}
-
-function flowControlOverride(headers: IncomingHeaders, now: number, ctx: HeraldContext): Partial<Message> {
-  const { flowControl } = parsePublishOptions(headers, now, ctx.config);
-  return flowControl ? { flowControl } : {};
 }
 
 function overriddenSettings(settings: RunSettings, overrides: Partial<Message>): RunSettings {

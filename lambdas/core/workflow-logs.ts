@@ -329,6 +329,14 @@ const CALLBACK_STATES: Partial<Record<LogState, string>> = {
   CANCELED: "CALLBACK_CANCELED",
 };
 
+/** The failure callback message Herald made for a failed step message (callbacks.ts), and its log. */
+async function failureCallbackCall(ctx: Pick<HeraldContext, "store">, failedMessageId: string) {
+  const messageId = failureCallbackMessageId(failedMessageId);
+  const delivery = (await deliveriesOf(ctx, [{ messageId }])).get(messageId) ?? { errors: [] };
+  const state = (delivery.last && CALLBACK_STATES[delivery.last]) ?? "CALLBACK_INPROGRESS";
+  return { messageId, state, delivery };
+}
+
 /**
  * Where the failure function's call for a failed step message stands (the SDK's `failureCallbackInfo`):
  * the failure callback message Herald made for it (callbacks.ts), from its log.
@@ -337,12 +345,11 @@ export async function failureCallbackInfo(
   ctx: Pick<HeraldContext, "store">,
   failedMessageId: string,
 ): Promise<{ state: string; responseStatus?: number; responseHeaders?: HeaderMap; responseBody?: string }> {
-  const messageId = failureCallbackMessageId(failedMessageId);
-  const delivery = (await deliveriesOf(ctx, [{ messageId }])).get(messageId) ?? { errors: [] };
-  const last = delivery.errors.at(-1)?.response;
-  const response = delivery.response ?? last;
+  const { state, delivery } = await failureCallbackCall(ctx, failedMessageId);
+  // The response of the attempt that succeeded, else of the last that failed.
+  const response = delivery.response ?? delivery.errors.at(-1)?.response;
   return {
-    state: (delivery.last && CALLBACK_STATES[delivery.last]) ?? "CALLBACK_INPROGRESS",
+    state,
     ...(response
       ? { responseStatus: response.status, responseHeaders: response.header, responseBody: text(response.body) }
       : {}),
@@ -360,12 +367,11 @@ async function failureFunctionLog(
   dlqId: string,
   cause: LogEvent | undefined,
 ): Promise<Record<string, unknown>> {
-  const messageId = failureCallbackMessageId(failedMessageId);
-  const delivery = (await deliveriesOf(ctx, [{ messageId }]).then((all) => all.get(messageId))) ?? { errors: [] };
+  const { messageId, state, delivery } = await failureCallbackCall(ctx, failedMessageId);
   const log: Record<string, unknown> = {
     messageId,
     url,
-    state: (delivery.last && CALLBACK_STATES[delivery.last]) ?? "CALLBACK_INPROGRESS",
+    state,
     failHeaders: cause?.response?.header ?? {},
     failStatus: cause?.response?.status ?? 0,
     failResponse: cause?.response ? text(cause.response.body) : (cause?.error ?? ""),

@@ -345,6 +345,17 @@ export class DynamoStore implements Store {
   }
 
   async *scanDlq(options: ScanOptions): AsyncIterable<Positioned<DlqEntry>> {
+    for await (const item of this.scanShards("DLQ#", options)) {
+      const entry = await this.toDlqEntry(item);
+      yield { position: { time: entry.failedAt, key: entry.dlqId }, item: entry };
+    }
+  }
+
+  /**
+   * The GSI items under `<prefix><shard>` for every shard, merged in `<time13>#<key>` order within the
+   * scan's window, the resume position itself skipped (the DLQ, workflow runs).
+   */
+  private async *scanShards(prefix: string, options: ScanOptions): AsyncIterable<Item> {
     const desc = options.order === "latestFirst";
     const bounds = sortKeyBounds(options);
     if (!bounds) return;
@@ -353,18 +364,14 @@ export class DynamoStore implements Store {
       this.table.queryAll({
         IndexName: GSI_LISTS.indexName,
         KeyConditionExpression: "g2pk = :pk AND g2sk BETWEEN :lo AND :hi",
-        ExpressionAttributeValues: { ":pk": `DLQ#${shard}`, ":lo": lo, ":hi": hi },
+        ExpressionAttributeValues: { ":pk": `${prefix}${shard}`, ":lo": lo, ":hi": hi },
         ScanIndexForward: !desc,
         Limit: SCAN_PAGE,
       }),
     );
     const cmp = (a: Item, b: Item): number => (desc ? -1 : 1) * compare(a.g2sk as string, b.g2sk as string);
-    for await (const item of mergeSorted(shards, cmp)) {
-      const sortKey = item.g2sk as string;
-      if (options.after?.key !== undefined && sortKey === `${pad(options.after.time)}#${options.after.key}`) continue;
-      const entry = await this.toDlqEntry(item);
-      yield { position: { time: entry.failedAt, key: entry.dlqId }, item: entry };
-    }
+    const resumeAt = options.after?.key !== undefined ? `${pad(options.after.time)}#${options.after.key}` : undefined;
+    for await (const item of mergeSorted(shards, cmp)) if (item.g2sk !== resumeAt) yield item;
   }
 
   // ---- records ------------------------------------------------------------------------------------
@@ -436,23 +443,8 @@ export class DynamoStore implements Store {
   }
 
   async *scanRecords<T>(kind: RecordKind, options: ScanOptions): AsyncIterable<Positioned<T>> {
-    const desc = options.order === "latestFirst";
-    const bounds = sortKeyBounds(options);
-    if (!bounds) return;
-    const { lo, hi } = bounds;
-    const shards = Array.from({ length: SHARDS }, (_, shard) =>
-      this.table.queryAll({
-        IndexName: GSI_LISTS.indexName,
-        KeyConditionExpression: "g2pk = :pk AND g2sk BETWEEN :lo AND :hi",
-        ExpressionAttributeValues: { ":pk": `RL#${kind}#${shard}`, ":lo": lo, ":hi": hi },
-        ScanIndexForward: !desc,
-        Limit: SCAN_PAGE,
-      }),
-    );
-    const cmp = (a: Item, b: Item): number => (desc ? -1 : 1) * compare(a.g2sk as string, b.g2sk as string);
-    for await (const item of mergeSorted(shards, cmp)) {
+    for await (const item of this.scanShards(`RL#${kind}#`, options)) {
       const sortKey = item.g2sk as string;
-      if (options.after?.key !== undefined && sortKey === `${pad(options.after.time)}#${options.after.key}`) continue;
       const time = Number(sortKey.slice(0, sortKey.indexOf("#")));
       yield { position: { time, key: item.SK as string }, item: JSON.parse(item.value as string) as T };
     }

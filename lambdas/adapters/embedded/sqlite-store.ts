@@ -338,20 +338,40 @@ export class SqliteStore implements Store {
   }
 
   async *scanDlq(options: ScanOptions): AsyncIterable<Positioned<DlqEntry>> {
-    const window = scanWindow(options, parseSeq);
+    const rows = this.scanByTime(
+      scanWindow(options, parseSeq),
+      "failed_at",
+      "seq",
+      Number,
+      (where, orderBy) =>
+        `SELECT seq, failed_at, entry, body, response_body FROM dlq
+         ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY ${orderBy} LIMIT ${CHUNK}`,
+    );
+    for (const row of rows) {
+      yield { position: { time: Number(row.failed_at), key: String(row.seq) }, item: this.toDlqEntry(row) };
+    }
+  }
+
+  /**
+   * Rows in time order (ties by `keyColumn`) from the window, read CHUNK at a time: `select` makes the
+   * statement from the window's conditions and order.
+   */
+  private *scanByTime<K extends number | string>(
+    window: ScanWindow<K>,
+    timeColumn: string,
+    keyColumn: string,
+    keyOf: (value: unknown) => K,
+    select: (where: string[], orderBy: string) => string,
+    leadingArgs: SQLInputValue[] = [],
+  ): Iterable<Row> {
     let after = window.after;
     for (;;) {
-      const { where, args, orderBy } = scanCondition(window, "failed_at", "seq", after);
-      const rows = this.sql(
-        `SELECT seq, failed_at, entry, body, response_body FROM dlq
-           ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY ${orderBy} LIMIT ${CHUNK}`,
-      ).all(...args) as Row[];
-      for (const row of rows) {
-        yield { position: { time: Number(row.failed_at), key: String(row.seq) }, item: this.toDlqEntry(row) };
-      }
+      const { where, args, orderBy } = scanCondition(window, timeColumn, keyColumn, after);
+      const rows = this.sql(select(where, orderBy)).all(...leadingArgs, ...args) as Row[];
+      yield* rows;
       if (rows.length < CHUNK) return;
       const last = rows[rows.length - 1] as Row;
-      after = { time: Number(last.failed_at), key: Number(last.seq) };
+      after = { time: Number(last[timeColumn]), key: keyOf(last[keyColumn]) };
     }
   }
 
@@ -395,20 +415,19 @@ export class SqliteStore implements Store {
 
   async *scanRecords<T>(kind: RecordKind, options: ScanOptions): AsyncIterable<Positioned<T>> {
     const window = scanWindow(options, (key) => key);
-    let after = window.after;
-    for (;;) {
-      const { where, args, orderBy } = scanCondition(window, "listed_at", "name", after);
-      const rows = this.sql(
+    const rows = this.scanByTime(
+      window,
+      "listed_at",
+      "name",
+      String,
+      (where, orderBy) =>
         `SELECT name, listed_at, value FROM records WHERE kind = ? AND listed_at IS NOT NULL
            ${where.length ? `AND ${where.join(" AND ")}` : ""} ORDER BY ${orderBy} LIMIT ${CHUNK}`,
-      ).all(kind, ...args) as Row[];
-      for (const row of rows) {
-        const position = { time: Number(row.listed_at), key: String(row.name) };
-        yield { position, item: JSON.parse(row.value as string) as T };
-      }
-      if (rows.length < CHUNK) return;
-      const last = rows[rows.length - 1] as Row;
-      after = { time: Number(last.listed_at), key: String(last.name) };
+      [kind],
+    );
+    for (const row of rows) {
+      const position = { time: Number(row.listed_at), key: String(row.name) };
+      yield { position, item: JSON.parse(row.value as string) as T };
     }
   }
 

@@ -40,6 +40,7 @@ async function openDynamo(deferEvents: boolean, clock: Clock = FIXED_CLOCK): Pro
   });
   return {
     store,
+    now: () => clock.now(),
     ...(deferEvents ? { flushEvents: () => store.flushEvents() } : {}),
     close: async () => {
       await store.flushEvents(); // nothing may be left to write into a deleted table

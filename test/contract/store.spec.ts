@@ -9,6 +9,8 @@ import type { Positioned, ScanOptions, Store } from "../../lambdas/ports.ts";
 
 export interface StoreFixture {
   store: Store;
+  /** The store's clock, when it is not the process's (the scanned log window follows it). */
+  now?: () => number;
   close(): Promise<void>;
 }
 
@@ -38,10 +40,10 @@ async function collect<T>(scan: AsyncIterable<Positioned<T>>): Promise<Positione
 
 export function storeContract(name: string, open: () => Promise<StoreFixture>): void {
   describe(`Store contract: ${name}`, () => {
-    const withStore = (test: (store: Store) => Promise<void>) => async () => {
+    const withStore = (test: (store: Store, now: () => number) => Promise<void>) => async () => {
       const fixture = await open();
       try {
-        await test(fixture.store);
+        await test(fixture.store, fixture.now ?? Date.now);
       } finally {
         await fixture.close();
       }
@@ -69,44 +71,69 @@ export function storeContract(name: string, open: () => Promise<StoreFixture>): 
 
     it(
       "keeps an unlisted message exactly, reads its first status as CREATED, and lets one status change win",
-      withStore(async (store) => {
+      withStore(async (store, clock) => {
         for (const body of [
           new Uint8Array(0),
           new TextEncoder().encode(JSON.stringify({ payload: "x".repeat(2000) })), // compresses
           new Uint8Array(1024).map((_, i) => (i * 131 + 7) % 251), // does not
           new Uint8Array(150 * 1024).fill(1), // over the inline limit
         ]) {
-          const message = sampleMessage({ body, unlisted: true });
-          const created: LogEvent = { time: message.createdAt, messageId: message.messageId, state: "CREATED" };
-          expect(await store.createMessage(message, { state: "CREATED", retried: 0 }, [created])).toBe(true);
-          expect(await store.createMessage(message, { state: "CREATED", retried: 0 }, [created])).toBe(false);
-          const stored = await store.getMessage(message.messageId);
-          expect(stored?.message).toEqual(message);
-          expect(Buffer.from(stored?.message.body ?? []).equals(Buffer.from(body))).toBe(true);
-          const first = stored?.status as NonNullable<typeof stored>["status"];
-          expect({ state: first.state, retried: first.retried }).toEqual({ state: "CREATED", retried: 0 });
-          // Two writers from the same first status (a cancel, an attempt's outcome): one wins.
-          const results = await Promise.all([
-            store.updateStatus(message.messageId, first, { state: "CANCEL_REQUESTED", retried: 0 }, []),
-            store.updateStatus(message.messageId, first, { state: "RETRY", retried: 1 }, []),
-          ]);
-          expect(results.filter(Boolean)).toHaveLength(1);
-          const after = await store.getMessage(message.messageId);
-          expect(after?.status).toEqual(
-            results[0] ? { state: "CANCEL_REQUESTED", retried: 0 } : { state: "RETRY", retried: 1 },
-          );
-          expect(await store.updateStatus(message.messageId, first, { state: "FAILED", retried: 0 }, [])).toBe(false);
+          // Ids of newMessageId's shape (a publish's), and of another (a derived callback id's).
+          for (const id of ["new", "other"] as const) {
+            const now = clock();
+            const message = sampleMessage({
+              body,
+              unlisted: true,
+              ...(id === "new" ? { messageId: newMessageId(now), createdAt: now, notBefore: now } : {}),
+            });
+            const created: LogEvent = { time: message.createdAt, messageId: message.messageId, state: "CREATED" };
+            expect(await store.createMessage(message, { state: "CREATED", retried: 0 }, [created])).toBe(true);
+            expect(await store.createMessage(message, { state: "CREATED", retried: 0 }, [created])).toBe(false);
+            const stored = await store.getMessage(message.messageId);
+            expect(stored?.message).toEqual(message);
+            if (id === "new") {
+              // Its CREATED entry is logged once, with the message, by id and in a scan of its time.
+              await store.flushEvents?.();
+              const byId = await collect(store.scanEvents({ order: "earliestFirst", messageIds: [message.messageId] }));
+              expect(byId.map((e) => e.item.event.state)).toEqual(["CREATED"]);
+              expect(byId[0]?.item.message).toEqual(message);
+              const inTime = await collect(store.scanEvents({ order: "latestFirst", fromTime: now, toTime: now }));
+              const own = inTime.filter((e) => e.item.event.messageId === message.messageId);
+              expect(own.map((e) => e.item.message)).toEqual([message]);
+            }
+            expect(Buffer.from(stored?.message.body ?? []).equals(Buffer.from(body))).toBe(true);
+            const first = stored?.status as NonNullable<typeof stored>["status"];
+            expect({ state: first.state, retried: first.retried }).toEqual({ state: "CREATED", retried: 0 });
+            // Two writers from the same first status (a cancel, an attempt's outcome): one wins.
+            const results = await Promise.all([
+              store.updateStatus(message.messageId, first, { state: "CANCEL_REQUESTED", retried: 0 }, []),
+              store.updateStatus(message.messageId, first, { state: "RETRY", retried: 1 }, []),
+            ]);
+            expect(results.filter(Boolean)).toHaveLength(1);
+            const after = await store.getMessage(message.messageId);
+            expect(after?.status).toEqual(
+              results[0] ? { state: "CANCEL_REQUESTED", retried: 0 } : { state: "RETRY", retried: 1 },
+            );
+            expect(await store.updateStatus(message.messageId, first, { state: "FAILED", retried: 0 }, [])).toBe(false);
+          }
         }
         // Once a pending status is written, the pending messages list it with its message (bulk cancel).
-        const retrying = sampleMessage({ unlisted: true, url: "https://example.com/light-retry" });
-        await store.createMessage(retrying, { state: "CREATED", retried: 0 }, []);
-        const first = (await store.getMessage(retrying.messageId))?.status as NonNullable<
-          Awaited<ReturnType<Store["getMessage"]>>
-        >["status"];
-        expect(await store.updateStatus(retrying.messageId, first, { state: "RETRY", retried: 1 }, [])).toBe(true);
+        const now = clock();
+        for (const [url, ids] of [
+          ["https://example.com/light-retry", {}],
+          ["https://example.com/light-retry-new-id", { messageId: newMessageId(now), createdAt: now, notBefore: now }],
+        ] as const) {
+          const retrying = sampleMessage({ unlisted: true, url, ...ids });
+          await store.createMessage(retrying, { state: "CREATED", retried: 0 }, []);
+          const first = (await store.getMessage(retrying.messageId))?.status as NonNullable<
+            Awaited<ReturnType<Store["getMessage"]>>
+          >["status"];
+          expect(await store.updateStatus(retrying.messageId, first, { state: "RETRY", retried: 1 }, [])).toBe(true);
+        }
         const pending: string[] = [];
         for await (const { message } of store.scanMessages(["RETRY"])) pending.push(message.url);
         expect(pending).toContain("https://example.com/light-retry");
+        expect(pending).toContain("https://example.com/light-retry-new-id");
       }),
     );
 

@@ -8,8 +8,8 @@ import { FINAL_STATES, type LogEvent, type Message, type MessageState } from "..
 import type { EventLog, LoggedEvent, Positioned, ScanOptions } from "../../ports.ts";
 import { mergeSorted } from "../merge-sorted.ts";
 import { scanWindow, toBytes } from "../store-codec.ts";
-import { batchRetryDelay, compare, pad, type DynamoTable, type Item } from "./dynamo-table.ts";
-import { decodePage, encodePages } from "./log-pages.ts";
+import { batchRetryDelay, compare, pad, shardOf, type DynamoTable, type Item } from "./dynamo-table.ts";
+import { decodePage, encodeEmptyPage, encodePages, type DecodedPage } from "./log-pages.ts";
 import { SHARDS } from "./table-schema.ts";
 
 /** Events are indexed by day: an unfiltered scan over the retention reads few, mostly empty, buckets. */
@@ -18,6 +18,23 @@ export const BUCKET_MS = 86_400_000;
 const EVENT_FLUSH_MS = 100;
 /** A page's events are written this soon after they happen, at most (a delivery batch's time, and then some). */
 const PAGE_LATENESS_MS = 3_600_000;
+
+/** Ids of newMessageId's shape: their time is their message's creation (a derived callback id's is not). */
+const RECORD_PAGE_ID = /^msg_[0-9A-HJKMNP-TV-Z]{26}$/;
+
+/**
+ * Where a light record lives (docs/architecture.md §19): a log page of its own, holding the message's first
+ * events and, beside them, the message itself — one write where a message item and a log page were two. Its
+ * key comes from the id alone (the creation time it encodes, and its shard), so the message is found by id;
+ * its sort key sorts with the other pages' `<time13>.<seq>`, first among those of its millisecond (`-`
+ * sorts before the sequence keys' digits; its later events are in later pages). Undefined for an id of
+ * another shape.
+ */
+export function recordPageKey(messageId: string): { PK: string; SK: string } | undefined {
+  const time = RECORD_PAGE_ID.test(messageId) ? messageIdTime(messageId) : undefined;
+  if (time === undefined) return undefined;
+  return { PK: `L#${Math.floor(time / BUCKET_MS)}#${shardOf(messageId)}`, SK: `${pad(time)}.-${messageId}` };
+}
 
 // Sequence keys order events written by one container in the order they were written, and are unique
 // across containers (a random tag per container).
@@ -57,6 +74,8 @@ export interface DynamoEventLogOptions {
    * read unit (billed on their summed size), where BatchGetItem bills each item apart (two units).
    */
   getMessage: (messageId: string) => Promise<Message | undefined>;
+  /** The message a light record's page holds (recordPageKey), or undefined for a page of events only. */
+  recordOf: (page: Item) => Promise<Message | undefined>;
 }
 
 export class DynamoEventLog implements EventLog {
@@ -139,6 +158,31 @@ export class DynamoEventLog implements EventLog {
     }
   }
 
+  /**
+   * A light record's page (recordPageKey) holding these events, to be written with the message's
+   * attributes; undefined when they cannot share it: an id of another shape, an event later than the
+   * time the id encodes (a page holds events at or before its time), or more than one page of them.
+   */
+  recordPage(messageId: string, events: LogEvent[]): Item | undefined {
+    const key = recordPageKey(messageId);
+    if (!key || events.some((event) => event.time > Number(key.SK.slice(0, 13)))) return undefined;
+    const pages = encodePages(events, []);
+    if (pages.length > 1) return undefined;
+    return { ...key, z: pages[0]?.data ?? encodeEmptyPage() };
+  }
+
+  /** The page's events and the messages it holds: those carried (lean), and its own (a light record's). */
+  private async decode(page: Item): Promise<DecodedPage> {
+    const decoded = decodePage(toBytes(page.z));
+    await this.addOwn(page, decoded.carried);
+    return decoded;
+  }
+
+  private async addOwn(page: Item, carried: Map<string, Message>): Promise<void> {
+    const own = await this.options.recordOf(page);
+    if (own) carried.set(own.messageId, own);
+  }
+
   async *scanEvents(options: ScanOptions & { messageIds?: string[] }): AsyncIterable<Positioned<LoggedEvent>> {
     const messages = new Map<string, Promise<Message | undefined>>();
     const withMessage = async (event: LogEvent, carried: Map<string, Message>): Promise<LoggedEvent> => {
@@ -167,7 +211,7 @@ export class DynamoEventLog implements EventLog {
       toKey: after && desc ? after.key.page : `${pad(Math.min(toTime + PAGE_LATENESS_MS, 9_999_999_999_999))}.\uffff`,
     });
     for await (const page of pages) {
-      const { events, carried } = decodePage(toBytes(page.z));
+      const { events, carried } = await this.decode(page);
       const order = events.map((_, i) => i);
       if (desc) order.reverse();
       for (const i of order) {
@@ -193,6 +237,8 @@ export class DynamoEventLog implements EventLog {
     // Clocks of different writers may disagree a little: start a minute early.
     for await (const page of this.scanPages({ desc: false, fromKey: `${pad(Math.max(oldest, created - 60_000))}.` })) {
       const { events, carried } = decodePage(toBytes(page.z));
+      if (!events.some((event) => wanted.has(event.messageId))) continue;
+      await this.addOwn(page, carried);
       for (const [i, event] of events.entries()) {
         if (!wanted.has(event.messageId)) continue;
         found.push({ event, key: `${page.SK}.${i}`, carried });

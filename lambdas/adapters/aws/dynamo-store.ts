@@ -26,7 +26,7 @@ import {
   type MessageMeta,
 } from "../store-codec.ts";
 import { DynamoDedupClaims } from "./dynamo-dedup-claims.ts";
-import { DynamoEventLog } from "./dynamo-event-log.ts";
+import { DynamoEventLog, recordPageKey } from "./dynamo-event-log.ts";
 import { DynamoQueueEntries } from "./dynamo-queue-entries.ts";
 import { DynamoWorkflowSteps } from "./dynamo-workflow-steps.ts";
 import { compare, conditional, conditionalWrite, DynamoTable, pad, shardOf, type Item } from "./dynamo-table.ts";
@@ -95,6 +95,7 @@ export class DynamoStore implements Store {
       now: this.now,
       defer: options.deferEvents === true,
       getMessage: async (messageId) => (await this.getMessage(messageId))?.message,
+      recordOf: async (page) => (page.mz || page.meta ? this.messageOfItem(page) : undefined),
     });
     const queues = new DynamoQueueEntries(this.table);
     this.increment = queues.increment.bind(queues);
@@ -141,8 +142,12 @@ export class DynamoStore implements Store {
       ...(await this.messageAttributes(message)),
       expiresAt: this.expiresAt(horizon),
     };
-    const messagePut = await this.table.putIfAbsent(messageItem);
     const light = message.unlisted === true && status.state === "CREATED" && status.retried === 0;
+    // A light record whose id gives its page (recordPageKey) is that log page: its first events and the
+    // message in one item, where a message item and the request's log page were two writes.
+    const page = light ? this.log.recordPage(message.messageId, events) : undefined;
+    if (page) return this.table.putIfAbsent({ ...messageItem, ...page });
+    const messagePut = await this.table.putIfAbsent(messageItem);
     const created = light
       ? messagePut
       : await this.table.putIfAbsent({
@@ -177,20 +182,32 @@ export class DynamoStore implements Store {
       }),
     );
     const items = result.Items ?? [];
-    const messageItem = items.find((i) => i.SK === MESSAGE_SK);
     const statusItem = items.find((i) => i.SK === STATUS_SK);
+    // A light record may be its own log page instead (createMessage): read there when no item is here.
+    const messageItem = items.find((i) => i.SK === MESSAGE_SK) ?? (await this.recordPageOf(messageId));
     if (!messageItem) return undefined;
-    const meta = metaOfItem(messageItem);
-    if (!statusItem && !meta.unlisted) return undefined; // not committed: its create died in between
-    const body = messageItem.bz
-      ? new Uint8Array(inflateRawSync(toBytes(messageItem.bz)))
-      : await this.loadBytes(messageItem, "body");
+    const message = await this.messageOfItem(messageItem);
+    if (!statusItem && !message.unlisted) return undefined; // not committed: its create died in between
     return {
-      message: { ...meta, body },
+      message,
       status: statusItem
         ? { state: statusItem.state as MessageState, retried: Number(statusItem.retried) }
         : { state: "CREATED", retried: 0, implicit: true },
     };
+  }
+
+  /** A light record's page (recordPageKey), when the id has one and it was written. */
+  private async recordPageOf(messageId: string): Promise<Item | undefined> {
+    const key = recordPageKey(messageId);
+    if (!key) return undefined;
+    const result = await this.doc.send(new GetCommand({ TableName: this.table.name, Key: key, ConsistentRead: true }));
+    return result.Item;
+  }
+
+  /** The message a message item (or a light record's page) holds: its meta and its body. */
+  private async messageOfItem(item: Item): Promise<Message> {
+    const body = item.bz ? new Uint8Array(inflateRawSync(toBytes(item.bz))) : await this.loadBytes(item, "body");
+    return { ...metaOfItem(item), body };
   }
 
   /**
@@ -269,6 +286,16 @@ export class DynamoStore implements Store {
         hits.map((hit) => ({ PK: hit.PK as string, SK: MESSAGE_SK })),
         "meta, mz",
       );
+      // A light record that got a status may be its own log page (createMessage).
+      const missing = hits.flatMap((hit, i) => {
+        const key = messages[i] ? undefined : recordPageKey((hit.PK as string).slice(2));
+        return key ? [{ i, key }] : [];
+      });
+      const pages = await this.table.batchGet(
+        missing.map(({ key }) => key),
+        "meta, mz",
+      );
+      for (const [j, { i }] of missing.entries()) messages[i] = pages[j];
       for (const [i, hit] of hits.entries()) {
         const item = messages[i];
         if (!item || !states.includes(hit.state as MessageState)) continue;

@@ -91,6 +91,9 @@ export function encodePages(events: LogEvent[], carried: Message[]): { data: Uin
   }));
 }
 
+/** A page with no events (a light record created with none). */
+export const encodeEmptyPage = (): Uint8Array => new Uint8Array(deflateRawSync(JSON.stringify({ e: [] })));
+
 export function decodePage(data: Uint8Array): DecodedPage {
   const content = JSON.parse(inflateRawSync(data).toString("utf8")) as PageContent;
   const carried = new Map<string, Message>();

@@ -1,0 +1,115 @@
+// A light record on DynamoDB is its own log page (docs/architecture.md §19): one write for the message and
+// its CREATED entry, found again by id alone. A record written the other way (a message item and a log
+// page: another id shape, or a record from before record pages) stays readable the same.
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { beforeAll, expect, it } from "vitest";
+import { createHeraldTable } from "../../../lambdas/adapters/aws/create-table.ts";
+import { DynamoStore } from "../../../lambdas/adapters/aws/dynamo-store.ts";
+import { S3BlobStore } from "../../../lambdas/adapters/aws/s3-blob-store.ts";
+import { newMessageId } from "../../../lambdas/core/ids.ts";
+import type { Message } from "../../../lambdas/core/message.ts";
+import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from "../../../emulation/emulators.ts";
+import { uniqueName, useAwsEmulators } from "../../support/aws-emulators.ts";
+
+const emulators = useAwsEmulators();
+beforeAll(() => emulators(), 120_000);
+
+type Handler = (args: unknown) => Promise<unknown>;
+
+/** A DynamoDB client on the emulator that counts the commands it sends, by name. */
+async function countingClient(base: DynamoDBClient): Promise<{ client: DynamoDBClient; sent: string[] }> {
+  const e = (await base.config.endpoint?.()) as { protocol: string; hostname: string; port?: number };
+  const client = new DynamoDBClient({
+    endpoint: `${e.protocol}//${e.hostname}:${e.port}`,
+    region: EMULATOR_REGION,
+    credentials: EMULATOR_CREDENTIALS,
+  });
+  const sent: string[] = [];
+  (
+    client.middlewareStack as unknown as {
+      add(m: (next: Handler, context: { commandName?: string }) => Handler, o: object): void;
+    }
+  ).add(
+    (next, context) => async (args) => {
+      sent.push(context.commandName ?? "?");
+      return next(args);
+    },
+    { step: "initialize", name: "countCommands" },
+  );
+  return { client, sent };
+}
+
+function lightMessage(now: number, overrides: Partial<Message> = {}): Message {
+  return {
+    messageId: newMessageId(now),
+    url: "https://example.com/record-page",
+    method: "POST",
+    header: { "Content-Type": ["application/json"] },
+    body: new TextEncoder().encode(JSON.stringify({ hello: "world", n: now })),
+    maxRetries: 3,
+    labels: [],
+    notBefore: now,
+    createdAt: now,
+    unlisted: true,
+    ...overrides,
+  };
+}
+
+async function openStore() {
+  const aws = await emulators();
+  const tableName = uniqueName("pages");
+  await createHeraldTable(aws.dynamodb, tableName);
+  const { client, sent } = await countingClient(aws.dynamodb);
+  const store = new DynamoStore({
+    client,
+    tableName,
+    blobs: new S3BlobStore(aws.s3, await aws.bucket()),
+    retentionMs: 7 * 86_400_000,
+    deferEvents: true, // as the Lambda handlers run it: a request's events wait for its flush
+  });
+  return { store, sent };
+}
+
+it("writes a published light record as one item, found by id and in the log with its message", async () => {
+  const { store, sent } = await openStore();
+  const now = Date.now();
+  const message = lightMessage(now);
+  const created = { time: now, messageId: message.messageId, state: "CREATED" as const };
+  expect(await store.createMessage(message, { state: "CREATED", retried: 0 }, [created])).toBe(true);
+  await store.flushEvents(); // the request's own log page: nothing left to write
+  expect(sent).toEqual(["PutItemCommand"]);
+
+  const stored = await store.getMessage(message.messageId);
+  expect(stored?.message).toEqual(message);
+  expect(stored?.status).toEqual({ state: "CREATED", retried: 0, implicit: true });
+  const logged = [];
+  for await (const { item } of store.scanEvents({ order: "latestFirst", fromTime: now - 1000 })) logged.push(item);
+  expect(logged).toEqual([{ event: created, message }]);
+});
+
+it("reads a light record written as a message item and a log page the same way", async () => {
+  const { store, sent } = await openStore();
+  const now = Date.now();
+  const message = lightMessage(now);
+  // An event later than the time the id encodes cannot be in the page the id names: the message is then
+  // written as before record pages (a message item, the event in the request's log page).
+  const created = { time: now + 5, messageId: message.messageId, state: "CREATED" as const };
+  expect(await store.createMessage(message, { state: "CREATED", retried: 0 }, [created])).toBe(true);
+  await store.flushEvents();
+  expect(sent).toEqual(["PutItemCommand", "BatchWriteItemCommand"]);
+
+  const stored = await store.getMessage(message.messageId);
+  expect(stored?.message).toEqual(message);
+  expect(stored?.status).toEqual({ state: "CREATED", retried: 0, implicit: true });
+  const logged = [];
+  for await (const { item } of store.scanEvents({ order: "earliestFirst", messageIds: [message.messageId] })) {
+    logged.push(item);
+  }
+  expect(logged).toEqual([{ event: created, message }]);
+});
+
+it("finds nothing for an id that names no record, in either place", async () => {
+  const { store } = await openStore();
+  expect(await store.getMessage(newMessageId(Date.now()))).toBeUndefined();
+  expect(await store.getMessage("msg_not_of_the_shape")).toBeUndefined();
+});

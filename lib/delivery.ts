@@ -35,15 +35,17 @@ export class HeraldDelivery extends Construct {
     });
     // On the FIFO queue, Lambda hands a group's messages over in order and holds the group while a batch
     // with one of them runs; the handler runs a group's records one after another and fails the rest of a
-    // group after a failure. One record per batch there: several attempts of one lane in a row, each up
-    // to the longest attempt, could outlast the function's timeout (the longest attempt plus a minute),
-    // and a timed-out batch comes back only after the visibility timeout, counting toward the redrive.
-    for (const [queue, batchSize] of [
-      [props.queue, 10],
-      [props.orderedQueue, 1],
-    ] as const) {
+    // group after a failure. Batches of 10 there too (a receive, a delete and an invocation per ten jobs
+    // of a busy queue instead of per job): a record after the first of its group starts only while the
+    // invocation has time for its longest attempt (the function's timeout is that plus a minute); else the
+    // rest of the group is made visible again at once, for another invocation (sqs-delivery.ts).
+    for (const queue of [props.queue, props.orderedQueue]) {
       this.function.addEventSource(
-        new SqsEventSource(queue, { batchSize, reportBatchItemFailures: true, maxConcurrency: props.maxConcurrency }),
+        new SqsEventSource(queue, {
+          batchSize: 10,
+          reportBatchItemFailures: true,
+          maxConcurrency: props.maxConcurrency,
+        }),
       );
     }
   }

@@ -1,7 +1,7 @@
 // The delivery Lambda: SQS batches of delivery jobs -> one attempt each, concurrently.
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
-import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { processDeliveryBatch } from "../adapters/aws/sqs-delivery.ts";
 import { deliverMessage, type DeliveryOutcome } from "../core/deliver.ts";
 import { fireSchedule } from "../core/schedules.ts";
@@ -17,7 +17,10 @@ const METRIC_OF: Partial<Record<DeliveryOutcome, MetricName>> = {
   canceled: "Canceled",
 };
 
-async function handleDeliveries(event: SQSEvent): Promise<SQSBatchResponse> {
+/** What an ordered record may take beyond its longest attempt: its store writes, callbacks and the log page. */
+const AFTER_ATTEMPT_MS = 30_000;
+
+async function handleDeliveries(event: SQSEvent, lambda: Context): Promise<SQSBatchResponse> {
   const { context, dispatcher, store } = awsContext();
   const counts = new Map<MetricName, number>();
   let sweeps = 0;
@@ -26,6 +29,9 @@ async function handleDeliveries(event: SQSEvent): Promise<SQSBatchResponse> {
     now: () => context.clock.now(),
     onError: logError,
     observeLag: (lagMs) => recordMetric("DeliveryLag", lagMs),
+    timeLeft: () => lambda.getRemainingTimeInMillis(),
+    orderedRecordMs: context.config.maxTimeoutSec * 1000 + AFTER_ATTEMPT_MS,
+    release: (records) => dispatcher.releaseOrdered(records.flatMap((r) => r.receiptHandle ?? [])),
     fire: async (scheduleId, firedAt) => {
       const messageIds = await fireSchedule(context, scheduleId, firedAt);
       if (messageIds.length > 0) counts.set("ScheduleFired", (counts.get("ScheduleFired") ?? 0) + 1);

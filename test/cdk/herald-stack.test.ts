@@ -171,13 +171,10 @@ describe("Lambdas", () => {
     const deliveryFunction = Object.keys(
       template.findResources("AWS::Lambda::Function", { Properties: { Timeout: 180 } }),
     )[0] as string;
-    // One record per batch on the FIFO queue: a lane's attempts run one after another (lib/delivery.ts).
-    for (const [queue, batchSize] of [
-      ["QueuesDeliveries(?!Poison)", 10],
-      ["QueuesOrdered(?!Poison)", 1],
-    ] as const) {
+    // Ten records per batch on both; a lane's records in a FIFO batch run one after another (lib/delivery.ts).
+    for (const queue of ["QueuesDeliveries(?!Poison)", "QueuesOrdered(?!Poison)"]) {
       template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
-        BatchSize: batchSize,
+        BatchSize: 10,
         FunctionResponseTypes: ["ReportBatchItemFailures"],
         ScalingConfig: { MaximumConcurrency: 20 },
         FunctionName: { Ref: deliveryFunction },

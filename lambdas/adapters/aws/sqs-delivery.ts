@@ -15,12 +15,24 @@ export interface DeliveryBatchOptions {
   onError?: (message: string, error: unknown) => void;
   /** How late an attempt starts after its due time, per job (the delivery latency metric). */
   observeLag?: (lagMs: number) => void;
+  /**
+   * Ordered records run one after another within their group. A record after the first of its group
+   * starts only while `timeLeft()` (the invocation's) is at least `orderedRecordMs` (its longest attempt
+   * and what follows it); else it and the rest of its group go back at once through `release`, to come
+   * again in order in another invocation, rather than be cut off by the function's timeout.
+   */
+  timeLeft?: () => number;
+  orderedRecordMs?: number;
+  release?: (records: JobRecord[]) => Promise<void>;
 }
 
 /** A job arriving this little early is delivered now (SQS delays are whole seconds). */
 const EARLY_TOLERANCE_MS = 1000;
 
-type JobRecord = Pick<SQSRecord, "messageId" | "body"> & { attributes?: Partial<SQSRecord["attributes"]> };
+export type JobRecord = Pick<SQSRecord, "messageId" | "body"> & {
+  attributes?: Partial<SQSRecord["attributes"]>;
+  receiptHandle?: string;
+};
 
 /**
  * Handles one SQS batch of delivery jobs, schedule firings and sweeps. Records of the standard queue run
@@ -48,10 +60,18 @@ export async function processDeliveryBatch(
     options.onError?.(`delivery job ${record.messageId} failed inside Herald`, error);
     failed.add(record.messageId);
   };
+  const released: JobRecord[] = [];
+  const outOfTime = (): boolean =>
+    options.timeLeft !== undefined && options.timeLeft() < (options.orderedRecordMs ?? 0);
   await Promise.all([
     ...unordered.map((record) => runJob(record, options).catch((error: unknown) => fail(record, error))),
     ...[...groups.values()].map(async (group) => {
       for (const [i, record] of group.entries()) {
+        if (i > 0 && outOfTime()) {
+          for (const rest of group.slice(i)) failed.add(rest.messageId);
+          released.push(...group.slice(i));
+          return;
+        }
         try {
           await runJob(record, options, true);
         } catch (error) {
@@ -62,6 +82,10 @@ export async function processDeliveryBatch(
       }
     }),
   ]);
+  // Failing them alone would hold their group until the visibility timeout; a failed release does only that.
+  if (released.length > 0 && options.release) {
+    await options.release(released).catch((error: unknown) => options.onError?.("could not release jobs", error));
+  }
   return records.filter((r) => failed.has(r.messageId)).map((r) => ({ itemIdentifier: r.messageId }));
 }
 

@@ -239,4 +239,57 @@ describe("SqsDispatcher on the FIFO queue (dispatchOrdered)", () => {
     expect(seen.every((s) => s.ordered === true)).toBe(true);
     expect(most).toBe(1);
   });
+
+  it("gives back at once, in order, a lane's records that its invocation has no time left for", async () => {
+    const { sqs } = await emulators();
+    const standard = await sqs.send(new CreateQueueCommand({ QueueName: uniqueName("std") }));
+    // A visibility timeout far past the test's deadline: only a release brings the records back in time.
+    const fifo = await sqs.send(
+      new CreateQueueCommand({
+        QueueName: `${uniqueName("ordered")}.fifo`,
+        Attributes: { FifoQueue: "true", VisibilityTimeout: "600" },
+      }),
+    );
+    const orderedQueueUrl = fifo.QueueUrl as string;
+    const dispatcher = dispatcherFor(sqs, standard.QueueUrl as string, { orderedQueueUrl });
+    const send = dispatcher.dispatchOrdered as NonNullable<typeof dispatcher.dispatchOrdered>;
+    await Promise.all(Array.from({ length: 9 }, (_, i) => send({ messageId: `m${i}`, retried: 0 }, "q#0")));
+
+    const seen: string[] = [];
+    const batchSizes: number[] = [];
+    let released = 0;
+    const poller = new SqsPoller({
+      sqs,
+      queueUrl: orderedQueueUrl,
+      concurrency: 1,
+      handler: (records) => {
+        batchSizes.push(records.length);
+        // Each invocation has time for two attempts: a minute per attempt, 150 s to start with.
+        let left = 150_000;
+        return processDeliveryBatch(records, {
+          dispatcher,
+          now: Date.now,
+          timeLeft: () => left,
+          orderedRecordMs: 60_000,
+          release: async (rest) => {
+            released += rest.length;
+            await dispatcher.releaseOrdered(rest.map((r) => r.receiptHandle as string));
+          },
+          deliver: async (job) => {
+            left -= 60_000;
+            seen.push(job.messageId);
+          },
+        });
+      },
+    });
+    poller.start();
+    try {
+      await expect.poll(() => seen.length, { timeout: 15_000 }).toBe(9);
+    } finally {
+      await poller.stop();
+    }
+    expect(seen).toEqual(Array.from({ length: 9 }, (_, i) => `m${i}`));
+    expect(Math.max(...batchSizes)).toBeGreaterThan(2); // batches held more than the time allowed for
+    expect(released).toBeGreaterThan(0);
+  });
 });

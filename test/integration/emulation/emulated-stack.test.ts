@@ -87,7 +87,7 @@ describe("start:aws-local configured from the stack it would deploy", () => {
     });
     expect(mappings.map(asSettings)).toContainEqual(herald.stack.deliveryMapping);
     expect(mappings.map(asSettings)).toContainEqual(herald.stack.orderedMapping);
-    expect(herald.stack.orderedMapping.batchSize).toBe(1);
+    expect(herald.stack.orderedMapping.batchSize).toBe(10);
     expect(herald.stack.deliveryMapping.batchSize).toBe(10);
     const functions = ofType("AWS::Lambda::Function").filter(
       (f) => (f.Properties.Environment as { Variables?: { HERALD_TABLE?: unknown } })?.Variables?.HERALD_TABLE,

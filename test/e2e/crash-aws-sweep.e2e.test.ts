@@ -8,6 +8,7 @@ import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { DynamoDBClient, GetItemCommand, QueryCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from "../../emulation/emulators.ts";
+import { recordPageKey } from "../../lambdas/adapters/aws/dynamo-event-log.ts";
 import { startFaultyAws, type FaultyAws } from "../support/aws-faults.ts";
 import { eventually } from "../support/herald.ts";
 import { Sink } from "../support/sink.ts";
@@ -68,7 +69,9 @@ async function ageGivenTurns(queue: string, byMs: number): Promise<number> {
         ExpressionAttributeValues: { ":c": { N: String(Number(entry.c.N) - byMs) } },
       }),
     );
-    const key = { PK: { S: `M#${entry.m?.S}` }, SK: { S: "#M" } };
+    // The message item, or the record page that holds it (dynamo-event-log.ts recordPageKey).
+    const page = recordPageKey(entry.m?.S as string);
+    const key = page ? { PK: { S: page.PK }, SK: { S: page.SK } } : { PK: { S: `M#${entry.m?.S}` }, SK: { S: "#M" } };
     const item = await dynamo.send(new GetItemCommand({ TableName: table, Key: key }));
     // The meta is JSON, or deflated JSON (`mz`) where that made the item smaller (dynamo-store.ts).
     const deflated = item.Item?.mz?.B;

@@ -23,7 +23,7 @@ const PAGE_LATENESS_MS = 3_600_000;
 const RECORD_PAGE_ID = /^msg_[0-9A-HJKMNP-TV-Z]{26}$/;
 
 /**
- * Where a light record lives (docs/architecture.md §19): a log page of its own, holding the message's first
+ * Where a message item lives (docs/architecture.md §7): a log page of its own, holding the message's first
  * events and, beside them, the message itself — one write where a message item and a log page were two. Its
  * key comes from the id alone (the creation time it encodes, and its shard), so the message is found by id;
  * its sort key sorts with the other pages' `<time13>.<seq>`, first among those of its millisecond (`-`
@@ -74,7 +74,7 @@ export interface DynamoEventLogOptions {
    * read unit (billed on their summed size), where BatchGetItem bills each item apart (two units).
    */
   getMessage: (messageId: string) => Promise<Message | undefined>;
-  /** The message a light record's page holds (recordPageKey), or undefined for a page of events only. */
+  /** The message a record page holds (recordPageKey), or undefined for a page of events only. */
   recordOf: (page: Item) => Promise<Message | undefined>;
 }
 
@@ -159,11 +159,15 @@ export class DynamoEventLog implements EventLog {
   }
 
   /**
-   * A light record's page (recordPageKey) holding these events, to be written with the message's
-   * attributes; undefined when they cannot share it: an id of another shape, an event later than the
-   * time the id encodes (a page holds events at or before its time), or more than one page of them.
+   * A record page (recordPageKey) holding these events, to be written with the message's
+   * attributes; undefined when they cannot share it (an id of another shape, an event later than the
+   * time the id encodes — a page holds events at or before its time —, more than one page of them) or
+   * need not (other events wait for a page already).
    */
   recordPage(messageId: string, events: LogEvent[]): Item | undefined {
+    // Events already waiting for this invocation's page (a delivery batch's): these join them there for
+    // nothing, where a record page would cost a read more each time the message is read.
+    if (this.deferred && this.deferred.events.length > 0) return undefined;
     const key = recordPageKey(messageId);
     if (!key || events.some((event) => event.time > Number(key.SK.slice(0, 13)))) return undefined;
     const pages = encodePages(events, []);
@@ -171,7 +175,7 @@ export class DynamoEventLog implements EventLog {
     return { ...key, z: pages[0]?.data ?? encodeEmptyPage() };
   }
 
-  /** The page's events and the messages it holds: those carried (lean), and its own (a light record's). */
+  /** The page's events and the messages it holds: those carried (lean), and its own (a record page's). */
   private async decode(page: Item): Promise<DecodedPage> {
     const decoded = decodePage(toBytes(page.z));
     await this.addOwn(page, decoded.carried);

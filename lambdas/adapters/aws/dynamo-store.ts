@@ -143,11 +143,10 @@ export class DynamoStore implements Store {
       expiresAt: this.expiresAt(horizon),
     };
     const light = message.unlisted === true && status.state === "CREATED" && status.retried === 0;
-    // A light record whose id gives its page (recordPageKey) is that log page: its first events and the
-    // message in one item, where a message item and the request's log page were two writes.
-    const page = light ? this.log.recordPage(message.messageId, events) : undefined;
-    if (page) return this.table.putIfAbsent({ ...messageItem, ...page });
-    const messagePut = await this.table.putIfAbsent(messageItem);
+    // Where the id gives a record page (recordPageKey), the message item is that log page: the message
+    // and its first events in one item, where a message item and the request's log page were two writes.
+    const page = this.log.recordPage(message.messageId, events);
+    const messagePut = await this.table.putIfAbsent(page ? { ...messageItem, ...page } : messageItem);
     const created = light
       ? messagePut
       : await this.table.putIfAbsent({
@@ -156,7 +155,7 @@ export class DynamoStore implements Store {
           ...this.statusAttributes(message.messageId, message.createdAt, status, horizon),
         });
     if (!created) return false;
-    await this.appendEvents(events);
+    if (!page) await this.appendEvents(events);
     return true;
   }
 
@@ -183,7 +182,7 @@ export class DynamoStore implements Store {
     );
     const items = result.Items ?? [];
     const statusItem = items.find((i) => i.SK === STATUS_SK);
-    // A light record may be its own log page instead (createMessage): read there when no item is here.
+    // The message item may be its record page instead (createMessage): read there when it is not here.
     const messageItem = items.find((i) => i.SK === MESSAGE_SK) ?? (await this.recordPageOf(messageId));
     if (!messageItem) return undefined;
     const message = await this.messageOfItem(messageItem);
@@ -196,7 +195,7 @@ export class DynamoStore implements Store {
     };
   }
 
-  /** A light record's page (recordPageKey), when the id has one and it was written. */
+  /** A message's record page (recordPageKey), when the id has one and it was written. */
   private async recordPageOf(messageId: string): Promise<Item | undefined> {
     const key = recordPageKey(messageId);
     if (!key) return undefined;
@@ -204,7 +203,7 @@ export class DynamoStore implements Store {
     return result.Item;
   }
 
-  /** The message a message item (or a light record's page) holds: its meta and its body. */
+  /** The message a message item (or a record page) holds: its meta and its body. */
   private async messageOfItem(item: Item): Promise<Message> {
     const body = item.bz ? new Uint8Array(inflateRawSync(toBytes(item.bz))) : await this.loadBytes(item, "body");
     return { ...metaOfItem(item), body };
@@ -286,7 +285,7 @@ export class DynamoStore implements Store {
         hits.map((hit) => ({ PK: hit.PK as string, SK: MESSAGE_SK })),
         "meta, mz",
       );
-      // A light record that got a status may be its own log page (createMessage).
+      // A message item may be its record page (createMessage).
       const missing = hits.flatMap((hit, i) => {
         const key = messages[i] ? undefined : recordPageKey((hit.PK as string).slice(2));
         return key ? [{ i, key }] : [];

@@ -6,8 +6,8 @@
 //   M#<messageId> / #S              its status: state, retried (small, the only item updated per attempt)
 //   L#<day>#<shard> / <t13>.<seq>   a log page: the events of one request or delivery batch, compressed,
 //                                   with the messages that had no record of their own (log-pages.ts)
-//   L#<day>#<shard> / <t13>.-<id>   a light record: its first events' page holding the message itself, the
-//                                   key from the id's time and shard (dynamo-event-log.ts recordPageKey)
+//   L#<day>#<shard> / <t13>.-<id>   a record page: a message's first events' page holding the message as
+//                                   M#/#M would; the key from the id's time and shard (recordPageKey)
 //   D#<dlqId>     / #D              a DLQ entry; in GSI2 under DLQ#<shard>
 //   R#<kind>      / <name>          a URL group, queue, schedule, flow-control key or deleted-queue marker,
 //                                   workflow run, waiter or early event; a record put with listedAt (a

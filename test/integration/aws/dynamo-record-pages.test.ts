@@ -87,6 +87,29 @@ it("writes a published light record as one item, found by id and in the log with
   expect(logged).toEqual([{ event: created, message }]);
 });
 
+it("writes a full record's message as its record page, beside its status item", async () => {
+  const { store, sent } = await openStore();
+  const now = Date.now();
+  const message = lightMessage(now, { unlisted: undefined, notBefore: now + 3_600_000 }); // delayed: listed
+  const created = { time: now, messageId: message.messageId, state: "CREATED" as const };
+  expect(await store.createMessage(message, { state: "CREATED", retried: 0 }, [created])).toBe(true);
+  // Created again (a schedule firing processed twice): nothing new.
+  expect(await store.createMessage(message, { state: "CREATED", retried: 0 }, [created])).toBe(false);
+  await store.flushEvents();
+  expect(sent).toEqual(["PutItemCommand", "PutItemCommand", "PutItemCommand", "PutItemCommand"]);
+
+  const stored = await store.getMessage(message.messageId);
+  expect(stored).toEqual({ message, status: { state: "CREATED", retried: 0 } });
+  const pending = [];
+  for await (const found of store.scanMessages(["CREATED"])) pending.push(found.message.messageId);
+  expect(pending).toEqual([message.messageId]);
+  const logged = [];
+  for await (const { item } of store.scanEvents({ order: "earliestFirst", messageIds: [message.messageId] })) {
+    logged.push(item);
+  }
+  expect(logged).toEqual([{ event: created, message }]);
+});
+
 it("reads a light record written as a message item and a log page the same way", async () => {
   const { store, sent } = await openStore();
   const now = Date.now();
@@ -106,6 +129,20 @@ it("reads a light record written as a message item and a log page the same way",
     logged.push(item);
   }
   expect(logged).toEqual([{ event: created, message }]);
+});
+
+it("lets a message created while other events wait for the invocation's page join that page", async () => {
+  const { store, sent } = await openStore();
+  const now = Date.now();
+  const message = lightMessage(now, { unlisted: undefined, notBefore: now + 60_000 });
+  const created = { time: now, messageId: message.messageId, state: "CREATED" as const };
+  const delivered = { time: now, messageId: newMessageId(now), state: "DELIVERED" as const };
+  await store.appendEvents([delivered]); // a delivery batch's event, deferred to the flush
+  expect(await store.createMessage(message, { state: "CREATED", retried: 0 }, [created])).toBe(true);
+  await store.flushEvents();
+  // The message item and its status, then one page for both events: no page of its own.
+  expect(sent).toEqual(["PutItemCommand", "PutItemCommand", "BatchWriteItemCommand"]);
+  expect(await store.getMessage(message.messageId)).toEqual({ message, status: { state: "CREATED", retried: 0 } });
 });
 
 it("finds nothing for an id that names no record, in either place", async () => {

@@ -8,8 +8,9 @@
 // and flows through SQS again. So a lane is at any moment either flowing (entries empty) or held in the
 // store; both never run at once, because only the lane's own running job adds its entries. Lowering a
 // queue's parallelism sends later messages to fewer lanes; messages already in the others finish there.
+import type { DeliveryJob } from "../ports.ts";
 import type { HeraldContext } from "./context.ts";
-import type { Message } from "./message.ts";
+import { FINAL_STATES, type Message } from "./message.ts";
 import { pumpQueue, queueConfig, type QueueConfig } from "./queues.ts";
 
 /**
@@ -87,6 +88,21 @@ export const LANE_WINDOW = 50;
 export async function joinOwnLane(ctx: HeraldContext, message: Message): Promise<void> {
   const config = await queueConfig(ctx, message.queueName as string);
   await joinLane(ctx, laneOfMessage(message), message.messageId, config);
+}
+
+/**
+ * A laned message's job that its invocation has no time left to run (an SQS FIFO batch holding several
+ * of its lane: sqs-delivery.ts): it joins its lane's entries, unless it is there already or has ended,
+ * and the lane's pump gives it its turn in order — out of SQS without a receive more toward the redrive.
+ */
+export async function handToLane(ctx: HeraldContext, job: DeliveryJob): Promise<void> {
+  const stored = await ctx.store.getMessage(job.messageId);
+  const queue = stored?.message.queueName;
+  if (!stored || queue === undefined || FINAL_STATES.includes(stored.status.state)) return;
+  const lane = laneOfMessage(stored.message);
+  const held = await ctx.store.headQueueEntries(lane, LANE_WINDOW);
+  if (held.some((entry) => entry.messageId === job.messageId)) return;
+  await joinLane(ctx, lane, job.messageId, await queueConfig(ctx, queue));
 }
 
 /** Adds the message behind the lane's entries and pumps the lane (which may give it its turn at once). */

@@ -4,6 +4,7 @@ import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { processDeliveryBatch } from "../adapters/aws/sqs-delivery.ts";
 import { deliverMessage, type DeliveryOutcome } from "../core/deliver.ts";
+import { handToLane } from "../core/queue-lanes.ts";
 import { fireSchedule } from "../core/schedules.ts";
 import { sweep } from "../core/sweep.ts";
 import { awsContext } from "./aws-context.ts";
@@ -31,7 +32,7 @@ async function handleDeliveries(event: SQSEvent, lambda: Context): Promise<SQSBa
     observeLag: (lagMs) => recordMetric("DeliveryLag", lagMs),
     timeLeft: () => lambda.getRemainingTimeInMillis(),
     orderedRecordMs: context.config.maxTimeoutSec * 1000 + AFTER_ATTEMPT_MS,
-    release: (records) => dispatcher.releaseOrdered(records.flatMap((r) => r.receiptHandle ?? [])),
+    handOff: (job) => handToLane(context, job),
     fire: async (scheduleId, firedAt) => {
       const messageIds = await fireSchedule(context, scheduleId, firedAt);
       if (messageIds.length > 0) counts.set("ScheduleFired", (counts.get("ScheduleFired") ?? 0) + 1);

@@ -3,7 +3,9 @@
 // send order, one at a time, and a run that failed leaves its job at the head to be given again. Run by
 // test/contract/{sqlite,aws}.contract.test.ts.
 import { describe, expect, it } from "vitest";
+import { handToLane } from "../../lambdas/core/queue-lanes.ts";
 import { deleteQueue, getQueue, setQueuePaused, upsertQueue } from "../../lambdas/core/queues.ts";
+import type { DeliveryJob } from "../../lambdas/ports.ts";
 import { ANY_DESTINATION } from "../../lambdas/core/destination-policy.ts";
 import {
   answer,
@@ -47,6 +49,29 @@ export function queueLanesContract(name: string, open: OpenCoreFixture): void {
         expect(h.delivered).toEqual(["/a", "/a-callback", "/a", "/a-callback", "/b", "/c"]);
         expect((await getQueue(ctx, "lane")).lag).toBe(0);
         expect([...h.lanes.values()].flat()).toEqual([]);
+      }),
+    );
+
+    it(
+      "delivers, in order and once, a lane's jobs handed to its entries when their batch ran out of time",
+      test(async (h) => {
+        const { ctx } = h;
+        for (const path of ["/a", "/b", "/c"]) await enqueue(h, "handed", path);
+        // One FIFO batch held the lane's three jobs: /a ran, then the invocation had no time left for the
+        // others, which were handed over in order (and left SQS). /c is handed over twice (a batch that
+        // died after handing it and was given again): its entry is written once.
+        const batch = (h.lanes.get("handed#0") ?? []).splice(0);
+        expect(batch).toHaveLength(3);
+        const [first, ...rest] = batch.map((job) => ({ ...job, ordered: true }));
+        await h.deliver(first as DeliveryJob);
+        for (const job of [...rest, rest[1] as DeliveryJob]) await h.invoke(() => handToLane(ctx, job));
+        await h.runJobs();
+        expect(h.delivered).toEqual(["/a", "/b", "/c"]);
+        expect((await getQueue(ctx, "handed")).lag).toBe(0);
+        expect(await ctx.store.countQueueEntries("handed#0")).toBe(0);
+        // Handing over a job whose message has ended writes nothing.
+        await h.invoke(() => handToLane(ctx, first as DeliveryJob));
+        expect(await ctx.store.countQueueEntries("handed#0")).toBe(0);
       }),
     );
 

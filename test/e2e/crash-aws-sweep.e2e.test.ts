@@ -69,10 +69,14 @@ async function ageGivenTurns(queue: string, byMs: number): Promise<number> {
         ExpressionAttributeValues: { ":c": { N: String(Number(entry.c.N) - byMs) } },
       }),
     );
-    // The message item, or the record page that holds it (dynamo-event-log.ts recordPageKey).
+    // The record page that holds the message (dynamo-event-log.ts recordPageKey), else its `#M` item.
     const page = recordPageKey(entry.m?.S as string);
-    const key = page ? { PK: { S: page.PK }, SK: { S: page.SK } } : { PK: { S: `M#${entry.m?.S}` }, SK: { S: "#M" } };
-    const item = await dynamo.send(new GetItemCommand({ TableName: table, Key: key }));
+    let key = page ? { PK: { S: page.PK }, SK: { S: page.SK } } : undefined;
+    let item = key ? await dynamo.send(new GetItemCommand({ TableName: table, Key: key })) : undefined;
+    if (!item?.Item) {
+      key = { PK: { S: `M#${entry.m?.S}` }, SK: { S: "#M" } };
+      item = await dynamo.send(new GetItemCommand({ TableName: table, Key: key }));
+    }
     // The meta is JSON, or deflated JSON (`mz`) where that made the item smaller (dynamo-store.ts).
     const deflated = item.Item?.mz?.B;
     const json = deflated ? inflateRawSync(deflated).toString("utf8") : (item.Item?.meta?.S as string);

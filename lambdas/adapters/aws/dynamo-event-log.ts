@@ -1,6 +1,6 @@
 // The event log on DynamoDB: log pages (log-pages.ts) under L#<day>#<shard>, sort key `<time13>.<seq>`.
-// A page's time is when it was written (at least its last event's), so every event of a page is at or
-// before the page's time. With `defer`, appended events wait for flushEvents() (or EVENT_FLUSH_MS) and
+// A page's time is when it was written (at least its last event's) — a record page's, its message's
+// creation (recordPageKey) —, so every event of a page is at or before the page's time. With `defer`, appended events wait for flushEvents() (or EVENT_FLUSH_MS) and
 // go out as few pages as they fit in: one per Lambda invocation instead of one per store call.
 import { BatchWriteCommand } from "@aws-sdk/lib-dynamodb";
 import { messageIdTime } from "../../core/ids.ts";
@@ -9,7 +9,7 @@ import type { EventLog, LoggedEvent, Positioned, ScanOptions } from "../../ports
 import { mergeSorted } from "../merge-sorted.ts";
 import { scanWindow, toBytes } from "../store-codec.ts";
 import { batchRetryDelay, compare, pad, shardOf, type DynamoTable, type Item } from "./dynamo-table.ts";
-import { decodePage, encodeEmptyPage, encodePages, type DecodedPage } from "./log-pages.ts";
+import { decodePage, encodeEmptyPage, encodePages } from "./log-pages.ts";
 import { SHARDS } from "./table-schema.ts";
 
 /** Events are indexed by day: an unfiltered scan over the retention reads few, mostly empty, buckets. */
@@ -159,29 +159,25 @@ export class DynamoEventLog implements EventLog {
   }
 
   /**
-   * A record page (recordPageKey) holding these events, to be written with the message's
-   * attributes; undefined when they cannot share it (an id of another shape, an event later than the
-   * time the id encodes — a page holds events at or before its time —, more than one page of them) or
-   * need not (other events wait for a page already).
+   * The record page (recordPageKey) a message item is written as, with what of these events it holds:
+   * all of them, or none when they cannot share it (an event later than the time the id encodes — a page
+   * holds events at or before its time —, more than one page of them) or need not (other events wait for
+   * this invocation's page already: they join those for nothing). `held` says which; the caller appends
+   * the events itself otherwise. The key depends on the id alone, so every create of an id writes the one
+   * item (its put-if-absent guards it).
    */
-  recordPage(messageId: string, events: LogEvent[]): Item | undefined {
-    // Events already waiting for this invocation's page (a delivery batch's): these join them there for
-    // nothing, where a record page would cost a read more each time the message is read.
-    if (this.deferred && this.deferred.events.length > 0) return undefined;
+  recordPage(messageId: string, events: LogEvent[]): { page: Item; held: boolean } | undefined {
     const key = recordPageKey(messageId);
-    if (!key || events.some((event) => event.time > Number(key.SK.slice(0, 13)))) return undefined;
+    if (!key) return undefined;
+    const empty = { page: { ...key, z: encodeEmptyPage() }, held: false };
+    if (this.deferred && this.deferred.events.length > 0) return empty;
+    if (events.some((event) => event.time > Number(key.SK.slice(0, 13)))) return empty;
     const pages = encodePages(events, []);
-    if (pages.length > 1) return undefined;
-    return { ...key, z: pages[0]?.data ?? encodeEmptyPage() };
+    if (pages.length !== 1) return empty;
+    return { page: { ...key, z: (pages[0] as { data: Uint8Array }).data }, held: true };
   }
 
-  /** The page's events and the messages it holds: those carried (lean), and its own (a record page's). */
-  private async decode(page: Item): Promise<DecodedPage> {
-    const decoded = decodePage(toBytes(page.z));
-    await this.addOwn(page, decoded.carried);
-    return decoded;
-  }
-
+  /** Adds a record page's own message to the messages its page holds (those carried, lean). */
   private async addOwn(page: Item, carried: Map<string, Message>): Promise<void> {
     const own = await this.options.recordOf(page);
     if (own) carried.set(own.messageId, own);
@@ -215,13 +211,16 @@ export class DynamoEventLog implements EventLog {
       toKey: after && desc ? after.key.page : `${pad(Math.min(toTime + PAGE_LATENESS_MS, 9_999_999_999_999))}.\uffff`,
     });
     for await (const page of pages) {
-      const { events, carried } = await this.decode(page);
+      const { events, carried } = decodePage(toBytes(page.z));
       const order = events.map((_, i) => i);
       if (desc) order.reverse();
+      let ownRead = false; // a record page's message is decoded only for an event that is yielded
       for (const i of order) {
         const event = events[i] as LogEvent;
         if (after && page.SK === after.key.page && (desc ? i >= after.key.index : i <= after.key.index)) continue;
         if (event.time < fromTime || event.time > toTime) continue;
+        if (!ownRead) await this.addOwn(page, carried);
+        ownRead = true;
         yield { position: { time: event.time, key: `${page.SK}.${i}` }, item: await withMessage(event, carried) };
       }
     }

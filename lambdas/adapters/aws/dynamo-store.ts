@@ -41,6 +41,11 @@ const INDEXED_STATES: readonly MessageState[] = ["CREATED", "RETRY", "CANCEL_REQ
 const LIGHT_STATUS_HORIZON_MS = 400 * 86_400_000;
 /** Bodies above this go to S3 (an item holds at most 400 KB, attributes and indexes included). */
 const INLINE_BODY_BYTES = 100 * 1024;
+/**
+ * Bodies up to this size make the message item a record page (createMessage); larger ones a `#M` item.
+ * A 4 KiB body is a few write units in the log's partitions, where its log page alone was one.
+ */
+const RECORD_PAGE_BODY_BYTES = 4 * 1024;
 /** Index hits read in one BatchGetItem while listing messages. */
 const LIST_BATCH = 100;
 
@@ -145,8 +150,11 @@ export class DynamoStore implements Store {
     const light = message.unlisted === true && status.state === "CREATED" && status.retried === 0;
     // Where the id gives a record page (recordPageKey), the message item is that log page: the message
     // and its first events in one item, where a message item and the request's log page were two writes.
-    const page = this.log.recordPage(message.messageId, events);
-    const messagePut = await this.table.putIfAbsent(page ? { ...messageItem, ...page } : messageItem);
+    // Only for small bodies: record pages share the log's few partitions (about 1,000 write units a
+    // second each), which a stream of large items would exhaust; a message item has a partition of its own.
+    const record =
+      message.body.byteLength <= RECORD_PAGE_BODY_BYTES ? this.log.recordPage(message.messageId, events) : undefined;
+    const messagePut = await this.table.putIfAbsent(record ? { ...messageItem, ...record.page } : messageItem);
     const created = light
       ? messagePut
       : await this.table.putIfAbsent({
@@ -155,7 +163,7 @@ export class DynamoStore implements Store {
           ...this.statusAttributes(message.messageId, message.createdAt, status, horizon),
         });
     if (!created) return false;
-    if (!page) await this.appendEvents(events);
+    if (!record?.held) await this.appendEvents(events);
     return true;
   }
 

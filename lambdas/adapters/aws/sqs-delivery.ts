@@ -18,21 +18,19 @@ export interface DeliveryBatchOptions {
   /**
    * Ordered records run one after another within their group. A record after the first of its group
    * starts only while `timeLeft()` (the invocation's) is at least `orderedRecordMs` (its longest attempt
-   * and what follows it); else it and the rest of its group go back at once through `release`, to come
-   * again in order in another invocation, rather than be cut off by the function's timeout.
+   * and what follows it), rather than be cut off by the function's timeout; else it and the rest of its
+   * group are handed, in order, to `handOff` (core: their lane's entries in the store) and are done here.
+   * Without `handOff` they fail, and SQS gives them again after the visibility timeout.
    */
   timeLeft?: () => number;
   orderedRecordMs?: number;
-  release?: (records: JobRecord[]) => Promise<void>;
+  handOff?: (job: DeliveryJob) => Promise<unknown>;
 }
 
 /** A job arriving this little early is delivered now (SQS delays are whole seconds). */
 const EARLY_TOLERANCE_MS = 1000;
 
-export type JobRecord = Pick<SQSRecord, "messageId" | "body"> & {
-  attributes?: Partial<SQSRecord["attributes"]>;
-  receiptHandle?: string;
-};
+type JobRecord = Pick<SQSRecord, "messageId" | "body"> & { attributes?: Partial<SQSRecord["attributes"]> };
 
 /**
  * Handles one SQS batch of delivery jobs, schedule firings and sweeps. Records of the standard queue run
@@ -60,18 +58,26 @@ export async function processDeliveryBatch(
     options.onError?.(`delivery job ${record.messageId} failed inside Herald`, error);
     failed.add(record.messageId);
   };
-  const released: JobRecord[] = [];
   const outOfTime = (): boolean =>
     options.timeLeft !== undefined && options.timeLeft() < (options.orderedRecordMs ?? 0);
+  /** Hands the rest of a group over, in order; what cannot be handed over fails. */
+  const handOffRest = async (rest: JobRecord[]): Promise<void> => {
+    for (const [i, record] of rest.entries()) {
+      try {
+        if (!options.handOff) throw new Error("no time left to run this ordered job");
+        await options.handOff({ ...jobOf(parseJobBody(record.body)), ordered: true });
+      } catch (error) {
+        fail(record, error);
+        for (const later of rest.slice(i + 1)) failed.add(later.messageId);
+        return;
+      }
+    }
+  };
   await Promise.all([
     ...unordered.map((record) => runJob(record, options).catch((error: unknown) => fail(record, error))),
     ...[...groups.values()].map(async (group) => {
       for (const [i, record] of group.entries()) {
-        if (i > 0 && outOfTime()) {
-          for (const rest of group.slice(i)) failed.add(rest.messageId);
-          released.push(...group.slice(i));
-          return;
-        }
+        if (i > 0 && outOfTime()) return handOffRest(group.slice(i));
         try {
           await runJob(record, options, true);
         } catch (error) {
@@ -82,10 +88,6 @@ export async function processDeliveryBatch(
       }
     }),
   ]);
-  // Failing them alone would hold their group until the visibility timeout; a failed release does only that.
-  if (released.length > 0 && options.release) {
-    await options.release(released).catch((error: unknown) => options.onError?.("could not release jobs", error));
-  }
   return records.filter((r) => failed.has(r.messageId)).map((r) => ({ itemIdentifier: r.messageId }));
 }
 

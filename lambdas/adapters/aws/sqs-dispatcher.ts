@@ -1,10 +1,5 @@
 import { ConflictException, CreateScheduleCommand, type SchedulerClient } from "@aws-sdk/client-scheduler";
-import {
-  ChangeMessageVisibilityBatchCommand,
-  SendMessageBatchCommand,
-  SendMessageCommand,
-  type SQSClient,
-} from "@aws-sdk/client-sqs";
+import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { Message } from "../../core/message.ts";
 import type { DeliveryJob, Dispatcher } from "../../ports.ts";
 
@@ -74,24 +69,6 @@ export class SqsDispatcher implements Dispatcher {
           group: lane,
           deduplicationId: `${job.messageId}-${job.retried}`,
         });
-    }
-  }
-
-  /**
-   * Makes received jobs of the ordered queue visible again at once (their receipt handles), so their
-   * group goes on in order without waiting for the visibility timeout (sqs-delivery.ts: out of time).
-   */
-  async releaseOrdered(receiptHandles: string[]): Promise<void> {
-    const queueUrl = this.options.orderedQueueUrl;
-    if (!queueUrl) return;
-    for (let i = 0; i < receiptHandles.length; i += 10) {
-      const entries = receiptHandles
-        .slice(i, i + 10)
-        .map((ReceiptHandle, j) => ({ Id: String(j), ReceiptHandle, VisibilityTimeout: 0 }));
-      const result = await this.options.sqs.send(
-        new ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries: entries }),
-      );
-      if (result.Failed?.length) throw new Error(`SQS kept ${result.Failed.length} jobs invisible`);
     }
   }
 

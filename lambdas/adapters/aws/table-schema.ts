@@ -3,6 +3,7 @@
 //
 // Items (PK / SK):
 //   M#<messageId> / #M              the message as accepted: meta + body (or an S3 reference); written once
+//                                   (a publish-shaped id with a body up to 4 KiB: its record page instead)
 //   M#<messageId> / #S              its status: state, retried (small, the only item updated per attempt)
 //   L#<day>#<shard> / <t13>.<seq>   a log page: the events of one request or delivery batch, compressed,
 //                                   with the messages that had no record of their own (log-pages.ts)

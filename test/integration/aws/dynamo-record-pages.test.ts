@@ -110,13 +110,12 @@ it("writes a full record's message as its record page, beside its status item", 
   expect(logged).toEqual([{ event: created, message }]);
 });
 
-it("reads a light record written as a message item and a log page the same way", async () => {
+it("writes a message with a larger body as a message item, read the same way", async () => {
   const { store, sent } = await openStore();
   const now = Date.now();
-  const message = lightMessage(now);
-  // An event later than the time the id encodes cannot be in the page the id names: the message is then
-  // written as before record pages (a message item, the event in the request's log page).
-  const created = { time: now + 5, messageId: message.messageId, state: "CREATED" as const };
+  // Over the record pages' body limit: its own item (and partition), the event in the request's page.
+  const message = lightMessage(now, { body: new Uint8Array(5 * 1024).map((_, i) => (i * 131 + 7) % 251) });
+  const created = { time: now, messageId: message.messageId, state: "CREATED" as const };
   expect(await store.createMessage(message, { state: "CREATED", retried: 0 }, [created])).toBe(true);
   await store.flushEvents();
   expect(sent).toEqual(["PutItemCommand", "BatchWriteItemCommand"]);
@@ -131,6 +130,29 @@ it("reads a light record written as a message item and a log page the same way",
   expect(logged).toEqual([{ event: created, message }]);
 });
 
+it("keeps one record per id when a create's events cannot share its page (a later create of the id)", async () => {
+  const { store, sent } = await openStore();
+  const now = Date.now();
+  const message = lightMessage(now);
+  // Created first with an event later than the id's time (a publish taking over a dead one's ids): the
+  // record page holds the message, the event goes into the request's log page.
+  const late = { time: now + 5, messageId: message.messageId, state: "CREATED" as const };
+  expect(await store.createMessage({ ...message, createdAt: now + 5 }, { state: "CREATED", retried: 0 }, [late])).toBe(
+    true,
+  );
+  await store.flushEvents();
+  expect(sent).toEqual(["PutItemCommand", "BatchWriteItemCommand"]);
+  // Created again, with an event that would fit the page: the same item, so nothing is written.
+  const early = { time: now, messageId: message.messageId, state: "CREATED" as const };
+  expect(await store.createMessage(message, { state: "CREATED", retried: 0 }, [early])).toBe(false);
+  expect((await store.getMessage(message.messageId))?.message.createdAt).toBe(now + 5);
+  const logged = [];
+  for await (const { item } of store.scanEvents({ order: "earliestFirst", messageIds: [message.messageId] })) {
+    logged.push(item.event);
+  }
+  expect(logged).toEqual([late]);
+});
+
 it("lets a message created while other events wait for the invocation's page join that page", async () => {
   const { store, sent } = await openStore();
   const now = Date.now();
@@ -140,7 +162,7 @@ it("lets a message created while other events wait for the invocation's page joi
   await store.appendEvents([delivered]); // a delivery batch's event, deferred to the flush
   expect(await store.createMessage(message, { state: "CREATED", retried: 0 }, [created])).toBe(true);
   await store.flushEvents();
-  // The message item and its status, then one page for both events: no page of its own.
+  // The record page (holding no event) and the status, then one page for both events.
   expect(sent).toEqual(["PutItemCommand", "PutItemCommand", "BatchWriteItemCommand"]);
   expect(await store.getMessage(message.messageId)).toEqual({ message, status: { state: "CREATED", retried: 0 } });
 });

@@ -60,6 +60,25 @@ function sqsMessageBytes(message: SqsMessageLike): number {
 }
 
 /**
+ * What a read is billed at least, found or not. DynamoDB Local reports 0 units for a read that finds
+ * nothing; DynamoDB bills it: "If you perform a read operation on an item that doesn't exist, DynamoDB will
+ * still consume read throughput ... For Query/Scan operations, you'll still be charged ... even if no data
+ * exists" (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/read-write-operations.html):
+ * one 4 KB unit per item asked for (GetItem, each BatchGetItem key) or per Query, halved when eventually
+ * consistent.
+ */
+export function minimumReadUnits(operation: string, input: Record<string, unknown>): number {
+  const unit = (consistent: unknown) => (consistent === true ? 1 : 0.5);
+  if (operation === "BatchGetItem") {
+    const tables = Object.values(
+      (input.RequestItems ?? {}) as Record<string, { Keys?: unknown[]; ConsistentRead?: boolean }>,
+    );
+    return tables.reduce((sum, t) => sum + (t.Keys?.length ?? 0) * unit(t.ConsistentRead), 0);
+  }
+  return operation === "GetItem" || operation === "Query" || operation === "Scan" ? unit(input.ConsistentRead) : 0;
+}
+
+/**
  * Counts each request of an instrumented client per service and operation into the current meter; for
  * DynamoDB it asks for the consumed capacity (INDEXES: the total plus the table/GSI split) and sums it; for
  * SQS it works out the billed requests (one per started 64 KB of payload, at least one).
@@ -107,7 +126,8 @@ export function countingMiddleware(meter: () => Meter, owner: Owner): Middleware
       m.dynamoOp(operation, kind, 0);
       for (const cc of [output.ConsumedCapacity].flat() as (ConsumedCapacity | undefined)[]) {
         if (!cc) continue;
-        const units = cc.CapacityUnits ?? (cc.ReadCapacityUnits ?? 0) + (cc.WriteCapacityUnits ?? 0);
+        const reported = cc.CapacityUnits ?? (cc.ReadCapacityUnits ?? 0) + (cc.WriteCapacityUnits ?? 0);
+        const units = kind === "read" ? Math.max(reported, minimumReadUnits(operation, args.input)) : reported;
         if (kind === "write") m.writeUnits += units;
         else m.readUnits += units;
         m.dynamoOp(operation, kind, units, 0);

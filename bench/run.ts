@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { machineInfo } from "./machine.ts";
 import { join } from "node:path";
-import { runAwsCostBench, WORKLOAD_TARGET_USD } from "./aws-cost.ts";
+import { runAwsCostBench, workloadTargetUsd } from "./aws-cost.ts";
 import { INIT_RATIO_TARGET, runColdStartBench, type ColdStartResult } from "./cold-start.ts";
 import { runLocalBench } from "./local-bench.ts";
 
@@ -50,8 +50,8 @@ const aws = results.aws as
       idle_per_month: number;
     }
   | undefined;
-// Issue 16: every workload at a third of QStash's price, at most $3.33 per million.
-const workloadTarget = `≤ ${WORKLOAD_TARGET_USD.toFixed(2)}`;
+// Issue 16: every workload at a third of QStash's price, at most $3.33 per million (body32k $10, lean $2).
+const workloadTarget = (workload: string) => `≤ ${workloadTargetUsd(workload).toFixed(2)}`;
 const lambda = results.lambda as Record<string, ColdStartResult> | undefined;
 const targets: Target[] = [
   ...(local
@@ -68,13 +68,13 @@ const targets: Target[] = [
         ...Object.entries(aws.cost_per_million).map(([workload, value]) => ({
           name: `AWS $ per million: ${workload}`,
           value,
-          target: workloadTarget,
+          target: workloadTarget(workload),
           unit: "$",
         })),
         ...Object.entries(aws.cost_per_million_trickle ?? {}).map(([workload, value]) => ({
           name: `AWS $ per million: ${workload} at a trickle`,
           value,
-          target: workloadTarget,
+          target: workloadTarget(workload),
           unit: "$",
         })),
         { name: "AWS idle per month (with dashboard)", value: aws.idle_per_month, target: "≤ 5.00", unit: "$" },

@@ -20,6 +20,10 @@ export type WorkloadName = (typeof WORKLOADS)[number];
 /** The target of issue 16 ("every workload at a third of QStash's price"): US dollars per million, each workload. */
 export const WORKLOAD_TARGET_USD = 3.33;
 
+/** Issue 16's figure for a workload: a 32 KiB body at most QStash's $10, the lean single at most $2, the rest $3.33. */
+export const workloadTargetUsd = (name: string): number =>
+  name === "body32k" ? 10 : name === "single_lean" ? 2 : WORKLOAD_TARGET_USD;
+
 /** How deliveries were batched: full batches of ten (steady load) or one message per batch (a trickle). */
 export type DeliveryMode = "steady" | "trickle";
 
@@ -180,7 +184,7 @@ export interface AwsCostResult {
     single_first_try: Target;
     batch100: Target;
     idle_per_month: { target: number; actual: number; met: boolean };
-    /** Issue 16: at most WORKLOAD_TARGET_USD per million for each workload, steady and at a trickle. */
+    /** Issue 16: at most workloadTargetUsd(name) per million for each workload, steady and at a trickle. */
     per_workload: Record<WorkloadName, Target & { actual_trickle: number; met_trickle: boolean }>;
   };
   stack: {

@@ -6,7 +6,7 @@ import { CostHarness } from "./harness.ts";
 import { idleItems } from "./idle.ts";
 import { standingNotes } from "./notes.ts";
 import { dollars, dollarsTotal, dynamoRequestsOf, round, sweepDetail } from "./pricing.ts";
-import { WORKLOAD_TARGET_USD, WORKLOADS, type AwsCostResult, type Target, type WorkloadName } from "./result.ts";
+import { workloadTargetUsd, WORKLOADS, type AwsCostResult, type Target, type WorkloadName } from "./result.ts";
 import type { StackFacts } from "./stack.ts";
 import { JSON_HEADERS, jsonBody, measureSweep, pool, runWorkloads } from "./workloads.ts";
 
@@ -161,9 +161,9 @@ export async function runAwsCostBench(options: {
           WORKLOADS.map((name) => [
             name,
             {
-              ...target(WORKLOAD_TARGET_USD, costPerMillion[name], costAtAws[name]),
+              ...target(workloadTargetUsd(name), costPerMillion[name], costAtAws[name]),
               actual_trickle: costTrickle[name],
-              met_trickle: costTrickle[name] <= WORKLOAD_TARGET_USD,
+              met_trickle: costTrickle[name] <= workloadTargetUsd(name),
             },
           ]),
         ) as AwsCostResult["targets"]["per_workload"],

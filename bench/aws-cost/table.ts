@@ -71,7 +71,7 @@ export function table(result: AwsCostResult): string {
       `(${mark(t.idle_per_month.met)})`,
   );
   lines.push(
-    `Issue 16, each workload <= $${WORKLOAD_TARGET_USD} (steady / trickle): ` +
+    `Issue 16, each workload <= $${WORKLOAD_TARGET_USD} (body32k $10, single_lean $2; steady / trickle): ` +
       WORKLOADS.map((name) => {
         const x = t.per_workload[name];
         return `${name} ${x.met ? "met" : "NOT met"} / ${x.met_trickle ? "met" : "NOT met"}`;

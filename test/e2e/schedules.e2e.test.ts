@@ -156,6 +156,9 @@ describeEachMode("schedules", (mode) => {
         return page.logs.some((l) => l.state === "DELIVERED") ? page.logs : undefined;
       });
       expect(logs[0]?.messageId).toBe(messageId);
+      // Once the log says it was delivered, the schedule says the firing succeeded.
+      const settled = (await client.schedules.get(scheduleId)) as { lastScheduleStates?: Record<string, string> };
+      expect(settled.lastScheduleStates).toEqual({ [messageId]: "SUCCESS" });
       await client.schedules.delete(scheduleId);
       // Deleted, so the witness's firing is the only one due: the repeated firing published no second message.
       await witnessFiring("/scheduled/witness/1");

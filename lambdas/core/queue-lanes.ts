@@ -97,12 +97,11 @@ export async function joinOwnLane(ctx: HeraldContext, message: Message): Promise
  */
 export async function handToLane(ctx: HeraldContext, job: DeliveryJob): Promise<void> {
   const stored = await ctx.store.getMessage(job.messageId);
-  const queue = stored?.message.queueName;
-  if (!stored || queue === undefined || FINAL_STATES.includes(stored.status.state)) return;
+  if (!stored || stored.message.queueName === undefined || FINAL_STATES.includes(stored.status.state)) return;
   const lane = laneOfMessage(stored.message);
   const held = await ctx.store.headQueueEntries(lane, LANE_WINDOW);
   if (held.some((entry) => entry.messageId === job.messageId)) return;
-  await joinLane(ctx, lane, job.messageId, await queueConfig(ctx, queue));
+  await joinOwnLane(ctx, stored.message);
 }
 
 /** Adds the message behind the lane's entries and pumps the lane (which may give it its turn at once). */

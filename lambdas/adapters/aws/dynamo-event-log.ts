@@ -1,7 +1,8 @@
 // The event log on DynamoDB: log pages (log-pages.ts) under L#<day>#<shard>, sort key `<time13>.<seq>`.
 // A page's time is when it was written (at least its last event's) — a record page's, its message's
-// creation (recordPageKey) —, so every event of a page is at or before the page's time. With `defer`, appended events wait for flushEvents() (or EVENT_FLUSH_MS) and
-// go out as few pages as they fit in: one per Lambda invocation instead of one per store call.
+// creation (recordPageKey) —, so every event of a page is at or before the page's time. With `defer`,
+// appended events wait for flushEvents() (or EVENT_FLUSH_MS) and go out as few pages as they fit in: one
+// per Lambda invocation instead of one per store call.
 import { BatchWriteCommand } from "@aws-sdk/lib-dynamodb";
 import { messageIdTime } from "../../core/ids.ts";
 import { FINAL_STATES, type LogEvent, type Message, type MessageState } from "../../core/message.ts";
@@ -9,7 +10,7 @@ import type { EventLog, LoggedEvent, Positioned, ScanOptions } from "../../ports
 import { mergeSorted } from "../merge-sorted.ts";
 import { scanWindow, toBytes } from "../store-codec.ts";
 import { batchRetryDelay, compare, pad, shardOf, type DynamoTable, type Item } from "./dynamo-table.ts";
-import { decodePage, encodeEmptyPage, encodePages } from "./log-pages.ts";
+import { decodePage, EMPTY_PAGE, encodePages } from "./log-pages.ts";
 import { SHARDS } from "./table-schema.ts";
 
 /** Events are indexed by day: an unfiltered scan over the retention reads few, mostly empty, buckets. */
@@ -169,7 +170,7 @@ export class DynamoEventLog implements EventLog {
   recordPage(messageId: string, events: LogEvent[]): { page: Item; held: boolean } | undefined {
     const key = recordPageKey(messageId);
     if (!key) return undefined;
-    const empty = { page: { ...key, z: encodeEmptyPage() }, held: false };
+    const empty = { page: { ...key, z: EMPTY_PAGE }, held: false };
     if (this.deferred && this.deferred.events.length > 0) return empty;
     if (events.some((event) => event.time > Number(key.SK.slice(0, 13)))) return empty;
     const pages = encodePages(events, []);

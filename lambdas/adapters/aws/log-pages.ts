@@ -91,8 +91,8 @@ export function encodePages(events: LogEvent[], carried: Message[]): { data: Uin
   }));
 }
 
-/** A page with no events (a light record created with none). */
-export const encodeEmptyPage = (): Uint8Array => new Uint8Array(deflateRawSync(JSON.stringify({ e: [] })));
+/** A page with no events (a record page whose events went into another page). */
+export const EMPTY_PAGE: Uint8Array = new Uint8Array(deflateRawSync(JSON.stringify({ e: [] })));
 
 export function decodePage(data: Uint8Array): DecodedPage {
   const content = JSON.parse(inflateRawSync(data).toString("utf8")) as PageContent;

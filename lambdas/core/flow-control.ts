@@ -199,12 +199,47 @@ export async function wakeStrandedWaiters(ctx: HeraldContext, state: FlowControl
   await wakeWaiters(ctx, state.key);
 }
 
+/** A key's wake-up running in this process, and whether another was asked for meanwhile. */
+interface Waking {
+  again: boolean;
+  done: Promise<void>;
+}
+const wakings = new WeakMap<object, Map<string, Waking>>();
+
+/**
+ * Wakes the key's waiters (below), one wake-up per key at a time in this process: a wake-up asked for
+ * while one runs makes it run once more, after. Concurrent wake-ups read the same head of the wait list
+ * and gave its waiters a job each — duplicate jobs that each cost a delivery and a slot's read and write.
+ */
+function wakeWaiters(ctx: HeraldContext, key: string): Promise<void> {
+  let byKey = wakings.get(ctx.store);
+  if (!byKey) wakings.set(ctx.store, (byKey = new Map()));
+  const running = byKey.get(key);
+  if (running) {
+    running.again = true;
+    return running.done;
+  }
+  const waking: Waking = { again: false, done: Promise.resolve() };
+  byKey.set(key, waking);
+  waking.done = (async () => {
+    try {
+      do {
+        waking.again = false;
+        await wakeWaitersOnce(ctx, key);
+      } while (waking.again);
+    } finally {
+      byKey.delete(key);
+    }
+  })();
+  return waking.done;
+}
+
 /**
  * Gives jobs to as many waiters as there are free slots now (a batch when there is no limit). Entries
  * whose message no longer waits (cancel requested, finished, gone) are dropped without using a slot —
  * a cancel-requested one still gets a job, which ends it.
  */
-async function wakeWaiters(ctx: HeraldContext, key: string): Promise<void> {
+async function wakeWaitersOnce(ctx: HeraldContext, key: string): Promise<void> {
   const now = ctx.clock.now();
   const state = (await ctx.store.getRecord<FlowControlState>("flowControl", key))?.value ?? freshState(key, now);
   if (state.isPaused) return;

@@ -132,21 +132,24 @@ export function deliveryRacesContract(name: string, open: OpenCoreFixture): void
           const held = h.hold("/fc-twice");
           const first = h.deliver(job);
           await held.sent; // the first run holds the key's only slot, its attempt in flight
-          // The second run reads the status now, then its slot request waits until the first run is over.
+          // The second run reads the status now, then waits until the first run is over before asking for
+          // the slot (in one process, changes of the key's record commit in order, so the wait is held
+          // before the slot request rather than inside it, as a second process's would be).
           const store = h.ctx.store as unknown as Record<string, unknown>;
-          const getRecord = store.getRecord as (...args: unknown[]) => Promise<unknown>;
+          const getMessage = store.getMessage as (...args: unknown[]) => Promise<unknown>;
           let reached!: () => void;
           const atSlot = new Promise<void>((resolve) => (reached = resolve));
           let open!: () => void;
           const gate = new Promise<void>((resolve) => (open = resolve));
           let armed = true;
-          store.getRecord = async (...args: unknown[]) => {
-            if (armed && args[0] === "flowControl") {
+          store.getMessage = async (...args: unknown[]) => {
+            const read = await getMessage.apply(h.ctx.store, args);
+            if (armed) {
               armed = false;
               reached();
               await gate;
             }
-            return getRecord.apply(h.ctx.store, args);
+            return read;
           };
           try {
             const second = h.deliver({ ...job });
@@ -156,7 +159,7 @@ export function deliveryRacesContract(name: string, open: OpenCoreFixture): void
             open();
             await second;
           } finally {
-            store.getRecord = getRecord;
+            store.getMessage = getMessage;
           }
           expect(deliveredTo(h, "/fc-twice")).toHaveLength(1);
         }),

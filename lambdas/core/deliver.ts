@@ -7,7 +7,7 @@ import { buildDeliveryRequest } from "./delivery-request.ts";
 import { getHeader } from "./headers.ts";
 import { endedInLog } from "./find-message.ts";
 import { dlqIdFor, newJwtId } from "./ids.ts";
-import { acquireFlowSlot, releaseFlowSlot, waitForFlowSlot } from "./flow-control.ts";
+import { acquireFlowSlot, releaseFlowSlot, waitForFlowSlot, type SlotWait } from "./flow-control.ts";
 import { FINAL_STATES, type AttemptResponse, type LogEvent, type Message, type MessageStatus } from "./message.ts";
 import { laneGate, pinLane, type LaneTurn } from "./queue-lanes.ts";
 import { onMessageFinal, parkIfPaused } from "./queues.ts";
@@ -27,7 +27,22 @@ import { claimTimeout } from "./workflow-events.ts";
  */
 export type DeliveryOutcome = "delivered" | "retry" | "failed" | "canceled" | "skipped" | "waiting";
 
-export async function deliverMessage(ctx: HeraldContext, job: DeliveryJob, again = false): Promise<DeliveryOutcome> {
+export interface DeliverOptions {
+  /**
+   * How long this run may wait in its process before its attempt: a flow-control slot held by an attempt
+   * of this process is then waited for and taken over (flow-control.ts). Without it, a run that may not
+   * start waits in the key's list.
+   */
+  slotWait?: SlotWait;
+  /** Internal: the status changed under this run once already. */
+  again?: boolean;
+}
+
+export async function deliverMessage(
+  ctx: HeraldContext,
+  job: DeliveryJob,
+  options: DeliverOptions = {},
+): Promise<DeliveryOutcome> {
   // A message that travels with its job has no record to read: its first attempt needs none.
   if (job.message) return attemptAndSettle(ctx, job.message, undefined, 0);
   // The attempt starts with this read: a cancel written after it is one that met an attempt under way
@@ -90,7 +105,7 @@ export async function deliverMessage(ctx: HeraldContext, job: DeliveryJob, again
   } else if (await parkIfPaused(ctx, message)) return "waiting";
   const flow = message.flowControl;
   if (flow) {
-    const admission = await acquireFlowSlot(ctx, flow.key, job);
+    const admission = await acquireFlowSlot(ctx, flow.key, job, options.slotWait);
     if (!admission.admitted) {
       if (admission.retryAt !== undefined) await ctx.dispatcher.dispatch(job, admission.retryAt);
       else await waitForFlowSlot(ctx, flow.key, job);
@@ -102,7 +117,8 @@ export async function deliverMessage(ctx: HeraldContext, job: DeliveryJob, again
     const now = await ctx.store.getMessage(message.messageId);
     if (!now || now.status.state !== status.state || now.status.retried !== status.retried) {
       await releaseFlowSlot(ctx, flow.key, job);
-      if (!again) return deliverMessage(ctx, job, true); // it reads the new status and does what it says
+      // It reads the new status and does what it says.
+      if (!options.again) return deliverMessage(ctx, job, { ...options, again: true });
       await ctx.dispatcher.dispatch(job, ctx.clock.now()); // changed twice: try once more later
       return "waiting";
     }

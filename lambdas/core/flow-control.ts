@@ -112,52 +112,135 @@ function staleAfterMs(ctx: HeraldContext): number {
   return ctx.config.maxTimeoutSec * 1000 + 60_000;
 }
 
-/** Not admitted: come back at `retryAt`, or (without it) wait in the key's wait list. */
-export type Admission = { admitted: true } | { admitted: false; retryAt?: number };
+/**
+ * Not admitted: come back at `retryAt`, or (without it) wait in the key's wait list; `full` when every
+ * slot is taken (not paused), so that one coming free lets it go.
+ */
+export type Admission = { admitted: true } | { admitted: false; retryAt?: number; full?: true };
+
+/** Whether attempt `holder` may take a slot of `state` now, and the state with it taken. */
+function admit(
+  state: FlowControlState,
+  holder: string,
+  now: number,
+  staleMs: number,
+): { admission: Admission; next?: FlowControlState } {
+  const holders = liveHolders(state, now - staleMs);
+  const since = holders[holder];
+  if (since !== undefined) return { admission: { admitted: false, retryAt: since + staleMs + 1 } };
+  if (state.isPaused) return { admission: { admitted: false } };
+  let { ratePeriodStart, rateCount } = state;
+  if (state.rateMax > 0 && now >= ratePeriodStart + state.ratePeriod * 1000) {
+    ratePeriodStart = now;
+    rateCount = 0;
+  }
+  if (state.rateMax > 0 && rateCount >= state.rateMax) {
+    return { admission: { admitted: false, retryAt: ratePeriodStart + state.ratePeriod * 1000 } };
+  }
+  if (state.parallelismMax > 0 && Object.keys(holders).length >= state.parallelismMax) {
+    return { admission: { admitted: false, full: true } };
+  }
+  const next = { ...state, holders: { ...holders, [holder]: now }, ratePeriodStart, rateCount: rateCount + 1 };
+  return { admission: { admitted: true }, next };
+}
 
 /**
  * Takes a slot for attempt `job` of a message with flow control, or says when to come back. A job whose
  * attempt already holds a slot is another run of it: either a duplicate while the first is in flight,
  * or a redelivery after the holder died — it comes back when that hold has gone stale (by then a live
  * first run has settled the attempt, and this run finds nothing to do).
+ *
+ * With `slotWait` (how long this run may wait in its process), an attempt that finds every slot taken
+ * while an attempt of this process holds one of them waits for that one to end and takes its slot over
+ * in the same write (`releaseFlowSlot`), instead of joining the wait list: no list entry, no job to
+ * dispatch again and receive again (a delivery batch of ten jobs of one key, five slots).
  */
-export async function acquireFlowSlot(ctx: HeraldContext, key: string, job: DeliveryJob): Promise<Admission> {
+export async function acquireFlowSlot(
+  ctx: HeraldContext,
+  key: string,
+  job: DeliveryJob,
+  slotWait?: SlotWait,
+): Promise<Admission> {
   const holder = holderOf(job);
   let admission: Admission = { admitted: false };
   let droppedStale = false;
   await updateRecord<FlowControlState>(ctx, "flowControl", key, (current) => {
     const now = ctx.clock.now();
     const state = current ?? freshState(key, now);
-    const holders = liveHolders(state, now - staleAfterMs(ctx));
-    droppedStale = Object.keys(holders).length < Object.keys(state.holders).length;
-    const since = holders[holder];
-    if (since !== undefined) {
-      admission = { admitted: false, retryAt: since + staleAfterMs(ctx) + 1 };
-      return undefined;
-    }
-    if (state.isPaused) {
-      admission = { admitted: false };
-      return undefined;
-    }
-    let { ratePeriodStart, rateCount } = state;
-    if (state.rateMax > 0 && now >= ratePeriodStart + state.ratePeriod * 1000) {
-      ratePeriodStart = now;
-      rateCount = 0;
-    }
-    if (state.rateMax > 0 && rateCount >= state.rateMax) {
-      admission = { admitted: false, retryAt: ratePeriodStart + state.ratePeriod * 1000 };
-      return undefined;
-    }
-    if (state.parallelismMax > 0 && Object.keys(holders).length >= state.parallelismMax) {
-      admission = { admitted: false };
-      return undefined;
-    }
-    admission = { admitted: true };
-    return { ...state, holders: { ...holders, [holder]: now }, ratePeriodStart, rateCount: rateCount + 1 };
+    droppedStale = Object.keys(liveHolders(state, now - staleAfterMs(ctx))).length < Object.keys(state.holders).length;
+    const decided = admit(state, holder, now, staleAfterMs(ctx));
+    admission = decided.admission;
+    return decided.next;
   });
   // Slots of workers that died came free: waiters may go.
   if (droppedStale) await wakeWaiters(ctx, key);
+  if (admission.admitted) {
+    localHolds(ctx, key).add(holder);
+  } else if (admission.full && slotWait && localHolds(ctx, key).size > 0) {
+    if (await handedOver(ctx, key, holder, slotWait)) admission = { admitted: true }; // held from the hand-over
+  }
   return admission;
+}
+
+// ---- slots handed over within a process ----------------------------------------------------------
+
+/**
+ * How long a run may wait in its process for a slot: starts the allowance, calls `over` when it ends,
+ * and returns what cancels it (a timer the adapter keeps: core has none). The delivery Lambda allows
+ * the invocation's time left beyond its longest attempt, so the attempt still ends in time.
+ */
+export type SlotWait = (over: () => void) => () => void;
+
+/** An attempt of this process waiting for a slot that an attempt of this process holds. */
+interface LocalWaiter {
+  holder: string;
+  handOver: (admitted: boolean) => void;
+}
+const localWaiters = new WeakMap<object, Map<string, LocalWaiter[]>>();
+/** The holders, per key, of slots that attempts of this process hold. */
+const localHolders = new WeakMap<object, Map<string, Set<string>>>();
+
+function localHolds(ctx: HeraldContext, key: string): Set<string> {
+  let byKey = localHolders.get(ctx.store);
+  if (!byKey) localHolders.set(ctx.store, (byKey = new Map()));
+  let holders = byKey.get(key);
+  if (!holders) byKey.set(key, (holders = new Set()));
+  return holders;
+}
+
+function waitersOf(ctx: HeraldContext, key: string): LocalWaiter[] {
+  let byKey = localWaiters.get(ctx.store);
+  if (!byKey) localWaiters.set(ctx.store, (byKey = new Map()));
+  let list = byKey.get(key);
+  if (!list) byKey.set(key, (list = []));
+  return list;
+}
+
+/** How many runs of this process wait for a slot of `key` to be handed over (for tests and probes). */
+export const slotWaitersInProcess = (ctx: HeraldContext, key: string): number =>
+  localWaiters.get(ctx.store)?.get(key)?.length ?? 0;
+
+/** Waits, while `slotWait` allows, for an attempt of this process to hand its slot over; false when none did. */
+function handedOver(ctx: HeraldContext, key: string, holder: string, slotWait: SlotWait): Promise<boolean> {
+  const waiters = waitersOf(ctx, key);
+  return new Promise((resolve) => {
+    let cancel = (): void => undefined;
+    const waiter: LocalWaiter = {
+      holder,
+      handOver: (admitted) => {
+        cancel();
+        resolve(admitted);
+      },
+    };
+    waiters.push(waiter);
+    // The allowance ran out: it leaves the line (once taken from it, a hand-over is under way and answers).
+    cancel = slotWait(() => {
+      const at = waiters.indexOf(waiter);
+      if (at < 0) return;
+      waiters.splice(at, 1);
+      resolve(false);
+    });
+  });
 }
 
 function liveHolders(state: FlowControlState, staleBefore: number): Record<string, number> {
@@ -175,14 +258,43 @@ export async function waitForFlowSlot(ctx: HeraldContext, key: string, job: Deli
   await wakeWaiters(ctx, key);
 }
 
-/** Ends attempt `job`'s hold on a slot and wakes a waiter. */
+/**
+ * Ends attempt `job`'s hold on a slot and wakes a waiter. An attempt of this process waiting for the
+ * slot takes it over in the same write — unless the key's wait list has entries: they were first.
+ */
 export async function releaseFlowSlot(ctx: HeraldContext, key: string, job: DeliveryJob): Promise<void> {
   const holder = holderOf(job);
+  const holds = localHolds(ctx, key);
+  holds.delete(holder);
+  const waiters = waitersOf(ctx, key);
+  let waiter = waiters.shift();
+  if (waiter && (await ctx.store.headQueueEntries(waitList(key), 1)).length > 0) {
+    waiter.handOver(false); // it joins the list, behind those already in it
+    waiter = undefined;
+  }
+  let handedTo: LocalWaiter | undefined;
   await updateRecord<FlowControlState>(ctx, "flowControl", key, (current) => {
-    if (!current || current.holders[holder] === undefined) return undefined;
-    const { [holder]: _released, ...holders } = current.holders;
-    return { ...current, holders };
+    handedTo = undefined;
+    if (!current) return undefined;
+    const { [holder]: released, ...holders } = current.holders;
+    const freed = released === undefined ? current : { ...current, holders };
+    if (waiter) {
+      const decided = admit(freed, waiter.holder, ctx.clock.now(), staleAfterMs(ctx));
+      if (decided.next) {
+        handedTo = waiter;
+        return decided.next;
+      }
+    }
+    return released === undefined ? undefined : freed;
   });
+  if (handedTo) {
+    holds.add(handedTo.holder);
+    handedTo.handOver(true);
+    return; // the freed slot is taken again: no one else can go
+  }
+  waiter?.handOver(false);
+  // With no slot of the key held here, nothing will be handed over: the other waiters go to the list.
+  if (holds.size === 0) for (const other of waiters.splice(0)) other.handOver(false);
   await wakeWaiters(ctx, key);
 }
 

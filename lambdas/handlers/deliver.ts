@@ -4,6 +4,7 @@ import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { processDeliveryBatch } from "../adapters/aws/sqs-delivery.ts";
 import { deliverMessage, type DeliveryOutcome } from "../core/deliver.ts";
+import type { SlotWait } from "../core/flow-control.ts";
 import { handToLane } from "../core/queue-lanes.ts";
 import { fireSchedule } from "../core/schedules.ts";
 import { sweep } from "../core/sweep.ts";
@@ -25,13 +26,19 @@ async function handleDeliveries(event: SQSEvent, lambda: Context): Promise<SQSBa
   const { context, dispatcher, store } = awsContext();
   const counts = new Map<MetricName, number>();
   let sweeps = 0;
+  const longestRecordMs = context.config.maxTimeoutSec * 1000 + AFTER_ATTEMPT_MS;
+  // A run may wait for a flow-control slot of this invocation's while its attempt would still end in time.
+  const slotWait: SlotWait = (over) => {
+    const timer = setTimeout(over, Math.max(0, lambda.getRemainingTimeInMillis() - longestRecordMs));
+    return () => clearTimeout(timer);
+  };
   const batchItemFailures = await processDeliveryBatch(event.Records, {
     dispatcher,
     now: () => context.clock.now(),
     onError: logError,
     observeLag: (lagMs) => recordMetric("DeliveryLag", lagMs),
     timeLeft: () => lambda.getRemainingTimeInMillis(),
-    orderedRecordMs: context.config.maxTimeoutSec * 1000 + AFTER_ATTEMPT_MS,
+    orderedRecordMs: longestRecordMs,
     handOff: (job) => handToLane(context, job),
     fire: async (scheduleId, firedAt) => {
       const messageIds = await fireSchedule(context, scheduleId, firedAt);
@@ -42,7 +49,7 @@ async function handleDeliveries(event: SQSEvent, lambda: Context): Promise<SQSBa
       await sweep(context);
     },
     deliver: async (job) => {
-      const outcome = await deliverMessage(context, job);
+      const outcome = await deliverMessage(context, job, { slotWait });
       const metric = METRIC_OF[outcome];
       if (metric) counts.set(metric, (counts.get(metric) ?? 0) + 1);
     },

@@ -3,7 +3,14 @@
 // test/contract/{sqlite,aws}.contract.test.ts.
 import { describe, expect, it } from "vitest";
 import { cancelMessage } from "../../lambdas/core/cancel.ts";
-import { acquireFlowSlot, releaseFlowSlot } from "../../lambdas/core/flow-control.ts";
+import {
+  acquireFlowSlot,
+  getFlowControl,
+  releaseFlowSlot,
+  slotWaitersInProcess,
+} from "../../lambdas/core/flow-control.ts";
+import type { DeliverOptions } from "../../lambdas/core/deliver.ts";
+import type { DeliveryJob } from "../../lambdas/ports.ts";
 import {
   answer,
   deliveredTo,
@@ -117,6 +124,98 @@ export function flowControlRecoveryContract(name: string, open: OpenCoreFixture)
         await h.runJobs();
         expect(h.delivered).toContain("/behind-cancelled");
         expect(deliveredTo(h, "/cancelled-holder")).toHaveLength(0);
+      }),
+    );
+  });
+
+  describe(`Flow-control slots handed over within a process: ${name}`, () => {
+    /** A run's allowance to wait in its process (the delivery Lambda's is its time left beyond an attempt). */
+    const allowing = (ms: number): DeliverOptions => ({
+      slotWait: (over) => {
+        const timer = setTimeout(over, ms);
+        return () => clearTimeout(timer);
+      },
+    });
+    const waitAMinute = allowing(60_000);
+    /** The jobs of messages published to the key, taken off the job queue to be run by the test. */
+    const jobsOf = async (h: CoreHarness, ...paths: string[]): Promise<DeliveryJob[]> => {
+      for (const path of paths) await publishWith(h, path, FLOW);
+      return h.jobs.splice(0);
+    };
+    const twoJobs = async (h: CoreHarness, first: string, second: string) =>
+      (await jobsOf(h, first, second)) as [DeliveryJob, DeliveryJob];
+    /** Until `count` runs wait in this process for a slot of the key (a deadline, not a sleep). */
+    const waitingInProcess = async (h: CoreHarness, count: number): Promise<void> => {
+      const deadline = Date.now() + 5000;
+      while (slotWaitersInProcess(h.ctx, "one-at-a-time") !== count) {
+        if (Date.now() > deadline) throw new Error(`expected ${count} runs waiting in the process`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    };
+
+    it(
+      "gives a run waiting in the process the slot as the attempt holding it ends, with no wait-list entry",
+      test(async (h) => {
+        const [a, b] = await twoJobs(h, "/hand-a", "/hand-b");
+        const heldA = h.hold("/hand-a");
+        const heldB = h.hold("/hand-b");
+        const runA = h.deliver(a, waitAMinute);
+        await heldA.sent;
+        const runB = h.deliver(b, waitAMinute);
+        await waitingInProcess(h, 1);
+        expect(h.delivered).toEqual(["/hand-a"]); // b waits: the key's one slot is a's
+        heldA.respond(answer(200));
+        expect(await runA).toBe("delivered");
+        await heldB.sent; // b took a's slot over
+        const view = await getFlowControl(h.ctx, "one-at-a-time");
+        expect(view).toMatchObject({ parallelismCount: 1, waitListSize: 0 });
+        heldB.respond(answer(200));
+        expect(await runB).toBe("delivered");
+        expect(h.delivered).toEqual(["/hand-a", "/hand-b"]);
+        expect(h.jobs).toHaveLength(0); // nothing was dispatched again
+        expect(await getFlowControl(h.ctx, "one-at-a-time")).toMatchObject({ parallelismCount: 0, waitListSize: 0 });
+      }),
+    );
+
+    it(
+      "sends a run whose wait ran out to the wait list, where the release wakes it",
+      test(async (h) => {
+        const [a, b] = await twoJobs(h, "/late-a", "/late-b");
+        const heldA = h.hold("/late-a");
+        const runA = h.deliver(a, waitAMinute);
+        await heldA.sent;
+        expect(await h.deliver(b, allowing(20))).toBe("waiting");
+        expect(await getFlowControl(h.ctx, "one-at-a-time")).toMatchObject({ waitListSize: 1 });
+        heldA.respond(answer(200));
+        expect(await runA).toBe("delivered");
+        await h.runJobs(); // the release woke b's entry
+        expect(h.delivered).toEqual(["/late-a", "/late-b"]);
+      }),
+    );
+
+    it(
+      "lets the wait list go first: a run waiting in the process then joins the list behind it",
+      test(async (h) => {
+        const [a, c, b] = (await jobsOf(h, "/first-a", "/first-c", "/first-b")) as [
+          DeliveryJob,
+          DeliveryJob,
+          DeliveryJob,
+        ];
+        const heldA = h.hold("/first-a");
+        const runA = h.deliver(a, waitAMinute);
+        await heldA.sent;
+        expect(await h.deliver(c)).toBe("waiting"); // in the list (a run of another process)
+        const runB = h.deliver(b, waitAMinute);
+        await waitingInProcess(h, 1);
+        heldA.respond(answer(200));
+        expect(await runA).toBe("delivered");
+        expect(await runB).toBe("waiting"); // it did not take the slot over: it joined the list behind c
+        expect(h.jobs.map((job) => job.messageId)).toContain(c.messageId); // the release woke c
+        await h.runJobs();
+        // (Woken jobs race for the slot, so c and b may run in either order.)
+        expect(h.delivered.slice(0, 1)).toEqual(["/first-a"]);
+        expect([...h.delivered].sort()).toEqual(["/first-a", "/first-b", "/first-c"]);
+        expect(slotWaitersInProcess(h.ctx, "one-at-a-time")).toBe(0);
       }),
     );
   });

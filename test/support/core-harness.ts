@@ -4,7 +4,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { DEFAULT_CONFIG, type HeraldConfig } from "../../lambdas/core/config.ts";
 import type { HeraldContext } from "../../lambdas/core/context.ts";
-import { deliverMessage, type DeliveryOutcome } from "../../lambdas/core/deliver.ts";
+import { deliverMessage, type DeliverOptions, type DeliveryOutcome } from "../../lambdas/core/deliver.ts";
 import type { Message } from "../../lambdas/core/message.ts";
 import { ANY_DESTINATION } from "../../lambdas/core/destination-policy.ts";
 import { publish, type PublishResult } from "../../lambdas/core/publish.ts";
@@ -184,7 +184,8 @@ export function harness(fixture: CoreFixture, options: HarnessOptions = {}) {
       await flush();
     }
   }
-  const deliver = (job: DeliveryJob): Promise<DeliveryOutcome> => invoke(() => deliverMessage(ctx, job));
+  const deliver = (job: DeliveryJob, options?: DeliverOptions): Promise<DeliveryOutcome> =>
+    invoke(() => deliverMessage(ctx, job, options));
 
   const running = new Set<Promise<void>>();
   const errors: unknown[] = [];

@@ -265,37 +265,47 @@ export async function waitForFlowSlot(ctx: HeraldContext, key: string, job: Deli
 export async function releaseFlowSlot(ctx: HeraldContext, key: string, job: DeliveryJob): Promise<void> {
   const holder = holderOf(job);
   const holds = localHolds(ctx, key);
-  holds.delete(holder);
-  const waiters = waitersOf(ctx, key);
-  let waiter = waiters.shift();
-  if (waiter && (await ctx.store.headQueueEntries(waitList(key), 1)).length > 0) {
-    waiter.handOver(false); // it joins the list, behind those already in it
-    waiter = undefined;
+  // Only a slot held here is handed over to a run waiting here.
+  const waiter = holds.delete(holder) ? waitersOf(ctx, key).shift() : undefined;
+  let handedOver = false;
+  try {
+    handedOver = await releaseOrHandOver(ctx, key, holder, waiter);
+  } finally {
+    // A waiter not given the slot (another was first, or the write failed) joins the wait list.
+    if (waiter && handedOver) holds.add(waiter.holder);
+    waiter?.handOver(handedOver);
+    // With no slot of the key held here, nothing will be handed over: the other waiters go to the list.
+    if (holds.size === 0) for (const other of waitersOf(ctx, key).splice(0)) other.handOver(false);
   }
-  let handedTo: LocalWaiter | undefined;
+  // The freed slot was taken again: no one else can go.
+  if (!handedOver) await wakeWaiters(ctx, key);
+}
+
+/** Frees `holder`'s slot, or gives it to `waiter` in the same write: true when it did. */
+async function releaseOrHandOver(
+  ctx: HeraldContext,
+  key: string,
+  holder: string,
+  waiter: LocalWaiter | undefined,
+): Promise<boolean> {
+  // Entries in the wait list were first.
+  const handing = waiter !== undefined && (await ctx.store.headQueueEntries(waitList(key), 1)).length === 0;
+  let handed = false;
   await updateRecord<FlowControlState>(ctx, "flowControl", key, (current) => {
-    handedTo = undefined;
+    handed = false;
     if (!current) return undefined;
     const { [holder]: released, ...holders } = current.holders;
     const freed = released === undefined ? current : { ...current, holders };
-    if (waiter) {
+    if (handing) {
       const decided = admit(freed, waiter.holder, ctx.clock.now(), staleAfterMs(ctx));
       if (decided.next) {
-        handedTo = waiter;
+        handed = true;
         return decided.next;
       }
     }
     return released === undefined ? undefined : freed;
   });
-  if (handedTo) {
-    holds.add(handedTo.holder);
-    handedTo.handOver(true);
-    return; // the freed slot is taken again: no one else can go
-  }
-  waiter?.handOver(false);
-  // With no slot of the key held here, nothing will be handed over: the other waiters go to the list.
-  if (holds.size === 0) for (const other of waiters.splice(0)) other.handOver(false);
-  await wakeWaiters(ctx, key);
+  return handed;
 }
 
 /**

@@ -105,7 +105,9 @@ export async function deliverMessage(
   } else if (await parkIfPaused(ctx, message)) return "waiting";
   const flow = message.flowControl;
   if (flow) {
-    const admission = await acquireFlowSlot(ctx, flow.key, job, options.slotWait);
+    // A queued message does not wait in the process: its queue could be paused meanwhile.
+    const slotWait = message.queueName === undefined ? options.slotWait : undefined;
+    const admission = await acquireFlowSlot(ctx, flow.key, job, slotWait);
     if (!admission.admitted) {
       if (admission.retryAt !== undefined) await ctx.dispatcher.dispatch(job, admission.retryAt);
       else await waitForFlowSlot(ctx, flow.key, job);
@@ -114,7 +116,10 @@ export async function deliverMessage(
     // Two wakers may give a waiter two jobs: the second may have read the status while the first was in
     // flight and take the slot once the first released it. Holding the slot now, it reads again, so an
     // attempt that settled meanwhile is not made twice.
-    const now = await ctx.store.getMessage(message.messageId);
+    const now = await ctx.store.getMessage(message.messageId).catch(async (error: unknown) => {
+      await releaseFlowSlot(ctx, flow.key, job); // not left held (by this process too) for nothing
+      throw error;
+    });
     if (!now || now.status.state !== status.state || now.status.retried !== status.retried) {
       await releaseFlowSlot(ctx, flow.key, job);
       // It reads the new status and does what it says.

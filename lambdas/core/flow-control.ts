@@ -216,6 +216,12 @@ function waitersOf(ctx: HeraldContext, key: string): LocalWaiter[] {
   return list;
 }
 
+/** Forgets a key nothing of this process holds or waits for (a process may see many keys). */
+function pruneLocal(ctx: HeraldContext, key: string): void {
+  if (localHolders.get(ctx.store)?.get(key)?.size === 0) localHolders.get(ctx.store)?.delete(key);
+  if (localWaiters.get(ctx.store)?.get(key)?.length === 0) localWaiters.get(ctx.store)?.delete(key);
+}
+
 /** How many runs of this process wait for a slot of `key` to be handed over (for tests and probes). */
 export const slotWaitersInProcess = (ctx: HeraldContext, key: string): number =>
   localWaiters.get(ctx.store)?.get(key)?.length ?? 0;
@@ -238,6 +244,7 @@ function handedOver(ctx: HeraldContext, key: string, holder: string, slotWait: S
       const at = waiters.indexOf(waiter);
       if (at < 0) return;
       waiters.splice(at, 1);
+      pruneLocal(ctx, key);
       resolve(false);
     });
   });
@@ -276,6 +283,7 @@ export async function releaseFlowSlot(ctx: HeraldContext, key: string, job: Deli
     waiter?.handOver(handedOver);
     // With no slot of the key held here, nothing will be handed over: the other waiters go to the list.
     if (holds.size === 0) for (const other of waitersOf(ctx, key).splice(0)) other.handOver(false);
+    pruneLocal(ctx, key);
   }
   // The freed slot was taken again: no one else can go.
   if (!handedOver) await wakeWaiters(ctx, key);

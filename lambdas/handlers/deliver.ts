@@ -21,15 +21,19 @@ const METRIC_OF: Partial<Record<DeliveryOutcome, MetricName>> = {
 
 /** What an ordered record may take beyond its longest attempt: its store writes, callbacks and the log page. */
 const AFTER_ATTEMPT_MS = 30_000;
+/** The longest a run waits in the invocation for a flow-control slot one of its records holds. */
+const SLOT_WAIT_MAX_MS = 5_000;
 
 async function handleDeliveries(event: SQSEvent, lambda: Context): Promise<SQSBatchResponse> {
   const { context, dispatcher, store } = awsContext();
   const counts = new Map<MetricName, number>();
   let sweeps = 0;
   const longestRecordMs = context.config.maxTimeoutSec * 1000 + AFTER_ATTEMPT_MS;
-  // A run may wait for a flow-control slot of this invocation's while its attempt would still end in time.
+  // A run may wait for a flow-control slot of this invocation's while its attempt would still end in
+  // time, and for a few seconds at most: a slot freed by another invocation wakes only the wait list.
   const slotWait: SlotWait = (over) => {
-    const timer = setTimeout(over, Math.max(0, lambda.getRemainingTimeInMillis() - longestRecordMs));
+    const allowed = Math.min(SLOT_WAIT_MAX_MS, lambda.getRemainingTimeInMillis() - longestRecordMs);
+    const timer = setTimeout(over, Math.max(0, allowed));
     return () => clearTimeout(timer);
   };
   const batchItemFailures = await processDeliveryBatch(event.Records, {

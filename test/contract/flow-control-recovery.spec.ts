@@ -194,6 +194,39 @@ export function flowControlRecoveryContract(name: string, open: OpenCoreFixture)
     );
 
     it(
+      "sends a run waiting in the process to the wait list when the hand-over's write fails",
+      test(async (h) => {
+        const [a, b] = await twoJobs(h, "/fail-a", "/fail-b");
+        const heldA = h.hold("/fail-a");
+        const runA = h.deliver(a, waitAMinute);
+        await heldA.sent;
+        const runB = h.deliver(b, waitAMinute);
+        await waitingInProcess(h, 1);
+        const store = h.ctx.store as unknown as Record<string, unknown>;
+        const putRecord = store.putRecord as (...args: unknown[]) => Promise<boolean>;
+        let failed = false;
+        store.putRecord = async (...args: unknown[]) => {
+          if (args[0] === "flowControl" && !failed) {
+            failed = true;
+            throw new Error("DynamoDB throttled");
+          }
+          return putRecord.apply(h.ctx.store, args);
+        };
+        try {
+          heldA.respond(answer(200));
+          await expect(runA).rejects.toThrow("DynamoDB throttled"); // SQS gives a's job again
+          expect(await runB).toBe("waiting"); // answered, not left waiting: it joined the list
+        } finally {
+          store.putRecord = putRecord;
+        }
+        expect(failed).toBe(true);
+        expect(await getFlowControl(h.ctx, "one-at-a-time")).toMatchObject({ parallelismCount: 1, waitListSize: 1 });
+        expect(slotWaitersInProcess(h.ctx, "one-at-a-time")).toBe(0);
+        expect(h.delivered).toEqual(["/fail-a"]);
+      }),
+    );
+
+    it(
       "lets the wait list go first: a run waiting in the process then joins the list behind it",
       test(async (h) => {
         const [a, c, b] = (await jobsOf(h, "/first-a", "/first-c", "/first-b")) as [

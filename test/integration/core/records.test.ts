@@ -29,21 +29,25 @@ it("commits changes made at once in one read and one write after the first, in c
   expect(results.map((r) => r?.order.length)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
 });
 
-it("rejects only the caller whose change throws; a change that returns nothing sees the others' value", async () => {
+it("rejects only the caller whose change throws; a change that returns nothing sees its group's earlier ones", async () => {
   const store = new SqliteStore(db);
   const add = (n: number) =>
     updateRecord<Tally>({ store }, "flowControl", "throws", (current) => ({ order: [...(current?.order ?? []), n] }));
-  const first = add(1);
+  const writes = vi.spyOn(store, "putRecord");
+  const first = add(1); // commits alone; the rest wait for it and commit as one group
+  const second = add(2);
+  const unchanged = updateRecord<Tally>({ store }, "flowControl", "throws", () => undefined);
   const failing = updateRecord<Tally>({ store }, "flowControl", "throws", () => {
     throw new Error("not allowed");
   });
-  const unchanged = updateRecord<Tally>({ store }, "flowControl", "throws", () => undefined);
-  const last = add(2);
+  const last = add(3);
   await expect(failing).rejects.toThrow("not allowed");
   expect((await first)?.order).toEqual([1]);
-  expect((await unchanged)?.order).toEqual([1]);
-  expect((await last)?.order).toEqual([1, 2]);
-  expect((await store.getRecord<Tally>("flowControl", "throws"))?.value.order).toEqual([1, 2]);
+  expect((await second)?.order).toEqual([1, 2]);
+  expect((await unchanged)?.order).toEqual([1, 2]); // 2 was not stored yet when it ran: its group's value
+  expect((await last)?.order).toEqual([1, 2, 3]);
+  expect(writes).toHaveBeenCalledTimes(2);
+  expect((await store.getRecord<Tally>("flowControl", "throws"))?.value.order).toEqual([1, 2, 3]);
 });
 
 it("applies the group again on top of another process's write that came in between", async () => {
@@ -73,10 +77,15 @@ it("applies the group again on top of another process's write that came in betwe
 it("fails every change of a group whose read fails, and the record's next change still commits", async () => {
   const store = new SqliteStore(db);
   const getRecord = store.getRecord.bind(store);
-  vi.spyOn(store, "getRecord").mockRejectedValueOnce(new Error("throttled"));
-  await expect(updateRecord<Tally>({ store }, "flowControl", "fails", () => ({ order: [1] }))).rejects.toThrow(
-    "throttled",
-  );
-  vi.spyOn(store, "getRecord").mockImplementation(getRecord);
-  expect(await updateRecord<Tally>({ store }, "flowControl", "fails", () => ({ order: [2] }))).toEqual({ order: [2] });
+  const reads = vi
+    .spyOn(store, "getRecord")
+    .mockImplementationOnce(getRecord) // the first change's, alone
+    .mockRejectedValueOnce(new Error("throttled")); // the group of the two made while it ran
+  const change = (n: number) => updateRecord<Tally>({ store }, "flowControl", "fails", () => ({ order: [n] }));
+  const alone = change(1);
+  const grouped = [change(2), change(3)];
+  expect(await alone).toEqual({ order: [1] });
+  for (const failed of grouped) await expect(failed).rejects.toThrow("throttled");
+  reads.mockImplementation(getRecord);
+  expect(await change(4)).toEqual({ order: [4] });
 });

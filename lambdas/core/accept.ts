@@ -32,14 +32,15 @@ export interface AcceptOptions {
  * Whether the message can travel inside its first delivery job with no stored record (only in the
  * opt-in `lean` mode, HeraldConfig.messageRecords: by default every message can be read and cancelled
  * from its publish on, as on QStash): nothing looks it up before that attempt ends. A delayed message can be listed and cancelled; a queue, a flow-control
- * key, a schedule's firing (derived ids) and deduplication all read the record; a callback of a queued
- * message holds its queue until it ends.
+ * key, a schedule's firing (its derived id is looked up when the firing runs again) and deduplication all
+ * read the record; a callback of a queued message holds its queue until it ends.
  */
 export function travelsWithJob(ctx: HeraldContext, message: Message, options: AcceptOptions = {}): boolean {
   return (
     ctx.dispatcher.carriesMessages === true &&
     ctx.config.messageRecords === "lean" &&
     nothingWaitsOn(message, options) &&
+    message.scheduleId === undefined &&
     message.body.byteLength <= MAX_CARRIED_BODY_BYTES &&
     headerBytes(message) <= MAX_CARRIED_HEADER_BYTES
   );
@@ -47,8 +48,8 @@ export function travelsWithJob(ctx: HeraldContext, message: Message, options: Ac
 
 /**
  * Nothing lists the message by state before its first attempt, nor waits for its end: it is due at once,
- * not in a queue, without flow control or deduplication, not a schedule's firing nor a queued message's
- * callback.
+ * not in a queue, without flow control or deduplication, not a queued message's callback. (A schedule's
+ * firing due at once qualifies: its view reads a light record's end from the log.)
  */
 function nothingWaitsOn(message: Message, options: AcceptOptions): boolean {
   return (
@@ -56,7 +57,6 @@ function nothingWaitsOn(message: Message, options: AcceptOptions): boolean {
     message.notBefore <= message.createdAt &&
     message.queueName === undefined &&
     message.flowControl === undefined &&
-    message.scheduleId === undefined &&
     !message.origin?.sourceQueued
   );
 }
@@ -86,6 +86,8 @@ export async function acceptMessage(ctx: HeraldContext, given: Message, options?
   if (ctx.store.lightRecords && nothingWaitsOn(message, options ?? {})) message = { ...message, unlisted: true };
   const stored = await storeNewMessage(ctx, message);
   if (!stored) return false;
-  await ctx.dispatcher.dispatch({ messageId: message.messageId, retried: 0 }, message.notBefore);
+  // Sent again for an id stored before: its first job may still be pending, and may end first.
+  const again = stored.created ? {} : { redelivered: true };
+  await ctx.dispatcher.dispatch({ messageId: message.messageId, retried: 0, ...again }, message.notBefore);
   return stored.created;
 }

@@ -36,8 +36,13 @@ export async function findPending(
  * stops at that event: a message delivered at once costs a few pages' reads.
  */
 export async function endedInLog(ctx: { store: EventLog }, messageId: string): Promise<boolean> {
+  return (await finalStateInLog(ctx, messageId)) !== undefined;
+}
+
+/** The final state the log holds for the message (as endedInLog scans), or undefined. */
+export async function finalStateInLog(ctx: { store: EventLog }, messageId: string): Promise<MessageState | undefined> {
   for await (const { item } of ctx.store.scanEvents({ order: "earliestFirst", messageIds: [messageId] })) {
-    if (FINAL_STATES.includes(item.event.state as MessageState)) return true;
+    if (FINAL_STATES.includes(item.event.state as MessageState)) return item.event.state as MessageState;
   }
-  return false;
+  return undefined;
 }

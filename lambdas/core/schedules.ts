@@ -8,6 +8,7 @@ import { firesAt, nextRunAfter, parseCron } from "./cron.ts";
 import { parseDestination } from "./destination.ts";
 import { ANY_DESTINATION, assertDestinationAllowed } from "./destination-policy.ts";
 import { parseDuration } from "./duration.ts";
+import { finalStateInLog } from "./find-message.ts";
 import { badRequest, clip, HttpError, notFound } from "./errors.ts";
 import type { IncomingHeaders } from "./headers.ts";
 import { derivedMessageId, newScheduleId } from "./ids.ts";
@@ -246,7 +247,9 @@ export async function scheduleView(ctx: HeraldContext, schedule: Schedule): Prom
     const states: Record<string, string> = {};
     for (const id of schedule.lastMessageIds) {
       const message = await ctx.store.getMessage(id);
-      states[id] = STATE_OF_FIRING(message?.status.state ?? "CREATED");
+      // A light record's status reads CREATED after its first attempt too: its log says how it ended.
+      const ended = message?.status.implicit ? await finalStateInLog(ctx, id) : undefined;
+      states[id] = STATE_OF_FIRING(ended ?? message?.status.state ?? "CREATED");
     }
     view.lastScheduleStates = states;
   }

@@ -11,7 +11,12 @@ export interface DeliveryJob {
    * does, so it holds its queue's turn in that lane (docs/architecture.md §14).
    */
   ordered?: boolean;
-  /** The platform gave this job before (SQS: ApproximateReceiveCount over 1): an earlier run may have made its attempt. */
+  /**
+   * An earlier run may have made this job's attempt: the platform gave it before (SQS:
+   * ApproximateReceiveCount over 1), or it is the job of a derived id created again (a callback, a
+   * schedule's firing processed twice), sent while the first job may be pending or done. A light record
+   * looks in its log before attempting such a job (docs/architecture.md §19).
+   */
   redelivered?: boolean;
 }
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { acceptMessage } from "../../lambdas/core/accept.ts";
 import { cancelMessage } from "../../lambdas/core/cancel.ts";
 import { findMessage } from "../../lambdas/core/find-message.ts";
-import type { SendOutcome } from "../../lambdas/ports.ts";
+import type { DeliveryJob, SendOutcome } from "../../lambdas/ports.ts";
 import {
   answer,
   deliveredTo,
@@ -116,6 +116,23 @@ export function deliveryRacesContract(name: string, open: OpenCoreFixture): void
           await h.drain();
           expect(deliveredTo(h, "/once")).toHaveLength(1);
           expect(deliveredTo(h, "/once-cb")).toHaveLength(1);
+        }),
+      );
+    });
+
+    describe("a derived id created again while its first job waits (a firing or an attempt processed twice)", () => {
+      it(
+        "is attempted once: the job sent again finds the first one's delivery",
+        test(async (h) => {
+          const base = h.message("/created-twice");
+          const message = { ...base, messageId: `${base.messageId}_cb0` };
+          expect(await acceptMessage(h.ctx, message)).toBe(true);
+          expect(await acceptMessage(h.ctx, message)).toBe(false); // not stored again, but sent again
+          const [first, again] = h.jobs.splice(0) as [DeliveryJob, DeliveryJob];
+          expect(again.messageId).toBe(message.messageId);
+          expect(await h.deliver(first)).toBe("delivered");
+          expect(await h.deliver(again)).toBe("skipped");
+          expect(deliveredTo(h, "/created-twice")).toHaveLength(1);
         }),
       );
     });

@@ -16,6 +16,8 @@ export interface JobBody {
   d: number;
   /** The message itself, when it travels with the job (its body base64-encoded). */
   x?: Omit<Message, "body"> & { body: string };
+  /** 1: sent again for a message whose earlier job may have made the attempt (DeliveryJob.redelivered). */
+  a?: 1;
 }
 
 export interface SqsDispatcherOptions {
@@ -74,6 +76,7 @@ export class SqsDispatcher implements Dispatcher {
 
   async dispatch(job: DeliveryJob, dueAt: number): Promise<void> {
     const body: JobBody = { m: job.messageId, r: job.retried, d: Math.round(dueAt) };
+    if (job.redelivered) body.a = 1;
     if (job.message) body.x = { ...job.message, body: Buffer.from(job.message.body).toString("base64") };
     const wait = dueAt - this.now();
     if (wait <= MAX_SQS_DELAY_MS) {
@@ -158,6 +161,7 @@ export function parseJobBody(text: string): JobBody {
 /** The job a body describes, with its carried message decoded. */
 export function jobOf(body: JobBody): DeliveryJob {
   const job: DeliveryJob = { messageId: body.m, retried: body.r };
+  if (body.a === 1) job.redelivered = true;
   if (body.x) job.message = { ...body.x, body: new Uint8Array(Buffer.from(body.x.body, "base64")) };
   return job;
 }

@@ -135,6 +135,17 @@ describe("SqsDispatcher", () => {
     expect(received).toEqual(jobs);
   });
 
+  it("carries the mark of a job sent again for a stored message, so its run looks for an earlier attempt", async () => {
+    const { sqs } = await emulators();
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: uniqueName("again") }));
+    const queueUrl = QueueUrl as string;
+    const dispatcher = dispatcherFor(sqs, queueUrl);
+    await dispatcher.dispatch({ messageId: "msg_first_cb0", retried: 0 }, Date.now());
+    await dispatcher.dispatch({ messageId: "msg_first_cb0", retried: 0, redelivered: true }, Date.now());
+    const received = await receiveJobs(sqs, queueUrl, dispatcher, 2);
+    expect(received.map((job) => job.redelivered === true).sort()).toEqual([false, true]);
+  });
+
   // Regression (fuzz): a batch entry's destination with an emoji answered 500 on emulated AWS — SQS refused
   // the job's characters. Real SQS also refuses U+FFFF and lone surrogates.
   it("carries a message whose URL and headers hold characters SQS refuses raw, unchanged", async () => {

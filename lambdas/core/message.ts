@@ -64,8 +64,8 @@ export interface Message {
   /** Values API answers show redacted (`Upstash-Redact-Fields`); deliveries send the originals. */
   redact?: RedactSettings;
   /**
-   * Nothing lists it by state or waits for its end (immediate, no queue, flow control, deduplication or
-   * schedule): where the store keeps light records (MessageStore.lightRecords), it is stored without a
+   * Nothing lists it by state or waits for its end (immediate, no queue, flow control or deduplication; a
+   * schedule's firing due at once too): where the store keeps light records (MessageStore.lightRecords), it is stored without a
    * status item, and a first attempt that succeeds is only logged (docs/architecture.md §19).
    */
   unlisted?: boolean;

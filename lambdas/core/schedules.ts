@@ -247,8 +247,10 @@ export async function scheduleView(ctx: HeraldContext, schedule: Schedule): Prom
     const states: Record<string, string> = {};
     for (const id of schedule.lastMessageIds) {
       const message = await ctx.store.getMessage(id);
-      // A light record's status reads CREATED after its first attempt too: its log says how it ended.
-      const ended = message?.status.implicit ? await finalStateInLog(ctx, id) : undefined;
+      // A light record's status reads CREATED after its first attempt too, and CANCEL_REQUESTED after an
+      // attempt in flight when the cancel came succeeded: its log says how it ended.
+      const unsettled = message?.status.implicit === true || message?.status.state === "CANCEL_REQUESTED";
+      const ended = unsettled ? await finalStateInLog(ctx, id) : undefined;
       states[id] = STATE_OF_FIRING(ended ?? message?.status.state ?? "CREATED");
     }
     view.lastScheduleStates = states;

@@ -5,11 +5,13 @@ import { describe, expect, it } from "vitest";
 import { acceptMessage } from "../../lambdas/core/accept.ts";
 import { cancelMessage } from "../../lambdas/core/cancel.ts";
 import { findMessage } from "../../lambdas/core/find-message.ts";
+import { createSchedule, fireSchedule, getSchedule } from "../../lambdas/core/schedules.ts";
 import type { DeliveryJob, SendOutcome } from "../../lambdas/ports.ts";
 import {
   answer,
   deliveredTo,
   publishTo,
+  RECEIVER,
   withHarness,
   type CoreHarness,
   type OpenCoreFixture,
@@ -133,6 +135,32 @@ export function deliveryRacesContract(name: string, open: OpenCoreFixture): void
           expect(await h.deliver(first)).toBe("delivered");
           expect(await h.deliver(again)).toBe("skipped");
           expect(deliveredTo(h, "/created-twice")).toHaveLength(1);
+        }),
+      );
+    });
+
+    describe("a schedule's firing processed twice (Scheduler's or SQS's duplicate) while its first job waits", () => {
+      it(
+        "is delivered once, and the schedule shows the firing succeeded",
+        test(async (h) => {
+          const { scheduleId } = await h.invoke(() =>
+            createSchedule(h.ctx, {
+              destination: `${RECEIVER}/fired-twice`,
+              rawQuery: "",
+              headers: { "upstash-cron": "* * * * *" },
+              body: new TextEncoder().encode("tick"),
+            }),
+          );
+          const firedAt = h.clock.now();
+          const [id] = await h.invoke(() => fireSchedule(h.ctx, scheduleId, firedAt));
+          expect(await h.invoke(() => fireSchedule(h.ctx, scheduleId, firedAt))).toEqual([id]);
+          const [first, again] = h.jobs.splice(0) as [DeliveryJob, DeliveryJob];
+          expect([first.messageId, again.messageId]).toEqual([id, id]);
+          expect(await h.deliver(first)).toBe("delivered");
+          expect(await h.deliver(again)).toBe("skipped");
+          expect(deliveredTo(h, "/fired-twice")).toHaveLength(1);
+          const view = await getSchedule(h.ctx, scheduleId);
+          expect(view.lastScheduleStates).toEqual({ [id as string]: "SUCCESS" });
         }),
       );
     });

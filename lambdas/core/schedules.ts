@@ -41,11 +41,38 @@ export interface Schedule {
   createdAt: number;
   updatedAt: number;
   isPaused: boolean;
+  /** Written on the schedule itself before its firings had a record of their own (ScheduleFiring). */
   lastScheduleTime?: number;
-  /** Message ids of the last firing. */
   lastMessageIds?: string[];
+  error?: string;
+}
+
+/**
+ * A schedule's last firing, in a record of its own: it is written at every firing, and rewriting the
+ * definition (its body and headers, often over 1 KB: two write units or more) each time cost more than
+ * this small record (one).
+ */
+interface ScheduleFiring {
+  lastScheduleTime: number;
+  /** Message ids of the last firing. */
+  lastMessageIds: string[];
   /** Why the last firing made no message. */
   error?: string;
+}
+
+/** The last firing: its own record, or what a schedule fired before those records kept on itself. */
+async function lastFiring(ctx: HeraldContext, schedule: Schedule): Promise<Partial<ScheduleFiring>> {
+  const firing = await ctx.store.getRecord<ScheduleFiring>("scheduleFiring", schedule.scheduleId);
+  if (firing) return firing.value;
+  const { lastScheduleTime, lastMessageIds, error } = schedule;
+  return { lastScheduleTime, lastMessageIds, error };
+}
+
+/** Records firing `minute` unless a later one is recorded already (firings may be processed late). */
+async function recordFiring(ctx: HeraldContext, scheduleId: string, firing: ScheduleFiring): Promise<void> {
+  await updateRecord<ScheduleFiring>(ctx, "scheduleFiring", scheduleId, (current) =>
+    current && current.lastScheduleTime > firing.lastScheduleTime ? undefined : firing,
+  );
 }
 
 /** Schedules are small records; bodies beyond this are refused (a record must fit one DynamoDB item). */
@@ -88,7 +115,9 @@ export async function createSchedule(
     if (!NOT_STORED.has(name)) Object.defineProperty(headers, name, { value, enumerable: true, writable: true });
   }
   const now = ctx.clock.now();
+  let created = false;
   await updateRecord<Schedule>(ctx, "schedule", scheduleId, (current) => {
+    created = current === undefined;
     const schedule: Schedule = {
       scheduleId,
       cron: cron.expression,
@@ -106,6 +135,9 @@ export async function createSchedule(
     if (current?.lastMessageIds) schedule.lastMessageIds = current.lastMessageIds;
     return schedule;
   });
+  // A new schedule has no last firing, even where one of an earlier schedule of that id was left (a
+  // firing under way when it was deleted records itself after the delete).
+  if (created) await ctx.store.deleteRecord("scheduleFiring", scheduleId);
   await ctx.cron.upsert(scheduleId, cron.expression, false);
   return { scheduleId };
 }
@@ -129,6 +161,7 @@ export async function deleteSchedule(ctx: HeraldContext, scheduleId: string): Pr
   // The trigger goes first: a firing that still arrives finds no schedule and does nothing.
   await ctx.cron.remove(scheduleId);
   if (!(await ctx.store.deleteRecord("schedule", scheduleId))) throw notFound(`schedule "${scheduleId}" not found`);
+  await ctx.store.deleteRecord("scheduleFiring", scheduleId);
 }
 
 /** Pause and resume are idempotent; a paused schedule's firings are ignored (and its trigger disabled). */
@@ -167,10 +200,7 @@ export async function fireSchedule(ctx: HeraldContext, scheduleId: string, fired
   } catch (error) {
     // The destination became invalid (its URL group was deleted): the firing is skipped, and says why.
     if (!(error instanceof HttpError)) throw error;
-    const reason = error.message;
-    await updateRecord<Schedule>(ctx, "schedule", scheduleId, (current) =>
-      current ? { ...current, lastScheduleTime: minute, lastMessageIds: [], error: reason } : undefined,
-    );
+    await recordFiring(ctx, scheduleId, { lastScheduleTime: minute, lastMessageIds: [], error: error.message });
     return [];
   }
   for (const [i, message] of plan.messages.entries()) {
@@ -180,11 +210,7 @@ export async function fireSchedule(ctx: HeraldContext, scheduleId: string, fired
   delete plan.deduplicationKey; // a firing is unique by its derived ids; deduplication headers do not apply
   await acceptPlan(ctx, plan);
   const messageIds = plan.messages.map((m) => m.messageId);
-  await updateRecord<Schedule>(ctx, "schedule", scheduleId, (current) => {
-    if (!current || (current.lastScheduleTime ?? 0) > minute) return undefined;
-    const { error: _previous, ...rest } = current;
-    return { ...rest, lastScheduleTime: minute, lastMessageIds: messageIds };
-  });
+  await recordFiring(ctx, scheduleId, { lastScheduleTime: minute, lastMessageIds: messageIds });
   return messageIds;
 }
 
@@ -209,6 +235,7 @@ export async function scheduleView(ctx: HeraldContext, schedule: Schedule): Prom
     ...options,
   });
   const delay = schedule.headers["upstash-delay"];
+  const last = await lastFiring(ctx, schedule);
   const view: Record<string, unknown> = {
     scheduleId: schedule.scheduleId,
     cron: schedule.cron,
@@ -236,16 +263,16 @@ export async function scheduleView(ctx: HeraldContext, schedule: Schedule): Prom
     retryDelayExpression: options.retryDelayExpression,
     label: sample.label,
     labels: sample.labels,
-    lastScheduleTime: schedule.lastScheduleTime,
-    error: schedule.error,
+    lastScheduleTime: last.lastScheduleTime,
+    error: last.error,
     // After the last firing: a firing that came early (a trigger's clock ahead of ours) is not shown again.
     nextScheduleTime: schedule.isPaused
       ? undefined
-      : nextRunAfter(parseCron(schedule.cron), Math.max(now, schedule.lastScheduleTime ?? 0)),
+      : nextRunAfter(parseCron(schedule.cron), Math.max(now, last.lastScheduleTime ?? 0)),
   };
-  if (schedule.lastMessageIds && schedule.lastMessageIds.length > 0) {
+  if (last.lastMessageIds && last.lastMessageIds.length > 0) {
     const states: Record<string, string> = {};
-    for (const id of schedule.lastMessageIds) {
+    for (const id of last.lastMessageIds) {
       const message = await ctx.store.getMessage(id);
       // A light record's status reads CREATED after its first attempt too, and CANCEL_REQUESTED after an
       // attempt in flight when the cancel came succeeded: its log says how it ended.

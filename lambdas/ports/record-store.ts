@@ -1,7 +1,8 @@
 import type { Positioned, ScanOptions } from "./scan.ts";
 
 /**
- * Named resources kept as small JSON records: URL groups, queues, schedules, flow-control keys,
+ * Named resources kept as small JSON records: URL groups, queues, schedules (and each one's last
+ * firing, apart from its definition: the firing is written each time, the definition rarely), flow-control keys,
  * markers of deleted queues that may still hold entries (the sweep finds them there, core/sweep.ts), and
  * workflow runs, their waiters and events notified ahead of a wait (core/workflow.ts, workflow-events.ts).
  */
@@ -9,6 +10,7 @@ export type RecordKind =
   | "urlGroup"
   | "queue"
   | "schedule"
+  | "scheduleFiring"
   | "flowControl"
   | "deletedQueue"
   | "workflowRun"

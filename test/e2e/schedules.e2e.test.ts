@@ -159,6 +159,14 @@ describeEachMode("schedules", (mode) => {
       // Once the log says it was delivered, the schedule says the firing succeeded.
       const settled = (await client.schedules.get(scheduleId)) as { lastScheduleStates?: Record<string, string> };
       expect(settled.lastScheduleStates).toEqual({ [messageId]: "SUCCESS" });
+      // Replacing the schedule keeps its last firing; a schedule made again after a delete has none.
+      await client.schedules.create({ destination, cron: "* * * * *", body: "tock", scheduleId });
+      expect(await client.schedules.get(scheduleId)).toMatchObject({ lastScheduleTime: next });
+      await client.schedules.delete(scheduleId);
+      await client.schedules.create({ destination, cron: "0 0 1 1 *", body: "new", scheduleId });
+      const remade = await client.schedules.get(scheduleId);
+      expect(remade.lastScheduleTime).toBeUndefined();
+      expect((remade as { lastScheduleStates?: unknown }).lastScheduleStates).toBeUndefined();
       await client.schedules.delete(scheduleId);
       // Deleted, so the witness's firing is the only one due: the repeated firing published no second message.
       await witnessFiring("/scheduled/witness/1");

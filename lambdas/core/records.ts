@@ -55,14 +55,30 @@ async function commitLine(
 ): Promise<void> {
   line.committing = true;
   try {
-    while (line.waiting.length > 0) await commitGroup(store, kind, name, line.waiting.splice(0));
+    while (line.waiting.length > 0) {
+      const group = line.waiting.splice(0);
+      const failure = await commitGroup(store, kind, name, group);
+      if (!failure) continue;
+      // A failed read or write (a throttle, a fault) fails one change, as it did before changes were
+      // grouped; the others go first in the next group.
+      group[0]?.reject(failure.error);
+      line.waiting.unshift(...group.slice(1));
+    }
   } finally {
     byRecord.delete(id);
   }
 }
 
-/** One read, every change applied in order, one conditional write; all again on conflict. */
-async function commitGroup(store: RecordStore, kind: RecordKind, name: string, group: PendingChange[]): Promise<void> {
+/**
+ * One read, every change applied in order, one conditional write; all again on conflict. Settles every
+ * change of the group, or none and answers why.
+ */
+async function commitGroup(
+  store: RecordStore,
+  kind: RecordKind,
+  name: string,
+  group: PendingChange[],
+): Promise<{ error: unknown } | undefined> {
   try {
     for (let attempt = 0; attempt < 100; attempt++) {
       const current = await store.getRecord<unknown>(kind, name);
@@ -84,10 +100,10 @@ async function commitGroup(store: RecordStore, kind: RecordKind, name: string, g
         if (outcome.ok) pending.resolve(outcome.value);
         else pending.reject(outcome.error);
       });
-      return;
+      return undefined;
     }
-    throw new Error(`could not update ${kind} "${name}": too much contention`);
+    return { error: new Error(`could not update ${kind} "${name}": too much contention`) };
   } catch (error) {
-    for (const pending of group) pending.reject(error);
+    return { error };
   }
 }

@@ -231,12 +231,15 @@ export async function runFaultInjection(options: FaultRunOptions): Promise<Fault
   const messageIds = new Map<string, string>();
   let clientRetries = 0;
   let refused = 0;
+  /** The last answer each refused publish got (a 4xx is final; a 5xx or no answer after six tries). */
+  const refusals: string[] = [];
   injecting = true;
   options.log(`fault injection: ${plan.length} publishes, ${(options.rate * 100).toFixed(1)}% of AWS calls faulted`);
   let next = 0;
   const worker = async () => {
     for (let p = plan[next++]; p; p = plan[next++]) {
       let ok = false;
+      let last = "";
       for (let attempt = 0; attempt < 6 && !ok; attempt++) {
         if (attempt > 0) {
           clientRetries++;
@@ -250,19 +253,24 @@ export async function runFaultInjection(options: FaultRunOptions): Promise<Fault
           });
           const answer = (await res.json().catch(() => ({}))) as { messageId?: string };
           ok = res.status >= 200 && res.status < 300;
+          if (!ok) last = `${res.status} ${JSON.stringify(answer).slice(0, 200)}`;
           if (ok && answer.messageId) messageIds.set(p.id, answer.messageId);
           if (!ok && res.status < 500) break; // a 4xx is an answer, not a fault
-        } catch {
-          // connection error: retried
+        } catch (error) {
+          last = `no answer: ${String(error)}`; // connection error: retried
         }
       }
       if (ok) accepted.push(p);
-      else refused++;
+      else {
+        refused++;
+        if (refusals.length < 10) refusals.push(`${p.id}: ${last}`);
+      }
     }
   };
   await Promise.all(Array.from({ length: 16 }, worker));
   options.log(
-    `  load done: ${accepted.length} accepted, ${refused} refused after retries, ${clientRetries} client retries`,
+    `  load done: ${accepted.length} accepted, ${refused} refused after retries, ${clientRetries} client retries` +
+      refusals.map((r) => `\n    refused ${r}`).join(""),
   );
 
   // Faults go on while the backlog drains: retries, callbacks and queue turns recover under them too.

@@ -176,7 +176,7 @@ export async function acquireFlowSlot(
   if (droppedStale) await wakeWaiters(ctx, key);
   if (admission.admitted) {
     localHolds(ctx, key).add(holder);
-  } else if (admission.full && slotWait && localHolds(ctx, key).size > 0) {
+  } else if (admission.full && slotWait && (localHolders.get(ctx.store)?.get(key)?.size ?? 0) > 0) {
     if (await handedOver(ctx, key, holder, slotWait)) admission = { admitted: true }; // held from the hand-over
   }
   return admission;

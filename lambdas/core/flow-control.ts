@@ -5,6 +5,7 @@
 import type { DeliveryJob } from "../ports.ts";
 import type { HeraldContext } from "./context.ts";
 import { parseDuration } from "./duration.ts";
+import { processState } from "./process-state.ts";
 import { badRequest, clip, notFound } from "./errors.ts";
 import type { FlowControlSettings } from "./message.ts";
 import { RESOURCE_NAME, updateRecord } from "./records.ts";
@@ -175,8 +176,8 @@ export async function acquireFlowSlot(
   // Slots of workers that died came free: waiters may go.
   if (droppedStale) await wakeWaiters(ctx, key);
   if (admission.admitted) {
-    localHolds(ctx, key).add(holder);
-  } else if (admission.full && slotWait && (localHolders.get(ctx.store)?.get(key)?.size ?? 0) > 0) {
+    localSlots.obtain(ctx.store, key).holders.add(holder);
+  } else if (admission.full && slotWait && (localSlots.get(ctx.store, key)?.holders.size ?? 0) > 0) {
     if (await handedOver(ctx, key, holder, slotWait)) admission = { admitted: true }; // held from the hand-over
   }
   return admission;
@@ -196,39 +197,26 @@ interface LocalWaiter {
   holder: string;
   handOver: (admitted: boolean) => void;
 }
-const localWaiters = new WeakMap<object, Map<string, LocalWaiter[]>>();
-/** The holders, per key, of slots that attempts of this process hold. */
-const localHolders = new WeakMap<object, Map<string, Set<string>>>();
-
-function localHolds(ctx: HeraldContext, key: string): Set<string> {
-  let byKey = localHolders.get(ctx.store);
-  if (!byKey) localHolders.set(ctx.store, (byKey = new Map()));
-  let holders = byKey.get(key);
-  if (!holders) byKey.set(key, (holders = new Set()));
-  return holders;
+/** A key's slots that attempts of this process hold, and the runs here waiting for one of them. */
+interface LocalSlots {
+  holders: Set<string>;
+  waiters: LocalWaiter[];
 }
-
-function waitersOf(ctx: HeraldContext, key: string): LocalWaiter[] {
-  let byKey = localWaiters.get(ctx.store);
-  if (!byKey) localWaiters.set(ctx.store, (byKey = new Map()));
-  let list = byKey.get(key);
-  if (!list) byKey.set(key, (list = []));
-  return list;
-}
+const localSlots = processState<LocalSlots>(() => ({ holders: new Set(), waiters: [] }));
 
 /** Forgets a key nothing of this process holds or waits for (a process may see many keys). */
 function pruneLocal(ctx: HeraldContext, key: string): void {
-  if (localHolders.get(ctx.store)?.get(key)?.size === 0) localHolders.get(ctx.store)?.delete(key);
-  if (localWaiters.get(ctx.store)?.get(key)?.length === 0) localWaiters.get(ctx.store)?.delete(key);
+  const slots = localSlots.get(ctx.store, key);
+  if (slots && slots.holders.size === 0 && slots.waiters.length === 0) localSlots.delete(ctx.store, key);
 }
 
 /** How many runs of this process wait for a slot of `key` to be handed over (for tests and probes). */
 export const slotWaitersInProcess = (ctx: HeraldContext, key: string): number =>
-  localWaiters.get(ctx.store)?.get(key)?.length ?? 0;
+  localSlots.get(ctx.store, key)?.waiters.length ?? 0;
 
 /** Waits, while `slotWait` allows, for an attempt of this process to hand its slot over; false when none did. */
 function handedOver(ctx: HeraldContext, key: string, holder: string, slotWait: SlotWait): Promise<boolean> {
-  const waiters = waitersOf(ctx, key);
+  const { waiters } = localSlots.obtain(ctx.store, key);
   return new Promise((resolve) => {
     let cancel = (): void => undefined;
     const waiter: LocalWaiter = {
@@ -271,9 +259,9 @@ export async function waitForFlowSlot(ctx: HeraldContext, key: string, job: Deli
  */
 export async function releaseFlowSlot(ctx: HeraldContext, key: string, job: DeliveryJob): Promise<void> {
   const holder = holderOf(job);
-  const holds = localHolds(ctx, key);
+  const { holders: holds, waiters } = localSlots.obtain(ctx.store, key);
   // Only a slot held here is handed over to a run waiting here.
-  const waiter = holds.delete(holder) ? waitersOf(ctx, key).shift() : undefined;
+  const waiter = holds.delete(holder) ? waiters.shift() : undefined;
   let handedOver = false;
   try {
     handedOver = await releaseOrHandOver(ctx, key, holder, waiter);
@@ -282,7 +270,7 @@ export async function releaseFlowSlot(ctx: HeraldContext, key: string, job: Deli
     if (waiter && handedOver) holds.add(waiter.holder);
     waiter?.handOver(handedOver);
     // With no slot of the key held here, nothing will be handed over: the other waiters go to the list.
-    if (holds.size === 0) for (const other of waitersOf(ctx, key).splice(0)) other.handOver(false);
+    if (holds.size === 0) for (const other of waiters.splice(0)) other.handOver(false);
     pruneLocal(ctx, key);
   }
   // The freed slot was taken again: no one else can go.
@@ -334,7 +322,7 @@ interface Waking {
   again: boolean;
   done: Promise<void>;
 }
-const wakings = new WeakMap<object, Map<string, Waking>>();
+const wakings = processState<Waking>(() => ({ again: false, done: Promise.resolve() }));
 
 /**
  * Wakes the key's waiters (below), one wake-up per key at a time in this process: a wake-up asked for
@@ -342,15 +330,12 @@ const wakings = new WeakMap<object, Map<string, Waking>>();
  * and gave its waiters a job each — duplicate jobs that each cost a delivery and a slot's read and write.
  */
 function wakeWaiters(ctx: HeraldContext, key: string): Promise<void> {
-  let byKey = wakings.get(ctx.store);
-  if (!byKey) wakings.set(ctx.store, (byKey = new Map()));
-  const running = byKey.get(key);
+  const running = wakings.get(ctx.store, key);
   if (running) {
     running.again = true;
     return running.done;
   }
-  const waking: Waking = { again: false, done: Promise.resolve() };
-  byKey.set(key, waking);
+  const waking = wakings.obtain(ctx.store, key);
   waking.done = (async () => {
     try {
       do {
@@ -358,7 +343,7 @@ function wakeWaiters(ctx: HeraldContext, key: string): Promise<void> {
         await wakeWaitersOnce(ctx, key);
       } while (waking.again);
     } finally {
-      byKey.delete(key);
+      wakings.delete(ctx.store, key);
     }
   })();
   return waking.done;

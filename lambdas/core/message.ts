@@ -65,8 +65,9 @@ export interface Message {
   redact?: RedactSettings;
   /**
    * Nothing lists it by state or waits for its end (immediate, no queue, flow control or deduplication; a
-   * schedule's firing due at once too): where the store keeps light records (MessageStore.lightRecords), it is stored without a
-   * status item, and a first attempt that succeeds is only logged (docs/architecture.md §19).
+   * schedule's firing due at once too): where the store keeps light records (MessageStore.lightRecords),
+   * it is stored without a status item, and a first attempt that succeeds is only logged
+   * (docs/architecture.md §19).
    */
   unlisted?: boolean;
   /** A step of an Upstash Workflow run (workflow.ts): delivered with the run's step log as its body. */

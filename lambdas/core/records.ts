@@ -1,4 +1,5 @@
 import type { RecordKind, RecordStore } from "../ports.ts";
+import { processState } from "./process-state.ts";
 
 /** Names of URL groups, queues, schedules and flow-control keys (docs/qstash-api.md §1). */
 export const RESOURCE_NAME = /^[A-Za-z0-9._-]{1,128}$/;
@@ -14,7 +15,7 @@ interface RecordLine {
   committing: boolean;
   waiting: PendingChange[];
 }
-const lines = new WeakMap<RecordStore, Map<string, RecordLine>>();
+const lines = processState<RecordLine>(() => ({ committing: false, waiting: [] }));
 
 /**
  * Read-modify-write of one record with compare-and-set, retried on conflict. `change` gets the current
@@ -33,15 +34,12 @@ export function updateRecord<T>(
   name: string,
   change: (current: T | undefined) => T | undefined,
 ): Promise<T | undefined> {
-  let byRecord = lines.get(ctx.store);
-  if (!byRecord) lines.set(ctx.store, (byRecord = new Map()));
   const id = `${kind}\n${name}`;
-  let line = byRecord.get(id);
-  if (!line) byRecord.set(id, (line = { committing: false, waiting: [] }));
+  const line = lines.obtain(ctx.store, id);
   const result = new Promise<T | undefined>((resolve, reject) => {
     line.waiting.push({ change: change as Change, resolve: resolve as (value: unknown) => void, reject });
   });
-  if (!line.committing) void commitLine(ctx.store, kind, name, byRecord, id, line);
+  if (!line.committing) void commitLine(ctx.store, kind, name, id, line);
   return result;
 }
 
@@ -49,7 +47,6 @@ async function commitLine(
   store: RecordStore,
   kind: RecordKind,
   name: string,
-  byRecord: Map<string, RecordLine>,
   id: string,
   line: RecordLine,
 ): Promise<void> {
@@ -65,7 +62,7 @@ async function commitLine(
       line.waiting.unshift(...group.slice(1));
     }
   } finally {
-    byRecord.delete(id);
+    lines.delete(store, id);
   }
 }
 

@@ -90,6 +90,25 @@ export const PRICES = {
       "After the 2024-11-01 cut (was $0.25). One RRU reads up to 4 KB strongly consistent; eventually consistent " +
       "reads cost half, transactional reads twice (stored page).",
   },
+  dynamoProvisionedWriteUnitHour: {
+    usd: 0.00065,
+    unit: "write capacity unit-hour, provisioned (one 1 KB write a second for an hour)",
+    source: "https://aws.amazon.com/dynamodb/pricing/provisioned/",
+    checked,
+    basis: "known",
+    note:
+      "Billed per hour of capacity whether used or not; GSIs have their own. 3,600 writes an hour at full use: " +
+      "$0.18 per million. The bench prices the `tableCapacity` opt-in at PROVISIONED_UTILIZATION (auto scaling's " +
+      "default 70 % target). 25 WCU free, not applied.",
+  },
+  dynamoProvisionedReadUnitHour: {
+    usd: 0.00013,
+    unit: "read capacity unit-hour, provisioned (one 4 KB strongly consistent read a second for an hour)",
+    source: "https://aws.amazon.com/dynamodb/pricing/provisioned/",
+    checked,
+    basis: "known",
+    note: "Eventually consistent reads use half a unit, as on demand. 25 RCU free, not applied.",
+  },
   dynamoStoragePerGbMonth: {
     usd: 0.25,
     unit: "GB-month of table storage (Standard table class)",

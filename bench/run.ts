@@ -47,6 +47,7 @@ const aws = results.aws as
   | {
       cost_per_million: Record<string, number>;
       cost_per_million_trickle?: Record<string, number>;
+      cost_per_million_provisioned_capacity?: Record<string, number>;
       idle_per_month: number;
     }
   | undefined;
@@ -75,6 +76,13 @@ const targets: Target[] = [
           name: `AWS $ per million: ${workload} at a trickle`,
           value,
           target: workloadTarget(workload),
+          unit: "$",
+        })),
+        // A model of the tableCapacity opt-in (DynamoDB units at provisioned prices, 70 % use), not a target.
+        ...Object.entries(aws.cost_per_million_provisioned_capacity ?? {}).map(([workload, value]) => ({
+          name: `AWS $ per million: ${workload}, table on provisioned capacity`,
+          value,
+          target: "(info)",
           unit: "$",
         })),
         { name: "AWS idle per month (with dashboard)", value: aws.idle_per_month, target: "≤ 5.00", unit: "$" },

@@ -2,17 +2,28 @@
 import { App, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { HeraldStack } from "../lib/herald-stack.ts";
+import type { HeraldProps, TableProvisionedCapacity } from "../lib/herald-props.ts";
 
 const app = new App();
 const dashboard: unknown = app.node.tryGetContext("dashboard"); // `-c dashboard=false` gives the string
 const messageRecords: unknown = app.node.tryGetContext("messageRecords"); // `-c messageRecords=lean`
 const rawPathEndpoint: unknown = app.node.tryGetContext("rawPathEndpoint"); // `-c rawPathEndpoint=true`
+// `-c tableCapacity='{"maxWriteUnits":400,"maxReadUnits":800}'` (JSON, the prop's fields) or `onDemand`.
+const tableCapacity: unknown = app.node.tryGetContext("tableCapacity");
 new HeraldStack(app, app.node.tryGetContext("stackName") ?? "Herald", {
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   herald: {
     dashboard: dashboard !== false && dashboard !== "false",
     rawPathEndpoint: rawPathEndpoint === true || rawPathEndpoint === "true",
     ...(messageRecords === undefined ? {} : { messageRecords: messageRecords as "full" | "lean" }),
+    ...(tableCapacity === undefined ? {} : { tableCapacity: capacityOf(tableCapacity) }),
   },
 });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+
+function capacityOf(value: unknown): NonNullable<HeraldProps["tableCapacity"]> {
+  if (value === "onDemand") return value;
+  const parsed: unknown = typeof value === "string" ? JSON.parse(value) : value;
+  if (typeof parsed !== "object" || parsed === null) throw new Error('tableCapacity: "onDemand" or a JSON object');
+  return parsed as TableProvisionedCapacity;
+}

@@ -39,6 +39,16 @@ export interface HeraldProps {
    * @default "full"
    */
   readonly messageRecords?: "full" | "lean";
+  /**
+   * How the DynamoDB table pays for reads and writes. `"onDemand"`: per request, nothing while idle, no
+   * capacity to plan. Provisioned capacity with auto scaling: billed per hour of capacity whether used or
+   * not, about 60 % less per write at a steady load kept near the target utilization, but a burst beyond
+   * the capacity (and DynamoDB's 5 minutes of saved-up burst capacity) is throttled until auto scaling
+   * catches up, which takes minutes: for steady loads (BENCHMARKS.md, "DynamoDB provisioned capacity").
+   * The `lists` index gets the same settings. A table can go from on demand to provisioned at any time,
+   * back at most four times a day (AWS, "Considerations when switching capacity modes"). @default "onDemand"
+   */
+  readonly tableCapacity?: "onDemand" | TableProvisionedCapacity;
   /** Default backoff is min(1 day, e^(factor·n)) seconds before retry n. @default 2 */
   readonly backoffFactor?: number;
   /**
@@ -76,4 +86,18 @@ export interface HeraldProps {
   readonly logRetention?: RetentionDays;
   /** What deleting the stack does to the table, bucket and secret. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+}
+
+/** Provisioned capacity of the table and its index, scaled between the bounds to keep the target utilization. */
+export interface TableProvisionedCapacity {
+  /** Most write capacity units auto scaling may set (writes of 1 KB a second). */
+  readonly maxWriteUnits: number;
+  /** Most read capacity units auto scaling may set (strongly consistent reads of 4 KB a second). */
+  readonly maxReadUnits: number;
+  /** Fewest write units, what an idle table pays for ($0.47 a month each, table and index). @default 1 */
+  readonly minWriteUnits?: number;
+  /** Fewest read units ($0.09 a month each, table and index). @default 1 */
+  readonly minReadUnits?: number;
+  /** Consumed over provisioned capacity that auto scaling aims for, 20–90. @default 70 */
+  readonly targetUtilizationPercent?: number;
 }

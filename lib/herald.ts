@@ -79,7 +79,7 @@ export class Herald extends Construct {
     // The delivery Lambda outlives its longest attempt by a minute; SQS hides a job for six Lambda timeouts.
     const deliveryTimeout = Duration.seconds(maxDeliveryTimeout.toSeconds() + 60);
 
-    this.storage = new HeraldStorage(this, "Storage", { retention, removalPolicy });
+    this.storage = new HeraldStorage(this, "Storage", { retention, removalPolicy, capacity: props.tableCapacity });
     this.keys = new HeraldKeys(this, "Keys", { removalPolicy });
     this.queues = new HeraldQueues(this, "Queues", {
       visibilityTimeout: Duration.seconds(deliveryTimeout.toSeconds() * 6),
@@ -149,6 +149,9 @@ export class Herald extends Construct {
         { name: "deliveries", queue: this.queues.deliveriesPoison },
         { name: "ordered", queue: this.queues.orderedPoison },
       ],
+      ...(props.tableCapacity !== undefined && props.tableCapacity !== "onDemand"
+        ? { provisionedTable: { table: this.storage.table, indexNames: [GSI_LISTS.indexName] } }
+        : {}),
     });
     if (props.dashboard !== false) this.dashboard = new HeraldDashboard(this, "Dashboard", { metrics: this.metrics });
     this.alarms = new HeraldAlarms(this, "Alarms", {

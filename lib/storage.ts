@@ -1,17 +1,19 @@
 import { Duration, type RemovalPolicy } from "aws-cdk-lib";
-import { AttributeType, Billing, TableV2 } from "aws-cdk-lib/aws-dynamodb";
+import { AttributeType, Billing, Capacity, TableV2 } from "aws-cdk-lib/aws-dynamodb";
 import { BlockPublicAccess, Bucket, BucketEncryption } from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
 import { GSI_LISTS, TABLE_KEYS, TTL_ATTRIBUTE } from "../lambdas/adapters/aws/table-schema.ts";
+import type { HeraldProps, TableProvisionedCapacity } from "./herald-props.ts";
 
 export interface HeraldStorageProps {
   retention: Duration;
   removalPolicy: RemovalPolicy;
+  capacity?: HeraldProps["tableCapacity"];
 }
 
 /**
- * Messages, statuses, the event log and the DLQ in one on-demand table (layout in table-schema.ts,
- * shared with the adapter), and a bucket for bodies too large for an item.
+ * Messages, statuses, the event log and the DLQ in one table (layout in table-schema.ts, shared with the
+ * adapter), on demand unless given provisioned capacity, and a bucket for bodies too large for an item.
  */
 export class HeraldStorage extends Construct {
   readonly table: TableV2;
@@ -23,7 +25,7 @@ export class HeraldStorage extends Construct {
     this.table = new TableV2(this, "Table", {
       partitionKey: key(TABLE_KEYS.partitionKey),
       sortKey: key(TABLE_KEYS.sortKey),
-      billing: Billing.onDemand(),
+      billing: billingOf(props.capacity ?? "onDemand"),
       timeToLiveAttribute: TTL_ATTRIBUTE,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       globalSecondaryIndexes: [GSI_LISTS].map((gsi) => ({
@@ -43,4 +45,23 @@ export class HeraldStorage extends Construct {
       removalPolicy: props.removalPolicy,
     });
   }
+}
+
+function billingOf(capacity: "onDemand" | TableProvisionedCapacity): Billing {
+  if (capacity === "onDemand") return Billing.onDemand();
+  const { maxWriteUnits, maxReadUnits, minWriteUnits = 1, minReadUnits = 1, targetUtilizationPercent = 70 } = capacity;
+  const units = (name: string, min: number, max: number) => {
+    if (!Number.isInteger(min) || !Number.isInteger(max) || min < 1 || max < min) {
+      throw new Error(`tableCapacity: ${name} units must be whole numbers with 1 ≤ min ≤ max`);
+    }
+    // The seed is the capacity a table switched from on demand starts with (CloudFormation needs one then).
+    return Capacity.autoscaled({ minCapacity: min, maxCapacity: max, targetUtilizationPercent, seedCapacity: min });
+  };
+  if (!Number.isInteger(targetUtilizationPercent) || targetUtilizationPercent < 20 || targetUtilizationPercent > 90) {
+    throw new Error("tableCapacity: targetUtilizationPercent must be a whole number from 20 to 90");
+  }
+  return Billing.provisioned({
+    writeCapacity: units("write", minWriteUnits, maxWriteUnits),
+    readCapacity: units("read", minReadUnits, maxReadUnits),
+  });
 }

@@ -52,6 +52,11 @@ export function standingNotes(facts: StackFacts): string[] {
     "Trickle (workloads_trickle, cost_per_million_trickle): the same workloads, measured again with the event " +
       "source mapping's receives capped at one message (a middleware on its SQS client), so every delivery batch " +
       "holds one message: its own invocation, receive and delete, log page. Measured, not computed.",
+    "Provisioned capacity (per_million.total_with_provisioned_capacity, cost_per_million_provisioned_capacity): " +
+      "the steady figures with the same DynamoDB read and write units billed as provisioned capacity (the " +
+      "tableCapacity opt-in) used at 70 % on average, auto scaling's target: capacity-hours / 3,600 / 0.7 per unit. " +
+      "A model of a steady load, not a measurement; an idle table still pays its minimum capacity (1 WCU and " +
+      "1 RCU for the table and for its index: $1.14 a month), which the idle figures, for the default, leave out.",
     "cost_lines: each workload's bill by service and operation (DynamoDB per operation in capacity units, SQS " +
       "per operation and caller in billed 64 KB requests, Lambda invocations and GB-s per function, logs per " +
       "source in bytes), per message and per million; they add up to per_million.total. Render them with " +

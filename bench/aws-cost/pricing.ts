@@ -45,9 +45,7 @@ export function dollars(
     lambda,
     sqs: (m.sqsBilled * PRICES.sqsStandardPerMillion.usd + m.sqsBilledFifo * PRICES.sqsFifoPerMillion.usd) / 1e6,
     dynamodb:
-      (m.writeUnits * PRICES.dynamoWriteRequestUnitPerMillion.usd +
-        m.readUnits * PRICES.dynamoReadRequestUnitPerMillion.usd) /
-        1e6 +
+      requestUnitDollars(m).onDemand +
       storageGbMonths * (PRICES.dynamoStoragePerGbMonth.usd + PRICES.dynamoPitrPerGbMonth.usd),
     scheduler: (m.schedulerInvocations * PRICES.schedulerPerMillionInvocations.usd) / 1e6,
     s3:
@@ -60,6 +58,27 @@ export function dollars(
       (logBytes / GIB) *
       (PRICES.logsIngestionPerGb.usd + PRICES.logsStoragePerGbMonth.usd * (facts.logRetentionDays / DAYS_PER_MONTH)),
     storageGbMonths,
+  };
+}
+
+/**
+ * Average use of provisioned capacity at a steady load: auto scaling's default target (the `tableCapacity`
+ * opt-in's too). Below it the same requests cost more; bursts beyond capacity are throttled.
+ */
+export const PROVISIONED_UTILIZATION = 0.7;
+
+/** What the meter's DynamoDB request units cost on demand, and as provisioned capacity at the utilization above. */
+function requestUnitDollars(m: Meter): { onDemand: number; provisioned: number } {
+  const hourlyToUnit = 1 / 3600 / PROVISIONED_UTILIZATION;
+  return {
+    onDemand:
+      (m.writeUnits * PRICES.dynamoWriteRequestUnitPerMillion.usd +
+        m.readUnits * PRICES.dynamoReadRequestUnitPerMillion.usd) /
+      1e6,
+    provisioned:
+      (m.writeUnits * PRICES.dynamoProvisionedWriteUnitHour.usd +
+        m.readUnits * PRICES.dynamoProvisionedReadUnitHour.usd) *
+      hourlyToUnit,
   };
 }
 
@@ -284,6 +303,7 @@ export function summarize(
   const totalUsd =
     d.api_gateway + d.lambda + d.sqs + d.dynamodb + d.scheduler + d.s3 + d.secrets_manager + d.cloudwatch_logs;
   const lambdaAtAws = lambdaDollars(m, facts, true);
+  const units = requestUnitDollars(m);
   const lambdaOf = (fn: Fn) => ({
     invocations: m.lambda[fn].invocations,
     billed_ms: m.lambda[fn].billedMs,
@@ -305,6 +325,7 @@ export function summarize(
       total: perMillion(totalUsd),
       lambda_at_aws_latency: perMillion(lambdaAtAws),
       total_at_aws_latency: perMillion(totalUsd - d.lambda + lambdaAtAws),
+      total_with_provisioned_capacity: perMillion(totalUsd - units.onDemand + units.provisioned),
     },
     counts: {
       requests: Object.fromEntries([...m.requests].sort(([a], [b]) => a.localeCompare(b))),

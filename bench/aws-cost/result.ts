@@ -88,7 +88,16 @@ export interface WorkloadResult {
    * US dollars per million delivered messages, by service, and the total; `lambda_at_aws_latency` and
    * `total_at_aws_latency` redo the Lambda part with the emulators' latency replaced by AWS's (assumed).
    */
-  per_million: ServiceDollars & { total: number; lambda_at_aws_latency: number; total_at_aws_latency: number };
+  per_million: ServiceDollars & {
+    total: number;
+    lambda_at_aws_latency: number;
+    total_at_aws_latency: number;
+    /**
+     * The total with the same DynamoDB request units billed as provisioned capacity (`tableCapacity`) used at
+     * PROVISIONED_UTILIZATION on average: a model of a steady load, not a measurement of auto scaling.
+     */
+    total_with_provisioned_capacity: number;
+  };
   counts: {
     /** Every AWS request by who made it ("lambda": Herald's code; "platform": ESM poller, Scheduler target). */
     requests: Record<string, number>;
@@ -171,6 +180,8 @@ export interface AwsCostResult {
   cost_per_million_trickle: Record<WorkloadName, number>;
   /** The same with each Lambda invocation's emulator waits replaced by assumed AWS latency. */
   cost_per_million_at_aws_latency: Record<WorkloadName, number>;
+  /** Steady load with the table on provisioned capacity (`tableCapacity`), modelled: see per_million. */
+  cost_per_million_provisioned_capacity: Record<WorkloadName, number>;
   /** QStash pay-as-you-go: $1 per 100K messages. */
   qstash_per_million: number;
   /** US dollars per month for a deployed default stack (with its dashboard) and no traffic (idle_items). */

@@ -127,6 +127,9 @@ export async function runAwsCostBench(options: {
     const costAtAws = Object.fromEntries(
       WORKLOADS.map((name) => [name, round(workloads[name].per_million.total_at_aws_latency, 3)]),
     ) as Record<WorkloadName, number>;
+    const costProvisioned = Object.fromEntries(
+      WORKLOADS.map((name) => [name, round(workloads[name].per_million.total_with_provisioned_capacity, 3)]),
+    ) as Record<WorkloadName, number>;
     const qstash = (PRICES.qstashPerHundredThousand.usd * 1e6) / 1e5;
     notes.push(...standingNotes(facts));
     return {
@@ -136,6 +139,7 @@ export async function runAwsCostBench(options: {
       cost_per_million: costPerMillion,
       cost_per_million_trickle: costTrickle,
       cost_per_million_at_aws_latency: costAtAws,
+      cost_per_million_provisioned_capacity: costProvisioned,
       qstash_per_million: qstash,
       idle_per_month: idle,
       idle_per_month_with_dashboard: idle,

@@ -3,12 +3,26 @@ import { WORKLOAD_TARGET_USD, WORKLOADS, type AwsCostResult, type Target } from 
 
 export function table(result: AwsCostResult): string {
   const lines: string[] = [];
-  const cols = ["total", "@aws", "api_gw", "lambda", "λ@aws", "sqs", "dynamodb", "sched", "s3", "secrets", "logs"];
+  const cols = [
+    "total",
+    "@aws",
+    "prov",
+    "api_gw",
+    "lambda",
+    "λ@aws",
+    "sqs",
+    "dynamodb",
+    "sched",
+    "s3",
+    "secrets",
+    "logs",
+  ];
   lines.push(
     `AWS cost per million delivered messages, us-east-1 list prices of ${result.prices_date}, no free tiers` +
       (result.quick ? " (quick run)" : ""),
   );
   lines.push("(@aws, λ@aws: Lambda billed with the emulators' waits replaced by assumed AWS latency;");
+  lines.push(" prov: DynamoDB units as provisioned capacity at 70 % use, a model of the tableCapacity opt-in;");
   lines.push(" <name>.t: the same workload at a trickle, one message per delivery batch)");
   lines.push(
     [
@@ -30,6 +44,7 @@ export function table(result: AwsCostResult): string {
     const values = [
       p.total,
       p.total_at_aws_latency,
+      p.total_with_provisioned_capacity,
       p.api_gateway,
       p.lambda,
       p.lambda_at_aws_latency,

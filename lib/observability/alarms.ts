@@ -5,7 +5,10 @@ import type { ITopic } from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
 import type { HeraldMetrics } from "./metrics.ts";
 
-/** Alarms on what needs an operator: poison messages, a crashing delivery Lambda, queues falling behind. */
+/**
+ * Alarms on what needs an operator: poison messages, a crashing delivery Lambda, queues falling behind, and
+ * a provisioned table short of capacity.
+ */
 export class HeraldAlarms extends Construct {
   readonly alarms: Alarm[] = [];
 
@@ -46,6 +49,18 @@ export class HeraldAlarms extends Construct {
         alarmDescription: `${metric.label} over 10 minutes: deliveries fall behind`,
       });
     });
+    const throttles = m.tableThrottles();
+    if (throttles) {
+      this.add("TableThrottles", {
+        metric: throttles,
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 2,
+        alarmDescription:
+          "DynamoDB refused reads or writes for want of provisioned capacity for 10 minutes: raise tableCapacity's " +
+          "maximum, or go back to on demand",
+      });
+    }
     if (props.topic) for (const alarm of this.alarms) alarm.addAlarmAction(new SnsAction(props.topic));
   }
 

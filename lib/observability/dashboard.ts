@@ -52,5 +52,8 @@ export class HeraldDashboard extends Construct {
         [new GraphWidget({ title: "API responses", left: [m.api4xx(), m.api5xx()], width: 24 })],
       ],
     });
+    const throttles = m.tableThrottles();
+    if (throttles)
+      this.dashboard.addWidgets(new GraphWidget({ title: "DynamoDB throttles", left: [throttles], width: 24 }));
   }
 }

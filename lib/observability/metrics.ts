@@ -3,6 +3,7 @@ import type { Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
 import { Metric, MathExpression, Stats, type IMetric } from "aws-cdk-lib/aws-cloudwatch";
 import type { HttpApi } from "aws-cdk-lib/aws-apigatewayv2";
 import type { Queue } from "aws-cdk-lib/aws-sqs";
+import type { TableV2 } from "aws-cdk-lib/aws-dynamodb";
 import { METRIC_DIMENSIONS, METRICS_NAMESPACE, type MetricName } from "../../lambdas/handlers/metrics-catalogue.ts";
 
 export interface HeraldMetricSources {
@@ -15,6 +16,11 @@ export interface HeraldMetricSources {
    */
   queues: { name: string; queue: Queue; ageAlarm?: boolean }[];
   poisonQueues: { name: string; queue: Queue }[];
+  /**
+   * The table, when it is on provisioned capacity (`tableCapacity`): its throttled requests are then worth
+   * charting and alarming (an on-demand table throttles only past twice its previous peak).
+   */
+  provisionedTable?: { table: TableV2; indexNames: string[] };
 }
 
 const PERIOD = Duration.minutes(5);
@@ -88,6 +94,34 @@ export class HeraldMetrics {
       usingMetrics: { errors, invocations },
       period: PERIOD,
       label: "Delivery Lambda error rate (%)",
+    });
+  }
+
+  /** Reads and writes of the table and its index refused for want of provisioned capacity, if provisioned. */
+  tableThrottles(): IMetric | undefined {
+    const provisioned = this.sources.provisionedTable;
+    if (!provisioned) return undefined;
+    const { table, indexNames } = provisioned;
+    const targets = [{}, ...indexNames.map((name) => ({ GlobalSecondaryIndexName: name }))];
+    const usingMetrics = Object.fromEntries(
+      targets.flatMap((dimensions, i) =>
+        ["ReadThrottleEvents", "WriteThrottleEvents"].map((metricName) => [
+          `${metricName === "ReadThrottleEvents" ? "r" : "w"}${i}`,
+          table.metric(metricName, {
+            dimensionsMap: { TableName: table.tableName, ...dimensions },
+            statistic: Stats.SUM,
+            period: PERIOD,
+          }),
+        ]),
+      ),
+    );
+    return new MathExpression({
+      expression: Object.keys(usingMetrics)
+        .map((id) => `FILL(${id}, 0)`)
+        .join(" + "),
+      usingMetrics,
+      period: PERIOD,
+      label: "DynamoDB throttled reads and writes (table and index)",
     });
   }
 

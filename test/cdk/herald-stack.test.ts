@@ -61,6 +61,56 @@ describe("storage", () => {
     template.hasResource("AWS::DynamoDB::GlobalTable", { DeletionPolicy: "Retain" });
   });
 
+  it("takes provisioned capacity with auto scaling when asked, for the table and its index, and refuses bad bounds", () => {
+    const { template: provisioned, nag: provisionedNag } = synthHerald({
+      tableCapacity: { maxWriteUnits: 400, maxReadUnits: 800, minWriteUnits: 5 },
+    });
+    const scaling = (min: number, max: number) => ({
+      MinCapacity: min,
+      MaxCapacity: max,
+      SeedCapacity: min,
+      TargetTrackingScalingPolicyConfiguration: { TargetValue: 70 },
+    });
+    provisioned.hasResourceProperties("AWS::DynamoDB::GlobalTable", {
+      BillingMode: "PROVISIONED",
+      WriteProvisionedThroughputSettings: { WriteCapacityAutoScalingSettings: scaling(5, 400) },
+      GlobalSecondaryIndexes: [
+        Match.objectLike({
+          IndexName: "lists",
+          WriteProvisionedThroughputSettings: { WriteCapacityAutoScalingSettings: scaling(5, 400) },
+        }),
+      ],
+      Replicas: [
+        Match.objectLike({
+          ReadProvisionedThroughputSettings: { ReadCapacityAutoScalingSettings: scaling(1, 800) },
+          GlobalSecondaryIndexes: [
+            Match.objectLike({
+              IndexName: "lists",
+              ReadProvisionedThroughputSettings: { ReadCapacityAutoScalingSettings: scaling(1, 800) },
+            }),
+          ],
+        }),
+      ],
+    });
+    // Throttles then mean too little capacity: charted and alarmed (table and index, reads and writes).
+    provisioned.resourceCountIs("AWS::CloudWatch::Alarm", 6);
+    const throttleAlarm = Object.values(provisioned.findResources("AWS::CloudWatch::Alarm")).find((alarm) =>
+      JSON.stringify(alarm).includes("WriteThrottleEvents"),
+    );
+    const alarmJson = JSON.stringify(throttleAlarm);
+    expect(alarmJson).toContain("ReadThrottleEvents");
+    expect(alarmJson).toContain('{"Name":"GlobalSecondaryIndexName","Value":"lists"}');
+    expect(throttleAlarm?.Properties).toMatchObject({ Threshold: 0, EvaluationPeriods: 2 });
+    const dashboardBody = JSON.stringify(provisioned.findResources("AWS::CloudWatch::Dashboard"));
+    expect(dashboardBody).toContain("DynamoDB throttles");
+    expect(JSON.stringify(template.findResources("AWS::CloudWatch::Dashboard"))).not.toContain("DynamoDB throttles");
+    expect(provisionedNag.pluginReports.flatMap((r) => r.violations)).toEqual([]);
+    expect(() => synthHerald({ tableCapacity: { maxWriteUnits: 0, maxReadUnits: 10 } })).toThrow(/write units/);
+    expect(() =>
+      synthHerald({ tableCapacity: { maxWriteUnits: 10, maxReadUnits: 10, targetUtilizationPercent: 95 } }),
+    ).toThrow(/targetUtilizationPercent/);
+  });
+
   it("keeps large bodies in an encrypted, private, TLS-only bucket that expires them", () => {
     template.hasResourceProperties("AWS::S3::Bucket", {
       BucketEncryption: {

@@ -34,3 +34,25 @@ describe("examples/tiny-cdk-app", () => {
     expect(readdirSync(out)).toContain("manifest.json");
   }, 60_000);
 });
+
+describe("bin/herald.ts", () => {
+  it("takes -c tableCapacity as the CLI passes it (a JSON string) and puts the table on provisioned capacity", async () => {
+    const out = tempDir("herald-app-");
+    const context = {
+      "aws:cdk:bundling-stacks": [],
+      // `npx cdk synth -c tableCapacity='{"maxWriteUnits":300,"maxReadUnits":600}'` gives the string as is.
+      tableCapacity: '{"maxWriteUnits":300,"maxReadUnits":600}',
+    };
+    await run(process.execPath, ["bin/herald.ts"], {
+      env: { ...process.env, CDK_OUTDIR: out, CDK_CONTEXT_JSON: JSON.stringify(context) },
+    });
+    const template = JSON.parse(readFileSync(join(out, "Herald.template.json"), "utf8")) as {
+      Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+    };
+    const table = Object.values(template.Resources).find((r) => r.Type === "AWS::DynamoDB::GlobalTable");
+    expect(table?.Properties).toMatchObject({
+      BillingMode: "PROVISIONED",
+      WriteProvisionedThroughputSettings: { WriteCapacityAutoScalingSettings: { MinCapacity: 1, MaxCapacity: 300 } },
+    });
+  }, 60_000);
+});

@@ -23,7 +23,14 @@ Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
 
 function capacityOf(value: unknown): NonNullable<HeraldProps["tableCapacity"]> {
   if (value === "onDemand") return value;
-  const parsed: unknown = typeof value === "string" ? JSON.parse(value) : value;
+  let parsed: unknown = value;
+  if (typeof value === "string") {
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      throw new Error(`tableCapacity: "onDemand" or a JSON object, not ${value}`);
+    }
+  }
   if (typeof parsed !== "object" || parsed === null) throw new Error('tableCapacity: "onDemand" or a JSON object');
   return parsed as TableProvisionedCapacity;
 }

@@ -42,11 +42,12 @@ export interface HeraldProps {
   /**
    * How the DynamoDB table pays for reads and writes. `"onDemand"`: per request, nothing while idle, no
    * capacity to plan. Provisioned capacity with auto scaling: billed per hour of capacity whether used or
-   * not, about 60 % less per write at a steady load kept near the target utilization, but a burst beyond
-   * the capacity (and DynamoDB's 5 minutes of saved-up burst capacity) is throttled until auto scaling
-   * catches up, which takes minutes: for steady loads (BENCHMARKS.md, "DynamoDB provisioned capacity").
-   * The `lists` index gets the same settings. A table can go from on demand to provisioned at any time,
-   * back at most four times a day (AWS, "Considerations when switching capacity modes"). @default "onDemand"
+   * not — at the 70 % target about 60 % less per write than on demand, under a steady load — but a burst
+   * beyond the capacity (and DynamoDB's five minutes of saved-up burst capacity) is throttled for the
+   * minutes auto scaling takes to catch up: for steady loads (README, "DynamoDB capacity"; BENCHMARKS.md).
+   * The `lists` index gets the same settings, and throttled requests are charted and alarmed. A table can
+   * go from on demand to provisioned at any time, back at most four times a day (AWS, "Considerations when
+   * switching capacity modes"). @default "onDemand"
    */
   readonly tableCapacity?: "onDemand" | TableProvisionedCapacity;
   /** Default backoff is min(1 day, e^(factor·n)) seconds before retry n. @default 2 */
@@ -90,11 +91,15 @@ export interface HeraldProps {
 
 /** Provisioned capacity of the table and its index, scaled between the bounds to keep the target utilization. */
 export interface TableProvisionedCapacity {
-  /** Most write capacity units auto scaling may set (writes of 1 KB a second). */
+  /**
+   * Most write capacity units auto scaling may set (writes of 1 KB a second), for the table and again for
+   * the index; also what a live table switched from on demand starts with. A waiting message takes about
+   * 5 units in all, an immediate one about 1: size for peak messages a second × that.
+   */
   readonly maxWriteUnits: number;
-  /** Most read capacity units auto scaling may set (strongly consistent reads of 4 KB a second). */
+  /** Most read capacity units auto scaling may set (strongly consistent reads of 4 KB a second); 2–7 a message. */
   readonly maxReadUnits: number;
-  /** Fewest write units, what an idle table pays for ($0.47 a month each, table and index). @default 1 */
+  /** Fewest write units, what an idle table pays for ($0.47 a month each, for the table and the index). @default 1 */
   readonly minWriteUnits?: number;
   /** Fewest read units ($0.09 a month each, table and index). @default 1 */
   readonly minReadUnits?: number;

@@ -54,8 +54,10 @@ function billingOf(capacity: "onDemand" | TableProvisionedCapacity): Billing {
     if (!Number.isInteger(min) || !Number.isInteger(max) || min < 1 || max < min) {
       throw new Error(`tableCapacity: ${name} units must be whole numbers with 1 ≤ min ≤ max`);
     }
-    // The seed is the capacity a table switched from on demand starts with (CloudFormation needs one then).
-    return Capacity.autoscaled({ minCapacity: min, maxCapacity: max, targetUtilizationPercent, seedCapacity: min });
+    // The seed is what a live table switched from on demand runs with until CloudFormation has made the
+    // scaling policies (AWS::DynamoDB::GlobalTable, SeedCapacity): the maximum, so a loaded table is not
+    // throttled meanwhile; auto scaling then scales it in.
+    return Capacity.autoscaled({ minCapacity: min, maxCapacity: max, targetUtilizationPercent, seedCapacity: max });
   };
   if (!Number.isInteger(targetUtilizationPercent) || targetUtilizationPercent < 20 || targetUtilizationPercent > 90) {
     throw new Error("tableCapacity: targetUtilizationPercent must be a whole number from 20 to 90");

@@ -56,7 +56,8 @@ export function standingNotes(facts: StackFacts): string[] {
       "the steady figures with the same DynamoDB read and write units billed as provisioned capacity (the " +
       "tableCapacity opt-in) used at 70 % on average, auto scaling's target: capacity-hours / 3,600 / 0.7 per unit. " +
       "A model of a steady load, not a measurement; an idle table still pays its minimum capacity (1 WCU and " +
-      "1 RCU for the table and for its index: $1.14 a month), which the idle figures, for the default, leave out.",
+      "1 RCU for the table and for its index: $1.14 a month) and its alarms (the throttle alarm $0.40, auto " +
+      "scaling's own $0.80–1.60), which the idle figures, for the default, leave out.",
     "cost_lines: each workload's bill by service and operation (DynamoDB per operation in capacity units, SQS " +
       "per operation and caller in billed 64 KB requests, Lambda invocations and GB-s per function, logs per " +
       "source in bytes), per message and per million; they add up to per_million.total. Render them with " +

@@ -57,8 +57,8 @@ export class HeraldAlarms extends Construct {
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 2,
         alarmDescription:
-          "DynamoDB refused reads or writes for want of provisioned capacity for 10 minutes: raise tableCapacity's " +
-          "maximum, or go back to on demand",
+          "DynamoDB throttled reads or writes in two 5-minute periods in a row: at tableCapacity's maximum, raise " +
+          "it (or go back to on demand); below it, auto scaling is catching up or one key is hot",
       });
     }
     if (props.topic) for (const alarm of this.alarms) alarm.addAlarmAction(new SnsAction(props.topic));

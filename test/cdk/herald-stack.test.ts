@@ -68,7 +68,7 @@ describe("storage", () => {
     const scaling = (min: number, max: number) => ({
       MinCapacity: min,
       MaxCapacity: max,
-      SeedCapacity: min,
+      SeedCapacity: max,
       TargetTrackingScalingPolicyConfiguration: { TargetValue: 70 },
     });
     provisioned.hasResourceProperties("AWS::DynamoDB::GlobalTable", {
@@ -100,11 +100,25 @@ describe("storage", () => {
     const alarmJson = JSON.stringify(throttleAlarm);
     expect(alarmJson).toContain("ReadThrottleEvents");
     expect(alarmJson).toContain('{"Name":"GlobalSecondaryIndexName","Value":"lists"}');
+    // The table's own series too: the TableName-only series leaves the index's events out.
+    const seriesDimensions = (
+      throttleAlarm?.Properties.Metrics as { MetricStat?: { Metric: { Dimensions: { Name: string }[] } } }[]
+    ).flatMap((metric) => (metric.MetricStat ? [metric.MetricStat.Metric.Dimensions.map((d) => d.Name).join()] : []));
+    expect(seriesDimensions.sort()).toEqual([
+      "GlobalSecondaryIndexName,TableName",
+      "GlobalSecondaryIndexName,TableName",
+      "TableName",
+      "TableName",
+    ]);
     expect(throttleAlarm?.Properties).toMatchObject({ Threshold: 0, EvaluationPeriods: 2 });
     const dashboardBody = JSON.stringify(provisioned.findResources("AWS::CloudWatch::Dashboard"));
     expect(dashboardBody).toContain("DynamoDB throttles");
     expect(JSON.stringify(template.findResources("AWS::CloudWatch::Dashboard"))).not.toContain("DynamoDB throttles");
     expect(provisionedNag.pluginReports.flatMap((r) => r.violations)).toEqual([]);
+    // "onDemand" said outright is the default: per request, no throttle alarm.
+    const { template: onDemand } = synthHerald({ tableCapacity: "onDemand" });
+    onDemand.hasResourceProperties("AWS::DynamoDB::GlobalTable", { BillingMode: "PAY_PER_REQUEST" });
+    onDemand.resourceCountIs("AWS::CloudWatch::Alarm", 5);
     expect(() => synthHerald({ tableCapacity: { maxWriteUnits: 0, maxReadUnits: 10 } })).toThrow(/write units/);
     expect(() =>
       synthHerald({ tableCapacity: { maxWriteUnits: 10, maxReadUnits: 10, targetUtilizationPercent: 95 } }),

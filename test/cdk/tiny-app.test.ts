@@ -53,6 +53,11 @@ describe("bin/herald.ts", () => {
     expect(table?.Properties).toMatchObject({
       BillingMode: "PROVISIONED",
       WriteProvisionedThroughputSettings: { WriteCapacityAutoScalingSettings: { MinCapacity: 1, MaxCapacity: 300 } },
+      Replicas: [
+        {
+          ReadProvisionedThroughputSettings: { ReadCapacityAutoScalingSettings: { MinCapacity: 1, MaxCapacity: 600 } },
+        },
+      ],
     });
   }, 60_000);
 });

@@ -203,12 +203,20 @@ export class DynamoStore implements Store {
     };
   }
 
-  /** A message's record page (recordPageKey), when the id has one and it was written. */
+  /**
+   * A message's record page (recordPageKey), when the id has one and it was written. A page is written once
+   * and never changed, so an eventually consistent read (half a read unit) finds it as written or misses
+   * it; only a miss — a write the replica read has not seen yet, or no page — is read again consistently
+   * (DynamoDB Developer Guide, "Read consistency").
+   */
   private async recordPageOf(messageId: string): Promise<Item | undefined> {
     const key = recordPageKey(messageId);
     if (!key) return undefined;
-    const result = await this.doc.send(new GetCommand({ TableName: this.table.name, Key: key, ConsistentRead: true }));
-    return result.Item;
+    for (const ConsistentRead of [false, true]) {
+      const result = await this.doc.send(new GetCommand({ TableName: this.table.name, Key: key, ConsistentRead }));
+      if (result.Item) return result.Item;
+    }
+    return undefined;
   }
 
   /** The message a message item (or a record page) holds: its meta and its body. */

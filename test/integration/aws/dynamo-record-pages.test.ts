@@ -67,7 +67,7 @@ async function openStore() {
     retentionMs: 7 * 86_400_000,
     deferEvents: true, // as the Lambda handlers run it: a request's events wait for its flush
   });
-  return { store, sent };
+  return { store, sent, client };
 }
 
 it("writes a published light record as one item, found by id and in the log with its message", async () => {
@@ -171,4 +171,36 @@ it("finds nothing for an id that names no record, in either place", async () => 
   const { store } = await openStore();
   expect(await store.getMessage(newMessageId(Date.now()))).toBeUndefined();
   expect(await store.getMessage("msg_not_of_the_shape")).toBeUndefined();
+});
+
+it("reads a record page eventually consistently, and again consistently when that read misses it", async () => {
+  const { store, client } = await openStore();
+  const now = Date.now();
+  const message = lightMessage(now);
+  const created = { time: now, messageId: message.messageId, state: "CREATED" as const };
+  expect(await store.createMessage(message, { state: "CREATED", retried: 0 }, [created])).toBe(true);
+  await store.flushEvents();
+
+  // The store's client, with a middleware that notes each GetItem's consistency and can play a replica
+  // that has not seen the page's write yet (its eventually consistent read finds nothing).
+  const reads: boolean[] = [];
+  let laggingReplica = false;
+  (client.middlewareStack as unknown as { add(m: unknown, o: object): void }).add(
+    (next: Handler, context: { commandName?: string }) => async (args: unknown) => {
+      const input = (args as { input: { ConsistentRead?: boolean } }).input;
+      if (context.commandName !== "GetItemCommand") return next(args);
+      reads.push(input.ConsistentRead === true);
+      if (laggingReplica && input.ConsistentRead !== true) return { output: { $metadata: {} } };
+      return next(args);
+    },
+    { step: "initialize", name: "laggingReplica" },
+  );
+
+  expect((await store.getMessage(message.messageId))?.message).toEqual(message);
+  expect(reads).toEqual([false]); // half a read unit: the page as written
+
+  reads.length = 0;
+  laggingReplica = true;
+  expect((await store.getMessage(message.messageId))?.message).toEqual(message);
+  expect(reads).toEqual([false, true]);
 });

@@ -97,7 +97,7 @@ export interface TableProvisionedCapacity {
    * 5 units in all, an immediate one about 1: size for peak messages a second × that.
    */
   readonly maxWriteUnits: number;
-  /** Most read capacity units auto scaling may set (strongly consistent reads of 4 KB a second); 2–7 a message. */
+  /** Most read capacity units auto scaling may set (strongly consistent reads of 4 KB a second); 1.5–6 a message. */
   readonly maxReadUnits: number;
   /** Fewest write units, what an idle table pays for ($0.47 a month each, for the table and the index). @default 1 */
   readonly minWriteUnits?: number;

@@ -50,6 +50,7 @@ export class HeraldStorage extends Construct {
 function billingOf(capacity: "onDemand" | TableProvisionedCapacity): Billing {
   if (capacity === "onDemand") return Billing.onDemand();
   const { maxWriteUnits, maxReadUnits, minWriteUnits = 1, minReadUnits = 1, targetUtilizationPercent = 70 } = capacity;
+  // CDK checks the target (20–90) and min ≤ max; CloudFormation also needs whole units of at least 1.
   const units = (name: string, min: number, max: number) => {
     if (!Number.isInteger(min) || !Number.isInteger(max) || min < 1 || max < min) {
       throw new Error(`tableCapacity: ${name} units must be whole numbers with 1 ≤ min ≤ max`);
@@ -59,9 +60,6 @@ function billingOf(capacity: "onDemand" | TableProvisionedCapacity): Billing {
     // throttled meanwhile; auto scaling then scales it in.
     return Capacity.autoscaled({ minCapacity: min, maxCapacity: max, targetUtilizationPercent, seedCapacity: max });
   };
-  if (!Number.isInteger(targetUtilizationPercent) || targetUtilizationPercent < 20 || targetUtilizationPercent > 90) {
-    throw new Error("tableCapacity: targetUtilizationPercent must be a whole number from 20 to 90");
-  }
   return Billing.provisioned({
     writeCapacity: units("write", minWriteUnits, maxWriteUnits),
     readCapacity: units("read", minReadUnits, maxReadUnits),

@@ -14,7 +14,8 @@ import { tableBytes } from "./item-size.ts";
 import { LogCapture } from "./log-capture.ts";
 import { Meter, utf8 } from "./meter.ts";
 import { movableProcessClock, powertoolsAsDeployed, type MovableClock } from "./process-patches.ts";
-import { countingMiddleware, receiveCap, type Instrumentable } from "./sdk-counting.ts";
+import { fullBatches, receiveCap } from "./delivery-batches.ts";
+import { countingMiddleware, type Instrumentable } from "./sdk-counting.ts";
 import { startCountingProxy, type CountingProxy } from "./api-proxy.ts";
 import { Sink } from "./sink.ts";
 import type { Client as WorkflowClient } from "@upstash/workflow";
@@ -42,6 +43,11 @@ export class CostHarness {
    * delivery batch holds one message); undefined: the stack's batch size.
    */
   deliveryBatchCap: number | undefined;
+  /**
+   * Whether the stand-in's receives on the delivery queue wait for full batches (steady load: the jobs a
+   * workload makes later are batched as its first ones are; delivery-batches.ts).
+   */
+  steadyBatches = false;
   readonly capture = new LogCapture(() => this.meter);
   readonly sink = new Sink();
   sinkUrl = "";
@@ -85,6 +91,14 @@ export class CostHarness {
           stack.add(
             receiveCap(() => this.deliveryBatchCap),
             { step: "initialize", name: "heraldCostBenchTrickle" },
+          );
+          stack.add(
+            fullBatches(
+              () => this.steadyBatches && this.deliveryBatchCap === undefined,
+              () => this.herald.emulators.queueUrl,
+              () => this.queueDepth(),
+            ),
+            { step: "initialize", name: "heraldCostBenchSteady" },
           );
         }
       },

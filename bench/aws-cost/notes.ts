@@ -14,9 +14,13 @@ export function standingNotes(facts: StackFacts): string[] {
       `(api ${facts.memoryMb.api} MB, deliver ${facts.memoryMb.deliver} MB, arm64). It includes DynamoDB Local/fauxqs ` +
       "latency and this machine's CPU, shared by concurrent invocations in one process, not Lambda's; cold starts " +
       "(and INIT billing) are excluded by a warm-up.",
-    "Delivery batches are what the emulated poller (4 loops, up to 10 per receive) formed at this load; on AWS the " +
-      "event source mapping batches similarly under load. Its empty receives are excluded per message (they are the " +
-      "idle polling cost, itemized in idle_items).",
+    "Steady load (workloads, cost_per_million): every delivery batch is full where the workload has ten jobs to " +
+      "give, as the event source mapping's are when jobs keep arriving. Publishes are measured apart, then drained " +
+      "in batches of ten; the jobs a workload makes later (retries, callbacks, delayed jobs coming due, a " +
+      "schedule's messages) wait, before a receive, for a full batch, for nothing more to be able to join it, or " +
+      "for 2 s (bench/aws-cost/delivery-batches.ts; before 2026-12-03 only the first drain was in full batches). " +
+      "The stand-in's empty receives are excluded per message (they are the idle polling cost, itemized in " +
+      "idle_items).",
     "SQS: every request the queue sees is billed to its owner (Herald's sends, the event source mapping's " +
       "receives/deletes, Scheduler's sends), one per started 64 KB of payload. Scheduler bills its invocations.",
     `DynamoDB storage: the table's net growth during a workload (items + 100 B, per table and GSI entry), kept for ` +
@@ -28,9 +32,9 @@ export function standingNotes(facts: StackFacts): string[] {
       "Scheduler and fauxqs all read) jumps to a second past each schedule's at() time and runDueSchedules fires the " +
       "one-time schedules; the delivery handler finds the jobs ~59 s early and sends them on with DelaySeconds (as " +
       "on AWS); the clock then jumps past the due times and they are delivered.",
-    "fifo is /v2/enqueue to a queue with parallelism 1: Herald orders queues in DynamoDB on the standard SQS queue " +
-      "(no SQS FIFO queue exists in the stack). fanout3 counts 3 deliveries per publish; retry1 counts 1 delivered " +
-      "message per 2 attempts.",
+    "fifo is /v2/enqueue to a queue with parallelism 1: its messages travel through the SQS FIFO queue, one " +
+      "message group per lane (docs/architecture.md §14), drained in FIFO batches (several of a group per receive). " +
+      "fanout3 counts 3 deliveries per publish; retry1 counts 1 delivered message per 2 attempts.",
     "queue10 is the same with parallelism 10 (set by POST /v2/queues). flowcontrol publishes with " +
       "Upstash-Flow-Control-Key and Upstash-Flow-Control-Value: parallelism=5, measured apart and drained like " +
       "single (batches of ten meet five slots: the rest wait in the key's wait list). callback publishes with " +

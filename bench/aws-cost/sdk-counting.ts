@@ -45,7 +45,7 @@ interface SqsMessageLike {
 
 type Input = Record<string, unknown>;
 type Handler = (args: { input: Input }) => Promise<{ output: Record<string, unknown> }>;
-type Middleware = (next: Handler, context: { clientName?: string; commandName?: string }) => Handler;
+export type Middleware = (next: Handler, context: { clientName?: string; commandName?: string }) => Handler;
 /** The part of an AWS SDK v3 client the counting middleware needs. */
 export interface Instrumentable {
   middlewareStack: { add(middleware: Middleware, options: { step: "initialize"; name: string }): void };
@@ -172,19 +172,5 @@ export function countingMiddleware(meter: () => Meter, owner: Owner): Middleware
       }
     }
     return result;
-  };
-}
-
-/**
- * Caps the messages a ReceiveMessage asks for at `cap()` (when set): on the event source mapping's client, a
- * cap of one makes every delivery batch hold one message, as at a trickle, whatever the backlog.
- */
-export function receiveCap(cap: () => number | undefined): Middleware {
-  return (next, context) => async (args) => {
-    const limit = cap();
-    if (limit !== undefined && context.commandName === "ReceiveMessageCommand") {
-      args.input.MaxNumberOfMessages = Math.min(Number(args.input.MaxNumberOfMessages ?? 1), limit);
-    }
-    return next(args);
   };
 }

@@ -47,6 +47,9 @@ export async function runWorkloads(
   // A trickle: the event source mapping's stand-in receives one message at a time, so every delivery
   // batch holds one message whatever the backlog (each is its own invocation, receive and delete).
   run.deliveryBatchCap = mode === "trickle" ? 1 : undefined;
+  // Steady: the jobs a workload makes later (retries, callbacks, delayed jobs, a schedule's messages) come
+  // in full batches too, as under steady load (delivery-batches.ts).
+  run.steadyBatches = mode === "steady";
   const tag = mode === "steady" ? "" : " (trickle)";
 
   const measure = async (
@@ -278,6 +281,7 @@ export async function runWorkloads(
     },
   );
   run.deliveryBatchCap = undefined;
+  run.steadyBatches = false;
   return workloads;
 }
 

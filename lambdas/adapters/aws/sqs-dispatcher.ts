@@ -1,5 +1,6 @@
 import { ConflictException, CreateScheduleCommand, type SchedulerClient } from "@aws-sdk/client-scheduler";
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { Message } from "../../core/message.ts";
 import type { DeliveryJob, Dispatcher } from "../../ports.ts";
 
@@ -194,10 +195,24 @@ const entryFields = (send: PendingSend) =>
       }
     : { MessageBody: send.body, DelaySeconds: send.delaySeconds };
 
+/** How long a send made under `withSendWindow` waits for others to share its request. */
+const sendWindow = new AsyncLocalStorage<number>();
+
 /**
- * Coalesces the sends made in one turn of the event loop (a URL group's fan-out, a batch publish, the
- * retries of one delivery batch) into SendMessageBatch requests: up to 10 jobs for the price of one.
- * Each caller's promise settles with its own entry.
+ * Runs `work` with its SQS sends waiting up to `ms` for others to share their SendMessageBatch (sent at
+ * once when ten are waiting). The delivery Lambda runs each batch so: the records of a batch run
+ * concurrently, and the jobs they send — a schedule's firings, the retries of attempts that failed
+ * together, callbacks — come milliseconds apart, not in one turn of the event loop. A request's own sends
+ * (the API's) need no window: they are made in one turn, and a publish should not wait.
+ */
+export function withSendWindow<T>(ms: number, work: () => Promise<T>): Promise<T> {
+  return sendWindow.run(ms, work);
+}
+
+/**
+ * Coalesces the sends made in one turn of the event loop (a URL group's fan-out, a batch publish), or
+ * within a send window (withSendWindow), into SendMessageBatch requests: up to 10 jobs for the price of
+ * one. Each caller's promise settles with its own entry.
  */
 class SqsSendBatcher {
   private readonly sqs: SQSClient;
@@ -206,6 +221,7 @@ class SqsSendBatcher {
   /** FIFO: chunks go one after another, so SQS receives a group's messages in the order they were sent. */
   private readonly ordered: boolean;
   private previous: Promise<void> = Promise.resolve();
+  private windowTimer: ReturnType<typeof setTimeout> | undefined;
   constructor(sqs: SQSClient, queueUrl: string, ordered = false) {
     this.sqs = sqs;
     this.queueUrl = queueUrl;
@@ -214,12 +230,19 @@ class SqsSendBatcher {
 
   send(body: string, delaySeconds: number, ordering?: Ordering): Promise<void> {
     return new Promise((resolve, reject) => {
-      if (this.pending.length === 0) setImmediate(() => this.flush());
+      if (this.pending.length === 0) {
+        const windowMs = sendWindow.getStore() ?? 0;
+        if (windowMs > 0) this.windowTimer = setTimeout(() => this.flush(), windowMs);
+        else setImmediate(() => this.flush());
+      }
       this.pending.push({ body, delaySeconds, ...(ordering ? { ordering } : {}), resolve, reject });
+      if (this.pending.length >= BATCH_ENTRIES && this.windowTimer) this.flush(); // a full batch need not wait
     });
   }
 
   private flush(): void {
+    clearTimeout(this.windowTimer);
+    this.windowTimer = undefined;
     const all = this.pending;
     this.pending = [];
     let chunk: PendingSend[] = [];

@@ -1,6 +1,6 @@
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { describe, expect, it } from "vitest";
-import { SqsDispatcher } from "../../../lambdas/adapters/aws/sqs-dispatcher.ts";
+import { SqsDispatcher, withSendWindow } from "../../../lambdas/adapters/aws/sqs-dispatcher.ts";
 import { processDeliveryBatch } from "../../../lambdas/adapters/aws/sqs-delivery.ts";
 import { EmulatedScheduler } from "../../../emulation/emulated-scheduler.ts";
 import { SqsPoller } from "../../../emulation/sqs-poller.ts";
@@ -133,6 +133,48 @@ describe("SqsDispatcher", () => {
     const received = await receiveJobs(sqs, queueUrl, dispatcher, 23);
     received.sort((a, b) => a.messageId.localeCompare(b.messageId, "en", { numeric: true }));
     expect(received).toEqual(jobs);
+  });
+
+  it("within a send window, jobs dispatched milliseconds apart share a SendMessageBatch; without one each goes alone", async () => {
+    const { sqs } = await emulators();
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: uniqueName("window") }));
+    const queueUrl = QueueUrl as string;
+    const sent: { command: string; entries: number }[] = [];
+    sqs.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { Entries?: unknown[] };
+        if (context.commandName?.startsWith("Send")) {
+          sent.push({ command: context.commandName, entries: input.Entries?.length ?? 1 });
+        }
+        return next(args);
+      },
+      { step: "initialize", name: "countWindowSends" },
+    );
+    const dispatcher = dispatcherFor(sqs, queueUrl);
+    // As the records of one delivery batch: each job sent in its own turn of the event loop.
+    const apart = async (prefix: string, count: number) => {
+      const sends: Promise<void>[] = [];
+      for (let i = 0; i < count; i++) {
+        sends.push(dispatcher.dispatch({ messageId: `msg_${prefix}_${i}`, retried: 0 }, Date.now()));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await Promise.all(sends);
+    };
+
+    await apart("alone", 3);
+    expect(sent).toEqual(Array.from({ length: 3 }, () => ({ command: "SendMessageCommand", entries: 1 })));
+
+    sent.length = 0;
+    await withSendWindow(200, () => apart("window", 13));
+    // Ten waiting are sent at once; the other three wait out the window together.
+    expect(sent).toEqual([
+      { command: "SendMessageBatchCommand", entries: 10 },
+      { command: "SendMessageBatchCommand", entries: 3 },
+    ]);
+    const ids = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `msg_${prefix}_${i}`);
+    const received = await receiveJobs(sqs, queueUrl, dispatcher, 16);
+    expect(received.map((job) => job.messageId).sort()).toEqual([...ids("alone", 3), ...ids("window", 13)].sort());
+    sqs.middlewareStack.remove("countWindowSends");
   });
 
   it("carries the mark of a job sent again for a stored message, so its run looks for an earlier attempt", async () => {

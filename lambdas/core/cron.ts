@@ -148,6 +148,18 @@ export function nextRunAfter(schedule: CronSchedule, afterMs: number): number | 
 }
 
 /**
+ * Epoch ms of the latest firings at or before `atOrBeforeMs`, newest first, at most `count` (fewer when
+ * there are not as many). Each is checked with `firesAt`, so they agree with `nextRunAfter` on DST days.
+ */
+export function previousRuns(schedule: CronSchedule, atOrBeforeMs: number, count: number): number[] {
+  if (!Number.isFinite(atOrBeforeMs) || Math.abs(atOrBeforeMs) >= MAX_DATE_MS) return [];
+  return jobOf(schedule)
+    .previousRuns(count, new Date(atOrBeforeMs + 1))
+    .map((date) => date.getTime())
+    .filter((ms) => firesAt(schedule, ms));
+}
+
+/**
  * Whether the minute that contains `ms` is a firing time. Defined through `nextRunAfter`, so it agrees with it
  * on DST days too (a fixed time in a spring-forward gap fires at the end of the gap; see `newJob`).
  */

@@ -4,7 +4,7 @@
 // platform's (CronTrigger); core decides whether a firing counts and makes the messages.
 import { DEFAULT_CONFIG } from "./config.ts";
 import type { HeraldContext } from "./context.ts";
-import { firesAt, nextRunAfter, parseCron } from "./cron.ts";
+import { firesAt, nextRunAfter, parseCron, previousRuns } from "./cron.ts";
 import { parseDestination } from "./destination.ts";
 import { ANY_DESTINATION, assertDestinationAllowed } from "./destination-policy.ts";
 import { parseDuration } from "./duration.ts";
@@ -12,7 +12,7 @@ import { finalStateInLog } from "./find-message.ts";
 import { badRequest, clip, HttpError, notFound } from "./errors.ts";
 import type { IncomingHeaders } from "./headers.ts";
 import { derivedMessageId, newScheduleId } from "./ids.ts";
-import { FINAL_STATES } from "./message.ts";
+import { FINAL_STATES, type StoredMessage } from "./message.ts";
 import { acceptPlan, planPublish, type PublishRequest } from "./publish.ts";
 import { parsePublishOptions } from "./publish-options.ts";
 import { assertQueueName } from "./queues.ts";
@@ -48,9 +48,10 @@ export interface Schedule {
 }
 
 /**
- * A schedule's last firing, in a record of its own: it is written at every firing, and rewriting the
- * definition (its body and headers, often over 1 KB: two write units or more) each time cost more than
- * this small record (one).
+ * A schedule's last firing, in a record of its own, where its messages cannot stand for it: a firing that
+ * made no message (it says why), and one whose schedule fires next more than half the retention later
+ * (its messages may expire before the next firing's replace them). Rewriting the definition (its body and
+ * headers, often over 1 KB: two write units or more) at each firing cost more than this small record.
  */
 interface ScheduleFiring {
   lastScheduleTime: number;
@@ -60,12 +61,48 @@ interface ScheduleFiring {
   error?: string;
 }
 
-/** The last firing: its own record, or what a schedule fired before those records kept on itself. */
-async function lastFiring(ctx: HeraldContext, schedule: Schedule): Promise<Partial<ScheduleFiring>> {
-  const firing = await ctx.store.getRecord<ScheduleFiring>("scheduleFiring", schedule.scheduleId);
-  if (firing) return firing.value;
-  const { lastScheduleTime, lastMessageIds, error } = schedule;
-  return { lastScheduleTime, lastMessageIds, error };
+/** How many of the latest firing times a view looks for messages at before it falls back to the record. */
+const FIRINGS_LOOKED_AT = 3;
+/** A trigger's clock may run ahead of ours: a firing up to this far in the future is looked for too. */
+const TRIGGER_CLOCK_AHEAD_MS = 60_000;
+
+/** The ids of the messages firing `minute` of a schedule makes: one per destination, derived, so found again. */
+const firingMessageId = (scheduleId: string, minute: number, i: number): Promise<string> =>
+  derivedMessageId(minute, `${scheduleId}/${minute}/${i}`);
+
+interface LastFiring extends Partial<ScheduleFiring> {
+  /** The firing's messages, as read while looking for them. */
+  messages?: Map<string, StoredMessage | undefined>;
+}
+
+/**
+ * The last firing. A firing's messages are its record: their ids derive from the schedule and the minute,
+ * so the view looks for the messages of the latest firing times (after the schedule was made, before it
+ * was paused) and takes the newest it finds, or the firing record when that is newer (a firing that made
+ * no message) or nothing is found (firings rarer than half the retention, a trigger that missed several).
+ */
+async function lastFiring(ctx: HeraldContext, schedule: Schedule): Promise<LastFiring> {
+  const stored = await ctx.store.getRecord<ScheduleFiring>("scheduleFiring", schedule.scheduleId);
+  // Schedules that fired before firings had records of their own kept their last firing on themselves.
+  const recorded: Partial<ScheduleFiring> = stored?.value ?? {
+    lastScheduleTime: schedule.lastScheduleTime,
+    lastMessageIds: schedule.lastMessageIds,
+    error: schedule.error,
+  };
+  const until = (schedule.isPaused ? schedule.updatedAt : ctx.clock.now()) + TRIGGER_CLOCK_AHEAD_MS;
+  const since = Math.max(schedule.createdAt, recorded.lastScheduleTime ?? -Infinity);
+  for (const minute of previousRuns(parseCron(schedule.cron), until, FIRINGS_LOOKED_AT)) {
+    if (minute <= since) break;
+    const messages = new Map<string, StoredMessage | undefined>();
+    for (let i = 0; ; i++) {
+      const id = await firingMessageId(schedule.scheduleId, minute, i);
+      const message = await ctx.store.getMessage(id);
+      if (!message) break;
+      messages.set(id, message);
+    }
+    if (messages.size > 0) return { lastScheduleTime: minute, lastMessageIds: [...messages.keys()], messages };
+  }
+  return recorded;
 }
 
 /** Records firing `minute` unless a later one is recorded already (firings may be processed late). */
@@ -204,13 +241,18 @@ export async function fireSchedule(ctx: HeraldContext, scheduleId: string, fired
     return [];
   }
   for (const [i, message] of plan.messages.entries()) {
-    message.messageId = await derivedMessageId(minute, `${scheduleId}/${minute}/${i}`);
+    message.messageId = await firingMessageId(scheduleId, minute, i);
     message.scheduleId = scheduleId;
   }
   delete plan.deduplicationKey; // a firing is unique by its derived ids; deduplication headers do not apply
   await acceptPlan(ctx, plan);
   const messageIds = plan.messages.map((m) => m.messageId);
-  await recordFiring(ctx, scheduleId, { lastScheduleTime: minute, lastMessageIds: messageIds });
+  // Its messages stand for the firing (lastFiring finds them) while they are kept: a record only when the
+  // next firing may come after they expire.
+  const next = nextRunAfter(parseCron(schedule.cron), minute);
+  if (next === undefined || next - minute > ctx.config.retentionMs / 2) {
+    await recordFiring(ctx, scheduleId, { lastScheduleTime: minute, lastMessageIds: messageIds });
+  }
   return messageIds;
 }
 
@@ -273,7 +315,7 @@ export async function scheduleView(ctx: HeraldContext, schedule: Schedule): Prom
   if (last.lastMessageIds && last.lastMessageIds.length > 0) {
     const states: Record<string, string> = {};
     for (const id of last.lastMessageIds) {
-      const message = await ctx.store.getMessage(id);
+      const message = last.messages ? last.messages.get(id) : await ctx.store.getMessage(id);
       // A light record's status reads CREATED after its first attempt too, and CANCEL_REQUESTED after an
       // attempt in flight when the cancel came succeeded: its log says how it ended.
       const unsettled = message?.status.implicit === true || message?.status.state === "CANCEL_REQUESTED";

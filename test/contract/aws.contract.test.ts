@@ -13,6 +13,7 @@ import { deliveryRacesContract } from "./delivery-races.spec.ts";
 import { flowControlRecoveryContract } from "./flow-control-recovery.spec.ts";
 import { queueLanesContract } from "./queue-lanes.spec.ts";
 import { queueRecoveryContract } from "./queue-recovery.spec.ts";
+import { scheduleFiringsContract } from "./schedule-firings.spec.ts";
 import { storeContract } from "./store.spec.ts";
 import { sweepContract } from "./sweep.spec.ts";
 import { workflowStepsContract } from "./workflow-steps.spec.ts";
@@ -57,6 +58,7 @@ for (const deferEvents of [false, true]) {
   const onClock = (clock: Clock) => openDynamo(deferEvents, clock);
   deliveryRacesContract(name, onClock);
   queueRecoveryContract(name, onClock);
+  scheduleFiringsContract(name, onClock);
   queueLanesContract(name, onClock);
   flowControlRecoveryContract(name, onClock);
   carriedMessagesContract(name, onClock);

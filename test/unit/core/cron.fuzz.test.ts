@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { firesAt, nextRunAfter, parseCron, toEventBridgeCron } from "../../../lambdas/core/cron.ts";
+import { firesAt, nextRunAfter, parseCron, previousRuns, toEventBridgeCron } from "../../../lambdas/core/cron.ts";
 import { httpErrorFrom, resultOrBadRequest } from "../../support/http-error.ts";
 
 const MINUTE = 60_000;
@@ -248,6 +248,28 @@ describe("nextRunAfter (fuzz, UTC)", () => {
         expect(firesAt(schedule, next)).toBe(true);
         expect(firesAt(schedule, next + 59_999)).toBe(true);
         if (next <= horizon) expect(referenceMatch(fields, next)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe("previousRuns (fuzz, UTC)", () => {
+  it("returns the latest matching minutes at or before the given time, newest first (checked over 3 days)", () => {
+    fc.assert(
+      fc.property(expressionArb, afterArb, fc.integer({ min: 1, max: 4 }), ({ text, fields }, at, count) => {
+        fc.pre(!neverOccurs(fields));
+        const schedule = parseCron(text);
+        const runs = previousRuns(schedule, at, count);
+        const horizon = at - 3 * DAY;
+        const expected: number[] = [];
+        for (let ms = Math.floor(at / MINUTE) * MINUTE; ms > horizon && expected.length < count; ms -= MINUTE) {
+          if (referenceMatch(fields, ms)) expected.push(ms);
+        }
+        // Beyond the horizon the reference is not walked: compare what it covers.
+        expect(runs.slice(0, expected.length)).toEqual(expected);
+        if (expected.length === count) expect(runs).toEqual(expected);
+        for (const ms of runs) expect(nextRunAfter(schedule, ms - 1)).toBe(ms);
       }),
       { numRuns: 300 },
     );

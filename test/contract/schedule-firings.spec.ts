@@ -1,0 +1,121 @@
+// A schedule's last firing, against each Store: a firing's messages stand for it (their ids derive from
+// the schedule and the minute), and a firing record is written only where they cannot (a firing that made
+// no message, a schedule whose next firing may come after they expire). Run by
+// test/contract/{sqlite,aws}.contract.test.ts.
+import { describe, expect, it } from "vitest";
+import { createSchedule, fireSchedule, getSchedule, setSchedulePaused } from "../../lambdas/core/schedules.ts";
+import { deleteUrlGroup, upsertEndpoints } from "../../lambdas/core/url-groups.ts";
+import { deliveredTo, RECEIVER, withHarness, type CoreHarness, type OpenCoreFixture } from "../support/core-harness.ts";
+
+const MINUTE = 60_000;
+
+async function scheduleTo(h: CoreHarness, destination: string, cron: string): Promise<string> {
+  const { scheduleId } = await h.invoke(() =>
+    createSchedule(h.ctx, {
+      destination,
+      rawQuery: "",
+      headers: { "upstash-cron": cron },
+      body: new TextEncoder().encode("tick"),
+    }),
+  );
+  return scheduleId;
+}
+
+const view = (h: CoreHarness, scheduleId: string) => h.invoke(() => getSchedule(h.ctx, scheduleId));
+
+/** Fires the schedule at its next firing time, with the clock there, as the trigger would. */
+async function fireNext(h: CoreHarness, scheduleId: string): Promise<{ at: number; ids: string[] }> {
+  const at = (await view(h, scheduleId)).nextScheduleTime as number;
+  h.advance(at - h.clock.now() + 1_000);
+  return { at, ids: await h.invoke(() => fireSchedule(h.ctx, scheduleId, at)) };
+}
+
+const firingRecord = (h: CoreHarness, scheduleId: string) => h.ctx.store.getRecord("scheduleFiring", scheduleId);
+
+export function scheduleFiringsContract(name: string, open: OpenCoreFixture): void {
+  const test = (body: (h: CoreHarness) => Promise<void>) => withHarness(open, {}, body);
+
+  describe(`Schedule firings: ${name}`, () => {
+    it(
+      "a schedule firing every minute writes no firing record: its view finds the last firing from its messages",
+      test(async (h) => {
+        const scheduleId = await scheduleTo(h, `${RECEIVER}/every-minute`, "* * * * *");
+        await fireNext(h, scheduleId);
+        const second = await fireNext(h, scheduleId);
+        expect(await firingRecord(h, scheduleId)).toBeUndefined();
+        expect(await view(h, scheduleId)).toMatchObject({
+          lastScheduleTime: second.at,
+          lastScheduleStates: { [second.ids[0] as string]: "IN_PROGRESS" },
+          nextScheduleTime: second.at + MINUTE,
+        });
+        await h.drain();
+        expect(deliveredTo(h, "/every-minute")).toHaveLength(2);
+        expect((await view(h, scheduleId)).lastScheduleStates).toEqual({ [second.ids[0] as string]: "SUCCESS" });
+      }),
+    );
+
+    it(
+      "a schedule firing less often than half the retention records its firing",
+      test(async (h) => {
+        const scheduleId = await scheduleTo(h, `${RECEIVER}/weekly`, "0 9 * * 1");
+        const firing = await fireNext(h, scheduleId);
+        expect((await firingRecord(h, scheduleId))?.value).toEqual({
+          lastScheduleTime: firing.at,
+          lastMessageIds: firing.ids,
+        });
+        // Days on, the view takes it from the record (its message is kept only for the retention).
+        h.advance(6 * 86_400_000);
+        expect(await view(h, scheduleId)).toMatchObject({
+          lastScheduleTime: firing.at,
+          lastScheduleStates: { [firing.ids[0] as string]: "IN_PROGRESS" },
+        });
+      }),
+    );
+
+    it(
+      "a paused schedule shows the last firing before its pause, however long it stays paused",
+      test(async (h) => {
+        const scheduleId = await scheduleTo(h, `${RECEIVER}/paused`, "* * * * *");
+        await fireNext(h, scheduleId);
+        const last = await fireNext(h, scheduleId);
+        h.advance(20_000);
+        await h.invoke(() => setSchedulePaused(h.ctx, scheduleId, true));
+        h.advance(30 * MINUTE);
+        const paused = await view(h, scheduleId);
+        expect(paused).toMatchObject({ isPaused: true, lastScheduleTime: last.at });
+        expect(paused.lastScheduleStates).toEqual({ [last.ids[0] as string]: "IN_PROGRESS" });
+      }),
+    );
+
+    it(
+      "a firing that made no message is recorded with why, and shown over the older firing's messages",
+      test(async (h) => {
+        await h.invoke(() => upsertEndpoints(h.ctx, "firing-group", { endpoints: [{ url: `${RECEIVER}/g1` }] }));
+        const scheduleId = await scheduleTo(h, "firing-group", "* * * * *");
+        await fireNext(h, scheduleId);
+        await h.invoke(() => deleteUrlGroup(h.ctx, "firing-group"));
+        const failed = await fireNext(h, scheduleId);
+        expect(failed.ids).toEqual([]);
+        const shown = await view(h, scheduleId);
+        expect(shown).toMatchObject({ lastScheduleTime: failed.at, error: expect.stringContaining("firing-group") });
+        expect(shown.lastScheduleStates).toBeUndefined();
+      }),
+    );
+
+    it(
+      "a URL group's firing shows each endpoint's message",
+      test(async (h) => {
+        await h.invoke(() =>
+          upsertEndpoints(h.ctx, "pair", { endpoints: [{ url: `${RECEIVER}/p1` }, { url: `${RECEIVER}/p2` }] }),
+        );
+        const scheduleId = await scheduleTo(h, "pair", "*/5 * * * *");
+        const firing = await fireNext(h, scheduleId);
+        expect(firing.ids).toHaveLength(2);
+        expect(await firingRecord(h, scheduleId)).toBeUndefined();
+        expect((await view(h, scheduleId)).lastScheduleStates).toEqual(
+          Object.fromEntries(firing.ids.map((id) => [id, "IN_PROGRESS"])),
+        );
+      }),
+    );
+  });
+}

@@ -41,7 +41,9 @@ export function standingNotes(facts: StackFacts): string[] {
       "Upstash-Callback to the sink: the message and its callback are both delivered, priced per message (per " +
       "delivery it would be half). body32k is single with a 32 KiB body (at the carried-body limit).",
     "schedule: one firing of a schedule delivering one 1 KB message. N schedules are created through the API " +
-      "(not counted) with a cron naming one minute T a few minutes ahead, off the sweep's 5-minute grid; the " +
+      "(not counted) with a cron naming a minute T a few minutes ahead, off the sweep's 5-minute grid, and the " +
+      "minute after it (T is not their last firing: a schedule whose next firing is over half the retention away " +
+      "also writes a firing record, one write unit more); the " +
       "sweep is fired first (not counted) if due before T; then runDueSchedules(T) fires the N schedules as " +
       "Scheduler would (each firing a Scheduler invocation, its SendMessage, a delivery invocation that publishes " +
       "the message, and the message's delivery).",

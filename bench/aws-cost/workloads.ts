@@ -333,10 +333,11 @@ async function measureWorkflow(
 
 /**
  * The schedule workload: `count` schedules (1 KB JSON to the sink) whose one firing each is measured.
- * Their cron names one minute T a couple of minutes ahead, off the sweep's five-minute grid; the sweep is
- * fired first (not counted) at T - 30 s if it is due by then, so that firing everything due at T (as
- * Scheduler would at T) sends only the schedules' firings. Each fires once (message ids derive from the
- * schedule and the minute), and they are deleted after.
+ * Their cron names a minute T a couple of minutes ahead, off the sweep's five-minute grid, and the minute
+ * after it (so T is not their last firing, as for any schedule that keeps firing); the sweep is fired
+ * first (not counted) at T - 30 s if it is due by then, so that firing everything due at T (as Scheduler
+ * would at T) sends only the schedules' firings. Each fires once (message ids derive from the schedule and
+ * the minute), and they are deleted after, before T + 1.
  */
 async function measureSchedules(
   run: CostHarness,
@@ -348,9 +349,13 @@ async function measureSchedules(
   const h = run.herald;
   const minute = 60_000;
   let at = Math.ceil((Date.now() + 2 * minute) / minute) * minute;
-  while (at % SWEEP_INTERVAL_MS === 0) at += minute;
+  // Off the sweep's grid, and not an hour's last minute: the cron names T and the minute after it, so the
+  // measured firing is not its schedule's last (a schedule whose next firing is far off also writes a
+  // firing record: architecture §17).
+  while (at % SWEEP_INTERVAL_MS === 0 || new Date(at).getUTCMinutes() === 59) at += minute;
   const t = new Date(at);
-  const cron = `${t.getUTCMinutes()} ${t.getUTCHours()} ${t.getUTCDate()} ${t.getUTCMonth() + 1} *`;
+  const m = t.getUTCMinutes();
+  const cron = `${m}-${m + 1} ${t.getUTCHours()} ${t.getUTCDate()} ${t.getUTCMonth() + 1} *`;
   const ids = range(count).map((i) => `bench-${mode}-${i}`);
   await pool(range(count), 4, async (i) => {
     const destination = run.url(sinkKey("schedule", mode), "ok", i);

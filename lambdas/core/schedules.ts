@@ -84,14 +84,17 @@ interface LastFiring extends Partial<ScheduleFiring> {
 async function lastFiring(ctx: HeraldContext, schedule: Schedule): Promise<LastFiring> {
   const stored = await ctx.store.getRecord<ScheduleFiring>("scheduleFiring", schedule.scheduleId);
   // Schedules that fired before firings had records of their own kept their last firing on themselves.
-  const recorded: Partial<ScheduleFiring> = stored?.value ?? {
+  let recorded: Partial<ScheduleFiring> = stored?.value ?? {
     lastScheduleTime: schedule.lastScheduleTime,
     lastMessageIds: schedule.lastMessageIds,
     error: schedule.error,
   };
+  // A firing of an earlier schedule of this id, under way when it was deleted, may record itself after.
+  if ((recorded.lastScheduleTime ?? Infinity) < schedule.createdAt) recorded = {};
   const until = (schedule.isPaused ? schedule.updatedAt : ctx.clock.now()) + TRIGGER_CLOCK_AHEAD_MS;
   const since = Math.max(schedule.createdAt, recorded.lastScheduleTime ?? -Infinity);
-  for (const minute of previousRuns(parseCron(schedule.cron), until, FIRINGS_LOOKED_AT)) {
+  // One more than FIRINGS_LOOKED_AT: the newest may be the coming minute (a trigger's clock ahead of ours).
+  for (const minute of previousRuns(parseCron(schedule.cron), until, FIRINGS_LOOKED_AT + 1)) {
     if (minute <= since) break;
     const messages = new Map<string, StoredMessage | undefined>();
     for (let i = 0; ; i++) {
@@ -103,6 +106,21 @@ async function lastFiring(ctx: HeraldContext, schedule: Schedule): Promise<LastF
     if (messages.size > 0) return { lastScheduleTime: minute, lastMessageIds: [...messages.keys()], messages };
   }
   return recorded;
+}
+
+/**
+ * Before a change the view cannot see through — a pause (its firings' messages may expire while it is
+ * paused) or a new cron (the view looks at the new cron's times) — the last firing found from messages is
+ * recorded.
+ */
+async function keepLastFiring(ctx: HeraldContext, schedule: Schedule): Promise<void> {
+  const last = await lastFiring(ctx, schedule);
+  if (last.messages && last.lastScheduleTime !== undefined && last.lastMessageIds) {
+    await recordFiring(ctx, schedule.scheduleId, {
+      lastScheduleTime: last.lastScheduleTime,
+      lastMessageIds: last.lastMessageIds,
+    });
+  }
 }
 
 /** Records firing `minute` unless a later one is recorded already (firings may be processed late). */
@@ -152,6 +170,8 @@ export async function createSchedule(
     if (!NOT_STORED.has(name)) Object.defineProperty(headers, name, { value, enumerable: true, writable: true });
   }
   const now = ctx.clock.now();
+  const before = await ctx.store.getRecord<Schedule>("schedule", scheduleId);
+  if (before && before.value.cron !== cron.expression) await keepLastFiring(ctx, before.value);
   let created = false;
   await updateRecord<Schedule>(ctx, "schedule", scheduleId, (current) => {
     created = current === undefined;
@@ -203,7 +223,8 @@ export async function deleteSchedule(ctx: HeraldContext, scheduleId: string): Pr
 
 /** Pause and resume are idempotent; a paused schedule's firings are ignored (and its trigger disabled). */
 export async function setSchedulePaused(ctx: HeraldContext, scheduleId: string, paused: boolean): Promise<void> {
-  await existing(ctx, scheduleId);
+  const schedule = await existing(ctx, scheduleId);
+  if (paused && !schedule.isPaused) await keepLastFiring(ctx, schedule);
   const updated = await updateRecord<Schedule>(ctx, "schedule", scheduleId, (current) =>
     current && current.isPaused !== paused ? { ...current, isPaused: paused, updatedAt: ctx.clock.now() } : undefined,
   );
@@ -316,13 +337,14 @@ export async function scheduleView(ctx: HeraldContext, schedule: Schedule): Prom
     const states: Record<string, string> = {};
     for (const id of last.lastMessageIds) {
       const message = last.messages ? last.messages.get(id) : await ctx.store.getMessage(id);
+      if (!message) continue; // kept past the retention no more: no state to tell
       // A light record's status reads CREATED after its first attempt too, and CANCEL_REQUESTED after an
       // attempt in flight when the cancel came succeeded: its log says how it ended.
-      const unsettled = message?.status.implicit === true || message?.status.state === "CANCEL_REQUESTED";
+      const unsettled = message.status.implicit === true || message.status.state === "CANCEL_REQUESTED";
       const ended = unsettled ? await finalStateInLog(ctx, id) : undefined;
-      states[id] = STATE_OF_FIRING(ended ?? message?.status.state ?? "CREATED");
+      states[id] = STATE_OF_FIRING(ended ?? message.status.state);
     }
-    view.lastScheduleStates = states;
+    if (Object.keys(states).length > 0) view.lastScheduleStates = states;
   }
   for (const key of Object.keys(view)) if (view[key] === undefined) delete view[key];
   return view;

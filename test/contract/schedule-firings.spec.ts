@@ -9,12 +9,13 @@ import { deliveredTo, RECEIVER, withHarness, type CoreHarness, type OpenCoreFixt
 
 const MINUTE = 60_000;
 
-async function scheduleTo(h: CoreHarness, destination: string, cron: string): Promise<string> {
+/** Creates a schedule (or replaces the one with `id`). */
+async function scheduleTo(h: CoreHarness, destination: string, cron: string, id?: string): Promise<string> {
   const { scheduleId } = await h.invoke(() =>
     createSchedule(h.ctx, {
       destination,
       rawQuery: "",
-      headers: { "upstash-cron": cron },
+      headers: { "upstash-cron": cron, ...(id === undefined ? {} : { "upstash-schedule-id": id }) },
       body: new TextEncoder().encode("tick"),
     }),
   );
@@ -63,8 +64,9 @@ export function scheduleFiringsContract(name: string, open: OpenCoreFixture): vo
           lastScheduleTime: firing.at,
           lastMessageIds: firing.ids,
         });
-        // Days on, the view takes it from the record (its message is kept only for the retention).
-        h.advance(6 * 86_400_000);
+        // Four weeks on, three firing times later (none fired: the trigger here fires only when told),
+        // the view no longer looks as far back as the firing's message: it takes the record.
+        h.advance(4 * 7 * 86_400_000);
         expect(await view(h, scheduleId)).toMatchObject({
           lastScheduleTime: firing.at,
           lastScheduleStates: { [firing.ids[0] as string]: "IN_PROGRESS" },
@@ -84,6 +86,36 @@ export function scheduleFiringsContract(name: string, open: OpenCoreFixture): vo
         const paused = await view(h, scheduleId);
         expect(paused).toMatchObject({ isPaused: true, lastScheduleTime: last.at });
         expect(paused.lastScheduleStates).toEqual({ [last.ids[0] as string]: "IN_PROGRESS" });
+      }),
+    );
+
+    it(
+      "a schedule paused over several firing times, then resumed, still shows the firing before its pause",
+      test(async (h) => {
+        const scheduleId = await scheduleTo(h, `${RECEIVER}/resumed`, "* * * * *");
+        const last = await fireNext(h, scheduleId);
+        h.advance(20_000);
+        await h.invoke(() => setSchedulePaused(h.ctx, scheduleId, true));
+        h.advance(10 * MINUTE);
+        await h.invoke(() => setSchedulePaused(h.ctx, scheduleId, false));
+        expect(await view(h, scheduleId)).toMatchObject({ isPaused: false, lastScheduleTime: last.at });
+        const after = await fireNext(h, scheduleId);
+        expect(await view(h, scheduleId)).toMatchObject({ lastScheduleTime: after.at });
+      }),
+    );
+
+    it(
+      "a schedule given a new cron keeps its last firing",
+      test(async (h) => {
+        const scheduleId = await scheduleTo(h, `${RECEIVER}/recron`, "* * * * *");
+        const last = await fireNext(h, scheduleId);
+        h.advance(5_000);
+        expect(await scheduleTo(h, `${RECEIVER}/recron`, "30 4 * * *", scheduleId)).toBe(scheduleId);
+        expect(await view(h, scheduleId)).toMatchObject({
+          cron: "30 4 * * *",
+          lastScheduleTime: last.at,
+          lastScheduleStates: { [last.ids[0] as string]: "IN_PROGRESS" },
+        });
       }),
     );
 

@@ -165,7 +165,7 @@ describe("SqsDispatcher", () => {
     expect(sent).toEqual(Array.from({ length: 3 }, () => ({ command: "SendMessageCommand", entries: 1 })));
 
     sent.length = 0;
-    await withSendWindow(200, () => apart("window", 13));
+    await withSendWindow(2_000, () => apart("window", 13));
     // Ten waiting are sent at once; the other three wait out the window together.
     expect(sent).toEqual([
       { command: "SendMessageBatchCommand", entries: 10 },

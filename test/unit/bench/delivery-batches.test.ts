@@ -38,7 +38,7 @@ describe("fullBatches (the cost bench's steady load)", () => {
     setTimeout(() => (depth = { visible: 10, inFlight: 2, delayed: 0 }), 200);
     await receiving;
     expect(sent).toHaveLength(1);
-    expect(sent[0]?.at).toBeGreaterThanOrEqual(start + 200);
+    expect(sent[0]?.at).toBeGreaterThanOrEqual(start + 190); // timers may fire a little early
     expect(sent[0]?.input).toMatchObject({ MaxNumberOfMessages: 10, WaitTimeSeconds: 0 });
   });
 

@@ -72,7 +72,7 @@ const firingMessageId = (scheduleId: string, minute: number, i: number): Promise
 
 interface LastFiring extends Partial<ScheduleFiring> {
   /** The firing's messages, as read while looking for them. */
-  messages?: Map<string, StoredMessage | undefined>;
+  messages?: Map<string, StoredMessage>;
 }
 
 /**
@@ -96,7 +96,7 @@ async function lastFiring(ctx: HeraldContext, schedule: Schedule): Promise<LastF
   // One more than FIRINGS_LOOKED_AT: the newest may be the coming minute (a trigger's clock ahead of ours).
   for (const minute of previousRuns(parseCron(schedule.cron), until, FIRINGS_LOOKED_AT + 1)) {
     if (minute <= since) break;
-    const messages = new Map<string, StoredMessage | undefined>();
+    const messages = new Map<string, StoredMessage>();
     for (let i = 0; ; i++) {
       const id = await firingMessageId(schedule.scheduleId, minute, i);
       const message = await ctx.store.getMessage(id);
@@ -242,7 +242,8 @@ export async function fireSchedule(ctx: HeraldContext, scheduleId: string, fired
   const stored = await ctx.store.getRecord<Schedule>("schedule", scheduleId);
   if (!stored || stored.value.isPaused) return [];
   const schedule = stored.value;
-  if (!firesAt(parseCron(schedule.cron), minute)) return [];
+  const cron = parseCron(schedule.cron);
+  if (!firesAt(cron, minute)) return [];
   const request: PublishRequest = {
     destination: schedule.destination,
     rawQuery: schedule.rawQuery,
@@ -270,7 +271,7 @@ export async function fireSchedule(ctx: HeraldContext, scheduleId: string, fired
   const messageIds = plan.messages.map((m) => m.messageId);
   // Its messages stand for the firing (lastFiring finds them) while they are kept: a record only when the
   // next firing may come after they expire.
-  const next = nextRunAfter(parseCron(schedule.cron), minute);
+  const next = nextRunAfter(cron, minute);
   if (next === undefined || next - minute > ctx.config.retentionMs / 2) {
     await recordFiring(ctx, scheduleId, { lastScheduleTime: minute, lastMessageIds: messageIds });
   }

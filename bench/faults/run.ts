@@ -385,7 +385,9 @@ async function diagnose(herald: Awaited<ReturnType<typeof startAwsLocal>>, log: 
       }),
     );
     for (const item of Items) {
-      const status = await doc.send(new GetCommand({ TableName, Key: { PK: `M#${item.m}`, SK: "#S" } }));
+      const { partitionedStatusKey } = await import("../../lambdas/adapters/aws/status-partitions.ts");
+      const key = partitionedStatusKey(String(item.m)) ?? { PK: `M#${item.m}`, SK: "#S" };
+      const status = await doc.send(new GetCommand({ TableName, Key: key }));
       log(`  ${q} ${JSON.stringify(item)} status ${JSON.stringify(status.Item)}`);
     }
   }

@@ -21,7 +21,7 @@ const EVENT_FLUSH_MS = 100;
 const PAGE_LATENESS_MS = 3_600_000;
 
 /** Ids of newMessageId's shape: their time is their message's creation (a derived callback id's is not). */
-const RECORD_PAGE_ID = /^msg_[0-9A-HJKMNP-TV-Z]{26}$/;
+export const RECORD_PAGE_ID = /^msg_[0-9A-HJKMNP-TV-Z]{26}$/;
 
 /**
  * Where a message item lives (docs/architecture.md §7): a log page of its own, holding the message's first

@@ -15,6 +15,7 @@ import type {
   Versioned,
   WorkflowSteps,
 } from "../../ports.ts";
+import { messageIdTime } from "../../core/ids.ts";
 import { mergeSorted } from "../merge-sorted.ts";
 import {
   encodeMeta,
@@ -29,8 +30,18 @@ import { DynamoDedupClaims } from "./dynamo-dedup-claims.ts";
 import { DynamoEventLog, recordPageKey } from "./dynamo-event-log.ts";
 import { DynamoQueueEntries } from "./dynamo-queue-entries.ts";
 import { DynamoWorkflowSteps } from "./dynamo-workflow-steps.ts";
-import { compare, conditional, conditionalWrite, DynamoTable, pad, shardOf, type Item } from "./dynamo-table.ts";
+import {
+  compare,
+  conditional,
+  conditionalWrite,
+  DynamoTable,
+  pad,
+  shardOf,
+  type Item,
+  type Key,
+} from "./dynamo-table.ts";
 import type { BlobStore } from "./s3-blob-store.ts";
+import { partitionedStatusKey, STATUS_PARTITIONED, statusPartitions } from "./status-partitions.ts";
 import { GSI_LISTS, SHARDS } from "./table-schema.ts";
 
 const MESSAGE_SK = "#M";
@@ -48,6 +59,10 @@ const INLINE_BODY_BYTES = 100 * 1024;
 const RECORD_PAGE_BODY_BYTES = 4 * 1024;
 /** Index hits read in one BatchGetItem while listing messages. */
 const LIST_BATCH = 100;
+
+async function* map<T>(items: AsyncIterable<Item>, f: (item: Item) => T): AsyncIterable<T> {
+  for await (const item of items) yield f(item);
+}
 
 export interface DynamoStoreOptions {
   client: DynamoDBClient;
@@ -141,10 +156,14 @@ export class DynamoStore implements Store {
     // Message first, status second: the status item is the commit point that makes the message exist.
     // Both are put only if absent: a repeated create (a derived callback id after a crash) changes nothing.
     // A light record (unlisted, first status) is the message alone: its status is implicit.
+    // A publish-shaped id keeps its status in a status partition (status-partitions.ts); the message
+    // item says so, for readers that meet a message written before.
+    const statusKey = partitionedStatusKey(message.messageId);
     const messageItem = {
       PK: pk,
       SK: MESSAGE_SK,
       ...(await this.messageAttributes(message)),
+      ...(statusKey ? { [STATUS_PARTITIONED]: 1 } : {}),
       expiresAt: this.expiresAt(horizon),
     };
     const light = message.unlisted === true && status.state === "CREATED" && status.retried === 0;
@@ -158,40 +177,40 @@ export class DynamoStore implements Store {
     const created = light
       ? messagePut
       : await this.table.putIfAbsent({
-          PK: pk,
-          SK: STATUS_SK,
-          ...this.statusAttributes(message.messageId, message.createdAt, status, horizon),
+          ...(statusKey ?? { PK: pk, SK: STATUS_SK }),
+          ...this.statusAttributes(message.messageId, message.createdAt, status, horizon, !statusKey),
         });
     if (!created) return false;
     if (!record?.held) await this.appendEvents(events);
     return true;
   }
 
-  private statusAttributes(messageId: string, createdAt: number, status: MessageStatus, horizon: number): Item {
-    const indexed = INDEXED_STATES.includes(status.state);
+  /**
+   * A status item's attributes. A pending status expires past the latest its message could finish, a
+   * final one with the retention. `indexed`: a status under M#<id> / #S, whose pending states are listed
+   * in the index (a status partition is its own list).
+   */
+  private statusAttributes(
+    messageId: string,
+    createdAt: number,
+    status: MessageStatus,
+    horizon: number,
+    indexed: boolean,
+  ): Item {
+    const pending = INDEXED_STATES.includes(status.state);
     return {
       state: status.state,
       retried: status.retried,
       createdAt,
-      ...(indexed ? { g2pk: `S#${status.state}#${shardOf(messageId)}`, g2sk: `${pad(createdAt)}#${messageId}` } : {}),
-      expiresAt: this.expiresAt(indexed ? horizon : this.now()),
+      ...(indexed && pending
+        ? { g2pk: `S#${status.state}#${shardOf(messageId)}`, g2sk: `${pad(createdAt)}#${messageId}` }
+        : {}),
+      expiresAt: this.expiresAt(pending ? horizon : this.now()),
     };
   }
 
   async getMessage(messageId: string): Promise<StoredMessage | undefined> {
-    // One query reads both the message and its status (their sort keys sort before the events).
-    const result = await this.doc.send(
-      new QueryCommand({
-        TableName: this.table.name,
-        KeyConditionExpression: "PK = :pk AND SK < :events",
-        ExpressionAttributeValues: { ":pk": `M#${messageId}`, ":events": "E" },
-        ConsistentRead: true,
-      }),
-    );
-    const items = result.Items ?? [];
-    const statusItem = items.find((i) => i.SK === STATUS_SK);
-    // The message item may be its record page instead (createMessage): read there when it is not here.
-    const messageItem = items.find((i) => i.SK === MESSAGE_SK) ?? (await this.recordPageOf(messageId));
+    const { messageItem, statusItem } = await this.readMessageItems(messageId);
     if (!messageItem) return undefined;
     const message = await this.messageOfItem(messageItem);
     if (!statusItem && !message.unlisted) return undefined; // not committed: its create died in between
@@ -204,19 +223,54 @@ export class DynamoStore implements Store {
   }
 
   /**
-   * A message's record page (recordPageKey), when the id has one and it was written. A page is written once
-   * and never changed, so an eventually consistent read (half a read unit) finds it as written or misses
-   * it; only a miss — a write the replica read has not seen yet, or no page — is read again consistently
-   * (DynamoDB Developer Guide, "Read consistency").
+   * A message's item (or record page) and its status item. A publish-shaped id's status is read from its
+   * status partition beside its record page, two reads where a query of M#<id> was one (it read the status
+   * only, the message being in the page). A message item or page without the STATUS_PARTITIONED mark was
+   * written before status partitions: its status is the one under M#<id>, unless a later change wrote it
+   * to the partition (updateStatus).
    */
-  private async recordPageOf(messageId: string): Promise<Item | undefined> {
-    const key = recordPageKey(messageId);
-    if (!key) return undefined;
-    for (const ConsistentRead of [false, true]) {
-      const result = await this.doc.send(new GetCommand({ TableName: this.table.name, Key: key, ConsistentRead }));
-      if (result.Item) return result.Item;
-    }
-    return undefined;
+  private async readMessageItems(messageId: string): Promise<{ messageItem?: Item; statusItem?: Item }> {
+    const statusKey = partitionedStatusKey(messageId);
+    const pageKey = recordPageKey(messageId);
+    if (!statusKey || !pageKey) return this.queryMessageItems(messageId);
+    const [partitioned, page] = await Promise.all([this.getItem(statusKey, true), this.getItem(pageKey, false)]);
+    if (page?.[STATUS_PARTITIONED]) return { messageItem: page, statusItem: partitioned };
+    // No page seen (a body over 4 KiB has a message item; or the replica read has not seen the page yet),
+    // or a page written before status partitions: the rest is under M#<id>.
+    const items = await this.queryMessageItems(messageId);
+    const messageItem = page ?? items.messageItem ?? (await this.getItem(pageKey, true));
+    if (messageItem?.[STATUS_PARTITIONED]) return { messageItem, statusItem: partitioned };
+    return { messageItem, statusItem: partitioned ?? items.statusItem };
+  }
+
+  /** The message item and the status under M#<id>: one query reads both (their sort keys sort before the events). */
+  private async queryMessageItems(messageId: string): Promise<{ messageItem?: Item; statusItem?: Item }> {
+    const result = await this.doc.send(
+      new QueryCommand({
+        TableName: this.table.name,
+        KeyConditionExpression: "PK = :pk AND SK < :events",
+        ExpressionAttributeValues: { ":pk": `M#${messageId}`, ":events": "E" },
+        ConsistentRead: true,
+      }),
+    );
+    const items = result.Items ?? [];
+    return {
+      messageItem: items.find((i) => i.SK === MESSAGE_SK),
+      statusItem: items.find((i) => i.SK === STATUS_SK),
+    };
+  }
+
+  /**
+   * One item. A record page (recordPageKey) is written once and never changed, so an eventually
+   * consistent read (half a read unit) finds it as written or misses it; only a miss — a write the
+   * replica read has not seen yet, or no page — is read again consistently (DynamoDB Developer Guide,
+   * "Read consistency").
+   */
+  private async getItem(key: Key, consistent: boolean): Promise<Item | undefined> {
+    const result = await this.doc.send(
+      new GetCommand({ TableName: this.table.name, Key: key, ConsistentRead: consistent }),
+    );
+    return result.Item;
   }
 
   /** The message a message item (or a record page) holds: its meta and its body. */
@@ -241,87 +295,147 @@ export class DynamoStore implements Store {
   }
 
   async updateStatus(messageId: string, expected: MessageStatus, next: MessageStatus, events: LogEvent[]) {
-    const indexed = INDEXED_STATES.includes(next.state);
+    const statusKey = partitionedStatusKey(messageId);
+    const legacyKey = { PK: `M#${messageId}`, SK: STATUS_SK };
     const now = this.now();
+    let written: boolean;
     if (expected.implicit) {
-      // A light record's first status change writes its status item, if no other change did first. Its
-      // index entry lists a pending state from now on (bulk cancel); a final one expires with the retention.
-      // It outlives the message item, whose own expiry bounds the record (set at its creation). A cancel
+      // A light record's first status change writes its status item, if no other change did first. A
+      // pending state is listed from now on (bulk cancel); a final one expires with the retention. It
+      // outlives the message item, whose own expiry bounds the record (set at its creation). A cancel
       // request ends when the job comes (SQS keeps it 4 days), or stays when it met a successful first
-      // attempt: then it need not linger in the index.
+      // attempt: then it need not stay listed.
       const horizon =
         now + (next.state === "CANCEL_REQUESTED" ? 4 * 86_400_000 : LIGHT_STATUS_HORIZON_MS) + this.retentionMs;
-      const item = { PK: `M#${messageId}`, SK: STATUS_SK, ...this.statusAttributes(messageId, now, next, horizon) };
-      if (!(await this.table.putIfAbsent(item))) return false;
-      await this.appendEvents(events);
-      return true;
+      written = await this.table.putIfAbsent({
+        ...(statusKey ?? legacyKey),
+        ...this.statusAttributes(messageId, now, next, horizon, !statusKey),
+      });
+    } else {
+      // In its status partition; a message written before them has its status under M#<id> (the failed
+      // condition on an absent item costs a write unit, for those messages only).
+      const partitioned = statusKey
+        ? await this.setStatus(messageId, statusKey, expected, next, now, false)
+        : undefined;
+      written = partitioned?.made ?? false;
+      if (!partitioned || (!partitioned.made && !partitioned.old)) {
+        written = (await this.setStatus(messageId, legacyKey, expected, next, now, true)).made;
+      }
     }
-    const updated = await conditional(
+    if (!written) return false;
+    await this.appendEvents(events);
+    return true;
+  }
+
+  /**
+   * The compare-and-set of a status item. `indexed`: a status under M#<id>, whose pending states are in
+   * the index. A status leaving the pending states expires with the retention from now.
+   */
+  private setStatus(
+    messageId: string,
+    key: Key,
+    expected: MessageStatus,
+    next: MessageStatus,
+    now: number,
+    indexed: boolean,
+  ) {
+    const pending = INDEXED_STATES.includes(next.state);
+    const update = pending
+      ? indexed
+        ? "SET #state = :state, retried = :retried, g2pk = :g2pk, g2sk = if_not_exists(g2sk, :g2sk)"
+        : "SET #state = :state, retried = :retried"
+      : `SET #state = :state, retried = :retried, expiresAt = :expiresAt${indexed ? " REMOVE g2pk, g2sk" : ""}`;
+    return conditionalWrite(
       this.doc.send(
         new UpdateCommand({
           TableName: this.table.name,
-          Key: { PK: `M#${messageId}`, SK: STATUS_SK },
+          Key: key,
           ConditionExpression: "#state = :expectedState AND retried = :expectedRetried",
-          UpdateExpression: indexed
-            ? "SET #state = :state, retried = :retried, g2pk = :g2pk, g2sk = if_not_exists(g2sk, :g2sk)"
-            : "SET #state = :state, retried = :retried, expiresAt = :expiresAt REMOVE g2pk, g2sk",
+          UpdateExpression: update,
           ExpressionAttributeNames: { "#state": "state" },
           ExpressionAttributeValues: {
             ":expectedState": expected.state,
             ":expectedRetried": expected.retried,
             ":state": next.state,
             ":retried": next.retried,
-            ...(indexed
-              ? { ":g2pk": `S#${next.state}#${shardOf(messageId)}`, ":g2sk": `${pad(now)}#${messageId}` }
+            ...(pending
+              ? indexed
+                ? { ":g2pk": `S#${next.state}#${shardOf(messageId)}`, ":g2sk": `${pad(now)}#${messageId}` }
+                : {}
               : { ":expiresAt": this.expiresAt(now) }),
           },
+          // Tells a failed condition from an absent item (a status written before status partitions).
+          ReturnValuesOnConditionCheckFailure: indexed ? undefined : "ALL_OLD",
         }),
       ),
     );
-    if (!updated) return false;
-    await this.appendEvents(events);
-    return true;
   }
 
+  /**
+   * Pending messages, oldest first: the status partitions (read whole, final statuses filtered out) merged
+   * with the index's lists of statuses written before them.
+   */
   async *scanMessages(states: readonly MessageState[]): AsyncIterable<StoredMessage> {
-    const streams = states.flatMap((state) => {
+    for (const state of states) {
       if (!INDEXED_STATES.includes(state)) throw new Error(`messages in state ${state} are not listed`);
-      return Array.from({ length: SHARDS }, (_, shard) =>
-        this.table.queryAll({
-          IndexName: GSI_LISTS.indexName,
-          KeyConditionExpression: "g2pk = :pk",
-          ExpressionAttributeValues: { ":pk": `S#${state}#${shard}` },
-        }),
-      );
+    }
+    type Hit = { messageId: string; order: string; state: MessageState; retried: number };
+    const hitOf = (item: Item, messageId: string, order: string): Hit => ({
+      messageId,
+      order,
+      state: item.state as MessageState,
+      retried: Number(item.retried),
     });
-    let hits: Item[] = [];
+    const partitions = statusPartitions().map((pk) =>
+      map(
+        this.table.queryAll({
+          KeyConditionExpression: "PK = :pk",
+          FilterExpression: `#state IN (${states.map((_, i) => `:s${i}`).join(", ")})`,
+          ExpressionAttributeNames: { "#state": "state" },
+          ExpressionAttributeValues: { ":pk": pk, ...Object.fromEntries(states.map((state, i) => [`:s${i}`, state])) },
+        }),
+        // An id starts with its creation time: the partition's order, as `<time13>#<id>` like the index's.
+        (item) => hitOf(item, item.SK as string, `${pad(messageIdTime(item.SK as string) ?? 0)}#${item.SK}`),
+      ),
+    );
+    const indexed = states.flatMap((state) =>
+      Array.from({ length: SHARDS }, (_, shard) =>
+        map(
+          this.table.queryAll({
+            IndexName: GSI_LISTS.indexName,
+            KeyConditionExpression: "g2pk = :pk",
+            ExpressionAttributeValues: { ":pk": `S#${state}#${shard}` },
+          }),
+          (item) => hitOf(item, (item.PK as string).slice(2), item.g2sk as string),
+        ),
+      ),
+    );
+    let hits: Hit[] = [];
     const listed = async function* (this: DynamoStore): AsyncIterable<StoredMessage> {
-      // Bodies are not needed to list (and may be in S3): only the meta of each hit's message is read.
-      const messages = await this.table.batchGet(
-        hits.map((hit) => ({ PK: hit.PK as string, SK: MESSAGE_SK })),
-        "meta, mz",
+      // Bodies are not needed to list (and may be in S3): only the meta of each hit's message is read, from
+      // its record page where its id may have one, else (or when it has none) from its message item.
+      const messageKey = (id: string): Key => ({ PK: `M#${id}`, SK: MESSAGE_SK });
+      const first = hits.map((hit) => recordPageKey(hit.messageId) ?? messageKey(hit.messageId));
+      const messages = await this.table.batchGet(first, "meta, mz");
+      const missing = hits.flatMap((hit, i) =>
+        !messages[i] && first[i]?.SK !== MESSAGE_SK ? [{ i, key: messageKey(hit.messageId) }] : [],
       );
-      // A message item may be its record page (createMessage).
-      const missing = hits.flatMap((hit, i) => {
-        const key = messages[i] ? undefined : recordPageKey((hit.PK as string).slice(2));
-        return key ? [{ i, key }] : [];
-      });
-      const pages = await this.table.batchGet(
+      const items = await this.table.batchGet(
         missing.map(({ key }) => key),
         "meta, mz",
       );
-      for (const [j, { i }] of missing.entries()) messages[i] = pages[j];
+      for (const [j, { i }] of missing.entries()) messages[i] = items[j];
       for (const [i, hit] of hits.entries()) {
         const item = messages[i];
-        if (!item || !states.includes(hit.state as MessageState)) continue;
+        if (!item || !states.includes(hit.state)) continue;
         yield {
           message: { ...metaOfItem(item), body: new Uint8Array(0) },
-          status: { state: hit.state as MessageState, retried: Number(hit.retried) },
+          status: { state: hit.state, retried: hit.retried },
         };
       }
       hits = [];
     };
-    for await (const hit of mergeSorted(streams, (a, b) => compare(a.g2sk as string, b.g2sk as string))) {
+    for await (const hit of mergeSorted([...partitions, ...indexed], (a, b) => compare(a.order, b.order))) {
       hits.push(hit);
       if (hits.length === LIST_BATCH) yield* listed.call(this);
     }

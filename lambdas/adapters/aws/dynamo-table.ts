@@ -18,11 +18,11 @@ export const pad = (time: number): string => String(time).padStart(13, "0");
 
 export const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/** The shard of a hot list an id goes to (stable, spread evenly). */
-export function shardOf(id: string): number {
+/** The shard of a hot list an id goes to (stable, spread evenly), out of `shards`. */
+export function shardOf(id: string, shards = SHARDS): number {
   let h = 0;
   for (let i = 0; i < id.length; i++) h = (h * 31 + id.charCodeAt(i)) >>> 0;
-  return h % SHARDS;
+  return h % shards;
 }
 
 /** DynamoDB leaves part of a batch unprocessed under load: the rest is sent again after this backoff. */

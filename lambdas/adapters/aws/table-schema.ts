@@ -4,7 +4,11 @@
 // Items (PK / SK):
 //   M#<messageId> / #M              the message as accepted: meta + body (or an S3 reference); written once
 //                                   (a publish-shaped id with a body up to 4 KiB: its record page instead)
-//   M#<messageId> / #S              its status: state, retried (small, the only item updated per attempt)
+//   MS#<shard>    / <messageId>     its status (a publish-shaped id): state, retried (small, the only item
+//                                   updated per attempt); the partitions list them for bulk cancel
+//                                   (status-partitions.ts)
+//   M#<messageId> / #S              the status of another id (a callback's), or one written before status
+//                                   partitions
 //   L#<day>#<shard> / <t13>.<seq>   a log page: the events of one request or delivery batch, compressed,
 //                                   with the messages that had no record of their own (log-pages.ts)
 //   L#<day>#<shard> / <t13>.-<id>   a record page: a message's first events' page holding the message as
@@ -18,7 +22,7 @@
 //   QE#<queue>    / <seq15>         an unfinished queue message, or a flow-control waiter (fc:<key>)
 //   DD#<id>       / #DD             a deduplication claim
 //   WS#<runId>    / <seq15>         a workflow run's step (dynamo-workflow-steps.ts)
-// Status items of pending messages are in GSI2 under S#<state>#<shard> (bulk cancel).
+// Pending statuses under M#<messageId> / #S are in GSI2 under S#<state>#<shard> (bulk cancel).
 // A message that travels with its first delivery job has no M# items until it needs them (a retry).
 // Messages, log pages, DLQ entries, deduplication claims and workflow steps have `expiresAt` (epoch seconds) for TTL;
 // records, counters and queue entries live until deleted.

@@ -181,26 +181,32 @@ it("reads a record page eventually consistently, and again consistently when tha
   expect(await store.createMessage(message, { state: "CREATED", retried: 0 }, [created])).toBe(true);
   await store.flushEvents();
 
-  // The store's client, with a middleware that notes each GetItem's consistency and can play a replica
-  // that has not seen the page's write yet (its eventually consistent read finds nothing).
-  const reads: boolean[] = [];
+  // The store's client, with a middleware that notes each read (its partition's prefix and whether it
+  // is consistent) and can play a replica that has not seen the page's write yet (its eventually
+  // consistent read finds nothing).
+  const reads: string[] = [];
   let laggingReplica = false;
   (client.middlewareStack as unknown as { add(m: unknown, o: object): void }).add(
     (next: Handler, context: { commandName?: string }) => async (args: unknown) => {
-      const input = (args as { input: { ConsistentRead?: boolean } }).input;
+      const input = (args as { input: { ConsistentRead?: boolean; Key?: { PK: string } } }).input;
+      if (context.commandName === "QueryCommand") reads.push("query");
       if (context.commandName !== "GetItemCommand") return next(args);
-      reads.push(input.ConsistentRead === true);
-      if (laggingReplica && input.ConsistentRead !== true) return { output: { $metadata: {} } };
+      const consistent = input.ConsistentRead === true;
+      reads.push(`${input.Key?.PK.split("#")[0]} ${consistent ? "consistent" : "eventual"}`);
+      if (laggingReplica && !consistent) return { output: { $metadata: {} } };
       return next(args);
     },
     { step: "initialize", name: "laggingReplica" },
   );
 
   expect((await store.getMessage(message.messageId))?.message).toEqual(message);
-  expect(reads).toEqual([false]); // half a read unit: the page as written
+  // The status (none: a light record) from its partition, and half a read unit: the page as written.
+  expect(reads.sort()).toEqual(["L eventual", "MS consistent"]);
 
   reads.length = 0;
   laggingReplica = true;
   expect((await store.getMessage(message.messageId))?.message).toEqual(message);
-  expect(reads).toEqual([false, true]);
+  // The miss looks under M#<id> (where a larger body's message item is), then at the page again.
+  expect(reads.slice(2)).toEqual(["query", "L consistent"]);
+  expect(reads.slice(0, 2).sort()).toEqual(["L eventual", "MS consistent"]);
 });

@@ -132,6 +132,9 @@ export class Herald extends Construct {
       environment,
       logRetention,
     });
+    // A stack update replaces the delivery code before the API's: a message the new code stores in a new
+    // layout (docs/architecture.md §7, status partitions) is never delivered by code that cannot read it.
+    this.api.function.node.addDependency(this.delivery.function);
     this.grantRuntimeAccess(this.api.function, "api");
     this.grantRuntimeAccess(this.delivery.function, "delivery");
     this.apiUrl = this.api.url(Stack.of(this));

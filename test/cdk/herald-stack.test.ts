@@ -247,6 +247,17 @@ describe("Lambdas", () => {
     }
   });
 
+  it("update the delivery function before the API's (new storage layouts are read before they are written)", () => {
+    const byTimeout = (timeout: number) =>
+      Object.entries(template.findResources("AWS::Lambda::Function", { Properties: { Timeout: timeout } }))[0] as [
+        string,
+        { DependsOn?: string[] },
+      ];
+    const [deliveryId] = byTimeout(180);
+    const [, api] = byTimeout(29);
+    expect(api.DependsOn).toContain(deliveryId);
+  });
+
   it("may do only what Herald does, only on Herald's resources", () => {
     const actionsOf = (fn: string): string[] => {
       const statements = lambdaStatements(template, fn);

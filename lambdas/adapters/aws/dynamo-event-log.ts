@@ -70,9 +70,8 @@ export interface DynamoEventLogOptions {
   /** Keep appended events until flushEvents(). */
   defer: boolean;
   /**
-   * The message an event belongs to, when it has a record (the entries show it). One Query per message,
-   * not a BatchGetItem: the message exists only with its status item, and a Query reads both for one
-   * read unit (billed on their summed size), where BatchGetItem bills each item apart (two units).
+   * The message an event belongs to, when it has a record (the entries show it): the store's read by id
+   * (the message exists only with its status, so both are read, as the store's getMessage does).
    */
   getMessage: (messageId: string) => Promise<Message | undefined>;
   /** The message a record page holds (recordPageKey), or undefined for a page of events only. */

@@ -71,6 +71,20 @@ export class DynamoTable {
     );
   }
 
+  /** putIfAbsent that, when an item with its key exists, answers with that item (as DynamoDB sends it). */
+  putIfAbsentOrOld(item: Item): Promise<Conditional<unknown>> {
+    return conditionalWrite(
+      this.doc.send(
+        new PutCommand({
+          TableName: this.name,
+          Item: item,
+          ConditionExpression: "attribute_not_exists(PK)",
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        }),
+      ),
+    );
+  }
+
   /** All items of a query, page by page (index reads are eventually consistent, as logs may be). */
   async *queryAll(input: Omit<QueryCommandInput, "TableName">): AsyncIterable<Item> {
     let start: Record<string, unknown> | undefined;

@@ -23,7 +23,7 @@
 //   DD#<id>       / #DD             a deduplication claim
 //   WS#<runId>    / <seq15>         a workflow run's step (dynamo-workflow-steps.ts)
 // Pending statuses under M#<messageId> / #S are in GSI2 under S#<state>#<shard> (bulk cancel).
-// A message that travels with its first delivery job has no M# items until it needs them (a retry).
+// A message that travels with its first delivery job has no items until it needs them (a retry).
 // Messages, log pages, DLQ entries, deduplication claims and workflow steps have `expiresAt` (epoch seconds) for TTL;
 // records, counters and queue entries live until deleted.
 

@@ -227,3 +227,35 @@ it("keeps a larger body's status in its partition too, its message item marked",
   expect(writeUnits() - afterCreate).toBe(1);
   expect((await store.getMessage(message.messageId))?.status).toEqual(failed);
 });
+
+it("creates a message again over its item written before status partitions without a second status", async () => {
+  const { store, doc, tableName } = await openStore();
+  const now = Date.now();
+  const message = delayedMessage(now);
+  expect(await store.createMessage(message, CREATED, [])).toBe(true);
+  await asWrittenBefore(doc, tableName, message.messageId);
+  const delivered = { state: "DELIVERED" as const, retried: 0 };
+  expect(await store.updateStatus(message.messageId, CREATED, delivered, [])).toBe(true);
+
+  // The same id created again after the upgrade (a schedule's firing processed twice): not created.
+  expect(await store.createMessage(message, CREATED, [])).toBe(false);
+  expect((await store.getMessage(message.messageId))?.status).toEqual(delivered);
+  const partitioned = await doc.send(
+    new GetCommand({ TableName: tableName, Key: partitionedStatusKey(message.messageId) }),
+  );
+  expect(partitioned.Item).toBeUndefined();
+});
+
+it("completes a create that died between its message and its status, in the status partition", async () => {
+  const { store, doc, tableName } = await openStore();
+  const now = Date.now();
+  const message = delayedMessage(now);
+  expect(await store.createMessage(message, CREATED, [])).toBe(true);
+  await doc.send(new DeleteCommand({ TableName: tableName, Key: partitionedStatusKey(message.messageId) }));
+  expect(await store.getMessage(message.messageId)).toBeUndefined(); // not committed
+
+  expect(await store.createMessage(message, CREATED, [])).toBe(true);
+  expect(await store.getMessage(message.messageId)).toEqual({ message, status: CREATED });
+  expect(await indexEntries(doc, tableName, "CREATED", message.messageId)).toEqual([]);
+  expect(await pendingIds(store)).toEqual([message.messageId]);
+});

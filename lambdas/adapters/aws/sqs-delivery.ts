@@ -1,6 +1,7 @@
 import type { SQSBatchItemFailure, SQSRecord } from "aws-lambda";
 import type { DeliveryJob, Dispatcher } from "../../ports.ts";
 import type { FiringBody } from "./scheduler-cron-trigger.ts";
+import { asWindowJobs } from "./send-window.ts";
 import { jobOf, parseJobBody } from "./sqs-dispatcher.ts";
 import type { SweepBody } from "./sweep-schedule.ts";
 
@@ -73,21 +74,25 @@ export async function processDeliveryBatch(
       }
     }
   };
-  await Promise.all([
-    ...unordered.map((record) => runJob(record, options).catch((error: unknown) => fail(record, error))),
-    ...[...groups.values()].map(async (group) => {
-      for (const [i, record] of group.entries()) {
-        if (i > 0 && outOfTime()) return handOffRest(group.slice(i));
-        try {
-          await runJob(record, options, true);
-        } catch (error) {
-          fail(record, error);
-          for (const rest of group.slice(i + 1)) failed.add(rest.messageId);
-          return;
+  // Each record, and each FIFO group (its records one after another), is a job of the send window the
+  // handler runs the batch in (send-window.ts).
+  await Promise.all(
+    asWindowJobs([
+      ...unordered.map((record) => () => runJob(record, options).catch((error: unknown) => fail(record, error))),
+      ...[...groups.values()].map((group) => async () => {
+        for (const [i, record] of group.entries()) {
+          if (i > 0 && outOfTime()) return handOffRest(group.slice(i));
+          try {
+            await runJob(record, options, true);
+          } catch (error) {
+            fail(record, error);
+            for (const rest of group.slice(i + 1)) failed.add(rest.messageId);
+            return;
+          }
         }
-      }
-    }),
-  ]);
+      }),
+    ]),
+  );
   return records.filter((r) => failed.has(r.messageId)).map((r) => ({ itemIdentifier: r.messageId }));
 }
 

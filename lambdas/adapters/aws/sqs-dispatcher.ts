@@ -1,8 +1,8 @@
 import { ConflictException, CreateScheduleCommand, type SchedulerClient } from "@aws-sdk/client-scheduler";
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { AsyncLocalStorage } from "node:async_hooks";
 import type { Message } from "../../core/message.ts";
 import type { DeliveryJob, Dispatcher } from "../../ports.ts";
+import { currentSendWindow, type SendWindow } from "./send-window.ts";
 
 /** SQS holds a message back for at most 15 minutes (DelaySeconds). */
 export const MAX_SQS_DELAY_MS = 900_000;
@@ -195,20 +195,6 @@ const entryFields = (send: PendingSend) =>
       }
     : { MessageBody: send.body, DelaySeconds: send.delaySeconds };
 
-/** How long a send made under `withSendWindow` waits for others to share its request. */
-const sendWindow = new AsyncLocalStorage<number>();
-
-/**
- * Runs `work` with its SQS sends waiting up to `ms` for others to share their SendMessageBatch (sent at
- * once when ten are waiting). The delivery Lambda runs each batch so: the records of a batch run
- * concurrently, and the jobs they send — a schedule's firings, the retries of attempts that failed
- * together, callbacks — come milliseconds apart, not in one turn of the event loop. A request's own sends
- * (the API's) need no window: they are made in one turn, and a publish should not wait.
- */
-export function withSendWindow<T>(ms: number, work: () => Promise<T>): Promise<T> {
-  return sendWindow.run(ms, work);
-}
-
 /**
  * Coalesces the sends made in one turn of the event loop (a URL group's fan-out, a batch publish), or
  * within a send window (withSendWindow), into SendMessageBatch requests: up to 10 jobs for the price of
@@ -222,6 +208,8 @@ class SqsSendBatcher {
   private readonly ordered: boolean;
   private previous: Promise<void> = Promise.resolve();
   private windowTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Stops watching the windows of the sends pending (send-window.ts). */
+  private unwatch: (() => void)[] = [];
   constructor(sqs: SQSClient, queueUrl: string, ordered = false) {
     this.sqs = sqs;
     this.queueUrl = queueUrl;
@@ -230,19 +218,43 @@ class SqsSendBatcher {
 
   send(body: string, delaySeconds: number, ordering?: Ordering): Promise<void> {
     return new Promise((resolve, reject) => {
+      const scope = currentSendWindow();
       if (this.pending.length === 0) {
-        const windowMs = sendWindow.getStore() ?? 0;
-        if (windowMs > 0) this.windowTimer = setTimeout(() => this.flush(), windowMs);
+        if (scope) this.windowTimer = setTimeout(() => this.flush(), scope.window.capMs);
         else setImmediate(() => this.flush());
       }
-      this.pending.push({ body, delaySeconds, ...(ordering ? { ordering } : {}), resolve, reject });
-      if (this.pending.length >= BATCH_ENTRIES && this.windowTimer) this.flush(); // a full batch need not wait
+      let answered = (): void => undefined;
+      this.pending.push({
+        body,
+        delaySeconds,
+        ...(ordering ? { ordering } : {}),
+        resolve: () => {
+          answered();
+          resolve();
+        },
+        reject: (error: unknown) => {
+          answered();
+          reject(error);
+        },
+      });
+      if (!scope || !this.windowTimer) return;
+      this.watchWindow(scope.window);
+      // Counted as its job's send: if nothing else of the window can join now, this (or another
+      // batcher's) flush happens here.
+      answered = scope.sending();
+      if (this.pending.length >= BATCH_ENTRIES) this.flush(); // a full batch need not wait
     });
+  }
+
+  /** Flushes as soon as every job of the window still running waits on a send (or none runs). */
+  private watchWindow(window: SendWindow): void {
+    this.unwatch.push(window.watch(() => window.settled && this.flush()));
   }
 
   private flush(): void {
     clearTimeout(this.windowTimer);
     this.windowTimer = undefined;
+    for (const unwatch of this.unwatch.splice(0)) unwatch();
     const all = this.pending;
     this.pending = [];
     let chunk: PendingSend[] = [];

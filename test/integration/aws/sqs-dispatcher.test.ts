@@ -1,6 +1,7 @@
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { describe, expect, it } from "vitest";
-import { SqsDispatcher, withSendWindow } from "../../../lambdas/adapters/aws/sqs-dispatcher.ts";
+import { asWindowJobs, withSendWindow } from "../../../lambdas/adapters/aws/send-window.ts";
+import { SqsDispatcher } from "../../../lambdas/adapters/aws/sqs-dispatcher.ts";
 import { processDeliveryBatch } from "../../../lambdas/adapters/aws/sqs-delivery.ts";
 import { EmulatedScheduler } from "../../../emulation/emulated-scheduler.ts";
 import { SqsPoller } from "../../../emulation/sqs-poller.ts";
@@ -135,7 +136,7 @@ describe("SqsDispatcher", () => {
     expect(received).toEqual(jobs);
   });
 
-  it("within a send window, jobs dispatched milliseconds apart share a SendMessageBatch; without one each goes alone", async () => {
+  it("within a send window, the jobs of a batch share a SendMessageBatch, waiting only while one may still send; without one each goes alone", async () => {
     const { sqs } = await emulators();
     const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: uniqueName("window") }));
     const queueUrl = QueueUrl as string;
@@ -164,16 +165,82 @@ describe("SqsDispatcher", () => {
     await apart("alone", 3);
     expect(sent).toEqual(Array.from({ length: 3 }, () => ({ command: "SendMessageCommand", entries: 1 })));
 
+    // A delivery batch: every record a job of the window, each sending in its own turn. The cap is far
+    // longer than the test may run: a send that waited it out would time the test out.
     sent.length = 0;
-    await withSendWindow(2_000, () => apart("window", 13));
-    // Ten waiting are sent at once; the other three wait out the window together.
+    const cap = 600_000;
+    await withSendWindow(cap, () =>
+      Promise.all(
+        asWindowJobs(
+          Array.from({ length: 13 }, (_, i) => async () => {
+            for (let turn = 0; turn < i; turn++) await new Promise((resolve) => setImmediate(resolve));
+            await dispatcher.dispatch({ messageId: `msg_window_${i}`, retried: 0 }, Date.now());
+          }),
+        ),
+      ),
+    );
+    // Ten waiting are sent at once; the other three as soon as every job still running waits on a send.
     expect(sent).toEqual([
       { command: "SendMessageBatchCommand", entries: 10 },
       { command: "SendMessageBatchCommand", entries: 3 },
     ]);
+
+    // A job still busy (its attempt) holds the others' sends until it sends too...
+    sent.length = 0;
+    let firstSent = false;
+    await withSendWindow(cap, () =>
+      Promise.all(
+        asWindowJobs([
+          async () => {
+            await dispatcher.dispatch({ messageId: "msg_held_0", retried: 0 }, Date.now());
+            firstSent = true;
+          },
+          async () => {
+            // Proof that the first job's send waited: many turns pass, and it is not answered.
+            for (let turn = 0; turn < 50; turn++) await new Promise((resolve) => setTimeout(resolve, 1));
+            expect(firstSent).toBe(false);
+            await dispatcher.dispatch({ messageId: "msg_held_1", retried: 0 }, Date.now());
+          },
+        ]),
+      ),
+    );
+    expect(sent).toEqual([{ command: "SendMessageBatchCommand", entries: 2 }]);
+
+    // ...or until it ends without sending: then the waiting send goes at once, alone.
+    sent.length = 0;
+    await withSendWindow(cap, () =>
+      Promise.all(
+        asWindowJobs([
+          () => dispatcher.dispatch({ messageId: "msg_ended_0", retried: 0 }, Date.now()),
+          async () => {
+            for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setTimeout(resolve, 1));
+          },
+        ]),
+      ),
+    );
+    expect(sent).toEqual([{ command: "SendMessageCommand", entries: 1 }]);
+
+    // A job busy longer than the cap does not hold the others' sends past it.
+    sent.length = 0;
+    let busyDone = (): void => undefined;
+    const busy = new Promise<void>((resolve) => (busyDone = resolve));
+    await withSendWindow(20, () =>
+      Promise.all(
+        asWindowJobs([
+          async () => {
+            await dispatcher.dispatch({ messageId: "msg_capped_0", retried: 0 }, Date.now());
+            busyDone(); // answered while the other job is still busy
+          },
+          () => busy,
+        ]),
+      ),
+    );
+    expect(sent).toEqual([{ command: "SendMessageCommand", entries: 1 }]);
+
     const ids = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `msg_${prefix}_${i}`);
-    const received = await receiveJobs(sqs, queueUrl, dispatcher, 16);
-    expect(received.map((job) => job.messageId).sort()).toEqual([...ids("alone", 3), ...ids("window", 13)].sort());
+    const all = [...ids("alone", 3), ...ids("window", 13), ...ids("held", 2), ...ids("ended", 1), ...ids("capped", 1)];
+    const received = await receiveJobs(sqs, queueUrl, dispatcher, all.length);
+    expect(received.map((job) => job.messageId).sort()).toEqual(all.sort());
     sqs.middlewareStack.remove("countWindowSends");
   });
 

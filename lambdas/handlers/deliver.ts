@@ -25,7 +25,7 @@ const AFTER_ATTEMPT_MS = 30_000;
 /**
  * The longest a job this invocation sends waits for others of its batch to share a SendMessageBatch
  * ($0.40 per million sent alone, a tenth of it shared by ten). It goes sooner once every record still
- * running waits on a send too (send-window.ts), so the wait seldom lengthens the invocation.
+ * running waits on a send too (send-window.ts), so the wait mostly overlaps the other records' work.
  */
 const SEND_WINDOW_MS = 25;
 /** The longest a run waits in the invocation for a flow-control slot one of its records holds. */

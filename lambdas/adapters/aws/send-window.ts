@@ -1,9 +1,9 @@
 // A delivery batch's send window (docs/architecture.md §5, "Sends are batched"). The records of a batch
 // run concurrently, and each may send jobs (a retry, a callback, a schedule's messages): one job sent
 // alone is $0.40 per million, ten in a SendMessageBatch $0.04 each. A send made in a window waits for
-// the others — until every job of the batch still running is itself waiting on a send (nothing more can
-// join: then it goes at once, so a job running alone never waits), until ten wait, or for the window's
-// cap at most (a job still busy, e.g. with its attempt, does not hold the others' sends longer).
+// the others — until every job of the batch still running is itself waiting on a send (then a short
+// grace for the job's own parallel branches: SqsSendBatcher), until ten wait, or for the window's cap at
+// most (a job still busy, e.g. with its attempt, does not hold the others' sends longer).
 // AsyncLocalStorage carries the window and the job through their awaits; no library does this.
 import { AsyncLocalStorage } from "node:async_hooks";
 

@@ -196,9 +196,16 @@ const entryFields = (send: PendingSend) =>
     : { MessageBody: send.body, DelaySeconds: send.delaySeconds };
 
 /**
+ * Once every job of a send window waits on a send, the sends wait this much longer for others: a job's
+ * own parallel branches (a URL group's endpoints stored at once) each count it as waiting at their first
+ * send, and their others follow within milliseconds. Each send arriving meanwhile restarts it.
+ */
+const SETTLED_GRACE_MS = 2;
+
+/**
  * Coalesces the sends made in one turn of the event loop (a URL group's fan-out, a batch publish), or
- * within a send window (withSendWindow), into SendMessageBatch requests: up to 10 jobs for the price of
- * one. Each caller's promise settles with its own entry.
+ * within a send window (withSendWindow, send-window.ts), into SendMessageBatch requests: up to 10 jobs
+ * for the price of one. Each caller's promise settles with its own entry.
  */
 class SqsSendBatcher {
   private readonly sqs: SQSClient;
@@ -208,6 +215,7 @@ class SqsSendBatcher {
   private readonly ordered: boolean;
   private previous: Promise<void> = Promise.resolve();
   private windowTimer: ReturnType<typeof setTimeout> | undefined;
+  private graceTimer: ReturnType<typeof setTimeout> | undefined;
   /** Stops watching the windows of the sends pending (send-window.ts). */
   private unwatch: (() => void)[] = [];
   constructor(sqs: SQSClient, queueUrl: string, ordered = false) {
@@ -237,23 +245,32 @@ class SqsSendBatcher {
           reject(error);
         },
       });
-      if (!scope || !this.windowTimer) return;
-      this.watchWindow(scope.window);
-      // Counted as its job's send: if nothing else of the window can join now, this (or another
-      // batcher's) flush happens here.
+      if (!scope) return;
+      // Joining sends made outside the window (emulated AWS runs the API in the same process): they go
+      // on the next turn, this one with them.
+      if (this.windowTimer) this.watchWindow(scope.window);
+      // Counted as its job's send: if nothing else of the window can join now, the grace starts here.
       answered = scope.sending();
-      if (this.pending.length >= BATCH_ENTRIES) this.flush(); // a full batch need not wait
+      if (this.pending.length >= BATCH_ENTRIES && this.windowTimer) this.flush(); // a full batch need not wait
     });
   }
 
-  /** Flushes as soon as every job of the window still running waits on a send (or none runs). */
+  /** Flushes soon after every job of the window still running waits on a send (or none runs). */
   private watchWindow(window: SendWindow): void {
-    this.unwatch.push(window.watch(() => window.settled && this.flush()));
+    this.unwatch.push(
+      window.watch(() => {
+        if (!window.settled) return;
+        clearTimeout(this.graceTimer);
+        this.graceTimer = setTimeout(() => this.flush(), SETTLED_GRACE_MS);
+      }),
+    );
   }
 
   private flush(): void {
     clearTimeout(this.windowTimer);
+    clearTimeout(this.graceTimer);
     this.windowTimer = undefined;
+    this.graceTimer = undefined;
     for (const unwatch of this.unwatch.splice(0)) unwatch();
     const all = this.pending;
     this.pending = [];

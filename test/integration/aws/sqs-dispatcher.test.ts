@@ -220,6 +220,24 @@ describe("SqsDispatcher", () => {
     );
     expect(sent).toEqual([{ command: "SendMessageCommand", entries: 1 }]);
 
+    // A job's own parallel branches (a URL group's endpoints, stored at once) each send in their own turn:
+    // the first makes the job wait on a send, and the others still join it.
+    sent.length = 0;
+    await withSendWindow(cap, () =>
+      Promise.all(
+        asWindowJobs([
+          () =>
+            Promise.all(
+              [0, 1, 2].map(async (i) => {
+                for (let turn = 0; turn < i; turn++) await new Promise((resolve) => setImmediate(resolve));
+                await dispatcher.dispatch({ messageId: `msg_branch_${i}`, retried: 0 }, Date.now());
+              }),
+            ),
+        ]),
+      ),
+    );
+    expect(sent).toEqual([{ command: "SendMessageBatchCommand", entries: 3 }]);
+
     // A job busy longer than the cap does not hold the others' sends past it.
     sent.length = 0;
     let busyDone = (): void => undefined;
@@ -238,7 +256,14 @@ describe("SqsDispatcher", () => {
     expect(sent).toEqual([{ command: "SendMessageCommand", entries: 1 }]);
 
     const ids = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `msg_${prefix}_${i}`);
-    const all = [...ids("alone", 3), ...ids("window", 13), ...ids("held", 2), ...ids("ended", 1), ...ids("capped", 1)];
+    const all = [
+      ...ids("alone", 3),
+      ...ids("window", 13),
+      ...ids("held", 2),
+      ...ids("ended", 1),
+      ...ids("branch", 3),
+      ...ids("capped", 1),
+    ];
     const received = await receiveJobs(sqs, queueUrl, dispatcher, all.length);
     expect(received.map((job) => job.messageId).sort()).toEqual(all.sort());
     sqs.middlewareStack.remove("countWindowSends");

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startAwsLocal } from "../../emulation/emulated-aws-server.ts";
+import { partitionedStatusKey } from "../../lambdas/adapters/aws/status-partitions.ts";
 
 /** Faults as AWS answers them: the SDK's retry strategy tells them apart by name and status. */
 const FAULT_KINDS = ["throttle", "500", "503", "timeoutAfter"] as const;
@@ -385,7 +386,6 @@ async function diagnose(herald: Awaited<ReturnType<typeof startAwsLocal>>, log: 
       }),
     );
     for (const item of Items) {
-      const { partitionedStatusKey } = await import("../../lambdas/adapters/aws/status-partitions.ts");
       const key = partitionedStatusKey(String(item.m)) ?? { PK: `M#${item.m}`, SK: "#S" };
       const status = await doc.send(new GetCommand({ TableName, Key: key }));
       log(`  ${q} ${JSON.stringify(item)} status ${JSON.stringify(status.Item)}`);

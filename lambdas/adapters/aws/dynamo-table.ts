@@ -63,15 +63,14 @@ export class DynamoTable {
   }
 
   /** Puts an item unless one with its key exists; false (nothing written) when one does. */
-  putIfAbsent(item: Item): Promise<boolean> {
-    return conditional(
-      this.doc.send(
-        new PutCommand({ TableName: this.name, Item: item, ConditionExpression: "attribute_not_exists(PK)" }),
-      ),
-    );
+  async putIfAbsent(item: Item): Promise<boolean> {
+    return (await this.putIfAbsentOrOld(item)).made;
   }
 
-  /** putIfAbsent that, when an item with its key exists, answers with that item (as DynamoDB sends it). */
+  /**
+   * putIfAbsent that, when an item with its key exists, answers with that item (as DynamoDB sends it; no
+   * read unit is billed for it).
+   */
   putIfAbsentOrOld(item: Item): Promise<Conditional<unknown>> {
     return conditionalWrite(
       this.doc.send(

@@ -216,8 +216,8 @@ class SqsSendBatcher {
   private previous: Promise<void> = Promise.resolve();
   private windowTimer: ReturnType<typeof setTimeout> | undefined;
   private graceTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Stops watching the windows of the sends pending (send-window.ts). */
-  private unwatch: (() => void)[] = [];
+  /** The windows of the sends pending (send-window.ts), each with what stops watching it. */
+  private readonly watched = new Map<SendWindow, () => void>();
   constructor(sqs: SQSClient, queueUrl: string, ordered = false) {
     this.sqs = sqs;
     this.queueUrl = queueUrl;
@@ -257,7 +257,9 @@ class SqsSendBatcher {
 
   /** Flushes soon after every job of the window still running waits on a send (or none runs). */
   private watchWindow(window: SendWindow): void {
-    this.unwatch.push(
+    if (this.watched.has(window)) return;
+    this.watched.set(
+      window,
       window.watch(() => {
         if (!window.settled) return;
         clearTimeout(this.graceTimer);
@@ -271,7 +273,8 @@ class SqsSendBatcher {
     clearTimeout(this.graceTimer);
     this.windowTimer = undefined;
     this.graceTimer = undefined;
-    for (const unwatch of this.unwatch.splice(0)) unwatch();
+    for (const unwatch of this.watched.values()) unwatch();
+    this.watched.clear();
     const all = this.pending;
     this.pending = [];
     let chunk: PendingSend[] = [];

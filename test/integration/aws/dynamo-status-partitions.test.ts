@@ -117,6 +117,11 @@ async function asWrittenBefore(doc: DynamoDBDocumentClient, TableName: string, m
   );
 }
 
+/** The item in a message's status partition, as stored. */
+async function partitionedStatus(doc: DynamoDBDocumentClient, TableName: string, messageId: string) {
+  return (await doc.send(new GetCommand({ TableName, Key: partitionedStatusKey(messageId) }))).Item;
+}
+
 async function indexEntries(doc: DynamoDBDocumentClient, TableName: string, state: MessageState, messageId: string) {
   const result = await doc.send(
     new QueryCommand({
@@ -155,8 +160,7 @@ it("writes a waiting message's status in its partition: a write unit per change,
   expect((await store.getMessage(message.messageId))?.status).toEqual(delivered);
   // The final status stays (a job given again must see it) and expires with the retention; it is not listed.
   expect(await pendingIds(store)).toEqual([]);
-  const item = (await doc.send(new GetCommand({ TableName: tableName, Key: partitionedStatusKey(message.messageId) })))
-    .Item;
+  const item = await partitionedStatus(doc, tableName, message.messageId);
   expect(Number(item?.expiresAt)).toBeLessThanOrEqual(Math.ceil((Date.now() + RETENTION_MS) / 1000));
 });
 
@@ -192,10 +196,7 @@ it("reads, changes and lists a status written before status partitions where it 
   expect(await pendingIds(store, ["CANCEL_REQUESTED"])).toEqual([message.messageId]);
   expect(await indexEntries(doc, tableName, "CANCEL_REQUESTED", message.messageId)).toHaveLength(1);
   // Nothing was written in the partition.
-  const partitioned = await doc.send(
-    new GetCommand({ TableName: tableName, Key: partitionedStatusKey(message.messageId) }),
-  );
-  expect(partitioned.Item).toBeUndefined();
+  expect(await partitionedStatus(doc, tableName, message.messageId)).toBeUndefined();
 });
 
 it("writes the first status of a light record written before status partitions in its partition", async () => {
@@ -240,10 +241,7 @@ it("creates a message again over its item written before status partitions witho
   // The same id created again after the upgrade (a schedule's firing processed twice): not created.
   expect(await store.createMessage(message, CREATED, [])).toBe(false);
   expect((await store.getMessage(message.messageId))?.status).toEqual(delivered);
-  const partitioned = await doc.send(
-    new GetCommand({ TableName: tableName, Key: partitionedStatusKey(message.messageId) }),
-  );
-  expect(partitioned.Item).toBeUndefined();
+  expect(await partitionedStatus(doc, tableName, message.messageId)).toBeUndefined();
 });
 
 it("completes a create that died between its message and its status, in the status partition", async () => {

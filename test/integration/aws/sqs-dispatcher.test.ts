@@ -220,8 +220,9 @@ describe("SqsDispatcher", () => {
     );
     expect(sent).toEqual([{ command: "SendMessageCommand", entries: 1 }]);
 
-    // A job's own parallel branches (a URL group's endpoints, stored at once) each send in their own turn:
-    // the first makes the job wait on a send, and the others still join it.
+    // A job's own parallel branches (a URL group's endpoints, stored at once) send one after another: the
+    // first makes the job wait on a send, and the others still join it. (Microtasks apart, so that no
+    // timer can fire in between on a loaded machine; a synchronous flush would still split them.)
     sent.length = 0;
     await withSendWindow(cap, () =>
       Promise.all(
@@ -229,7 +230,7 @@ describe("SqsDispatcher", () => {
           () =>
             Promise.all(
               [0, 1, 2].map(async (i) => {
-                for (let turn = 0; turn < i; turn++) await new Promise((resolve) => setImmediate(resolve));
+                for (let step = 0; step < i; step++) await Promise.resolve();
                 await dispatcher.dispatch({ messageId: `msg_branch_${i}`, retried: 0 }, Date.now());
               }),
             ),

@@ -268,17 +268,30 @@ export const LAMBDA_PLATFORM_LOG_LINES = [
 export const LOG_EVENT_OVERHEAD_BYTES = 26;
 
 /**
- * The API stage's access log line, in the stack's format (CLF: sourceIp caller user [requestTime]
- * "httpMethod resourcePath protocol" status responseLength requestId), with typical values; the bench
- * fills in each request's method, status and response length.
+ * Typical values of the HTTP API context variables the stage's access log may hold, other than those the
+ * bench takes from each request (method, path, status, response length). A variable with no value
+ * renders as "-" (public capture of an API Gateway access log: "caller": "-", "requestTimeEpoch":
+ * "1698414057744", https://github.com/ministryofjustice/modernisation-platform-environments/pull/3807);
+ * a request that succeeded has no error message. Variables:
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging-variables.html
  */
-export const ACCESS_LOG_SAMPLE = {
-  sourceIp: "203.0.113.195",
-  requestTime: "23/Nov/2026:12:00:00 +0000",
-  resourcePath: "$default",
-  protocol: "HTTP/1.1",
+export const ACCESS_LOG_SAMPLE_VALUES: Readonly<Record<string, string>> = {
   requestId: "Jq3xYgWkIAMEVWA=",
-} as const;
+  extendedRequestId: "Jq3xYgWkIAMEVWA=",
+  requestTimeEpoch: "1764331200000",
+  requestTime: "23/Nov/2026:12:00:00 +0000",
+  "identity.sourceIp": "203.0.113.195",
+  // The official SDK and the bench call the API with Node's fetch, whose user agent is "node".
+  "identity.userAgent": "node",
+  protocol: "HTTP/1.1",
+  routeKey: "$default",
+  stage: "$default",
+  responseLatency: "21",
+  integrationLatency: "19",
+  integrationStatus: "200",
+  "error.message": "-",
+  integrationErrorMessage: "-",
+};
 
 /**
  * Lambda's SQS event source mapping polls an idle standard queue with long polling

@@ -6,6 +6,7 @@ import { FunctionUrlAuthType, type Function as LambdaFunction } from "aws-cdk-li
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { consoleBuildCommands } from "../console/build-options.ts";
+import { ACCESS_LOG_FORMAT } from "./access-log-format.ts";
 import { heraldFunction } from "./functions.ts";
 
 export interface HeraldApiProps {
@@ -16,28 +17,6 @@ export interface HeraldApiProps {
   /** Reserved concurrency of the API Lambda, if any. */
   reservedConcurrency?: number;
 }
-
-/**
- * One JSON line per request, of HTTP API's own context variables (REST APIs' `resourcePath`,
- * `identity.caller` and `identity.user` do not exist for HTTP APIs):
- * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging-variables.html
- * The path holds the destination URL but never the query (where `qstash_token` may be).
- */
-export const ACCESS_LOG_FORMAT = JSON.stringify({
-  requestId: "$context.requestId",
-  time: "$context.requestTimeEpoch",
-  ip: "$context.identity.sourceIp",
-  method: "$context.httpMethod",
-  path: "$context.path",
-  status: "$context.status",
-  responseLength: "$context.responseLength",
-  latencyMs: "$context.responseLatency",
-  integrationStatus: "$context.integrationStatus",
-  integrationLatencyMs: "$context.integrationLatency",
-  error: "$context.error.message",
-  integrationError: "$context.integrationErrorMessage",
-  userAgent: "$context.identity.userAgent",
-});
 
 /**
  * The producer endpoint: an API Gateway HTTP API (the cheapest API Gateway) whose every route goes to

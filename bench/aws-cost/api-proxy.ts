@@ -11,7 +11,7 @@ export interface CountingProxy {
 
 export async function startCountingProxy(
   target: string,
-  onRequest: (method: string, requestBytes: number, status: number, responseBytes: number) => void,
+  onRequest: (method: string, url: string, requestBytes: number, status: number, responseBytes: number) => void,
 ): Promise<CountingProxy> {
   const server = http.createServer((req, res) => {
     void (async () => {
@@ -32,7 +32,7 @@ export async function startCountingProxy(
         ...(method === "GET" || method === "HEAD" ? {} : { body }),
       });
       const answer = Buffer.from(await response.arrayBuffer());
-      onRequest(method, body.byteLength, response.status, answer.byteLength);
+      onRequest(method, req.url ?? "/", body.byteLength, response.status, answer.byteLength);
       const out: Record<string, string> = {};
       response.headers.forEach((value, name) => {
         if (!["content-encoding", "content-length", "transfer-encoding", "connection"].includes(name)) {

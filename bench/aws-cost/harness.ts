@@ -8,7 +8,8 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { startAwsLocal, type AwsLocalHerald } from "../../emulation/emulated-aws-server.ts";
 import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from "../../emulation/emulators.ts";
-import { ACCESS_LOG_SAMPLE, API_GATEWAY_HTTP_METERING_BYTES } from "../prices-us-east-1.ts";
+import { API_GATEWAY_HTTP_METERING_BYTES } from "../prices-us-east-1.ts";
+import { accessLogLine } from "./access-log-line.ts";
 import { msAtAwsLatency, recordWait } from "./aws-latency.ts";
 import { tableBytes } from "./item-size.ts";
 import { LogCapture } from "./log-capture.ts";
@@ -136,20 +137,16 @@ export class CostHarness {
     });
     const text = await response.text();
     if (response.status >= 300) throw new Error(`${method} ${path} -> ${response.status} ${text}`);
-    this.countApiRequest(method, utf8(body), response.status, utf8(text));
+    this.countApiRequest(method, path, utf8(body), response.status, utf8(text));
     return text;
   }
 
   /** One API request as API Gateway bills it: the request, its metered size (512 KB units), its access log line. */
-  countApiRequest(method: string, requestBytes: number, status: number, responseBytes: number): void {
+  countApiRequest(method: string, url: string, requestBytes: number, status: number, responseBytes: number): void {
     const m = this.meter;
     m.apiRequests++;
     m.apiMetered += Math.max(1, Math.ceil(requestBytes / API_GATEWAY_HTTP_METERING_BYTES));
-    const s = ACCESS_LOG_SAMPLE;
-    m.accessLogBytes += utf8(
-      `${s.sourceIp} - - [${s.requestTime}] "${method} ${s.resourcePath} ${s.protocol}" ${status} ` +
-        `${responseBytes} ${s.requestId}`,
-    );
+    m.accessLogBytes += utf8(accessLogLine({ method, url, status, responseBytes }));
   }
 
   /**
@@ -157,8 +154,8 @@ export class CostHarness {
    * in front of it counting each request as `call` does, whatever its answer.
    */
   async countedApiUrl(): Promise<string> {
-    this.apiProxy ??= startCountingProxy(this.herald.url, (method, requestBytes, status, responseBytes) =>
-      this.countApiRequest(method, requestBytes, status, responseBytes),
+    this.apiProxy ??= startCountingProxy(this.herald.url, (method, url, requestBytes, status, responseBytes) =>
+      this.countApiRequest(method, url, requestBytes, status, responseBytes),
     );
     return (await this.apiProxy).url;
   }

@@ -3,6 +3,7 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Topic } from "aws-cdk-lib/aws-sns";
 import { beforeAll, describe, expect, it } from "vitest";
+import { ACCESS_LOG_FORMAT } from "../../lib/access-log-format.ts";
 import { Herald } from "../../lib/herald.ts";
 import { nagReport, stackOf, synthHerald, testApp, withNag } from "./synth.ts";
 
@@ -327,6 +328,7 @@ describe("API", () => {
     }
     expect(format.toLowerCase()).not.toContain("querystring");
     expect(JSON.parse(format)).toMatchObject({ path: "$context.path", ip: "$context.identity.sourceIp" });
+    expect(format).toBe(ACCESS_LOG_FORMAT); // the line the cost bench prices
   });
 
   it("has no Function URL by default; rawPathEndpoint adds one on the API Lambda, with its output", () => {

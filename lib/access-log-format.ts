@@ -9,7 +9,7 @@
  * length, the integration's status and latency (the Lambda's own logs and metrics have them), and the user
  * agent (the SDK's is Node's "node"; a browser's is 100 bytes and more).
  * The path holds the destination URL but never the query (where `qstash_token` may be).
- * Its own file so that the cost bench prices the very line the stack configures, without loading the CDK.
+ * Its own file: the test of the cost bench's access log line renders it without loading the CDK.
  */
 export const ACCESS_LOG_FORMAT = JSON.stringify({
   requestId: "$context.requestId",

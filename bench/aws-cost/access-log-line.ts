@@ -1,7 +1,6 @@
-// The API stage's access log line as API Gateway writes it for one request: the stack's own format with
-// each `$context` variable replaced, so the bench prices whatever the stack configures. API Gateway puts
-// values in as they are (no JSON escaping), and so does this.
-import { ACCESS_LOG_FORMAT } from "../../lib/access-log-format.ts";
+// The API stage's access log line as API Gateway writes it for one request: the format the synthesized
+// stage configures (stack.ts), each `$context` variable replaced, so the bench prices whatever the stack
+// logs. API Gateway puts values in as they are (no JSON escaping), and so does this.
 import { ACCESS_LOG_SAMPLE_VALUES } from "../prices-us-east-1.ts";
 
 export interface LoggedRequest {
@@ -12,7 +11,7 @@ export interface LoggedRequest {
   responseBytes: number;
 }
 
-export function accessLogLine(request: LoggedRequest, format = ACCESS_LOG_FORMAT): string {
+export function accessLogLine(request: LoggedRequest, format: string): string {
   const fromRequest: Record<string, string> = {
     httpMethod: request.method,
     path: request.url.split("?")[0] as string,

@@ -146,7 +146,7 @@ export class CostHarness {
     const m = this.meter;
     m.apiRequests++;
     m.apiMetered += Math.max(1, Math.ceil(requestBytes / API_GATEWAY_HTTP_METERING_BYTES));
-    m.accessLogBytes += utf8(accessLogLine({ method, url, status, responseBytes }));
+    m.accessLogBytes += utf8(accessLogLine({ method, url, status, responseBytes }, this.stack.accessLogFormat));
   }
 
   /**

@@ -1,4 +1,4 @@
-// Reading the CDK synth: the stack's memory sizes, retention and log settings, and its resources (what
+// Reading the CDK synth: the stack's memory sizes, retention and log settings (the access log's format too), and its resources (what
 // bills while idle, idle.ts).
 import type { Fn } from "./meter.ts";
 import type { IdleItem } from "./result.ts";
@@ -10,6 +10,8 @@ export interface StackRead {
   logRetentionDays: number;
   /** Whether the Lambdas log their platform records (start, report): billed log bytes per invocation. */
   platformLogged: boolean;
+  /** The API stage's access log format: one line of it per API request. */
+  accessLogFormat: string;
   resources: Record<string, CfnResource>;
 }
 
@@ -42,7 +44,11 @@ export async function readStack(): Promise<StackRead> {
   // Lambda's platform records (start, report) are INFO: a system log level of WARN or above drops them.
   const systemLevel = (fn: Record<string, unknown>) =>
     (fn.LoggingConfig as { SystemLogLevel?: string } | undefined)?.SystemLogLevel ?? "INFO";
+  const stages = Object.values(resources).filter((r) => r.Type === "AWS::ApiGatewayV2::Stage");
+  const accessLog = stages[0]?.Properties?.AccessLogSettings as { Format?: string } | undefined;
+  if (stages.length !== 1 || !accessLog?.Format) throw new Error("the bench expects one API stage with an access log");
   return {
+    accessLogFormat: accessLog.Format,
     platformLogged: [api, deliver].some((fn) => ["DEBUG", "INFO"].includes(systemLevel(fn))),
     memoryMb: { api: Number(api.MemorySize ?? 128), deliver: Number(deliver.MemorySize ?? 128) },
     retentionDays: retention ? Number(retention) / 86_400 : 7,

@@ -11,7 +11,7 @@ const publish = {
 
 describe("accessLogLine (the access log the cost bench prices)", () => {
   it("is the stack's format with every variable filled in, the request's own values where it has them", () => {
-    const line = accessLogLine(publish);
+    const line = accessLogLine(publish, ACCESS_LOG_FORMAT);
     expect(line).not.toContain("$context");
     const fields = JSON.parse(line) as Record<string, string>;
     expect(Object.keys(fields)).toEqual(Object.keys(JSON.parse(ACCESS_LOG_FORMAT) as object));
@@ -20,8 +20,11 @@ describe("accessLogLine (the access log the cost bench prices)", () => {
   });
 
   it("grows with the request's path, as API Gateway's line does", () => {
-    const longer = accessLogLine({ ...publish, url: `/v2/publish/https://example.com/${"a".repeat(100)}` });
-    expect(longer.length - accessLogLine(publish).length).toBe(100 - "hook".length);
+    const longer = accessLogLine(
+      { ...publish, url: `/v2/publish/https://example.com/${"a".repeat(100)}` },
+      ACCESS_LOG_FORMAT,
+    );
+    expect(longer.length - accessLogLine(publish, ACCESS_LOG_FORMAT).length).toBe(100 - "hook".length);
   });
 
   it("refuses a variable it has no value for, rather than pricing a shorter line", () => {

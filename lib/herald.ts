@@ -10,7 +10,7 @@ import { HeraldKeys } from "./keys.ts";
 import { acknowledgeNagFindings, acknowledgeWildcardResource } from "./nag-suppressions.ts";
 import { GSI_LISTS } from "../lambdas/adapters/aws/table-schema.ts";
 import { parseDestinationPolicy } from "../lambdas/core/destination-policy.ts";
-import { METRICS_NAMESPACE, METRICS_SERVICE } from "../lambdas/handlers/metrics-catalogue.ts";
+import { METRICS_NAMESPACE } from "../lambdas/handlers/metrics-catalogue.ts";
 import { HeraldAlarms } from "./observability/alarms.ts";
 import { HeraldDashboard } from "./observability/dashboard.ts";
 import { HeraldMetrics } from "./observability/metrics.ts";
@@ -89,6 +89,8 @@ export class Herald extends Construct {
       deadLetter: this.queues.deliveriesPoison,
     });
 
+    // Each deployment's metrics apart: two stacks in one account and region never share a series.
+    const metricsService = Stack.of(this).stackName;
     const environment: Record<string, string> = {
       HERALD_TABLE: this.storage.table.tableName,
       HERALD_BUCKET: this.storage.bucket.bucketName,
@@ -106,7 +108,7 @@ export class Herald extends Construct {
       HERALD_DESTINATION_POLICY: destinationPolicy,
       HERALD_MESSAGE_RECORDS: props.messageRecords ?? "full",
       ...(allowList.length > 0 ? { HERALD_DESTINATION_ALLOW_LIST: allowList.join(",") } : {}),
-      POWERTOOLS_SERVICE_NAME: METRICS_SERVICE,
+      POWERTOOLS_SERVICE_NAME: metricsService,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       POWERTOOLS_LOG_LEVEL: props.logLevel ?? "INFO",
     };
@@ -141,6 +143,7 @@ export class Herald extends Construct {
     if (props.rawPathEndpoint === true) this.rawPathUrl = this.api.addRawPathEndpoint();
 
     this.metrics = new HeraldMetrics({
+      service: metricsService,
       api: this.api.httpApi,
       apiFunction: this.api.function,
       deliveryFunction: this.delivery.function,

@@ -1,6 +1,6 @@
 // The two process-wide settings the cost bench changes, each confined to one function here because no
 // option reaches them. Both return their undo.
-import { METRICS_NAMESPACE, METRICS_SERVICE } from "../../lambdas/handlers/metrics-catalogue.ts";
+import { METRICS_NAMESPACE } from "../../lambdas/handlers/metrics-catalogue.ts";
 
 /**
  * What the stack configures for its Lambdas (INFO logs, metrics on). Powertools builds the handlers'
@@ -13,7 +13,7 @@ export function powertoolsAsDeployed(): () => void {
   Object.assign(process.env, {
     POWERTOOLS_METRICS_DISABLED: "false",
     POWERTOOLS_LOG_LEVEL: "INFO",
-    POWERTOOLS_SERVICE_NAME: METRICS_SERVICE,
+    POWERTOOLS_SERVICE_NAME: "Herald", // a deployment's service is its stack's name: bin/herald.ts's default
     POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
   });
   return () => {

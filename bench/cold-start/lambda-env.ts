@@ -1,6 +1,6 @@
 // What a deployed Herald Lambda sees, with dummy values: its environment (lib/herald.ts and what Lambda
 // itself sets) and its invocation context. Nothing may need real values at import time.
-import { METRICS_NAMESPACE, METRICS_SERVICE } from "../../lambdas/handlers/metrics-catalogue.ts";
+import { METRICS_NAMESPACE } from "../../lambdas/handlers/metrics-catalogue.ts";
 
 /** The API token of the stand-in secret (fake-aws.ts), which the API Lambda's first call presents. */
 export const API_TOKEN = "hrld_bench";
@@ -30,7 +30,7 @@ export const LAMBDA_ENV: Record<string, string> = {
   HERALD_MAX_TIMEOUT: "120s",
   HERALD_BACKOFF_FACTOR: "2",
   HERALD_DESTINATION_POLICY: "public",
-  POWERTOOLS_SERVICE_NAME: METRICS_SERVICE,
+  POWERTOOLS_SERVICE_NAME: "Herald", // a deployment's service is its stack's name: bin/herald.ts's default
   POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
   POWERTOOLS_LOG_LEVEL: "INFO",
 };

@@ -5,11 +5,15 @@
 /** The CloudWatch namespace of Herald's metrics (Powertools' `namespace`, POWERTOOLS_METRICS_NAMESPACE). */
 export const METRICS_NAMESPACE = "Herald";
 
-/** Powertools' service name: the `service` dimension of every metric, and the logger's service. */
+/**
+ * Powertools' service name where none is configured (local mode, tests). A deployment's Lambdas get their
+ * stack's name instead (POWERTOOLS_SERVICE_NAME), so that two deployments in one account and region —
+ * staging and production — never add to each other's metrics or set off each other's alarms.
+ */
 export const METRICS_SERVICE = "herald";
 
-/** The one dimension set every metric carries (Powertools adds `service` to each). */
-export const METRIC_DIMENSIONS = { service: METRICS_SERVICE } as const;
+/** The one dimension set every metric carries (Powertools adds `service` to each): the deployment's. */
+export const metricDimensions = (service: string): { service: string } => ({ service });
 
 /** Units as Powertools and CloudWatch spell them. */
 export type HeraldMetricUnit = "Count" | "Milliseconds";

@@ -4,9 +4,11 @@ import { Metric, MathExpression, Stats, type IMetric } from "aws-cdk-lib/aws-clo
 import type { HttpApi } from "aws-cdk-lib/aws-apigatewayv2";
 import type { Queue } from "aws-cdk-lib/aws-sqs";
 import type { TableV2 } from "aws-cdk-lib/aws-dynamodb";
-import { METRIC_DIMENSIONS, METRICS_NAMESPACE, type MetricName } from "../../lambdas/handlers/metrics-catalogue.ts";
+import { metricDimensions, METRICS_NAMESPACE, type MetricName } from "../../lambdas/handlers/metrics-catalogue.ts";
 
 export interface HeraldMetricSources {
+  /** The `service` dimension the deployment's Lambdas emit under (POWERTOOLS_SERVICE_NAME). */
+  service: string;
   api: HttpApi;
   apiFunction: LambdaFunction;
   deliveryFunction: LambdaFunction;
@@ -39,7 +41,7 @@ export class HeraldMetrics {
     return new Metric({
       namespace: METRICS_NAMESPACE,
       metricName: name,
-      dimensionsMap: { ...METRIC_DIMENSIONS },
+      dimensionsMap: metricDimensions(this.sources.service),
       statistic,
       period: PERIOD,
       label,

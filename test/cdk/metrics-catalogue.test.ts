@@ -2,12 +2,7 @@
 // is in the catalogue (lambdas/handlers/metrics-catalogue.ts), with its dimensions.
 import { Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  METRIC_DIMENSIONS,
-  METRIC_NAMES,
-  METRICS_NAMESPACE,
-  METRICS_SERVICE,
-} from "../../lambdas/handlers/metrics-catalogue.ts";
+import { METRIC_NAMES, METRICS_NAMESPACE, metricDimensions } from "../../lambdas/handlers/metrics-catalogue.ts";
 import { HeraldStack } from "../../lib/herald-stack.ts";
 import { testApp } from "./synth.ts";
 
@@ -20,13 +15,21 @@ interface UsedMetric {
 }
 
 let resources: Resource[];
+/** A second deployment in the same account and region (as staging beside production). */
+let staging: Resource[];
 
 beforeAll(() => {
-  const stack = new HeraldStack(testApp(), "Herald", { env: { account: "123456789012", region: "eu-west-1" } });
-  resources = Object.values((Template.fromStack(stack).toJSON() as { Resources: Record<string, Resource> }).Resources);
+  const app = testApp();
+  const env = { account: "123456789012", region: "eu-west-1" };
+  const template = (stack: HeraldStack) =>
+    Object.values((Template.fromStack(stack).toJSON() as { Resources: Record<string, Resource> }).Resources);
+  const production = new HeraldStack(app, "Herald", { env });
+  const second = new HeraldStack(app, "HeraldStaging", { env });
+  resources = template(production);
+  staging = template(second);
 }, 120_000);
 
-const ofType = (type: string) => resources.filter((r) => r.Type === type);
+const ofType = (type: string, from = resources) => from.filter((r) => r.Type === type);
 
 /** The dashboard's metric lines: [namespace, name, dimension, value, …, options]; tokens in the body read as "". */
 function dashboardMetrics(): UsedMetric[] {
@@ -47,7 +50,7 @@ function dashboardMetrics(): UsedMetric[] {
 }
 
 /** Every metric an alarm reads, directly or inside metric math. */
-function alarmMetrics(): UsedMetric[] {
+function alarmMetrics(from = resources): UsedMetric[] {
   const found: UsedMetric[] = [];
   const visit = (value: unknown): void => {
     if (Array.isArray(value)) return value.forEach(visit);
@@ -64,7 +67,7 @@ function alarmMetrics(): UsedMetric[] {
     }
     Object.values(node).forEach(visit);
   };
-  ofType("AWS::CloudWatch::Alarm").forEach((alarm) => visit(alarm.Properties));
+  ofType("AWS::CloudWatch::Alarm", from).forEach((alarm) => visit(alarm.Properties));
   return found;
 }
 
@@ -77,7 +80,7 @@ describe("the metrics catalogue", () => {
     expect(herald.filter((m) => m.where === "alarm").length).toBeGreaterThan(0);
     for (const metric of herald) {
       expect(METRIC_NAMES, `${metric.where}: ${metric.name}`).toContain(metric.name);
-      expect(metric.dimensions, `${metric.where}: ${metric.name}`).toEqual(METRIC_DIMENSIONS);
+      expect(metric.dimensions, `${metric.where}: ${metric.name}`).toEqual(metricDimensions("Herald"));
     }
     // Everything else is one of AWS's own metrics (SQS, Lambda, API Gateway).
     for (const metric of used.filter((m) => m.namespace !== METRICS_NAMESPACE)) {
@@ -85,15 +88,31 @@ describe("the metrics catalogue", () => {
     }
   });
 
-  it("is what the Lambdas are configured to emit under", () => {
-    const functions = ofType("AWS::Lambda::Function").filter(
-      (fn) => (fn.Properties?.Environment as { Variables?: Record<string, unknown> })?.Variables?.HERALD_TABLE,
-    );
-    expect(functions).toHaveLength(2);
-    for (const fn of functions) {
-      const variables = (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
-      expect(variables.POWERTOOLS_METRICS_NAMESPACE).toBe(METRICS_NAMESPACE);
-      expect(variables.POWERTOOLS_SERVICE_NAME).toBe(METRICS_SERVICE);
+  it("is what the Lambdas are configured to emit under: the namespace, and their stack's name as service", () => {
+    for (const [from, stackName] of [
+      [resources, "Herald"],
+      [staging, "HeraldStaging"],
+    ] as const) {
+      const functions = ofType("AWS::Lambda::Function", from).filter(
+        (fn) => (fn.Properties?.Environment as { Variables?: Record<string, unknown> })?.Variables?.HERALD_TABLE,
+      );
+      expect(functions).toHaveLength(2);
+      for (const fn of functions) {
+        const variables = (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+        expect(variables.POWERTOOLS_METRICS_NAMESPACE).toBe(METRICS_NAMESPACE);
+        expect(variables.POWERTOOLS_SERVICE_NAME).toBe(stackName);
+      }
     }
+  });
+
+  it("keeps two deployments in one account apart: each one's alarms read only its own series", () => {
+    const services = (from: Resource[]) =>
+      new Set(
+        alarmMetrics(from)
+          .filter((m) => m.namespace === METRICS_NAMESPACE)
+          .map((m) => m.dimensions.service),
+      );
+    expect([...services(resources)]).toEqual(["Herald"]);
+    expect([...services(staging)]).toEqual(["HeraldStaging"]);
   });
 });

@@ -55,9 +55,14 @@ export interface LaneTurn {
  * wait for its `Not-Before` as the lane's head.
  */
 export async function laneGate(ctx: HeraldContext, message: Message): Promise<LaneTurn | undefined> {
-  const config = await queueConfig(ctx, message.queueName as string);
   const lane = laneOfMessage(message);
-  const held = await ctx.store.headQueueEntries(lane, LANE_WINDOW);
+  // Two independent reads, side by side (a lane's jobs run one after another: its round trips add up).
+  // Only this job adds entries to its lane; others can only end meanwhile, and an entry seen just before
+  // it ended makes this job join behind it, where the pump gives it its turn.
+  const [config, held] = await Promise.all([
+    queueConfig(ctx, message.queueName as string),
+    ctx.store.headQueueEntries(lane, LANE_WINDOW),
+  ]);
   const own = held.find((entry) => entry.messageId === message.messageId);
   if (own) {
     // This job ran before and pinned the lane, then its run died: it holds the lane still — unless the

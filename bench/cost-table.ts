@@ -30,7 +30,8 @@ function significant(n: number): string {
 }
 
 function unitPrice(line: CostLine): string {
-  if (line.unit_usd === 0) return "not billed";
+  // "API call (not billed)", "API call (priced per warm container)": the words in brackets.
+  if (line.unit_usd === 0) return /\((.+)\)/.exec(line.unit)?.[1] ?? "not billed";
   if (line.unit.startsWith("byte")) return `$${(line.unit_usd * GIB).toPrecision(3)}/GB${line.unit.slice(4)}`;
   if (line.unit_usd < 1e-4) return `$${(line.unit_usd * 1e6).toPrecision(3)}/M ${line.unit}`;
   return `$${line.unit_usd}/${line.unit}`;

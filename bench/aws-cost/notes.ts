@@ -1,4 +1,5 @@
 // The standing notes of every result: what is measured and what is assumed.
+import { SECRET_CACHE_MS } from "../../lambdas/adapters/aws/secrets-manager-keys.ts";
 import { LOG_EVENT_OVERHEAD_BYTES } from "../prices-us-east-1.ts";
 import { PLATFORM_LOG_BYTES } from "./pricing.ts";
 import type { StackFacts } from "./stack.ts";
@@ -21,6 +22,10 @@ export function standingNotes(facts: StackFacts): string[] {
       "for 2 s (bench/aws-cost/delivery-batches.ts; before 2026-12-03 only the first drain was in full batches). " +
       "The stand-in's empty receives are excluded per message (they are the idle polling cost, itemized in " +
       "idle_items).",
+    `Secrets Manager: a Lambda container reads the secret when its copy is older than ${SECRET_CACHE_MS / 1000} s ` +
+      "(SecretsManagerKeys), so once a minute while it serves, whatever its traffic: priced per warm container " +
+      "(secrets_manager_per_warm_container_month), not per message. The reads a run makes are counted " +
+      "(counts.secrets_manager); delay2h's clock jump expires the cache and makes one.",
     "SQS: every request the queue sees is billed to its owner (Herald's sends, the event source mapping's " +
       "receives/deletes, Scheduler's sends), one per started 64 KB of payload. Scheduler bills its invocations.",
     `DynamoDB storage: the table's net growth during a workload (items + 100 B, per table and GSI entry), kept for ` +

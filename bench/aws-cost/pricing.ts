@@ -8,6 +8,7 @@ import {
   PRICES,
 } from "../prices-us-east-1.ts";
 import { WORKFLOW_STEP_HORIZON_MS } from "../../lambdas/core/workflow.ts";
+import { SECRET_CACHE_MS } from "../../lambdas/adapters/aws/secrets-manager-keys.ts";
 import { utf8, type Fn, type Meter } from "./meter.ts";
 import type { CostLine, DeliveryMode, ServiceDollars, WorkloadResult } from "./result.ts";
 import type { StackFacts } from "./stack.ts";
@@ -53,7 +54,9 @@ export function dollars(
       (m.s3Get * PRICES.s3GetPerThousand.usd) / 1000 +
       // Bodies in S3 live until the bucket's lifecycle rule (retention + 400 days): an upper bound.
       (m.s3PutBytes / GIB) * ((facts.retentionDays + 400) / DAYS_PER_MONTH) * PRICES.s3StoragePerGbMonth.usd,
-    secrets_manager: (sum(m.secretsCalls) * PRICES.secretsPerTenThousandCalls.usd) / 1e4,
+    // A container reads the secret once a minute whatever its traffic: a cost per warm container
+    // (secretsPerWarmContainerMonth), shared by the messages of that minute, not a cost per message.
+    secrets_manager: 0,
     cloudwatch_logs:
       (logBytes / GIB) *
       (PRICES.logsIngestionPerGb.usd + PRICES.logsStoragePerGbMonth.usd * (facts.logRetentionDays / DAYS_PER_MONTH)),
@@ -113,7 +116,6 @@ function billedLogBytes(m: Meter, facts: StackFacts): number {
   return m.functionLogBytes + platform * PLATFORM_LOG_BYTES + m.accessLogBytes + events * LOG_EVENT_OVERHEAD_BYTES;
 }
 
-const sum = (map: Map<string, number>): number => [...map.values()].reduce((a, b) => a + b, 0);
 export const round = (n: number, digits = 4): number => Number(n.toFixed(digits));
 
 /**
@@ -232,14 +234,7 @@ export function costLines(m: Meter, facts: StackFacts, storedBytes: number, mess
     (PRICES.s3StoragePerGbMonth.usd * ((facts.retentionDays + 400) / DAYS_PER_MONTH)) / GIB,
   );
   for (const [operation, calls] of m.secretsCalls) {
-    add(
-      `Secrets Manager ${operation}`,
-      "secrets_manager",
-      calls,
-      "API call",
-      PRICES.secretsPerTenThousandCalls.usd / 1e4,
-      calls,
-    );
+    add(`Secrets Manager ${operation}`, "secrets_manager", calls, "API call (priced per warm container)", 0, calls);
   }
   const platform = facts.platformLogged ? invocations(m) : 0;
   const ingest = PRICES.logsIngestionPerGb.usd / GIB;
@@ -371,4 +366,15 @@ export function summarize(
       stored_bytes: per(storedBytes),
     },
   };
+}
+
+/**
+ * What each warm Lambda container pays Secrets Manager in a month: one GetSecretValue each time its cached
+ * copy is older than SECRET_CACHE_MS, i.e. once a minute while it serves. In a workload's per-message
+ * figures it would be one read shared by a minute's messages; a quick run's few messages (and delay2h's
+ * two-hour clock jump, which expires the cache) would put a whole read on a handful of them.
+ */
+export function secretsPerWarmContainerMonth(): number {
+  const readsPerMonth = (DAYS_PER_MONTH * 86_400_000) / SECRET_CACHE_MS;
+  return round((readsPerMonth * PRICES.secretsPerTenThousandCalls.usd) / 1e4);
 }

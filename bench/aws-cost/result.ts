@@ -190,6 +190,11 @@ export interface AwsCostResult {
   idle_per_month_with_dashboard: number;
   /** Without the dashboard (`dashboard: false`): a dashboard is $3 a month past an account's free three. */
   idle_per_month_without_dashboard: number;
+  /**
+   * Secrets Manager's reads, priced apart from the workloads: a warm container reads the secret once a
+   * minute, whatever its traffic (since 2026-12-04; before, a run's reads were in the workload they fell in).
+   */
+  secrets_manager_per_warm_container_month: number;
   idle_items: IdleItem[];
   targets: {
     single_first_try: Target;

@@ -5,7 +5,14 @@ import { PRICES, PRICES_DATE } from "../prices-us-east-1.ts";
 import { CostHarness } from "./harness.ts";
 import { idleItems } from "./idle.ts";
 import { standingNotes } from "./notes.ts";
-import { dollars, dollarsTotal, dynamoRequestsOf, round, sweepDetail } from "./pricing.ts";
+import {
+  dollars,
+  dollarsTotal,
+  dynamoRequestsOf,
+  round,
+  secretsPerWarmContainerMonth,
+  sweepDetail,
+} from "./pricing.ts";
 import { workloadTargetUsd, WORKLOADS, type AwsCostResult, type Target, type WorkloadName } from "./result.ts";
 import type { StackFacts } from "./stack.ts";
 import { JSON_HEADERS, jsonBody, measureSweep, pool, runWorkloads } from "./workloads.ts";
@@ -150,6 +157,7 @@ export async function runAwsCostBench(options: {
             : 0),
         2,
       ),
+      secrets_manager_per_warm_container_month: secretsPerWarmContainerMonth(),
       idle_items: facts.idle.map((item) => ({
         ...item,
         unit_usd: round(item.unit_usd, 8),

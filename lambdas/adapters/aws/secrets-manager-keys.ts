@@ -15,6 +15,9 @@ interface SecretValue {
   nextSigningKey?: string;
 }
 
+/** How long a container trusts its cached copy by default: one read a minute, whatever its traffic. */
+export const SECRET_CACHE_MS = 60_000;
+
 export interface SecretsManagerKeysOptions {
   client: Pick<SecretsManagerClient, "send">;
   secretId: string;
@@ -61,7 +64,7 @@ export class SecretsManagerKeys implements Keys {
   }
 
   private async load(fresh = false): Promise<Required<SecretValue>> {
-    const cacheMs = this.options.cacheMs ?? 60_000;
+    const cacheMs = this.options.cacheMs ?? SECRET_CACHE_MS;
     if (!fresh && this.cached && this.now() - this.cached.at < cacheMs) return this.cached.value;
     const value = await this.read();
     if (complete(value)) {

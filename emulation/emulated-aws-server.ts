@@ -111,6 +111,11 @@ export interface AwsLocalHerald extends RunningHerald {
    * props: the next invocation builds its context anew), e.g. HERALD_MESSAGE_RECORDS=lean.
    */
   redeploy(env: Record<string, string>): void;
+  /**
+   * As runDueSchedules, one kind only: the recurring ones (the stack's sweep) or the one-time ones (waits).
+   * Benchmarks price the sweep as the idle cost it is, apart from the workload it happens to fall in.
+   */
+  runDueSchedulesOf(kind: "recurring" | "oneTime", now: number): Promise<void>;
   /** The settings taken from the synthesized stack, as the emulators apply them. */
   stack: StackSettings;
   /** The Function URL stand-in's URL, when the stack has the raw-path endpoint. */
@@ -300,6 +305,7 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
     token: secret.token as string,
     readOnlyToken: secret.readOnlyToken as string,
     runDueSchedules: (now) => scheduler.tick(now),
+    runDueSchedulesOf: (kind, now) => scheduler.tick(now, kind),
     emulators: {
       dynamodbEndpoint: dynamo.endpoint,
       sqsEndpoint: sqsS3.endpoint,

@@ -278,6 +278,17 @@ export class CostHarness {
     }
   }
 
+  /** Runs `work` with its AWS requests, invocations and logs counted on a meter of its own, then thrown away. */
+  async uncounted(work: () => Promise<void>): Promise<void> {
+    const kept = this.meter;
+    this.meter = new Meter();
+    try {
+      await work();
+    } finally {
+      this.meter = kept;
+    }
+  }
+
   async close(): Promise<void> {
     this.capture.stop();
     await (await this.workflowSetup?.catch(() => undefined))?.app.close();

@@ -36,7 +36,9 @@ export function standingNotes(facts: StackFacts): string[] {
     "delay2h: published with Upstash-Delay: 2h, then the process clock (Date.now, which Herald, the stand-in " +
       "Scheduler and fauxqs all read) jumps to a second past each schedule's at() time and runDueSchedules fires the " +
       "one-time schedules; the delivery handler finds the jobs ~59 s early and sends them on with DelaySeconds (as " +
-      "on AWS); the clock then jumps past the due times and they are delivered.",
+      "on AWS); the clock then jumps past the due times and they are delivered. The stack's sweep, which the " +
+      "first jump makes due, fires before the one-time schedules and is not counted (it is in the idle cost; " +
+      "before 2026-12-04 its firing was counted here).",
     "fifo is /v2/enqueue to a queue with parallelism 1: its messages travel through the SQS FIFO queue, one " +
       "message group per lane (docs/architecture.md §14), drained in FIFO batches (several of a group per receive). " +
       "fanout3 counts 3 deliveries per publish; retry1 counts 1 delivered message per 2 attempts.",

@@ -42,4 +42,29 @@ describe("EmulatedScheduler", () => {
       scheduler.close();
     }
   });
+
+  it("fires one kind only when asked: the recurring ones, or the one-time ones", async () => {
+    const { sqs, sent } = recordingSqs();
+    const scheduler = new EmulatedScheduler(sqs, () => "http://queue");
+    try {
+      await scheduler.send(oneTime("wait", "2099-01-01T10:00:00", "wait"));
+      await scheduler.send(
+        new CreateScheduleCommand({
+          Name: "sweep",
+          GroupName: "herald",
+          ScheduleExpression: "cron(0/5 * * * ? *)",
+          ScheduleExpressionTimezone: "UTC",
+          FlexibleTimeWindow: { Mode: "OFF" },
+          Target: { Arn: "arn:aws:sqs:us-east-1:000000000000:deliveries", RoleArn: "arn:role", Input: "sweep" },
+        }),
+      );
+      const due = Date.parse("2099-01-01T10:00:00Z");
+      await scheduler.tick(due, "recurring");
+      expect(sent.map((s) => s.body)).toEqual(["sweep"]);
+      await scheduler.tick(due, "oneTime");
+      expect(sent.map((s) => s.body)).toEqual(["sweep", "wait"]);
+    } finally {
+      scheduler.close();
+    }
+  });
 });

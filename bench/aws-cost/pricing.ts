@@ -56,7 +56,11 @@ export function dollars(
       (m.s3PutBytes / GIB) * ((facts.retentionDays + 400) / DAYS_PER_MONTH) * PRICES.s3StoragePerGbMonth.usd,
     // A container reads the secret once a minute whatever its traffic: a cost per warm container
     // (secretsPerWarmContainerMonth), shared by the messages of that minute, not a cost per message.
-    secrets_manager: 0,
+    // Any other call (a first use's or a rotation's write) is billed where it happens.
+    secrets_manager:
+      ([...m.secretsCalls].reduce((n, [operation, calls]) => n + (operation === CACHED_READ ? 0 : calls), 0) *
+        PRICES.secretsPerTenThousandCalls.usd) /
+      1e4,
     cloudwatch_logs:
       (logBytes / GIB) *
       (PRICES.logsIngestionPerGb.usd + PRICES.logsStoragePerGbMonth.usd * (facts.logRetentionDays / DAYS_PER_MONTH)),
@@ -234,7 +238,18 @@ export function costLines(m: Meter, facts: StackFacts, storedBytes: number, mess
     (PRICES.s3StoragePerGbMonth.usd * ((facts.retentionDays + 400) / DAYS_PER_MONTH)) / GIB,
   );
   for (const [operation, calls] of m.secretsCalls) {
-    add(`Secrets Manager ${operation}`, "secrets_manager", calls, "API call (priced per warm container)", 0, calls);
+    if (operation === CACHED_READ) {
+      add(`Secrets Manager ${operation}`, "secrets_manager", calls, "API call (priced per warm container)", 0, calls);
+    } else {
+      add(
+        `Secrets Manager ${operation}`,
+        "secrets_manager",
+        calls,
+        "API call",
+        PRICES.secretsPerTenThousandCalls.usd / 1e4,
+        calls,
+      );
+    }
   }
   const platform = facts.platformLogged ? invocations(m) : 0;
   const ingest = PRICES.logsIngestionPerGb.usd / GIB;
@@ -367,6 +382,9 @@ export function summarize(
     },
   };
 }
+
+/** The read each container makes once a minute (SecretsManagerKeys' cache): priced per container. */
+const CACHED_READ = "GetSecretValue";
 
 /**
  * What each warm Lambda container pays Secrets Manager in a month: one GetSecretValue each time its cached

@@ -109,11 +109,15 @@ export async function handToLane(ctx: HeraldContext, job: DeliveryJob): Promise<
   await joinOwnLane(ctx, stored.message);
 }
 
-/** Adds the message behind the lane's entries and pumps the lane (which may give it its turn at once). */
+/**
+ * Adds the message behind the lane's entries and pumps the lane (which may give it its turn at once).
+ * Settings read as paused are read again after the entry is in: a resume that landed in between pumped
+ * before the entry existed, and would otherwise leave it parked until the sweep.
+ */
 async function joinLane(ctx: HeraldContext, lane: string, messageId: string, config: QueueConfig): Promise<void> {
   const seq = await ctx.store.increment(`queue:${lane}`);
   await ctx.store.putQueueEntry(lane, { seq, messageId });
-  await pumpQueue(ctx, lane, laneConfig(config, lane));
+  await pumpQueue(ctx, lane, config.paused ? undefined : laneConfig(config, lane));
 }
 
 /**

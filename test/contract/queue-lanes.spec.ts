@@ -105,6 +105,34 @@ export function queueLanesContract(name: string, open: OpenCoreFixture): void {
     );
 
     it(
+      "gives a paused queue's job its turn when the resume lands between its read of the settings and its entry",
+      test(async (h) => {
+        const { ctx } = h;
+        await upsertQueue(ctx, { queueName: "racing", parallelism: 1, paused: true });
+        await enqueue(h, "racing", "/raced");
+        // The resume's pump finds no entry yet; the job, which read the queue as paused, then adds it.
+        const store = ctx.store;
+        const put = store.putQueueEntry.bind(store);
+        let resumed = false;
+        store.putQueueEntry = async (...args) => {
+          if (!resumed) {
+            resumed = true;
+            await setQueuePaused(ctx, "racing", false);
+          }
+          return put(...args);
+        };
+        try {
+          await h.runJobs();
+        } finally {
+          store.putQueueEntry = put;
+        }
+        expect(resumed).toBe(true);
+        expect(h.delivered).toEqual(["/raced"]); // now, not at the next sweep
+        expect((await getQueue(ctx, "racing")).lag).toBe(0);
+      }),
+    );
+
+    it(
       "never runs more than `parallelism` at once under a burst; after it is lowered, earlier messages drain in their lanes and later ones use fewer",
       test(async (h) => {
         const { ctx } = h;

@@ -1,6 +1,6 @@
 // The metric lines a deployed Lambda writes: under its stack's name as `service` (what the stack's
 // dashboard and alarms read, test/cdk/metrics-catalogue.test.ts), one line per invocation.
-import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 
 let observability: typeof import("../../../lambdas/handlers/observability.ts");
 
@@ -13,6 +13,7 @@ beforeAll(async () => {
 });
 
 afterEach(() => vi.restoreAllMocks());
+afterAll(() => vi.unstubAllEnvs());
 
 /** What one invocation's flush writes, as parsed JSON lines. */
 async function flushed(record: () => void): Promise<Record<string, unknown>[]> {

@@ -86,6 +86,8 @@ export interface AwsLocalOptions {
 /** One handler invocation, as `onInvoke` and `currentInvocation()` identify it (only while `onInvoke` is set). */
 export interface Invocation {
   fn: "api" | "deliver";
+  /** An API invocation's request path (crash tests pick the invocation to fail by it). */
+  path?: string;
 }
 const invocationScope = new AsyncLocalStorage<Invocation>();
 /** The handler invocation the calling code runs in, if any (see AwsLocalOptions.onInvoke). */
@@ -239,9 +241,9 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
   instrument?.(sqs, "platform");
   const api = await import("../lambdas/handlers/api.ts");
   const deliver = await import("../lambdas/handlers/deliver.ts");
-  const timed = async <T>(fn: "api" | "deliver", run: () => Promise<T>): Promise<T> => {
+  const timed = async <T>(fn: "api" | "deliver", run: () => Promise<T>, path?: string): Promise<T> => {
     if (!onInvoke) return run();
-    const invocation = { fn };
+    const invocation: Invocation = path === undefined ? { fn } : { fn, path };
     const start = performance.now();
     try {
       return await invocationScope.run(invocation, run);
@@ -251,7 +253,7 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
   };
 
   const invokeApiLambda = (event: APIGatewayProxyEventV2) =>
-    timed("api", () => api.handler(event, lambdaContext("herald-api", stack.api)));
+    timed("api", () => api.handler(event, lambdaContext("herald-api", stack.api)), event.rawPath);
   const server = http.createServer(SERVER_OPTIONS, (req, res) => {
     void invokeApi(req, res, HTTP_API, invokeApiLambda);
   });

@@ -134,9 +134,12 @@ describe("the API handler dies between its writes [aws-local]", () => {
       }
       return lines;
     };
-    const report = (await Promise.all(KINDS.map(sweep))).flat();
-    console.log(report.join("\n"));
-    expect(report.length).toBeGreaterThanOrEqual(KINDS.length * 2);
+    const reports = await Promise.all(KINDS.map(sweep));
+    console.log(reports.flat().join("\n"));
+    // Each kind died at least before its first write and after it: a kind never cut would test nothing.
+    for (const [i, lines] of reports.entries()) {
+      expect(lines.length, KINDS[i]?.name).toBeGreaterThanOrEqual(2);
+    }
   }, 90_000);
 });
 

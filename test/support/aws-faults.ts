@@ -106,7 +106,9 @@ export async function startFaultyAws(options: { token: string; visibilityTimeout
           if (!state) states.set(invocation, (state = { requests: [], dead: false }));
           if (state.dead) throw new ProcessDied();
           if (!state.fault) {
-            const i = armed.findIndex((f) => mentions(args.input, f.marker));
+            // By the request's path (a destination is there, and may be compressed in every write) or by what
+            // a write holds in the clear (a deduplication id).
+            const i = armed.findIndex((f) => invocation.path?.includes(f.marker) || mentions(args.input, f.marker));
             if (i >= 0) state.fault = armed.splice(i, 1)[0];
           }
           const dies = (): boolean => {

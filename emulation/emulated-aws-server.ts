@@ -221,6 +221,12 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
   // Quiet Powertools unless asked: every invocation would print its EMF metrics line.
   process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
   process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
+  // The stack's service and namespace (Powertools reads them from the process when the handlers load):
+  // the service is the stack's name, the dimension its dashboard and alarms read.
+  for (const name of ["POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"]) {
+    const value = lambdaEnv[name];
+    if (value !== undefined) process.env[name] ??= value;
+  }
   const { emulateAws } = await import("../lambdas/handlers/aws-context.ts");
   const { instrument, onStandInRequest, onInvoke } = options;
   const deploy = (): void =>

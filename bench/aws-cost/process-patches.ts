@@ -1,20 +1,16 @@
 // The two process-wide settings the cost bench changes, each confined to one function here because no
 // option reaches them. Both return their undo.
-import { METRICS_NAMESPACE } from "../../lambdas/handlers/metrics-catalogue.ts";
-
 /**
  * What the stack configures for its Lambdas (INFO logs, metrics on). Powertools builds the handlers'
  * logger and metrics from process.env when they are first imported, and offers no option to turn metrics
  * on afterwards, so these go into process.env before emulated AWS imports the handlers (it defaults them
- * to quiet otherwise).
+ * to quiet otherwise; the service and namespace it takes from the stack).
  */
 export function powertoolsAsDeployed(): () => void {
   const before = { ...process.env };
   Object.assign(process.env, {
     POWERTOOLS_METRICS_DISABLED: "false",
     POWERTOOLS_LOG_LEVEL: "INFO",
-    POWERTOOLS_SERVICE_NAME: "Herald", // a deployment's service is its stack's name: bin/herald.ts's default
-    POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
   });
   return () => {
     for (const key of Object.keys(process.env)) if (!(key in before)) delete process.env[key];

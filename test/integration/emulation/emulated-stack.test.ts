@@ -111,6 +111,9 @@ describe("start:aws-local configured from the stack it would deploy", () => {
         ),
       );
     for (const fn of functions) expect(herald.stack.delivery.environment).toEqual(literal(fn));
+    // Powertools reads its service (the metrics' dimension: the stack's name) from the handlers' process.
+    expect(process.env.POWERTOOLS_SERVICE_NAME).toBe(herald.stack.delivery.environment.POWERTOOLS_SERVICE_NAME);
+    expect(process.env.POWERTOOLS_SERVICE_NAME).toBe("Herald");
     // The effect, through the API: the template's HERALD_MAX_TIMEOUT (30 s) is the limit the Lambda applies.
     const res = await fetch(`${herald.url}/v2/publish/http://127.0.0.1:9/x`, {
       method: "POST",

@@ -281,12 +281,24 @@ export class CostHarness {
     }
   }
 
-  /** Runs `work` with its AWS requests, invocations and logs counted on a meter of its own, then thrown away. */
-  async uncounted(work: () => Promise<void>): Promise<void> {
+  /**
+   * Fires the stack's recurring schedules due at `now` (the sweep) and waits for their job, on a meter of
+   * its own that is then thrown away: the sweep fires every 5 minutes whatever the traffic, and the idle
+   * cost counts every firing (idle.ts). Only while SQS holds none of the workload's jobs.
+   */
+  async fireSweepApart(now: number, timeoutMs: number): Promise<void> {
     const kept = this.meter;
     this.meter = new Meter();
     try {
-      await work();
+      await this.herald.runDueSchedulesOf("recurring", now);
+      await this.settle(
+        () => "the sweep's firing",
+        async () => {
+          const q = await this.queueDepth();
+          return q.visible + q.inFlight + q.delayed === 0;
+        },
+        timeoutMs,
+      );
     } finally {
       this.meter = kept;
     }

@@ -57,10 +57,10 @@ export function dollars(
     // A container reads the secret once a minute whatever its traffic: a cost per warm container
     // (secretsPerWarmContainerMonth), shared by the messages of that minute, not a cost per message.
     // Any other call (a first use's or a rotation's write) is billed where it happens.
-    secrets_manager:
-      ([...m.secretsCalls].reduce((n, [operation, calls]) => n + (operation === CACHED_READ ? 0 : calls), 0) *
-        PRICES.secretsPerTenThousandCalls.usd) /
-      1e4,
+    secrets_manager: [...m.secretsCalls].reduce(
+      (usd, [operation, calls]) => usd + calls * secretsCallUsd(operation),
+      0,
+    ),
     cloudwatch_logs:
       (logBytes / GIB) *
       (PRICES.logsIngestionPerGb.usd + PRICES.logsStoragePerGbMonth.usd * (facts.logRetentionDays / DAYS_PER_MONTH)),
@@ -121,6 +121,13 @@ function billedLogBytes(m: Meter, facts: StackFacts): number {
 }
 
 export const round = (n: number, digits = 4): number => Number(n.toFixed(digits));
+
+/** The read each container makes once a minute (SecretsManagerKeys' cache): priced per container. */
+const CACHED_READ = "GetSecretValue";
+
+/** What one Secrets Manager call costs a workload: nothing for the cached read, the list price otherwise. */
+const secretsCallUsd = (operation: string): number =>
+  operation === CACHED_READ ? 0 : PRICES.secretsPerTenThousandCalls.usd / 1e4;
 
 /**
  * The bill of a meter line by line — each AWS service's operation or meter with its billed quantity per
@@ -238,18 +245,8 @@ export function costLines(m: Meter, facts: StackFacts, storedBytes: number, mess
     (PRICES.s3StoragePerGbMonth.usd * ((facts.retentionDays + 400) / DAYS_PER_MONTH)) / GIB,
   );
   for (const [operation, calls] of m.secretsCalls) {
-    if (operation === CACHED_READ) {
-      add(`Secrets Manager ${operation}`, "secrets_manager", calls, "API call (priced per warm container)", 0, calls);
-    } else {
-      add(
-        `Secrets Manager ${operation}`,
-        "secrets_manager",
-        calls,
-        "API call",
-        PRICES.secretsPerTenThousandCalls.usd / 1e4,
-        calls,
-      );
-    }
+    const unit = operation === CACHED_READ ? "API call (priced per warm container)" : "API call";
+    add(`Secrets Manager ${operation}`, "secrets_manager", calls, unit, secretsCallUsd(operation), calls);
   }
   const platform = facts.platformLogged ? invocations(m) : 0;
   const ingest = PRICES.logsIngestionPerGb.usd / GIB;
@@ -382,9 +379,6 @@ export function summarize(
     },
   };
 }
-
-/** The read each container makes once a minute (SecretsManagerKeys' cache): priced per container. */
-const CACHED_READ = "GetSecretValue";
 
 /**
  * What each warm Lambda container pays Secrets Manager in a month: one GetSecretValue each time its cached

@@ -266,20 +266,8 @@ export async function runWorkloads(
       // 1. Jump to a second past the latest one-time schedule (due minus 60 s) and fire what is due, as
       //    Scheduler would; the delivery handler finds each job a minute early and sends it on with DelaySeconds.
       run.clock?.jumpTo(publishedBy + twoHours - 59_000);
-      // The jump makes the stack's sweep due too: it fires every 5 minutes whatever the traffic and is
-      // priced as idle cost (idle.ts), so it runs here on a meter of its own, while SQS holds none of
-      // this workload's jobs (they wait in Scheduler).
-      await run.uncounted(async () => {
-        await h.runDueSchedulesOf("recurring", Date.now());
-        await run.settle(
-          () => "the sweep fired by the jump",
-          async () => {
-            const q = await run.queueDepth();
-            return q.visible + q.inFlight + q.delayed === 0;
-          },
-          timeout,
-        );
-      });
+      // The jump makes the stack's sweep due too: it fires apart (its jobs wait in Scheduler meanwhile).
+      await run.fireSweepApart(Date.now(), timeout);
       await h.runDueSchedulesOf("oneTime", Date.now());
       await run.settle(
         () => "the early jobs to be sent on",
@@ -379,15 +367,7 @@ async function measureSchedules(
       "Upstash-Schedule-Id": ids[i] as string,
     });
   });
-  await h.runDueSchedules(at - 30_000); // the sweep, if due before T (not counted)
-  await run.settle(
-    () => "the sweep fired before the schedules",
-    async () => {
-      const q = await run.queueDepth();
-      return q.visible + q.inFlight + q.delayed === 0;
-    },
-    timeout,
-  );
+  await run.fireSweepApart(at - 30_000, timeout); // the sweep, if due before T
   await measure(async () => {
     await h.runDueSchedules(at);
     return count;

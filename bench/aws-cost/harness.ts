@@ -121,9 +121,9 @@ export class CostHarness {
     this.herald = await this.starting;
     const { logger } = await import("../../lambdas/handlers/observability.ts");
     logger.setLogLevel("INFO");
-    const { dynamodbEndpoint, sqsEndpoint } = this.herald.emulators;
+    const { dynamodbEndpoint, sqsEndpoint, credentials } = this.herald.emulators;
     const common = { region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS };
-    this.inspect.dynamo = new DynamoDBClient({ ...common, endpoint: dynamodbEndpoint });
+    this.inspect.dynamo = new DynamoDBClient({ ...common, credentials, endpoint: dynamodbEndpoint });
     this.inspect.sqs = new SQSClient({ ...common, endpoint: sqsEndpoint });
   }
 

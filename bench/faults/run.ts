@@ -360,7 +360,7 @@ async function diagnose(herald: Awaited<ReturnType<typeof startAwsLocal>>, log: 
     new DynamoDBClient({
       endpoint: herald.emulators.dynamodbEndpoint,
       region: EMULATOR_REGION,
-      credentials: EMULATOR_CREDENTIALS,
+      credentials: herald.emulators.credentials,
     }),
   );
   const TableName = herald.emulators.tableName;

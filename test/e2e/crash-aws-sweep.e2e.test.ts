@@ -7,7 +7,7 @@
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { DynamoDBClient, GetItemCommand, QueryCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from "../../emulation/emulators.ts";
+import { EMULATOR_REGION } from "../../emulation/emulators.ts";
 import { recordPageKey } from "../../lambdas/adapters/aws/dynamo-event-log.ts";
 import { startFaultyAws, type FaultyAws } from "../support/aws-faults.ts";
 import { eventually } from "../support/herald.ts";
@@ -25,7 +25,7 @@ beforeAll(async () => {
   aws = await startFaultyAws({ token: "crash-aws-sweep", visibilityTimeout: `${VISIBILITY_TIMEOUT_MS / 1000}s` });
   dynamo = new DynamoDBClient({
     region: EMULATOR_REGION,
-    credentials: EMULATOR_CREDENTIALS,
+    credentials: aws.herald.emulators.credentials,
     endpoint: aws.herald.emulators.dynamodbEndpoint,
   });
 }, 60_000);

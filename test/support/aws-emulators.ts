@@ -7,6 +7,7 @@ import { afterAll } from "vitest";
 import {
   EMULATOR_CREDENTIALS,
   EMULATOR_REGION,
+  sharedDynamoDbLocal,
   startDynamoDbLocal,
   startSqsAndS3,
   type Emulator,
@@ -34,10 +35,19 @@ export function useAwsEmulators(): () => Promise<AwsEmulators> {
   });
   return async () => {
     started ??= (async () => {
-      const [dynamo, sqsS3]: Emulator[] = await Promise.all([startDynamoDbLocal(), startSqsAndS3()]);
+      // The run's DynamoDB Local, with a database of this file's own; or one of its own (in memory).
+      const shared = sharedDynamoDbLocal(uniqueName(`emulators-${process.pid}`));
+      const [dynamo, sqsS3]: Emulator[] = await Promise.all([
+        shared?.emulator ?? startDynamoDbLocal(),
+        startSqsAndS3(),
+      ]);
       const common = { region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS };
       const emulators: AwsEmulators = {
-        dynamodb: new DynamoDBClient({ ...common, endpoint: (dynamo as Emulator).endpoint }),
+        dynamodb: new DynamoDBClient({
+          ...common,
+          credentials: shared?.credentials ?? EMULATOR_CREDENTIALS,
+          endpoint: (dynamo as Emulator).endpoint,
+        }),
         sqs: new SQSClient({ ...common, endpoint: (sqsS3 as Emulator).endpoint }),
         s3: new S3Client({ ...common, endpoint: (sqsS3 as Emulator).endpoint, forcePathStyle: true }),
         async bucket() {

@@ -5,7 +5,7 @@ import { BatchWriteItemCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb"
 import { beforeAll, expect, it } from "vitest";
 import { createHeraldTable } from "../../../lambdas/adapters/aws/create-table.ts";
 import { DynamoTable } from "../../../lambdas/adapters/aws/dynamo-table.ts";
-import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from "../../../emulation/emulators.ts";
+import { EMULATOR_REGION } from "../../../emulation/emulators.ts";
 import { uniqueName, useAwsEmulators } from "../../support/aws-emulators.ts";
 
 const emulators = useAwsEmulators();
@@ -26,7 +26,7 @@ async function withholding(
   const client = new DynamoDBClient({
     endpoint: `${e.protocol}//${e.hostname}:${e.port}`,
     region: EMULATOR_REGION,
-    credentials: EMULATOR_CREDENTIALS,
+    credentials: await base.config.credentials(), // the emulators' database for this file
   });
   let calls = 0;
   (

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { createHeraldTable } from "../../../lambdas/adapters/aws/create-table.ts";
 import { DynamoStore } from "../../../lambdas/adapters/aws/dynamo-store.ts";
 import { S3BlobStore } from "../../../lambdas/adapters/aws/s3-blob-store.ts";
-import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from "../../../emulation/emulators.ts";
+import { EMULATOR_REGION } from "../../../emulation/emulators.ts";
 import { uniqueName, useAwsEmulators } from "../../support/aws-emulators.ts";
 
 const emulators = useAwsEmulators();
@@ -23,7 +23,7 @@ async function losingAnswers(base: DynamoDBClient): Promise<{
   const client = new DynamoDBClient({
     endpoint: `${e.protocol}//${e.hostname}:${e.port}`,
     region: EMULATOR_REGION,
-    credentials: EMULATOR_CREDENTIALS,
+    credentials: await base.config.credentials(), // the emulators' database for this file
     maxAttempts: 3,
   });
   let lose: string | undefined;

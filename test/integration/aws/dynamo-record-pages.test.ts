@@ -8,7 +8,7 @@ import { DynamoStore } from "../../../lambdas/adapters/aws/dynamo-store.ts";
 import { S3BlobStore } from "../../../lambdas/adapters/aws/s3-blob-store.ts";
 import { newMessageId } from "../../../lambdas/core/ids.ts";
 import type { Message } from "../../../lambdas/core/message.ts";
-import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from "../../../emulation/emulators.ts";
+import { EMULATOR_REGION } from "../../../emulation/emulators.ts";
 import { uniqueName, useAwsEmulators } from "../../support/aws-emulators.ts";
 
 const emulators = useAwsEmulators();
@@ -22,7 +22,7 @@ async function countingClient(base: DynamoDBClient): Promise<{ client: DynamoDBC
   const client = new DynamoDBClient({
     endpoint: `${e.protocol}//${e.hostname}:${e.port}`,
     region: EMULATOR_REGION,
-    credentials: EMULATOR_CREDENTIALS,
+    credentials: await base.config.credentials(), // the emulators' database for this file
   });
   const sent: string[] = [];
   (

@@ -20,7 +20,7 @@ import { partitionedStatusKey, STATUS_PARTITIONED } from "../../../lambdas/adapt
 import { GSI_LISTS } from "../../../lambdas/adapters/aws/table-schema.ts";
 import { newMessageId } from "../../../lambdas/core/ids.ts";
 import type { Message, MessageState } from "../../../lambdas/core/message.ts";
-import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from "../../../emulation/emulators.ts";
+import { EMULATOR_REGION } from "../../../emulation/emulators.ts";
 import { uniqueName, useAwsEmulators } from "../../support/aws-emulators.ts";
 
 const emulators = useAwsEmulators();
@@ -35,7 +35,7 @@ async function meteredClient(base: DynamoDBClient): Promise<{ client: DynamoDBCl
   const client = new DynamoDBClient({
     endpoint: `${e.protocol}//${e.hostname}:${e.port}`,
     region: EMULATOR_REGION,
-    credentials: EMULATOR_CREDENTIALS,
+    credentials: await base.config.credentials(), // the emulators' database for this file
   });
   let units = 0;
   (client.middlewareStack as unknown as { add(m: (next: Handler) => Handler, o: object): void }).add(

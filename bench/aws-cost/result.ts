@@ -197,8 +197,6 @@ export interface AwsCostResult {
   secrets_manager_per_warm_container_month: number;
   idle_items: IdleItem[];
   targets: {
-    single_first_try: Target;
-    batch100: Target;
     idle_per_month: { target: number; actual: number; met: boolean };
     /** Issue 16: at most workloadTargetUsd(name) per million for each workload, steady and at a trickle. */
     per_workload: Record<WorkloadName, Target & { actual_trickle: number; met_trickle: boolean }>;

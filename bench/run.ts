@@ -52,7 +52,10 @@ const aws = results.aws as
     }
   | undefined;
 // Issue 16: every workload at a third of QStash's price, at most $3.33 per million (body32k $10, lean $2).
-const workloadTarget = (workload: string) => `≤ ${workloadTargetUsd(workload).toFixed(2)}`;
+const workloadTarget = (workload: string) => {
+  const goal = workloadTargetUsd(workload);
+  return goal === undefined ? "(info)" : `≤ ${goal.toFixed(2)}`; // the workflow: priced per step, no target
+};
 const lambda = results.lambda as Record<string, ColdStartResult> | undefined;
 const targets: Target[] = [
   ...(local

@@ -20,9 +20,13 @@ export type WorkloadName = (typeof WORKLOADS)[number];
 /** The target of issue 16 ("every workload at a third of QStash's price"): US dollars per million, each workload. */
 export const WORKLOAD_TARGET_USD = 3.33;
 
+/** The workloads issue 16 gives a figure: all but the workflow (priced per step, with no target). */
+export const TARGETED_WORKLOADS = WORKLOADS.filter((name) => name !== "workflow");
+export type TargetedWorkload = (typeof TARGETED_WORKLOADS)[number];
+
 /** Issue 16's figure for a workload: a 32 KiB body at most QStash's $10, the lean single at most $2, the rest $3.33. */
-export const workloadTargetUsd = (name: string): number =>
-  name === "body32k" ? 10 : name === "single_lean" ? 2 : WORKLOAD_TARGET_USD;
+export const workloadTargetUsd = (name: string): number | undefined =>
+  name === "workflow" ? undefined : name === "body32k" ? 10 : name === "single_lean" ? 2 : WORKLOAD_TARGET_USD;
 
 /** How deliveries were batched: full batches of ten (steady load) or one message per batch (a trickle). */
 export type DeliveryMode = "steady" | "trickle";
@@ -199,7 +203,7 @@ export interface AwsCostResult {
   targets: {
     idle_per_month: { target: number; actual: number; met: boolean };
     /** Issue 16: at most workloadTargetUsd(name) per million for each workload, steady and at a trickle. */
-    per_workload: Record<WorkloadName, Target & { actual_trickle: number; met_trickle: boolean }>;
+    per_workload: Record<TargetedWorkload, Target & { actual_trickle: number; met_trickle: boolean }>;
   };
   stack: {
     lambda_memory_mb: { api: number; deliver: number };

@@ -1,5 +1,5 @@
 // The result as a table, for `npx node bench/aws-cost.ts`.
-import { WORKLOAD_TARGET_USD, WORKLOADS, type AwsCostResult } from "./result.ts";
+import { TARGETED_WORKLOADS, WORKLOAD_TARGET_USD, WORKLOADS, type AwsCostResult } from "./result.ts";
 
 export function table(result: AwsCostResult): string {
   const lines: string[] = [];
@@ -82,7 +82,7 @@ export function table(result: AwsCostResult): string {
   lines.push(`Target: idle <= $${t.idle_per_month.target}/month (${mark(t.idle_per_month.met)})`);
   lines.push(
     `Issue 16, each workload <= $${WORKLOAD_TARGET_USD} (body32k $10, single_lean $2; steady / trickle): ` +
-      WORKLOADS.map((name) => {
+      TARGETED_WORKLOADS.map((name) => {
         const x = t.per_workload[name];
         return `${name} ${x.met ? "met" : "NOT met"} / ${x.met_trickle ? "met" : "NOT met"}`;
       }).join(", "),

@@ -3,10 +3,10 @@
 // requests; Lambda's SQS event source mapping by a poller. EventBridge Scheduler and Secrets Manager have
 // no emulator: minimal stand-ins at their SDK clients, confined to this wiring.
 import { AsyncLocalStorage } from "node:async_hooks";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, realpathSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import {
@@ -144,7 +144,7 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
   synthesized.catch(() => undefined); // awaited below
   // DynamoDB Local: the tests' shared one (a database of this data directory's own), or one of its own
   // whose files are kept in the data directory.
-  const shared = sharedDynamoDbLocal(resolve(options.dataDir));
+  const shared = sharedDynamoDbLocal(realpathSync(options.dataDir)); // one database per directory, however named
   const credentials = shared?.credentials ?? EMULATOR_CREDENTIALS;
   if (!shared) mkdirSync(join(options.dataDir, "dynamodb"), { recursive: true });
   mkdirSync(join(options.dataDir, "sqs"), { recursive: true });

@@ -19,8 +19,8 @@ import { sweepContract } from "./sweep.spec.ts";
 import { workflowStepsContract } from "./workflow-steps.spec.ts";
 
 const emulators = useAwsEmulators();
-// The emulators (DynamoDB Local is a JVM) start before the first test, so a slow start on a busy machine
-// is not counted against that test's time.
+// The emulators (fauxqs, and a database in the run's DynamoDB Local) start before the first test, so a slow
+// start on a busy machine is not counted against that test's time.
 beforeAll(() => emulators(), 180_000);
 
 // The store contract writes events at fixed past and future times; a clock far enough ahead keeps them

@@ -1,12 +1,12 @@
 // Crash safety of emulated AWS under SIGKILL (issue 6): `npm run start:aws-local` is killed at random
 // moments of a publish load — the Lambda handlers mid-batch and mid-write, with the emulators beside them —
-// and started again on the same data directory. DynamoDB Local and fauxqs keep their state on disk
+// and started again on the same data directory. DynamoDB Local (its own, killed with it) and fauxqs keep their state on disk
 // (fauxqs writes every SQS change through to SQLite: in-flight jobs come back after their visibility
 // timeout, shortened here), so what the restart sees is what AWS would keep when only Lambda dies.
 import { describe, it } from "vitest";
 import { killUnderLoad, seededRandom } from "../support/crash.ts";
 import { tempDir } from "../support/herald.ts";
-import { spawnHerald, type HeraldProcess } from "../support/process.ts";
+import { OWN_DYNAMODB_LOCAL, spawnHerald, type HeraldProcess } from "../support/process.ts";
 import { Sink } from "../support/sink.ts";
 
 const TOKEN = "crash-aws-kill-token";
@@ -18,6 +18,7 @@ const start = (dataDir: string): Promise<HeraldProcess> =>
     HERALD_DATA_DIR: dataDir,
     HERALD_TOKEN: TOKEN,
     HERALD_AWS_LOCAL_VISIBILITY_TIMEOUT: "3s",
+    ...OWN_DYNAMODB_LOCAL,
   });
 
 describe("SIGKILL under load [aws-local]", () => {

@@ -3,15 +3,15 @@ import { describe, expect, it } from "vitest";
 import { Sink } from "../support/sink.ts";
 import { describeEachMode, eventually, tempDir, type HeraldMode } from "../support/herald.ts";
 import { startLocalServer } from "../../lambdas/server/embedded-server.ts";
-import { spawnHerald } from "../support/process.ts";
+import { OWN_DYNAMODB_LOCAL, spawnHerald } from "../support/process.ts";
 
 const TOKEN = "restart-test-token";
 const sink = Sink.forSuite();
 
 const env = (dataDir: string): Record<string, string> => ({ PORT: "0", HERALD_DATA_DIR: dataDir, HERALD_TOKEN: TOKEN });
 
-// Two starts of emulated AWS (a JVM for DynamoDB Local each, ~9 s apiece on a calm 2-core machine) and a
-// crash between them: more than vitest's default 30 s once the machine is busy.
+// Two starts of emulated AWS (with a JVM for DynamoDB Local each in the SIGKILL test, ~9 s apiece on a calm
+// 2-core machine) and a crash between them: more than vitest's default 30 s once the machine is busy.
 const AWS_LOCAL_RESTART_MS = 90_000;
 
 const COMMANDS: Record<HeraldMode, { script: string; entry: string }> = {
@@ -93,7 +93,9 @@ describeEachMode("a crash with messages pending", (mode) => {
       const retryPath = `/crash-retry-${mode}`;
       const delayedPath = `/crash-delayed-${mode}`;
       sink.reply = (request, count) => (request.path === retryPath && count === 1 ? { status: 500 } : { status: 200 });
-      const first = await spawnHerald(process.execPath, [COMMANDS[mode].entry], env(dataDir));
+      // SIGKILL takes the whole emulated deployment down, its own DynamoDB Local too (OWN_DYNAMODB_LOCAL).
+      const crashEnv = { ...env(dataDir), ...OWN_DYNAMODB_LOCAL };
+      const first = await spawnHerald(process.execPath, [COMMANDS[mode].entry], crashEnv);
       const client = new Client({ baseUrl: first.url, token: TOKEN, retry: false });
       const keysBefore = await (
         await fetch(`${first.url}/v2/keys`, { headers: { Authorization: `Bearer ${TOKEN}` } })
@@ -115,7 +117,7 @@ describeEachMode("a crash with messages pending", (mode) => {
       await first.kill("SIGKILL");
       expect(sink.at(delayedPath)).toHaveLength(0);
 
-      const second = await spawnHerald(process.execPath, [COMMANDS[mode].entry], env(dataDir));
+      const second = await spawnHerald(process.execPath, [COMMANDS[mode].entry], crashEnv);
       try {
         const got = await sink.waitFor(delayedPath, 5, 10_000);
         expect(new Set(got.map((r) => r.headers["upstash-message-id"]))).toEqual(new Set(delayed));

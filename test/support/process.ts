@@ -1,3 +1,4 @@
+import { SHARED_DYNAMODB_LOCAL_ENV } from "../../emulation/emulators.ts";
 import { spawn, type ChildProcess } from "node:child_process";
 
 export interface HeraldProcess {
@@ -8,13 +9,20 @@ export interface HeraldProcess {
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
+/**
+ * For a spawned `npm run start:aws-local` that a test kills: it starts a DynamoDB Local of its own (files in
+ * its data directory, in its process group) instead of using the run's shared one, so a SIGKILL takes the
+ * whole emulated deployment down, the JVM too, and the restart reads what DynamoDB Local kept on disk.
+ */
+export const OWN_DYNAMODB_LOCAL: Record<string, string> = { [SHARED_DYNAMODB_LOCAL_ENV]: "" };
+
 /** Runs a command that starts Herald (e.g. `npm start`) in its own process group and waits for its URL. */
 export async function spawnHerald(
   command: string,
   args: string[],
   env: Record<string, string>,
-  // Emulated AWS synthesizes the stack and starts a JVM before it listens: ~10 s on a calm 2-core
-  // machine, more while another test file runs beside it.
+  // Emulated AWS synthesizes the stack (and starts a JVM, with OWN_DYNAMODB_LOCAL) before it listens:
+  // several seconds on a calm 2-core machine, more while another test file runs beside it.
   startTimeoutMs = 60_000,
 ): Promise<HeraldProcess> {
   const child = spawn(command, args, {

@@ -10,12 +10,33 @@ import { PENDING_STATES, type StoredMessage } from "./message.ts";
  * fails, the message ends CANCELED instead of retrying.
  */
 export async function cancelMessage(ctx: HeraldContext, messageId: string): Promise<{ cancelled: number }> {
-  const stored = await findPending(ctx, messageId);
-  if (!stored || !(await requestCancel(ctx, { messageId, status: stored.status }))) {
+  if (!(await cancelIfPending(ctx, messageId))) {
     throw notFound(`message "${messageId}" not found or no longer pending`);
   }
   return { cancelled: 1 };
 }
+
+/**
+ * Cancels the message if it is pending. The cancel is a compare-and-set on the status read: when an
+ * attempt's outcome lands between the read and the write (a failure turning it to RETRY), the message is
+ * read again, and cancelled if it is still pending — not answered 404 while it waits for its retry.
+ * Each lost race means another writer moved the message on, so a few rounds settle it.
+ */
+async function cancelIfPending(
+  ctx: HeraldContext,
+  messageId: string,
+  known?: StoredMessage["status"],
+): Promise<boolean> {
+  let status = known;
+  for (let round = 0; round < CANCEL_ROUNDS; round++) {
+    status ??= (await findPending(ctx, messageId))?.status;
+    if (!status) return false;
+    if (await requestCancel(ctx, { messageId, status })) return true;
+    status = undefined;
+  }
+  return false;
+}
+const CANCEL_ROUNDS = 4;
 
 /**
  * Bulk cancel: by ids, or the pending messages matching the filter, oldest first — at most `count` of
@@ -28,8 +49,7 @@ export async function cancelMessages(ctx: HeraldContext, query: ListQuery): Prom
   if (query.ids) {
     for (const id of query.ids) {
       if (full()) break;
-      const stored = await findPending(ctx, id);
-      if (stored && (await requestCancel(ctx, { messageId: id, status: stored.status }))) cancelled++;
+      if (await cancelIfPending(ctx, id)) cancelled++;
     }
     return { cancelled };
   }
@@ -41,7 +61,7 @@ export async function cancelMessages(ctx: HeraldContext, query: ListQuery): Prom
     if (query.fromDate !== undefined && message.createdAt < query.fromDate) continue;
     if (query.toDate !== undefined && message.createdAt > query.toDate) continue;
     if (!matchesFilter(message, query.filter)) continue;
-    if (await requestCancel(ctx, { messageId: message.messageId, status })) cancelled++;
+    if (await cancelIfPending(ctx, message.messageId, status)) cancelled++;
   }
   return { cancelled };
 }

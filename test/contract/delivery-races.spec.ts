@@ -77,6 +77,42 @@ export function deliveryRacesContract(name: string, open: OpenCoreFixture): void
       );
     });
 
+    describe("a cancel whose read an attempt's outcome overtakes", () => {
+      it(
+        "reads the message again and cancels it in RETRY, instead of answering 404",
+        test(async (h) => {
+          const message = h.message("/hook", { maxRetries: 3 });
+          await acceptMessage(h.ctx, message);
+          const held = h.hold("/hook");
+          const attempt = h.deliver({ messageId: message.messageId, retried: 0 });
+          await held.sent;
+          // The cancel reads the status; before its write, the attempt fails and records RETRY.
+          let overtaken = false;
+          const store = new Proxy(h.ctx.store, {
+            get(target, key, receiver) {
+              if (key !== "getMessage") return Reflect.get(target, key, receiver) as unknown;
+              return async (id: string) => {
+                const read = await target.getMessage(id);
+                if (!overtaken) {
+                  overtaken = true;
+                  held.respond(failure);
+                  expect(await attempt).toBe("retry");
+                }
+                return read;
+              };
+            },
+          });
+          expect(await cancelMessage({ ...h.ctx, store }, message.messageId)).toEqual({ cancelled: 1 });
+          expect(overtaken).toBe(true);
+          expect((await h.ctx.store.getMessage(message.messageId))?.status.state).toBe("CANCEL_REQUESTED");
+          // The retry the failure queued ends it, unattempted.
+          expect(await h.deliver({ messageId: message.messageId, retried: 1 })).toBe("canceled");
+          expect(deliveredTo(h, "/hook")).toHaveLength(1);
+          expect((await h.ctx.store.getMessage(message.messageId))?.status.state).toBe("CANCELED");
+        }),
+      );
+    });
+
     describe("an attempt whose predecessor's RETRY record lands late", () => {
       it(
         "applies its outcome on top of it instead of leaving the message in RETRY",

@@ -22,12 +22,8 @@ export async function cancelMessage(ctx: HeraldContext, messageId: string): Prom
  * read again, and cancelled if it is still pending — not answered 404 while it waits for its retry.
  * Each lost race means another writer moved the message on, so a few rounds settle it.
  */
-async function cancelIfPending(
-  ctx: HeraldContext,
-  messageId: string,
-  known?: StoredMessage["status"],
-): Promise<boolean> {
-  let status = known;
+async function cancelIfPending(ctx: HeraldContext, messageId: string): Promise<boolean> {
+  let status: StoredMessage["status"] | undefined;
   for (let round = 0; round < CANCEL_ROUNDS; round++) {
     status ??= (await findPending(ctx, messageId))?.status;
     if (!status) return false;
@@ -61,7 +57,9 @@ export async function cancelMessages(ctx: HeraldContext, query: ListQuery): Prom
     if (query.fromDate !== undefined && message.createdAt < query.fromDate) continue;
     if (query.toDate !== undefined && message.createdAt > query.toDate) continue;
     if (!matchesFilter(message, query.filter)) continue;
-    if (await cancelIfPending(ctx, message.messageId, status)) cancelled++;
+    // One compare-and-set on the status the scan read: a hit that moved on meanwhile was mostly
+    // delivered, and reading each again would cost a record read per stale hit.
+    if (await requestCancel(ctx, { messageId: message.messageId, status })) cancelled++;
   }
   return { cancelled };
 }

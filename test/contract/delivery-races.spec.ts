@@ -78,32 +78,47 @@ export function deliveryRacesContract(name: string, open: OpenCoreFixture): void
     });
 
     describe("a cancel whose read an attempt's outcome overtakes", () => {
+      /** Cancels while the attempt in flight gets `outcome` between the cancel's read and its write. */
+      async function cancelOvertakenBy(h: CoreHarness, outcome: SendOutcome) {
+        const message = h.message("/hook", { maxRetries: 3 });
+        await acceptMessage(h.ctx, message);
+        const held = h.hold("/hook");
+        const attempt = h.deliver({ messageId: message.messageId, retried: 0 });
+        await held.sent;
+        let overtaken: Promise<unknown> | undefined;
+        const store = new Proxy(h.ctx.store, {
+          get(target, key, receiver) {
+            if (key !== "getMessage") return Reflect.get(target, key, receiver) as unknown;
+            return async (id: string) => {
+              const read = await target.getMessage(id);
+              if (!overtaken) {
+                held.respond(outcome);
+                overtaken = attempt;
+                await attempt;
+              }
+              return read;
+            };
+          },
+        });
+        const cancel = await cancelMessage({ ...h.ctx, store }, message.messageId).catch((error: unknown) => error);
+        return { message, cancel, attempt: await (overtaken ?? "not overtaken") };
+      }
+
+      it(
+        "answers 404 when the attempt delivered it",
+        test(async (h) => {
+          const { cancel, attempt } = await cancelOvertakenBy(h, success);
+          expect(attempt).toBe("delivered");
+          expect(cancel).toMatchObject({ status: 404 });
+        }),
+      );
+
       it(
         "reads the message again and cancels it in RETRY, instead of answering 404",
         test(async (h) => {
-          const message = h.message("/hook", { maxRetries: 3 });
-          await acceptMessage(h.ctx, message);
-          const held = h.hold("/hook");
-          const attempt = h.deliver({ messageId: message.messageId, retried: 0 });
-          await held.sent;
-          // The cancel reads the status; before its write, the attempt fails and records RETRY.
-          let overtaken = false;
-          const store = new Proxy(h.ctx.store, {
-            get(target, key, receiver) {
-              if (key !== "getMessage") return Reflect.get(target, key, receiver) as unknown;
-              return async (id: string) => {
-                const read = await target.getMessage(id);
-                if (!overtaken) {
-                  overtaken = true;
-                  held.respond(failure);
-                  expect(await attempt).toBe("retry");
-                }
-                return read;
-              };
-            },
-          });
-          expect(await cancelMessage({ ...h.ctx, store }, message.messageId)).toEqual({ cancelled: 1 });
-          expect(overtaken).toBe(true);
+          const { message, cancel, attempt } = await cancelOvertakenBy(h, failure);
+          expect(attempt).toBe("retry");
+          expect(cancel).toEqual({ cancelled: 1 });
           expect((await h.ctx.store.getMessage(message.messageId))?.status.state).toBe("CANCEL_REQUESTED");
           // The retry the failure queued ends it, unattempted.
           expect(await h.deliver({ messageId: message.messageId, retried: 1 })).toBe("canceled");

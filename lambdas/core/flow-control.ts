@@ -9,6 +9,7 @@ import { processState } from "./process-state.ts";
 import { badRequest, clip, notFound } from "./errors.ts";
 import type { FlowControlSettings } from "./message.ts";
 import { RESOURCE_NAME, updateRecord } from "./records.ts";
+import { nextWaitListPosition } from "./wait-list-position.ts";
 
 export interface FlowControlState {
   key: string;
@@ -248,10 +249,15 @@ function liveHolders(state: FlowControlState, staleBefore: number): Record<strin
  */
 export async function waitForFlowSlot(ctx: HeraldContext, key: string, job: DeliveryJob): Promise<void> {
   const list = waitList(key);
-  const seq = await ctx.store.increment(list);
-  await ctx.store.putQueueEntry(list, { seq, messageId: waiterOf(job) });
+  const messageId = waiterOf(job);
+  // A position another process took the same millisecond: ask for the next one.
+  for (let tries = 1; ; tries++) {
+    if (await ctx.store.putQueueEntry(list, { seq: nextWaitListPosition(ctx.clock.now()), messageId })) break;
+    if (tries === POSITION_TRIES) throw new Error(`no free wait-list position for ${messageId} in ${list}`);
+  }
   await wakeWaiters(ctx, key);
 }
+const POSITION_TRIES = 5;
 
 /**
  * Ends attempt `job`'s hold on a slot and wakes a waiter. An attempt of this process waiting for the

@@ -11,8 +11,11 @@ export interface QueueEntry {
 export interface QueueEntries {
   /** Atomically adds one to a named counter and returns the new value (the first call returns 1). */
   increment(counter: string): Promise<number>;
-  /** Adds a parked entry unless one with this seq exists. */
-  putQueueEntry(queue: string, entry: Pick<QueueEntry, "seq" | "messageId">): Promise<void>;
+  /**
+   * Adds a parked entry unless one with this seq exists. True when the entry at this seq is this
+   * message's (added now, or by this same call before a retry of it); false when another message has it.
+   */
+  putQueueEntry(queue: string, entry: Pick<QueueEntry, "seq" | "messageId">): Promise<boolean>;
   /** The first `limit` entries of a queue by seq, read consistently. */
   headQueueEntries(queue: string, limit: number): Promise<QueueEntry[]>;
   /**

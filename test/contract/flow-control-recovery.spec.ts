@@ -53,6 +53,39 @@ export function flowControlRecoveryContract(name: string, open: OpenCoreFixture)
     );
 
     it(
+      "parks a waiter at another position when another process took its place in the same millisecond",
+      test(async (h) => {
+        const a = h.hold("/a");
+        await publishWith(h, "/a", FLOW);
+        await h.runJobs();
+        await a.sent; // in flight
+        // Another process's waiter (an attempt of a message that has since ended) takes b's position first.
+        const store = h.ctx.store;
+        const put = store.putQueueEntry.bind(store);
+        const taken: number[] = [];
+        store.putQueueEntry = async (queue, entry) => {
+          if (taken.length === 0) {
+            taken.push(entry.seq);
+            expect(await put(queue, { seq: entry.seq, messageId: "msg_elsewhere|0" })).toBe(true);
+          }
+          return put(queue, entry);
+        };
+        try {
+          await publishWith(h, "/b", FLOW);
+          await h.runJobs(); // b waits in the list
+        } finally {
+          store.putQueueEntry = put;
+        }
+        expect(taken).toHaveLength(1);
+        expect((await getFlowControl(h.ctx, "one-at-a-time")).waitListSize).toBe(2);
+        a.respond(answer(200));
+        await h.runJobs();
+        expect(h.delivered).toEqual(["/a", "/b"]);
+        expect((await getFlowControl(h.ctx, "one-at-a-time")).waitListSize).toBe(0);
+      }),
+    );
+
+    it(
       "delivers a message whose worker died holding its slot, once that hold goes stale",
       test(async (h) => {
         const { ctx } = h;

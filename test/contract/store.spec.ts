@@ -523,7 +523,8 @@ export function storeContract(name: string, open: () => Promise<StoreFixture>): 
       "keeps queue entries in seq order with a compare-and-set parked flag",
       withStore(async (store) => {
         const queue = `q-${Date.now()}-${Math.random().toString(36).slice(2)}`;
-        for (const seq of [3, 1, 12, 2]) await store.putQueueEntry(queue, { seq, messageId: `m${seq}` });
+        for (const seq of [3, 1, 12, 2])
+          expect(await store.putQueueEntry(queue, { seq, messageId: `m${seq}` })).toBe(true);
         expect(await store.countQueueEntries(queue)).toBe(4);
         expect(await store.headQueueEntries(queue, 3)).toEqual([
           { seq: 1, messageId: "m1", parked: true },
@@ -546,7 +547,8 @@ export function storeContract(name: string, open: () => Promise<StoreFixture>): 
         expect(await store.setQueueEntryParked(queue, 1, true, 5_000)).toBe(true);
         expect(await store.setQueueEntryParked(queue, 1, true, 5_000)).toBe(false);
         expect((await store.headQueueEntries(queue, 1))[0]?.claimedAt).toBe(at + 10); // parking keeps it
-        await store.putQueueEntry(queue, { seq: 1, messageId: "other" }); // exists: unchanged
+        expect(await store.putQueueEntry(queue, { seq: 1, messageId: "other" })).toBe(false); // exists: unchanged
+        expect(await store.putQueueEntry(queue, { seq: 1, messageId: "m1" })).toBe(true); // its own (a retried put)
         expect((await store.headQueueEntries(queue, 1))[0]).toMatchObject({ messageId: "m1", parked: true });
         await store.deleteQueueEntry(queue, 1);
         expect(await store.setQueueEntryParked(queue, 1, false, 6_000)).toBe(false); // gone

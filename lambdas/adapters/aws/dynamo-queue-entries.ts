@@ -29,8 +29,11 @@ export class DynamoQueueEntries implements QueueEntries {
     return Number(result.Attributes?.n);
   }
 
-  async putQueueEntry(queue: string, entry: Pick<QueueEntry, "seq" | "messageId">): Promise<void> {
-    await this.table.putIfAbsent({ ...queueEntryKey(queue, entry.seq), m: entry.messageId, p: true });
+  async putQueueEntry(queue: string, entry: Pick<QueueEntry, "seq" | "messageId">): Promise<boolean> {
+    // The item returned with a failed condition tells a put whose answer was lost (the SDK's retry finds
+    // it) from another message's entry, without a read.
+    const put = await this.table.putIfAbsentOrOld({ ...queueEntryKey(queue, entry.seq), m: entry.messageId, p: true });
+    return put.made || put.old?.m?.S === entry.messageId;
   }
 
   async headQueueEntries(queue: string, limit: number): Promise<QueueEntry[]> {

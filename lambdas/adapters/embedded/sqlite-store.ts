@@ -453,14 +453,15 @@ export class SqliteStore implements Store {
     return Number(row?.value);
   }
 
-  async putQueueEntry(queue: string, entry: Pick<QueueEntry, "seq" | "messageId">): Promise<void> {
-    this.group.write(() =>
-      this.sql("INSERT OR IGNORE INTO queue_entries (queue, seq, message_id, parked) VALUES (?, ?, ?, 1)").run(
-        queue,
-        entry.seq,
-        entry.messageId,
-      ),
-    );
+  async putQueueEntry(queue: string, entry: Pick<QueueEntry, "seq" | "messageId">): Promise<boolean> {
+    return this.group.write(() => {
+      const { changes } = this.sql(
+        "INSERT OR IGNORE INTO queue_entries (queue, seq, message_id, parked) VALUES (?, ?, ?, 1)",
+      ).run(queue, entry.seq, entry.messageId);
+      if (changes > 0) return true;
+      const held = this.sql("SELECT message_id FROM queue_entries WHERE queue = ? AND seq = ?").get(queue, entry.seq);
+      return held?.message_id === entry.messageId;
+    });
   }
 
   async headQueueEntries(queue: string, limit: number): Promise<QueueEntry[]> {

@@ -52,7 +52,7 @@ async function losingAnswers(base: DynamoDBClient): Promise<{
 }
 
 describe("DynamoStore when an applied write's answer is lost", () => {
-  it("knows its own queue-turn claim and deduplication claim", async () => {
+  it("knows its own queue-turn claim, deduplication claim and queue entry", async () => {
     const aws = await emulators();
     const tableName = uniqueName("lost");
     await createHeraldTable(aws.dynamodb, tableName);
@@ -78,6 +78,11 @@ describe("DynamoStore when an applied write's answer is lost", () => {
     loseNext("PutItem");
     expect(await store.claimDedup("dd", "mine", 1000, 60_000)).toBeUndefined();
     expect(await store.claimDedup("dd", "theirs", 1000, 60_000)).toBe("mine");
+
+    // A wait-list entry whose put's answer was lost: the SDK's retry finds it, and it is this waiter's.
+    loseNext("PutItem");
+    expect(await store.putQueueEntry("fc:k", { seq: 7, messageId: "msg_3|0" })).toBe(true);
+    expect(await store.putQueueEntry("fc:k", { seq: 7, messageId: "msg_4|0" })).toBe(false);
     client.destroy();
   });
 });

@@ -51,6 +51,7 @@ import type { RunningHerald } from "../lambdas/server/embedded-server.ts";
 import { listen, SERVER_OPTIONS } from "../lambdas/server/listen.ts";
 import { FUNCTION_URL, HTTP_API, invokeApi } from "./emulated-api-gateway.ts";
 import { SqsPoller } from "./sqs-poller.ts";
+import { ContainerPool, currentContainer } from "./lambda-containers.ts";
 import {
   propsFromEnv,
   stackSettings,
@@ -244,9 +245,13 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
   }
   const { emulateAws } = await import("../lambdas/handlers/aws-context.ts");
   const { instrument, onStandInRequest, onInvoke } = options;
-  const deploy = (): void =>
+  // A deployment's functions start with no container (the next invocations are cold).
+  let containers = { api: new ContainerPool(), deliver: new ContainerPool() };
+  const deploy = (): void => {
+    containers = { api: new ContainerPool(), deliver: new ContainerPool() };
     emulateAws({
       env: lambdaEnv,
+      container: currentContainer,
       scheduler: onStandInRequest ? observed(scheduler, "Scheduler", onStandInRequest) : scheduler,
       secretsManager: onStandInRequest ? observed(secretsManager, "SecretsManager", onStandInRequest) : secretsManager,
       ...(instrument ? { instrument: (client) => instrument(client, "lambda") } : {}),
@@ -258,20 +263,22 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
         return readConsoleAssets(dir);
       },
     });
+  };
   deploy();
   instrument?.(sqs, "platform");
   const api = await import("../lambdas/handlers/api.ts");
   const deliver = await import("../lambdas/handlers/deliver.ts");
-  const timed = async <T>(fn: "api" | "deliver", run: () => Promise<T>, path?: string): Promise<T> => {
-    if (!onInvoke) return run();
-    const invocation: Invocation = path === undefined ? { fn } : { fn, path };
-    const start = performance.now();
-    try {
-      return await invocationScope.run(invocation, run);
-    } finally {
-      onInvoke(fn, performance.now() - start, invocation);
-    }
-  };
+  const timed = <T>(fn: "api" | "deliver", run: () => Promise<T>, path?: string): Promise<T> =>
+    containers[fn].run(async () => {
+      if (!onInvoke) return run();
+      const invocation: Invocation = path === undefined ? { fn } : { fn, path };
+      const start = performance.now();
+      try {
+        return await invocationScope.run(invocation, run);
+      } finally {
+        onInvoke(fn, performance.now() - start, invocation);
+      }
+    });
 
   const invokeApiLambda = (event: APIGatewayProxyEventV2) =>
     timed("api", () => api.handler(event, lambdaContext("herald-api", stack.api)), event.rawPath);

@@ -32,6 +32,13 @@ export interface Emulation {
   instrument?: (client: DynamoDBClient | SQSClient | S3Client) => void;
   /** Where the console's files come from instead of the bundle's `console/` directory. */
   consoleAssets?: ConsoleAssetSource;
+  /**
+   * The Lambda container the calling invocation runs in. Lambda runs concurrent invocations in separate
+   * containers, each with its own memory; the emulation runs them in one process, so each container it
+   * models gets its own context (and with it, its store's per-process state: group commits, flow-control
+   * hand-overs, the buffered log page).
+   */
+  container: () => object | undefined;
 }
 
 let emulation: Emulation | undefined;
@@ -43,10 +50,13 @@ interface AwsContext {
 }
 
 let cached: AwsContext | undefined;
+/** Emulated: each modelled container's context. */
+let containers = new WeakMap<object, AwsContext>();
 
 export function emulateAws(next: Emulation | undefined): void {
   emulation = next;
   cached = undefined;
+  containers = new WeakMap();
 }
 
 /** Client settings: on Lambda the defaults; in emulation the endpoints and credentials of the emulators. */
@@ -79,8 +89,17 @@ function required(env: Env, name: string): string {
   return value;
 }
 
+/** The calling container's context, built on its first invocation (a cold start). */
 export function awsContext(): AwsContext {
-  if (cached) return cached;
+  if (!emulation) return (cached ??= containerContext());
+  const container = emulation.container();
+  if (!container) throw new Error("emulated AWS: an invocation outside a container");
+  let context = containers.get(container);
+  if (!context) containers.set(container, (context = containerContext()));
+  return context;
+}
+
+function containerContext(): AwsContext {
   const env = emulation?.env ?? process.env;
   const config = configFromEnv(env, "public"); // on AWS non-public destinations are refused unless configured
   const clock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
@@ -136,6 +155,5 @@ export function awsContext(): AwsContext {
       emulation?.consoleAssets ?? (() => readConsoleAssets(`${env.LAMBDA_TASK_ROOT ?? "."}/console`)),
     ),
   };
-  cached = { context, dispatcher, store };
-  return cached;
+  return { context, dispatcher, store };
 }

@@ -2,7 +2,7 @@
 // `rate` attempts started per `period`, across every delivery worker — the state is one small record in
 // the Store, changed by compare-and-set. An attempt that may not start waits: for the next rate period,
 // or (parallelism, pause) as an entry in the key's wait list, woken when an attempt ends or on resume.
-import type { DeliveryJob } from "../ports.ts";
+import type { DeliveryJob, QueueEntry } from "../ports.ts";
 import type { HeraldContext } from "./context.ts";
 import { parseDuration } from "./duration.ts";
 import { processState } from "./process-state.ts";
@@ -261,7 +261,9 @@ const POSITION_TRIES = 5;
 
 /**
  * Ends attempt `job`'s hold on a slot and wakes a waiter. An attempt of this process waiting for the
- * slot takes it over in the same write — unless the key's wait list has entries: they were first.
+ * slot takes it over in the same write, ahead of the key's wait list: waking an entry instead sent the
+ * run waiting here to the list too, and under a burst every attempt of the key went through the list
+ * (architecture §15). The process's last release, with no run waiting here, wakes the list.
  */
 export async function releaseFlowSlot(ctx: HeraldContext, key: string, job: DeliveryJob): Promise<void> {
   const holder = holderOf(job);
@@ -290,8 +292,7 @@ async function releaseOrHandOver(
   holder: string,
   waiter: LocalWaiter | undefined,
 ): Promise<boolean> {
-  // Entries in the wait list were first.
-  const handing = waiter !== undefined && (await ctx.store.headQueueEntries(waitList(key), 1)).length === 0;
+  const handing = waiter !== undefined;
   let handed = false;
   await updateRecord<FlowControlState>(ctx, "flowControl", key, (current) => {
     handed = false;
@@ -368,12 +369,13 @@ async function wakeWaitersOnce(ctx: HeraldContext, key: string): Promise<void> {
   const free = state.parallelismMax > 0 ? state.parallelismMax - inFlight : 100;
   const list = waitList(key);
   let woken = 0;
-  while (woken < free) {
-    const entries = await ctx.store.headQueueEntries(list, free - woken);
-    if (entries.length === 0) return;
+  // Entries other wakers hold are skipped: look past them, further each round.
+  for (let limit = free; woken < free; limit *= 2) {
+    const entries = await ctx.store.headQueueEntries(list, limit);
     for (const entry of entries) {
-      // Dispatch, then drop the entry. Two wakers (or a crash in between) may give a waiter two jobs:
-      // the second finds the first holding its slot, or the attempt settled, and does nothing.
+      if (woken >= free) return;
+      if (!(await claimWaiter(ctx, list, entry, now))) continue;
+      // Claimed, dispatched, then dropped: a crash in between leaves the claim, given again once old.
       const waiter = parseWaiter(entry.messageId);
       const stored = await ctx.store.getMessage(waiter.messageId);
       const state = stored?.status.state;
@@ -388,7 +390,24 @@ async function wakeWaitersOnce(ctx: HeraldContext, key: string): Promise<void> {
       }
       await ctx.store.deleteQueueEntry(list, entry.seq);
     }
+    if (entries.length < limit) return;
   }
+}
+
+/** How long a waker may hold a waiter between its claim and the entry's deletion before it counts as lost. */
+const WAITER_CLAIM_LOST_MS = 60_000;
+
+/**
+ * Claims a waiter for this waker (a compare-and-set on the entry's parked flag): wakers of other processes
+ * — other Lambda containers, which do not share the per-process wake-up — read the same head of the list,
+ * and without the claim gave its waiters a job each. A duplicate job then found the first holding its
+ * slot and came back when that hold could be stale (minutes later), or joined the list again. A claim
+ * whose waker died before dropping the entry is taken over once it is old.
+ */
+async function claimWaiter(ctx: HeraldContext, list: string, entry: QueueEntry, now: number): Promise<boolean> {
+  if (entry.parked) return ctx.store.setQueueEntryParked(list, entry.seq, false, now);
+  const claimedAt = entry.claimedAt ?? 0;
+  return now - claimedAt >= WAITER_CLAIM_LOST_MS && ctx.store.reclaimQueueEntry(list, entry.seq, claimedAt, now);
 }
 
 // ---- the /v2/flowControl API ---------------------------------------------------------------------

@@ -3,6 +3,7 @@
 // test/contract/{sqlite,aws}.contract.test.ts.
 import { describe, expect, it } from "vitest";
 import { cancelMessage } from "../../lambdas/core/cancel.ts";
+import { sweep } from "../../lambdas/core/sweep.ts";
 import {
   acquireFlowSlot,
   getFlowControl,
@@ -79,6 +80,45 @@ export function flowControlRecoveryContract(name: string, open: OpenCoreFixture)
         expect(taken).toHaveLength(1);
         expect((await getFlowControl(h.ctx, "one-at-a-time")).waitListSize).toBe(2);
         a.respond(answer(200));
+        await h.runJobs();
+        expect(h.delivered).toEqual(["/a", "/b"]);
+        expect((await getFlowControl(h.ctx, "one-at-a-time")).waitListSize).toBe(0);
+      }),
+    );
+
+    it(
+      "gives a waiter no second job when another process's waker claimed it, and takes over a claim whose waker died",
+      test(async (h) => {
+        const a = h.hold("/a");
+        await publishWith(h, "/a", FLOW);
+        await h.runJobs();
+        await a.sent; // in flight
+        await publishWith(h, "/b", FLOW);
+        await h.runJobs(); // b waits in the list
+        // Another process's waker claims b's entry just before this one does, and dies before dispatching.
+        const store = h.ctx.store;
+        const claim = store.setQueueEntryParked.bind(store);
+        let claimedElsewhere = 0;
+        store.setQueueEntryParked = async (queue, seq, parked, now) => {
+          if (queue.startsWith("fc:") && !parked && claimedElsewhere === 0) {
+            claimedElsewhere++;
+            expect(await claim(queue, seq, false, now)).toBe(true);
+          }
+          return claim(queue, seq, parked, now);
+        };
+        try {
+          a.respond(answer(200));
+          await h.runJobs(); // a's release woke the list: b was claimed elsewhere, so no job here
+        } finally {
+          store.setQueueEntryParked = claim;
+        }
+        expect(claimedElsewhere).toBe(1);
+        expect(h.delivered).toEqual(["/a"]);
+        expect(h.jobs).toHaveLength(0);
+        expect((await getFlowControl(h.ctx, "one-at-a-time")).waitListSize).toBe(1);
+        // A minute later the claim counts as lost: the sweep's wake-up takes it over, once.
+        h.advance(61_000);
+        await sweep(h.ctx);
         await h.runJobs();
         expect(h.delivered).toEqual(["/a", "/b"]);
         expect((await getFlowControl(h.ctx, "one-at-a-time")).waitListSize).toBe(0);
@@ -260,7 +300,7 @@ export function flowControlRecoveryContract(name: string, open: OpenCoreFixture)
     );
 
     it(
-      "lets the wait list go first: a run waiting in the process then joins the list behind it",
+      "hands the slot over in the process even with entries in the wait list, which the process's last release wakes",
       test(async (h) => {
         const [a, c, b] = (await jobsOf(h, "/first-a", "/first-c", "/first-b")) as [
           DeliveryJob,
@@ -268,6 +308,7 @@ export function flowControlRecoveryContract(name: string, open: OpenCoreFixture)
           DeliveryJob,
         ];
         const heldA = h.hold("/first-a");
+        const heldB = h.hold("/first-b");
         const runA = h.deliver(a, waitAMinute);
         await heldA.sent;
         expect(await h.deliver(c)).toBe("waiting"); // in the list (a run of another process)
@@ -275,13 +316,16 @@ export function flowControlRecoveryContract(name: string, open: OpenCoreFixture)
         await waitingInProcess(h, 1);
         heldA.respond(answer(200));
         expect(await runA).toBe("delivered");
-        expect(await runB).toBe("waiting"); // it did not take the slot over: it joined the list behind c
-        expect(h.jobs.map((job) => job.messageId)).toContain(c.messageId); // the release woke c
+        await heldB.sent; // b took a's slot over, ahead of c's entry
+        expect(h.jobs).toHaveLength(0); // c was not woken: no slot came free
+        expect(await getFlowControl(h.ctx, "one-at-a-time")).toMatchObject({ parallelismCount: 1, waitListSize: 1 });
+        heldB.respond(answer(200));
+        expect(await runB).toBe("delivered");
+        expect(h.jobs.map((job) => job.messageId)).toEqual([c.messageId]); // b's release, the last here, woke c
         await h.runJobs();
-        // (Woken jobs race for the slot, so c and b may run in either order.)
-        expect(h.delivered.slice(0, 1)).toEqual(["/first-a"]);
-        expect([...h.delivered].sort()).toEqual(["/first-a", "/first-b", "/first-c"]);
+        expect(h.delivered).toEqual(["/first-a", "/first-b", "/first-c"]);
         expect(slotWaitersInProcess(h.ctx, "one-at-a-time")).toBe(0);
+        expect(await getFlowControl(h.ctx, "one-at-a-time")).toMatchObject({ parallelismCount: 0, waitListSize: 0 });
       }),
     );
   });

@@ -2,6 +2,7 @@
 // `rate` attempts started per `period`, across every delivery worker — the state is one small record in
 // the Store, changed by compare-and-set. An attempt that may not start waits: for the next rate period,
 // or (parallelism, pause) as an entry in the key's wait list, woken when an attempt ends or on resume.
+import { randomInt } from "node:crypto";
 import type { DeliveryJob, QueueEntry } from "../ports.ts";
 import type { HeraldContext } from "./context.ts";
 import { parseDuration } from "./duration.ts";
@@ -369,9 +370,10 @@ async function wakeWaitersOnce(ctx: HeraldContext, key: string): Promise<void> {
   const free = state.parallelismMax > 0 ? state.parallelismMax - inFlight : 100;
   const list = waitList(key);
   let woken = 0;
-  // Entries other wakers hold are skipped: look past them, further each round.
-  for (let limit = free; woken < free; limit *= 2) {
-    const entries = await ctx.store.headQueueEntries(list, limit);
+  // Wakers of other containers read the same head at the same time: each claims its entries in an order
+  // of its own among the first few (a lost claim is a billed write), further on if others hold them.
+  for (let limit = Math.max(free * WAKE_SPREAD, WAKE_SPREAD); woken < free; limit *= 2) {
+    const entries = shuffled(await ctx.store.headQueueEntries(list, limit));
     for (const entry of entries) {
       if (woken >= free) return;
       if (!(await claimWaiter(ctx, list, entry, now))) continue;
@@ -392,6 +394,18 @@ async function wakeWaitersOnce(ctx: HeraldContext, key: string): Promise<void> {
     }
     if (entries.length < limit) return;
   }
+}
+
+/** Entries per free slot a waker chooses among. Waking order is no promise (wait-list-position.ts). */
+const WAKE_SPREAD = 4;
+
+/** The entries in a random order (Fisher–Yates). */
+function shuffled<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [items[i], items[j]] = [items[j] as T, items[i] as T];
+  }
+  return items;
 }
 
 /** How long a waker may hold a waiter between its claim and the entry's deletion before it counts as lost. */

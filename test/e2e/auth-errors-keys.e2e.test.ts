@@ -105,6 +105,18 @@ describeEachMode("auth, errors and keys", (mode) => {
       await expectJsonError(await publish({}, "no-such-group"), 404);
     });
 
+    it("refuses event and run ids over 256 bytes (they are key prefixes on DynamoDB), and takes 256", async () => {
+      const euros = encodeURIComponent("€".repeat(86)); // 86 characters, 258 bytes: the router's cap is 256 characters
+      const notify = (path: string): Promise<Response> => setup.herald.api(`/v2/notify/${path}`, { method: "POST" });
+      expect(await expectJsonError(await notify(euros), 400)).toMatch(/at most 256 bytes/);
+      expect(await expectJsonError(await notify(`run/${euros}`), 400)).toMatch(/at most 256 bytes/);
+      expect(await expectJsonError(await notify(`${"r".repeat(257)}/event`), 400)).toMatch(/at most 256 bytes/);
+      expect(await expectJsonError(await setup.herald.api(`/v2/waiters/${euros}`), 400)).toMatch(/at most 256/);
+      const longest = await notify(`${"r".repeat(256)}/${"e".repeat(256)}`);
+      expect(longest.status).toBe(200);
+      expect(await longest.json()).toEqual([]);
+    });
+
     it("answers 413 for a body over 1 MiB, before reading it, and keeps serving", async () => {
       const big = Buffer.alloc(1024 * 1024 + 1, "a");
       const res = await setup.herald.api(`/v2/publish/${setup.sink.url}/big`, { method: "POST", body: big });
@@ -165,7 +177,16 @@ describeEachMode("auth, errors and keys", (mode) => {
       const oldReceiver = new Receiver({ currentSigningKey: before.current, nextSigningKey: before.next });
       await expect(oldReceiver.verify({ signature, body: "signed" })).resolves.toBe(true);
       const onlyOldCurrent = new Receiver({ currentSigningKey: before.current, nextSigningKey: before.current });
-      await expect(onlyOldCurrent.verify({ signature, body: "signed" })).rejects.toThrow();
+      const onlyNewCurrent = new Receiver({ currentSigningKey: rotated.current, nextSigningKey: rotated.current });
+      if (mode === "local") {
+        await expect(onlyOldCurrent.verify({ signature, body: "signed" })).rejects.toThrow();
+      } else {
+        // On AWS each Lambda container caches the secret for a minute (README, docs/qstash-api.md §17): a delivery container
+        // other than the API container that rotated may still sign with the old current key in that minute.
+        const signedWithOld = await onlyOldCurrent.verify({ signature, body: "signed" }).catch(() => false);
+        const signedWithNew = await onlyNewCurrent.verify({ signature, body: "signed" }).catch(() => false);
+        expect([signedWithOld, signedWithNew]).toContain(true);
+      }
     });
   });
 });

@@ -8,7 +8,7 @@ import type { HeraldContext } from "./context.ts";
 import { parseDuration } from "./duration.ts";
 import { badRequest, HttpError } from "./errors.ts";
 import type { IncomingHeaders } from "./headers.ts";
-import { derivedMessageId } from "./ids.ts";
+import { derivedMessageId, MAX_ID_LENGTH } from "./ids.ts";
 import { parseJsonBody } from "./json-body.ts";
 import type { Message } from "./message.ts";
 import { acceptLinked, planPublish } from "./publish.ts";
@@ -61,6 +61,13 @@ export const MAX_PENDING_EVENT_BYTES = 256 * 1024;
 
 const WEBHOOK_STEP = "WaitForWebhook";
 
+/** Event and run ids become key prefixes (DynamoDB sort keys hold at most 1024 bytes): capped like other ids. */
+function checkIds(...ids: (string | undefined)[]): void {
+  const encoder = new TextEncoder();
+  const long = ids.find((id) => id !== undefined && encoder.encode(id).byteLength > MAX_ID_LENGTH);
+  if (long !== undefined) throw badRequest(`an event or run id has at most ${MAX_ID_LENGTH} bytes`);
+}
+
 const waiterName = (eventId: string, runId: string, step: WaitStep): string =>
   `${eventId}/${runId}/${step.targetStep ?? 0}-${step.stepId ?? 0}`;
 
@@ -104,6 +111,7 @@ export async function waitForEvent(
   headers: IncomingHeaders,
   body: Uint8Array,
 ): Promise<void> {
+  checkIds(eventId);
   const parsed = parseJsonBody(body, "wait body must be JSON");
   if (!isObject(parsed)) throw badRequest("wait body must be a JSON object");
   const request = parsed as {
@@ -139,16 +147,10 @@ export async function waitForEvent(
     createdAt: now,
     timeoutMessageId: await derivedMessageId(now, `${name}/timeout`),
   };
-  const pending = await ctx.store.getRecord<PendingEvent>(EVENT, `${runId}/${eventId}`);
-  // A webhook's call resumes only a waitForWebhook: its URL must not be a way to send other events.
-  if (pending && (!pending.value.webhook || step.stepType === WEBHOOK_STEP)) {
-    // Notified before it waited: resume now with that event, once.
-    if (await ctx.store.deleteRecord(EVENT, `${runId}/${eventId}`, pending.version)) {
-      await publishResult(ctx, { ...waiter, createdAt: pending.value.createdAt }, pending.value.data, "lookback");
-    }
-    return;
-  }
   if (!(await ctx.store.putRecord(WAITER, name, waiter, undefined))) return; // the same wait again
+  // Looked for after the waiter is stored, so a notify that stores its event at the same time sees the
+  // waiter when it looks again (notify): one of the two always finds the other.
+  if (await resumeWithPendingEvent(ctx, waiter)) return;
   // The timeout: a delayed message that resumes the run only if it wins the waiter when it comes due.
   const plan = await planPublish(
     ctx,
@@ -172,6 +174,23 @@ export async function waitForEvent(
   };
   message.maxRetries = run.value.settings.maxRetries;
   await acceptMessage(ctx, message);
+}
+
+/**
+ * Notified before it waited (lookback): takes the event kept for this run and resumes the run with it, once.
+ * True when the event was there; the waiter is then gone, and the wait needs no timeout.
+ */
+async function resumeWithPendingEvent(ctx: HeraldContext, waiter: Waiter): Promise<boolean> {
+  const key = `${waiter.runId}/${waiter.eventId}`;
+  const pending = await ctx.store.getRecord<PendingEvent>(EVENT, key);
+  if (!pending || !eligible(waiter, pending.value)) return false;
+  // The event first (a notify looking again may take it for this waiter), then the waiter.
+  if (!(await ctx.store.deleteRecord(EVENT, key, pending.version))) return false;
+  if (await claimWaiter(ctx, waiter.name, "lookback")) {
+    await publishResult(ctx, { ...waiter, createdAt: pending.value.createdAt }, pending.value.data, "lookback");
+  }
+  await ctx.store.deleteRecord(WAITER, waiter.name);
+  return true;
 }
 
 /** Publishes the step that resumes a waiting run with the event's data (base64 in `out`). */
@@ -204,6 +223,7 @@ async function waitersOf(ctx: HeraldContext, eventId: string, runId?: string): P
 
 /** `GET /v2/waiters/{eventId}`. */
 export async function listWaiters(ctx: HeraldContext, eventId: string) {
+  checkIds(eventId);
   return (await waitersOf(ctx, eventId)).map(waiterView);
 }
 
@@ -230,25 +250,8 @@ export async function notify(
   runId?: string,
   options: { webhook?: boolean } = {},
 ) {
-  const answers: { waiter: ReturnType<typeof waiterView>; messageId: string; error: string }[] = [];
-  for (const waiter of await waitersOf(ctx, eventId, runId)) {
-    if (options.webhook && waiter.step.stepType !== WEBHOOK_STEP) continue;
-    // Checked before the waiter is taken: a result too large to publish must not leave the run waiting.
-    const size = resultBody(waiter, { out: toBase64(new TextEncoder().encode(data)), timedOut: false }).byteLength;
-    if (size > ctx.config.maxBodyBytes) {
-      throw new HttpError(
-        413,
-        `event data too large: the resuming step would be ${size} bytes, over the message limit`,
-      );
-    }
-    if (!(await claimWaiter(ctx, waiter.name, "notify"))) continue; // the timeout won
-    const messageId = await publishResult(ctx, waiter, data, "notify");
-    await cancelMessage(ctx, waiter.timeoutMessageId).catch((error: unknown) => {
-      if (!(error instanceof HttpError)) throw error; // already attempted: it will find the waiter taken
-    });
-    await ctx.store.deleteRecord(WAITER, waiter.name);
-    answers.push({ waiter: waiterView(waiter), messageId, error: "" });
-  }
+  checkIds(eventId, runId);
+  const answers = await resumeWaiters(ctx, await waitersOf(ctx, eventId, runId), data, options);
   if (answers.length === 0 && runId !== undefined) {
     const run = await getRun(ctx, runId);
     if (run?.value.state === "RUN_STARTED") {
@@ -264,8 +267,47 @@ export async function notify(
       };
       // Kept for the run's later wait, at most as long as a wait lasts by default, plus the retention.
       const expiresAt = pending.createdAt + DEFAULT_TIMEOUT_SEC * 1000 + ctx.config.retentionMs;
-      await ctx.store.putRecord(EVENT, `${runId}/${eventId}`, pending, undefined, { expiresAt });
+      const key = `${runId}/${eventId}`;
+      await ctx.store.putRecord(EVENT, key, pending, undefined, { expiresAt });
+      // Looked for again now the event is stored: a wait that stored its waiter after this notify listed
+      // none may have read for the event before it was here (waitForEvent looks after it stores its
+      // waiter). Whichever of the two deletes the event resumes the run with it.
+      const late = await waitersOf(ctx, eventId, runId);
+      if (late.some((waiter) => eligible(waiter, options))) {
+        const stored = await ctx.store.getRecord<PendingEvent>(EVENT, key);
+        if (stored && (await ctx.store.deleteRecord(EVENT, key, stored.version))) {
+          answers.push(...(await resumeWaiters(ctx, late, stored.value.data, options)));
+        }
+      }
     }
+  }
+  return answers;
+}
+
+/** A webhook's call resumes only a waitForWebhook: its URL must not be a way to send other events. */
+const eligible = (waiter: Pick<Waiter, "step">, event: { webhook?: boolean }): boolean =>
+  !event.webhook || waiter.step.stepType === WEBHOOK_STEP;
+
+/** Resumes each waiter it takes (from a timeout that would race it) with the event's data. */
+async function resumeWaiters(ctx: HeraldContext, waiters: Waiter[], data: string, event: { webhook?: boolean }) {
+  const answers: { waiter: ReturnType<typeof waiterView>; messageId: string; error: string }[] = [];
+  for (const waiter of waiters) {
+    if (!eligible(waiter, event)) continue;
+    // Checked before the waiter is taken: a result too large to publish must not leave the run waiting.
+    const size = resultBody(waiter, { out: toBase64(new TextEncoder().encode(data)), timedOut: false }).byteLength;
+    if (size > ctx.config.maxBodyBytes) {
+      throw new HttpError(
+        413,
+        `event data too large: the resuming step would be ${size} bytes, over the message limit`,
+      );
+    }
+    if (!(await claimWaiter(ctx, waiter.name, "notify"))) continue; // the timeout won
+    const messageId = await publishResult(ctx, waiter, data, "notify");
+    await cancelMessage(ctx, waiter.timeoutMessageId).catch((error: unknown) => {
+      if (!(error instanceof HttpError)) throw error; // already attempted, or not accepted yet: it finds the waiter taken
+    });
+    await ctx.store.deleteRecord(WAITER, waiter.name);
+    answers.push({ waiter: waiterView(waiter), messageId, error: "" });
   }
   return answers;
 }

@@ -16,6 +16,7 @@ import { queueRecoveryContract } from "./queue-recovery.spec.ts";
 import { scheduleFiringsContract } from "./schedule-firings.spec.ts";
 import { storeContract } from "./store.spec.ts";
 import { sweepContract } from "./sweep.spec.ts";
+import { workflowEventsContract } from "./workflow-events.spec.ts";
 import { workflowStepsContract } from "./workflow-steps.spec.ts";
 
 const emulators = useAwsEmulators();
@@ -62,4 +63,5 @@ for (const deferEvents of [false, true]) {
   queueLanesContract(name, onClock);
   flowControlRecoveryContract(name, onClock);
   carriedMessagesContract(name, onClock);
+  workflowEventsContract(name, onClock);
 }

@@ -14,6 +14,7 @@ import { queueRecoveryContract } from "./queue-recovery.spec.ts";
 import { scheduleFiringsContract } from "./schedule-firings.spec.ts";
 import { storeContract } from "./store.spec.ts";
 import { sweepContract } from "./sweep.spec.ts";
+import { workflowEventsContract } from "./workflow-events.spec.ts";
 import { workflowStepsContract } from "./workflow-steps.spec.ts";
 
 async function openSqlite(): Promise<CoreFixture> {
@@ -37,6 +38,7 @@ queueLanesContract("SQLite", openSqlite);
 flowControlRecoveryContract("SQLite", openSqlite);
 carriedMessagesContract("SQLite", openSqlite);
 workflowStepsContract("SQLite", openSqlite);
+workflowEventsContract("SQLite", openSqlite);
 
 dispatcherContract("SQLite job queue", async () => {
   const dir = tempDir();

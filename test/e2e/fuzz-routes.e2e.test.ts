@@ -645,7 +645,12 @@ describeEachMode("fuzzing every route of the real server", (mode) => {
         await expectAlive(herald, requests.map(describeRequest).join("\n"));
         requests.forEach((request, i) => {
           const response = responses[i] as RawResponse;
-          checkResponse(mode, request, response);
+          try {
+            checkResponse(mode, request, response);
+          } catch (error) {
+            // The server's own log says why it answered 5xx.
+            throw new Error(`${(error as Error).message}\nserver log (tail):\n${herald.output().slice(-6000)}`);
+          }
           if (
             request.method === "POST" &&
             (response.status ?? 0) < 300 &&

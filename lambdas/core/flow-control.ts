@@ -378,19 +378,28 @@ async function wakeWaitersOnce(ctx: HeraldContext, key: string): Promise<void> {
       if (woken >= free) return;
       if (!(await claimWaiter(ctx, list, entry, now))) continue;
       // Claimed, dispatched, then dropped: a crash in between leaves the claim, given again once old.
-      const waiter = parseWaiter(entry.messageId);
-      const stored = await ctx.store.getMessage(waiter.messageId);
-      const state = stored?.status.state;
-      const recorded = stored?.status.retried ?? -1;
-      // An entry from before entries named their attempt (-1) waits for the recorded one. The job of the
-      // next attempt may wait before the status records the previous attempt's failure: it is current too.
-      const job = waiter.retried < 0 ? { ...waiter, retried: recorded } : waiter;
-      const current = stored !== undefined && (job.retried === recorded || job.retried === recorded + 1);
-      if (current && (state === "CREATED" || state === "RETRY" || state === "CANCEL_REQUESTED")) {
-        await ctx.dispatcher.dispatch(job, now);
-        if (state !== "CANCEL_REQUESTED") woken++;
+      let dispatched = false;
+      try {
+        const waiter = parseWaiter(entry.messageId);
+        const stored = await ctx.store.getMessage(waiter.messageId);
+        const state = stored?.status.state;
+        const recorded = stored?.status.retried ?? -1;
+        // An entry from before entries named their attempt (-1) waits for the recorded one. The job of the
+        // next attempt may wait before the status records the previous attempt's failure: it is current too.
+        const job = waiter.retried < 0 ? { ...waiter, retried: recorded } : waiter;
+        const current = stored !== undefined && (job.retried === recorded || job.retried === recorded + 1);
+        if (current && (state === "CREATED" || state === "RETRY" || state === "CANCEL_REQUESTED")) {
+          await ctx.dispatcher.dispatch(job, now);
+          dispatched = true;
+          if (state !== "CANCEL_REQUESTED") woken++;
+        }
+        await ctx.store.deleteQueueEntry(list, entry.seq);
+      } catch (error) {
+        // No job went out (a read or the send failed): parked again, the next wake-up gives it one, not
+        // the one a minute on that takes over a lost claim. Best effort: the error is what is reported.
+        if (!dispatched) await ctx.store.setQueueEntryParked(list, entry.seq, true, now).catch(() => false);
+        throw error;
       }
-      await ctx.store.deleteQueueEntry(list, entry.seq);
     }
     if (entries.length < limit) return;
   }

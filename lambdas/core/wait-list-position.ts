@@ -1,7 +1,7 @@
 // A flow-control waiter's place in its key's wait list, taken from the clock instead of a counter: a
 // counter is a DynamoDB UpdateItem per waiter ($0.625 per million waiters on demand) for an order no one
-// is promised — QStash's flow control limits how many attempts run, not which waiter goes next. Waiters
-// are woken roughly in the order they parked; within a process exactly so.
+// is promised — QStash's flow control limits how many attempts run, not which waiter goes next. A waker
+// takes waiters from near the head of the list, in an order of its own (flow-control.ts, WAKE_SPREAD).
 import { randomInt } from "node:crypto";
 
 /** Positions count from here: 15 digits (the entries' sort key, dynamo-queue-entries.ts) last until 2056. */

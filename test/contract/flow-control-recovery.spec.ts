@@ -126,6 +126,30 @@ export function flowControlRecoveryContract(name: string, open: OpenCoreFixture)
     );
 
     it(
+      "parks a waiter again when its waker could not send its job, so the next wake-up gives it one at once",
+      test(async (h) => {
+        const a = h.hold("/a");
+        await publishWith(h, "/a", FLOW);
+        await h.runJobs();
+        await a.sent; // in flight
+        const b = await publishWith(h, "/b", FLOW);
+        await h.runJobs(); // b waits in the list
+        // a's release wakes b: the waker claims b's entry, and SQS refuses b's job.
+        h.failNextDispatch(b);
+        a.respond(answer(200));
+        await expect(h.runJobs()).rejects.toThrow(/SQS answered 503/);
+        expect(h.delivered).toEqual(["/a"]);
+        expect((await getFlowControl(h.ctx, "one-at-a-time")).waitListSize).toBe(1);
+        // The next wake-up (here the sweep's, a second later) finds b parked, not held by a failed claim.
+        h.advance(1_000);
+        await sweep(h.ctx);
+        await h.runJobs();
+        expect(h.delivered).toEqual(["/a", "/b"]);
+        expect((await getFlowControl(h.ctx, "one-at-a-time")).waitListSize).toBe(0);
+      }),
+    );
+
+    it(
       "delivers a message whose worker died holding its slot, once that hold goes stale",
       test(async (h) => {
         const { ctx } = h;

@@ -272,8 +272,9 @@ export async function releaseFlowSlot(ctx: HeraldContext, key: string, job: Deli
   // Only a slot held here is handed over to a run waiting here.
   const waiter = holds.delete(holder) ? waiters.shift() : undefined;
   let handedOver = false;
+  let roomLeft = false;
   try {
-    handedOver = await releaseOrHandOver(ctx, key, holder, waiter);
+    ({ handedOver, roomLeft } = await releaseOrHandOver(ctx, key, holder, waiter));
   } finally {
     // A waiter not given the slot (another was first, or the write failed) joins the wait list.
     if (waiter && handedOver) holds.add(waiter.holder);
@@ -282,34 +283,41 @@ export async function releaseFlowSlot(ctx: HeraldContext, key: string, job: Deli
     if (holds.size === 0) for (const other of waiters.splice(0)) other.handOver(false);
     pruneLocal(ctx, key);
   }
-  // The freed slot was taken again: no one else can go.
-  if (!handedOver) await wakeWaiters(ctx, key);
+  // The freed slot was taken again: no one else can go, unless the hand-over dropped stale holds too.
+  if (!handedOver || roomLeft) await wakeWaiters(ctx, key);
 }
 
-/** Frees `holder`'s slot, or gives it to `waiter` in the same write: true when it did. */
+/**
+ * Frees `holder`'s slot, or gives it to `waiter` in the same write (`handedOver`). `roomLeft`: slots are
+ * still free after the hand-over (it dropped stale holds, or parallelism was raised), for the wait list.
+ */
 async function releaseOrHandOver(
   ctx: HeraldContext,
   key: string,
   holder: string,
   waiter: LocalWaiter | undefined,
-): Promise<boolean> {
+): Promise<{ handedOver: boolean; roomLeft: boolean }> {
   const handing = waiter !== undefined;
-  let handed = false;
+  let handedOver = false;
+  let roomLeft = false;
   await updateRecord<FlowControlState>(ctx, "flowControl", key, (current) => {
-    handed = false;
+    handedOver = false;
+    roomLeft = false;
     if (!current) return undefined;
     const { [holder]: released, ...holders } = current.holders;
     const freed = released === undefined ? current : { ...current, holders };
     if (handing) {
       const decided = admit(freed, waiter.holder, ctx.clock.now(), staleAfterMs(ctx));
       if (decided.next) {
-        handed = true;
+        handedOver = true;
+        const max = decided.next.parallelismMax;
+        roomLeft = max > 0 && Object.keys(decided.next.holders).length < max;
         return decided.next;
       }
     }
     return released === undefined ? undefined : freed;
   });
-  return handed;
+  return { handedOver, roomLeft };
 }
 
 /**

@@ -324,6 +324,41 @@ export function flowControlRecoveryContract(name: string, open: OpenCoreFixture)
     );
 
     it(
+      "wakes the wait list when a hand-over also dropped a stale hold, so the slot that frees does not idle",
+      test(async (h) => {
+        const key = "two-at-a-time";
+        const two = { "Upstash-Flow-Control-Key": key, "Upstash-Flow-Control-Value": "parallelism=2" };
+        const orphan = await publishWith(h, "/orphan", { ...two, "Upstash-Delay": "1h" });
+        h.jobs.splice(0);
+        // A worker took a slot and died; its hold goes stale a minute past the longest attempt.
+        expect(await acquireFlowSlot(h.ctx, key, { messageId: orphan, retried: 0 })).toEqual({ admitted: true });
+        h.advance(h.ctx.config.maxTimeoutSec * 1000 + 30_000);
+        for (const path of ["/two-a", "/two-b", "/two-c"]) await publishWith(h, path, two);
+        const [a, b, c] = h.jobs.splice(0) as [DeliveryJob, DeliveryJob, DeliveryJob];
+        const heldA = h.hold("/two-a");
+        const heldB = h.hold("/two-b");
+        const runA = h.deliver(a, waitAMinute);
+        await heldA.sent; // a and the orphan hold both slots
+        expect(await h.deliver(c)).toBe("waiting"); // in the list (a run of another process)
+        const runB = h.deliver(b, waitAMinute);
+        const deadline = Date.now() + 5000;
+        while (slotWaitersInProcess(h.ctx, key) !== 1) {
+          if (Date.now() > deadline) throw new Error("expected b to wait in the process");
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        h.advance(31_000); // the orphan's hold is stale now
+        heldA.respond(answer(200));
+        expect(await runA).toBe("delivered");
+        await heldB.sent; // b took a's slot over; the orphan's stale hold was dropped in the same write
+        expect(h.jobs.map((job) => job.messageId)).toEqual([c.messageId]); // so c was woken for the other slot
+        heldB.respond(answer(200));
+        expect(await runB).toBe("delivered");
+        await h.runJobs();
+        expect(deliveredTo(h, "/two-c")).toHaveLength(1);
+      }),
+    );
+
+    it(
       "hands the slot over in the process even with entries in the wait list, which the process's last release wakes",
       test(async (h) => {
         const [a, c, b] = (await jobsOf(h, "/first-a", "/first-c", "/first-b")) as [

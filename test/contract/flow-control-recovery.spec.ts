@@ -19,6 +19,7 @@ import {
   publishTo,
   withLocalSettings,
   type CoreHarness,
+  type HeldAttempt,
   type OpenCoreFixture,
 } from "../support/core-harness.ts";
 
@@ -26,6 +27,15 @@ const FLOW = { "Upstash-Flow-Control-Key": "one-at-a-time", "Upstash-Flow-Contro
 
 /** `POST /v2/publish/<destination>` with these headers. */
 const publishWith = (h: CoreHarness, path: string, headers: Record<string, string>) => publishTo(h, path, { headers });
+
+/** A message on the key whose attempt is held in flight at its destination, holding the key's slot. */
+async function inFlight(h: CoreHarness, path: string): Promise<HeldAttempt> {
+  const held = h.hold(path);
+  await publishWith(h, path, FLOW);
+  await h.runJobs();
+  await held.sent;
+  return held;
+}
 
 /** `DELETE /v2/messages/<id>`: the API answers 200 with what core returns. */
 const cancel = (h: CoreHarness, messageId: string) => h.invoke(() => cancelMessage(h.ctx, messageId));
@@ -37,10 +47,7 @@ export function flowControlRecoveryContract(name: string, open: OpenCoreFixture)
     it(
       "wakes the next waiter when the one ahead of it was cancelled",
       test(async (h) => {
-        const a = h.hold("/a");
-        await publishWith(h, "/a", FLOW);
-        await h.runJobs();
-        await a.sent; // in flight
+        const a = await inFlight(h, "/a");
         const b = await publishWith(h, "/b", FLOW);
         await publishWith(h, "/c", FLOW);
         await h.runJobs(); // both wait in the list
@@ -56,10 +63,7 @@ export function flowControlRecoveryContract(name: string, open: OpenCoreFixture)
     it(
       "parks a waiter at another position when another process took its place in the same millisecond",
       test(async (h) => {
-        const a = h.hold("/a");
-        await publishWith(h, "/a", FLOW);
-        await h.runJobs();
-        await a.sent; // in flight
+        const a = await inFlight(h, "/a");
         // Another process's waiter (an attempt of a message that has since ended) takes b's position first.
         const store = h.ctx.store;
         const put = store.putQueueEntry.bind(store);
@@ -89,10 +93,7 @@ export function flowControlRecoveryContract(name: string, open: OpenCoreFixture)
     it(
       "gives a waiter no second job when another process's waker claimed it, and takes over a claim whose waker died",
       test(async (h) => {
-        const a = h.hold("/a");
-        await publishWith(h, "/a", FLOW);
-        await h.runJobs();
-        await a.sent; // in flight
+        const a = await inFlight(h, "/a");
         await publishWith(h, "/b", FLOW);
         await h.runJobs(); // b waits in the list
         // Another process's waker claims b's entry just before this one does, and dies before dispatching.
@@ -128,10 +129,7 @@ export function flowControlRecoveryContract(name: string, open: OpenCoreFixture)
     it(
       "parks a waiter again when its waker could not send its job, so the next wake-up gives it one at once",
       test(async (h) => {
-        const a = h.hold("/a");
-        await publishWith(h, "/a", FLOW);
-        await h.runJobs();
-        await a.sent; // in flight
+        const a = await inFlight(h, "/a");
         const b = await publishWith(h, "/b", FLOW);
         await h.runJobs(); // b waits in the list
         // a's release wakes b: the waker claims b's entry, and SQS refuses b's job.

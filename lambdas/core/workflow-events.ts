@@ -184,12 +184,12 @@ async function resumeWithPendingEvent(ctx: HeraldContext, waiter: Waiter): Promi
   const key = `${waiter.runId}/${waiter.eventId}`;
   const pending = await ctx.store.getRecord<PendingEvent>(EVENT, key);
   if (!pending || !eligible(waiter, pending.value)) return false;
-  // The event first (a notify looking again may take it for this waiter), then the waiter.
+  // The event first (a notify looking again may take it for this waiter), then the waiter: deleted as this
+  // wait put it (version 1), so a notify that claimed it meanwhile (a put) keeps it and resumes the run.
   if (!(await ctx.store.deleteRecord(EVENT, key, pending.version))) return false;
-  if (await claimWaiter(ctx, waiter.name, "lookback")) {
+  if (await ctx.store.deleteRecord(WAITER, waiter.name, 1)) {
     await publishResult(ctx, { ...waiter, createdAt: pending.value.createdAt }, pending.value.data, "lookback");
   }
-  await ctx.store.deleteRecord(WAITER, waiter.name);
   return true;
 }
 

@@ -2,8 +2,7 @@
 // `rate` attempts started per `period`, across every delivery worker — the state is one small record in
 // the Store, changed by compare-and-set. An attempt that may not start waits: for the next rate period,
 // or (parallelism, pause) as an entry in the key's wait list, woken when an attempt ends or on resume.
-import { randomInt } from "node:crypto";
-import type { DeliveryJob, QueueEntry } from "../ports.ts";
+import type { DeliveryJob } from "../ports.ts";
 import type { HeraldContext } from "./context.ts";
 import { parseDuration } from "./duration.ts";
 import { processState } from "./process-state.ts";
@@ -24,6 +23,11 @@ export interface FlowControlState {
   rateCount: number;
   /** Attempts in flight: holder (messageId:retried) -> start, epoch ms. */
   holders: Record<string, number>;
+  /**
+   * Slots kept for waiters a waker gave a job (holder -> when, epoch ms), until the job arrives and takes
+   * its slot. Absent when none (records written before have none).
+   */
+  reserved?: Record<string, number>;
   isPaused: boolean;
   isPinnedParallelism: boolean;
   isPinnedRate: boolean;
@@ -121,7 +125,10 @@ function staleAfterMs(ctx: HeraldContext): number {
  */
 export type Admission = { admitted: true } | { admitted: false; retryAt?: number; full?: true };
 
-/** Whether attempt `holder` may take a slot of `state` now, and the state with it taken. */
+/**
+ * Whether attempt `holder` may take a slot of `state` now, and the state to write: with the slot taken, or
+ * (not admitted) with the slot a waker kept for this attempt given up, so it no longer counts.
+ */
 function admit(
   state: FlowControlState,
   holder: string,
@@ -129,22 +136,26 @@ function admit(
   staleMs: number,
 ): { admission: Admission; next?: FlowControlState } {
   const holders = liveHolders(state, now - staleMs);
+  // Its own kept slot is the one it takes; the others' count as taken.
+  const { [holder]: kept, ...reserved } = liveReserved(state, now);
+  const refused = (admission: Admission) =>
+    kept === undefined ? { admission } : { admission, next: withReserved({ ...state, holders }, reserved) };
   const since = holders[holder];
-  if (since !== undefined) return { admission: { admitted: false, retryAt: since + staleMs + 1 } };
-  if (state.isPaused) return { admission: { admitted: false } };
+  if (since !== undefined) return refused({ admitted: false, retryAt: since + staleMs + 1 });
+  if (state.isPaused) return refused({ admitted: false });
   let { ratePeriodStart, rateCount } = state;
   if (state.rateMax > 0 && now >= ratePeriodStart + state.ratePeriod * 1000) {
     ratePeriodStart = now;
     rateCount = 0;
   }
   if (state.rateMax > 0 && rateCount >= state.rateMax) {
-    return { admission: { admitted: false, retryAt: ratePeriodStart + state.ratePeriod * 1000 } };
+    return refused({ admitted: false, retryAt: ratePeriodStart + state.ratePeriod * 1000 });
   }
-  if (state.parallelismMax > 0 && Object.keys(holders).length >= state.parallelismMax) {
-    return { admission: { admitted: false, full: true } };
+  if (state.parallelismMax > 0 && count(holders) + count(reserved) >= state.parallelismMax) {
+    return refused({ admitted: false, full: true });
   }
-  const next = { ...state, holders: { ...holders, [holder]: now }, ratePeriodStart, rateCount: rateCount + 1 };
-  return { admission: { admitted: true }, next };
+  const taken = { ...state, holders: { ...holders, [holder]: now }, ratePeriodStart, rateCount: rateCount + 1 };
+  return { admission: { admitted: true }, next: withReserved(taken, reserved) };
 }
 
 /**
@@ -170,12 +181,12 @@ export async function acquireFlowSlot(
   await updateRecord<FlowControlState>(ctx, "flowControl", key, (current) => {
     const now = ctx.clock.now();
     const state = current ?? freshState(key, now);
-    droppedStale = Object.keys(liveHolders(state, now - staleAfterMs(ctx))).length < Object.keys(state.holders).length;
+    droppedStale = occupied(state, now, staleAfterMs(ctx)) < count(state.holders) + count(state.reserved ?? {});
     const decided = admit(state, holder, now, staleAfterMs(ctx));
     admission = decided.admission;
     return decided.next;
   });
-  // Slots of workers that died came free: waiters may go.
+  // Slots of workers that died, or kept for jobs that never came, came free: waiters may go.
   if (droppedStale) await wakeWaiters(ctx, key);
   if (admission.admitted) {
     localSlots.obtain(ctx.store, key).holders.add(holder);
@@ -245,6 +256,31 @@ function liveHolders(state: FlowControlState, staleBefore: number): Record<strin
 }
 
 /**
+ * How long a slot is kept for a woken waiter's job: it normally arrives within a second (an SQS send and
+ * receive). One that has not come by then (its waker died before sending it, or the delivery queue is
+ * backed up) no longer keeps anyone out; a job arriving later takes a slot as any other.
+ */
+const RESERVATION_MS = 60_000;
+
+function liveReserved(state: FlowControlState, now: number): Record<string, number> {
+  const reserved = state.reserved ?? {};
+  return Object.fromEntries(Object.entries(reserved).filter(([, since]) => since >= now - RESERVATION_MS));
+}
+
+/** `state` with these kept slots (the field left out when there are none, as records had before). */
+function withReserved(state: FlowControlState, reserved: Record<string, number>): FlowControlState {
+  const { reserved: _old, ...rest } = state;
+  return count(reserved) > 0 ? { ...rest, reserved } : rest;
+}
+
+const count = (slots: Record<string, number>): number => Object.keys(slots).length;
+
+/** Slots taken: attempts in flight and slots kept for woken waiters. */
+function occupied(state: FlowControlState, now: number, staleMs: number): number {
+  return count(liveHolders(state, now - staleMs)) + count(liveReserved(state, now));
+}
+
+/**
  * Parks attempt `job` in the key's wait list. If a slot came free meanwhile (its holder's wake-up may
  * have looked before this entry existed), wakes the list itself: no wait is ever missed.
  */
@@ -305,17 +341,21 @@ async function releaseOrHandOver(
     roomLeft = false;
     if (!current) return undefined;
     const { [holder]: released, ...holders } = current.holders;
-    const freed = released === undefined ? current : { ...current, holders };
+    // A job whose waker kept it a slot and that ends without an attempt (cancelled, finished) gives it up.
+    const { [holder]: kept, ...reserved } = current.reserved ?? {};
+    const freed =
+      released === undefined && kept === undefined ? current : withReserved({ ...current, holders }, reserved);
     if (handing) {
-      const decided = admit(freed, waiter.holder, ctx.clock.now(), staleAfterMs(ctx));
-      if (decided.next) {
+      const now = ctx.clock.now();
+      const decided = admit(freed, waiter.holder, now, staleAfterMs(ctx));
+      if (decided.admission.admitted && decided.next) {
         handedOver = true;
         const max = decided.next.parallelismMax;
-        roomLeft = max > 0 && Object.keys(decided.next.holders).length < max;
+        roomLeft = max > 0 && occupied(decided.next, now, staleAfterMs(ctx)) < max;
         return decided.next;
       }
     }
-    return released === undefined ? undefined : freed;
+    return freed === current ? undefined : freed;
   });
   return { handedOver, roomLeft };
 }
@@ -328,8 +368,7 @@ async function releaseOrHandOver(
  */
 export async function wakeStrandedWaiters(ctx: HeraldContext, state: FlowControlState): Promise<void> {
   if (state.isPaused) return;
-  const inFlight = Object.keys(liveHolders(state, ctx.clock.now() - staleAfterMs(ctx))).length;
-  if (state.parallelismMax > 0 && inFlight >= state.parallelismMax) return;
+  if (state.parallelismMax > 0 && occupied(state, ctx.clock.now(), staleAfterMs(ctx)) >= state.parallelismMax) return;
   await wakeWaiters(ctx, state.key);
 }
 
@@ -366,79 +405,112 @@ function wakeWaiters(ctx: HeraldContext, key: string): Promise<void> {
 }
 
 /**
- * Gives jobs to as many waiters as there are free slots now (a batch when there is no limit). Entries
- * whose message no longer waits (cancel requested, finished, gone) are dropped without using a slot —
- * a cancel-requested one still gets a job, which ends it.
+ * Gives jobs to as many waiters as there are free slots now (a batch when there is no limit), and keeps a
+ * slot for each until its job arrives. Entries whose message no longer waits (cancel requested, finished,
+ * gone) are dropped without using a slot — a cancel-requested one still gets a job, which ends it.
+ *
+ * The kept slots are one compare-and-set of the key's record for all the waiters woken (architecture
+ * §15): wakers of other Lambda containers, which read the same head of the list, see the slots as taken
+ * and the waiters as woken, so they neither wake more waiters than slots are free nor give a waiter a
+ * second job; and a fresh job cannot take the slot from under the woken one, which would send the woken
+ * job back to the list.
  */
 async function wakeWaitersOnce(ctx: HeraldContext, key: string): Promise<void> {
-  const now = ctx.clock.now();
-  const state = (await ctx.store.getRecord<FlowControlState>("flowControl", key))?.value ?? freshState(key, now);
-  if (state.isPaused) return;
-  const inFlight = Object.keys(liveHolders(state, now - staleAfterMs(ctx))).length;
-  const free = state.parallelismMax > 0 ? state.parallelismMax - inFlight : 100;
   const list = waitList(key);
-  let woken = 0;
-  // Wakers of other containers read the same head at the same time: each claims its entries in an order
-  // of its own among the first few (a lost claim is a billed write), further on if others hold them.
-  for (let limit = Math.max(free * WAKE_SPREAD, WAKE_SPREAD); woken < free; limit *= 2) {
-    const entries = shuffled(await ctx.store.headQueueEntries(list, limit));
+  for (let idle = 0; idle < WAKE_ROUNDS;) {
+    const now = ctx.clock.now();
+    const state = (await ctx.store.getRecord<FlowControlState>("flowControl", key))?.value ?? freshState(key, now);
+    if (state.isPaused) return;
+    const taken = { ...liveHolders(state, now - staleAfterMs(ctx)), ...liveReserved(state, now) };
+    const free = state.parallelismMax > 0 ? state.parallelismMax - count(taken) : UNLIMITED_WAKE;
+    if (free <= 0) return;
+    // Entries of waiters woken already (by another waker, their entry not yet deleted) are read past.
+    const limit = free + count(taken);
+    const entries = await ctx.store.headQueueEntries(list, limit);
+    const chosen: { seq: number; job: DeliveryJob }[] = [];
+    let dropped = 0;
     for (const entry of entries) {
-      if (woken >= free) return;
-      if (!(await claimWaiter(ctx, list, entry, now))) continue;
-      // Claimed, dispatched, then dropped: a crash in between leaves the claim, given again once old.
-      let dispatched = false;
+      if (chosen.length >= free) break;
+      const waiter = parseWaiter(entry.messageId);
+      if (waiter.retried >= 0 && taken[holderOf(waiter)] !== undefined) continue;
+      const stored = await ctx.store.getMessage(waiter.messageId);
+      const status = stored?.status.state;
+      const recorded = stored?.status.retried ?? -1;
+      // An entry from before entries named their attempt (-1) waits for the recorded one. The job of the
+      // next attempt may wait before the status records the previous attempt's failure: it is current too.
+      const job = waiter.retried < 0 ? { ...waiter, retried: recorded } : waiter;
+      const current = stored !== undefined && (job.retried === recorded || job.retried === recorded + 1);
+      if (current && (status === "CREATED" || status === "RETRY")) {
+        if (taken[holderOf(job)] === undefined) chosen.push({ seq: entry.seq, job });
+        continue;
+      }
+      // A cancel-requested waiter's job ends it, with no slot; other entries wait for nothing.
+      if (current && status === "CANCEL_REQUESTED") await ctx.dispatcher.dispatch(job, now);
+      await ctx.store.deleteQueueEntry(list, entry.seq);
+      dropped++;
+    }
+    const holders = chosen.map((c) => holderOf(c.job));
+    const kept = await keepSlots(ctx, key, state.parallelismMax > 0, holders);
+    for (const { seq, job } of chosen) {
+      if (!kept.has(holderOf(job))) continue;
+      // Sent, then dropped: a crash in between gives the job, and the entry is read past while its slot
+      // is kept or held (then dropped once the message has ended).
       try {
-        const waiter = parseWaiter(entry.messageId);
-        const stored = await ctx.store.getMessage(waiter.messageId);
-        const state = stored?.status.state;
-        const recorded = stored?.status.retried ?? -1;
-        // An entry from before entries named their attempt (-1) waits for the recorded one. The job of the
-        // next attempt may wait before the status records the previous attempt's failure: it is current too.
-        const job = waiter.retried < 0 ? { ...waiter, retried: recorded } : waiter;
-        const current = stored !== undefined && (job.retried === recorded || job.retried === recorded + 1);
-        if (current && (state === "CREATED" || state === "RETRY" || state === "CANCEL_REQUESTED")) {
-          await ctx.dispatcher.dispatch(job, now);
-          dispatched = true;
-          if (state !== "CANCEL_REQUESTED") woken++;
-        }
-        await ctx.store.deleteQueueEntry(list, entry.seq);
+        await ctx.dispatcher.dispatch(job, now);
       } catch (error) {
-        // No job went out (a read or the send failed): parked again, the next wake-up gives it one, not
-        // the one a minute on that takes over a lost claim. Best effort: the error is what is reported.
-        if (!dispatched) await ctx.store.setQueueEntryParked(list, entry.seq, true, now).catch(() => false);
+        // No job went out: the slot is given up at once, so the next wake-up gives the entry one, not
+        // the one after the kept slot lapses. Best effort: the error is what is reported.
+        await giveUpSlot(ctx, key, holderOf(job)).catch(() => undefined);
         throw error;
       }
+      await ctx.store.deleteQueueEntry(list, seq);
     }
-    if (entries.length < limit) return;
+    // Done when every slot it saw free was kept, or the list has no more. Another round reads the record
+    // and the list again: after dropping entries of messages that no longer wait, or when a concurrent
+    // waker kept some of the same waiters (a few such rounds at most).
+    if (kept.size >= free || entries.length < limit) return;
+    idle = dropped > 0 ? 0 : idle + 1;
   }
 }
 
-/** Entries per free slot a waker chooses among. Waking order is no promise (wait-list-position.ts). */
-const WAKE_SPREAD = 4;
-
-/** The entries in a random order (Fisher–Yates). */
-function shuffled<T>(items: T[]): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = randomInt(i + 1);
-    [items[i], items[j]] = [items[j] as T, items[i] as T];
-  }
-  return items;
-}
-
-/** How long a waker may hold a waiter between its claim and the entry's deletion before it counts as lost. */
-const WAITER_CLAIM_LOST_MS = 60_000;
+/** Rounds in a row a wake-up makes without dropping an entry, at most (see wakeWaitersOnce). */
+const WAKE_ROUNDS = 3;
+/** Waiters a wake-up gives jobs to at once where the key has no parallelism limit (only a pause held them). */
+const UNLIMITED_WAKE = 100;
 
 /**
- * Claims a waiter for this waker (a compare-and-set on the entry's parked flag): wakers of other processes
- * — other Lambda containers, which do not share the per-process wake-up — read the same head of the list,
- * and without the claim gave its waiters a job each. A duplicate job then found the first holding its
- * slot and came back when that hold could be stale (minutes later), or joined the list again. A claim
- * whose waker died before dropping the entry is taken over once it is old.
+ * Keeps a slot for each of `holders` still free to be woken, in one write (none without a parallelism
+ * limit: there is no slot to keep); answers the ones kept. Another waker may have kept some meanwhile.
  */
-async function claimWaiter(ctx: HeraldContext, list: string, entry: QueueEntry, now: number): Promise<boolean> {
-  if (entry.parked) return ctx.store.setQueueEntryParked(list, entry.seq, false, now);
-  const claimedAt = entry.claimedAt ?? 0;
-  return now - claimedAt >= WAITER_CLAIM_LOST_MS && ctx.store.reclaimQueueEntry(list, entry.seq, claimedAt, now);
+async function keepSlots(ctx: HeraldContext, key: string, limited: boolean, holders: string[]): Promise<Set<string>> {
+  if (!limited || holders.length === 0) return new Set(holders);
+  let kept = new Set<string>();
+  await updateRecord<FlowControlState>(ctx, "flowControl", key, (current) => {
+    kept = new Set();
+    if (!current || current.isPaused) return undefined;
+    const now = ctx.clock.now();
+    const live = liveHolders(current, now - staleAfterMs(ctx));
+    const reserved = liveReserved(current, now);
+    let free = current.parallelismMax > 0 ? current.parallelismMax - count(live) - count(reserved) : holders.length;
+    for (const holder of holders) {
+      if (free <= 0) break;
+      if (live[holder] !== undefined || reserved[holder] !== undefined) continue;
+      reserved[holder] = now;
+      kept.add(holder);
+      free--;
+    }
+    return kept.size > 0 ? withReserved({ ...current, holders: live }, reserved) : undefined;
+  });
+  return kept;
+}
+
+/** Gives up the slot kept for `holder` (its job could not be sent). */
+async function giveUpSlot(ctx: HeraldContext, key: string, holder: string): Promise<void> {
+  await updateRecord<FlowControlState>(ctx, "flowControl", key, (current) => {
+    if (current?.reserved?.[holder] === undefined) return undefined;
+    const { [holder]: _given, ...reserved } = current.reserved;
+    return withReserved(current, reserved);
+  });
 }
 
 // ---- the /v2/flowControl API ---------------------------------------------------------------------

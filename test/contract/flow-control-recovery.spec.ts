@@ -7,10 +7,12 @@ import { sweep } from "../../lambdas/core/sweep.ts";
 import {
   acquireFlowSlot,
   getFlowControl,
+  type FlowControlState,
   releaseFlowSlot,
   slotWaitersInProcess,
 } from "../../lambdas/core/flow-control.ts";
 import type { DeliverOptions } from "../../lambdas/core/deliver.ts";
+import { updateRecord } from "../../lambdas/core/records.ts";
 import type { DeliveryJob } from "../../lambdas/ports.ts";
 import {
   answer,
@@ -91,34 +93,42 @@ export function flowControlRecoveryContract(name: string, open: OpenCoreFixture)
     );
 
     it(
-      "gives a waiter no second job when another process's waker claimed it, and takes over a claim whose waker died",
+      "gives a waiter no second job when another process's waker kept its slot, and wakes it once that slot lapses",
       test(async (h) => {
         const a = await inFlight(h, "/a");
-        await publishWith(h, "/b", FLOW);
+        const b = await publishWith(h, "/b", FLOW);
         await h.runJobs(); // b waits in the list
-        // Another process's waker claims b's entry just before this one does, and dies before dispatching.
+        // Another process's waker, reading the same list, keeps the slot for b just after this waker read
+        // the key's record, and dies before sending b's job.
         const store = h.ctx.store;
-        const claim = store.setQueueEntryParked.bind(store);
-        let claimedElsewhere = 0;
-        store.setQueueEntryParked = async (queue, seq, parked, now) => {
-          if (queue.startsWith("fc:") && !parked && claimedElsewhere === 0) {
-            claimedElsewhere++;
-            expect(await claim(queue, seq, false, now)).toBe(true);
+        const head = store.headQueueEntries.bind(store);
+        let keptElsewhere = 0;
+        store.headQueueEntries = async (queue, limit) => {
+          const entries = await head(queue, limit);
+          if (queue.startsWith("fc:") && keptElsewhere === 0) {
+            keptElsewhere++;
+            await updateRecord<FlowControlState>(h.ctx, "flowControl", "one-at-a-time", (s) =>
+              s ? { ...s, reserved: { [`${b}:0`]: h.clock.now() } } : undefined,
+            );
           }
-          return claim(queue, seq, parked, now);
+          return entries;
         };
         try {
           a.respond(answer(200));
-          await h.runJobs(); // a's release woke the list: b was claimed elsewhere, so no job here
+          await h.runJobs(); // a's release woke the list: b's slot was kept elsewhere, so no job here
         } finally {
-          store.setQueueEntryParked = claim;
+          store.headQueueEntries = head;
         }
-        expect(claimedElsewhere).toBe(1);
+        expect(keptElsewhere).toBe(1);
         expect(h.delivered).toEqual(["/a"]);
         expect(h.jobs).toHaveLength(0);
         expect((await getFlowControl(h.ctx, "one-at-a-time")).waitListSize).toBe(1);
-        // A minute later the claim counts as lost: the sweep's wake-up takes it over, once.
-        h.advance(61_000);
+        // Within the minute the slot stays kept: the sweep wakes no one.
+        h.advance(30_000);
+        await sweep(h.ctx);
+        expect(h.jobs).toHaveLength(0);
+        // A minute on, the kept slot has lapsed: the sweep's wake-up gives b its job, once.
+        h.advance(31_000);
         await sweep(h.ctx);
         await h.runJobs();
         expect(h.delivered).toEqual(["/a", "/b"]);
@@ -127,18 +137,66 @@ export function flowControlRecoveryContract(name: string, open: OpenCoreFixture)
     );
 
     it(
-      "parks a waiter again when its waker could not send its job, so the next wake-up gives it one at once",
+      "keeps a woken waiter's slot: a fresh job that comes first waits, and the woken one goes",
+      test(async (h) => {
+        await publishWith(h, "/kept-a", FLOW);
+        const b = await publishWith(h, "/kept-b", FLOW);
+        const [jobA, jobB] = h.jobs.splice(0) as [DeliveryJob, DeliveryJob];
+        const heldA = h.hold("/kept-a");
+        const runA = h.deliver(jobA);
+        await heldA.sent;
+        expect(await h.deliver(jobB)).toBe("waiting"); // b waits in the list
+        await publishWith(h, "/kept-c", FLOW);
+        const [jobC] = h.jobs.splice(0) as [DeliveryJob];
+        heldA.respond(answer(200));
+        expect(await runA).toBe("delivered"); // a's release woke b and kept it the slot
+        const [woken] = h.jobs.splice(0) as [DeliveryJob];
+        expect(woken.messageId).toBe(b);
+        // c's job comes before b's: the slot is kept for b, so c waits.
+        expect(await h.deliver(jobC)).toBe("waiting");
+        expect(await h.deliver(woken)).toBe("delivered");
+        await h.runJobs(); // b's release woke c
+        expect(h.delivered).toEqual(["/kept-a", "/kept-b", "/kept-c"]);
+        expect((await getFlowControl(h.ctx, "one-at-a-time")).waitListSize).toBe(0);
+      }),
+    );
+
+    it(
+      "frees the slot kept for a woken waiter cancelled before its job came, for the next waiter at once",
+      test(async (h) => {
+        await publishWith(h, "/gone-a", FLOW);
+        const b = await publishWith(h, "/gone-b", FLOW);
+        const [jobA, jobB] = h.jobs.splice(0) as [DeliveryJob, DeliveryJob];
+        const heldA = h.hold("/gone-a");
+        const runA = h.deliver(jobA);
+        await heldA.sent;
+        expect(await h.deliver(jobB)).toBe("waiting"); // b waits in the list
+        await publishWith(h, "/gone-c", FLOW);
+        await h.runJobs(); // c waits in the list behind b
+        heldA.respond(answer(200));
+        expect(await runA).toBe("delivered"); // a's release woke b and kept it the slot
+        const [woken] = h.jobs.splice(0) as [DeliveryJob];
+        expect(woken.messageId).toBe(b);
+        await cancel(h, b);
+        expect(["canceled", "skipped"]).toContain(await h.deliver(woken)); // gives the kept slot up
+        await h.runJobs(); // c goes now, not once the kept slot lapses
+        expect(h.delivered).toEqual(["/gone-a", "/gone-c"]);
+      }),
+    );
+
+    it(
+      "gives up the slot kept for a waiter whose job could not be sent, so the next wake-up gives it one at once",
       test(async (h) => {
         const a = await inFlight(h, "/a");
         const b = await publishWith(h, "/b", FLOW);
         await h.runJobs(); // b waits in the list
-        // a's release wakes b: the waker claims b's entry, and SQS refuses b's job.
+        // a's release wakes b: the waker keeps b a slot, and SQS refuses b's job.
         h.failNextDispatch(b);
         a.respond(answer(200));
         await expect(h.runJobs()).rejects.toThrow(/SQS answered 503/);
         expect(h.delivered).toEqual(["/a"]);
         expect((await getFlowControl(h.ctx, "one-at-a-time")).waitListSize).toBe(1);
-        // The next wake-up (here the sweep's, a second later) finds b parked, not held by a failed claim.
+        // The next wake-up (here the sweep's, a second later) finds the slot free, not kept for a job never sent.
         h.advance(1_000);
         await sweep(h.ctx);
         await h.runJobs();

@@ -54,57 +54,69 @@ export class DynamoQueueEntries implements QueueEntries {
   }
 
   async setQueueEntryParked(queue: string, seq: number, parked: boolean, now: number): Promise<boolean> {
-    // An un-park (a claim) carries a token of its own: when the SDK retries a claim whose answer was lost
-    // (a timeout after DynamoDB applied it), the retry fails its condition, and the item returned with
-    // the failure tells whether the claim that stands is this one (bench/faults.ts found claims lost so,
-    // and their queues stalled until the sweep's threshold).
-    const claim = parked ? undefined : randomUUID();
+    if (!parked) return this.claim(queue, seq, "p = :true", { ":true": true }, now);
+    return conditional(
+      this.table.doc.send(
+        new UpdateCommand({
+          TableName: this.table.name,
+          Key: queueEntryKey(queue, seq),
+          ConditionExpression: "p = :false",
+          UpdateExpression: "SET p = :true",
+          ExpressionAttributeValues: { ":false": false, ":true": true },
+        }),
+      ),
+    );
+  }
+
+  async reclaimQueueEntry(queue: string, seq: number, claimedAt: number, now: number): Promise<boolean> {
+    return this.claim(queue, seq, "p = :false AND c = :was", { ":false": false, ":was": claimedAt }, now);
+  }
+
+  /**
+   * Un-parks an entry, or gives its turn again, if `condition` holds. A claim carries a token of its own:
+   * when the SDK retries a claim whose answer was lost (a timeout after DynamoDB applied it), the retry
+   * fails its condition, and the item returned with the failure tells whether the claim that stands is
+   * this one (bench/faults.ts found claims lost so, and their queues stalled until the sweep's threshold).
+   */
+  private async claim(
+    queue: string,
+    seq: number,
+    condition: string,
+    values: Record<string, unknown>,
+    now: number,
+  ): Promise<boolean> {
+    const claim = randomUUID();
     try {
       const outcome = await conditionalWrite(
         this.table.doc.send(
           new UpdateCommand({
             TableName: this.table.name,
             Key: queueEntryKey(queue, seq),
-            ConditionExpression: "p = :was",
-            UpdateExpression: parked ? "SET p = :parked" : "SET p = :parked, c = :now, k = :claim",
-            ExpressionAttributeValues: {
-              ":was": !parked,
-              ":parked": parked,
-              ...(parked ? {} : { ":now": now, ":claim": claim }),
-            },
+            ConditionExpression: condition,
+            UpdateExpression: "SET p = :unparked, c = :now, k = :claim",
+            ExpressionAttributeValues: { ...values, ":unparked": false, ":now": now, ":claim": claim },
             ReturnValuesOnConditionCheckFailure: "ALL_OLD",
           }),
         ),
       );
-      return outcome.made || (claim !== undefined && outcome.old?.k?.S === claim);
+      return outcome.made || outcome.old?.k?.S === claim;
     } catch (error) {
-      if (claim === undefined) throw error;
       // The claim's outcome is unknown (it may have landed before the error): read it back, so a claim
       // that stands is never taken for one that failed — its queue would wait with a turn out and no job.
-      const { Item } = await this.table.doc.send(
-        new GetCommand({
-          TableName: this.table.name,
-          Key: queueEntryKey(queue, seq),
-          ConsistentRead: true,
-          ProjectionExpression: "k",
-        }),
-      );
+      const { Item } = await this.table.doc
+        .send(
+          new GetCommand({
+            TableName: this.table.name,
+            Key: queueEntryKey(queue, seq),
+            ConsistentRead: true,
+            ProjectionExpression: "k",
+          }),
+        )
+        .catch(() => {
+          throw error;
+        });
       return Item?.k === claim;
     }
-  }
-
-  async reclaimQueueEntry(queue: string, seq: number, claimedAt: number, now: number): Promise<boolean> {
-    return conditional(
-      this.table.doc.send(
-        new UpdateCommand({
-          TableName: this.table.name,
-          Key: queueEntryKey(queue, seq),
-          ConditionExpression: "p = :false AND c = :was",
-          UpdateExpression: "SET c = :now",
-          ExpressionAttributeValues: { ":false": false, ":was": claimedAt, ":now": now },
-        }),
-      ),
-    );
   }
 
   async deleteQueueEntry(queue: string, seq: number): Promise<void> {

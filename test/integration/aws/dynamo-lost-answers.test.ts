@@ -52,7 +52,7 @@ async function losingAnswers(base: DynamoDBClient): Promise<{
 }
 
 describe("DynamoStore when an applied write's answer is lost", () => {
-  it("knows its own queue-turn claim, deduplication claim and queue entry", async () => {
+  it("knows its own queue-turn claim and re-claim, deduplication claim and queue entry", async () => {
     const aws = await emulators();
     const tableName = uniqueName("lost");
     await createHeraldTable(aws.dynamodb, tableName);
@@ -74,6 +74,14 @@ describe("DynamoStore when an applied write's answer is lost", () => {
     await store.putQueueEntry("q", { seq: 2, messageId: "msg_2" });
     failNext("UpdateItem");
     expect(await store.setQueueEntryParked("q", 2, false, 2000)).toBe(true);
+
+    // A turn given again (its job lost) whose answer was lost: the claim that stands is this one.
+    loseNext("UpdateItem");
+    expect(await store.reclaimQueueEntry("q", 1, 1000, 70_000)).toBe(true);
+    expect(await store.reclaimQueueEntry("q", 1, 1000, 70_001)).toBe(false); // and no one else's
+    expect((await store.headQueueEntries("q", 1))[0]).toMatchObject({ parked: false, claimedAt: 70_000 });
+    failNext("UpdateItem");
+    expect(await store.reclaimQueueEntry("q", 1, 70_000, 140_000)).toBe(true);
 
     loseNext("PutItem");
     expect(await store.claimDedup("dd", "mine", 1000, 60_000)).toBeUndefined();

@@ -342,7 +342,7 @@ async function releaseOrHandOver(
     if (!current) return undefined;
     const { [holder]: released, ...holders } = current.holders;
     // A job whose waker kept it a slot and that ends without an attempt (cancelled, finished) gives it up.
-    const { [holder]: kept, ...reserved } = current.reserved ?? {};
+    const { [holder]: kept, ...reserved } = liveReserved(current, ctx.clock.now());
     const freed =
       released === undefined && kept === undefined ? current : withReserved({ ...current, holders }, reserved);
     if (handing) {
@@ -441,7 +441,11 @@ async function wakeWaitersOnce(ctx: HeraldContext, key: string): Promise<void> {
       const job = waiter.retried < 0 ? { ...waiter, retried: recorded } : waiter;
       const current = stored !== undefined && (job.retried === recorded || job.retried === recorded + 1);
       if (current && (status === "CREATED" || status === "RETRY")) {
-        if (taken[holderOf(job)] === undefined) chosen.push({ seq: entry.seq, job });
+        // Read past a waiter woken already, and a second entry of one attempt.
+        const holder = holderOf(job);
+        if (taken[holder] === undefined && !chosen.some((c) => holderOf(c.job) === holder)) {
+          chosen.push({ seq: entry.seq, job });
+        }
         continue;
       }
       // A cancel-requested waiter's job ends it, with no slot; other entries wait for nothing.
@@ -449,21 +453,30 @@ async function wakeWaitersOnce(ctx: HeraldContext, key: string): Promise<void> {
       await ctx.store.deleteQueueEntry(list, entry.seq);
       dropped++;
     }
-    const holders = chosen.map((c) => holderOf(c.job));
-    const kept = await keepSlots(ctx, key, state.parallelismMax > 0, holders);
-    for (const { seq, job } of chosen) {
-      if (!kept.has(holderOf(job))) continue;
-      // Sent, then dropped: a crash in between gives the job, and the entry is read past while its slot
-      // is kept or held (then dropped once the message has ended).
-      try {
+    const kept = await keepSlots(
+      ctx,
+      key,
+      chosen.map((c) => holderOf(c.job)),
+    );
+    const unsent = chosen.filter((c) => kept.has(holderOf(c.job)));
+    // Sent, then dropped: a crash in between gives the job, and the entry is read past while its slot
+    // is kept or held (then dropped once the message has ended).
+    try {
+      for (const { seq, job } of [...unsent]) {
         await ctx.dispatcher.dispatch(job, now);
-      } catch (error) {
-        // No job went out: the slot is given up at once, so the next wake-up gives the entry one, not
-        // the one after the kept slot lapses. Best effort: the error is what is reported.
-        await giveUpSlot(ctx, key, holderOf(job)).catch(() => undefined);
-        throw error;
+        unsent.shift();
+        await ctx.store.deleteQueueEntry(list, seq);
       }
-      await ctx.store.deleteQueueEntry(list, seq);
+    } catch (error) {
+      // The slots kept for jobs not sent are given up at once (the one that failed and those after it),
+      // so the next wake-up gives their entries jobs, not the one after the kept slots lapse. Best
+      // effort: the error is what is reported.
+      await giveUpSlots(
+        ctx,
+        key,
+        unsent.map((c) => holderOf(c.job)),
+      ).catch(() => undefined);
+      throw error;
     }
     // Done when every slot it saw free was kept, or the list has no more. Another round reads the record
     // and the list again: after dropping entries of messages that no longer wait, or when a concurrent
@@ -482,15 +495,20 @@ const UNLIMITED_WAKE = 100;
  * Keeps a slot for each of `holders` still free to be woken, in one write (none without a parallelism
  * limit: there is no slot to keep); answers the ones kept. Another waker may have kept some meanwhile.
  */
-async function keepSlots(ctx: HeraldContext, key: string, limited: boolean, holders: string[]): Promise<Set<string>> {
-  if (!limited || holders.length === 0) return new Set(holders);
+async function keepSlots(ctx: HeraldContext, key: string, holders: string[]): Promise<Set<string>> {
+  if (holders.length === 0) return new Set();
   let kept = new Set<string>();
   await updateRecord<FlowControlState>(ctx, "flowControl", key, (current) => {
     kept = new Set();
-    if (!current || current.isPaused) return undefined;
+    if (!current) {
+      kept = new Set(holders); // no record, no slots to keep (a list only a record's pause could fill)
+      return undefined;
+    }
+    if (current.isPaused) return undefined;
     const now = ctx.clock.now();
     const live = liveHolders(current, now - staleAfterMs(ctx));
     const reserved = liveReserved(current, now);
+    // Without a parallelism limit a kept slot holds no one back: it only marks the waiter as woken.
     let free = current.parallelismMax > 0 ? current.parallelismMax - count(live) - count(reserved) : holders.length;
     for (const holder of holders) {
       if (free <= 0) break;
@@ -504,11 +522,12 @@ async function keepSlots(ctx: HeraldContext, key: string, limited: boolean, hold
   return kept;
 }
 
-/** Gives up the slot kept for `holder` (its job could not be sent). */
-async function giveUpSlot(ctx: HeraldContext, key: string, holder: string): Promise<void> {
+/** Gives up the slots kept for `holders` (their jobs were not sent). */
+async function giveUpSlots(ctx: HeraldContext, key: string, holders: string[]): Promise<void> {
   await updateRecord<FlowControlState>(ctx, "flowControl", key, (current) => {
-    if (current?.reserved?.[holder] === undefined) return undefined;
-    const { [holder]: _given, ...reserved } = current.reserved;
+    const reserved = current ? liveReserved(current, ctx.clock.now()) : {};
+    if (!current || !holders.some((holder) => reserved[holder] !== undefined)) return undefined;
+    for (const holder of holders) delete reserved[holder];
     return withReserved(current, reserved);
   });
 }

@@ -7,6 +7,9 @@ import { sweep } from "../../lambdas/core/sweep.ts";
 import {
   acquireFlowSlot,
   getFlowControl,
+  pauseFlowControl,
+  pinFlowControl,
+  resumeFlowControl,
   type FlowControlState,
   releaseFlowSlot,
   slotWaitersInProcess,
@@ -133,6 +136,103 @@ export function flowControlRecoveryContract(name: string, open: OpenCoreFixture)
         await h.runJobs();
         expect(h.delivered).toEqual(["/a", "/b"]);
         expect((await getFlowControl(h.ctx, "one-at-a-time")).waitListSize).toBe(0);
+      }),
+    );
+
+    it(
+      "wakes past a waiter whose slot another process's waker kept and has not sent yet",
+      test(async (h) => {
+        const { ctx } = h;
+        const two = { "Upstash-Flow-Control-Key": "two-at-a-time", "Upstash-Flow-Control-Value": "parallelism=2" };
+        const x = await publishWith(h, "/x", { ...two, "Upstash-Delay": "1h" });
+        expect(await acquireFlowSlot(ctx, "two-at-a-time", { messageId: x, retried: 0 })).toEqual({ admitted: true });
+        const held = h.hold("/y");
+        await publishWith(h, "/y", two);
+        await h.runJobs();
+        await held.sent; // x and y hold both slots
+        const w1 = await publishWith(h, "/w1", two);
+        await publishWith(h, "/w2", two);
+        await h.runJobs(); // both wait in the list
+        // In another process x's attempt ends, and its waker keeps the slot for w1 and has not sent its job.
+        await updateRecord<FlowControlState>(ctx, "flowControl", "two-at-a-time", (s) => {
+          if (!s) return undefined;
+          const { [`${x}:0`]: _ended, ...holders } = s.holders;
+          return { ...s, holders, reserved: { [`${w1}:0`]: h.clock.now() } };
+        });
+        held.respond(answer(200));
+        await h.runJobs(); // y's release wakes w2, read past w1
+        expect(h.delivered).toEqual(["/y", "/w2"]);
+        expect((await getFlowControl(ctx, "two-at-a-time")).waitListSize).toBe(1);
+        // That waker never sent w1's job: once its kept slot lapses, the sweep wakes w1.
+        h.advance(61_000);
+        await sweep(ctx);
+        await h.runJobs();
+        expect(h.delivered).toEqual(["/y", "/w2", "/w1"]);
+      }),
+    );
+
+    it(
+      "gives a waiter of a key without a parallelism limit no second job when another waker woke it",
+      test(async (h) => {
+        const { ctx } = h;
+        const rated = { "Upstash-Flow-Control-Key": "rated", "Upstash-Flow-Control-Value": "rate=100" };
+        await publishWith(h, "/first", rated);
+        await h.runJobs(); // the key has its record
+        await pauseFlowControl(ctx, "rated");
+        const w = await publishWith(h, "/held", rated);
+        await h.runJobs(); // w waits while the key is paused
+        expect((await getFlowControl(ctx, "rated")).waitListSize).toBe(1);
+        // Another process's waker of the resume reads the same list and marks w woken first.
+        const store = ctx.store;
+        const head = store.headQueueEntries.bind(store);
+        store.headQueueEntries = async (queue, limit) => {
+          const entries = await head(queue, limit);
+          store.headQueueEntries = head;
+          await updateRecord<FlowControlState>(ctx, "flowControl", "rated", (s) =>
+            s ? { ...s, reserved: { [`${w}:0`]: h.clock.now() } } : undefined,
+          );
+          return entries;
+        };
+        try {
+          await resumeFlowControl(ctx, "rated");
+        } finally {
+          store.headQueueEntries = head;
+        }
+        expect(h.jobs).toHaveLength(0); // its job is the other waker's to send
+        h.advance(61_000);
+        await sweep(ctx);
+        await h.runJobs();
+        expect(h.delivered).toEqual(["/first", "/held"]);
+      }),
+    );
+
+    it(
+      "gives up the kept slots of every job a waker did not send when a send fails",
+      test(async (h) => {
+        const { ctx } = h;
+        const two = { "Upstash-Flow-Control-Key": "two-at-a-time", "Upstash-Flow-Control-Value": "parallelism=2" };
+        const a = h.hold("/a2");
+        const b = h.hold("/b2");
+        await publishWith(h, "/a2", two);
+        await publishWith(h, "/b2", two);
+        await h.runJobs();
+        await Promise.all([a.sent, b.sent]); // both slots held
+        const w1 = await publishWith(h, "/w1", two);
+        await publishWith(h, "/w2", two);
+        await h.runJobs(); // both wait in the list
+        // Both slots come free at once (pinned to 4: two more), and SQS refuses the first job sent.
+        h.failNextDispatch(w1);
+        await expect(pinFlowControl(ctx, "two-at-a-time", new URLSearchParams({ parallelism: "4" }))).rejects.toThrow(
+          /SQS answered 503/,
+        );
+        expect(h.jobs).toHaveLength(0);
+        // The next wake-up, a second later, finds both slots free, not kept for jobs never sent.
+        h.advance(1_000);
+        await sweep(ctx);
+        a.respond(answer(200));
+        b.respond(answer(200));
+        await h.runJobs();
+        expect([...h.delivered].sort()).toEqual(["/a2", "/b2", "/w1", "/w2"]);
       }),
     );
 

@@ -151,8 +151,9 @@ export function flowControlRecoveryContract(name: string, open: OpenCoreFixture)
         await h.runJobs();
         await held.sent; // x and y hold both slots
         const w1 = await publishWith(h, "/w1", two);
+        await h.runJobs();
         await publishWith(h, "/w2", two);
-        await h.runJobs(); // both wait in the list
+        await h.runJobs(); // both wait in the list, w1 ahead
         // In another process x's attempt ends, and its waker keeps the slot for w1 and has not sent its job.
         await updateRecord<FlowControlState>(ctx, "flowControl", "two-at-a-time", (s) => {
           if (!s) return undefined;
@@ -217,11 +218,12 @@ export function flowControlRecoveryContract(name: string, open: OpenCoreFixture)
         await publishWith(h, "/b2", two);
         await h.runJobs();
         await Promise.all([a.sent, b.sent]); // both slots held
-        const w1 = await publishWith(h, "/w1", two);
+        await publishWith(h, "/w1", two);
         await publishWith(h, "/w2", two);
-        await h.runJobs(); // both wait in the list
-        // Both slots come free at once (pinned to 4: two more), and SQS refuses the first job sent.
-        h.failNextDispatch(w1);
+        await h.runJobs(); // both wait in the list (in the order their concurrent runs parked)
+        // Both slots come free at once (pinned to 4: two more), and SQS refuses the first job sent, so
+        // neither is sent.
+        h.failNextDispatch();
         await expect(pinFlowControl(ctx, "two-at-a-time", new URLSearchParams({ parallelism: "4" }))).rejects.toThrow(
           /SQS answered 503/,
         );

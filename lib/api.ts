@@ -1,9 +1,9 @@
-import { Duration, RemovalPolicy, type Stack } from "aws-cdk-lib";
+import { CfnDeletionPolicy, Duration, RemovalPolicy, type Stack } from "aws-cdk-lib";
 import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
 import { HttpApi, HttpStage, LogGroupLogDestination, type ThrottleSettings } from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import { FunctionUrlAuthType, type Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
-import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
+import { type CfnLogGroup, LogGroup, type LogGroupClass, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { consoleBuildCommands } from "../console/build-options.ts";
 import { ACCESS_LOG_FORMAT } from "./access-log-format.ts";
@@ -12,6 +12,8 @@ import { heraldFunction } from "./functions.ts";
 export interface HeraldApiProps {
   environment: Record<string, string>;
   logRetention: RetentionDays;
+  /** Log class of the access log group (HeraldProps.accessLogClass). */
+  accessLogClass: LogGroupClass;
   /** The stage's request rate and burst (API Gateway answers 429 above them, before any Lambda runs). */
   throttle: Required<ThrottleSettings>;
   /** Reserved concurrency of the API Lambda, if any. */
@@ -46,8 +48,13 @@ export class HeraldApi extends Construct {
     });
     const accessLogs = new LogGroup(this, "AccessLogs", {
       retention: props.logRetention,
+      logGroupClass: props.accessLogClass,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    // A log group's class cannot change, so a stack update that changes it (an upgrade from a Herald whose
+    // access log was Standard) replaces the group: keep the old one and its logs, which expire with its
+    // retention, rather than delete them. Deleting the stack still deletes the current group.
+    (accessLogs.node.defaultChild as CfnLogGroup).cfnOptions.updateReplacePolicy = CfnDeletionPolicy.RETAIN;
     this.stage = new HttpStage(this, "Stage", {
       httpApi: this.httpApi,
       stageName: "$default",

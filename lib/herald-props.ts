@@ -1,6 +1,6 @@
 import type { Duration, RemovalPolicy } from "aws-cdk-lib";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
-import type { RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { LogGroupClass, RetentionDays } from "aws-cdk-lib/aws-logs";
 
 /** What a deployment of Herald can change. Every prop is optional; the defaults suit most teams. */
 export interface HeraldProps {
@@ -85,6 +85,15 @@ export interface HeraldProps {
   readonly logLevel?: "DEBUG" | "INFO" | "WARN" | "ERROR";
   /** Retention of the Lambda and API access logs. @default one month */
   readonly logRetention?: RetentionDays;
+  /**
+   * Log class of the API stage's access log group. Nothing in Herald reads that log (no metric filter,
+   * alarm or dashboard widget does), so it defaults to Infrequent Access: half Standard's ingestion price,
+   * and Logs Insights queries still work; Live Tail, metric filters and alarms on it need Standard. A log
+   * group's class cannot change: switching either way gives the stack a new access log group, and the
+   * old one is kept (with its retention) rather than deleted. The Lambdas' log groups stay Standard: their
+   * EMF lines are the metrics. @default LogGroupClass.INFREQUENT_ACCESS
+   */
+  readonly accessLogClass?: LogGroupClass.STANDARD | LogGroupClass.INFREQUENT_ACCESS;
   /** What deleting the stack does to the table, bucket and secret. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
 }

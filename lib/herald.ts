@@ -1,7 +1,7 @@
 import { Duration, RemovalPolicy, Stack, Token } from "aws-cdk-lib";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
-import { RetentionDays } from "aws-cdk-lib/aws-logs";
+import { LogGroupClass, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { HeraldApi } from "./api.ts";
 import { HeraldDelivery } from "./delivery.ts";
@@ -120,9 +120,14 @@ export class Herald extends Construct {
     if (reserved !== undefined && (!Number.isInteger(reserved) || reserved < 1)) {
       throw new Error("apiReservedConcurrency must be a positive integer");
     }
+    const accessLogClass = props.accessLogClass ?? LogGroupClass.INFREQUENT_ACCESS;
+    if (![LogGroupClass.STANDARD, LogGroupClass.INFREQUENT_ACCESS].includes(accessLogClass)) {
+      throw new Error("accessLogClass must be LogGroupClass.STANDARD or LogGroupClass.INFREQUENT_ACCESS");
+    }
     this.api = new HeraldApi(this, "Api", {
       environment,
       logRetention,
+      accessLogClass,
       throttle: apiThrottle,
       ...(reserved === undefined ? {} : { reservedConcurrency: reserved }),
     });

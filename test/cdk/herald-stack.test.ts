@@ -1,6 +1,6 @@
 import { Duration } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
-import { RetentionDays } from "aws-cdk-lib/aws-logs";
+import { LogGroupClass, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Topic } from "aws-cdk-lib/aws-sns";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ACCESS_LOG_FORMAT } from "../../lib/access-log-format.ts";
@@ -312,6 +312,39 @@ describe("API", () => {
       AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.anyValue() },
       DefaultRouteSettings: { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 },
     });
+  });
+
+  it("writes the access log to an Infrequent Access group, kept when a class change replaces it; the Lambdas' stay Standard", () => {
+    const accessLogGroup = (t: Template) => {
+      const stage = Object.values(t.findResources("AWS::ApiGatewayV2::Stage"))[0] as {
+        Properties: { AccessLogSettings: { DestinationArn: { "Fn::GetAtt": [string, string] } } };
+      };
+      const [id] = stage.Properties.AccessLogSettings.DestinationArn["Fn::GetAtt"];
+      return t.findResources("AWS::Logs::LogGroup")[id] as {
+        Properties: Record<string, unknown>;
+        DeletionPolicy: string;
+        UpdateReplacePolicy: string;
+      };
+    };
+    const group = accessLogGroup(template);
+    expect(group.Properties.LogGroupClass).toBe("INFREQUENT_ACCESS");
+    expect(group.DeletionPolicy).toBe("Delete");
+    expect(group.UpdateReplacePolicy).toBe("Retain");
+    // The Lambdas' groups carry the EMF metrics, which Infrequent Access does not extract.
+    const others = Object.values(template.findResources("AWS::Logs::LogGroup")).filter((g) => g !== group);
+    expect(others.length).toBeGreaterThanOrEqual(2);
+    for (const other of others)
+      expect((other as { Properties: object }).Properties).not.toHaveProperty("LogGroupClass");
+
+    const { template: standard, nag } = synthHerald({ accessLogClass: LogGroupClass.STANDARD });
+    expect(accessLogGroup(standard).Properties.LogGroupClass).toBe("STANDARD");
+    expect(nag.pluginReports.find((r) => r.pluginName === "AwsSolutions")?.violations).toEqual([]);
+    expect(
+      () =>
+        new Herald(stackOf(testApp(), "DeliveryClass"), "Messaging", {
+          accessLogClass: LogGroupClass.DELIVERY as LogGroupClass.STANDARD,
+        }),
+    ).toThrow(/accessLogClass/);
   });
 
   it("logs HTTP API's own context variables, never REST-only ones or the query", () => {

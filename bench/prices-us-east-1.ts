@@ -182,6 +182,14 @@ export const PRICES = {
     basis: "known",
     note: "Free tier 5 GB a month (ingestion + storage + Insights scans), not applied.",
   },
+  logsIngestionInfrequentAccessPerGb: {
+    usd: 0.25,
+    unit: "GB ingested into a CloudWatch Logs group of the Infrequent Access class",
+    source: "https://aws.amazon.com/cloudwatch/pricing/",
+    checked,
+    basis: "known",
+    note: "Half of Standard's, as AWS announced the class (https://aws.amazon.com/blogs/aws/new-amazon-cloudwatch-log-class-for-infrequent-access-logs-at-a-reduced-price/: \"a 50% lower per GB ingestion price than Standard\"). Storage is priced as Standard's (logsStoragePerGbMonth).",
+  },
   logsStoragePerGbMonth: {
     usd: 0.03,
     unit: "GB-month archived",

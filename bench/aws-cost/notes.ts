@@ -30,9 +30,13 @@ export function standingNotes(facts: StackFacts): string[] {
       "receives/deletes, Scheduler's sends), one per started 64 KB of payload. Scheduler bills its invocations.",
     `DynamoDB storage: the table's net growth during a workload (items + 100 B, per table and GSI entry), kept for ` +
       `the retention (${facts.retentionDays} days) at storage + PITR prices. Logs: captured stdout/stderr of the ` +
-      `handlers (Powertools JSON + EMF), plus ${PLATFORM_LOG_BYTES} B of platform.start/report per invocation, one ` +
-      `API access-log line per request and ${LOG_EVENT_OVERHEAD_BYTES} B per event, ingested and stored ` +
-      `${facts.logRetentionDays} days.`,
+      `handlers (Powertools JSON + EMF), ` +
+      (facts.platformLogged
+        ? `plus ${PLATFORM_LOG_BYTES} B of platform.start/report per invocation, `
+        : "no platform.start/report (the stack's system log level drops them), ") +
+      `one API access-log line per request (ingested at the ` +
+      `${facts.accessLogInfrequentAccess ? "Infrequent Access" : "Standard"} price, the class of the stack's access ` +
+      `log group) and ${LOG_EVENT_OVERHEAD_BYTES} B per event, ingested and stored ${facts.logRetentionDays} days.`,
     "delay2h: published with Upstash-Delay: 2h, then the process clock (Date.now, which Herald, the stand-in " +
       "Scheduler and fauxqs all read) jumps to a second past each schedule's at() time and runDueSchedules fires the " +
       "one-time schedules; the delivery handler finds the jobs ~59 s early and sends them on with DelaySeconds (as " +

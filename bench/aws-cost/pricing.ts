@@ -62,8 +62,10 @@ export function dollars(
       0,
     ),
     cloudwatch_logs:
-      (logBytes / GIB) *
-      (PRICES.logsIngestionPerGb.usd + PRICES.logsStoragePerGbMonth.usd * (facts.logRetentionDays / DAYS_PER_MONTH)),
+      ((logBytes - accessLogBilledBytes(m)) * PRICES.logsIngestionPerGb.usd +
+        accessLogBilledBytes(m) * accessLogIngestionPerGb(facts) +
+        logBytes * PRICES.logsStoragePerGbMonth.usd * (facts.logRetentionDays / DAYS_PER_MONTH)) /
+      GIB,
     storageGbMonths,
   };
 }
@@ -113,6 +115,13 @@ export const PLATFORM_LOG_BYTES = LAMBDA_PLATFORM_LOG_LINES.reduce((n, line) => 
 function invocations(m: Meter): number {
   return m.lambda.api.invocations + m.lambda.deliver.invocations;
 }
+
+/** The access log's billed bytes: its lines, and each event's overhead. */
+const accessLogBilledBytes = (m: Meter): number => m.accessLogBytes + m.apiRequests * LOG_EVENT_OVERHEAD_BYTES;
+
+/** The access log group's ingestion price: its class is the stack's. */
+const accessLogIngestionPerGb = (facts: StackFacts): number =>
+  facts.accessLogInfrequentAccess ? PRICES.logsIngestionInfrequentAccessPerGb.usd : PRICES.logsIngestionPerGb.usd;
 
 function billedLogBytes(m: Meter, facts: StackFacts): number {
   const platform = facts.platformLogged ? invocations(m) : 0;
@@ -261,11 +270,13 @@ export function costLines(m: Meter, facts: StackFacts, storedBytes: number, mess
     `${round(m.functionLogEvents / n, 2)} events per message, ${round(m.emfLines / n, 2)} of them EMF`,
   );
   add(
-    "CloudWatch Logs ingest (API access log)",
+    facts.accessLogInfrequentAccess
+      ? "CloudWatch Logs ingest (API access log, Infrequent Access)"
+      : "CloudWatch Logs ingest (API access log)",
     "cloudwatch_logs",
-    m.accessLogBytes + m.apiRequests * overhead,
+    accessLogBilledBytes(m),
     "byte",
-    ingest,
+    accessLogIngestionPerGb(facts) / GIB,
   );
   add(
     "CloudWatch Logs ingest (Lambda platform records)",

@@ -12,6 +12,8 @@ export interface StackRead {
   platformLogged: boolean;
   /** The API stage's access log format: one line of it per API request. */
   accessLogFormat: string;
+  /** Whether the access log group is of the Infrequent Access class (half Standard's ingestion price). */
+  accessLogInfrequentAccess: boolean;
   resources: Record<string, CfnResource>;
 }
 
@@ -45,10 +47,15 @@ export async function readStack(): Promise<StackRead> {
   const systemLevel = (fn: Record<string, unknown>) =>
     (fn.LoggingConfig as { SystemLogLevel?: string } | undefined)?.SystemLogLevel ?? "INFO";
   const stages = Object.values(resources).filter((r) => r.Type === "AWS::ApiGatewayV2::Stage");
-  const accessLog = stages[0]?.Properties?.AccessLogSettings as { Format?: string } | undefined;
-  if (stages.length !== 1 || !accessLog?.Format) throw new Error("the bench expects one API stage with an access log");
+  const accessLog = stages[0]?.Properties?.AccessLogSettings as
+    { Format?: string; DestinationArn?: { "Fn::GetAtt"?: [string, string] } } | undefined;
+  const accessLogGroup = resources[accessLog?.DestinationArn?.["Fn::GetAtt"]?.[0] ?? ""];
+  if (stages.length !== 1 || !accessLog?.Format || accessLogGroup?.Type !== "AWS::Logs::LogGroup") {
+    throw new Error("the bench expects one API stage with an access log group of the stack's");
+  }
   return {
     accessLogFormat: accessLog.Format,
+    accessLogInfrequentAccess: accessLogGroup.Properties?.LogGroupClass === "INFREQUENT_ACCESS",
     platformLogged: [api, deliver].some((fn) => ["DEBUG", "INFO"].includes(systemLevel(fn))),
     memoryMb: { api: Number(api.MemorySize ?? 128), deliver: Number(deliver.MemorySize ?? 128) },
     retentionDays: retention ? Number(retention) / 86_400 : 7,

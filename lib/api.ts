@@ -1,9 +1,9 @@
-import { CfnDeletionPolicy, Duration, RemovalPolicy, type Stack } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, type Stack } from "aws-cdk-lib";
 import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
 import { HttpApi, HttpStage, LogGroupLogDestination, type ThrottleSettings } from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import { FunctionUrlAuthType, type Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
-import { type CfnLogGroup, LogGroup, type LogGroupClass, type RetentionDays } from "aws-cdk-lib/aws-logs";
+import { LogGroup, LogGroupClass, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { consoleBuildCommands } from "../console/build-options.ts";
 import { ACCESS_LOG_FORMAT } from "./access-log-format.ts";
@@ -46,15 +46,14 @@ export class HeraldApi extends Construct {
       defaultIntegration: new HttpLambdaIntegration("Lambda", this.function),
       createDefaultStage: false,
     });
-    const accessLogs = new LogGroup(this, "AccessLogs", {
+    // CloudFormation does not update a log group's class in place (the update fails), so each class has a
+    // group of its own: switching creates the other group, and CloudFormation deletes the one left out.
+    const standard = props.accessLogClass === LogGroupClass.STANDARD;
+    const accessLogs = new LogGroup(this, standard ? "AccessLogs" : "AccessLogsInfrequentAccess", {
       retention: props.logRetention,
       logGroupClass: props.accessLogClass,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    // A log group's class cannot change, so a stack update that changes it (an upgrade from a Herald whose
-    // access log was Standard) replaces the group: keep the old one and its logs, which expire with its
-    // retention, rather than delete them. Deleting the stack still deletes the current group.
-    (accessLogs.node.defaultChild as CfnLogGroup).cfnOptions.updateReplacePolicy = CfnDeletionPolicy.RETAIN;
     this.stage = new HttpStage(this, "Stage", {
       httpApi: this.httpApi,
       stageName: "$default",

@@ -87,11 +87,12 @@ export interface HeraldProps {
   readonly logRetention?: RetentionDays;
   /**
    * Log class of the API stage's access log group. Nothing in Herald reads that log (no metric filter,
-   * alarm or dashboard widget does), so it defaults to Infrequent Access: half Standard's ingestion price,
-   * and Logs Insights queries still work; Live Tail, metric filters and alarms on it need Standard. A log
-   * group's class cannot change: switching either way gives the stack a new access log group, and the
-   * old one is kept (with its retention) rather than deleted. The Lambdas' log groups stay Standard: their
-   * EMF lines are the metrics. @default LogGroupClass.INFREQUENT_ACCESS
+   * alarm or dashboard widget does), so it defaults to Infrequent Access: half Standard's ingestion price.
+   * Logs Insights queries work on it (all but pattern, diff, filterIndex and unmask); Live Tail, metric
+   * filters, alarms and `aws logs tail` need Standard. CloudFormation cannot change a group's class, so
+   * each class has its own group: switching (or updating a stack from before 2026-12-06, whose group was
+   * Standard) creates the new group and deletes the old one with its lines. The Lambdas' log groups stay
+   * Standard: their EMF lines are the metrics. @default LogGroupClass.INFREQUENT_ACCESS
    */
   readonly accessLogClass?: LogGroupClass.STANDARD | LogGroupClass.INFREQUENT_ACCESS;
   /** What deleting the stack does to the table, bucket and secret. @default RemovalPolicy.RETAIN */

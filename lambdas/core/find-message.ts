@@ -1,4 +1,4 @@
-import type { EventLog, MessageStore } from "../ports.ts";
+import type { Clock, EventLog, MessageStore } from "../ports.ts";
 import { FINAL_STATES, type Message, type MessageState, type StoredMessage } from "./message.ts";
 
 /** States in which a message is gone for `GET`/`DELETE /v2/messages/{id}`; its log keeps its history. */
@@ -11,24 +11,36 @@ const GONE_STATES: readonly MessageState[] = [...FINAL_STATES, "CANCEL_REQUESTED
  * attempt fails, so it is not found before that either.
  */
 export async function findMessage(
-  ctx: { store: MessageStore & EventLog },
+  ctx: ReadContext,
   messageId: string,
 ): Promise<Message | undefined> {
   return (await findPending(ctx, messageId))?.message;
 }
 
+type ReadContext = { store: MessageStore & EventLog; clock: Clock; config: { retentionMs: number } };
+
 /**
  * The stored message and status while it is pending. A light record's implicit first status
  * (MessageStatus.implicit) is not rewritten when its first attempt succeeds: the log says so instead.
  */
-export async function findPending(
-  ctx: { store: MessageStore & EventLog },
-  messageId: string,
-): Promise<StoredMessage | undefined> {
+export async function findPending(ctx: ReadContext, messageId: string): Promise<StoredMessage | undefined> {
   const stored = await ctx.store.getMessage(messageId);
   if (!stored || GONE_STATES.includes(stored.status.state)) return undefined;
-  if (stored.status.implicit && (await endedInLog(ctx, messageId))) return undefined;
+  if (stored.status.implicit && (outlivedItsLog(ctx, stored.message) || (await endedInLog(ctx, messageId)))) {
+    return undefined;
+  }
   return stored;
+}
+
+/**
+ * Whether a light record's implicit status can no longer be told from its log: the message is older than
+ * the retention, which is as far back as the log is read (its pages expire with it), while the message
+ * item may live days longer (its expiry covers every retry it could have). Such a record is taken as
+ * ended: one still pending would be a first job that waited in SQS for longer than the retention (a job
+ * that still comes is attempted: only GET, DELETE and the schedule view read this).
+ */
+export function outlivedItsLog(ctx: { clock: Clock; config: { retentionMs: number } }, message: Message): boolean {
+  return message.createdAt < ctx.clock.now() - ctx.config.retentionMs;
 }
 
 /**

@@ -8,7 +8,7 @@ import { firesAt, nextRunAfter, parseCron, previousRuns } from "./cron.ts";
 import { parseDestination } from "./destination.ts";
 import { ANY_DESTINATION, assertDestinationAllowed } from "./destination-policy.ts";
 import { parseDuration } from "./duration.ts";
-import { finalStateInLog } from "./find-message.ts";
+import { finalStateInLog, outlivedItsLog } from "./find-message.ts";
 import { badRequest, clip, HttpError, notFound } from "./errors.ts";
 import type { IncomingHeaders } from "./headers.ts";
 import { derivedMessageId, newScheduleId } from "./ids.ts";
@@ -338,7 +338,8 @@ export async function scheduleView(ctx: HeraldContext, schedule: Schedule): Prom
     const states: Record<string, string> = {};
     for (const id of last.lastMessageIds) {
       const message = last.messages ? last.messages.get(id) : await ctx.store.getMessage(id);
-      if (!message) continue; // kept past the retention no more: no state to tell
+      // Kept past the retention no more, or a light record its log no longer tells of: no state to tell.
+      if (!message || (message.status.implicit && outlivedItsLog(ctx, message.message))) continue;
       // A light record's status reads CREATED after its first attempt too, and CANCEL_REQUESTED after an
       // attempt in flight when the cancel came succeeded: its log says how it ended.
       const unsettled = message.status.implicit === true || message.status.state === "CANCEL_REQUESTED";

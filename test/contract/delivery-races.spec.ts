@@ -173,6 +173,24 @@ export function deliveryRacesContract(name: string, open: OpenCoreFixture): void
       );
     });
 
+    describe("a message delivered at once, read after the retention (while its item may live on)", () => {
+      it(
+        "is not found, nor cancelled",
+        test(async (h) => {
+          const message = h.message("/long-ago");
+          await acceptMessage(h.ctx, message);
+          await h.drain();
+          expect(deliveredTo(h, "/long-ago")).toHaveLength(1);
+          expect(await findMessage(h.ctx, message.messageId)).toBeUndefined();
+          // Past the retention and a day (the log's own window), within the item's expiry (4 days more
+          // with 3 retries): on DynamoDB a light record no longer finds its DELIVERED in the log.
+          h.advance(h.ctx.config.retentionMs + 86_400_000 + 3_600_000);
+          expect(await findMessage(h.ctx, message.messageId)).toBeUndefined();
+          await expect(cancelMessage(h.ctx, message.messageId)).rejects.toThrow(/not found or no longer pending/);
+        }),
+      );
+    });
+
     describe("a derived id created again while its first job waits (a firing or an attempt processed twice)", () => {
       it(
         "is attempted once: the job sent again finds the first one's delivery",

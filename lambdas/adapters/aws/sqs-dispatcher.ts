@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { ConflictException, CreateScheduleCommand, type SchedulerClient } from "@aws-sdk/client-scheduler";
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { Message } from "../../core/message.ts";
@@ -51,6 +52,21 @@ export interface SqsDispatcherOptions {
  * the delivery handler sends the job on with the remaining seconds (so long delays keep second precision).
  * When Scheduler cannot make the schedule, the wait falls back to 15-minute SQS hops (see dispatch).
  */
+/** SQS's longest MessageGroupId (SendMessage's API reference: "The length of MessageGroupId is 128 characters"). */
+const MAX_MESSAGE_GROUP_ID = 128;
+
+/**
+ * The FIFO message group of a lane (`<queue>#<lane>`): the lane itself, unless a queue name near its 128
+ * characters makes it longer than SQS takes; then the lane's start and a digest of it, the same for each
+ * of its jobs. Only the group's sameness matters (nothing parses it back): two lanes sharing one would
+ * only run one at a time.
+ */
+export function messageGroupOf(lane: string): string {
+  if (lane.length <= MAX_MESSAGE_GROUP_ID) return lane;
+  const digest = createHash("sha256").update(lane).digest("base64url"); // 43 characters, all allowed in a group id
+  return `${lane.slice(0, MAX_MESSAGE_GROUP_ID - digest.length - 1)}~${digest}`;
+}
+
 export class SqsDispatcher implements Dispatcher {
   /** The SQS message is the message while it is in flight (docs/architecture.md §19): no DynamoDB record needed. */
   readonly carriesMessages = true;
@@ -69,7 +85,7 @@ export class SqsDispatcher implements Dispatcher {
       // delay: a queued message's wait is core's (queue-lanes.ts).
       this.dispatchOrdered = (job, lane) =>
         ordered.send(jobJson({ m: job.messageId, r: job.retried, d: Math.round(this.now()) }), 0, {
-          group: lane,
+          group: messageGroupOf(lane),
           deduplicationId: `${job.messageId}-${job.retried}`,
         });
     }

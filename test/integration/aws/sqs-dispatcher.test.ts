@@ -1,4 +1,10 @@
-import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
 import { describe, expect, it } from "vitest";
 import { asWindowJobs, withSendWindow } from "../../../lambdas/adapters/aws/send-window.ts";
 import { SqsDispatcher } from "../../../lambdas/adapters/aws/sqs-dispatcher.ts";
@@ -384,6 +390,43 @@ describe("SqsDispatcher on the FIFO queue (dispatchOrdered)", () => {
     expect(lane(1)).toEqual(["m1", "m3", "m5", "m7", "m9", "m11"]);
     expect(seen.every((s) => s.ordered === true)).toBe(true);
     expect(most).toBe(1);
+  });
+
+  it("keeps the lanes of a queue name of 128 characters within SQS's 128-character message group ids, one group each", async () => {
+    const { sqs } = await emulators();
+    const standard = await sqs.send(new CreateQueueCommand({ QueueName: uniqueName("std") }));
+    const fifo = await sqs.send(
+      new CreateQueueCommand({ QueueName: `${uniqueName("ordered")}.fifo`, Attributes: { FifoQueue: "true" } }),
+    );
+    const orderedQueueUrl = fifo.QueueUrl as string;
+    const dispatcher = dispatcherFor(sqs, standard.QueueUrl as string, { orderedQueueUrl });
+    const send = dispatcher.dispatchOrdered as NonNullable<typeof dispatcher.dispatchOrdered>;
+    const queue = "q".repeat(128); // the longest queue name Herald takes (RESOURCE_NAME)
+    const lanes = [`${queue}#0`, `${queue}#1`, `${queue}#10`, "short#0"];
+    for (const [i, lane] of lanes.entries()) {
+      await send({ messageId: `m${i}a`, retried: 0 }, lane);
+      await send({ messageId: `m${i}b`, retried: 0 }, lane);
+    }
+    const groups = new Map<string, string>();
+    for (let round = 0; round < 10 && groups.size < 2 * lanes.length; round++) {
+      const { Messages } = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: orderedQueueUrl,
+          MaxNumberOfMessages: 10,
+          MessageSystemAttributeNames: ["MessageGroupId"],
+        }),
+      );
+      for (const m of Messages ?? []) {
+        groups.set(JSON.parse(m.Body as string).m as string, m.Attributes?.MessageGroupId as string);
+        await sqs.send(new DeleteMessageCommand({ QueueUrl: orderedQueueUrl, ReceiptHandle: m.ReceiptHandle }));
+      }
+    }
+    expect(groups.size).toBe(2 * lanes.length);
+    for (const group of groups.values()) expect(group.length).toBeLessThanOrEqual(128);
+    // Both jobs of a lane share its group; every lane has a group of its own; a short lane's is its name.
+    for (let i = 0; i < lanes.length; i++) expect(groups.get(`m${i}a`)).toBe(groups.get(`m${i}b`));
+    expect(new Set(lanes.map((_, i) => groups.get(`m${i}a`))).size).toBe(lanes.length);
+    expect(groups.get("m3a")).toBe("short#0");
   });
 
   it("hands a lane's records that its invocation has no time left for over in order, and they leave SQS", async () => {

@@ -10,10 +10,7 @@ const GONE_STATES: readonly MessageState[] = [...FINAL_STATES, "CANCEL_REQUESTED
  * that travels with its delivery job (the lean mode, see travelsWithJob) has no record until its first
  * attempt fails, so it is not found before that either.
  */
-export async function findMessage(
-  ctx: ReadContext,
-  messageId: string,
-): Promise<Message | undefined> {
+export async function findMessage(ctx: ReadContext, messageId: string): Promise<Message | undefined> {
   return (await findPending(ctx, messageId))?.message;
 }
 

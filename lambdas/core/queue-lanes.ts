@@ -11,7 +11,7 @@
 import type { DeliveryJob } from "../ports.ts";
 import type { HeraldContext } from "./context.ts";
 import { FINAL_STATES, type Message } from "./message.ts";
-import { pumpQueue, queueConfig, type QueueConfig } from "./queues.ts";
+import { knowLane, pumpQueue, queueConfig, type QueueConfig } from "./queues.ts";
 
 /**
  * A message's lane: a hash of its id over the queue's parallelism. The same message always lands in the
@@ -63,6 +63,7 @@ export async function laneGate(ctx: HeraldContext, message: Message): Promise<La
     queueConfig(ctx, message.queueName as string),
     ctx.store.headQueueEntries(lane, LANE_WINDOW),
   ]);
+  await knowLane(ctx, config, message.queueLane ?? 0);
   const own = held.find((entry) => entry.messageId === message.messageId);
   if (own) {
     // This job ran before and pinned the lane, then its run died: it holds the lane still — unless the
@@ -92,6 +93,7 @@ export const LANE_WINDOW = 50;
  */
 export async function joinOwnLane(ctx: HeraldContext, message: Message): Promise<void> {
   const config = await queueConfig(ctx, message.queueName as string);
+  await knowLane(ctx, config, message.queueLane ?? 0);
   await joinLane(ctx, laneOfMessage(message), message.messageId, config);
 }
 

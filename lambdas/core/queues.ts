@@ -176,6 +176,28 @@ export async function sweepDeletedQueue(ctx: HeraldContext, marker: DeletedQueue
   if (!needed) await ctx.store.deleteRecord("deletedQueue", name, stored.version);
 }
 
+/**
+ * Makes a queue's pumps reach a message's lane: a lane past the count its settings know (a deleted queue's,
+ * whose messages still came through SQS — a FIFO queue keeps them 14 days — after the queue was made again
+ * with less parallelism, or after its marker went) is added to them, or to the deleted queue's marker,
+ * renewed, when the queue has no settings. Otherwise the entries such a message's job adds there would wait
+ * for a pump — a resume's, the sweep's — that never comes. A write only on that rare path.
+ */
+export async function knowLane(ctx: HeraldContext, config: QueueConfig, lane: number): Promise<void> {
+  if (lane < laneCount(config)) return;
+  const name = config.name;
+  // Answers the settings as they stand (changed or not), or undefined when there are none.
+  const settings = await updateRecord<QueueConfig>(ctx, "queue", name, (current) =>
+    current && lane >= laneCount(current) ? { ...current, lanes: lane + 1 } : undefined,
+  );
+  if (settings) return;
+  await updateRecord<DeletedQueue>(ctx, "deletedQueue", name, (old) => ({
+    name,
+    deletedAt: Math.max(old?.deletedAt ?? 0, ctx.clock.now()),
+    lanes: Math.max(old?.lanes ?? 1, lane + 1),
+  }));
+}
+
 export async function setQueuePaused(ctx: HeraldContext, name: string, paused: boolean): Promise<void> {
   const found = await ctx.store.getRecord<QueueConfig>("queue", name);
   if (!found) throw notFound(`queue "${name}" not found`);

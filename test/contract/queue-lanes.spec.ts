@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { handToLane } from "../../lambdas/core/queue-lanes.ts";
 import { deleteQueue, getQueue, setQueuePaused, upsertQueue } from "../../lambdas/core/queues.ts";
+import { sweep } from "../../lambdas/core/sweep.ts";
 import type { DeliveryJob } from "../../lambdas/ports.ts";
 import { ANY_DESTINATION } from "../../lambdas/core/destination-policy.ts";
 import {
@@ -186,6 +187,29 @@ export function queueLanesContract(name: string, open: OpenCoreFixture): void {
         await enqueue(h, "gone", "/gone-again"); // makes the queue again, parallelism 1
         await h.runJobs();
         expect(new Set(h.delivered)).toEqual(new Set([...paths, "/gone-again"]));
+      }),
+    );
+
+    it(
+      "delivers a deleted queue's backlog still in SQS after its marker went, the queue made again narrower and paused",
+      test(async (h) => {
+        const { ctx } = h;
+        await upsertQueue(ctx, { queueName: "drained", parallelism: 4 });
+        const paths = Array.from({ length: 8 }, (_, i) => `/drained-${i}`);
+        for (const path of paths) await enqueue(h, "drained", path); // jobs in the FIFO lanes, not yet run
+        expect([...h.lanes.keys()].filter((lane) => lane !== "drained#0").length).toBeGreaterThan(0);
+        await deleteQueue(ctx, "drained");
+        h.advance(2 * 3_600_000);
+        await h.invoke(() => sweep(ctx)); // no entries in the store: the marker goes
+        expect(await ctx.store.getRecord("deletedQueue", "drained")).toBeUndefined();
+        await upsertQueue(ctx, { queueName: "drained", parallelism: 1, paused: true });
+        await h.runJobs(); // SQS gives the backlog: every job joins its lane's entries while paused
+        expect(h.delivered).toEqual([]);
+        await setQueuePaused(ctx, "drained", false);
+        await h.runJobs();
+        expect(new Set(h.delivered)).toEqual(new Set(paths));
+        expect(h.delivered).toHaveLength(paths.length);
+        expect((await getQueue(ctx, "drained")).lag).toBe(0);
       }),
     );
 

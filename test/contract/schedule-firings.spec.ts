@@ -67,10 +67,13 @@ export function scheduleFiringsContract(name: string, open: OpenCoreFixture): vo
         // Four weeks on, three firing times later (none fired: the trigger here fires only when told),
         // the view no longer looks as far back as the firing's message: it takes the record.
         h.advance(4 * 7 * 86_400_000);
-        expect(await view(h, scheduleId)).toMatchObject({
-          lastScheduleTime: firing.at,
-          lastScheduleStates: { [firing.ids[0] as string]: "IN_PROGRESS" },
-        });
+        const seen = await view(h, scheduleId);
+        expect(seen).toMatchObject({ lastScheduleTime: firing.at });
+        // Its message's state where every status is written: IN_PROGRESS (its job never ran here). A light
+        // record (DynamoDB) past the retention has no log left to tell how it ended: no state is shown.
+        expect(seen.lastScheduleStates).toEqual(
+          h.ctx.store.lightRecords ? undefined : { [firing.ids[0] as string]: "IN_PROGRESS" },
+        );
       }),
     );
 

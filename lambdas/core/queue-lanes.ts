@@ -66,6 +66,10 @@ export async function laneGate(ctx: HeraldContext, message: Message): Promise<La
   await knowLane(ctx, config, message.queueLane ?? 0);
   const own = held.find((entry) => entry.messageId === message.messageId);
   if (own) {
+    // A pump gave the entry its turn (a resume's, the sweep's, the lane's own after a wait): that turn's
+    // job runs the message — at its Not-Before — not this one (SQS giving again the job that joined, or
+    // an enqueue sent again past SQS's deduplication window).
+    if (!own.parked && own.turn !== undefined) return undefined;
     // This job ran before and pinned the lane, then its run died: it holds the lane still — unless the
     // queue is paused now, when its entry parks (the resume's pump gives it its turn again).
     if (own === held[0] && !own.parked && !config.paused) return { lane, pinned: true };

@@ -6,7 +6,7 @@ import type { QueueEntry } from "../ports.ts";
 import type { HeraldContext } from "./context.ts";
 import { badRequest, clip, notFound } from "./errors.ts";
 import { callbackMessageId, failureCallbackMessageId } from "./ids.ts";
-import { FINAL_STATES, type Message, type MessageStatus } from "./message.ts";
+import { FINAL_STATES, type Message, type MessageStatus, type StoredMessage } from "./message.ts";
 import {
   joinOwnLane,
   LANE_WINDOW,
@@ -281,19 +281,26 @@ export async function pumpQueue(ctx: HeraldContext, queue: string, known?: Queue
     const now = ctx.clock.now();
     if (entry.parked) {
       if (position >= config.parallelism || holding >= config.parallelism) continue;
+      // Read before the claim, which records the attempt its job is for: a lost turn is told from a
+      // message waiting for its retry by it (redispatchLostTurn).
+      const stored = await ctx.store.getMessage(entry.messageId);
+      if (!stored) {
+        await ctx.store.deleteQueueEntry(queue, entry.seq); // past retention
+        continue;
+      }
       // Un-parking is the claim: of two concurrent pumps only one dispatches the entry's job.
       let claimed: boolean;
       try {
-        claimed = await ctx.store.setQueueEntryParked(queue, entry.seq, false, now);
+        claimed = await ctx.store.setQueueEntryParked(queue, entry.seq, false, now, stored.status.retried);
       } catch (error) {
         // Its outcome unknown even after the store read it back: it may stand, without a job.
         await giveBack(ctx, queue, entry.seq, now).catch(() => undefined);
         throw error;
       }
       if (!claimed) continue;
-      let dispatched: "dispatched" | "gaveBack" | "gone";
+      let dispatched: "dispatched" | "gaveBack";
       try {
-        dispatched = await dispatchTurn(ctx, queue, entry, window, config.parallelism, now);
+        dispatched = await dispatchTurn(ctx, queue, stored, window, config.parallelism, now);
       } catch (error) {
         // The turn was claimed but its job may not exist: give it back so the next pump gives it again,
         // rather than leave the queue waiting for the lost-turn threshold (a crash still can: the sweep).
@@ -333,33 +340,32 @@ async function giveBack(ctx: HeraldContext, queue: string, seq: number, now: num
 }
 const GIVE_BACK_TRIES = 4;
 
-/** Dispatches a claimed turn's job, unless the claim put more than `parallelism` turns out (then it is given back). */
+/**
+ * Dispatches a claimed turn's job (for the attempt its claim recorded), unless the claim put more than
+ * `parallelism` turns out (then it is given back).
+ */
 async function dispatchTurn(
   ctx: HeraldContext,
   queue: string,
-  entry: QueueEntry,
+  { message, status }: StoredMessage,
   window: number,
   parallelism: number,
   now: number,
-): Promise<"dispatched" | "gaveBack" | "gone"> {
+): Promise<"dispatched" | "gaveBack"> {
   const out = (await ctx.store.headQueueEntries(queue, window)).filter((e) => !e.parked).length;
   if (out > parallelism) return "gaveBack";
-  const stored = await ctx.store.getMessage(entry.messageId);
-  if (!stored) {
-    await ctx.store.deleteQueueEntry(queue, entry.seq); // past retention
-    return "gone";
-  }
-  const { status, message } = stored;
   await ctx.dispatcher.dispatch(
-    { messageId: entry.messageId, retried: status.retried },
+    { messageId: message.messageId, retried: status.retried },
     Math.max(now, message.notBefore),
   );
   return "dispatched";
 }
 
 /**
- * A turn given long ago whose first attempt never happened lost its job. Giving it again is itself a
- * compare-and-set of the claim time, so concurrent pumps dispatch it once, and not again for a while.
+ * A turn given long ago whose attempt never happened lost its job: a first attempt, or the attempt a
+ * pump's claim dispatched (a message whose retry waited while its queue was paused: still at that
+ * attempt, its job is lost; past it, its next retry waits, and its turn is not lost). Giving it again is
+ * itself a compare-and-set of the claim time, so concurrent pumps dispatch it once, and not again for a while.
  * A turn whose message ended long ago lost the end of its entry (its job never came back, e.g. it went
  * to the poison queue): the entry is ended now.
  */
@@ -381,9 +387,11 @@ async function redispatchLostTurn(
     return;
   }
   const neverAttempted = status.state === "CREATED" && status.retried === 0;
-  if (!neverAttempted || now <= message.notBefore + lostAfterMs(ctx)) return;
+  const pumpedNotAttempted = entry.turn !== undefined && entry.turn === status.retried;
+  if (!neverAttempted && !pumpedNotAttempted) return;
+  if (now <= Math.max(message.notBefore, pumpedNotAttempted ? claimedAt : 0) + lostAfterMs(ctx)) return;
   if (!(await ctx.store.reclaimQueueEntry(queue, entry.seq, claimedAt, now))) return;
-  await ctx.dispatcher.dispatch({ messageId: entry.messageId, retried: 0 }, now);
+  await ctx.dispatcher.dispatch({ messageId: entry.messageId, retried: status.retried }, now);
 }
 
 const lostAfterMs = (ctx: HeraldContext): number => ctx.config.maxTimeoutSec * 1000 + LOST_TURN_MARGIN_MS;

@@ -5,6 +5,11 @@ export interface QueueEntry {
   parked: boolean;
   /** When it was last un-parked (given its turn), epoch ms. */
   claimedAt?: number;
+  /**
+   * The attempt (`retried`) whose job the pump's claim dispatched; absent for a claim that is not a pump's
+   * (a running message pinning its lane) or written before it was recorded.
+   */
+  turn?: number;
 }
 
 /** The entries of queues and flow-control wait lists, and the counters that number them. */
@@ -20,9 +25,9 @@ export interface QueueEntries {
   headQueueEntries(queue: string, limit: number): Promise<QueueEntry[]>;
   /**
    * Compare-and-set of an entry's parked flag; false when it was not `!parked` or is gone. Un-parking
-   * records `now` as the entry's claimedAt.
+   * records `now` as the entry's claimedAt, and `turn` as its turn (none: a claim that is not a pump's).
    */
-  setQueueEntryParked(queue: string, seq: number, parked: boolean, now: number): Promise<boolean>;
+  setQueueEntryParked(queue: string, seq: number, parked: boolean, now: number, turn?: number): Promise<boolean>;
   /** Compare-and-set of an un-parked entry's claimedAt from `claimedAt` to `now` (a turn given again). */
   reclaimQueueEntry(queue: string, seq: number, claimedAt: number, now: number): Promise<boolean>;
   deleteQueueEntry(queue: string, seq: number): Promise<void>;

@@ -214,6 +214,50 @@ export function queueLanesContract(name: string, open: OpenCoreFixture): void {
     );
 
     it(
+      "gives a lane's turn again when its job was lost between the claim and the dispatch, for a head waiting for its retry",
+      test(async (h) => {
+        const { ctx } = h;
+        await upsertQueue(ctx, { queueName: "lane-lost", parallelism: 1 });
+        let failures = 1;
+        h.respondWith((r) => (pathOf(r.url) === "/ll" && failures-- > 0 ? answer(500) : answer(200)));
+        await enqueue(h, "lane-lost", "/ll", { "Upstash-Retries": "1", "Upstash-Retry-Delay": "1000" });
+        await enqueue(h, "lane-lost", "/ll-next");
+        await h.runJobs(); // the first attempt fails: its retry waits, holding the lane in the store
+        await setQueuePaused(ctx, "lane-lost", true);
+        h.advance(1_000);
+        await h.runJobs(); // the retry's job finds the queue paused: the head parks
+        await expect(h.diesAtDispatch(() => setQueuePaused(ctx, "lane-lost", false))).rejects.toBeInstanceOf(
+          ProcessDied,
+        );
+        await h.runJobs();
+        expect(h.delivered).toEqual(["/ll"]);
+        h.advance(31 * 60_000); // past the longest attempt and the lost-turn margin
+        await h.invoke(() => sweep(ctx));
+        await h.runJobs();
+        expect(h.delivered).toEqual(["/ll", "/ll", "/ll-next"]);
+        expect((await getQueue(ctx, "lane-lost")).lag).toBe(0);
+      }),
+    );
+
+    it(
+      "does not run a message early when the job that joined its lane comes again after a pump gave it its turn",
+      test(async (h) => {
+        const { ctx } = h;
+        await upsertQueue(ctx, { queueName: "later", parallelism: 1 });
+        await enqueue(h, "later", "/later", { "Upstash-Delay": "1d" });
+        const [first] = h.lanes.get("later#0") ?? [];
+        await h.runJobs(); // it joins its lane to wait for its Not-Before; the lane's pump gives it its turn
+        expect(h.delivered).toEqual([]);
+        // SQS gives the job that joined again (its invocation died after the join)
+        expect(await h.deliver({ ...(first as DeliveryJob), ordered: true })).not.toBe("delivered");
+        expect(h.delivered).toEqual([]);
+        h.advance(86_400_000);
+        await h.runJobs();
+        expect(h.delivered).toEqual(["/later"]);
+      }),
+    );
+
+    it(
       "parks a pinned head whose job comes again while its queue is paused, and runs it on resume",
       test(async (h) => {
         const { ctx } = h;

@@ -6,6 +6,7 @@ import { getQueue, setQueuePaused, upsertQueue } from "../../lambdas/core/queues
 import {
   answer,
   deliveredTo,
+  ProcessDied,
   publishTo,
   withLocalSettings,
   type CoreHarness,
@@ -55,6 +56,37 @@ export function queueRecoveryContract(name: string, open: OpenCoreFixture): void
         await enqueue(h, "lost", "/lost-second");
         await h.runJobs();
         expect(h.delivered).toEqual(["/lost-first", "/lost-second"]);
+      }),
+    );
+
+    it(
+      "gives a turn again when its job was lost between the claim and the dispatch, for a head waiting for its retry",
+      test(async (h) => {
+        const { ctx } = h;
+        await upsertQueue(ctx, { queueName: "lost-retry", parallelism: 1 });
+        let failures = 1;
+        h.respondWith((r) => (new URL(r.url).pathname === "/lost-retry" && failures-- > 0 ? answer(500) : answer(200)));
+        await publishTo(h, "/lost-retry", {
+          queueName: "lost-retry",
+          headers: { "Upstash-Retries": "1", "Upstash-Retry-Delay": "1000" },
+        });
+        await enqueue(h, "lost-retry", "/lost-retry-next");
+        await h.runJobs(); // the first attempt fails: its retry waits a second, holding the queue
+        await setQueuePaused(ctx, "lost-retry", true);
+        h.advance(1_000);
+        await h.runJobs(); // the retry's job finds the queue paused: the head parks
+        expect(h.delivered).toEqual(["/lost-retry"]);
+        // The resume's pump claims the head's turn, then its process dies before dispatching the job.
+        await expect(h.diesAtDispatch(() => setQueuePaused(ctx, "lost-retry", false))).rejects.toBeInstanceOf(
+          ProcessDied,
+        );
+        await h.runJobs();
+        expect(h.delivered).toEqual(["/lost-retry"]); // not yet presumed lost
+        h.advance(31 * MINUTE); // past the longest attempt (15 min locally) and the margin (15 min)
+        await enqueue(h, "lost-retry", "/lost-retry-last"); // pumps the queue
+        await h.runJobs();
+        expect(h.delivered).toEqual(["/lost-retry", "/lost-retry", "/lost-retry-next", "/lost-retry-last"]);
+        expect((await getQueue(ctx, "lost-retry")).lag).toBe(0);
       }),
     );
 

@@ -49,12 +49,13 @@ export class DynamoQueueEntries implements QueueEntries {
     return (result.Items ?? []).map((item) => {
       const entry: QueueEntry = { seq: Number(item.SK), messageId: item.m as string, parked: item.p === true };
       if (typeof item.c === "number") entry.claimedAt = item.c;
+      if (typeof item.t === "number") entry.turn = item.t;
       return entry;
     });
   }
 
-  async setQueueEntryParked(queue: string, seq: number, parked: boolean, now: number): Promise<boolean> {
-    if (!parked) return this.claim(queue, seq, "p = :true", { ":true": true }, now);
+  async setQueueEntryParked(queue: string, seq: number, parked: boolean, now: number, turn?: number): Promise<boolean> {
+    if (!parked) return this.claim(queue, seq, "p = :true", { ":true": true }, now, turn ?? null);
     return conditional(
       this.table.doc.send(
         new UpdateCommand({
@@ -84,8 +85,10 @@ export class DynamoQueueEntries implements QueueEntries {
     condition: string,
     values: Record<string, unknown>,
     now: number,
+    turn?: number | null, // null: none (removed); undefined: kept as it is (a turn given again)
   ): Promise<boolean> {
     const claim = randomUUID();
+    const turnUpdate = turn === undefined ? "" : turn === null ? " REMOVE t" : ", t = :turn";
     try {
       const outcome = await conditionalWrite(
         this.table.doc.send(
@@ -93,8 +96,14 @@ export class DynamoQueueEntries implements QueueEntries {
             TableName: this.table.name,
             Key: queueEntryKey(queue, seq),
             ConditionExpression: condition,
-            UpdateExpression: "SET p = :unparked, c = :now, k = :claim",
-            ExpressionAttributeValues: { ...values, ":unparked": false, ":now": now, ":claim": claim },
+            UpdateExpression: `SET p = :unparked, c = :now, k = :claim${turnUpdate}`,
+            ExpressionAttributeValues: {
+              ...values,
+              ":unparked": false,
+              ":now": now,
+              ":claim": claim,
+              ...(typeof turn === "number" ? { ":turn": turn } : {}),
+            },
             ReturnValuesOnConditionCheckFailure: "ALL_OLD",
           }),
         ),

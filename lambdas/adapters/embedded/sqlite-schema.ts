@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS queue_entries (
   queue TEXT NOT NULL, seq INTEGER NOT NULL, message_id TEXT NOT NULL, parked INTEGER NOT NULL,
-  claimed_at INTEGER, PRIMARY KEY (queue, seq));
+  claimed_at INTEGER, turn_retried INTEGER, PRIMARY KEY (queue, seq));
 CREATE TABLE IF NOT EXISTS dedup (id TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS workflow_steps (
   run_id TEXT NOT NULL, seq INTEGER NOT NULL, message_id TEXT NOT NULL, call_type TEXT NOT NULL,
@@ -58,6 +58,7 @@ function migrate(db: DatabaseSync): void {
     .all()
     .map((c) => c.name);
   if (!columns.includes("claimed_at")) db.exec("ALTER TABLE queue_entries ADD COLUMN claimed_at INTEGER");
+  if (!columns.includes("turn_retried")) db.exec("ALTER TABLE queue_entries ADD COLUMN turn_retried INTEGER");
   const recordColumns = db
     .prepare("PRAGMA table_info(records)")
     .all()

@@ -466,20 +466,23 @@ export class SqliteStore implements Store {
 
   async headQueueEntries(queue: string, limit: number): Promise<QueueEntry[]> {
     const rows = this.sql(
-      "SELECT seq, message_id, parked, claimed_at FROM queue_entries WHERE queue = ? ORDER BY seq LIMIT ?",
+      "SELECT seq, message_id, parked, claimed_at, turn_retried FROM queue_entries WHERE queue = ? ORDER BY seq LIMIT ?",
     ).all(queue, limit) as Row[];
     return rows.map((row) => {
       const entry: QueueEntry = { seq: Number(row.seq), messageId: row.message_id as string, parked: row.parked === 1 };
       if (row.claimed_at !== null) entry.claimedAt = Number(row.claimed_at);
+      if (row.turn_retried !== null) entry.turn = Number(row.turn_retried);
       return entry;
     });
   }
 
-  async setQueueEntryParked(queue: string, seq: number, parked: boolean, now: number): Promise<boolean> {
+  async setQueueEntryParked(queue: string, seq: number, parked: boolean, now: number, turn?: number): Promise<boolean> {
     const result = this.group.write(() =>
-      this.sql(
-        "UPDATE queue_entries SET parked = ?, claimed_at = CASE WHEN ? THEN claimed_at ELSE ? END WHERE queue = ? AND seq = ? AND parked = ?",
-      ).run(parked ? 1 : 0, parked ? 1 : 0, now, queue, seq, parked ? 0 : 1),
+      parked
+        ? this.sql("UPDATE queue_entries SET parked = 1 WHERE queue = ? AND seq = ? AND parked = 0").run(queue, seq)
+        : this.sql(
+            "UPDATE queue_entries SET parked = 0, claimed_at = ?, turn_retried = ? WHERE queue = ? AND seq = ? AND parked = 1",
+          ).run(now, turn ?? null, queue, seq),
     );
     return result.changes === 1;
   }

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
@@ -37,6 +38,7 @@ import {
   DynamoTable,
   pad,
   shardOf,
+  type Conditional,
   type Item,
   type Key,
 } from "./dynamo-table.ts";
@@ -303,6 +305,11 @@ export class DynamoStore implements Store {
     const statusKey = partitionedStatusKey(messageId);
     const legacyKey = { PK: `M#${messageId}`, SK: STATUS_SK };
     const now = this.now();
+    // Each status write carries a token of its own: when the SDK retries one whose answer was lost (a
+    // timeout after DynamoDB applied it), the retry fails its condition, and the item returned with the
+    // failure tells whether the write that stands is this one. Without it a cancel so applied answered
+    // 404, and an attempt's settle so applied logged nothing.
+    const token = randomBytes(9).toString("base64url");
     let written: boolean;
     if (expected.implicit) {
       // A light record's first status change writes its status item, if no other change did first. A
@@ -312,19 +319,22 @@ export class DynamoStore implements Store {
       // attempt: then it need not stay listed.
       const horizon =
         now + (next.state === "CANCEL_REQUESTED" ? 4 * 86_400_000 : LIGHT_STATUS_HORIZON_MS) + this.retentionMs;
-      written = await this.table.putIfAbsent({
+      const put = await this.table.putIfAbsentOrOld({
         ...(statusKey ?? legacyKey),
         ...this.statusAttributes(messageId, now, next, horizon, !statusKey),
+        w: token,
       });
+      written = put.made || put.old?.w?.S === token;
     } else {
       // In its status partition; a message written before them has its status under M#<id> (the failed
       // condition on an absent item costs a write unit, for those messages only).
+      const ours = (outcome: Conditional<unknown>): boolean => outcome.made || outcome.old?.w?.S === token;
       const partitioned = statusKey
-        ? await this.setStatus(messageId, statusKey, expected, next, now, false)
+        ? await this.setStatus(messageId, statusKey, expected, next, now, false, token)
         : undefined;
-      written = partitioned?.made ?? false;
+      written = partitioned ? ours(partitioned) : false;
       if (!partitioned || (!partitioned.made && !partitioned.old)) {
-        written = (await this.setStatus(messageId, legacyKey, expected, next, now, true)).made;
+        written = ours(await this.setStatus(messageId, legacyKey, expected, next, now, true, token));
       }
     }
     if (!written) return false;
@@ -343,13 +353,14 @@ export class DynamoStore implements Store {
     next: MessageStatus,
     now: number,
     indexed: boolean,
+    token: string,
   ) {
     const pending = INDEXED_STATES.includes(next.state);
     const update = pending
       ? indexed
-        ? "SET #state = :state, retried = :retried, g2pk = :g2pk, g2sk = if_not_exists(g2sk, :g2sk)"
-        : "SET #state = :state, retried = :retried"
-      : `SET #state = :state, retried = :retried, expiresAt = :expiresAt${indexed ? " REMOVE g2pk, g2sk" : ""}`;
+        ? "SET #state = :state, retried = :retried, w = :w, g2pk = :g2pk, g2sk = if_not_exists(g2sk, :g2sk)"
+        : "SET #state = :state, retried = :retried, w = :w"
+      : `SET #state = :state, retried = :retried, w = :w, expiresAt = :expiresAt${indexed ? " REMOVE g2pk, g2sk" : ""}`;
     return conditionalWrite(
       this.doc.send(
         new UpdateCommand({
@@ -363,14 +374,16 @@ export class DynamoStore implements Store {
             ":expectedRetried": expected.retried,
             ":state": next.state,
             ":retried": next.retried,
+            ":w": token,
             ...(pending
               ? indexed
                 ? { ":g2pk": `S#${next.state}#${shardOf(messageId)}`, ":g2sk": `${pad(now)}#${messageId}` }
                 : {}
               : { ":expiresAt": this.expiresAt(now) }),
           },
-          // Tells a failed condition from an absent item (a status written before status partitions).
-          ReturnValuesOnConditionCheckFailure: indexed ? undefined : "ALL_OLD",
+          // Tells a failed condition from an absent item (a status written before status partitions), and
+          // this write, applied with its answer lost, from another's (no read unit is billed for it).
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
         }),
       ),
     );

@@ -6,8 +6,11 @@ import { describe, expect, it } from "vitest";
 import { createHeraldTable } from "../../../lambdas/adapters/aws/create-table.ts";
 import { DynamoStore } from "../../../lambdas/adapters/aws/dynamo-store.ts";
 import { S3BlobStore } from "../../../lambdas/adapters/aws/s3-blob-store.ts";
+import { cancelMessage, cancelMessages } from "../../../lambdas/core/cancel.ts";
+import type { DeliveryJob } from "../../../lambdas/ports.ts";
 import { EMULATOR_REGION } from "../../../emulation/emulators.ts";
 import { uniqueName, useAwsEmulators } from "../../support/aws-emulators.ts";
+import { harness, ManualClock, publishTo, RECEIVER } from "../../support/core-harness.ts";
 
 const emulators = useAwsEmulators();
 
@@ -91,6 +94,63 @@ describe("DynamoStore when an applied write's answer is lost", () => {
     loseNext("PutItem");
     expect(await store.putQueueEntry("fc:k", { seq: 7, messageId: "msg_3|0" })).toBe(true);
     expect(await store.putQueueEntry("fc:k", { seq: 7, messageId: "msg_4|0" })).toBe(false);
+    client.destroy();
+  });
+
+  it("knows its own status change: a cancel answers 1 (alone and in bulk), a settle logs its events", async () => {
+    const aws = await emulators();
+    const tableName = uniqueName("lost-status");
+    await createHeraldTable(aws.dynamodb, tableName);
+    const { client, loseNext } = await losingAnswers(aws.dynamodb);
+    const clock = new ManualClock();
+    const store = new DynamoStore({
+      client,
+      tableName,
+      blobs: new S3BlobStore(aws.s3, await aws.bucket()),
+      retentionMs: 7 * 86_400_000,
+      deferEvents: true,
+      now: () => clock.now(),
+    });
+    const h = harness(
+      { store, now: () => clock.now(), flushEvents: () => store.flushEvents(), close: async () => {} },
+      { clock },
+    );
+    const logged = async (id: string): Promise<string[]> => {
+      await store.flushEvents();
+      const states: string[] = [];
+      for await (const { item } of store.scanEvents({ order: "earliestFirst", messageIds: [id] })) {
+        states.push(item.event.state);
+      }
+      return states;
+    };
+
+    // A delayed message's status in its partition (UpdateItem), a light record's first one (PutItem).
+    const delayed = await publishTo(h, "/delayed", { headers: { "Upstash-Delay": "1h" } });
+    loseNext("UpdateItem");
+    expect(await h.invoke(() => cancelMessage(h.ctx, delayed))).toEqual({ cancelled: 1 });
+    expect((await store.getMessage(delayed))?.status.state).toBe("CANCEL_REQUESTED");
+    expect(await logged(delayed)).toContain("CANCEL_REQUESTED");
+
+    const light = await publishTo(h, "/light");
+    loseNext("PutItem");
+    expect(await h.invoke(() => cancelMessage(h.ctx, light))).toEqual({ cancelled: 1 });
+    expect((await store.getMessage(light))?.status.state).toBe("CANCEL_REQUESTED");
+
+    const inBulk = await publishTo(h, "/in-bulk", { headers: { "Upstash-Delay": "1h" } });
+    loseNext("UpdateItem");
+    expect(await h.invoke(() => cancelMessages(h.ctx, { filter: { url: [`${RECEIVER}/in-bulk`] } }))).toEqual({
+      cancelled: 1,
+    });
+    expect((await store.getMessage(inBulk))?.status.state).toBe("CANCEL_REQUESTED");
+
+    // An attempt's settle (DELIVERED, in the partition) whose answer was lost still logs the attempt.
+    const settled = await publishTo(h, "/settled", { headers: { "Upstash-Delay": "1s" } });
+    clock.advance(1_000);
+    const job = h.jobs.find((j) => j.messageId === settled) as DeliveryJob;
+    loseNext("UpdateItem");
+    expect(await h.deliver(job)).toBe("delivered");
+    expect((await store.getMessage(settled))?.status.state).toBe("DELIVERED");
+    expect(await logged(settled)).toEqual(["CREATED", "ACTIVE", "DELIVERED"]);
     client.destroy();
   });
 });

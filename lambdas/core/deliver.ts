@@ -176,7 +176,7 @@ async function attemptAndSettle(
     // A light record's first attempt that succeeded is only logged: nothing reads its final status but
     // GET and DELETE, which look in the log (find-message.ts). One write less per message. A later
     // attempt's outcome is written: its predecessor's RETRY may still land, and must not stand.
-    if (status?.implicit && retried === 0) await ctx.store.appendEvents([active, delivered]);
+    if (status?.implicit && retried === 0) await ctx.store.appendEvents([active, delivered], [], [message.messageId]);
     else if (status) await settle(ctx, message, status, { state: "DELIVERED", retried }, [active, delivered], lane);
     else await ctx.store.appendEvents([...carried, delivered], [redactMessage(message)]);
     return "delivered";

@@ -2,7 +2,8 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { processDeliveryBatch } from "../adapters/aws/sqs-delivery.ts";
+import { EndsNotRecorded } from "../adapters/aws/dynamo-store.ts";
+import { failuresOfMessages, processDeliveryBatch } from "../adapters/aws/sqs-delivery.ts";
 import { withSendWindow } from "../adapters/aws/send-window.ts";
 import { deliverMessage, type DeliveryOutcome } from "../core/deliver.ts";
 import type { SlotWait } from "../core/flow-control.ts";
@@ -68,8 +69,16 @@ async function handleDeliveries(event: SQSEvent, lambda: Context): Promise<SQSBa
     }),
   );
   // One log page for the whole batch. If it cannot be written now, the events stay for the next flush:
-  // failing the batch would deliver its messages again.
-  await store.flushEvents().catch((error: unknown) => logError("log events kept for the next flush", error));
+  // failing the batch would deliver its messages again. Only the jobs whose end is in no item but that
+  // page (a light record's first success, whose status could not be written either) are given again.
+  await store.flushEvents().catch((error: unknown) => {
+    logError("log events kept for the next flush", error);
+    if (!(error instanceof EndsNotRecorded)) return;
+    const given = new Set(batchItemFailures.map((failure) => failure.itemIdentifier));
+    for (const failure of failuresOfMessages(event.Records, error.messageIds)) {
+      if (!given.has(failure.itemIdentifier)) batchItemFailures.push(failure);
+    }
+  });
   // A sweep alone records no metric: an idle deployment then writes none (custom metrics bill per hour
   // with data).
   if (event.Records.length > sweeps) recordMetric("Jobs", event.Records.length - sweeps);

@@ -81,25 +81,26 @@ export interface DynamoEventLogOptions {
 export class DynamoEventLog implements EventLog {
   private readonly table: DynamoTable;
   private readonly options: DynamoEventLogOptions;
-  private deferred: { events: LogEvent[]; carried: Message[] } | undefined;
+  private deferred: { events: LogEvent[]; carried: Message[]; ends: string[] } | undefined;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(options: DynamoEventLogOptions) {
     this.table = options.table;
     this.options = options;
-    if (options.defer) this.deferred = { events: [], carried: [] };
+    if (options.defer) this.deferred = { events: [], carried: [], ends: [] };
   }
 
   private expiresAt(fromMs: number): number {
     return Math.ceil((fromMs + this.options.retentionMs) / 1000);
   }
 
-  async appendEvents(events: LogEvent[], carried: Message[] = []): Promise<void> {
+  async appendEvents(events: LogEvent[], carried: Message[] = [], ends: string[] = []): Promise<void> {
     if (events.length === 0) return;
     if (this.deferred) {
       this.deferred.events.push(...events);
       this.deferred.carried.push(...carried);
+      this.deferred.ends.push(...ends);
       // A slow destination must not hold the rest of its batch out of the log: what is pending is written
       // at most EVENT_FLUSH_MS after it was appended, or when the handler flushes, whichever comes first.
       this.flushTimer ??= setTimeout(() => {
@@ -124,15 +125,27 @@ export class DynamoEventLog implements EventLog {
 
   private async writeDeferred(): Promise<void> {
     if (!this.deferred || this.deferred.events.length === 0) return;
-    const { events, carried } = this.deferred;
-    this.deferred = { events: [], carried: [] };
+    const { events, carried, ends } = this.deferred;
+    this.deferred = { events: [], carried: [], ends: [] };
     try {
       await this.writePages(events, carried);
     } catch (error) {
       this.deferred.events.unshift(...events); // kept for the next flush (emulated AWS shares one store)
       this.deferred.carried.unshift(...carried);
+      this.deferred.ends.unshift(...ends);
       throw error;
     }
+  }
+
+  /**
+   * The ends (appendEvents) among the events held back, handed to the caller to record another way: the
+   * events stay for the next flush; the ends are no longer this log's to keep.
+   */
+  takeEnds(): string[] {
+    if (!this.deferred) return [];
+    const { ends } = this.deferred;
+    this.deferred.ends = [];
+    return ends;
   }
 
   private async writePages(events: LogEvent[], carried: Message[]): Promise<void> {

@@ -51,6 +51,19 @@ const STATUS_SK = "#S";
 const DLQ_SK = "#D";
 const INDEXED_STATES: readonly MessageState[] = ["CREATED", "RETRY", "CANCEL_REQUESTED"];
 /** How long a light record's status item may be needed: its message item expires first. */
+/**
+ * A flush that could write neither the log page nor the statuses of the light records' ends it held
+ * (flushEvents): those messages' jobs must be given again, or they would read as pending for good.
+ */
+export class EndsNotRecorded extends Error {
+  readonly messageIds: string[];
+  constructor(messageIds: string[], cause: unknown) {
+    super(`the ends of ${messageIds.length} message(s) could not be recorded`, { cause });
+    this.name = "EndsNotRecorded";
+    this.messageIds = messageIds;
+  }
+}
+
 const LIGHT_STATUS_HORIZON_MS = 400 * 86_400_000;
 /** Bodies above this go to S3 (an item holds at most 400 KB, attributes and indexes included). */
 const INLINE_BODY_BYTES = 100 * 1024;
@@ -462,16 +475,33 @@ export class DynamoStore implements Store {
 
   // ---- events (dynamo-event-log.ts) -------------------------------------------------------------
 
-  appendEvents(events: LogEvent[], carried: Message[] = []): Promise<void> {
-    return this.log.appendEvents(events, carried);
+  appendEvents(events: LogEvent[], carried: Message[] = [], ends: string[] = []): Promise<void> {
+    return this.log.appendEvents(events, carried, ends);
   }
 
   /**
    * With `deferEvents`, writes the events appended since the last flush, as few pages as they fit in.
-   * The Lambda handlers call it before they return (before SQS deletes the batch that made them).
+   * The Lambda handlers call it before they return (before SQS deletes the batch that made them). A page
+   * that cannot be written stays for the next flush; but a light record's end (appendEvents' `ends`) is in
+   * no other item, and the container may never flush again: it reads as pending, and is never attempted
+   * again. So its status is written instead (the write the light record saved); where that fails too, the
+   * flush fails with EndsNotRecorded, and the handler has SQS give those jobs again.
    */
-  flushEvents(): Promise<void> {
-    return this.log.flushEvents();
+  async flushEvents(): Promise<void> {
+    try {
+      await this.log.flushEvents();
+    } catch (error) {
+      const ends = this.log.takeEnds();
+      const unrecorded: string[] = [];
+      for (const messageId of ends) {
+        const implicit: MessageStatus = { state: "CREATED", retried: 0, implicit: true };
+        // Not written: another status stands (a cancel that met the attempt), which is not pending either.
+        await this.updateStatus(messageId, implicit, { state: "DELIVERED", retried: 0 }, []).catch(() =>
+          unrecorded.push(messageId),
+        );
+      }
+      throw unrecorded.length > 0 ? new EndsNotRecorded(unrecorded, error) : error;
+    }
   }
 
   scanEvents(options: ScanOptions & { messageIds?: string[] }): AsyncIterable<Positioned<LoggedEvent>> {

@@ -118,3 +118,20 @@ async function runJob(record: JobRecord, options: DeliveryBatchOptions, ordered 
   options.observeLag?.(Math.max(0, now - body.d));
   return options.deliver(job);
 }
+
+/**
+ * The records whose jobs are of these messages, as batch item failures: SQS gives them again (their ends
+ * could not be recorded, DynamoStore.flushEvents). Records that are not jobs of theirs are left alone.
+ */
+export function failuresOfMessages(records: JobRecord[], messageIds: string[]): SQSBatchItemFailure[] {
+  const wanted = new Set(messageIds);
+  return records
+    .filter((record) => {
+      try {
+        return wanted.has(parseJobBody(record.body).m);
+      } catch {
+        return false; // a sweep's or a schedule firing's record
+      }
+    })
+    .map((record) => ({ itemIdentifier: record.messageId }));
+}

@@ -445,17 +445,28 @@ export class DynamoStore implements Store {
     const listed = async function* (this: DynamoStore): AsyncIterable<StoredMessage> {
       // Bodies are not needed to list (and may be in S3): only the meta of each hit's message is read, from
       // its record page where its id may have one, else (or when it has none) from its message item.
+      // Read eventually consistently first (pages never change); a miss is read again consistently, with
+      // the message item a body over 4 KiB has instead: a status seen by the (eventually consistent)
+      // partition query does not make its page, written before it, visible to an eventually consistent read.
       const messageKey = (id: string): Key => ({ PK: `M#${id}`, SK: MESSAGE_SK });
       const first = hits.map((hit) => recordPageKey(hit.messageId) ?? messageKey(hit.messageId));
       const messages = await this.table.batchGet(first, "meta, mz");
-      const missing = hits.flatMap((hit, i) =>
-        !messages[i] && first[i]?.SK !== MESSAGE_SK ? [{ i, key: messageKey(hit.messageId) }] : [],
-      );
+      const missing = hits.flatMap((hit, i) => {
+        const tried = first[i] as Key;
+        if (messages[i]) return [];
+        return [{ i, keys: tried.SK === MESSAGE_SK ? [tried] : [tried, messageKey(hit.messageId)] }];
+      });
       const items = await this.table.batchGet(
-        missing.map(({ key }) => key),
+        missing.flatMap(({ keys }) => keys),
         "meta, mz",
+        undefined,
+        true,
       );
-      for (const [j, { i }] of missing.entries()) messages[i] = items[j];
+      let at = 0;
+      for (const { i, keys } of missing) {
+        messages[i] = items.slice(at, at + keys.length).find((item) => item !== undefined);
+        at += keys.length;
+      }
       for (const [i, hit] of hits.entries()) {
         const item = messages[i];
         if (!item || !states.includes(hit.state)) continue;

@@ -99,9 +99,15 @@ export class DynamoTable {
   /**
    * The items of `keys`, in the order of the keys (undefined where there is none): one BatchGetItem per
    * 100 keys instead of a GetItem each, sending unprocessed keys again. `projection`: the attributes to
-   * read (`names` for those that are reserved words).
+   * read (`names` for those that are reserved words); `consistent`: strongly consistent reads (a read
+   * unit per 4 KB where an eventually consistent one is half).
    */
-  async batchGet(keys: Key[], projection?: string, names?: Record<string, string>): Promise<(Item | undefined)[]> {
+  async batchGet(
+    keys: Key[],
+    projection?: string,
+    names?: Record<string, string>,
+    consistent = false,
+  ): Promise<(Item | undefined)[]> {
     const found = new Map<string, Item>();
     const id = (key: Item): string => `${String(key.PK)}\u0000${String(key.SK)}`;
     for (let i = 0; i < keys.length; i += BATCH_GET_KEYS) {
@@ -117,6 +123,7 @@ export class DynamoTable {
                 // The keys are projected too: they say which key an item answers.
                 ...(projection ? { ProjectionExpression: `PK, SK, ${projection}` } : {}),
                 ...(names ? { ExpressionAttributeNames: names } : {}),
+                ...(consistent ? { ConsistentRead: true } : {}),
               },
             },
           }),

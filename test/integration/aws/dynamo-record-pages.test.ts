@@ -210,3 +210,31 @@ it("reads a record page eventually consistently, and again consistently when tha
   expect(reads.slice(2)).toEqual(["query", "L consistent"]);
   expect(reads.slice(0, 2).sort()).toEqual(["L eventual", "MS consistent"]);
 });
+
+it("lists a waiting message whose page a lagging replica has not seen: its miss is read again consistently", async () => {
+  const { store, client } = await openStore();
+  const now = Date.now();
+  // A delayed message: its status in a partition (what bulk cancel walks), its message as a record page.
+  const message = lightMessage(now, { notBefore: now + 3_600_000, unlisted: undefined });
+  expect(await store.createMessage(message, { state: "CREATED", retried: 0 }, [])).toBe(true);
+
+  // Eventually consistent reads are a replica's, which may not have seen a write acknowledged a moment
+  // ago (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.ReadConsistency.html):
+  // the partition's (eventually consistent) query sees the status, while the page's read misses it.
+  const batchReads: boolean[] = [];
+  (client.middlewareStack as unknown as { add(m: unknown, o: object): void }).add(
+    (next: Handler, context: { commandName?: string }) => async (args: unknown) => {
+      if (context.commandName !== "BatchGetItemCommand") return next(args);
+      const input = (args as { input: { RequestItems: Record<string, { ConsistentRead?: boolean }> } }).input;
+      const consistent = Object.values(input.RequestItems).every((request) => request.ConsistentRead === true);
+      batchReads.push(consistent);
+      if (consistent) return next(args);
+      return { output: { Responses: {}, UnprocessedKeys: {}, $metadata: {} } };
+    },
+    { step: "initialize", name: "laggingReplica" },
+  );
+  const listed: string[] = [];
+  for await (const { message: found } of store.scanMessages(["CREATED"])) listed.push(found.messageId);
+  expect(listed).toEqual([message.messageId]);
+  expect(batchReads).toEqual([false, true]); // one eventually consistent read, then the miss consistently
+});

@@ -33,7 +33,6 @@ import { DynamoQueueEntries } from "./dynamo-queue-entries.ts";
 import { DynamoWorkflowSteps } from "./dynamo-workflow-steps.ts";
 import {
   compare,
-  conditional,
   conditionalWrite,
   DynamoTable,
   pad,
@@ -608,7 +607,12 @@ export class DynamoStore implements Store {
     options: RecordPutOptions = {},
   ): Promise<boolean> {
     const { expiresAt, listedAt } = options;
-    return conditional(
+    // A token of this write's own: when the SDK retries a put whose answer was lost (a timeout after
+    // DynamoDB applied it), the retry fails its condition, and the item returned with the failure says
+    // whether the version that stands is this one. Otherwise the caller (updateRecord) applies its
+    // changes again over its own write: a flow-control slot taken twice by one attempt.
+    const token = randomBytes(9).toString("base64url");
+    const outcome = await conditionalWrite(
       this.doc.send(
         new PutCommand({
           TableName: this.table.name,
@@ -616,6 +620,7 @@ export class DynamoStore implements Store {
             PK: `R#${kind}`,
             SK: name,
             v: (expectedVersion ?? 0) + 1,
+            w: token,
             value: JSON.stringify(value),
             ...(expiresAt === undefined ? {} : { expiresAt: Math.ceil(expiresAt / 1000) }),
             ...(listedAt === undefined
@@ -625,9 +630,11 @@ export class DynamoStore implements Store {
           ...(expectedVersion === undefined
             ? { ConditionExpression: "attribute_not_exists(PK)" }
             : { ConditionExpression: "v = :v", ExpressionAttributeValues: { ":v": expectedVersion } }),
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
         }),
       ),
     );
+    return outcome.made || outcome.old?.w?.S === token;
   }
 
   async deleteRecord(kind: RecordKind, name: string, expectedVersion?: number): Promise<boolean> {

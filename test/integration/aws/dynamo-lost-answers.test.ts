@@ -7,6 +7,7 @@ import { createHeraldTable } from "../../../lambdas/adapters/aws/create-table.ts
 import { DynamoStore } from "../../../lambdas/adapters/aws/dynamo-store.ts";
 import { S3BlobStore } from "../../../lambdas/adapters/aws/s3-blob-store.ts";
 import { cancelMessage, cancelMessages } from "../../../lambdas/core/cancel.ts";
+import { getFlowControl } from "../../../lambdas/core/flow-control.ts";
 import type { DeliveryJob } from "../../../lambdas/ports.ts";
 import { EMULATOR_REGION } from "../../../emulation/emulators.ts";
 import { uniqueName, useAwsEmulators } from "../../support/aws-emulators.ts";
@@ -151,6 +152,39 @@ describe("DynamoStore when an applied write's answer is lost", () => {
     expect(await h.deliver(job)).toBe("delivered");
     expect((await store.getMessage(settled))?.status.state).toBe("DELIVERED");
     expect(await logged(settled)).toEqual(["CREATED", "ACTIVE", "DELIVERED"]);
+    client.destroy();
+  });
+
+  it("knows its own record write: a flow-control slot is taken once, and the attempt runs", async () => {
+    const aws = await emulators();
+    const tableName = uniqueName("lost-record");
+    await createHeraldTable(aws.dynamodb, tableName);
+    const { client, loseNext } = await losingAnswers(aws.dynamodb);
+    const clock = new ManualClock();
+    const store = new DynamoStore({
+      client,
+      tableName,
+      blobs: new S3BlobStore(aws.s3, await aws.bucket()),
+      retentionMs: 7 * 86_400_000,
+      now: () => clock.now(),
+    });
+    loseNext("PutItem");
+    expect(await store.putRecord("queue", "q", { n: 1 }, undefined)).toBe(true); // created: ours
+    loseNext("PutItem");
+    expect(await store.putRecord("queue", "q", { n: 2 }, 1)).toBe(true); // changed: ours
+    expect(await store.putRecord("queue", "q", { n: 3 }, 1)).toBe(false); // and no one else's
+    expect(await store.getRecord("queue", "q")).toMatchObject({ value: { n: 2 }, version: 2 });
+
+    const h = harness({ store, now: () => clock.now(), close: async () => {} }, { clock });
+    const flow = { "Upstash-Flow-Control-Key": "one", "Upstash-Flow-Control-Value": "parallelism=1" };
+    await publishTo(h, "/flow", { headers: flow });
+    const job = h.jobs.shift() as DeliveryJob;
+    loseNext("PutItem"); // the slot's write on the key's record
+    expect(await h.deliver(job)).toBe("delivered");
+    expect(await getFlowControl(h.ctx, "one")).toMatchObject({ parallelismCount: 0 });
+    await publishTo(h, "/flow-next", { headers: flow });
+    await h.runJobs();
+    expect(h.delivered).toEqual(["/flow", "/flow-next"]);
     client.destroy();
   });
 });

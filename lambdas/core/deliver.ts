@@ -7,7 +7,7 @@ import { buildDeliveryRequest } from "./delivery-request.ts";
 import { getHeader } from "./headers.ts";
 import { endedInLog } from "./find-message.ts";
 import { dlqIdFor, newJwtId } from "./ids.ts";
-import { acquireFlowSlot, releaseFlowSlot, waitForFlowSlot, type SlotWait } from "./flow-control.ts";
+import { acquireFlowSlot, heldByAnotherRun, releaseFlowSlot, waitForFlowSlot, type SlotWait } from "./flow-control.ts";
 import { FINAL_STATES, type AttemptResponse, type LogEvent, type Message, type MessageStatus } from "./message.ts";
 import { laneGate, pinLane, type LaneTurn } from "./queue-lanes.ts";
 import { onMessageFinal, parkIfPaused } from "./queues.ts";
@@ -54,6 +54,14 @@ export async function deliverMessage(
   let message = stored.message;
 
   if (status.state === "CANCEL_REQUESTED") {
+    // Another run of this attempt holds its flow-control slot: its attempt is in flight, and its outcome
+    // stands over the cancel (§13). This job comes back once that hold would be stale, rather than end the
+    // message CANCELED under it and free its slot (a second attempt of the key would then start).
+    const busyUntil = message.flowControl ? await heldByAnotherRun(ctx, message.flowControl.key, job) : undefined;
+    if (busyUntil !== undefined) {
+      await ctx.dispatcher.dispatch(job, busyUntil);
+      return "waiting";
+    }
     const canceled: MessageStatus = { ...status, state: "CANCELED" };
     const written = await ctx.store.updateStatus(message.messageId, status, canceled, [
       { time: ctx.clock.now(), messageId: message.messageId, state: "CANCELED" },
@@ -62,8 +70,8 @@ export async function deliverMessage(
     if (written || (await ctx.store.getMessage(message.messageId))?.status.state === "CANCELED") {
       await onMessageFinal(ctx, message, canceled);
     }
-    // This job may be the redelivery of a worker that died holding a slot before the cancel came in:
-    // let the key's waiters go now rather than when that hold goes stale.
+    // A slot a waker kept for this job is given up, and a stale hold of its attempt (its worker died)
+    // dropped; a live one was waited out above.
     if (message.flowControl) await releaseFlowSlot(ctx, message.flowControl.key, job);
     return "canceled";
   }

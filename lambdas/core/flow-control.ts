@@ -297,6 +297,17 @@ export async function waitForFlowSlot(ctx: HeraldContext, key: string, job: Deli
 const POSITION_TRIES = 5;
 
 /**
+ * When another run of attempt `job` holds its slot (its attempt in flight: this job is a duplicate, SQS's
+ * or a queue turn given again), the time that hold goes stale, when this job should come back; undefined
+ * when no live run holds it. A job that ends without an attempt must not free a live run's slot.
+ */
+export async function heldByAnotherRun(ctx: HeraldContext, key: string, job: DeliveryJob): Promise<number | undefined> {
+  const state = (await ctx.store.getRecord<FlowControlState>("flowControl", key))?.value;
+  const since = state ? liveHolders(state, ctx.clock.now() - staleAfterMs(ctx))[holderOf(job)] : undefined;
+  return since === undefined ? undefined : since + staleAfterMs(ctx) + 1;
+}
+
+/**
  * Ends attempt `job`'s hold on a slot and wakes a waiter. An attempt of this process waiting for the
  * slot takes it over in the same write, ahead of the key's wait list: waking an entry instead sent the
  * run waiting here to the list too, and under a burst every attempt of the key went through the list
@@ -429,9 +440,24 @@ async function wakeWaitersOnce(ctx: HeraldContext, key: string): Promise<void> {
     const entries = await ctx.store.headQueueEntries(list, limit);
     const chosen: { seq: number; job: DeliveryJob }[] = [];
     let dropped = 0;
+    const running = liveHolders(state, now - staleAfterMs(ctx));
+    const seen = new Set<string>();
     for (const entry of entries) {
       if (chosen.length >= free) break;
       const waiter = parseWaiter(entry.messageId);
+      if (waiter.retried >= 0) {
+        // An entry of an attempt that runs, or a second one of an attempt (a duplicate job that parked
+        // too), is dropped: read past, such entries would hold the read-ahead back from the waiters behind
+        // them. The first entry of a woken waiter stays until its job runs (its waker drops it once sent;
+        // should that waker die first, the entry is how the waiter is woken again).
+        const holder = holderOf(waiter);
+        if (running[holder] !== undefined || seen.has(holder)) {
+          await ctx.store.deleteQueueEntry(list, entry.seq);
+          dropped++;
+          continue;
+        }
+        seen.add(holder);
+      }
       if (waiter.retried >= 0 && taken[holderOf(waiter)] !== undefined) continue;
       const stored = await ctx.store.getMessage(waiter.messageId);
       const status = stored?.status.state;

@@ -86,8 +86,9 @@ export async function acceptMessage(ctx: HeraldContext, given: Message, options?
   if (ctx.store.lightRecords && nothingWaitsOn(message, options ?? {})) message = { ...message, unlisted: true };
   const stored = await storeNewMessage(ctx, message);
   if (!stored) return false;
-  // Sent again for an id stored before: its first job may still be pending, and may end first.
+  // Sent again for an id stored before: its first job may still be pending, and may end first. It is due
+  // when the stored message says (this run's plan, made later, would put a delay later).
   const again = stored.created ? {} : { redelivered: true };
-  await ctx.dispatcher.dispatch({ messageId: message.messageId, retried: 0, ...again }, message.notBefore);
+  await ctx.dispatcher.dispatch({ messageId: message.messageId, retried: 0, ...again }, stored.message.notBefore);
   return stored.created;
 }

@@ -56,6 +56,35 @@ export function scheduleFiringsContract(name: string, open: OpenCoreFixture): vo
     );
 
     it(
+      "a firing processed again after its dispatch failed sends its stored message when it is due, not later",
+      test(async (h) => {
+        const { scheduleId } = await h.invoke(() =>
+          createSchedule(h.ctx, {
+            destination: `${RECEIVER}/delayed-firing`,
+            rawQuery: "",
+            headers: { "upstash-cron": "* * * * *", "upstash-delay": "10m" },
+            body: new TextEncoder().encode("tick"),
+          }),
+        );
+        const dues: number[] = [];
+        const dispatch = h.ctx.dispatcher.dispatch.bind(h.ctx.dispatcher);
+        h.ctx.dispatcher.dispatch = async (job, due) => {
+          dues.push(due);
+          return dispatch(job, due);
+        };
+        const at = (await view(h, scheduleId)).nextScheduleTime as number;
+        h.advance(at - h.clock.now() + 1_000);
+        h.failNextDispatch();
+        await expect(h.invoke(() => fireSchedule(h.ctx, scheduleId, at))).rejects.toThrow();
+        h.advance(5 * MINUTE); // the trigger (SQS on AWS) gives the firing again later
+        const [id] = await h.invoke(() => fireSchedule(h.ctx, scheduleId, at));
+        const stored = await h.ctx.store.getMessage(id as string);
+        expect(stored?.message.notBefore).toBe(at + 1_000 + 10 * MINUTE);
+        expect(dues.at(-1)).toBe(stored?.message.notBefore);
+      }),
+    );
+
+    it(
       "a schedule firing less often than half the retention records its firing",
       test(async (h) => {
         const scheduleId = await scheduleTo(h, `${RECEIVER}/weekly`, "0 9 * * 1");

@@ -59,7 +59,8 @@ export async function planPublish(
   if (request.queueName !== undefined) assertQueueName(request.queueName);
   const destination = parseDestination(request.destination, request.rawQuery);
   if (destination.kind === "url") assertDestinationAllowed(ctx.config.destinations, destination.url, "destination url");
-  const options = parsePublishOptions(request.headers, nowMs, ctx.config, splitQuery(request.rawQuery).config);
+  const queryConfig = splitQuery(request.rawQuery).config;
+  const options = parsePublishOptions(request.headers, nowMs, ctx.config, queryConfig);
   const base = (url: string, index: number): Message => {
     const message: Message = { messageId: makeId(index), url, body: request.body, createdAt: nowMs, ...options };
     if (request.callerIp) message.callerIp = request.callerIp;
@@ -83,6 +84,7 @@ export async function planPublish(
     request.headers,
     destination.kind === "url" ? destination.url : destination.name,
     messages[0] as Message,
+    queryConfig,
   );
   if (key !== undefined) plan.deduplicationKey = key;
   return plan;

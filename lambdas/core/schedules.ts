@@ -5,7 +5,7 @@
 import { DEFAULT_CONFIG } from "./config.ts";
 import type { HeraldContext } from "./context.ts";
 import { firesAt, nextRunAfter, parseCron, previousRuns } from "./cron.ts";
-import { parseDestination } from "./destination.ts";
+import { parseDestination, splitQuery } from "./destination.ts";
 import { ANY_DESTINATION, assertDestinationAllowed } from "./destination-policy.ts";
 import { parseDuration } from "./duration.ts";
 import { finalStateInLog, outlivedItsLog } from "./find-message.ts";
@@ -157,14 +157,16 @@ export async function createSchedule(
   if (request.body.byteLength > Math.min(MAX_SCHEDULE_BODY_BYTES, ctx.config.maxBodyBytes)) {
     throw new HttpError(413, `schedule body too large: at most ${MAX_SCHEDULE_BODY_BYTES} bytes`);
   }
-  if (request.headers["upstash-not-before"] !== undefined) {
+  // Options come from headers or `upstash-*` query parameters, as a firing reads them.
+  const queryConfig = splitQuery(request.rawQuery).config;
+  if (request.headers["upstash-not-before"] !== undefined || queryConfig["upstash-not-before"] !== undefined) {
     throw badRequest("Upstash-Not-Before is not valid on schedules; use Upstash-Delay");
   }
   const queueName = request.headers["upstash-queue-name"]?.trim();
   if (queueName !== undefined) assertQueueName(queueName);
   const destination = parseDestination(request.destination, request.rawQuery);
   if (destination.kind === "url") assertDestinationAllowed(ctx.config.destinations, destination.url, "destination url");
-  parsePublishOptions(request.headers, ctx.clock.now(), ctx.config); // every option is checked now: 400 early
+  parsePublishOptions(request.headers, ctx.clock.now(), ctx.config, queryConfig); // every option is checked now: 400 early
   const headers: IncomingHeaders = {};
   for (const [name, value] of Object.entries(request.headers)) {
     if (!NOT_STORED.has(name)) Object.defineProperty(headers, name, { value, enumerable: true, writable: true });
@@ -285,11 +287,12 @@ export async function scheduleView(ctx: HeraldContext, schedule: Schedule): Prom
   const now = ctx.clock.now();
   // The fields are read from the stored request the way a firing reads them. Limits lowered since the
   // schedule was made must not break listing: then the options are read with no limits, as stored.
+  const queryConfig = splitQuery(schedule.rawQuery).config;
   let options: ReturnType<typeof parsePublishOptions>;
   try {
-    options = parsePublishOptions(schedule.headers, now, ctx.config);
+    options = parsePublishOptions(schedule.headers, now, ctx.config, queryConfig);
   } catch {
-    options = parsePublishOptions(schedule.headers, now, UNLIMITED);
+    options = parsePublishOptions(schedule.headers, now, UNLIMITED, queryConfig);
   }
   const sample = messageView({
     messageId: "",
@@ -298,7 +301,7 @@ export async function scheduleView(ctx: HeraldContext, schedule: Schedule): Prom
     createdAt: schedule.createdAt,
     ...options,
   });
-  const delay = schedule.headers["upstash-delay"];
+  const delay = schedule.headers["upstash-delay"] ?? queryConfig["upstash-delay"];
   const last = await lastFiring(ctx, schedule);
   const view: Record<string, unknown> = {
     scheduleId: schedule.scheduleId,

@@ -104,6 +104,25 @@ describeEachMode("schedules", (mode) => {
         expect(res.status).toBe(400);
         expect(await res.json()).toEqual({ error: expect.any(String) });
       }
+      // Options given as `upstash-*` query parameters are checked the same (a firing reads them there).
+      for (const query of ["upstash-retries=abc", `upstash-not-before=${Math.floor(Date.now() / 1000) + 3600}`]) {
+        const res = await api(`${url}?${query}`, {
+          method: "POST",
+          headers: { "Upstash-Cron": "* * * * *" },
+          body: "x",
+        });
+        expect(res.status).toBe(400);
+        expect(await res.json()).toEqual({ error: expect.any(String) });
+      }
+      const delayed = await api(`${url}?upstash-delay=10m`, {
+        method: "POST",
+        headers: { "Upstash-Cron": "* * * * *" },
+        body: "x",
+      });
+      expect(delayed.status).toBe(200);
+      const { scheduleId } = (await delayed.json()) as { scheduleId: string };
+      expect(await setup.herald.client.schedules.get(scheduleId)).toMatchObject({ delay: 600 });
+      await setup.herald.client.schedules.delete(scheduleId);
     });
 
     it("reads CRON_TZ: 9:00 in New York is 13:00 or 14:00 UTC depending on daylight saving time", async () => {

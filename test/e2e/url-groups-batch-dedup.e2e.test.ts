@@ -163,6 +163,32 @@ describeEachMode("URL groups, batch, deduplication and labels", (mode) => {
       expect(setup.sink.at("/dedup/id")).toHaveLength(1);
     });
 
+    it("takes a deduplication id from an upstash-deduplication-id query parameter as from the header", async () => {
+      const { api } = setup.herald;
+      const publish = () =>
+        api(`/v2/publish/${setup.sink.url}/dedup/query?upstash-deduplication-id=q-1`, { method: "POST", body: "q" });
+      const first = await publish();
+      const second = await publish();
+      expect([first.status, second.status]).toEqual([200, 202]);
+      const [a, b] = (await Promise.all([first.json(), second.json()])) as { messageId: string }[];
+      expect(b?.messageId).toBe(a?.messageId);
+      await setup.sink.waitFor("/dedup/query");
+    });
+
+    it("does not take a body that reads like a forwarded header for that header (content-based)", async () => {
+      const { api } = setup.herald;
+      const url = `/v2/publish/${setup.sink.url}/dedup/ambiguous`;
+      const contentBased = { "Content-Type": "text/plain", "Upstash-Content-Based-Deduplication": "true" };
+      const a = await api(url, { method: "POST", headers: contentBased, body: "X-Foo:1\nhi" });
+      const b = await api(url, {
+        method: "POST",
+        headers: { ...contentBased, "Upstash-Forward-X-Foo": "1" },
+        body: "hi",
+      });
+      expect([a.status, b.status]).toEqual([200, 200]);
+      await setup.sink.waitFor("/dedup/ambiguous", 2);
+    });
+
     it("deduplicates by content with the SDK: same body once, a different body again", async () => {
       const { client } = setup.herald;
       const url = `${setup.sink.url}/dedup/content`;

@@ -136,7 +136,15 @@ export async function acceptPlan(ctx: HeraldContext, plan: PublishPlan): Promise
   );
   const failure = accepted.find((r) => r.status === "rejected");
   if (failure) {
-    await ctx.store.releaseDedup(key, claim.pending).catch(() => undefined);
+    // Some messages may be stored, and sent: the claim is left abandoned (not released), so the client's
+    // retry — or a duplicate waiting on it — takes it over at once and finishes this publish under its
+    // ids (what is stored is sent again if it never got past CREATED, the rest is stored). A release let
+    // the retry publish under new ids: a URL group's endpoints that had their message got a second one.
+    const abandoned = JSON.stringify({ results: claim.answer, pendingSince: 0 } satisfies DedupClaim);
+    const now = ctx.clock.now();
+    await ctx.store
+      .claimDedup(key, abandoned, now, now + ctx.config.deduplicationWindowMs, claim.pending)
+      .catch(() => undefined);
     throw failure.reason;
   }
   const results = claim.answer;

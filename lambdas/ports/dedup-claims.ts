@@ -12,6 +12,4 @@ export interface DedupClaims {
     expiresAt: number,
     replacing?: string,
   ): Promise<string | undefined>;
-  /** Drops the claim if it still holds `value`. */
-  releaseDedup(id: string, value: string): Promise<void>;
 }

@@ -1,8 +1,8 @@
 // Deduplication claims on the DynamoDB table (table-schema.ts):
 //   DD#<id> / #DD           a claim: value, live until `until` (ms); TTL removes it later (expiresAt)
-import { DeleteCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { DedupClaims } from "../../ports.ts";
-import { conditional, conditionalWrite, type DynamoTable, type Key } from "./dynamo-table.ts";
+import { conditionalWrite, type DynamoTable, type Key } from "./dynamo-table.ts";
 
 const dedupKey = (id: string): Key => ({ PK: `DD#${id}`, SK: "#DD" });
 
@@ -43,19 +43,5 @@ export class DynamoDedupClaims implements DedupClaims {
       if (live !== undefined) return live;
     }
     throw new Error(`could not claim deduplication id ${id}`);
-  }
-
-  async releaseDedup(id: string, value: string): Promise<void> {
-    await conditional(
-      this.table.doc.send(
-        new DeleteCommand({
-          TableName: this.table.name,
-          Key: dedupKey(id),
-          ConditionExpression: "#value = :value",
-          ExpressionAttributeNames: { "#value": "value" },
-          ExpressionAttributeValues: { ":value": value },
-        }),
-      ),
-    );
   }
 }

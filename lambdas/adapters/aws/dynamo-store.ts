@@ -113,7 +113,6 @@ export class DynamoStore implements Store {
   readonly deleteQueueEntry: QueueEntries["deleteQueueEntry"];
   readonly countQueueEntries: QueueEntries["countQueueEntries"];
   readonly claimDedup: DedupClaims["claimDedup"];
-  readonly releaseDedup: DedupClaims["releaseDedup"];
   readonly appendStep: WorkflowSteps["appendStep"];
   readonly listSteps: WorkflowSteps["listSteps"];
 
@@ -141,7 +140,6 @@ export class DynamoStore implements Store {
     this.countQueueEntries = queues.countQueueEntries.bind(queues);
     const dedup = new DynamoDedupClaims(this.table);
     this.claimDedup = dedup.claimDedup.bind(dedup);
-    this.releaseDedup = dedup.releaseDedup.bind(dedup);
     const steps = new DynamoWorkflowSteps({
       table: this.table,
       // A run may sleep or wait for a year (the longest delay): its steps stay that long, plus the retention.

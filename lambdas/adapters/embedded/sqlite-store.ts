@@ -514,10 +514,6 @@ export class SqliteStore implements Store {
     });
   }
 
-  async releaseDedup(id: string, value: string): Promise<void> {
-    this.group.write(() => this.sql("DELETE FROM dedup WHERE id = ? AND value = ?").run(id, value));
-  }
-
   // ---- workflow step logs -------------------------------------------------------------------------
 
   async appendStep(runId: string, step: Omit<WorkflowStep, "seq">): Promise<number> {

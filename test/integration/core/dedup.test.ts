@@ -1,5 +1,6 @@
 import { expect, it } from "vitest";
 import { planPublish, publish, type PublishResult } from "../../../lambdas/core/publish.ts";
+import { upsertEndpoints } from "../../../lambdas/core/url-groups.ts";
 import { localContext } from "../../support/local.ts";
 
 let failNextDispatch = false;
@@ -24,16 +25,40 @@ const request = (id: string) => ({
   body: new TextEncoder().encode("x"),
 });
 
-it("releases the claim when accepting fails, so the client's retry publishes", async () => {
+it("leaves the claim abandoned when accepting fails, so the client's retry finishes the publish under its ids", async () => {
   failNextDispatch = true;
   await expect(publish(ctx, request("retry-me"))).rejects.toThrow("SQS throttled");
   const retried = await publish(ctx, request("retry-me"));
-  expect(retried.status).toBe(200);
+  // The failed publish had stored its message: the retry sends it, and answers its id.
+  expect(retried.status).toBe(202);
+  const { messageId } = retried.body as PublishResult;
+  expect(dispatched).toContain(messageId);
   const duplicate = await publish(ctx, request("retry-me"));
-  expect(duplicate).toEqual({
-    status: 202,
-    body: { ...(retried.body as PublishResult), deduplicated: true },
+  expect(duplicate).toEqual({ status: 202, body: { ...(retried.body as PublishResult), deduplicated: true } });
+});
+
+it("sends a URL group's message once per endpoint when a publish that failed midway is retried", async () => {
+  await upsertEndpoints(ctx, "dedup-group", {
+    endpoints: [{ url: "https://example.com/e1" }, { url: "https://example.com/e2" }],
   });
+  const groupRequest = { ...request("group-once"), destination: "dedup-group" };
+  const before = dispatched.length;
+  let calls = 0;
+  const dispatch = ctx.dispatcher.dispatch.bind(ctx.dispatcher);
+  ctx.dispatcher.dispatch = async (job, dueAt) => {
+    if (++calls === 2) throw new Error("SQS throttled"); // e1's message goes out, e2's does not
+    return dispatch(job, dueAt);
+  };
+  try {
+    await expect(publish(ctx, groupRequest)).rejects.toThrow("SQS throttled");
+  } finally {
+    ctx.dispatcher.dispatch = dispatch;
+  }
+  const retried = await publish(ctx, groupRequest);
+  const ids = (retried.body as PublishResult[]).map((r) => r.messageId);
+  expect(ids).toHaveLength(2);
+  // Every message sent is one of the two the retry answers: e1 got no second message.
+  expect(new Set(dispatched.slice(before))).toEqual(new Set(ids));
 });
 
 it("takes over a claim left pending by a publish that died, once no publish could still be running", async () => {
@@ -50,12 +75,11 @@ it("takes over a claim left pending by a publish that died, once no publish coul
   expect(racing).toEqual({ status: 202, body: { messageId: "msg_in_progress", url: "x", deduplicated: true } });
 });
 
-it("takes over an abandoned claim that is gone by the time it looks, and reads claims in the old format", async () => {
+it("takes over an abandoned claim that expires by the time it looks, and reads claims in the old format", async () => {
   const now = clock.now();
   const stale = JSON.stringify({ results: [{ messageId: "msg_gone", url: "x" }], pendingSince: now - 60_000 });
-  await ctx.store.claimDedup("id:released", stale, now, now + 600_000);
-  await ctx.store.releaseDedup("id:released", stale); // the dying publish released it meanwhile
-  const result = await publish(ctx, request("released"));
+  await ctx.store.claimDedup("id:expired", stale, now - 600_000, now); // its window has just ended
+  const result = await publish(ctx, request("expired"));
   expect(result.status).toBe(200);
 
   await ctx.store.claimDedup("id:old", JSON.stringify([{ messageId: "msg_old", url: "x" }]), now, now + 600_000);
@@ -97,7 +121,9 @@ it("makes a duplicate wait for a publish in progress: it goes on if that one fai
   let waited = waits();
   const duplicate = publish(waiting, request("fails"));
   await waited;
-  await ctx.store.releaseDedup("id:fails", inProgress); // the first publish failed and let go
+  // The first publish failed and left its claim abandoned (none of its messages stored).
+  const abandoned = JSON.stringify({ results: [{ messageId: "msg_failing", url: "x" }], pendingSince: 0 });
+  await ctx.store.claimDedup("id:fails", abandoned, now, now + 600_000, inProgress);
   const result = await duplicate;
   expect(result.status).toBe(200);
   expect((result.body as PublishResult).messageId).not.toBe("msg_failing");

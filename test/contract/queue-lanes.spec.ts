@@ -20,8 +20,6 @@ import {
 const enqueue = (h: CoreHarness, queue: string, path: string, headers: Record<string, string> = {}) =>
   publishTo(h, path, { queueName: queue, headers });
 
-const pathOf = (url: string): string => new URL(url).pathname;
-
 export function queueLanesContract(name: string, open: OpenCoreFixture): void {
   const test = (body: (h: CoreHarness) => Promise<void>) =>
     withHarness(open, { ordersQueues: true, config: { destinations: ANY_DESTINATION } }, body);
@@ -32,8 +30,7 @@ export function queueLanesContract(name: string, open: OpenCoreFixture): void {
       test(async (h) => {
         const { ctx } = h;
         await upsertQueue(ctx, { queueName: "lane", parallelism: 1 });
-        let failures = 1;
-        h.respondWith((request) => (pathOf(request.url) === "/a" && failures-- > 0 ? answer(500) : answer(200)));
+        h.failsOnce("/a");
         await enqueue(h, "lane", "/a", {
           "Upstash-Retries": "2",
           "Upstash-Retry-Delay": "1000",
@@ -218,8 +215,7 @@ export function queueLanesContract(name: string, open: OpenCoreFixture): void {
       test(async (h) => {
         const { ctx } = h;
         await upsertQueue(ctx, { queueName: "lane-lost", parallelism: 1 });
-        let failures = 1;
-        h.respondWith((r) => (pathOf(r.url) === "/ll" && failures-- > 0 ? answer(500) : answer(200)));
+        h.failsOnce("/ll");
         await enqueue(h, "lane-lost", "/ll", { "Upstash-Retries": "1", "Upstash-Retry-Delay": "1000" });
         await enqueue(h, "lane-lost", "/ll-next");
         await h.runJobs(); // the first attempt fails: its retry waits, holding the lane in the store
@@ -262,8 +258,7 @@ export function queueLanesContract(name: string, open: OpenCoreFixture): void {
       test(async (h) => {
         const { ctx } = h;
         await upsertQueue(ctx, { queueName: "pinned-paused", parallelism: 1 });
-        let failures = 1;
-        h.respondWith((request) => (pathOf(request.url) === "/pp" && failures-- > 0 ? answer(500) : answer(200)));
+        h.failsOnce("/pp");
         await enqueue(h, "pinned-paused", "/pp", { "Upstash-Retries": "1", "Upstash-Retry-Delay": "1000" });
         await enqueue(h, "pinned-paused", "/pp-after");
         await expect(h.diesAtDispatch(() => h.runJobs())).rejects.toBeInstanceOf(ProcessDied);
@@ -282,8 +277,7 @@ export function queueLanesContract(name: string, open: OpenCoreFixture): void {
       test(async (h) => {
         const { ctx } = h;
         await upsertQueue(ctx, { queueName: "pinned", parallelism: 1 });
-        let failures = 1;
-        h.respondWith((request) => (pathOf(request.url) === "/p" && failures-- > 0 ? answer(500) : answer(200)));
+        h.failsOnce("/p");
         await enqueue(h, "pinned", "/p", { "Upstash-Retries": "1", "Upstash-Retry-Delay": "1000" });
         await enqueue(h, "pinned", "/after");
         // The first run fails its attempt, pins the lane, and dies sending the retry's job.

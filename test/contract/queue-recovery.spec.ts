@@ -64,8 +64,7 @@ export function queueRecoveryContract(name: string, open: OpenCoreFixture): void
       test(async (h) => {
         const { ctx } = h;
         await upsertQueue(ctx, { queueName: "lost-retry", parallelism: 1 });
-        let failures = 1;
-        h.respondWith((r) => (new URL(r.url).pathname === "/lost-retry" && failures-- > 0 ? answer(500) : answer(200)));
+        h.failsOnce("/lost-retry");
         await publishTo(h, "/lost-retry", {
           queueName: "lost-retry",
           headers: { "Upstash-Retries": "1", "Upstash-Retry-Delay": "1000" },

@@ -1,9 +1,13 @@
+import { createHeraldTable } from "../../lambdas/adapters/aws/create-table.ts";
+import { DynamoStore } from "../../lambdas/adapters/aws/dynamo-store.ts";
+import { S3BlobStore } from "../../lambdas/adapters/aws/s3-blob-store.ts";
 import { SqsDispatcher, type SqsDispatcherOptions } from "../../lambdas/adapters/aws/sqs-dispatcher.ts";
 import { EmulatedScheduler } from "../../emulation/emulated-scheduler.ts";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll } from "vitest";
+import { harness, ManualClock, type CoreHarness } from "./core-harness.ts";
 import {
   EMULATOR_CREDENTIALS,
   EMULATOR_REGION,
@@ -88,4 +92,30 @@ export function dispatcherFor(
     scheduleDeadLetterArn: "arn:aws:sqs:us-east-1:000000000000:p",
     ...more,
   });
+}
+
+/**
+ * A DynamoStore on a fresh table, sending through `client` (one with fault-injecting middleware, say), on
+ * a manual clock, with a core harness over it. `flushEvents` is left to the test (it plays the handlers'
+ * flush) unless `flushes` says otherwise.
+ */
+export async function harnessOnDynamo(
+  aws: AwsEmulators,
+  client: DynamoDBClient,
+  options: { deferEvents?: boolean; flushes?: boolean } = {},
+): Promise<{ store: DynamoStore; clock: ManualClock; h: CoreHarness }> {
+  const tableName = uniqueName("herald");
+  await createHeraldTable(aws.dynamodb, tableName);
+  const clock = new ManualClock();
+  const store = new DynamoStore({
+    client,
+    tableName,
+    blobs: new S3BlobStore(aws.s3, await aws.bucket()),
+    retentionMs: 7 * 86_400_000,
+    deferEvents: options.deferEvents ?? false,
+    now: () => clock.now(),
+  });
+  const flushEvents = options.flushes ? { flushEvents: () => store.flushEvents() } : {};
+  const h = harness({ store, now: () => clock.now(), ...flushEvents, close: async () => {} }, { clock });
+  return { store, clock, h };
 }

@@ -239,6 +239,11 @@ export function harness(fixture: CoreFixture, options: HarnessOptions = {}) {
     deliver,
     /** How the destinations answer from now on (200 until told). */
     respondWith: (next: Reply) => void (reply = next),
+    /** From now on the destination at `path` answers 500 the first time, then 200 (as every other does). */
+    failsOnce(path: string): void {
+      let failures = 1;
+      reply = (request) => (new URL(request.url).pathname === path && failures-- > 0 ? answer(500) : answer(200));
+    },
     /** Holds the next request to `path` in flight until the test answers it. */
     hold(path: string): HeldAttempt {
       let arrived!: (request: OutgoingRequest) => void;

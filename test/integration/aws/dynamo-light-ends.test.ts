@@ -3,17 +3,15 @@
 // message reads as pending (GET finds it, DELETE cancels it) for as long as its item lives.
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { beforeAll, expect, it } from "vitest";
-import { createHeraldTable } from "../../../lambdas/adapters/aws/create-table.ts";
-import { DynamoStore, EndsNotRecorded } from "../../../lambdas/adapters/aws/dynamo-store.ts";
-import { S3BlobStore } from "../../../lambdas/adapters/aws/s3-blob-store.ts";
+import { EndsNotRecorded } from "../../../lambdas/adapters/aws/dynamo-store.ts";
 import { failuresOfMessages } from "../../../lambdas/adapters/aws/sqs-delivery.ts";
 import { jobJson } from "../../../lambdas/adapters/aws/sqs-dispatcher.ts";
 import { cancelMessage } from "../../../lambdas/core/cancel.ts";
 import { findMessage } from "../../../lambdas/core/find-message.ts";
 import type { DeliveryJob } from "../../../lambdas/ports.ts";
 import { EMULATOR_REGION } from "../../../emulation/emulators.ts";
-import { uniqueName, useAwsEmulators } from "../../support/aws-emulators.ts";
-import { harness, ManualClock, publishTo } from "../../support/core-harness.ts";
+import { harnessOnDynamo, useAwsEmulators } from "../../support/aws-emulators.ts";
+import { publishTo } from "../../support/core-harness.ts";
 
 const emulators = useAwsEmulators();
 beforeAll(() => emulators(), 120_000);
@@ -44,19 +42,8 @@ async function openStore() {
     },
     { step: "initialize", name: "failing" },
   );
-  const tableName = uniqueName("light-ends");
-  await createHeraldTable(aws.dynamodb, tableName);
-  const clock = new ManualClock();
-  const store = new DynamoStore({
-    client,
-    tableName,
-    blobs: new S3BlobStore(aws.s3, await aws.bucket()),
-    retentionMs: 7 * 86_400_000,
-    deferEvents: true,
-    now: () => clock.now(),
-  });
   // flushEvents is left to each test: it plays the delivery handler's flush.
-  const h = harness({ store, now: () => clock.now(), close: async () => {} }, { clock });
+  const { store, h } = await harnessOnDynamo(aws, client, { deferEvents: true });
   return { h, store, failing, client };
 }
 

@@ -10,8 +10,8 @@ import { cancelMessage, cancelMessages } from "../../../lambdas/core/cancel.ts";
 import { getFlowControl } from "../../../lambdas/core/flow-control.ts";
 import type { DeliveryJob } from "../../../lambdas/ports.ts";
 import { EMULATOR_REGION } from "../../../emulation/emulators.ts";
-import { uniqueName, useAwsEmulators } from "../../support/aws-emulators.ts";
-import { harness, ManualClock, publishTo, RECEIVER } from "../../support/core-harness.ts";
+import { harnessOnDynamo, uniqueName, useAwsEmulators } from "../../support/aws-emulators.ts";
+import { publishTo, RECEIVER } from "../../support/core-harness.ts";
 
 const emulators = useAwsEmulators();
 
@@ -100,22 +100,8 @@ describe("DynamoStore when an applied write's answer is lost", () => {
 
   it("knows its own status change: a cancel answers 1 (alone and in bulk), a settle logs its events", async () => {
     const aws = await emulators();
-    const tableName = uniqueName("lost-status");
-    await createHeraldTable(aws.dynamodb, tableName);
     const { client, loseNext } = await losingAnswers(aws.dynamodb);
-    const clock = new ManualClock();
-    const store = new DynamoStore({
-      client,
-      tableName,
-      blobs: new S3BlobStore(aws.s3, await aws.bucket()),
-      retentionMs: 7 * 86_400_000,
-      deferEvents: true,
-      now: () => clock.now(),
-    });
-    const h = harness(
-      { store, now: () => clock.now(), flushEvents: () => store.flushEvents(), close: async () => {} },
-      { clock },
-    );
+    const { store, clock, h } = await harnessOnDynamo(aws, client, { deferEvents: true, flushes: true });
     const logged = async (id: string): Promise<string[]> => {
       await store.flushEvents();
       const states: string[] = [];
@@ -157,17 +143,8 @@ describe("DynamoStore when an applied write's answer is lost", () => {
 
   it("knows its own record write: a flow-control slot is taken once, and the attempt runs", async () => {
     const aws = await emulators();
-    const tableName = uniqueName("lost-record");
-    await createHeraldTable(aws.dynamodb, tableName);
     const { client, loseNext } = await losingAnswers(aws.dynamodb);
-    const clock = new ManualClock();
-    const store = new DynamoStore({
-      client,
-      tableName,
-      blobs: new S3BlobStore(aws.s3, await aws.bucket()),
-      retentionMs: 7 * 86_400_000,
-      now: () => clock.now(),
-    });
+    const { store, h } = await harnessOnDynamo(aws, client);
     loseNext("PutItem");
     expect(await store.putRecord("queue", "q", { n: 1 }, undefined)).toBe(true); // created: ours
     loseNext("PutItem");
@@ -175,7 +152,6 @@ describe("DynamoStore when an applied write's answer is lost", () => {
     expect(await store.putRecord("queue", "q", { n: 3 }, 1)).toBe(false); // and no one else's
     expect(await store.getRecord("queue", "q")).toMatchObject({ value: { n: 2 }, version: 2 });
 
-    const h = harness({ store, now: () => clock.now(), close: async () => {} }, { clock });
     const flow = { "Upstash-Flow-Control-Key": "one", "Upstash-Flow-Control-Value": "parallelism=1" };
     await publishTo(h, "/flow", { headers: flow });
     const job = h.jobs.shift() as DeliveryJob;

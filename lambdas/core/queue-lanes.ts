@@ -74,7 +74,8 @@ export async function laneGate(ctx: HeraldContext, message: Message): Promise<La
     // queue is paused now, when its entry parks (the resume's pump gives it its turn again).
     if (own === held[0] && !own.parked && !config.paused) return { lane, pinned: true };
     if (config.paused && !own.parked) await ctx.store.setQueueEntryParked(lane, own.seq, true, ctx.clock.now());
-    await pumpQueue(ctx, lane, laneConfig(config, lane));
+    // Settings read as paused are read again: a resume that landed since pumped before this park.
+    await pumpQueue(ctx, lane, config.paused ? undefined : laneConfig(config, lane));
     return undefined;
   }
   if (held.length > 0 || config.paused || message.notBefore > ctx.clock.now()) {

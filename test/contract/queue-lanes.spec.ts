@@ -273,6 +273,40 @@ export function queueLanesContract(name: string, open: OpenCoreFixture): void {
     );
 
     it(
+      "runs a pinned head whose job came again while paused when the resume lands just before its park",
+      test(async (h) => {
+        const { ctx } = h;
+        await upsertQueue(ctx, { queueName: "resumed-meanwhile", parallelism: 1 });
+        h.failsOnce("/rm");
+        // Alone in its lane: no later job's join pumps the lane for it.
+        await enqueue(h, "resumed-meanwhile", "/rm", { "Upstash-Retries": "1", "Upstash-Retry-Delay": "1000" });
+        await expect(h.diesAtDispatch(() => h.runJobs())).rejects.toBeInstanceOf(ProcessDied);
+        await setQueuePaused(ctx, "resumed-meanwhile", true);
+        // The job comes again and reads the queue as paused; the resume lands right after that read, and
+        // its pump finds the entry still claimed: only the job's own pump can give it its turn now.
+        const store = ctx.store;
+        const head = store.headQueueEntries.bind(store);
+        let resumed = false;
+        store.headQueueEntries = async (queue, limit) => {
+          const entries = await head(queue, limit);
+          if (!resumed && queue === "resumed-meanwhile#0") {
+            resumed = true;
+            await setQueuePaused(ctx, "resumed-meanwhile", false);
+          }
+          return entries;
+        };
+        try {
+          await h.runJobs();
+        } finally {
+          store.headQueueEntries = head;
+        }
+        expect(resumed).toBe(true);
+        await h.runJobs(); // no sweep
+        expect(h.delivered).toEqual(["/rm", "/rm"]);
+      }),
+    );
+
+    it(
       "gives a job whose run died after it pinned its lane again: it still holds the lane, and nothing runs twice at once",
       test(async (h) => {
         const { ctx } = h;

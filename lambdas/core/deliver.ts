@@ -13,7 +13,7 @@ import { laneGate, pinLane, type LaneTurn } from "./queue-lanes.ts";
 import { onMessageFinal, parkIfPaused } from "./queues.ts";
 import { redactMessage } from "./redact.ts";
 import { signDelivery } from "./signature.ts";
-import { asDelivered, endRun, initialPayload } from "./workflow.ts";
+import { asDelivered, endRun, getRun, initialPayload } from "./workflow.ts";
 import { claimTimeout } from "./workflow-events.ts";
 
 /**
@@ -218,10 +218,18 @@ async function attemptAndSettle(
 
   const dlqId = dlqIdFor(message);
   await ctx.store.putDlq({ dlqId, message, failedAt: now, retried, ...(response ? { response } : {}), error });
-  if (message.failureCallback && !message.origin) {
+  // A workflow step that fails for good fails its run, once: its failure function is called by the step
+  // that failed the run (again when that step's job is given again), not by a parallel branch failing
+  // after it.
+  const runStep = message.workflow && message.workflow.callType !== "toCallback" ? message.workflow : undefined;
+  const failsRun =
+    runStep === undefined ||
+    (await endRun(ctx, runStep.runId, "RUN_FAILED", undefined, message.messageId)) ||
+    (await getRun(ctx, runStep.runId))?.value.failedBy === message.messageId;
+  if (message.failureCallback && !message.origin && failsRun) {
     const settings = message.failureCallback;
     // A workflow's failure function reads the run's initial payload as sourceBody (docs/workflows.md).
-    const sourceBody = message.workflow ? await initialPayload(ctx, message.workflow.runId) : undefined;
+    const sourceBody = runStep ? await initialPayload(ctx, runStep.runId) : undefined;
     await acceptMessage(
       ctx,
       callbackMessage({
@@ -232,9 +240,6 @@ async function attemptAndSettle(
         ...(sourceBody ? { sourceBody } : {}),
       }),
     );
-  }
-  if (message.workflow && message.workflow.callType !== "toCallback") {
-    await endRun(ctx, message.workflow.runId, "RUN_FAILED");
   }
   const failed: LogEvent = { time: now, messageId: message.messageId, state: "FAILED", error };
   if (status) await settle(ctx, message, status, { state: "FAILED", retried }, [active, errorEvent, failed], lane);

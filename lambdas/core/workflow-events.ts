@@ -13,7 +13,7 @@ import { parseJsonBody } from "./json-body.ts";
 import type { Message } from "./message.ts";
 import { acceptLinked, planPublish } from "./publish.ts";
 import { toBase64 } from "./views.ts";
-import { getRun, linkToRun } from "./workflow.ts";
+import { getRun, inherit, linkToRun } from "./workflow.ts";
 
 const WAITER = "workflowWaiter";
 const EVENT = "workflowEvent";
@@ -68,8 +68,25 @@ function checkIds(...ids: (string | undefined)[]): void {
   if (long !== undefined) throw badRequest(`an event or run id has at most ${MAX_ID_LENGTH} bytes`);
 }
 
+/**
+ * An id as one part of a record name whose parts `/` separates: `%` and `/` escaped, so that no id can
+ * reach into the next part (a notify of `a` listed the waiters of `a/b` by prefix).
+ */
+const namePart = (id: string): string => id.replace(/%/g, "%25").replace(/\//g, "%2F");
+
 const waiterName = (eventId: string, runId: string, step: WaitStep): string =>
-  `${eventId}/${runId}/${step.targetStep ?? 0}-${step.stepId ?? 0}`;
+  `${namePart(eventId)}/${namePart(runId)}/${step.targetStep ?? 0}-${step.stepId ?? 0}`;
+
+/** The key of an event kept for a run that waits for it later (lookback). */
+const pendingEventKey = (runId: string, eventId: string): string => `${namePart(runId)}/${namePart(eventId)}`;
+
+/**
+ * Headers of the wait request kept with the waiter (the waiters API shows them): never the token that
+ * authorized it, which the read-only token would then read.
+ */
+const SECRET_HEADERS = new Set(["authorization", "proxy-authorization", "cookie"]);
+const keptHeaders = (headers: Record<string, string[]>): Record<string, string[]> =>
+  Object.fromEntries(Object.entries(headers).filter(([name]) => !SECRET_HEADERS.has(name.toLowerCase())));
 
 /** A header map as publish headers (names lower-case, several values joined). */
 const asRequestHeaders = (map: Record<string, string[]>): IncomingHeaders =>
@@ -133,7 +150,7 @@ export async function waitForEvent(
   const now = ctx.clock.now();
   const name = waiterName(eventId, runId, step);
   const timeoutHeaders = headerListsOf(request.timeoutHeaders ?? {});
-  const waiter: Waiter = {
+  let waiter: Waiter = {
     name,
     eventId,
     runId,
@@ -142,12 +159,19 @@ export async function waitForEvent(
     timeout,
     timeoutUrl: typeof request.timeoutUrl === "string" ? request.timeoutUrl : request.url,
     timeoutHeaders,
-    headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+    headers: keptHeaders(Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]]))),
     step,
     createdAt: now,
     timeoutMessageId: await derivedMessageId(now, `${name}/timeout`),
   };
-  if (!(await ctx.store.putRecord(WAITER, name, waiter, undefined))) return; // the same wait again
+  if (!(await ctx.store.putRecord(WAITER, name, waiter, undefined))) {
+    // The same wait again: the SDK's delivery given again, maybe after this wait's process died having
+    // stored its waiter. It goes on with the stored waiter, whose timeout may never have been accepted
+    // (accepting it again is safe: its id is derived) and whose kept event may not have been looked for.
+    const stored = (await ctx.store.getRecord<Waiter>(WAITER, name))?.value;
+    if (!stored || stored.wonBy !== undefined) return; // resumed, or being resumed
+    waiter = stored;
+  }
   // Looked for after the waiter is stored, so a notify that stores its event at the same time sees the
   // waiter when it looks again (notify): one of the two always finds the other.
   if (await resumeWithPendingEvent(ctx, waiter)) return;
@@ -157,7 +181,10 @@ export async function waitForEvent(
     {
       destination: waiter.timeoutUrl,
       rawQuery: "",
-      headers: { ...asRequestHeaders(timeoutHeaders), "upstash-delay": `${timeoutSec}s` },
+      headers: {
+        ...asRequestHeaders(waiter.timeoutHeaders),
+        "upstash-delay": `${Math.max(0, waiter.deadline - Math.floor(now / 1000))}s`,
+      },
       body: resultBody(waiter, { timedOut: true }),
     },
     now,
@@ -172,7 +199,8 @@ export async function waitForEvent(
     runUrl: run.value.url,
     waiter: name,
   };
-  message.maxRetries = run.value.settings.maxRetries;
+  // As any step the run publishes: its retries, failure function, forwarded headers, labels and the rest.
+  inherit(message, run.value.settings, asRequestHeaders(waiter.timeoutHeaders));
   await acceptMessage(ctx, message);
 }
 
@@ -181,7 +209,7 @@ export async function waitForEvent(
  * True when the event was there; the waiter is then gone, and the wait needs no timeout.
  */
 async function resumeWithPendingEvent(ctx: HeraldContext, waiter: Waiter): Promise<boolean> {
-  const key = `${waiter.runId}/${waiter.eventId}`;
+  const key = pendingEventKey(waiter.runId, waiter.eventId);
   const pending = await ctx.store.getRecord<PendingEvent>(EVENT, key);
   if (!pending || !eligible(waiter, pending.value)) return false;
   // The event first (a notify looking again may take it for this waiter), then the waiter: deleted as this
@@ -210,21 +238,34 @@ async function publishResult(ctx: HeraldContext, waiter: Waiter, data: string, c
 const waiterView = (waiter: Waiter) => ({
   url: waiter.url,
   deadline: waiter.deadline,
-  headers: waiter.headers,
+  headers: keptHeaders(waiter.headers), // a waiter kept before its token was left out holds it
   timeoutUrl: waiter.timeoutUrl,
   timeoutHeaders: waiter.timeoutHeaders,
 });
 
-async function waitersOf(ctx: HeraldContext, eventId: string, runId?: string): Promise<Waiter[]> {
-  const prefix = runId === undefined ? `${eventId}/` : `${eventId}/${runId}/`;
+/**
+ * The waiters of an event (of one run) not taken yet — and, `forNotify`, those a notify took but did not
+ * finish (its process died after the claim): a notify takes those over, or the run would wait for good
+ * (the timeout finds its waiter taken).
+ */
+async function waitersOf(ctx: HeraldContext, eventId: string, runId?: string, forNotify = false): Promise<Waiter[]> {
+  const prefix = runId === undefined ? `${namePart(eventId)}/` : `${namePart(eventId)}/${namePart(runId)}/`;
   // Waiter names start with the event id: only that event's waiters are read.
-  return (await ctx.store.listRecords<Waiter>(WAITER, prefix)).filter((waiter) => waiter.wonBy === undefined);
+  return (await ctx.store.listRecords<Waiter>(WAITER, prefix)).filter(
+    (waiter) => waiter.wonBy === undefined || (forNotify && waiter.wonBy === "notify"),
+  );
 }
 
-/** `GET /v2/waiters/{eventId}`. */
+/** Whether the waiter's run still runs: a run cancelled or failed meanwhile leaves waiters behind. */
+const runGoesOn = async (ctx: HeraldContext, waiter: Waiter): Promise<boolean> =>
+  (await getRun(ctx, waiter.runId))?.value.state === "RUN_STARTED";
+
+/** `GET /v2/waiters/{eventId}`: waiters of runs that still run. */
 export async function listWaiters(ctx: HeraldContext, eventId: string) {
   checkIds(eventId);
-  return (await waitersOf(ctx, eventId)).map(waiterView);
+  const waiters = await waitersOf(ctx, eventId);
+  const live = await Promise.all(waiters.map((waiter) => runGoesOn(ctx, waiter)));
+  return waiters.filter((_, i) => live[i]).map(waiterView);
 }
 
 /** Takes the waiter for `who`; true when it is this one's (also when it already was: a redelivery). */
@@ -251,7 +292,7 @@ export async function notify(
   options: { webhook?: boolean } = {},
 ) {
   checkIds(eventId, runId);
-  const answers = await resumeWaiters(ctx, await waitersOf(ctx, eventId, runId), data, options);
+  const answers = await resumeWaiters(ctx, await waitersOf(ctx, eventId, runId, true), data, options);
   if (answers.length === 0 && runId !== undefined) {
     const run = await getRun(ctx, runId);
     if (run?.value.state === "RUN_STARTED") {
@@ -267,12 +308,12 @@ export async function notify(
       };
       // Kept for the run's later wait, at most as long as a wait lasts by default, plus the retention.
       const expiresAt = pending.createdAt + DEFAULT_TIMEOUT_SEC * 1000 + ctx.config.retentionMs;
-      const key = `${runId}/${eventId}`;
+      const key = pendingEventKey(runId, eventId);
       await ctx.store.putRecord(EVENT, key, pending, undefined, { expiresAt });
       // Looked for again now the event is stored: a wait that stored its waiter after this notify listed
       // none may have read for the event before it was here (waitForEvent looks after it stores its
       // waiter). Whichever of the two deletes the event resumes the run with it.
-      const late = await waitersOf(ctx, eventId, runId);
+      const late = await waitersOf(ctx, eventId, runId, true);
       if (late.some((waiter) => eligible(waiter, options))) {
         const stored = await ctx.store.getRecord<PendingEvent>(EVENT, key);
         if (stored && (await ctx.store.deleteRecord(EVENT, key, stored.version))) {
@@ -293,6 +334,11 @@ async function resumeWaiters(ctx: HeraldContext, waiters: Waiter[], data: string
   const answers: { waiter: ReturnType<typeof waiterView>; messageId: string; error: string }[] = [];
   for (const waiter of waiters) {
     if (!eligible(waiter, event)) continue;
+    if (!(await runGoesOn(ctx, waiter))) {
+      // Its run was cancelled or failed while it waited: nothing to resume (the timeout drops it too).
+      await ctx.store.deleteRecord(WAITER, waiter.name);
+      continue;
+    }
     // Checked before the waiter is taken: a result too large to publish must not leave the run waiting.
     const size = resultBody(waiter, { out: toBase64(new TextEncoder().encode(data)), timedOut: false }).byteLength;
     if (size > ctx.config.maxBodyBytes) {
@@ -324,6 +370,11 @@ export async function claimTimeout(ctx: HeraldContext, message: Message): Promis
   const logged = steps.find((step) => step.messageId === message.messageId);
   if (!logged) {
     if (!mine || !(await claimWaiter(ctx, mine.name, message.messageId))) return undefined;
+    // Its run was cancelled or failed while it waited: it resumes nothing.
+    if (!(await runGoesOn(ctx, mine))) {
+      await ctx.store.deleteRecord(WAITER, mine.name);
+      return undefined;
+    }
   }
   const seq =
     logged?.seq ??

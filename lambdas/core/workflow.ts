@@ -48,6 +48,8 @@ export interface WorkflowRun {
   invoker?: Invoker;
   /** The DLQ entry this run was resumed or restarted from (workflow-dlq.ts). */
   revivedFrom?: string;
+  /** The step message whose final failure ended the run (RUN_FAILED): its failure function's call. */
+  failedBy?: string;
 }
 
 /** What `context.invoke` sends in its trigger's body around the invoked run's payload. */
@@ -227,7 +229,7 @@ function settingsOf(message: Message): RunSettings {
 }
 
 /** The run's settings, where the step's own headers do not set them. */
-function inherit(message: Message, run: RunSettings, headers: IncomingHeaders): void {
+export function inherit(message: Message, run: RunSettings, headers: IncomingHeaders): void {
   if (headers["upstash-retries"] === undefined) message.maxRetries = run.maxRetries;
   if (headers["upstash-retry-delay"] === undefined && run.retryDelayExpression !== undefined) {
     message.retryDelayExpression = run.retryDelayExpression;
@@ -291,6 +293,7 @@ export async function endRun(
   runId: string,
   state: Exclude<RunState, "RUN_STARTED">,
   result?: string,
+  failedBy?: string,
 ): Promise<boolean> {
   for (;;) {
     const found = await getRun(ctx, runId);
@@ -298,6 +301,7 @@ export async function endRun(
     const endedAt = ctx.clock.now();
     const ended: WorkflowRun = { ...found.value, state, endedAt };
     if (result !== undefined) ended.result = result;
+    if (failedBy !== undefined) ended.failedBy = failedBy;
     // An ended run is kept for the retention (logs, late publishes answered 400), then it may go.
     const expiresAt = endedAt + ctx.config.retentionMs;
     if (await ctx.store.putRecord(RUN, runId, ended, found.version, { expiresAt, listedAt: ended.createdAt })) {

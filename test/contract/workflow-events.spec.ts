@@ -4,7 +4,7 @@
 // with the event's data, and its timeout then loses. Run by test/contract/{sqlite,aws}.contract.test.ts.
 import { describe, expect, it } from "vitest";
 import type { HeraldContext } from "../../lambdas/core/context.ts";
-import { notify, waitForEvent } from "../../lambdas/core/workflow-events.ts";
+import { listWaiters, notify, waitForEvent } from "../../lambdas/core/workflow-events.ts";
 import { createRun } from "../../lambdas/core/workflow.ts";
 import type { RecordStore } from "../../lambdas/ports.ts";
 import { RECEIVER, withHarness, type CoreHarness, type OpenCoreFixture } from "../support/core-harness.ts";
@@ -143,4 +143,70 @@ export function workflowEventsContract(name: string, open: OpenCoreFixture): voi
       }),
     );
   });
+
+  describe(`Workflow events, crashes and names: ${name}`, () => {
+    it(
+      "resumes the run when a notify died after taking the waiter and the client sends it again",
+      test(async (h) => {
+        const runId = await startRun(h);
+        await waitFor(h.ctx, runId);
+        // The notify's process dies at its next read of the run (publishing the result), after the claim.
+        const dying = dyingContext(h.ctx, onKind("getRecord", "workflowRun"));
+        await expect(notify(dying, EVENT_ID, DATA)).rejects.toThrow("process died");
+        expect((await notify(h.ctx, EVENT_ID, DATA)).length).toBe(1);
+        expect(await resumes(h, runId)).toEqual([{ timedOut: false, data: DATA }]);
+      }),
+    );
+
+    it(
+      "times the run out when its wait died after storing the waiter and the SDK sent the wait again",
+      test(async (h) => {
+        const runId = await startRun(h);
+        const dying = dyingContext(h.ctx, onKind("getRecord", "workflowEvent")); // after the waiter is stored
+        await expect(waitFor(dying, runId)).rejects.toThrow("process died");
+        await waitFor(h.ctx, runId); // the SDK's delivery is given again: it calls /v2/wait again
+        expect(await resumes(h, runId)).toEqual([{ timedOut: true, data: undefined }]);
+      }),
+    );
+
+    it(
+      "lists waiters without the token that made the wait, and keeps events whose ids hold a slash apart",
+      test(async (h) => {
+        const runId = await startRun(h);
+        const body = {
+          url: `${RECEIVER}/wf`,
+          timeout: "60s",
+          timeoutHeaders: { "Upstash-Workflow-RunId": [runId] },
+          step: { stepId: 1, stepName: "wait", stepType: "Wait", concurrent: 1, targetStep: 0 },
+        };
+        const headers = { "upstash-workflow-runid": runId, authorization: "Bearer hrld_secret" };
+        await waitForEvent(h.ctx, "a/b", headers, new TextEncoder().encode(JSON.stringify(body)));
+        const [listed] = await listWaiters(h.ctx, "a/b");
+        expect(listed?.headers).not.toHaveProperty("authorization");
+        expect(JSON.stringify(listed)).not.toContain("hrld_secret");
+        expect(await listWaiters(h.ctx, "a")).toEqual([]);
+        expect(await notify(h.ctx, "a", DATA)).toEqual([]); // the waiter of "a/b" is not the event "a"'s
+        expect((await notify(h.ctx, "a/b", DATA)).length).toBe(1);
+      }),
+    );
+  });
+}
+
+/** The store of an invocation that dies at its first call that `matches` (and makes no call after it). */
+function dyingContext(ctx: HeraldContext, matches: (method: string, args: unknown[]) => boolean) {
+  let dead = false;
+  const store = new Proxy(ctx.store, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== "function") return value;
+      return async (...args: unknown[]) => {
+        if (dead || matches(String(property), args)) {
+          dead = true;
+          throw new Error("process died");
+        }
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { ...ctx, store };
 }

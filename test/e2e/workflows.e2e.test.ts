@@ -210,6 +210,104 @@ describeEachMode("Upstash Workflow", (mode) => {
     expect(Object.keys(outcomes).sort()).toEqual(["late", "paid"]);
   }, 60_000);
 
+  it("cancels a run while it waits for an event: its timeout resumes nothing, a notify skips it", async () => {
+    const after: Record<string, number> = {};
+    app.route<{ key: string; event: string; timeout: number }>("/wf/cancel-wait", async (context) => {
+      const { key, event, timeout } = context.requestPayload;
+      const result = await context.waitForEvent("wait", event, { timeout });
+      await context.run("after", async () => {
+        after[key] = (after[key] ?? 0) + 1;
+        return result;
+      });
+    });
+    const waiting = (eventId: string, count: number) =>
+      eventually(async () => ((await client.getWaiters({ eventId })).length === count ? true : undefined), 20_000);
+    const timedOut = `evt-cancel-timeout-${mode}`;
+    const a = await client.trigger({
+      url: `${app.url}/wf/cancel-wait`,
+      body: { key: "a", event: timedOut, timeout: 2 },
+    });
+    await waiting(timedOut, 1);
+    await client.cancel({ ids: a.workflowRunId });
+    expect(await client.getWaiters({ eventId: timedOut })).toEqual([]); // its run no longer runs
+    // A witness run waiting as long, from later: once its timeout has resumed it, a's came due before.
+    await client.trigger({
+      url: `${app.url}/wf/cancel-wait`,
+      body: { key: "witness", event: `${timedOut}-w`, timeout: 2 },
+    });
+    await eventually(() => after.witness, 20_000);
+    expect(after.a).toBeUndefined();
+
+    // Two runs wait for one event, the cancelled one listed first: the notify resumes the live one.
+    const shared = `evt-cancel-shared-${mode}`;
+    const body = (key: string) => ({ key, event: shared, timeout: 600 });
+    await client.trigger({ url: `${app.url}/wf/cancel-wait`, body: body("x"), workflowRunId: `a-cancelled-${mode}` });
+    await client.trigger({ url: `${app.url}/wf/cancel-wait`, body: body("y"), workflowRunId: `b-live-${mode}` });
+    await waiting(shared, 2);
+    await client.cancel({ ids: `wfr_a-cancelled-${mode}` });
+    const notified = await client.notify({ eventId: shared, eventData: "paid" });
+    expect(notified).toHaveLength(1);
+    await eventually(() => after.y, 20_000);
+    expect(after.x).toBeUndefined();
+  }, 60_000);
+
+  it("calls the failure function when the step after a wait's timeout fails; the timeout keeps the trigger's headers", async () => {
+    let failures = 0;
+    const tenants: (string | null)[] = [];
+    app.route(
+      "/wf/timeout-fails",
+      async (context) => {
+        tenants.push(context.headers.get("x-tenant"));
+        await context.waitForEvent("wait", `evt-timeout-fails-${mode}`, { timeout: 1 });
+        await context.run("breaks", async () => {
+          throw new Error("boom");
+        });
+      },
+      { failureFunction: async () => void failures++ },
+    );
+    await client.trigger({
+      url: `${app.url}/wf/timeout-fails`,
+      body: {},
+      retries: 0,
+      headers: { "x-tenant": "acme" },
+    });
+    await eventually(() => (failures > 0 ? true : undefined), 30_000);
+    expect(tenants.length).toBeGreaterThanOrEqual(2); // the trigger's delivery and the timeout's
+    expect(tenants.every((tenant) => tenant === "acme")).toBe(true);
+  }, 60_000);
+
+  it("calls the failure function once when two parallel branches fail", async () => {
+    let failures = 0;
+    app.route(
+      "/wf/both-fail",
+      async (context) => {
+        await Promise.all([
+          context.run("left", async () => {
+            throw new Error("left broke");
+          }),
+          context.run("right", async () => {
+            throw new Error("right broke");
+          }),
+        ]);
+      },
+      { failureFunction: async () => void failures++ },
+    );
+    const { workflowRunId } = await client.trigger({ url: `${app.url}/wf/both-fail`, body: {}, retries: 0 });
+    // Both branches fail for good (a DLQ entry each); a failure function call of the second would be
+    // sent with its entry, before the witness run published after it.
+    await eventually(async () => {
+      const dlq = await client.dlq.list();
+      return dlq.messages.filter((m) => m.workflowRunId === workflowRunId).length === 2 ? true : undefined;
+    }, 30_000);
+    let witnessed = false;
+    app.route("/wf/both-fail-witness", async (context) => {
+      await context.run("w", async () => void (witnessed = true));
+    });
+    await client.trigger({ url: `${app.url}/wf/both-fail-witness`, body: {} });
+    await eventually(() => (witnessed && failures > 0 ? true : undefined), 30_000);
+    expect(failures).toBe(1);
+  }, 60_000);
+
   it("gets an event notified before it waits (lookback with the run id)", async () => {
     let release: (() => void) | undefined;
     const gate = new Promise<void>((resolve) => (release = resolve));

@@ -41,6 +41,8 @@ export function travelsWithJob(ctx: HeraldContext, message: Message, options: Ac
     ctx.config.messageRecords === "lean" &&
     nothingWaitsOn(message, options) &&
     message.scheduleId === undefined &&
+    // A workflow's step: a trigger sent again looks its first one up (linkToRun).
+    message.workflow === undefined &&
     message.body.byteLength <= MAX_CARRIED_BODY_BYTES &&
     headerBytes(message) <= MAX_CARRIED_HEADER_BYTES
   );

@@ -43,8 +43,18 @@ export async function deliverMessage(
   job: DeliveryJob,
   options: DeliverOptions = {},
 ): Promise<DeliveryOutcome> {
-  // A message that travels with its job has no record to read: its first attempt needs none.
-  if (job.message) return attemptAndSettle(ctx, job.message, undefined, 0);
+  // A message that travels with its job has no record to read: its first attempt needs none. A carried
+  // job given again (a batch that timed out, SQS's own duplicate) looks first: its message may have a
+  // record since (its first attempt failed, and it was stored for its retry) or have ended (its log says).
+  if (job.message) {
+    const { messageId } = job.message;
+    if (job.redelivered) {
+      if (await ctx.store.getMessage(messageId))
+        return deliverMessage(ctx, { messageId, retried: 0, redelivered: true });
+      if (await endedInLog(ctx, messageId)) return "skipped";
+    }
+    return attemptAndSettle(ctx, job.message, undefined, 0);
+  }
   // The attempt starts with this read: a cancel written after it is one that met an attempt under way
   // (the log's ACTIVE time is this moment, so a cancel logged earlier provably came before the attempt).
   const readAt = ctx.clock.now();

@@ -142,7 +142,12 @@ export async function linkToRun(
       // stored and dispatched if the first trigger died before it was.
       message.messageId = run.initialMessageId;
       duplicateOf = run.initialMessageId;
-      if (await ctx.store.getMessage(run.initialMessageId)) return { duplicateOf, stored: true };
+      // Sent already when the run has ended or gone past its first step, or its trigger has a record.
+      const sent =
+        run.state !== "RUN_STARTED" ||
+        (await ctx.store.getMessage(run.initialMessageId)) !== undefined ||
+        (await ctx.store.listSteps(wf.runId, 1)).length > 1;
+      if (sent) return { duplicateOf, stored: true };
     }
   } else {
     const found = await getRun(ctx, wf.runId);

@@ -60,6 +60,57 @@ export function carriedMessagesContract(name: string, open: OpenCoreFixture): vo
     );
 
     it(
+      "does not attempt a carried job given again after its message ended, nor send its callbacks again",
+      test(async (h) => {
+        await publishJson(h, "/once", { "upstash-callback": `${RECEIVER}/once-cb` });
+        const job = h.jobs.shift() as DeliveryJob;
+        expect(await h.deliver(job)).toBe("delivered");
+        await h.drain(); // the callback
+        h.failsOnce("/down");
+        const failed = await publishJson(h, "/down", {
+          "upstash-retries": "0",
+          "upstash-failure-callback": `${RECEIVER}/down-fcb`,
+        });
+        const failedJob = h.jobs.shift() as DeliveryJob;
+        expect(await h.deliver(failedJob)).toBe("failed");
+        await h.drain();
+        await h.ctx.store.flushEvents?.();
+        // SQS gives both jobs again (ApproximateReceiveCount over 1): the log says they ended.
+        expect(await h.deliver({ ...job, redelivered: true })).toBe("skipped");
+        expect(await h.deliver({ ...failedJob, redelivered: true })).toBe("skipped");
+        await h.drain();
+        expect(h.delivered.toSorted()).toEqual(["/down", "/down-fcb", "/once", "/once-cb"]);
+        expect((await logOf(h, failed)).map((e) => e.event.state)).toEqual(["CREATED", "ACTIVE", "ERROR", "FAILED"]);
+      }),
+    );
+
+    it(
+      "stores a workflow's trigger (not carried), so a second trigger of its run delivers nothing again",
+      test(async (h) => {
+        const headers = {
+          "upstash-workflow-runid": "wfr_lean-trigger",
+          "upstash-workflow-init": "true",
+          "upstash-workflow-url": `${RECEIVER}/wf`,
+        };
+        const id = await publishTo(h, "/wf", { headers, body: "{}" });
+        expect(jobOf(h, id).message).toBeUndefined();
+        expect(await h.ctx.store.getMessage(id)).toBeDefined();
+        await h.drain();
+        const again = await h.invoke(() =>
+          publish(h.ctx, {
+            destination: `${RECEIVER}/wf`,
+            rawQuery: "",
+            headers,
+            body: new TextEncoder().encode("{}"),
+          }),
+        );
+        expect(again).toMatchObject({ status: 202, body: { messageId: id, deduplicated: true } });
+        await h.drain();
+        expect(h.delivered).toEqual(["/wf"]);
+      }),
+    );
+
+    it(
       "keeps only a redacted copy of a carried message in its log",
       test(async (h) => {
         const id = await publishJson(h, "/private", { "upstash-redact-fields": "body" });

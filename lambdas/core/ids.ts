@@ -45,8 +45,25 @@ export const newApiToken = (): string => `hrld_${randomChars(40, ALNUM)}`;
 /** Derived ids keep side effects idempotent when an attempt is processed twice after a crash. */
 export const callbackMessageId = (sourceId: string, retried: number): string => `${sourceId}_cb${retried}`;
 export const failureCallbackMessageId = (sourceId: string): string => `${sourceId}_fcb`;
+/**
+ * A DLQ entry's id, fixed by its message (an attempt processed twice writes one entry): its creation time
+ * and 8 characters standing for the message id — the id's own last 8 (random) where it is of a publish's
+ * shape, else 8 of a hash of the whole id. A derived id (a callback's `<id>_cb0`, `<id>_fcb`) ends in
+ * only 4 random characters, so two failed callbacks of one millisecond could take one entry's place.
+ */
 export const dlqIdFor = (message: { messageId: string; createdAt: number }): string =>
-  `${message.createdAt}-${message.messageId.slice(-8)}`;
+  `${message.createdAt}-${PUBLISH_SHAPED.test(message.messageId) ? message.messageId.slice(-8) : hashChars(message.messageId)}`;
+const PUBLISH_SHAPED = /^msg_[0-9A-HJKMNP-TV-Z]{26}$/;
+
+/** 8 Crockford characters of a 40-bit FNV-1a hash (synchronous, unlike Web Crypto; not a security hash). */
+function hashChars(text: string): string {
+  let hash = 0xcbf29ce484222325n;
+  for (const byte of new TextEncoder().encode(text))
+    hash = ((hash ^ BigInt(byte)) * 0x100000001b3n) & 0xffffffffffffffffn;
+  let out = "";
+  for (let i = 0; i < 8; i++) out += CROCKFORD[Number((hash >> BigInt(5 * i)) & 31n)];
+  return out;
+}
 
 /**
  * A message id fixed by what produced it (a schedule's firing): the same firing processed twice makes

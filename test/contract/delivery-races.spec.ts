@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { acceptMessage } from "../../lambdas/core/accept.ts";
 import { cancelMessage } from "../../lambdas/core/cancel.ts";
 import { findMessage } from "../../lambdas/core/find-message.ts";
+import { newMessageId } from "../../lambdas/core/ids.ts";
 import { createSchedule, fireSchedule, getSchedule } from "../../lambdas/core/schedules.ts";
 import type { DeliveryJob, SendOutcome } from "../../lambdas/ports.ts";
 import {
@@ -187,6 +188,26 @@ export function deliveryRacesContract(name: string, open: OpenCoreFixture): void
           h.advance(h.ctx.config.retentionMs + 86_400_000 + 3_600_000);
           expect(await findMessage(h.ctx, message.messageId)).toBeUndefined();
           await expect(cancelMessage(h.ctx, message.messageId)).rejects.toThrow(/not found or no longer pending/);
+        }),
+      );
+    });
+
+    describe("two failed callbacks of different messages, in one millisecond", () => {
+      it(
+        "get a DLQ entry each, though their ids end alike",
+        test(async (h) => {
+          h.respondWith(() => answer(500)); // the destinations and the callback endpoint are all down
+          const callback = { url: `${RECEIVER}/cb`, header: {}, retries: 0 };
+          // Two ids whose last four characters agree: their callbacks' ids (`<id>_cb0`) end alike.
+          const [a, b] = [1, 2].map(() => `${newMessageId(h.clock.now()).slice(0, -4)}WXYZ`);
+          await acceptMessage(h.ctx, h.message("/a", { messageId: a as string, maxRetries: 0, callback }));
+          await acceptMessage(h.ctx, h.message("/b", { messageId: b as string, maxRetries: 0, callback }));
+          await h.drain();
+          const entries: string[] = [];
+          for await (const { item } of h.ctx.store.scanDlq({ order: "earliestFirst" })) {
+            entries.push(item.message.messageId);
+          }
+          expect(entries.toSorted()).toEqual([a, `${a}_cb0`, b, `${b}_cb0`].toSorted());
         }),
       );
     });

@@ -290,7 +290,8 @@ async function settle(
  *   dispatched before its status is written): then this outcome is applied on top of it;
  * - a cancel that arrived while the attempt was in flight: it is too late for a final outcome
  *   (DELIVERED, or FAILED with its DLQ entry and failure callback already made); a retry that would
- *   follow is not made: the message ends CANCELED.
+ *   follow is not made: the message ends CANCELED. The CANCELED that a previous attempt's late RETRY
+ *   made of such a cancel gives way to this attempt's final outcome in the same way.
  * Any other status means another run of this job settled it already.
  */
 async function settleStatus(
@@ -314,6 +315,17 @@ async function settleStatus(
     const attempt = next.state === "RETRY" ? next.retried - 1 : next.retried;
     if (stored.state === "RETRY" && stored.retried === attempt && !sameStatus(stored, current)) {
       current = stored; // the previous attempt's record arrived late
+      continue;
+    }
+    if (stored.state === "CANCELED" && stored.retried === attempt) {
+      // The previous attempt's RETRY, landing late, met a cancel that came while this attempt was in
+      // flight, and ended the message CANCELED: this attempt's final outcome stands over it (§13). A retry
+      // it would make is not: only its attempt is logged.
+      if (next.state === "RETRY") {
+        await ctx.store.appendEvents(events.filter((e) => e.state === "ACTIVE" || e.state === "ERROR"));
+        return undefined;
+      }
+      current = stored;
       continue;
     }
     if (stored.state !== "CANCEL_REQUESTED") return undefined;

@@ -4,8 +4,9 @@
 import { describe, expect, it } from "vitest";
 import { acceptMessage } from "../../lambdas/core/accept.ts";
 import { cancelMessage } from "../../lambdas/core/cancel.ts";
+import { deliverMessage } from "../../lambdas/core/deliver.ts";
 import { findMessage } from "../../lambdas/core/find-message.ts";
-import { newMessageId } from "../../lambdas/core/ids.ts";
+import { dlqIdFor, newMessageId } from "../../lambdas/core/ids.ts";
 import { createSchedule, fireSchedule, getSchedule } from "../../lambdas/core/schedules.ts";
 import type { DeliveryJob, SendOutcome } from "../../lambdas/ports.ts";
 import {
@@ -19,6 +20,12 @@ import {
 } from "../support/core-harness.ts";
 
 const failure: SendOutcome = answer(500);
+
+/** The next job dispatched, once one is (a run in progress dispatches it). */
+async function eventuallyJob(h: CoreHarness): Promise<DeliveryJob> {
+  for (let i = 0; i < 1000 && h.jobs.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 2));
+  return h.jobs.shift() as DeliveryJob;
+}
 const success: SendOutcome = answer(200);
 
 async function cancelInFlight(h: CoreHarness, maxRetries: number, outcome: SendOutcome) {
@@ -31,7 +38,7 @@ async function cancelInFlight(h: CoreHarness, maxRetries: number, outcome: SendO
   held.respond(outcome);
   const result = await attempt;
   const stored = await h.ctx.store.getMessage(message.messageId);
-  const dlq = await h.ctx.store.getDlq(`${message.createdAt}-${message.messageId.slice(-8)}`);
+  const dlq = await h.ctx.store.getDlq(dlqIdFor(message));
   await h.ctx.store.flushEvents?.();
   const events = [];
   for await (const { item } of h.ctx.store.scanEvents({ order: "earliestFirst", messageIds: [message.messageId] })) {
@@ -188,6 +195,48 @@ export function deliveryRacesContract(name: string, open: OpenCoreFixture): void
           h.advance(h.ctx.config.retentionMs + 86_400_000 + 3_600_000);
           expect(await findMessage(h.ctx, message.messageId)).toBeUndefined();
           await expect(cancelMessage(h.ctx, message.messageId)).rejects.toThrow(/not found or no longer pending/);
+        }),
+      );
+    });
+
+    describe("a cancel while the next attempt is in flight, its predecessor's RETRY landing after it", () => {
+      it(
+        "ends DELIVERED when that attempt succeeds, as any attempt in flight when the cancel came",
+        test(async (h) => {
+          const message = h.message("/next-in-flight", { maxRetries: 3, retryDelayExpression: "0" });
+          await acceptMessage(h.ctx, message);
+          const id = message.messageId;
+          const first = h.jobs.shift() as DeliveryJob;
+          // Attempt 0's status write (RETRY 1, or what it becomes) waits until the test lets it go.
+          let release!: () => void;
+          const gate = new Promise<void>((resolve) => (release = resolve));
+          const store = h.ctx.store;
+          const slow = new Proxy(store, {
+            get(target, property, receiver) {
+              const value = Reflect.get(target, property, receiver) as unknown;
+              if (property !== "updateStatus") {
+                return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+              }
+              return async (...args: Parameters<typeof store.updateStatus>) => {
+                if (args[2].state === "RETRY" || args[2].state === "CANCELED") await gate;
+                return target.updateStatus(...args);
+              };
+            },
+          });
+          h.respondWith(() => failure);
+          const run0 = h.invoke(() => deliverMessage({ ...h.ctx, store: slow }, first));
+          // Attempt 0 failed; its next job, due at once, was dispatched before its status write.
+          const next = await eventuallyJob(h);
+          expect(next).toEqual({ messageId: id, retried: 1 });
+          const held = h.hold("/next-in-flight");
+          const run1 = h.deliver(next); // reads the status one behind (CREATED 0), as allowed
+          await held.sent;
+          expect(await cancelMessage(h.ctx, id)).toEqual({ cancelled: 1 });
+          release(); // attempt 0's RETRY meets the cancel
+          expect(await run0).toBe("retry");
+          held.respond(success);
+          expect(await run1).toBe("delivered");
+          expect((await store.getMessage(id))?.status).toEqual({ state: "DELIVERED", retried: 1 });
         }),
       );
     });

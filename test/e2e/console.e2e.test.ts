@@ -50,7 +50,15 @@ describeEachMode("the web console", (mode) => {
 
   const url = (): string => setup.herald.server.url;
   const nav = (): Locator => page.getByRole("navigation", { name: "Views" });
-  const goTo = (view: string): Promise<void> => nav().getByRole("link", { name: view, exact: true }).click();
+  /**
+   * Opens a view and waits until it is the one shown: the click's hashchange renders it a moment later, and
+   * the view before may have fields of the same labels (the schedule form's Destination and Body), which a
+   * fill made meanwhile would go to.
+   */
+  const goTo = async (view: string): Promise<void> => {
+    await nav().getByRole("link", { name: view, exact: true }).click();
+    await page.locator("main h1", { hasText: new RegExp(`^${view}$`) }).waitFor();
+  };
   const button = (name: string, on: Page = page): Locator => on.getByRole("button", { name, exact: true });
   const settled = (on: Page = page): Promise<boolean> =>
     eventually(async () => ((await on.locator('[aria-busy="true"]').count()) === 0 ? true : undefined), TIMEOUT);

@@ -188,7 +188,11 @@ export class Herald extends Construct {
         resources: [table.tableArn],
       }),
     );
-    if (role === "api") fn.addToRolePolicy(new PolicyStatement({ actions: ["dynamodb:Query"], resources: indexes }));
+    if (role === "api") {
+      fn.addToRolePolicy(new PolicyStatement({ actions: ["dynamodb:Query"], resources: indexes }));
+      // Listing pending messages (bulk cancel by filter) reads their records a hundred at a time.
+      fn.addToRolePolicy(new PolicyStatement({ actions: ["dynamodb:BatchGetItem"], resources: [table.tableArn] }));
+    }
     const objects = [bucket.arnForObjects("bodies/*"), bucket.arnForObjects("responses/*")];
     fn.addToRolePolicy(new PolicyStatement({ actions: ["s3:GetObject", "s3:PutObject"], resources: objects }));
     // Read the token and keys; write a new version when generating (first use) or rotating them.

@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Duration } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { LogGroupClass, RetentionDays } from "aws-cdk-lib/aws-logs";
@@ -259,6 +261,45 @@ describe("Lambdas", () => {
     expect(api.DependsOn).toContain(deliveryId);
   });
 
+  it("lets the API do every call the AWS adapters make (each SDK command they send has its IAM action)", () => {
+    // What each command of the SDKs the adapters use needs; a command missing here fails the test, so a
+    // new call cannot reach AWS without its grant (emulated AWS checks no IAM: BatchGetItem went unnoticed).
+    const ACTION: Record<string, string | null> = {
+      BatchGetCommand: "dynamodb:BatchGetItem",
+      BatchWriteCommand: "dynamodb:BatchWriteItem",
+      DeleteCommand: "dynamodb:DeleteItem",
+      GetCommand: "dynamodb:GetItem",
+      PutCommand: "dynamodb:PutItem",
+      QueryCommand: "dynamodb:Query",
+      UpdateCommand: "dynamodb:UpdateItem",
+      GetObjectCommand: "s3:GetObject",
+      PutObjectCommand: "s3:PutObject",
+      SendMessageCommand: "sqs:SendMessage",
+      SendMessageBatchCommand: "sqs:SendMessage", // SendMessageBatch is authorized as SendMessage
+      CreateScheduleCommand: "scheduler:CreateSchedule",
+      UpdateScheduleCommand: "scheduler:UpdateSchedule",
+      DeleteScheduleCommand: "scheduler:DeleteSchedule",
+      GetSecretValueCommand: "secretsmanager:GetSecretValue",
+      PutSecretValueCommand: "secretsmanager:PutSecretValue",
+      // Emulation and tests only (create-table.ts): the stack makes the table.
+      CreateTableCommand: null,
+      UpdateTimeToLiveCommand: null,
+    };
+    const dir = join(import.meta.dirname, "../../lambdas/adapters/aws");
+    const needed = new Set<string>();
+    for (const file of readdirSync(dir)) {
+      for (const [, command] of readFileSync(join(dir, file), "utf8").matchAll(/new (\w+Command)\(/g)) {
+        expect(ACTION, `${command} in ${file}`).toHaveProperty(command as string);
+        const action = ACTION[command as string];
+        if (action) needed.add(action);
+      }
+    }
+    const granted = new Set(
+      lambdaStatements(template, "Api").flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])),
+    );
+    expect([...needed].filter((action) => !granted.has(action))).toEqual([]);
+  });
+
   it("may do only what Herald does, only on Herald's resources", () => {
     const actionsOf = (fn: string): string[] => {
       const statements = lambdaStatements(template, fn);
@@ -281,7 +322,9 @@ describe("Lambdas", () => {
       "sqs:GetQueueUrl",
       "sqs:SendMessage",
     ];
-    expect(actionsOf("Api")).toEqual([...common, "scheduler:DeleteSchedule", "scheduler:UpdateSchedule"].sort());
+    expect(actionsOf("Api")).toEqual(
+      [...common, "dynamodb:BatchGetItem", "scheduler:DeleteSchedule", "scheduler:UpdateSchedule"].sort(),
+    );
     // The delivery Lambda also consumes its queues (the event source mappings), and never lists or deletes.
     expect(actionsOf("Delivery")).toEqual(
       [...common, "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:ReceiveMessage"].sort(),

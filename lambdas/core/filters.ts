@@ -94,7 +94,7 @@ export interface QuerySpec {
 }
 
 /** Keys that may appear on any request and are not filters. */
-const TRANSPORT_KEYS = new Set(["qstash_token"]);
+export const TRANSPORT_KEYS = new Set(["qstash_token"]);
 
 /** Ids a bulk operation names: at most `max`, each no longer than any id Herald makes. */
 export function assertIds(key: string, ids: string[], max: number): string[] {
@@ -265,3 +265,16 @@ export function matchesFilter(message: Message, filter: MessageFilter): boolean 
 }
 
 export const hasFilter = (filter: MessageFilter): boolean => Object.keys(filter).length > 0;
+
+/** Whether a URL is on one of `host` (with or without its port) and one of `path`, where they are given. */
+export function urlMatches(url: string, host: string[] | undefined, path: string[] | undefined): boolean {
+  if (!host && !path) return true;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return false;
+  }
+  if (host && !host.includes(parsed.host) && !host.includes(parsed.hostname)) return false;
+  return !path || path.includes(parsed.pathname);
+}

@@ -4,7 +4,7 @@
 // messages' log events (how far each step message's delivery got).
 import type { HeraldContext } from "./context.ts";
 import { badRequest, clip } from "./errors.ts";
-import { queryValues } from "./filters.ts";
+import { queryValues, urlMatches } from "./filters.ts";
 import type { HeaderMap } from "./headers.ts";
 import { dlqIdFor, failureCallbackMessageId } from "./ids.ts";
 import type { AttemptResponse, LogEvent, LogState, Message } from "./message.ts";
@@ -122,18 +122,6 @@ const newerFirst = (a: WorkflowRun, b: WorkflowRun): number =>
 
 function afterCursor(run: WorkflowRun, cursor: { createdAt: number; runId: string }): boolean {
   return run.createdAt < cursor.createdAt || (run.createdAt === cursor.createdAt && run.runId < cursor.runId);
-}
-
-function urlMatches(url: string, host: string[] | undefined, path: string[] | undefined): boolean {
-  if (!host && !path) return true;
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return false;
-  }
-  if (host && !host.includes(parsed.host) && !host.includes(parsed.hostname)) return false;
-  return !path || path.includes(parsed.pathname);
 }
 
 function runMatches(run: WorkflowRun, query: RunLogQuery): boolean {

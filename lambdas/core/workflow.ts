@@ -5,8 +5,8 @@
 // forwarded headers and labels.
 import { cancelMessages } from "./cancel.ts";
 import type { HeraldContext } from "./context.ts";
-import { badRequest, HttpError, notFound } from "./errors.ts";
-import { queryValues } from "./filters.ts";
+import { badRequest, clip, HttpError, notFound } from "./errors.ts";
+import { queryValues, TRANSPORT_KEYS, urlMatches } from "./filters.ts";
 import { derivedMessageId } from "./ids.ts";
 import { parseJsonBody } from "./json-body.ts";
 import { acceptLinked, planPublish } from "./publish.ts";
@@ -372,14 +372,41 @@ async function cancelRunMessages(ctx: HeraldContext, runId: string): Promise<voi
 /** Most runs one bulk cancel call cancels when it names no `count` (the SDK's default too). */
 const DEFAULT_CANCEL_COUNT = 100;
 
+/** What `DELETE /v2/workflows/runs` takes: the Workflow Client's cancel filters, `count` and `cursor`. */
+const CANCEL_RUN_KEYS = new Set([
+  "workflowRunIds",
+  "workflowUrl",
+  "workflowUrlExactMatch",
+  "label",
+  "fromDate",
+  "toDate",
+  "host",
+  "path",
+  "flowControlKey",
+  "count",
+  "cursor",
+]);
+
 /**
  * `DELETE /v2/workflows/runs`: cancels the runs still going that the query names — `workflowRunIds`, or
  * the filters the Workflow Client sends (`workflowUrl`, a prefix unless `workflowUrlExactMatch=true`;
- * `label`; `fromDate`/`toDate` on the run's creation, epoch ms), oldest first, at most `count` (default
- * 100) per call. No filter cancels every run (the client's `{all: true}`). Answers how many.
+ * `host` and `path` of the run's URL; `label`; `flowControlKey`; `fromDate`/`toDate` on the run's
+ * creation, epoch ms), oldest first, at most `count` (default 100) per call. No filter cancels every run
+ * (the client's `{all: true}`). Answers how many. Strict, as the call is destructive: an unknown key, or a
+ * filter given no value (`?workflowRunIds=` from an unset variable), is a 400, never "every run";
+ * `callerIp` too, which runs do not keep.
  */
 export async function cancelRuns(ctx: HeraldContext, query: URLSearchParams): Promise<{ cancelled: number }> {
-  const list = (name: string): string[] => queryValues(query, name);
+  for (const key of query.keys()) {
+    if (key === "callerIp" || key === "callerIP")
+      throw badRequest("runs do not keep their caller's IP: filter by others");
+    if (!CANCEL_RUN_KEYS.has(key) && !TRANSPORT_KEYS.has(key)) throw badRequest(`unknown filter "${clip(key)}"`);
+  }
+  const list = (name: string): string[] => {
+    const values = queryValues(query, name);
+    if (query.has(name) && values.length === 0) throw badRequest(`filter "${name}" needs a value`);
+    return values;
+  };
   const number = (name: string): number | undefined => {
     const raw = query.get(name);
     if (raw === null || raw === "") return undefined;
@@ -394,6 +421,9 @@ export async function cancelRuns(ctx: HeraldContext, query: URLSearchParams): Pr
     const urls = list("workflowUrl");
     const exact = query.get("workflowUrlExactMatch") === "true";
     const labels = list("label");
+    const hosts = list("host");
+    const paths = list("path");
+    const keys = list("flowControlKey");
     const from = number("fromDate");
     const to = number("toDate");
     runIds = [];
@@ -409,6 +439,8 @@ export async function cancelRuns(ctx: HeraldContext, query: URLSearchParams): Pr
       if ((from !== undefined && run.createdAt < from) || (to !== undefined && run.createdAt > to)) continue;
       if (urls.length > 0 && !urls.some((url) => (exact ? run.url === url : run.url.startsWith(url)))) continue;
       if (labels.length > 0 && !run.settings.labels.some((label) => labels.includes(label))) continue;
+      if (keys.length > 0 && !keys.includes(run.settings.flowControl?.key ?? "")) continue;
+      if (!urlMatches(run.url, hosts.length > 0 ? hosts : undefined, paths.length > 0 ? paths : undefined)) continue;
       runIds.push(run.runId);
     }
   }

@@ -78,7 +78,18 @@ describeEachMode("Upstash Workflow: large logs and bulk cancel", (mode) => {
     expect(await running(runs[1] as string)).toBe(false);
     expect(await running(runs[2] as string)).toBe(true);
     expect(await client.cancel({ filter: { workflowUrl: `${app.url}/wf/sleepy` } })).toEqual({ cancelled: 0 });
-    expect(await client.cancel({ all: true })).toEqual({ cancelled: 1 });
+    // The client's other filters: a host or path no run has cancels none; the run's path cancels it.
+    expect(await client.cancel({ filter: { host: "no-such-host.example" } })).toEqual({ cancelled: 0 });
+    expect(await client.cancel({ filter: { path: "/wf/sleepy/a" } })).toEqual({ cancelled: 0 });
+    expect(await client.cancel({ filter: { flowControlKey: "no-such-key" } })).toEqual({ cancelled: 0 });
+    // Strict, as a bulk cancel is destructive: no value, an unknown key or callerIp is a 400, not "every run".
+    for (const query of ["workflowRunIds=", "workflowRunId=x", "workflowUrl=", "callerIp=1.2.3.4"]) {
+      const res = await herald.api(`/v2/workflows/runs?${query}`, { method: "DELETE" });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({ error: expect.any(String) });
+    }
+    expect(await running(runs[2] as string)).toBe(true);
+    expect(await client.cancel({ filter: { path: "/wf/sleepy/b" } })).toEqual({ cancelled: 1 });
     expect(await running(runs[2] as string)).toBe(false);
   }, 60_000);
 });

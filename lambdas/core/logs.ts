@@ -20,7 +20,8 @@ export async function listLogs(
   const scan = ctx.store.scanEvents({
     order: query.order ?? "latestFirst",
     ...(messageIds ? { messageIds } : {}),
-    ...(query.cursor && !query.ids ? { after: decodeCursor(query.cursor) } : {}),
+    // Explicit ids still page: the cursor of a page of their events continues it (it came back with it).
+    ...(query.cursor ? { after: decodeCursor(query.cursor) } : {}),
     ...(query.fromDate !== undefined ? { fromTime: query.fromDate } : {}),
     ...(query.toDate !== undefined ? { toTime: query.toDate } : {}),
   });

@@ -154,6 +154,20 @@ describeEachMode("delays, cancel and logs", (mode) => {
       expect(pages).toBe(2);
       expect(new Set(seen).size).toBe(4);
       await setup.herald.client.messages.cancel({ filter: { label: "paged" } });
+      // Pages of the events of given message ids continue with their cursor too (4 CREATED, 4 CANCEL_REQUESTED).
+      const ids = [...new Set(seen)].join(",");
+      const events: string[] = [];
+      cursor = undefined;
+      for (let page = 0; page < 10; page++) {
+        const res = await setup.herald.api(`/v2/events?messageIds=${ids}&count=3${cursor ? `&cursor=${cursor}` : ""}`);
+        const body = (await res.json()) as { events: { messageId: string; state: string }[]; cursor?: string };
+        events.push(...body.events.map((e) => `${e.messageId}:${e.state}`));
+        cursor = body.cursor;
+        if (!cursor) break;
+      }
+      expect(cursor).toBeUndefined();
+      expect(events).toHaveLength(new Set(events).size);
+      expect(events.filter((e) => e.endsWith(":CANCEL_REQUESTED"))).toHaveLength(4);
     });
 
     it("filters by state (IN_PROGRESS too), url, host, path and time", async () => {

@@ -11,16 +11,20 @@ import { DEFAULT_PAGE_SIZE, decodeCursor, takePage } from "./paging.ts";
 import { dlqView } from "./views.ts";
 import { failureCallbackInfo } from "./workflow-logs.ts";
 
-/** Entries selected by ids, or one page of entries matching the filters (oldest first by default). */
+/**
+ * Entries selected by ids, or one page of entries matching the filters (oldest first by default). Ids
+ * ignore the filters, but not the source an endpoint is for (the workflow DLQ's entries only).
+ */
 export async function selectEntries(
   ctx: Pick<HeraldContext, "store">,
   query: ListQuery,
 ): Promise<{ items: DlqEntry[]; cursor?: string }> {
   if (query.ids) {
     const items: DlqEntry[] = [];
+    const source = query.filter.source ? { source: query.filter.source } : {};
     for (const id of query.ids) {
       const entry = await ctx.store.getDlq(id);
-      if (entry) items.push(entry);
+      if (entry && matchesFilter(entry.message, source)) items.push(entry);
     }
     return { items };
   }

@@ -219,5 +219,7 @@ describeEachMode("the workflow DLQ", (mode) => {
     // Nor do the workflow DLQ's lists show it.
     const listed = (await (await herald.api(`/v2/workflows/dlq`)).json()) as { messages: { dlqId: string }[] };
     expect(listed.messages.map((m) => m.dlqId)).not.toContain(dlqId);
+    const byId = (await (await herald.api(`/v2/workflows/dlq?dlqIds=${dlqId}`)).json()) as { messages: unknown[] };
+    expect(byId.messages).toEqual([]);
   }, 60_000);
 });

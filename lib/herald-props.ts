@@ -9,7 +9,8 @@ export interface HeraldProps {
   /** Largest accepted message body, in bytes (413 above). @default 1 MiB */
   readonly maxBodyBytes?: number;
   /**
-   * Delivery Lambda invocations at once (the SQS event source's maxConcurrency, 2–1000); each handles a
+   * Delivery Lambda invocations at once per queue (the maxConcurrency of each of the two SQS event
+   * sources, the standard queue's and the FIFO queue's, 2–1000): up to twice this in all. Each handles a
    * batch of up to 10 attempts concurrently. Caps the load Herald puts on destinations and on your
    * account's Lambda concurrency. @default 20
    */

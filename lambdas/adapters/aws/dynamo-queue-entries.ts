@@ -1,10 +1,9 @@
 // Queue entries and the counters that number them, on the DynamoDB table (table-schema.ts):
 //   C#<name> / #C           a counter (n)
 //   QE#<queue> / <seq15>    a queue (or wait list) entry: message id m, parked p, claimed at c, claim token k
-import { randomUUID } from "node:crypto";
 import { DeleteCommand, GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { QueueEntries, QueueEntry } from "../../ports.ts";
-import { conditional, conditionalWrite, type DynamoTable, type Key } from "./dynamo-table.ts";
+import { conditional, conditionalWrite, ownWrite, writeToken, type DynamoTable, type Key } from "./dynamo-table.ts";
 
 const padSeq = (seq: number): string => String(seq).padStart(15, "0");
 const queueEntryKey = (queue: string, seq: number): Key => ({ PK: `QE#${queue}`, SK: padSeq(seq) });
@@ -87,7 +86,7 @@ export class DynamoQueueEntries implements QueueEntries {
     now: number,
     turn?: number | null, // null: none (removed); undefined: kept as it is (a turn given again)
   ): Promise<boolean> {
-    const claim = randomUUID();
+    const claim = writeToken();
     const turnUpdate = turn === undefined ? "" : turn === null ? " REMOVE t" : ", t = :turn";
     try {
       const outcome = await conditionalWrite(
@@ -108,7 +107,7 @@ export class DynamoQueueEntries implements QueueEntries {
           }),
         ),
       );
-      return outcome.made || outcome.old?.k?.S === claim;
+      return ownWrite(outcome, "k", claim);
     } catch (error) {
       // The claim's outcome is unknown (it may have landed before the error): read it back, so a claim
       // that stands is never taken for one that failed — its queue would wait with a turn out and no job.

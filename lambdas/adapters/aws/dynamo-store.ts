@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
@@ -40,6 +39,8 @@ import {
   type Conditional,
   type Item,
   type Key,
+  ownWrite,
+  writeToken,
 } from "./dynamo-table.ts";
 import type { BlobStore } from "./s3-blob-store.ts";
 import { partitionedStatusKey, STATUS_PARTITIONED, statusPartitions } from "./status-partitions.ts";
@@ -315,11 +316,9 @@ export class DynamoStore implements Store {
     const statusKey = partitionedStatusKey(messageId);
     const legacyKey = { PK: `M#${messageId}`, SK: STATUS_SK };
     const now = this.now();
-    // Each status write carries a token of its own: when the SDK retries one whose answer was lost (a
-    // timeout after DynamoDB applied it), the retry fails its condition, and the item returned with the
-    // failure tells whether the write that stands is this one. Without it a cancel so applied answered
+    // Each status write carries a token (writeToken): without it a cancel whose answer was lost answered
     // 404, and an attempt's settle so applied logged nothing.
-    const token = randomBytes(9).toString("base64url");
+    const token = writeToken();
     let written: boolean;
     if (expected.implicit) {
       // A light record's first status change writes its status item, if no other change did first. A
@@ -334,11 +333,11 @@ export class DynamoStore implements Store {
         ...this.statusAttributes(messageId, now, next, horizon, !statusKey),
         w: token,
       });
-      written = put.made || put.old?.w?.S === token;
+      written = ownWrite(put, "w", token);
     } else {
       // In its status partition; a message written before them has its status under M#<id> (the failed
       // condition on an absent item costs a write unit, for those messages only).
-      const ours = (outcome: Conditional<unknown>): boolean => outcome.made || outcome.old?.w?.S === token;
+      const ours = (outcome: Conditional<unknown>): boolean => ownWrite(outcome, "w", token);
       const partitioned = statusKey
         ? await this.setStatus(messageId, statusKey, expected, next, now, false, token)
         : undefined;
@@ -605,11 +604,9 @@ export class DynamoStore implements Store {
     options: RecordPutOptions = {},
   ): Promise<boolean> {
     const { expiresAt, listedAt } = options;
-    // A token of this write's own: when the SDK retries a put whose answer was lost (a timeout after
-    // DynamoDB applied it), the retry fails its condition, and the item returned with the failure says
-    // whether the version that stands is this one. Otherwise the caller (updateRecord) applies its
-    // changes again over its own write: a flow-control slot taken twice by one attempt.
-    const token = randomBytes(9).toString("base64url");
+    // A token of this write's own (writeToken): otherwise, when its answer is lost, the caller
+    // (updateRecord) applies its changes again over its own write: a flow-control slot taken twice.
+    const token = writeToken();
     const outcome = await conditionalWrite(
       this.doc.send(
         new PutCommand({
@@ -632,7 +629,7 @@ export class DynamoStore implements Store {
         }),
       ),
     );
-    return outcome.made || outcome.old?.w?.S === token;
+    return ownWrite(outcome, "w", token);
   }
 
   async deleteRecord(kind: RecordKind, name: string, expectedVersion?: number): Promise<boolean> {

@@ -1,5 +1,6 @@
 // Reading and writing Herald's one DynamoDB table (table-schema.ts): what the store and the event log
 // share — paged queries, batched reads, and conditional writes told apart from failures.
+import { randomBytes } from "node:crypto";
 import { ConditionalCheckFailedException, type AttributeValue, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   BatchGetCommand,
@@ -47,6 +48,18 @@ export async function conditionalWrite<T>(write: Promise<T>): Promise<Conditiona
     return error.Item ? { made: false, old: error.Item } : { made: false };
   }
 }
+
+/**
+ * A token a conditional write carries (in `attribute`) so it knows its own write: when the SDK retries a
+ * write whose answer was lost (a timeout after DynamoDB applied it), the retry fails its condition, and
+ * the item returned with the failure (`ReturnValuesOnConditionCheckFailure: "ALL_OLD"`) says whether the
+ * write that stands is this one.
+ */
+export const writeToken = (): string => randomBytes(9).toString("base64url");
+
+/** Whether a conditional write carrying `token` in `attribute` stands: made now, or made by its lost first try. */
+export const ownWrite = (outcome: Conditional<unknown>, attribute: string, token: string): boolean =>
+  outcome.made || outcome.old?.[attribute]?.S === token;
 
 /** True when the conditional write was made, false when its condition failed; other errors throw. */
 export const conditional = async (write: Promise<unknown>): Promise<boolean> => (await conditionalWrite(write)).made;

@@ -1,5 +1,6 @@
 // Identifiers. Message ids start with their creation time so that lists and logs can be ordered and
 // range-filtered by id alone (cheap on any store).
+import { createHash } from "node:crypto";
 /**
  * No id Herald makes is longer. Longer ones are refused before they reach a store: they name nothing,
  * and DynamoDB refuses keys over 1 KiB.
@@ -52,16 +53,14 @@ export const failureCallbackMessageId = (sourceId: string): string => `${sourceI
  * only 4 random characters, so two failed callbacks of one millisecond could take one entry's place.
  */
 export const dlqIdFor = (message: { messageId: string; createdAt: number }): string =>
-  `${message.createdAt}-${PUBLISH_SHAPED.test(message.messageId) ? message.messageId.slice(-8) : hashChars(message.messageId)}`;
+  `${message.createdAt}-${PUBLISH_SHAPED.test(message.messageId) ? message.messageId.slice(-8) : digestChars(message.messageId, 8, CROCKFORD)}`;
 const PUBLISH_SHAPED = /^msg_[0-9A-HJKMNP-TV-Z]{26}$/;
 
-/** 8 Crockford characters of a 40-bit FNV-1a hash (synchronous, unlike Web Crypto; not a security hash). */
-function hashChars(text: string): string {
-  let hash = 0xcbf29ce484222325n;
-  for (const byte of new TextEncoder().encode(text))
-    hash = ((hash ^ BigInt(byte)) * 0x100000001b3n) & 0xffffffffffffffffn;
+/** `length` characters of `alphabet` from the SHA-256 of `seed`: the tail of an id derived from it. */
+function digestChars(seed: string, length: number, alphabet: string): string {
+  const digest = createHash("sha256").update(seed).digest();
   let out = "";
-  for (let i = 0; i < 8; i++) out += CROCKFORD[Number((hash >> BigInt(5 * i)) & 31n)];
+  for (let i = 0; i < length; i++) out += alphabet[(digest[i] as number) % alphabet.length];
   return out;
 }
 
@@ -70,17 +69,11 @@ function hashChars(text: string): string {
  * the same id, so the message is created once. Same shape as newMessageId.
  */
 export async function derivedMessageId(nowMs: number, seed: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(seed)));
-  let tail = "";
-  for (let i = 0; i < 16; i++) tail += CROCKFORD[(digest[i] as number) % 32];
-  return `msg_${encodeTime(nowMs)}${tail}`;
+  return `msg_${encodeTime(nowMs)}${digestChars(seed, 16, CROCKFORD)}`;
 }
 /** A workflow run id of the Workflow SDK's shape, fixed by what made it (a DLQ entry revived). */
 export async function derivedWorkflowRunId(seed: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(seed)));
-  let tail = "";
-  for (let i = 0; i < 21; i++) tail += ALNUM[(digest[i] as number) % ALNUM.length];
-  return `wfr_${tail}`;
+  return `wfr_${digestChars(seed, 21, ALNUM)}`;
 }
 export const newScheduleId = (): string => `scd_${randomChars(24, ALNUM)}`;
 

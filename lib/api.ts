@@ -7,11 +7,12 @@ import { LogGroup, LogGroupClass, type RetentionDays } from "aws-cdk-lib/aws-log
 import { Construct } from "constructs";
 import { consoleBuildCommands } from "../console/build-options.ts";
 import { ACCESS_LOG_FORMAT } from "./access-log-format.ts";
-import { heraldFunction } from "./functions.ts";
+import { heraldFunction, type HeraldLogLevel } from "./functions.ts";
 
 export interface HeraldApiProps {
   environment: Record<string, string>;
   logRetention: RetentionDays;
+  logLevel: HeraldLogLevel;
   /** Log class of the access log group (HeraldProps.accessLogClass). */
   accessLogClass: LogGroupClass;
   /** The stage's request rate and burst (API Gateway answers 429 above them, before any Lambda runs). */
@@ -37,6 +38,7 @@ export class HeraldApi extends Construct {
       timeout: Duration.seconds(29),
       environment: props.environment,
       logRetention: props.logRetention,
+      logLevel: props.logLevel,
       // The console's page, script and stylesheet, next to index.js (read on the first GET /console).
       afterBundling: (inputDir, outputDir) => consoleBuildCommands(inputDir, `${outputDir}/console`),
       ...(props.reservedConcurrency === undefined ? {} : { reservedConcurrency: props.reservedConcurrency }),

@@ -4,7 +4,7 @@ import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { heraldFunction } from "./functions.ts";
+import { heraldFunction, type HeraldLogLevel } from "./functions.ts";
 
 export interface HeraldDeliveryProps {
   queue: IQueue;
@@ -14,6 +14,7 @@ export interface HeraldDeliveryProps {
   maxConcurrency: number;
   environment: Record<string, string>;
   logRetention: RetentionDays;
+  logLevel: HeraldLogLevel;
 }
 
 /**
@@ -32,6 +33,7 @@ export class HeraldDelivery extends Construct {
       timeout: props.timeout,
       environment: props.environment,
       logRetention: props.logRetention,
+      logLevel: props.logLevel,
     });
     // On the FIFO queue, Lambda hands a group's messages over in order and holds the group while a batch
     // with one of them runs; the handler runs a group's records one after another and fails the rest of a

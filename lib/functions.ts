@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import {
+  ApplicationLogLevel,
   Architecture,
   LoggingFormat,
   Runtime,
@@ -12,6 +13,8 @@ import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import { HERALD_BUNDLING } from "./bundling.ts";
 
+export type HeraldLogLevel = "DEBUG" | "INFO" | "WARN" | "ERROR";
+
 export interface HeraldFunctionProps {
   /** File under lambdas/handlers/, e.g. "api.ts". */
   handlerFile: string;
@@ -19,6 +22,8 @@ export interface HeraldFunctionProps {
   timeout: Duration;
   environment: Record<string, string>;
   logRetention: RetentionDays;
+  /** The least severe log line the handler writes and Lambda keeps. */
+  logLevel: HeraldLogLevel;
   memorySize?: number;
   reservedConcurrency?: number;
   /** Shell commands run after esbuild, in the bundle's output directory (`outputDir`); `inputDir` is the project. */
@@ -45,9 +50,14 @@ export function heraldFunction(scope: Construct, id: string, props: HeraldFuncti
     memorySize: props.memorySize ?? 256,
     ...(props.reservedConcurrency === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrency }),
     timeout: props.timeout,
-    environment: props.environment,
+    // Powertools' Logger takes its level from AWS_LAMBDA_LOG_LEVEL before POWERTOOLS_LOG_LEVEL, and with JSON
+    // logs Lambda sets that variable to the application log level, INFO unless configured
+    // (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html): both must say
+    // the same level, or a level other than INFO has no effect.
+    environment: { ...props.environment, POWERTOOLS_LOG_LEVEL: props.logLevel },
     logGroup,
     loggingFormat: LoggingFormat.JSON,
+    applicationLogLevelV2: ApplicationLogLevel[props.logLevel],
     // Lambda's own start/report records (~400 bytes per invocation) are INFO; CloudWatch bills every byte
     // logged, and the duration and error metrics do not need them.
     systemLogLevelV2: SystemLogLevel.WARN,

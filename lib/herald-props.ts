@@ -1,6 +1,7 @@
 import type { Duration, RemovalPolicy } from "aws-cdk-lib";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import type { LogGroupClass, RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { HeraldLogLevel } from "./functions.ts";
 
 /** What a deployment of Herald can change. Every prop is optional; the defaults suit most teams. */
 export interface HeraldProps {
@@ -82,8 +83,11 @@ export interface HeraldProps {
   readonly rawPathEndpoint?: boolean;
   /** SNS topic the alarms notify. @default - alarms without actions */
   readonly alarmTopic?: ITopic;
-  /** Powertools log level of the Lambdas. @default "INFO" */
-  readonly logLevel?: "DEBUG" | "INFO" | "WARN" | "ERROR";
+  /**
+   * Least severe log line the Lambdas write (Powertools' level) and Lambda keeps (its application log level;
+   * both are set, since Lambda's overrides Powertools'). @default "INFO"
+   */
+  readonly logLevel?: HeraldLogLevel;
   /** Retention of the Lambda and API access logs. @default one month */
   readonly logRetention?: RetentionDays;
   /**

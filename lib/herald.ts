@@ -110,7 +110,6 @@ export class Herald extends Construct {
       ...(allowList.length > 0 ? { HERALD_DESTINATION_ALLOW_LIST: allowList.join(",") } : {}),
       POWERTOOLS_SERVICE_NAME: metricsService,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-      POWERTOOLS_LOG_LEVEL: props.logLevel ?? "INFO",
     };
     const apiThrottle = props.apiThrottle ?? { rateLimit: 1000, burstLimit: 2000 };
     if (!(apiThrottle.rateLimit > 0) || !Number.isInteger(apiThrottle.burstLimit) || apiThrottle.burstLimit < 1) {
@@ -124,9 +123,11 @@ export class Herald extends Construct {
     if (![LogGroupClass.STANDARD, LogGroupClass.INFREQUENT_ACCESS].includes(accessLogClass)) {
       throw new Error("accessLogClass must be LogGroupClass.STANDARD or LogGroupClass.INFREQUENT_ACCESS");
     }
+    const logLevel = props.logLevel ?? "INFO";
     this.api = new HeraldApi(this, "Api", {
       environment,
       logRetention,
+      logLevel,
       accessLogClass,
       throttle: apiThrottle,
       ...(reserved === undefined ? {} : { reservedConcurrency: reserved }),
@@ -138,6 +139,7 @@ export class Herald extends Construct {
       maxConcurrency: deliveryConcurrency,
       environment,
       logRetention,
+      logLevel,
     });
     // A stack update replaces the delivery code before the API's: a message the new code stores in a new
     // layout (docs/architecture.md §7, status partitions) is never delivered by code that cannot read it.

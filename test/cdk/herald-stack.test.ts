@@ -208,6 +208,34 @@ describe("Lambdas", () => {
     expect(count(template, "AWS::Logs::LogGroup", { RetentionInDays: 30 })).toBe(3); // two Lambdas + API access logs
   });
 
+  it("write and keep log lines at the logLevel prop: Lambda's application log level and Powertools' agree", () => {
+    const levelsOf = (t: Template): [unknown, unknown][] =>
+      Object.values(
+        t.findResources("AWS::Lambda::Function", { Properties: { Runtime: "nodejs24.x" } }) as Record<
+          string,
+          {
+            Properties: {
+              LoggingConfig: { ApplicationLogLevel?: unknown };
+              Environment: { Variables: Record<string, unknown> };
+            };
+          }
+        >,
+      ).map((fn) => [
+        fn.Properties.LoggingConfig.ApplicationLogLevel,
+        fn.Properties.Environment.Variables.POWERTOOLS_LOG_LEVEL,
+      ]);
+    expect(levelsOf(template)).toEqual([
+      ["INFO", "INFO"],
+      ["INFO", "INFO"],
+    ]);
+    // Lambda sets AWS_LAMBDA_LOG_LEVEL to its application level, which Powertools obeys before its own:
+    // without the first, WARN would still write (and bill) every INFO line.
+    expect(levelsOf(synthHerald({ logLevel: "WARN" }).template)).toEqual([
+      ["WARN", "WARN"],
+      ["WARN", "WARN"],
+    ]);
+  });
+
   it("get their configuration from the environment, non-public destinations refused", () => {
     template.hasResourceProperties("AWS::Lambda::Function", {
       Timeout: 180,

@@ -24,10 +24,17 @@ export class HeraldStack extends Stack {
         description: "A second baseUrl that keeps encoded characters of destinations (%2F, %3F) as sent",
       });
     }
+    new CfnOutput(this, "DeliveryQueueArn", {
+      value: this.herald.queues.deliveries.queueArn,
+      description: "The delivery queue: where jobs of the poison queue go back to (--destination-arn)",
+    });
+    // Scheduler's dead-letter queue too: a job it could not send arrives there without an SQS source queue,
+    // and a move task without a destination moves only messages SQS itself dead-lettered
+    // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_StartMessageMoveTask.html).
     new CfnOutput(this, "PoisonQueueArn", {
       value: this.herald.queues.deliveriesPoison.queueArn,
       description:
-        "Delivery jobs that crashed Herald 5 times (alarmed); redrive: aws sqs start-message-move-task --source-arn <this>",
+        "Delivery jobs that crashed Herald 5 times or that Scheduler could not send (alarmed); redrive: aws sqs start-message-move-task --source-arn <this> --destination-arn <DeliveryQueueArn>",
     });
     // FIFO dead-letter queues redrive too, into a FIFO queue
     // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-configure-dead-letter-queue-redrive.html).

@@ -601,14 +601,17 @@ describe("observability", () => {
     });
   });
 
-  it("outputs the API URL, the secret ARN, both poison queues' ARNs and the dashboard URL", () => {
+  it("outputs the API URL, the secret ARN, the delivery queue's and both poison queues' ARNs and the dashboard URL", () => {
     template.hasOutput("ApiUrl", {
       Value: { "Fn::Join": ["", Match.arrayWith([Match.stringLikeRegexp("https://")])] },
     });
     template.hasOutput("SecretArn", Match.anyValue());
     template.hasOutput("PoisonQueueArn", {
       Value: { "Fn::GetAtt": [Match.stringLikeRegexp("DeliveriesPoison"), "Arn"] },
-      Description: Match.stringLikeRegexp("start-message-move-task"),
+      Description: Match.stringLikeRegexp("start-message-move-task .*--destination-arn <DeliveryQueueArn>"),
+    });
+    template.hasOutput("DeliveryQueueArn", {
+      Value: { "Fn::GetAtt": [Match.stringLikeRegexp("QueuesDeliveries(?!Poison)"), "Arn"] },
     });
     template.hasOutput("OrderedPoisonQueueArn", {
       Value: { "Fn::GetAtt": [Match.stringLikeRegexp("OrderedPoison"), "Arn"] },

@@ -36,10 +36,15 @@ export function apiClient(token: string, onUnauthorized: (error: ApiError) => vo
     async call<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
       const headers = new Headers(options.headers ?? []);
       headers.set("Authorization", `Bearer ${token}`);
-      let body: string | undefined;
+      let body: Uint8Array<ArrayBuffer> | string | undefined;
       if (options.body !== undefined) {
-        body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
-        if (typeof options.body !== "string") headers.set("Content-Type", "application/json");
+        // A string body goes as bytes: given a string, fetch adds "Content-Type: text/plain;charset=UTF-8",
+        // which Herald would forward to the destination as if the user had set it.
+        if (typeof options.body === "string") body = new TextEncoder().encode(options.body);
+        else {
+          body = JSON.stringify(options.body);
+          headers.set("Content-Type", "application/json");
+        }
       }
       const url = options.query ? `${path}?${options.query}` : path;
       let response: Response;

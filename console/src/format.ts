@@ -63,6 +63,33 @@ export function bodyForDisplay(text: string | undefined, base64: string | undefi
   return `(binary, ${Math.floor((base64.replace(/=+$/, "").length * 3) / 4)} bytes)`;
 }
 
+/**
+ * How much of a response body the log keeps on AWS (EVENT_RESPONSE_BYTES in lambdas/adapters/aws/log-pages.ts),
+ * cut by bytes: possibly inside a character.
+ */
+export const LOGGED_RESPONSE_BYTES = 8 * 1024;
+
+/**
+ * A logged response body (base64) for display: a body cut inside its last character still reads as text
+ * (the cut bytes left out, as a streaming decoder leaves an incomplete tail), and one at the log's limit
+ * says it may be only the start.
+ */
+export function loggedBodyForDisplay(base64: string): string {
+  let bytes: Uint8Array;
+  try {
+    bytes = Uint8Array.from(atob(base64), (char) => char.charCodeAt(0));
+  } catch {
+    return bodyForDisplay(undefined, base64);
+  }
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes, { stream: true });
+  } catch {
+    return `(binary, ${bytes.byteLength} bytes)`;
+  }
+  return bytes.byteLength === LOGGED_RESPONSE_BYTES ? `${text}\n… (the log keeps the first 8 KiB only)` : text;
+}
+
 /** A header map (`{Name: [values]}` or `{Name: value}`) as "Name: value" lines, sorted by name. */
 export function headerLines(map: Record<string, string[] | string> | undefined): string[] {
   if (!map) return [];

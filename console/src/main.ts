@@ -83,11 +83,19 @@ function signIn(message?: string): void {
   input.focus();
 }
 
+/**
+ * The notice of an action that then went to another view ("Deleted …", then the list): that view's redraw
+ * makes a new status line, which shows it.
+ */
+let carriedNotice = "";
+
 function shell(session: Session): void {
   const { route, params } = parseHash();
   const sub = SUBVIEWS[route];
   const view = VIEWS.find((candidate) => candidate.route === (sub?.parent ?? route)) ?? (VIEWS[0] as View);
-  const status = h("p", { class: "status", role: "status", "aria-live": "polite" });
+  const status = h("p", { class: "status", role: "status", "aria-live": "polite" }, carriedNotice);
+  carriedNotice = "";
+  let leaving = false;
   const ctx: ViewContext = {
     api: apiClient(session.token, (error) => {
       clearSession();
@@ -96,11 +104,14 @@ function shell(session: Session): void {
     canWrite: session.access === "write",
     params,
     navigate: (hash) => {
+      leaving = true;
+      carriedNotice = status.textContent ?? "";
       if (location.hash === hash) render();
       else location.hash = hash;
     },
     notify: (text) => {
       status.textContent = text;
+      if (leaving) carriedNotice = text;
     },
   };
   const title = sub?.title ?? view.title;

@@ -44,6 +44,8 @@ describeEachMode("the web console", (mode) => {
   /** Every page opened, to check for page errors after each test. */
   const pages: ConsolePage[] = [];
   let tab: ConsolePage;
+  /** The writer's page of the scenarios that run after the read-only one. */
+  let writerTab: ConsolePage | undefined;
   let page: Page;
   /** What the scenarios made, for the later ones (and the screenshots) to use. */
   const made = { delayedId: "", failedId: "", scheduleId: "", publishedId: "", dlqKeptId: "" };
@@ -86,7 +88,8 @@ describeEachMode("the web console", (mode) => {
   beforeAll(async () => {
     setup.sink.reply = (request, count): SinkReply => {
       if (request.path === "/console-fail") return count <= 1 ? { status: 500, body: FAIL_BODY } : { status: 200 };
-      if (request.path === "/console-down") return { status: 500, body: FAIL_BODY };
+      if (request.path === "/console-down" || request.path === "/console-storm")
+        return { status: 500, body: FAIL_BODY };
       return { status: 200, body: "ok" };
     };
     await browser.start();
@@ -241,6 +244,8 @@ describeEachMode("the web console", (mode) => {
 
     const [got] = await setup.sink.waitFor("/console-published", 1, TIMEOUT);
     expect(got?.body.toString()).toBe(PUBLISHED_BODY);
+    // No Content-Type field filled in, none sent (a string body made fetch add text/plain of its own).
+    expect(got?.headers["content-type"]).toBeUndefined();
     const messageId = String(got?.headers["upstash-message-id"]);
     made.publishedId = messageId;
     const answer = page.getByRole("status").filter({ hasText: "Published" });
@@ -401,6 +406,147 @@ describeEachMode("the web console", (mode) => {
       expect(phone.problems).toEqual({ consoleErrors: [], pageErrors: [] });
     });
   }
+
+  // The writer's scenarios below fill the DLQ and the logs with more than a page each, so they run after the
+  // read-only test and the screenshots (which read the first pages), on a page of their own signed in as a writer.
+  it("signs in a writer again on a page of its own", async () => {
+    const writer = await openPage(browser.instance);
+    pages.push(writer);
+    writerTab = writer;
+    page = writer.page;
+    page.setDefaultTimeout(TIMEOUT);
+    await signIn(page, setup.herald.server.token);
+    await nav().waitFor();
+  });
+
+  it("retries and deletes all DLQ entries matching the filters applied, each once, and not what is only typed", async () => {
+    const storm = `${setup.sink.url}/console-storm`;
+    const stormIds = async (): Promise<string[]> => {
+      const res = await setup.herald.api(`/v2/dlq?url=${encodeURIComponent(storm)}&count=1000`);
+      return ((await res.json()) as { messages: { dlqId: string }[] }).messages.map((m) => m.dlqId);
+    };
+    // More than a page of the bulk routes (100): a retried entry that failed again used to be retried again.
+    const count = 120;
+    await setup.herald.client.batch(
+      Array.from({ length: count }, (_, i) => ({ url: storm, body: `storm ${i}`, retries: 0 })),
+    );
+    await eventually(async () => ((await stormIds()).length === count ? true : undefined), 3 * TIMEOUT);
+    const everyDlqId = async (): Promise<string[]> => {
+      const res = await setup.herald.api("/v2/dlq?count=1000");
+      return ((await res.json()) as { messages: { dlqId: string }[] }).messages.map((m) => m.dlqId);
+    };
+    const stormed = new Set(await stormIds());
+    const others = (await everyDlqId()).filter((id) => !stormed.has(id));
+    const asked: string[] = [];
+    page.on("dialog", (dialog) => void asked.push(dialog.message()));
+
+    await goTo("DLQ");
+    await settled();
+    await page.getByLabel("URL", { exact: true }).fill(storm);
+    // Typed, not applied: the bulk actions would use the list's filters (none), so they wait.
+    expect(await button("Retry all matching").isDisabled()).toBe(true);
+    expect(await button("Delete all matching").isDisabled()).toBe(true);
+    await button("Apply filters").click();
+    await page.waitForURL(/#\/dlq\?url=/);
+    await settled();
+    const before = setup.sink.at("/console-storm").length;
+    await button("Retry all matching").click();
+    await page
+      .getByRole("status")
+      .filter({ hasText: `Retried ${count} messages` })
+      .waitFor();
+    expect(asked.at(-1)).toBe(`Retry every entry matching URL = ${storm}?`);
+    // Every retry failed again (a new entry each), and the destination got each message once more.
+    await eventually(async () => ((await stormIds()).length === count ? true : undefined), 3 * TIMEOUT);
+    expect(setup.sink.at("/console-storm").length - before).toBe(count);
+
+    await button("Delete all matching").click();
+    await page
+      .getByRole("status")
+      .filter({ hasText: `Deleted ${count} entries` })
+      .waitFor();
+    expect(asked.at(-1)).toBe(`Delete every entry matching URL = ${storm}?`);
+    expect(await stormIds()).toEqual([]);
+    expect(await everyDlqId()).toEqual(others);
+  });
+
+  it("keeps a queue's pause when setting its parallelism, asks before removing an endpoint, says what it deleted", async () => {
+    const asked: string[] = [];
+    page.on("dialog", (dialog) => void asked.push(dialog.message()));
+    const queueName = "console-queue";
+    await setup.herald.api("/v2/queues", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ queueName, parallelism: 1 }),
+    });
+    await goTo("Queues");
+    await button(`Set parallelism of ${queueName}`).waitFor();
+    // Paused by someone else after the page loaded: the page still shows it running.
+    await setup.herald.api(`/v2/queues/${queueName}/pause`, { method: "POST" });
+    await page.getByLabel(`Parallelism of ${queueName}`, { exact: true }).fill("3");
+    await button(`Set parallelism of ${queueName}`).click();
+    await page
+      .getByRole("status")
+      .filter({ hasText: `${queueName}: parallelism 3` })
+      .waitFor();
+    const queue = (await (await setup.herald.api(`/v2/queues/${queueName}`)).json()) as Record<string, unknown>;
+    expect(queue).toMatchObject({ parallelism: 3, paused: true });
+
+    const endpoint = `${setup.sink.url}/console-endpoint`;
+    await setup.herald.client.urlGroups.addEndpoints({ name: "console-group", endpoints: [{ url: endpoint }] });
+    await goTo("URL Groups");
+    await button(`Remove ${endpoint} from console-group`).click();
+    await eventually(async () =>
+      (await setup.herald.api("/v2/topics/console-group")).status === 404 ? true : undefined,
+    );
+    expect(asked.at(-1)).toBe(
+      `Remove ${endpoint}, the last endpoint of console-group? The URL group is deleted with it.`,
+    );
+
+    // A deletion that goes back to the list says so there (the list's redraw kept the notice).
+    const { scheduleId } = await setup.herald.client.schedules.create({
+      destination: `${setup.sink.url}/console-scheduled`,
+      cron: "0 0 1 1 *",
+    });
+    await page.goto(`${url()}/console#/schedules?id=${scheduleId}`);
+    const details = page.getByRole("article", { name: `Schedule ${scheduleId}` });
+    await details.getByRole("button", { name: `Delete ${scheduleId}`, exact: true }).click();
+    await page
+      .getByRole("status")
+      .filter({ hasText: `Deleted ${scheduleId}` })
+      .waitFor();
+    expect((await setup.herald.api(`/v2/schedules/${scheduleId}`)).status).toBe(404);
+  });
+
+  it("shows the whole timeline of a message whose events fill more than a page of the logs", async () => {
+    // Each event carries the 900 KB body, and the API ends a page at a few MiB of bodies.
+    const { messageId } = await setup.herald.client.publish({
+      url: `${setup.sink.url}/console-down`,
+      body: "b".repeat(900_000),
+      retries: 1,
+      retryDelay: "100",
+    });
+    const states: string[] = [];
+    await eventually(async () => {
+      states.length = 0;
+      let cursor = "";
+      do {
+        const res = await setup.herald.api(`/v2/events?messageId=${messageId}&order=earliestFirst&cursor=${cursor}`);
+        const page = (await res.json()) as { events: LogEvent[]; cursor?: string };
+        states.push(...page.events.map((event) => event.state));
+        cursor = page.cursor ?? "";
+      } while (cursor);
+      return states.includes("FAILED") ? true : undefined;
+    }, 3 * TIMEOUT);
+    await page.goto(`${url()}/console#/timeline?messageId=${messageId}`);
+    const timeline = page.getByRole("list", { name: "Timeline" });
+    await timeline.waitFor();
+    expect(await timeline.locator(".timeline-head .state").allTextContents()).toEqual(states);
+    expect(await page.locator("dl.details dd .state").textContent()).toBe("FAILED");
+  });
+  it("logged no console error on the writer's page", () => {
+    expect(writerTab?.problems).toEqual({ consoleErrors: [], pageErrors: [] });
+  });
 });
 
 function escape(text: string): string {

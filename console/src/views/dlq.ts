@@ -31,9 +31,6 @@ interface DlqEntry {
 
 const DLQ_FIELDS = [...FILTER_FIELDS, { name: "responseStatus", label: "Response status", type: "number" as const }];
 
-/** DLQ ids start with the time the message failed (docs/qstash-api.md §12). */
-const failedAt = (dlqId: string): number => Number(dlqId.split("-")[0]);
-
 export function dlqView(ctx: ViewContext): HTMLElement {
   const filters: Record<string, string> = {};
   for (const field of DLQ_FIELDS) filters[field.name] = ctx.params.get(field.name) ?? "";
@@ -45,7 +42,9 @@ export function dlqView(ctx: ViewContext): HTMLElement {
       const page = await ctx.api.call<{ messages: DlqEntry[]; cursor?: string }>("GET", "/v2/dlq", { query });
       pager.loaded(page.cursor);
       const columns = [
-        { label: "Failed", cell: (entry: DlqEntry) => timeElement(failedAt(entry.dlqId)) },
+        // The message's creation: the API (as QStash's) gives no failure time, which the list's order and
+        // its From/To filters go by.
+        { label: "Created", cell: (entry: DlqEntry) => timeElement(entry.createdAt) },
         { label: "DLQ ID", cell: (entry: DlqEntry) => idText(entry.dlqId) },
         {
           label: "Message",
@@ -109,6 +108,21 @@ export function dlqView(ctx: ViewContext): HTMLElement {
     });
   reload();
 
+  const filterForm = form(filterValues(ctx.params, DLQ_FIELDS), "Apply filters", async (values) =>
+    applyFilters(ctx, "dlq", values),
+  );
+  // The bulk actions take the filters of the list shown, not what is typed and not yet applied: until the
+  // form is applied they are disabled (typing an id and pressing "Delete all matching" deleted every entry).
+  const applied = DLQ_FIELDS.filter((field) => filters[field.name] !== "");
+  const scope =
+    applied.length === 0
+      ? "of the whole DLQ (no filter)"
+      : `matching ${applied.map((field) => `${field.label} = ${filters[field.name]}`).join(", ")}`;
+  const unapplied = h(
+    "p",
+    { class: "hint", hidden: true },
+    "Apply the filters first: the bulk actions use the list's.",
+  );
   const bulk = ctx.canWrite
     ? h(
         "div",
@@ -117,26 +131,24 @@ export function dlqView(ctx: ViewContext): HTMLElement {
           "Retry all matching",
           async () =>
             ctx.notify(`Retried ${await eachPage(ctx, "POST", "/v2/dlq/retry", filters, "responses")} messages`),
-          { confirm: "Retry every DLQ entry that matches the filters?" },
+          { confirm: `Retry every entry ${scope}?` },
         ),
         actionButton(
           "Delete all matching",
           async () => ctx.notify(`Deleted ${await eachPage(ctx, "DELETE", "/v2/dlq", filters, "deleted")} entries`),
-          { danger: true, confirm: "Delete every DLQ entry that matches the filters?" },
+          { danger: true, confirm: `Delete every entry ${scope}?` },
         ),
+        unapplied,
       )
     : null;
+  filterForm.addEventListener("input", () => {
+    const typed = new FormData(filterForm);
+    const stale = DLQ_FIELDS.some((field) => String(typed.get(field.name) ?? "") !== filters[field.name]);
+    for (const button of bulk?.querySelectorAll("button") ?? []) button.disabled = stale;
+    unapplied.hidden = !stale;
+  });
 
-  return h(
-    "div",
-    {},
-    section(
-      "Filter",
-      form(filterValues(ctx.params, DLQ_FIELDS), "Apply filters", async (values) => applyFilters(ctx, "dlq", values)),
-      bulk,
-    ),
-    section("Entries", list),
-  );
+  return h("div", {}, section("Filter", filterForm, bulk), section("Entries", list));
 
   async function eachPage(
     view: ViewContext,
@@ -146,11 +158,13 @@ export function dlqView(ctx: ViewContext): HTMLElement {
     key: "responses" | "deleted",
   ): Promise<number> {
     // The bulk routes take one page per call and answer a cursor while more match (docs/qstash-api.md §12).
+    // Newest first: a retried message that fails again makes a new entry, newer than every page still to
+    // come, so it is not retried a second time (oldest first, the pages that followed reached it).
     let total = 0;
     let cursor: string | undefined;
     do {
       const answer = await view.api.call<{ responses?: unknown[]; deleted?: number; cursor?: string }>(method, path, {
-        query: listQuery(values, { cursor }),
+        query: listQuery(values, { order: "latestFirst", cursor }),
       });
       total += key === "responses" ? (answer.responses?.length ?? 0) : (answer.deleted ?? 0);
       cursor = answer.cursor || undefined;

@@ -1,6 +1,6 @@
 // Logs: the event log with the API's filters, paged by its cursor; and one message's whole timeline.
 import { h, replace } from "../dom.ts";
-import { bodyForDisplay, headerLines, truncate } from "../format.ts";
+import { headerLines, loggedBodyForDisplay, truncate } from "../format.ts";
 import { Pager } from "../paging.ts";
 import { listQuery } from "../query.ts";
 import {
@@ -92,8 +92,15 @@ export function timelineView(ctx: ViewContext): HTMLElement {
   if (!messageId) replace(content, emptyState("Pick a message in the logs to see its timeline."));
   else {
     void loadInto(content, async () => {
-      const query = listQuery({ messageId }, { order: "earliestFirst", count: "1000" });
-      const { events } = await ctx.api.call<{ events: LogEvent[] }>("GET", "/v2/events", { query });
+      // Every page: the API ends one early at a few MiB of bodies (each event carries the message's).
+      const events: LogEvent[] = [];
+      let cursor: string | undefined;
+      do {
+        const query = listQuery({ messageId }, { order: "earliestFirst", count: "1000", cursor });
+        const page = await ctx.api.call<{ events: LogEvent[]; cursor?: string }>("GET", "/v2/events", { query });
+        events.push(...page.events);
+        cursor = page.cursor || undefined;
+      } while (cursor);
       if (events.length === 0) return emptyState(`No events for ${messageId} (unknown, or past the log's retention).`);
       const first = events[0] as LogEvent;
       return h(
@@ -116,7 +123,7 @@ export function timelineView(ctx: ViewContext): HTMLElement {
 }
 
 function timelineEntry(event: LogEvent): HTMLElement {
-  const response = event.responseBody === undefined ? undefined : bodyForDisplay(undefined, event.responseBody);
+  const response = event.responseBody === undefined ? undefined : loggedBodyForDisplay(event.responseBody);
   return h(
     "li",
     { class: "timeline-entry" },

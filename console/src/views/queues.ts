@@ -84,7 +84,8 @@ function queueActions(ctx: ViewContext, queue: Queue, reload: () => void): HTMLE
       "Set parallelism",
       async () => {
         await ctx.api.call("POST", "/v2/queues", {
-          body: { queueName: queue.name, parallelism: Number(parallelism.value), paused: queue.paused },
+          // Without `paused`, which the API then keeps as it is now: the value this page loaded may be stale.
+          body: { queueName: queue.name, parallelism: Number(parallelism.value) },
         });
         ctx.notify(`${queue.name}: parallelism ${parallelism.value}`);
         reload();

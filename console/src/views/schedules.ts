@@ -101,8 +101,8 @@ function scheduleActions(ctx: ViewContext, schedule: Schedule, refresh: () => vo
       async () => {
         await ctx.api.call("DELETE", path);
         ctx.notify(`Deleted ${schedule.scheduleId}`);
+        // Navigating redraws the list (a details view refreshed here would ask for the deleted schedule).
         ctx.navigate("#/schedules");
-        refresh();
       },
       { danger: true, confirm: `Delete schedule ${schedule.scheduleId}?`, label: `Delete ${schedule.scheduleId}` },
     ),
@@ -161,6 +161,7 @@ function createForm(ctx: ViewContext, refresh: () => void): HTMLElement {
         { name: "scheduleId", label: "Schedule ID (optional)" },
         { name: "queue", label: "Queue (optional)" },
         { name: "method", label: "Method", type: "select", options: ["POST", "GET", "PUT", "PATCH", "DELETE"] },
+        { name: "contentType", label: "Content type", placeholder: "application/json" },
         { name: "headers", label: "Headers (one per line, Name: value)", type: "textarea" },
         { name: "body", label: "Body", type: "textarea" },
       ],
@@ -170,6 +171,7 @@ function createForm(ctx: ViewContext, refresh: () => void): HTMLElement {
         if (values.scheduleId?.trim()) headers.push(["Upstash-Schedule-Id", values.scheduleId.trim()]);
         if (values.queue?.trim()) headers.push(["Upstash-Queue-Name", values.queue.trim()]);
         if (values.method && values.method !== "POST") headers.push(["Upstash-Method", values.method]);
+        if (values.contentType?.trim()) headers.push(["Content-Type", values.contentType.trim()]);
         headers.push(...parseHeaderLines(values.headers ?? ""));
         const { scheduleId } = await ctx.api.call<{ scheduleId: string }>(
           "POST",

@@ -92,7 +92,15 @@ function groupPanel(ctx: ViewContext, group: UrlGroup, reload: () => void): HTML
                       ctx.notify(`Removed ${e.name ?? e.url}`);
                       reload();
                     },
-                    { danger: true, label: `Remove ${e.name ?? e.url} from ${group.name}` },
+                    {
+                      danger: true,
+                      label: `Remove ${e.name ?? e.url} from ${group.name}`,
+                      // The API deletes a group with its last endpoint.
+                      confirm:
+                        group.endpoints.length === 1
+                          ? `Remove ${e.name ?? e.url}, the last endpoint of ${group.name}? The URL group is deleted with it.`
+                          : `Remove ${e.name ?? e.url} from ${group.name}?`,
+                    },
                   ),
               },
             ]

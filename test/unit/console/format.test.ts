@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import {
   bodyForDisplay,
   decodeBase64Text,
+  loggedBodyForDisplay,
+  LOGGED_RESPONSE_BYTES,
   formatSeconds,
   formatTime,
   headerLines,
@@ -32,6 +34,15 @@ describe("console formatting", () => {
     expect(bodyForDisplay(undefined, binary)).toBe("(binary, 4 bytes)");
     expect(bodyForDisplay("text wins", binary)).toBe("text wins");
     expect(bodyForDisplay(undefined, undefined)).toBe("");
+  });
+
+  it("reads a logged response body cut inside its last character as text, and says where the log cut it", () => {
+    const euros = Buffer.from("€".repeat(3000)); // 9000 bytes; AWS logs keep the first 8192, mid-character
+    const logged = euros.subarray(0, LOGGED_RESPONSE_BYTES).toString("base64");
+    expect(loggedBodyForDisplay(logged)).toBe(`${"€".repeat(2730)}\n… (the log keeps the first 8 KiB only)`);
+    expect(loggedBodyForDisplay(Buffer.from("short €").toString("base64"))).toBe("short €");
+    // A byte that is not UTF-8 before the end is binary, whatever the length.
+    expect(loggedBodyForDisplay(Buffer.from([0x41, 0xff, 0x42]).toString("base64"))).toBe("(binary, 3 bytes)");
   });
 
   it("lists headers as sorted Name: value lines, one per value", () => {

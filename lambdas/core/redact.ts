@@ -91,8 +91,11 @@ export function redactMessage(message: Message): Message {
 
 /**
  * What a callback or failure-callback message made for `source` hides: its body carries the source's body
- * and headers (`sourceBody`, `sourceHeader`), so a source with any redaction makes the whole body private.
+ * and headers (`sourceBody`, `sourceHeader`), so a source with any redaction makes the whole body private;
+ * and its own headers are the ones the source forwarded to it (`Upstash-Callback-Forward-*`), which the
+ * source's header redaction covers.
  */
 export function redactionForCallback(source: Message): RedactSettings | undefined {
-  return source.redact ? { body: true } : undefined;
+  if (!source.redact) return undefined;
+  return source.redact.header ? { body: true, header: source.redact.header } : { body: true };
 }

@@ -130,6 +130,37 @@ describeEachMode("QStash fidelity", (mode) => {
       setup.sink.reply = previous;
     });
 
+    it("hides the headers forwarded to a callback in the callback message's own views too", async () => {
+      const path = "/redact/forwarded-callback";
+      const release = holdAnswers(setup.sink, path, 3000); // the callback in flight, so still readable
+      const res = await setup.herald.api(`/v2/publish/${setup.sink.url}/redact/forwarding`, {
+        method: "POST",
+        body: "x",
+        headers: {
+          "Upstash-Redact-Fields": "header",
+          "Upstash-Callback": `${setup.sink.url}${path}`,
+          "Upstash-Callback-Forward-Authorization": "Bearer callback-secret-token",
+        },
+      });
+      expect(res.status).toBe(200);
+      const [callback] = await setup.sink.waitFor(path);
+      // Delivered as given: redaction is about what the API shows.
+      expect(callback?.headers.authorization).toBe("Bearer callback-secret-token");
+      const callbackId = callback?.headers["upstash-message-id"] as string;
+      const token = setup.herald.server.readOnlyToken;
+      const shown = await setup.herald.api(`/v2/messages/${callbackId}`, { token });
+      expect(shown.status).toBe(200);
+      const message = JSON.parse(await shown.text()) as { header: Record<string, string[]> };
+      expect(message.header.Authorization).toEqual([redacted("Bearer callback-secret-token")]);
+      release();
+      const logs = await eventually(async () => {
+        const answer = await setup.herald.api(`/v2/events?messageId=${callbackId}`, { token });
+        const text = await answer.text();
+        return text.includes("DELIVERED") ? text : undefined;
+      });
+      expectHidden(logs, "callback-secret-token");
+    });
+
     it("applies a schedule's redaction to the schedule and to every firing", async () => {
       const { client, server } = setup.herald;
       const destination = `${setup.sink.url}/redact/scheduled`;

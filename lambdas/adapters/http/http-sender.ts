@@ -42,6 +42,20 @@ export interface NodeHttpSenderOptions {
  */
 const IDLE_SOCKET_TIMEOUT_MS = 30_000;
 
+/** How a request fails on a kept-alive connection the other side had already closed. */
+const STALE_CONNECTION_CODES = new Set(["ECONNRESET", "EPIPE"]);
+
+/** Headers about one connection, not the message (RFC 9110 §7.6.1): not reported as the response's. */
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
+
 /** A connection the destination policy refused: its message is the whole error text of the attempt. */
 class PolicyRefusal extends Error {}
 
@@ -129,50 +143,68 @@ export class NodeHttpSender implements HttpSender {
         clearTimeout(timer);
         resolve(outcome);
       };
-      const req = (isHttps ? https : http).request({
-        ...destination.options,
-        method: request.method,
-        headers,
-        agent: isHttps ? this.httpsAgent : this.httpAgent,
-        lookup: this.guardedLookup,
-      });
+      let req: http.ClientRequest;
       const timer = setTimeout(() => {
         finish({ kind: "error", error: `timed out after ${request.timeoutMs} ms` });
         req.destroy();
       }, request.timeoutMs);
-      req.on("error", (error) =>
-        finish({
-          kind: "error",
-          error: error instanceof PolicyRefusal ? error.message : `request failed: ${error.message}`,
-        }),
-      );
-      req.on("response", (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on("data", (chunk: Buffer) => {
-          if (size < this.options.maxResponseBodyBytes) chunks.push(chunk);
-          size += chunk.length;
+      const start = (fresh: boolean): void => {
+        req = (isHttps ? https : http).request({
+          ...destination.options,
+          method: request.method,
+          headers,
+          // A fresh connection of its own for the resend below (the pool may hold more dead ones).
+          agent: fresh ? false : isHttps ? this.httpsAgent : this.httpAgent,
+          lookup: this.guardedLookup,
         });
-        res.on("error", (error) => finish({ kind: "error", error: `response failed: ${error.message}` }));
-        res.on("end", () => {
-          const header: HeaderMap = {};
-          // Name/value pairs as received (addHeader canonicalizes names and groups repeated ones).
-          const raw = res.rawHeaders;
-          for (let i = 0; i + 1 < raw.length; i += 2) addHeader(header, raw[i] as string, raw[i + 1] as string);
-          const body = Buffer.concat(chunks);
+        let answered = false;
+        req.on("error", (error: NodeJS.ErrnoException) => {
+          // A kept-alive connection the destination closed while it sat idle (unannounced, or while a Lambda
+          // was frozen) fails the next request on it before any answer: resend once on a new connection, as
+          // Node's docs advise (https://nodejs.org/api/http.html#requestreusedsocket). The destination closed
+          // that connection, so it did not take the request from it.
+          if (!fresh && !answered && req.reusedSocket && STALE_CONNECTION_CODES.has(error.code ?? "")) {
+            return start(true);
+          }
           finish({
-            kind: "response",
-            status: res.statusCode ?? 0,
-            header,
-            body: new Uint8Array(
-              body.buffer,
-              body.byteOffset,
-              Math.min(body.length, this.options.maxResponseBodyBytes),
-            ),
+            kind: "error",
+            error: error instanceof PolicyRefusal ? error.message : `request failed: ${error.message}`,
           });
         });
-      });
-      req.end(request.body.byteLength > 0 ? request.body : undefined);
+        req.on("response", (res) => {
+          answered = true;
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on("data", (chunk: Buffer) => {
+            if (size < this.options.maxResponseBodyBytes) chunks.push(chunk);
+            size += chunk.length;
+          });
+          res.on("error", (error) => finish({ kind: "error", error: `response failed: ${error.message}` }));
+          res.on("end", () => {
+            const header: HeaderMap = {};
+            // Name/value pairs as received (addHeader canonicalizes names and groups repeated ones), less the
+            // hop-by-hop ones, which describe Herald's connection, not the response (RFC 9110 §7.6.1).
+            const raw = res.rawHeaders;
+            for (let i = 0; i + 1 < raw.length; i += 2) {
+              const name = raw[i] as string;
+              if (!HOP_BY_HOP.has(name.toLowerCase())) addHeader(header, name, raw[i + 1] as string);
+            }
+            const body = Buffer.concat(chunks);
+            finish({
+              kind: "response",
+              status: res.statusCode ?? 0,
+              header,
+              body: new Uint8Array(
+                body.buffer,
+                body.byteOffset,
+                Math.min(body.length, this.options.maxResponseBodyBytes),
+              ),
+            });
+          });
+        });
+        req.end(request.body.byteLength > 0 ? request.body : undefined);
+      };
+      start(false);
     });
   }
 

@@ -9,14 +9,13 @@ import { parseJsonBody } from "./json-body.ts";
 import type { IncomingHeaders } from "./headers.ts";
 import {
   acceptLinked,
-  acceptPlan,
   planPublish,
   type PublishPlan,
   type PublishRequest,
   type PublishResponse,
   type PublishResult,
 } from "./publish.ts";
-import { linkToRun } from "./workflow.ts";
+import { checkStep, linkToRun, type CheckedRuns } from "./workflow.ts";
 
 /** Most entries in one batch. */
 export const MAX_BATCH_ENTRIES = 1000;
@@ -42,40 +41,34 @@ export async function publishBatch(
   let total = 0;
   const plans: PublishPlan[] = [];
   const requests: PublishRequest[] = [];
-  for (const [i, raw] of entries.entries()) {
-    try {
-      const request = toRequest(raw as BatchEntry, callerIp);
-      requests.push(request);
-      const plan = await planPublish(ctx, request, now);
-      total += plan.messages.reduce((n, m) => n + m.body.byteLength, 0);
-      if (total > ctx.config.maxBodyBytes * BATCH_BODIES) {
-        throw new HttpError(
-          413,
-          `batch too large: its bodies hold at most ${ctx.config.maxBodyBytes * BATCH_BODIES} bytes`,
-        );
-      }
-      plans.push(plan);
-    } catch (error) {
-      if (error instanceof HttpError) throw new HttpError(error.status, `batch entry ${i}: ${error.message}`);
-      throw error;
+  await eachEntry(entries, async (raw) => {
+    const request = toRequest(raw as BatchEntry, callerIp);
+    requests.push(request);
+    const plan = await planPublish(ctx, request, now);
+    // The entry's body once, however many endpoints of a URL group it goes to (one body was sent).
+    total += request.body.byteLength;
+    if (total > ctx.config.maxBodyBytes * BATCH_BODIES) {
+      throw new HttpError(
+        413,
+        `batch too large: its bodies hold at most ${ctx.config.maxBodyBytes * BATCH_BODIES} bytes`,
+      );
     }
-  }
-  // Workflow steps join their runs' logs in entry order (the N plan steps of a parallel step come in one batch).
+    plans.push(plan);
+  });
+  // Workflow steps join their runs' logs in entry order (the N plan steps of a parallel step come in one
+  // batch), once every entry's run is known to take them.
+  const checked: CheckedRuns = new Map();
+  await eachEntry(plans, (plan, i) => checkStep(ctx, (requests[i] as PublishRequest).headers, plan.messages, checked));
   const links: Awaited<ReturnType<typeof linkToRun>>[] = [];
-  for (const [i, plan] of plans.entries()) {
-    try {
-      links.push(await linkToRun(ctx, (requests[i] as PublishRequest).headers, plan.messages));
-    } catch (error) {
-      if (error instanceof HttpError) throw new HttpError(error.status, `batch entry ${i}: ${error.message}`);
-      throw error;
-    }
-  }
+  await eachEntry(plans, async (plan, i) => {
+    links.push(await linkToRun(ctx, (requests[i] as PublishRequest).headers, plan.messages, checked));
+  });
   // Entries are accepted together, so their first jobs can share SQS batches — except queued ones, which
   // are accepted one after another in entry order (their queue positions follow it).
   const queued = plans.filter((plan) => plan.messages.some((m) => m.queueName !== undefined));
   const inOrder = (async () => {
     const bodies = new Map<PublishPlan, PublishResult | PublishResult[]>();
-    for (const plan of queued) bodies.set(plan, (await acceptPlan(ctx, plan)).body);
+    for (const plan of queued) bodies.set(plan, (await acceptLinked(ctx, plan, links[plans.indexOf(plan)])).body);
     return bodies;
   })();
   const together = Promise.all(
@@ -84,6 +77,24 @@ export async function publishBatch(
   const [bodies, responses] = await Promise.all([inOrder, together]);
   return plans.map((plan, i) => bodies.get(plan) ?? (responses[i] as PublishResponse).body);
 }
+
+/** Runs `check` on each entry in order; an HttpError names the entry it came from. */
+async function eachEntry<T>(items: T[], check: (item: T, index: number) => Promise<void>): Promise<void> {
+  for (const [i, item] of items.entries()) {
+    try {
+      await check(item, i);
+    } catch (error) {
+      if (error instanceof HttpError) throw new HttpError(error.status, `batch entry ${i}: ${error.message}`);
+      throw error;
+    }
+  }
+}
+
+/**
+ * A batch entry's headers, names and values together, at most what an HTTP publish's headers may hold
+ * (§3): an entry's JSON could carry far more, which its stored message (one DynamoDB item) could not.
+ */
+const MAX_ENTRY_HEADER_BYTES = 16 * 1024;
 
 function toRequest(entry: BatchEntry, callerIp: string | undefined) {
   if (entry === null || typeof entry !== "object") throw badRequest("must be an object");
@@ -94,9 +105,17 @@ function toRequest(entry: BatchEntry, callerIp: string | undefined) {
     if (entry.headers === null || typeof entry.headers !== "object" || Array.isArray(entry.headers)) {
       throw badRequest("headers must be an object of strings");
     }
+    let bytes = 0;
     for (const [name, value] of Object.entries(entry.headers as Record<string, unknown>)) {
       if (typeof value !== "string") throw badRequest(`header "${name}" must be a string`);
+      bytes += name.length + value.length;
       Object.defineProperty(headers, name.toLowerCase(), { value, enumerable: true, writable: true });
+    }
+    if (bytes > MAX_ENTRY_HEADER_BYTES) {
+      throw new HttpError(
+        431,
+        `headers too large: an entry's names and values hold at most ${MAX_ENTRY_HEADER_BYTES} bytes`,
+      );
     }
   }
   const q = entry.destination.indexOf("?");

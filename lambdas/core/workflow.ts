@@ -102,6 +102,44 @@ export async function getRun(ctx: Pick<HeraldContext, "store">, runId: string) {
   return ctx.store.getRecord<WorkflowRun>(RUN, runId);
 }
 
+const STEP_TO_ONE_URL = "a workflow step goes to one URL, not a URL group";
+
+/** A step must join a run that exists and is still going (400 otherwise: the SDK reads it as finished). */
+function assertRunGoing(runId: string, run: WorkflowRun | undefined): WorkflowRun {
+  if (!run) throw badRequest(`workflow run ${runId} does not exist`);
+  if (run.state !== "RUN_STARTED") {
+    throw badRequest(`workflow run ${runId} already finished (${run.state.toLowerCase().replace("run_", "")})`);
+  }
+  return run;
+}
+
+/**
+ * The runs a batch's steps join, by id, read once each by checkStep (`undefined`: a trigger earlier in the
+ * batch creates it, so linkToRun reads it then).
+ */
+export type CheckedRuns = Map<string, WorkflowRun | undefined>;
+
+/**
+ * Checks what linkToRun would refuse, appending nothing: a batch checks every entry before it links the
+ * first, so a batch refused by a later entry leaves no step of an earlier one in a run's log (§9).
+ */
+export async function checkStep(
+  ctx: HeraldContext,
+  headers: IncomingHeaders,
+  messages: Message[],
+  checked: CheckedRuns,
+): Promise<void> {
+  const wf = workflowHeadersOf(headers);
+  if (!wf) return;
+  if (messages.length !== 1) throw badRequest(STEP_TO_ONE_URL);
+  if (wf.init) {
+    if (!checked.has(wf.runId)) checked.set(wf.runId, undefined);
+    return;
+  }
+  if (checked.has(wf.runId)) return;
+  checked.set(wf.runId, assertRunGoing(wf.runId, (await getRun(ctx, wf.runId))?.value));
+}
+
 /**
  * Ties the message a publish plans to its workflow run, if its headers name one: a trigger creates the
  * run (a second trigger of the same run id is answered with the first one's message id), a step must
@@ -115,10 +153,11 @@ export async function linkToRun(
   ctx: HeraldContext,
   headers: IncomingHeaders,
   messages: Message[],
+  checked?: CheckedRuns,
 ): Promise<{ duplicateOf?: string; stored?: boolean } | undefined> {
   const wf = workflowHeadersOf(headers);
   if (!wf) return undefined;
-  if (messages.length !== 1) throw badRequest("a workflow step goes to one URL, not a URL group");
+  if (messages.length !== 1) throw badRequest(STEP_TO_ONE_URL);
   const message = messages[0] as Message;
   let run: WorkflowRun;
   let duplicateOf: string | undefined;
@@ -150,12 +189,7 @@ export async function linkToRun(
       if (sent) return { duplicateOf, stored: true };
     }
   } else {
-    const found = await getRun(ctx, wf.runId);
-    if (!found) throw badRequest(`workflow run ${wf.runId} does not exist`);
-    run = found.value;
-    if (run.state !== "RUN_STARTED") {
-      throw badRequest(`workflow run ${wf.runId} already finished (${run.state.toLowerCase().replace("run_", "")})`);
-    }
+    run = assertRunGoing(wf.runId, checked?.get(wf.runId) ?? (await getRun(ctx, wf.runId))?.value);
     // A context.call goes to a third party with its own settings; everything else is the run's.
     if (wf.callType !== "toCallback") inherit(message, run.settings, headers);
   }

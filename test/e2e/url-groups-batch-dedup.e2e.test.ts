@@ -141,6 +141,51 @@ describeEachMode("URL groups, batch, deduplication and labels", (mode) => {
     });
   });
 
+  describe("sizes a message record cannot hold", () => {
+    it("refuses a batch entry with too many header bytes or too long a destination, publishing nothing", async () => {
+      const { api } = setup.herald;
+      const sink = setup.sink.url;
+      const batch = (second: Record<string, unknown>) =>
+        api("/v2/batch", {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify([{ destination: `${sink}/sizes/never`, body: "a" }, second]),
+        });
+      // 450 KB: more than a DynamoDB item holds (it answered 500 after the first entry was sent).
+      const headers = await batch({
+        destination: `${sink}/sizes/never`,
+        headers: { "upstash-forward-x-big": "h".repeat(450_000) },
+      });
+      expect(headers.status).toBe(431);
+      expect(await headers.json()).toEqual({ error: expect.stringMatching(/^batch entry 1: headers too large/) });
+      const url = await batch({ destination: `${sink}/sizes/never?q=${"u".repeat(20_000)}` });
+      expect(url.status).toBe(400);
+      expect(await url.json()).toEqual({
+        error: expect.stringMatching(/^batch entry 1: invalid destination url: longer/),
+      });
+      await api(`/v2/publish/${sink}/sizes/witness`, { method: "POST", body: "w" });
+      await setup.sink.waitFor("/sizes/witness");
+      expect(setup.sink.at("/sizes/never")).toHaveLength(0);
+    });
+
+    it("refuses endpoints whose URLs a URL group cannot hold, and keeps the group as it was", async () => {
+      const { api, client } = setup.herald;
+      const sink = setup.sink.url;
+      await client.urlGroups.addEndpoints({ name: "sizes", endpoints: [{ url: `${sink}/sizes/kept` }] });
+      const add = (endpoints: { url: string }[]) =>
+        api("/v2/topics/sizes/endpoints", { method: "POST", body: JSON.stringify({ endpoints }) });
+      const tooLong = await add([{ url: `${sink}/${"u".repeat(20_000)}` }]);
+      expect(tooLong.status).toBe(400);
+      expect(await tooLong.json()).toEqual({ error: expect.stringContaining("longer than 16384 characters") });
+      // 100 URLs of 3.6 KB: each allowed, together more than one item holds (it answered 500 on DynamoDB).
+      const many = Array.from({ length: 99 }, (_, i) => ({ url: `${sink}/${i}/${"u".repeat(3600)}` }));
+      const together = await add(many);
+      expect(together.status).toBe(400);
+      expect(await together.json()).toEqual({ error: expect.stringContaining("at most 262144 characters") });
+      expect((await client.urlGroups.get("sizes")).endpoints).toEqual([{ url: `${sink}/sizes/kept` }]);
+    });
+  });
+
   describe("deduplication", () => {
     it("delivers a message published twice with one deduplication id once; the duplicate gets 202 and the same id", async () => {
       const { api } = setup.herald;

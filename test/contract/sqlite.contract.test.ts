@@ -1,10 +1,9 @@
 // Every store-side contract on SQLite (aws.contract.test.ts runs the same specs on DynamoDB).
 import { rmSync } from "node:fs";
-import { closeDatabase, openDatabase } from "../../lambdas/adapters/embedded/sqlite-schema.ts";
+import { openDatabase } from "../../lambdas/adapters/embedded/sqlite-schema.ts";
 import { SqliteJobQueue } from "../../lambdas/adapters/embedded/sqlite-job-queue.ts";
-import { SqliteStore } from "../../lambdas/adapters/embedded/sqlite-store.ts";
-import type { CoreFixture } from "../support/core-harness.ts";
 import { tempDir } from "../support/herald.ts";
+import { openSqlite } from "../support/sqlite-fixture.ts";
 import { carriedMessagesContract } from "./carried-messages.spec.ts";
 import { deliveryRacesContract } from "./delivery-races.spec.ts";
 import { dispatcherContract } from "./dispatcher.spec.ts";
@@ -16,18 +15,6 @@ import { storeContract } from "./store.spec.ts";
 import { sweepContract } from "./sweep.spec.ts";
 import { workflowEventsContract } from "./workflow-events.spec.ts";
 import { workflowStepsContract } from "./workflow-steps.spec.ts";
-
-async function openSqlite(): Promise<CoreFixture> {
-  const dir = tempDir();
-  const db = openDatabase(dir);
-  return {
-    store: new SqliteStore(db),
-    async close() {
-      closeDatabase(db);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 storeContract("SQLite", openSqlite);
 sweepContract("SQLite", openSqlite);

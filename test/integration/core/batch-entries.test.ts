@@ -1,31 +1,16 @@
 // A batch against the real local adapters: what its entries count for, and what a refused one leaves
 // behind (nothing: docs/qstash-api.md §9, "validated first").
-import { rmSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { closeDatabase, openDatabase } from "../../../lambdas/adapters/embedded/sqlite-schema.ts";
-import { SqliteStore } from "../../../lambdas/adapters/embedded/sqlite-store.ts";
 import { publishBatch } from "../../../lambdas/core/batch.ts";
 import { ANY_DESTINATION } from "../../../lambdas/core/destination-policy.ts";
 import { HttpError } from "../../../lambdas/core/errors.ts";
 import { publish } from "../../../lambdas/core/publish.ts";
 import { findUrlGroup, removeEndpoints, upsertEndpoints } from "../../../lambdas/core/url-groups.ts";
-import { deliveredTo, withHarness, type CoreFixture } from "../../support/core-harness.ts";
-import { tempDir } from "../../support/herald.ts";
+import { deliveredTo, withHarness } from "../../support/core-harness.ts";
 import { localContext } from "../../support/local.ts";
+import { openSqlite } from "../../support/sqlite-fixture.ts";
 
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
-
-async function openSqlite(): Promise<CoreFixture> {
-  const dir = tempDir();
-  const db = openDatabase(dir);
-  return {
-    store: new SqliteStore(db),
-    async close() {
-      closeDatabase(db);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 describe("a batch's entries", () => {
   it("count a URL group entry's body once against the batch's bodies, as a single publish to it does", async () => {

@@ -161,8 +161,11 @@ export class NodeHttpSender implements HttpSender {
         req.on("error", (error: NodeJS.ErrnoException) => {
           // A kept-alive connection the destination closed while it sat idle (unannounced, or while a Lambda
           // was frozen) fails the next request on it before any answer: resend once on a new connection, as
-          // Node's docs advise (https://nodejs.org/api/http.html#requestreusedsocket). The destination closed
-          // that connection, so it did not take the request from it.
+          // Node's docs advise (https://nodejs.org/api/http.html#requestreusedsocket). Such a destination
+          // closed the connection before reading it; one that read it and then reset the connection gets a
+          // second copy, as a retry would give it (at-least-once). Not after the attempt ended: the timer's
+          // destroy ends in this same reset.
+          if (settled) return;
           if (!fresh && !answered && req.reusedSocket && STALE_CONNECTION_CODES.has(error.code ?? "")) {
             return start(true);
           }

@@ -108,6 +108,42 @@ describe("connections that fail or answer with hop-by-hop headers", () => {
     }
   });
 
+  it("does not send a timed-out attempt again, though its reused connection ends in a reset", async () => {
+    const bodies: string[] = [];
+    const url = await listen((socket) => {
+      socket.on("data", (chunk) => {
+        const body = chunk.toString().split("\r\n\r\n")[1] ?? "";
+        bodies.push(body);
+        // The first request is answered (the connection is kept), the second never; the witness is.
+        if (body !== "slow") socket.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+      });
+      socket.on("error", () => undefined);
+    });
+    const sender = new NodeHttpSender({ destinations: ANY_DESTINATION, maxResponseBodyBytes: 1024 });
+    const request = (body: string, timeoutMs: number): OutgoingRequest => ({
+      ...post(url),
+      body: new TextEncoder().encode(body),
+      timeoutMs,
+    });
+    try {
+      expect(await sender.send(request("first", 3000))).toMatchObject({ kind: "response", status: 200 });
+      expect(await sender.send(request("slow", 300))).toEqual({ kind: "error", error: "timed out after 300 ms" });
+      // Two requests after the timeout, each on a new connection and one after the other: a resend, begun
+      // when the timed-out connection closed (before the first was answered), reached the server first.
+      for (const _ of [1, 2]) {
+        const witness = new NodeHttpSender({ destinations: ANY_DESTINATION, maxResponseBodyBytes: 1024 });
+        try {
+          expect(await witness.send(request("witness", 3000))).toMatchObject({ kind: "response", status: 200 });
+        } finally {
+          witness.close();
+        }
+      }
+      expect(bodies).toEqual(["first", "slow", "witness", "witness"]);
+    } finally {
+      sender.close();
+    }
+  });
+
   it("reports the response's own headers, not those about the connection (RFC 9110 §7.6.1)", async () => {
     const url = await listen((socket) => {
       socket.once("data", () =>

@@ -61,7 +61,7 @@ export async function publishBatch(
   await eachEntry(plans, (plan, i) => checkStep(ctx, (requests[i] as PublishRequest).headers, plan.messages, checked));
   const links: Awaited<ReturnType<typeof linkToRun>>[] = [];
   await eachEntry(plans, async (plan, i) => {
-    links.push(await linkToRun(ctx, (requests[i] as PublishRequest).headers, plan.messages, checked));
+    links.push(await linkToRun(ctx, (requests[i] as PublishRequest).headers, plan.messages));
   });
   // Entries are accepted together, so their first jobs can share SQS batches — except queued ones, which
   // are accepted one after another in entry order (their queue positions follow it).

@@ -115,13 +115,15 @@ function assertRunGoing(runId: string, run: WorkflowRun | undefined): WorkflowRu
 
 /**
  * The runs a batch's steps join, by id, read once each by checkStep (`undefined`: a trigger earlier in the
- * batch creates it, so linkToRun reads it then).
+ * batch creates it).
  */
 export type CheckedRuns = Map<string, WorkflowRun | undefined>;
 
 /**
  * Checks what linkToRun would refuse, appending nothing: a batch checks every entry before it links the
- * first, so a batch refused by a later entry leaves no step of an earlier one in a run's log (§9).
+ * first, so a batch refused by a later entry leaves no step of an earlier one in a run's log (§9). (A run
+ * that ends while the batch links its earlier entries still refuses its step then: that race is the
+ * same as between two requests.)
  */
 export async function checkStep(
   ctx: HeraldContext,
@@ -133,6 +135,9 @@ export async function checkStep(
   if (!wf) return;
   if (messages.length !== 1) throw badRequest(STEP_TO_ONE_URL);
   if (wf.init) {
+    // An invoked run's trigger must carry its envelope (checked on a copy: linking unwraps the original).
+    if (headers["upstash-workflow-invoke"]?.trim().toLowerCase() === "true")
+      unwrapInvoke({ ...(messages[0] as Message) });
     if (!checked.has(wf.runId)) checked.set(wf.runId, undefined);
     return;
   }
@@ -153,7 +158,6 @@ export async function linkToRun(
   ctx: HeraldContext,
   headers: IncomingHeaders,
   messages: Message[],
-  checked?: CheckedRuns,
 ): Promise<{ duplicateOf?: string; stored?: boolean } | undefined> {
   const wf = workflowHeadersOf(headers);
   if (!wf) return undefined;
@@ -189,7 +193,8 @@ export async function linkToRun(
       if (sent) return { duplicateOf, stored: true };
     }
   } else {
-    run = assertRunGoing(wf.runId, checked?.get(wf.runId) ?? (await getRun(ctx, wf.runId))?.value);
+    // Read again, not taken from a batch's check: a run that ended meanwhile takes no more steps.
+    run = assertRunGoing(wf.runId, (await getRun(ctx, wf.runId))?.value);
     // A context.call goes to a third party with its own settings; everything else is the run's.
     if (wf.callType !== "toCallback") inherit(message, run.settings, headers);
   }

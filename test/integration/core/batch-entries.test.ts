@@ -5,12 +5,29 @@ import { publishBatch } from "../../../lambdas/core/batch.ts";
 import { ANY_DESTINATION } from "../../../lambdas/core/destination-policy.ts";
 import { HttpError } from "../../../lambdas/core/errors.ts";
 import { publish } from "../../../lambdas/core/publish.ts";
+import type { HeraldContext } from "../../../lambdas/core/context.ts";
+import { endRun } from "../../../lambdas/core/workflow.ts";
 import { findUrlGroup, removeEndpoints, upsertEndpoints } from "../../../lambdas/core/url-groups.ts";
 import { deliveredTo, withHarness } from "../../support/core-harness.ts";
 import { localContext } from "../../support/local.ts";
 import { openSqlite } from "../../support/sqlite-fixture.ts";
 
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+const step = (runId: string): Record<string, unknown> => ({
+  destination: "https://example.com/wf",
+  body: "step",
+  headers: { "upstash-workflow-runid": runId },
+});
+
+async function startRun(ctx: HeraldContext, runId: string): Promise<void> {
+  await publish(ctx, {
+    destination: "https://example.com/wf",
+    rawQuery: "",
+    headers: { "upstash-workflow-runid": runId, "upstash-workflow-init": "true" },
+    body: encode("init"),
+  });
+}
 
 describe("a batch's entries", () => {
   it("count a URL group entry's body once against the batch's bodies, as a single publish to it does", async () => {
@@ -49,6 +66,46 @@ describe("a batch's entries", () => {
     expect(error).toBeInstanceOf(HttpError);
     expect(error).toMatchObject({ status: 400, message: "batch entry 1: workflow run wfr_missing does not exist" });
     expect(await ctx.store.listSteps("wfr_going")).toEqual(before);
+  });
+
+  it("refused by a later entry's invoked trigger without its envelope leaves an earlier entry's run log as it was", async () => {
+    const ctx = localContext();
+    await startRun(ctx, "wfr_before_invoke");
+    const before = await ctx.store.listSteps("wfr_before_invoke");
+    const batch = JSON.stringify([
+      step("wfr_before_invoke"),
+      {
+        destination: "https://example.com/invoked",
+        body: "not json",
+        headers: {
+          "upstash-workflow-runid": "wfr_invoked",
+          "upstash-workflow-init": "true",
+          "upstash-workflow-invoke": "true",
+        },
+      },
+    ]);
+    const error = await publishBatch(ctx, encode(batch), undefined).catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 400, message: expect.stringMatching(/^batch entry 1: an invoked workflow/) });
+    expect(await ctx.store.listSteps("wfr_before_invoke")).toEqual(before);
+  });
+
+  it("refuses the step of a run that ended while the batch linked the entries before it", async () => {
+    const ctx = localContext();
+    await startRun(ctx, "wfr_first");
+    await startRun(ctx, "wfr_ending");
+    // Another request ends the second run while this batch appends the first run's step.
+    const append = ctx.store.appendStep.bind(ctx.store);
+    ctx.store.appendStep = async (runId, appended) => {
+      if (runId === "wfr_first") await endRun(ctx, "wfr_ending", "RUN_CANCELED");
+      return append(runId, appended);
+    };
+    const batch = JSON.stringify([step("wfr_first"), step("wfr_ending")]);
+    const error = await publishBatch(ctx, encode(batch), undefined).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      status: 400,
+      message: "batch entry 1: workflow run wfr_ending already finished (canceled)",
+    });
+    expect(await ctx.store.listSteps("wfr_ending")).toHaveLength(1);
   });
 
   for (const queue of [undefined, "wf-queue"]) {

@@ -108,7 +108,7 @@ function toRequest(entry: BatchEntry, callerIp: string | undefined) {
     let bytes = 0;
     for (const [name, value] of Object.entries(entry.headers as Record<string, unknown>)) {
       if (typeof value !== "string") throw badRequest(`header "${name}" must be a string`);
-      bytes += name.length + value.length;
+      bytes += Buffer.byteLength(name) + Buffer.byteLength(value);
       Object.defineProperty(headers, name.toLowerCase(), { value, enumerable: true, writable: true });
     }
     if (bytes > MAX_ENTRY_HEADER_BYTES) {

@@ -87,7 +87,7 @@ export function callbackMessage(args: {
   const timeoutSec = settings.timeoutSec ?? source.timeoutSec;
   if (timeoutSec !== undefined) message.timeoutSec = timeoutSec;
   if (source.callerIp !== undefined) message.callerIp = source.callerIp;
-  const redact = redactionForCallback(source);
+  const redact = redactionForCallback(source, settings.header);
   if (redact) message.redact = redact;
   return message;
 }

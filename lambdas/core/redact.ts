@@ -92,10 +92,17 @@ export function redactMessage(message: Message): Message {
 /**
  * What a callback or failure-callback message made for `source` hides: its body carries the source's body
  * and headers (`sourceBody`, `sourceHeader`), so a source with any redaction makes the whole body private;
- * and its own headers are the ones the source forwarded to it (`Upstash-Callback-Forward-*`), which the
- * source's header redaction covers.
+ * and of its own headers, those the source forwarded to it (`forwarded`, from `Upstash-Callback-Forward-*`)
+ * that the source's header redaction covers — not the Content-Type Herald sets.
  */
-export function redactionForCallback(source: Message): RedactSettings | undefined {
+export function redactionForCallback(source: Message, forwarded: HeaderMap): RedactSettings | undefined {
   if (!source.redact) return undefined;
-  return source.redact.header ? { body: true, header: source.redact.header } : { body: true };
+  const which = source.redact.header;
+  const hidden =
+    which === undefined
+      ? []
+      : Object.keys(forwarded)
+          .map(canonicalHeaderName)
+          .filter((name) => which === true || which.includes(name));
+  return hidden.length > 0 ? { body: true, header: hidden } : { body: true };
 }

@@ -20,8 +20,8 @@ export interface UrlGroup {
 
 /** Most endpoints one group may have (QStash: 100). */
 const MAX_ENDPOINTS = 100;
-/** Its endpoints' names and URLs together: a group is one DynamoDB item, at most 400 KB. */
-export const MAX_URL_GROUP_CHARS = 256 * 1024;
+/** Its endpoints' names and URLs together, in UTF-8: a group is one DynamoDB item, at most 400 KB. */
+export const MAX_URL_GROUP_BYTES = 256 * 1024;
 
 export function assertUrlGroupName(name: string): void {
   if (!RESOURCE_NAME.test(name)) {
@@ -67,9 +67,9 @@ export async function upsertEndpoints(ctx: HeraldContext, name: string, body: un
       else endpoints.push(endpoint);
     }
     if (endpoints.length > MAX_ENDPOINTS) throw badRequest(`a url group has at most ${MAX_ENDPOINTS} endpoints`);
-    const chars = endpoints.reduce((n, e) => n + e.url.length + (e.name?.length ?? 0), 0);
-    if (chars > MAX_URL_GROUP_CHARS) {
-      throw badRequest(`a url group's endpoints hold at most ${MAX_URL_GROUP_CHARS} characters of names and urls`);
+    const bytes = endpoints.reduce((n, e) => n + Buffer.byteLength(e.url) + Buffer.byteLength(e.name ?? ""), 0);
+    if (bytes > MAX_URL_GROUP_BYTES) {
+      throw badRequest(`a url group's endpoints hold at most ${MAX_URL_GROUP_BYTES} bytes of names and urls`);
     }
     // A group whose last endpoint was removed no longer exists: adding to it again creates it anew.
     const createdAt = current && current.endpoints.length > 0 ? current.createdAt : now;

@@ -152,6 +152,8 @@ describeEachMode("QStash fidelity", (mode) => {
       expect(shown.status).toBe(200);
       const message = JSON.parse(await shown.text()) as { header: Record<string, string[]> };
       expect(message.header.Authorization).toEqual([redacted("Bearer callback-secret-token")]);
+      // What Herald sets itself is no secret of the publisher's.
+      expect(message.header["Content-Type"]).toEqual(["application/json"]);
       release();
       const logs = await eventually(async () => {
         const answer = await setup.herald.api(`/v2/events?messageId=${callbackId}`, { token });

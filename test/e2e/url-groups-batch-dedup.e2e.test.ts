@@ -181,7 +181,7 @@ describeEachMode("URL groups, batch, deduplication and labels", (mode) => {
       const many = Array.from({ length: 99 }, (_, i) => ({ url: `${sink}/${i}/${"u".repeat(3600)}` }));
       const together = await add(many);
       expect(together.status).toBe(400);
-      expect(await together.json()).toEqual({ error: expect.stringContaining("at most 262144 characters") });
+      expect(await together.json()).toEqual({ error: expect.stringContaining("at most 262144 bytes") });
       expect((await client.urlGroups.get("sizes")).endpoints).toEqual([{ url: `${sink}/sizes/kept` }]);
     });
   });

@@ -95,7 +95,6 @@ function shell(session: Session): void {
   const view = VIEWS.find((candidate) => candidate.route === (sub?.parent ?? route)) ?? (VIEWS[0] as View);
   const status = h("p", { class: "status", role: "status", "aria-live": "polite" }, carriedNotice);
   carriedNotice = "";
-  let leaving = false;
   const ctx: ViewContext = {
     api: apiClient(session.token, (error) => {
       clearSession();
@@ -103,15 +102,14 @@ function shell(session: Session): void {
     }),
     canWrite: session.access === "write",
     params,
-    navigate: (hash) => {
-      leaving = true;
-      carriedNotice = status.textContent ?? "";
+    navigate: (hash, notice) => {
+      // Only the notice given goes along: one left from an earlier action would read as this one's.
+      carriedNotice = notice ?? "";
       if (location.hash === hash) render();
       else location.hash = hash;
     },
     notify: (text) => {
       status.textContent = text;
-      if (leaving) carriedNotice = text;
     },
   };
   const title = sub?.title ?? view.title;

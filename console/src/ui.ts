@@ -11,8 +11,8 @@ export interface ViewContext {
   canWrite: boolean;
   /** The query of the view's hash (`#/logs?messageId=…`). */
   params: URLSearchParams;
-  /** Goes to another view (`#/timeline?messageId=…`). */
-  navigate(hash: string): void;
+  /** Goes to another view (`#/timeline?messageId=…`), showing `notice` there in the status line. */
+  navigate(hash: string, notice?: string): void;
   /** Shows a short confirmation ("Message … cancelled") in the page's status line. */
   notify(text: string): void;
 }

@@ -468,6 +468,9 @@ describeEachMode("the web console", (mode) => {
     expect(asked.at(-1)).toBe(`Delete every entry matching URL = ${storm}?`);
     expect(await stormIds()).toEqual([]);
     expect(await everyDlqId()).toEqual(others);
+    // A notice belongs to its action: the list drawn again for the filters does not show it again.
+    await button("Apply filters").click();
+    await eventually(async () => ((await page.locator("p.status").textContent()) === "" ? true : undefined));
   });
 
   it("keeps a queue's pause when setting its parallelism, asks before removing an endpoint, says what it deleted", async () => {

@@ -80,8 +80,10 @@ async function showMessage(ctx: ViewContext, id: string): Promise<HTMLElement> {
           "Cancel",
           async () => {
             await ctx.api.call("DELETE", `/v2/messages/${encodeURIComponent(message.messageId)}`);
-            ctx.notify(`Cancel requested for ${message.messageId}`);
-            ctx.navigate(`#/timeline?messageId=${encodeURIComponent(message.messageId)}`);
+            ctx.navigate(
+              `#/timeline?messageId=${encodeURIComponent(message.messageId)}`,
+              `Cancel requested for ${message.messageId}`,
+            );
           },
           {
             danger: true,

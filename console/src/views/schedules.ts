@@ -68,7 +68,7 @@ export function schedulesView(ctx: ViewContext): HTMLElement {
     {},
     id ? section("Schedule", details) : null,
     section("Schedules", list),
-    ctx.canWrite ? createForm(ctx, refresh) : null,
+    ctx.canWrite ? createForm(ctx) : null,
   );
 }
 
@@ -100,9 +100,8 @@ function scheduleActions(ctx: ViewContext, schedule: Schedule, refresh: () => vo
       "Delete",
       async () => {
         await ctx.api.call("DELETE", path);
-        ctx.notify(`Deleted ${schedule.scheduleId}`);
         // Navigating redraws the list (a details view refreshed here would ask for the deleted schedule).
-        ctx.navigate("#/schedules");
+        ctx.navigate("#/schedules", `Deleted ${schedule.scheduleId}`);
       },
       { danger: true, confirm: `Delete schedule ${schedule.scheduleId}?`, label: `Delete ${schedule.scheduleId}` },
     ),
@@ -151,7 +150,7 @@ async function scheduleDetails(ctx: ViewContext, id: string, refresh: () => void
   );
 }
 
-function createForm(ctx: ViewContext, refresh: () => void): HTMLElement {
+function createForm(ctx: ViewContext): HTMLElement {
   return section(
     "Create a schedule",
     form(
@@ -178,9 +177,7 @@ function createForm(ctx: ViewContext, refresh: () => void): HTMLElement {
           `/v2/schedules/${(values.destination ?? "").trim()}`,
           { headers, body: values.body ?? "" },
         );
-        ctx.notify(`Created schedule ${scheduleId}`);
-        ctx.navigate(`#/schedules?id=${encodeURIComponent(scheduleId)}`);
-        refresh();
+        ctx.navigate(`#/schedules?id=${encodeURIComponent(scheduleId)}`, `Created schedule ${scheduleId}`);
       },
     ),
   );

@@ -6,7 +6,7 @@
 import type { HeraldContext } from "./context.ts";
 import { badRequest, HttpError } from "./errors.ts";
 import { parseJsonBody } from "./json-body.ts";
-import type { IncomingHeaders } from "./headers.ts";
+import { MAX_REQUEST_HEAD_BYTES, type IncomingHeaders } from "./headers.ts";
 import {
   acceptLinked,
   planPublish,
@@ -56,26 +56,31 @@ export async function publishBatch(
     plans.push(plan);
   });
   // Workflow steps join their runs' logs in entry order (the N plan steps of a parallel step come in one
-  // batch), once every entry's run is known to take them.
+  // batch), once every entry's run is known to take them. A batch of one (a context.call) has no earlier
+  // entry to protect: its link checks it, and a check would read its run a second time.
   const checked: CheckedRuns = new Map();
-  await eachEntry(plans, (plan, i) => checkStep(ctx, (requests[i] as PublishRequest).headers, plan.messages, checked));
+  if (plans.length > 1) {
+    await eachEntry(plans, (plan, i) =>
+      checkStep(ctx, (requests[i] as PublishRequest).headers, plan.messages, checked),
+    );
+  }
   const links: Awaited<ReturnType<typeof linkToRun>>[] = [];
   await eachEntry(plans, async (plan, i) => {
     links.push(await linkToRun(ctx, (requests[i] as PublishRequest).headers, plan.messages));
   });
   // Entries are accepted together, so their first jobs can share SQS batches — except queued ones, which
   // are accepted one after another in entry order (their queue positions follow it).
-  const queued = plans.filter((plan) => plan.messages.some((m) => m.queueName !== undefined));
+  const queued = plans.map((plan) => plan.messages.some((m) => m.queueName !== undefined));
   const inOrder = (async () => {
-    const bodies = new Map<PublishPlan, PublishResult | PublishResult[]>();
-    for (const plan of queued) bodies.set(plan, (await acceptLinked(ctx, plan, links[plans.indexOf(plan)])).body);
+    const bodies = new Map<number, PublishResult | PublishResult[]>();
+    for (const [i, plan] of plans.entries()) {
+      if (queued[i]) bodies.set(i, (await acceptLinked(ctx, plan, links[i])).body);
+    }
     return bodies;
   })();
-  const together = Promise.all(
-    plans.map((plan, i) => (queued.includes(plan) ? undefined : acceptLinked(ctx, plan, links[i]))),
-  );
+  const together = Promise.all(plans.map((plan, i) => (queued[i] ? undefined : acceptLinked(ctx, plan, links[i]))));
   const [bodies, responses] = await Promise.all([inOrder, together]);
-  return plans.map((plan, i) => bodies.get(plan) ?? (responses[i] as PublishResponse).body);
+  return plans.map((_, i) => bodies.get(i) ?? (responses[i] as PublishResponse).body);
 }
 
 /** Runs `check` on each entry in order; an HttpError names the entry it came from. */
@@ -89,12 +94,6 @@ async function eachEntry<T>(items: T[], check: (item: T, index: number) => Promi
     }
   }
 }
-
-/**
- * A batch entry's headers, names and values together, at most what an HTTP publish's headers may hold
- * (§3): an entry's JSON could carry far more, which its stored message (one DynamoDB item) could not.
- */
-const MAX_ENTRY_HEADER_BYTES = 16 * 1024;
 
 function toRequest(entry: BatchEntry, callerIp: string | undefined) {
   if (entry === null || typeof entry !== "object") throw badRequest("must be an object");
@@ -111,10 +110,10 @@ function toRequest(entry: BatchEntry, callerIp: string | undefined) {
       bytes += Buffer.byteLength(name) + Buffer.byteLength(value);
       Object.defineProperty(headers, name.toLowerCase(), { value, enumerable: true, writable: true });
     }
-    if (bytes > MAX_ENTRY_HEADER_BYTES) {
+    if (bytes > MAX_REQUEST_HEAD_BYTES) {
       throw new HttpError(
         431,
-        `headers too large: an entry's names and values hold at most ${MAX_ENTRY_HEADER_BYTES} bytes`,
+        `headers too large: an entry's names and values hold at most ${MAX_REQUEST_HEAD_BYTES} bytes`,
       );
     }
   }

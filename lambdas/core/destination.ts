@@ -1,4 +1,5 @@
 import { badRequest, clip } from "./errors.ts";
+import { MAX_REQUEST_HEAD_BYTES } from "./headers.ts";
 
 export type Destination = { kind: "url"; url: string } | { kind: "urlGroup"; name: string };
 
@@ -34,14 +35,12 @@ export function parseDestination(rawRemainder: string, rawQuery: string): Destin
   return { kind: "url", url };
 }
 
-/** Longest destination, callback or endpoint URL. */
-export const MAX_URL_LENGTH = 16 * 1024;
-
 /** Checks that a header value such as Upstash-Callback is an absolute http(s) URL. */
 export function assertHttpUrl(url: string, what: string): void {
-  // As long as an HTTP publish's request line may be (§3): a batch entry's or an endpoint's JSON could
-  // hold far longer ones, which a DynamoDB item (400 KB) could not.
-  if (url.length > MAX_URL_LENGTH) throw badRequest(`invalid ${what}: longer than ${MAX_URL_LENGTH} characters`);
+  // No longer than an HTTP publish's request line may be.
+  if (url.length > MAX_REQUEST_HEAD_BYTES) {
+    throw badRequest(`invalid ${what}: longer than ${MAX_REQUEST_HEAD_BYTES} characters`);
+  }
   let parsed: URL;
   try {
     parsed = new URL(url);

@@ -4,6 +4,13 @@ export type HeaderMap = Record<string, string[]>;
 /** Request headers as received: lower-case names, repeated headers already joined with ", ". */
 export type IncomingHeaders = Record<string, string>;
 
+/**
+ * What an HTTP request's line and headers may hold (Node's default maxHeaderSize; larger answers 431, §3).
+ * What a JSON body could carry instead — a batch entry's headers, a URL — is held to it too: a stored
+ * message or URL group is one DynamoDB item (400 KB).
+ */
+export const MAX_REQUEST_HEAD_BYTES = 16 * 1024;
+
 const TOKEN_CHARS = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 // What an HTTP/1.1 field value may hold as Node sends it: tab, visible ASCII, space and obs-text bytes.

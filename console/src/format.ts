@@ -40,7 +40,7 @@ export function formatSeconds(total: number): string {
 }
 
 /** Base64 as text when it is UTF-8, else undefined (a binary body is shown by its size). */
-export function decodeBase64Text(base64: string): string | undefined {
+export function decodeBase64Text(base64: string, options: { cutTail?: boolean } = {}): string | undefined {
   let bytes: Uint8Array;
   try {
     bytes = Uint8Array.from(atob(base64), (char) => char.charCodeAt(0));
@@ -48,11 +48,15 @@ export function decodeBase64Text(base64: string): string | undefined {
     return undefined;
   }
   try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    // `stream` leaves out an incomplete last character, as of a body cut inside it.
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes, { stream: options.cutTail === true });
   } catch {
     return undefined;
   }
 }
+
+/** How many bytes a base64 text holds. */
+const base64Bytes = (base64: string): number => Math.floor((base64.replace(/=+$/, "").length * 3) / 4);
 
 /** A body as the API gives it (text in `body`, or base64 in `bodyBase64` / the logs' `body`) for display. */
 export function bodyForDisplay(text: string | undefined, base64: string | undefined): string {
@@ -60,7 +64,7 @@ export function bodyForDisplay(text: string | undefined, base64: string | undefi
   if (base64 === undefined || base64 === "") return "";
   const decoded = decodeBase64Text(base64);
   if (decoded !== undefined) return decoded;
-  return `(binary, ${Math.floor((base64.replace(/=+$/, "").length * 3) / 4)} bytes)`;
+  return `(binary, ${base64Bytes(base64)} bytes)`;
 }
 
 /**
@@ -70,24 +74,13 @@ export function bodyForDisplay(text: string | undefined, base64: string | undefi
 export const LOGGED_RESPONSE_BYTES = 8 * 1024;
 
 /**
- * A logged response body (base64) for display: a body cut inside its last character still reads as text
- * (the cut bytes left out, as a streaming decoder leaves an incomplete tail), and one at the log's limit
- * says it may be only the start.
+ * A logged response body (base64) for display: a body cut inside its last character still reads as text,
+ * and one at the log's limit says it may be only the start.
  */
 export function loggedBodyForDisplay(base64: string): string {
-  let bytes: Uint8Array;
-  try {
-    bytes = Uint8Array.from(atob(base64), (char) => char.charCodeAt(0));
-  } catch {
-    return bodyForDisplay(undefined, base64);
-  }
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes, { stream: true });
-  } catch {
-    return `(binary, ${bytes.byteLength} bytes)`;
-  }
-  return bytes.byteLength === LOGGED_RESPONSE_BYTES ? `${text}\n… (the log keeps the first 8 KiB only)` : text;
+  const text = decodeBase64Text(base64, { cutTail: true });
+  if (text === undefined) return bodyForDisplay(undefined, base64);
+  return base64Bytes(base64) === LOGGED_RESPONSE_BYTES ? `${text}\n… (the log keeps the first 8 KiB only)` : text;
 }
 
 /** A header map (`{Name: [values]}` or `{Name: value}`) as "Name: value" lines, sorted by name. */

@@ -67,8 +67,9 @@ async function commitLine(
 }
 
 /**
- * One read, every change applied in order, one conditional write; all again on conflict. Settles every
- * change of the group, or none and answers why.
+ * One read, every change applied in order, one conditional write; on conflict, the changes again on the
+ * record the failed write met (returned with the failure: no second read). Settles every change of the
+ * group, or none and answers why.
  */
 async function commitGroup(
   store: RecordStore,
@@ -77,8 +78,9 @@ async function commitGroup(
   group: PendingChange[],
 ): Promise<{ error: unknown } | undefined> {
   try {
+    // Read once; a lost race answers with the record that won it, which the next try starts from.
+    let current = await store.getRecord<unknown>(kind, name);
     for (let attempt = 0; attempt < 100; attempt++) {
-      const current = await store.getRecord<unknown>(kind, name);
       let value = current?.value;
       let changed = false;
       const outcomes = group.map((pending) => {
@@ -90,8 +92,13 @@ async function commitGroup(
           return { ok: false as const, error };
         }
       });
-      // Lost a race with another writer: read again and re-apply the changes.
-      if (changed && !(await store.putRecord(kind, name, value, current?.version))) continue;
+      if (changed) {
+        const swap = await store.swapRecord(kind, name, value, current?.version);
+        if (!swap.written) {
+          current = swap.current; // lost a race with another writer: re-apply the changes on its record
+          continue;
+        }
+      }
       group.forEach((pending, i) => {
         const outcome = outcomes[i]!;
         if (outcome.ok) pending.resolve(outcome.value);

@@ -33,6 +33,13 @@ export interface RecordPutOptions {
   listedAt?: number;
 }
 
+/**
+ * A compare-and-set's outcome. On conflict, `current` is the record the write met (undefined: there was
+ * none), read in the same request, so a caller that retries needs no second read (on DynamoDB:
+ * `ReturnValuesOnConditionCheckFailure`, which bills no read unit).
+ */
+export type RecordSwap<T> = { written: true } | { written: false; current: Versioned<T> | undefined };
+
 export interface RecordStore {
   getRecord<T>(kind: RecordKind, name: string): Promise<Versioned<T> | undefined>;
   /**
@@ -46,6 +53,14 @@ export interface RecordStore {
     expectedVersion: number | undefined,
     options?: RecordPutOptions,
   ): Promise<boolean>;
+  /** putRecord, answering on conflict with the record the write met. */
+  swapRecord<T>(
+    kind: RecordKind,
+    name: string,
+    value: T,
+    expectedVersion: number | undefined,
+    options?: RecordPutOptions,
+  ): Promise<RecordSwap<T>>;
   /** Deletes (only when the stored version is `expectedVersion`, if given); false when nothing was deleted. */
   deleteRecord(kind: RecordKind, name: string, expectedVersion?: number): Promise<boolean>;
   /** Every record of a kind (whose name starts with `prefix`, if given), ordered by name. */

@@ -508,21 +508,21 @@ export function flowControlRecoveryContract(name: string, open: OpenCoreFixture)
         const runB = h.deliver(b, waitAMinute);
         await waitingInProcess(h, 1);
         const store = h.ctx.store as unknown as Record<string, unknown>;
-        const putRecord = store.putRecord as (...args: unknown[]) => Promise<boolean>;
+        const swapRecord = store.swapRecord as (...args: unknown[]) => Promise<unknown>;
         let failed = false;
-        store.putRecord = async (...args: unknown[]) => {
+        store.swapRecord = async (...args: unknown[]) => {
           if (args[0] === "flowControl" && !failed) {
             failed = true;
             throw new Error("DynamoDB throttled");
           }
-          return putRecord.apply(h.ctx.store, args);
+          return swapRecord.apply(h.ctx.store, args);
         };
         try {
           heldA.respond(answer(200));
           await expect(runA).rejects.toThrow("DynamoDB throttled"); // SQS gives a's job again
           expect(await runB).toBe("waiting"); // answered, not left waiting: it joined the list
         } finally {
-          store.putRecord = putRecord;
+          store.swapRecord = swapRecord;
         }
         expect(failed).toBe(true);
         expect(await getFlowControl(h.ctx, "one-at-a-time")).toMatchObject({ parallelismCount: 1, waitListSize: 1 });

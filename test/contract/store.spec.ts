@@ -476,6 +476,23 @@ export function storeContract(name: string, open: () => Promise<StoreFixture>): 
         expect(await store.putRecord(kind, name, { n: 2 }, 1)).toBe(true);
         expect(await store.putRecord(kind, name, { n: 3 }, 1)).toBe(false); // stale version
         expect(await store.getRecord(kind, name)).toEqual({ value: { n: 2 }, version: 2 });
+        // A conflict answers with the record the write met, so a retry needs no second read.
+        expect(await store.swapRecord(kind, name, { n: 3 }, 1)).toEqual({
+          written: false,
+          current: { value: { n: 2 }, version: 2 },
+        });
+        expect(await store.swapRecord(kind, name, { n: 3 }, undefined)).toEqual({
+          written: false,
+          current: { value: { n: 2 }, version: 2 },
+        });
+        expect(await store.swapRecord(kind, `${name}-absent`, { n: 1 }, 4)).toEqual({
+          written: false,
+          current: undefined,
+        });
+        expect(await store.getRecord(kind, `${name}-absent`)).toBeUndefined();
+        expect(await store.swapRecord(kind, name, { n: 2, again: true }, 2)).toEqual({ written: true });
+        expect(await store.putRecord(kind, name, { n: 2 }, 3)).toBe(true);
+        expect(await store.getRecord(kind, name)).toEqual({ value: { n: 2 }, version: 4 });
         // An expiry set in the future changes nothing a reader sees (the store may drop it after then).
         await store.putRecord(kind, `${name}-b`, { n: "b" }, undefined, { expiresAt: Date.now() + 3_600_000 });
         await store.putRecord("urlGroup", name, { other: "kind" }, undefined);
@@ -485,7 +502,7 @@ export function storeContract(name: string, open: () => Promise<StoreFixture>): 
         expect(await store.listRecords(kind, `${name}-`)).toEqual([{ n: "b" }]); // by name prefix
         expect(await store.listRecords(kind, `${name}-%_`)).toEqual([]); // a prefix is not a pattern
         expect(await store.deleteRecord(kind, name, 1)).toBe(false); // stale version: kept
-        expect(await store.getRecord(kind, name)).toEqual({ value: { n: 2 }, version: 2 });
+        expect(await store.getRecord(kind, name)).toEqual({ value: { n: 2 }, version: 4 });
         expect(await store.deleteRecord(kind, `${name}-b`, 1)).toBe(true);
         expect(await store.getRecord(kind, `${name}-b`)).toBeUndefined();
         expect(await store.deleteRecord(kind, name)).toBe(true);

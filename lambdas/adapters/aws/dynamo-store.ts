@@ -10,6 +10,7 @@ import type {
   QueueEntries,
   RecordKind,
   RecordPutOptions,
+  RecordSwap,
   ScanOptions,
   Store,
   Versioned,
@@ -603,6 +604,16 @@ export class DynamoStore implements Store {
     expectedVersion: number | undefined,
     options: RecordPutOptions = {},
   ): Promise<boolean> {
+    return (await this.swapRecord(kind, name, value, expectedVersion, options)).written;
+  }
+
+  async swapRecord<T>(
+    kind: RecordKind,
+    name: string,
+    value: T,
+    expectedVersion: number | undefined,
+    options: RecordPutOptions = {},
+  ): Promise<RecordSwap<T>> {
     const { expiresAt, listedAt } = options;
     // A token of this write's own (writeToken): otherwise, when its answer is lost, the caller
     // (updateRecord) applies its changes again over its own write: a flow-control slot taken twice.
@@ -629,7 +640,13 @@ export class DynamoStore implements Store {
         }),
       ),
     );
-    return ownWrite(outcome, "w", token);
+    if (ownWrite(outcome, "w", token)) return { written: true };
+    // The item the condition met came back with the failure (ALL_OLD): the caller's next try starts from
+    // it instead of a second read (a strongly consistent read unit a conflict).
+    const old = outcome.made ? undefined : outcome.old;
+    const current =
+      old?.value?.S === undefined ? undefined : { value: JSON.parse(old.value.S) as T, version: Number(old.v?.N) };
+    return { written: false, current };
   }
 
   async deleteRecord(kind: RecordKind, name: string, expectedVersion?: number): Promise<boolean> {

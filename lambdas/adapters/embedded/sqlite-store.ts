@@ -6,6 +6,7 @@ import type {
   QueueEntry,
   RecordKind,
   RecordPutOptions,
+  RecordSwap,
   ScanOptions,
   Store,
   Versioned,
@@ -389,6 +390,16 @@ export class SqliteStore implements Store {
     expectedVersion: number | undefined,
     options: RecordPutOptions = {},
   ): Promise<boolean> {
+    return (await this.swapRecord(kind, name, value, expectedVersion, options)).written;
+  }
+
+  async swapRecord<T>(
+    kind: RecordKind,
+    name: string,
+    value: T,
+    expectedVersion: number | undefined,
+    options: RecordPutOptions = {},
+  ): Promise<RecordSwap<T>> {
     const text = JSON.stringify(value);
     const expires = options.expiresAt ?? null;
     const listed = options.listedAt ?? null;
@@ -400,7 +411,8 @@ export class SqliteStore implements Store {
         : this.sql(
             "UPDATE records SET version = version + 1, value = ?, expires_at = ?, listed_at = ? WHERE kind = ? AND name = ? AND version = ?",
           ).run(text, expires, listed, kind, name, expectedVersion);
-    return this.group.write(write).changes === 1;
+    if (this.group.write(write).changes === 1) return { written: true };
+    return { written: false, current: await this.getRecord<T>(kind, name) };
   }
 
   async deleteRecord(kind: RecordKind, name: string, expectedVersion?: number): Promise<boolean> {

@@ -270,13 +270,13 @@ export async function listWaiters(ctx: HeraldContext, eventId: string) {
 
 /** Takes the waiter for `who`; true when it is this one's (also when it already was: a redelivery). */
 async function claimWaiter(ctx: HeraldContext, name: string, who: string): Promise<Waiter | undefined> {
-  for (;;) {
-    const found = await ctx.store.getRecord<Waiter>(WAITER, name);
+  // A lost compare-and-set answers with the waiter it met: the next try starts from it, not a second read.
+  for (let found = await ctx.store.getRecord<Waiter>(WAITER, name); ;) {
     if (!found) return undefined;
     if (found.value.wonBy !== undefined) return found.value.wonBy === who ? found.value : undefined;
-    if (await ctx.store.putRecord(WAITER, name, { ...found.value, wonBy: who }, found.version)) {
-      return { ...found.value, wonBy: who };
-    }
+    const swap = await ctx.store.swapRecord(WAITER, name, { ...found.value, wonBy: who }, found.version);
+    if (swap.written) return { ...found.value, wonBy: who };
+    found = swap.current;
   }
 }
 

@@ -339,8 +339,8 @@ export async function endRun(
   result?: string,
   failedBy?: string,
 ): Promise<boolean> {
-  for (;;) {
-    const found = await getRun(ctx, runId);
+  // A lost compare-and-set answers with the run it met: the next try starts from it, not a second read.
+  for (let found = await getRun(ctx, runId); ;) {
     if (!found || found.value.state !== "RUN_STARTED") return false;
     const endedAt = ctx.clock.now();
     const ended: WorkflowRun = { ...found.value, state, endedAt };
@@ -348,10 +348,12 @@ export async function endRun(
     if (failedBy !== undefined) ended.failedBy = failedBy;
     // An ended run is kept for the retention (logs, late publishes answered 400), then it may go.
     const expiresAt = endedAt + ctx.config.retentionMs;
-    if (await ctx.store.putRecord(RUN, runId, ended, found.version, { expiresAt, listedAt: ended.createdAt })) {
+    const swap = await ctx.store.swapRecord(RUN, runId, ended, found.version, { expiresAt, listedAt: ended.createdAt });
+    if (swap.written) {
       if (ended.invoker) await resumeInvoker(ctx, ended);
       return true;
     }
+    found = swap.current;
   }
 }
 

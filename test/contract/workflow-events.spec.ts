@@ -135,6 +135,24 @@ export function workflowEventsContract(name: string, open: OpenCoreFixture): voi
     );
 
     it(
+      "times the run out once when its timeout takes the waiter between the notify's read and its write",
+      test(async (h) => {
+        const runId = await startRun(h);
+        await waitFor(h.ctx, runId);
+        // The notify read the waiter unclaimed and is held before its compare-and-set; the timeout comes due
+        // and takes the waiter; the notify's write then loses, and the waiter it met says who won.
+        const notifier = gatedContext(h.ctx, onKind("swapRecord", "workflowWaiter"));
+        const notified = notify(notifier.ctx, EVENT_ID, DATA, runId);
+        await notifier.reached;
+        h.advance(61_000);
+        await h.drain();
+        notifier.release();
+        expect(await notified).toEqual([]);
+        expect(await resumes(h, runId)).toEqual([{ timedOut: true, data: undefined }]);
+      }),
+    );
+
+    it(
       "times the run out when no event comes (the race's checks find nothing)",
       test(async (h) => {
         const runId = await startRun(h);

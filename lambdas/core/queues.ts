@@ -17,7 +17,7 @@ import {
   laneOfMessage,
   parseLaneName,
 } from "./queue-lanes.ts";
-import { RESOURCE_NAME, updateRecord } from "./records.ts";
+import { putRecord, RESOURCE_NAME, updateRecord } from "./records.ts";
 import { storeNewMessage } from "./store-new.ts";
 
 export interface QueueConfig {
@@ -219,7 +219,7 @@ export async function enqueueMessage(ctx: HeraldContext, message: Message): Prom
     const now = ctx.clock.now();
     const lanes = await inheritedLanes(ctx, queue);
     config = { name: queue, parallelism: 1, paused: false, createdAt: now, updatedAt: now, lanes };
-    await ctx.store.putRecord("queue", queue, config, undefined); // a concurrent create wins: fine
+    await putRecord(ctx.store, "queue", queue, config, undefined); // a concurrent create wins: fine
   }
   if (ctx.dispatcher.dispatchOrdered) return enqueueInLane(ctx, message, config);
   const seq = await ctx.store.increment(counterOf(queue));

@@ -1,8 +1,20 @@
-import type { RecordKind, RecordStore } from "../ports.ts";
+import type { RecordKind, RecordPutOptions, RecordStore } from "../ports.ts";
 import { processState } from "./process-state.ts";
 
 /** Names of URL groups, queues, schedules and flow-control keys (docs/qstash-api.md §1). */
 export const RESOURCE_NAME = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** A record's compare-and-set where only its outcome matters: true when written, false on conflict. */
+export async function putRecord<T>(
+  store: RecordStore,
+  kind: RecordKind,
+  name: string,
+  value: T,
+  expectedVersion: number | undefined,
+  options?: RecordPutOptions,
+): Promise<boolean> {
+  return (await store.swapRecord(kind, name, value, expectedVersion, options)).written;
+}
 
 type Change = (current: unknown) => unknown;
 interface PendingChange {

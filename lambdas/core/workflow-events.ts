@@ -14,6 +14,7 @@ import type { Message } from "./message.ts";
 import { acceptLinked, planPublish } from "./publish.ts";
 import { toBase64 } from "./views.ts";
 import { getRun, inherit, linkToRun } from "./workflow.ts";
+import { putRecord } from "./records.ts";
 
 const WAITER = "workflowWaiter";
 const EVENT = "workflowEvent";
@@ -164,7 +165,7 @@ export async function waitForEvent(
     createdAt: now,
     timeoutMessageId: await derivedMessageId(now, `${name}/timeout`),
   };
-  if (!(await ctx.store.putRecord(WAITER, name, waiter, undefined))) {
+  if (!(await putRecord(ctx.store, WAITER, name, waiter, undefined))) {
     // The same wait again: the SDK's delivery given again, maybe after this wait's process died having
     // stored its waiter. It goes on with the stored waiter, whose timeout may never have been accepted
     // (accepting it again is safe: its id is derived) and whose kept event may not have been looked for.
@@ -309,7 +310,7 @@ export async function notify(
       // Kept for the run's later wait, at most as long as a wait lasts by default, plus the retention.
       const expiresAt = pending.createdAt + DEFAULT_TIMEOUT_SEC * 1000 + ctx.config.retentionMs;
       const key = pendingEventKey(runId, eventId);
-      await ctx.store.putRecord(EVENT, key, pending, undefined, { expiresAt });
+      await putRecord(ctx.store, EVENT, key, pending, undefined, { expiresAt });
       // Looked for again now the event is stored: a wait that stored its waiter after this notify listed
       // none may have read for the event before it was here (waitForEvent looks after it stores its
       // waiter). Whichever of the two deletes the event resumes the run with it.

@@ -14,6 +14,7 @@ import { addHeader, type HeaderMap, type IncomingHeaders } from "./headers.ts";
 import type { CallbackSettings, FlowControlSettings, Message } from "./message.ts";
 import { toBase64 } from "./views.ts";
 import type { WorkflowStep } from "../ports.ts";
+import { putRecord } from "./records.ts";
 
 /** A run may sleep or wait up to a year (the longest delay): its steps are kept that long past their creation. */
 export const WORKFLOW_STEP_HORIZON_MS = 365 * 86_400_000;
@@ -177,7 +178,7 @@ export async function linkToRun(
       settings: settingsOf(message),
       ...(invoker ? { invoker } : {}),
     };
-    if (!(await ctx.store.putRecord(RUN, wf.runId, run, undefined, { listedAt: run.createdAt }))) {
+    if (!(await putRecord(ctx.store, RUN, wf.runId, run, undefined, { listedAt: run.createdAt }))) {
       const existing = await getRun(ctx, wf.runId);
       if (!existing) throw new Error(`workflow run ${wf.runId} vanished while it was created`);
       run = existing.value;
@@ -223,7 +224,7 @@ export async function createRun(
   run: WorkflowRun,
   steps: Omit<WorkflowStep, "seq">[],
 ): Promise<number> {
-  if (!(await ctx.store.putRecord(RUN, run.runId, run, undefined, { listedAt: run.createdAt }))) {
+  if (!(await putRecord(ctx.store, RUN, run.runId, run, undefined, { listedAt: run.createdAt }))) {
     throw new HttpError(409, `workflow run ${run.runId} exists already`);
   }
   let seq = -1;

@@ -43,17 +43,10 @@ export type RecordSwap<T> = { written: true } | { written: false; current: Versi
 export interface RecordStore {
   getRecord<T>(kind: RecordKind, name: string): Promise<Versioned<T> | undefined>;
   /**
-   * Writes when the stored version is `expectedVersion` (undefined: only when absent). False on conflict.
-   * Without `options.expiresAt` the record lives until deleted.
+   * Writes when the stored version is `expectedVersion` (undefined: only when absent); on conflict,
+   * answers with the record the write met. Without `options.expiresAt` the record lives until deleted.
+   * (`putRecord` in core/records.ts when only the outcome matters.)
    */
-  putRecord<T>(
-    kind: RecordKind,
-    name: string,
-    value: T,
-    expectedVersion: number | undefined,
-    options?: RecordPutOptions,
-  ): Promise<boolean>;
-  /** putRecord, answering on conflict with the record the write met. */
   swapRecord<T>(
     kind: RecordKind,
     name: string,

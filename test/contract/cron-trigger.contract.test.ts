@@ -11,6 +11,7 @@ import type { CronTrigger, Store } from "../../lambdas/ports.ts";
 import { EmulatedScheduler } from "../../emulation/emulated-scheduler.ts";
 import { tempDir } from "../support/herald.ts";
 import { cronTriggerContract, type CronTriggerFixture, type Firing } from "./cron-trigger.spec.ts";
+import { putRecord } from "../../lambdas/core/records.ts";
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -55,7 +56,7 @@ function keptIn(store: Store, timer: TimerCronTrigger): CronTrigger {
   return {
     async upsert(scheduleId, cron, paused) {
       const current = await store.getRecord("schedule", scheduleId);
-      await store.putRecord("schedule", scheduleId, { scheduleId, cron, isPaused: paused }, current?.version);
+      await putRecord(store, "schedule", scheduleId, { scheduleId, cron, isPaused: paused }, current?.version);
       await timer.upsert(scheduleId, cron, paused);
     },
     async remove(scheduleId) {

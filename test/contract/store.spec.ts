@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { newMessageId } from "../../lambdas/core/ids.ts";
 import type { DlqEntry, LogEvent, Message } from "../../lambdas/core/message.ts";
 import type { LoggedEvent, Positioned, ScanOptions, Store } from "../../lambdas/ports.ts";
+import { putRecord } from "../../lambdas/core/records.ts";
 
 export interface StoreFixture {
   store: Store;
@@ -415,14 +416,14 @@ export function storeContract(name: string, open: () => Promise<StoreFixture>): 
           names.push({ name, at });
         }
         await Promise.all(
-          names.map(({ name, at }) => store.putRecord(kind, name, { name }, undefined, { listedAt: at })),
+          names.map(({ name, at }) => putRecord(store, kind, name, { name }, undefined, { listedAt: at })),
         );
         // Not listed: without listedAt, or outside the window.
-        await store.putRecord(kind, `unlisted-${base}`, { name: "unlisted" }, undefined);
-        await store.putRecord(kind, `later-${base}`, { name: "later" }, undefined, { listedAt: base + 20_000 });
+        await putRecord(store, kind, `unlisted-${base}`, { name: "unlisted" }, undefined);
+        await putRecord(store, kind, `later-${base}`, { name: "later" }, undefined, { listedAt: base + 20_000 });
         // A compare-and-set put with the same listedAt keeps its place and shows the new value.
         const first = names[0] as { name: string; at: number };
-        expect(await store.putRecord(kind, first.name, { name: first.name, v: 2 }, 1, { listedAt: first.at })).toBe(
+        expect(await putRecord(store, kind, first.name, { name: first.name, v: 2 }, 1, { listedAt: first.at })).toBe(
           true,
         );
 
@@ -470,11 +471,11 @@ export function storeContract(name: string, open: () => Promise<StoreFixture>): 
         const kind = "queue" as const;
         const name = `rec-${Date.now()}-${Math.random().toString(36).slice(2)}`;
         expect(await store.getRecord(kind, name)).toBeUndefined();
-        expect(await store.putRecord(kind, name, { n: 1 }, undefined)).toBe(true);
-        expect(await store.putRecord(kind, name, { n: 99 }, undefined)).toBe(false); // exists
+        expect(await putRecord(store, kind, name, { n: 1 }, undefined)).toBe(true);
+        expect(await putRecord(store, kind, name, { n: 99 }, undefined)).toBe(false); // exists
         expect(await store.getRecord(kind, name)).toEqual({ value: { n: 1 }, version: 1 });
-        expect(await store.putRecord(kind, name, { n: 2 }, 1)).toBe(true);
-        expect(await store.putRecord(kind, name, { n: 3 }, 1)).toBe(false); // stale version
+        expect(await putRecord(store, kind, name, { n: 2 }, 1)).toBe(true);
+        expect(await putRecord(store, kind, name, { n: 3 }, 1)).toBe(false); // stale version
         expect(await store.getRecord(kind, name)).toEqual({ value: { n: 2 }, version: 2 });
         // A conflict answers with the record the write met, so a retry needs no second read.
         expect(await store.swapRecord(kind, name, { n: 3 }, 1)).toEqual({
@@ -491,11 +492,11 @@ export function storeContract(name: string, open: () => Promise<StoreFixture>): 
         });
         expect(await store.getRecord(kind, `${name}-absent`)).toBeUndefined();
         expect(await store.swapRecord(kind, name, { n: 2, again: true }, 2)).toEqual({ written: true });
-        expect(await store.putRecord(kind, name, { n: 2 }, 3)).toBe(true);
+        expect(await putRecord(store, kind, name, { n: 2 }, 3)).toBe(true);
         expect(await store.getRecord(kind, name)).toEqual({ value: { n: 2 }, version: 4 });
         // An expiry set in the future changes nothing a reader sees (the store may drop it after then).
-        await store.putRecord(kind, `${name}-b`, { n: "b" }, undefined, { expiresAt: Date.now() + 3_600_000 });
-        await store.putRecord("urlGroup", name, { other: "kind" }, undefined);
+        await putRecord(store, kind, `${name}-b`, { n: "b" }, undefined, { expiresAt: Date.now() + 3_600_000 });
+        await putRecord(store, "urlGroup", name, { other: "kind" }, undefined);
         const listed = await store.listRecords<{ n: unknown }>(kind);
         const mine = listed.filter((v) => v.n === 2 || v.n === "b");
         expect(mine).toEqual([{ n: 2 }, { n: "b" }]); // by name
@@ -515,13 +516,13 @@ export function storeContract(name: string, open: () => Promise<StoreFixture>): 
       "lets exactly one of many concurrent compare-and-sets win",
       withStore(async (store) => {
         const name = `race-${Date.now()}-${Math.random().toString(36).slice(2)}`;
-        await store.putRecord("flowControl", name, { winner: "none" }, undefined);
+        await putRecord(store, "flowControl", name, { winner: "none" }, undefined);
         const results = await Promise.all(
-          Array.from({ length: 8 }, (_, i) => store.putRecord("flowControl", name, { winner: i }, 1)),
+          Array.from({ length: 8 }, (_, i) => putRecord(store, "flowControl", name, { winner: i }, 1)),
         );
         expect(results.filter(Boolean)).toHaveLength(1);
         const creates = await Promise.all(
-          Array.from({ length: 8 }, (_, i) => store.putRecord("flowControl", `${name}-new`, { i }, undefined)),
+          Array.from({ length: 8 }, (_, i) => putRecord(store, "flowControl", `${name}-new`, { i }, undefined)),
         );
         expect(creates.filter(Boolean)).toHaveLength(1);
       }),

@@ -11,6 +11,7 @@ import { deleteQueue, upsertQueue } from "../../lambdas/core/queues.ts";
 import { sweep } from "../../lambdas/core/sweep.ts";
 import { harness, ProcessDied, START } from "../support/core-harness.ts";
 import type { StoreFixture } from "./store.spec.ts";
+import { putRecord } from "../../lambdas/core/records.ts";
 
 const MINUTE = 60_000;
 /** A short longest attempt: a lost turn is presumed lost after it plus 15 minutes, a hold stale after it plus 1. */
@@ -153,7 +154,7 @@ export function sweepContract(name: string, open: () => Promise<StoreFixture>): 
         const state = await ctx.store.getRecord<FlowControlState>("flowControl", FLOW.key);
         if (!state) throw new Error("no flow-control state");
         const freed = { ...state.value, holders: {} };
-        expect(await ctx.store.putRecord("flowControl", FLOW.key, freed, state.version)).toBe(true);
+        expect(await putRecord(ctx.store, "flowControl", FLOW.key, freed, state.version)).toBe(true);
 
         await Promise.all([sweep(ctx), sweep(ctx)]);
         expect(new Set(jobs.map((j) => j.messageId))).toEqual(new Set([waiter.messageId]));

@@ -94,7 +94,7 @@ export function workflowEventsContract(name: string, open: OpenCoreFixture): voi
       test(async (h) => {
         const runId = await startRun(h);
         // The notify lists no waiter and is held before it keeps the event; the wait runs whole meanwhile.
-        const notifier = gatedContext(h.ctx, onKind("putRecord", "workflowEvent"));
+        const notifier = gatedContext(h.ctx, onKind("swapRecord", "workflowEvent"));
         const notified = notify(notifier.ctx, EVENT_ID, DATA, runId);
         await notifier.reached;
         await waitFor(h.ctx, runId);

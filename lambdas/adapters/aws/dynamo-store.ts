@@ -597,16 +597,6 @@ export class DynamoStore implements Store {
     return item ? { value: JSON.parse(item.value as string) as T, version: Number(item.v) } : undefined;
   }
 
-  async putRecord<T>(
-    kind: RecordKind,
-    name: string,
-    value: T,
-    expectedVersion: number | undefined,
-    options: RecordPutOptions = {},
-  ): Promise<boolean> {
-    return (await this.swapRecord(kind, name, value, expectedVersion, options)).written;
-  }
-
   async swapRecord<T>(
     kind: RecordKind,
     name: string,

@@ -383,16 +383,6 @@ export class SqliteStore implements Store {
     return row ? { value: JSON.parse(row.value as string) as T, version: Number(row.version) } : undefined;
   }
 
-  async putRecord<T>(
-    kind: RecordKind,
-    name: string,
-    value: T,
-    expectedVersion: number | undefined,
-    options: RecordPutOptions = {},
-  ): Promise<boolean> {
-    return (await this.swapRecord(kind, name, value, expectedVersion, options)).written;
-  }
-
   async swapRecord<T>(
     kind: RecordKind,
     name: string,

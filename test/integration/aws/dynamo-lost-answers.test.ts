@@ -12,6 +12,7 @@ import type { DeliveryJob } from "../../../lambdas/ports.ts";
 import { EMULATOR_REGION } from "../../../emulation/emulators.ts";
 import { harnessOnDynamo, uniqueName, useAwsEmulators } from "../../support/aws-emulators.ts";
 import { publishTo, RECEIVER } from "../../support/core-harness.ts";
+import { putRecord } from "../../../lambdas/core/records.ts";
 
 const emulators = useAwsEmulators();
 
@@ -146,10 +147,10 @@ describe("DynamoStore when an applied write's answer is lost", () => {
     const { client, loseNext } = await losingAnswers(aws.dynamodb);
     const { store, h } = await harnessOnDynamo(aws, client);
     loseNext("PutItem");
-    expect(await store.putRecord("queue", "q", { n: 1 }, undefined)).toBe(true); // created: ours
+    expect(await putRecord(store, "queue", "q", { n: 1 }, undefined)).toBe(true); // created: ours
     loseNext("PutItem");
-    expect(await store.putRecord("queue", "q", { n: 2 }, 1)).toBe(true); // changed: ours
-    expect(await store.putRecord("queue", "q", { n: 3 }, 1)).toBe(false); // and no one else's
+    expect(await putRecord(store, "queue", "q", { n: 2 }, 1)).toBe(true); // changed: ours
+    expect(await putRecord(store, "queue", "q", { n: 3 }, 1)).toBe(false); // and no one else's
     expect(await store.getRecord("queue", "q")).toMatchObject({ value: { n: 2 }, version: 2 });
 
     const flow = { "Upstash-Flow-Control-Key": "one", "Upstash-Flow-Control-Value": "parallelism=1" };

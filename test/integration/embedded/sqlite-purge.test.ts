@@ -7,6 +7,7 @@ import { newMessageId } from "../../../lambdas/core/ids.ts";
 import type { Message } from "../../../lambdas/core/message.ts";
 import { sampleMessage } from "../../contract/store.spec.ts";
 import { testDir } from "../../support/herald.ts";
+import { putRecord } from "../../../lambdas/core/records.ts";
 
 it("drops log entries older than the retention, CREATED entries of pending messages included", async () => {
   const dir = testDir();
@@ -45,16 +46,16 @@ it("drops records past their expiry (ended workflow runs) and keeps the others",
   const db = openDatabase(dir);
   const store = new SqliteStore(db);
   const now = Date.now();
-  await store.putRecord("workflowRun", "ended-long-ago", { state: "RUN_SUCCESS" }, undefined, {
+  await putRecord(store, "workflowRun", "ended-long-ago", { state: "RUN_SUCCESS" }, undefined, {
     expiresAt: now - 1_000,
   });
-  await store.putRecord("workflowRun", "ended-recently", { state: "RUN_SUCCESS" }, undefined, {
+  await putRecord(store, "workflowRun", "ended-recently", { state: "RUN_SUCCESS" }, undefined, {
     expiresAt: now + 60_000,
   });
-  await store.putRecord("workflowRun", "running", { state: "RUN_STARTED" }, undefined);
+  await putRecord(store, "workflowRun", "running", { state: "RUN_STARTED" }, undefined);
   // A compare-and-set that ends a run gives it its expiry; one without an expiry clears it.
-  await store.putRecord("queue", "q", { n: 1 }, undefined, { expiresAt: now - 1_000 });
-  await store.putRecord("queue", "q", { n: 2 }, 1);
+  await putRecord(store, "queue", "q", { n: 1 }, undefined, { expiresAt: now - 1_000 });
+  await putRecord(store, "queue", "q", { n: 2 }, 1);
 
   store.purge(now - 7 * 86_400_000);
 

@@ -9,6 +9,7 @@ import { newMessageId } from "../../../lambdas/core/ids.ts";
 import type { DlqEntry } from "../../../lambdas/core/message.ts";
 import { sampleMessage } from "../../contract/store.spec.ts";
 import { testDir } from "../../support/herald.ts";
+import { putRecord } from "../../../lambdas/core/records.ts";
 
 it("opens a data directory of the earlier schema with its log intact, and continues the log after it", async () => {
   const dir = testDir();
@@ -120,8 +121,8 @@ it("opens a records table without expires_at and listed_at: old records stay rea
   const db = openDatabase(dir);
   const store = new SqliteStore(db);
   expect(await store.getRecord("queue", "q1")).toEqual({ value: { parallelism: 2 }, version: 3 });
-  await store.putRecord("workflowRun", "run-a", { runId: "run-a" }, undefined, { listedAt: 1_000 });
-  await store.putRecord("workflowRun", "run-b", { runId: "run-b" }, undefined, { listedAt: 2_000 });
+  await putRecord(store, "workflowRun", "run-a", { runId: "run-a" }, undefined, { listedAt: 1_000 });
+  await putRecord(store, "workflowRun", "run-b", { runId: "run-b" }, undefined, { listedAt: 2_000 });
   const listed: string[] = [];
   for await (const { item } of store.scanRecords<{ runId: string }>("workflowRun", { order: "latestFirst" })) {
     listed.push(item.runId);

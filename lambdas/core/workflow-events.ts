@@ -275,7 +275,7 @@ async function claimWaiter(ctx: HeraldContext, name: string, who: string): Promi
   for (let found = await ctx.store.getRecord<Waiter>(WAITER, name); ;) {
     if (!found) return undefined;
     if (found.value.wonBy !== undefined) return found.value.wonBy === who ? found.value : undefined;
-    const swap = await ctx.store.swapRecord(WAITER, name, { ...found.value, wonBy: who }, found.version);
+    const swap = await ctx.store.swapRecord<Waiter>(WAITER, name, { ...found.value, wonBy: who }, found.version);
     if (swap.written) return { ...found.value, wonBy: who };
     found = swap.current;
   }

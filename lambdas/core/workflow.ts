@@ -349,7 +349,10 @@ export async function endRun(
     if (failedBy !== undefined) ended.failedBy = failedBy;
     // An ended run is kept for the retention (logs, late publishes answered 400), then it may go.
     const expiresAt = endedAt + ctx.config.retentionMs;
-    const swap = await ctx.store.swapRecord(RUN, runId, ended, found.version, { expiresAt, listedAt: ended.createdAt });
+    const swap = await ctx.store.swapRecord<WorkflowRun>(RUN, runId, ended, found.version, {
+      expiresAt,
+      listedAt: ended.createdAt,
+    });
     if (swap.written) {
       if (ended.invoker) await resumeInvoker(ctx, ended);
       return true;

@@ -379,6 +379,10 @@ export class SqliteStore implements Store {
   // ---- records, counters, queue entries, deduplication ------------------------------------------
 
   async getRecord<T>(kind: RecordKind, name: string): Promise<Versioned<T> | undefined> {
+    return this.readRecord<T>(kind, name);
+  }
+
+  private readRecord<T>(kind: RecordKind, name: string): Versioned<T> | undefined {
     const row = this.sql("SELECT version, value FROM records WHERE kind = ? AND name = ?").get(kind, name);
     return row ? { value: JSON.parse(row.value as string) as T, version: Number(row.version) } : undefined;
   }
@@ -402,7 +406,8 @@ export class SqliteStore implements Store {
             "UPDATE records SET version = version + 1, value = ?, expires_at = ?, listed_at = ? WHERE kind = ? AND name = ? AND version = ?",
           ).run(text, expires, listed, kind, name, expectedVersion);
     if (this.group.write(write).changes === 1) return { written: true };
-    return { written: false, current: await this.getRecord<T>(kind, name) };
+    // Read in the same synchronous step as the failed write, on the same connection: the row it met.
+    return { written: false, current: this.readRecord<T>(kind, name) };
   }
 
   async deleteRecord(kind: RecordKind, name: string, expectedVersion?: number): Promise<boolean> {

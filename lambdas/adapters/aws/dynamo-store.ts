@@ -594,7 +594,7 @@ export class DynamoStore implements Store {
       new GetCommand({ TableName: this.table.name, Key: { PK: `R#${kind}`, SK: name }, ConsistentRead: true }),
     );
     const item = result.Item;
-    return item ? { value: JSON.parse(item.value as string) as T, version: Number(item.v) } : undefined;
+    return item ? recordOf<T>(item.value, item.v) : undefined;
   }
 
   async swapRecord<T>(
@@ -634,9 +634,7 @@ export class DynamoStore implements Store {
     // The item the condition met came back with the failure (ALL_OLD): the caller's next try starts from
     // it instead of a second read (a strongly consistent read unit a conflict).
     const old = outcome.made ? undefined : outcome.old;
-    const current =
-      old?.value?.S === undefined ? undefined : { value: JSON.parse(old.value.S) as T, version: Number(old.v?.N) };
-    return { written: false, current };
+    return { written: false, current: old?.value?.S === undefined ? undefined : recordOf<T>(old.value.S, old.v?.N) };
   }
 
   async deleteRecord(kind: RecordKind, name: string, expectedVersion?: number): Promise<boolean> {
@@ -718,4 +716,9 @@ function sortKeyBounds(options: ScanOptions): { lo: string; hi: string } | undef
   if (bound !== undefined && desc && bound < hi) hi = bound;
   if (bound !== undefined && !desc && bound > lo) lo = bound;
   return lo <= hi ? { lo, hi } : undefined;
+}
+
+/** A record item's JSON value and version (`v`), as read or as returned with a failed write (a number's text). */
+function recordOf<T>(value: unknown, version: unknown): Versioned<T> {
+  return { value: JSON.parse(value as string) as T, version: Number(version) };
 }

@@ -48,6 +48,7 @@ const aws = results.aws as
       cost_per_million: Record<string, number>;
       cost_per_million_trickle?: Record<string, number>;
       cost_per_million_provisioned_capacity?: Record<string, number>;
+      cost_per_million_via_function_url?: Record<string, number>;
       idle_per_month: number;
     }
   | undefined;
@@ -84,6 +85,13 @@ const targets: Target[] = [
         // A model of the tableCapacity opt-in (DynamoDB units at provisioned prices, 70 % use), not a target.
         ...Object.entries(aws.cost_per_million_provisioned_capacity ?? {}).map(([workload, value]) => ({
           name: `AWS $ per million: ${workload}, table on provisioned capacity`,
+          value,
+          target: "(info)",
+          unit: "$",
+        })),
+        // A model of producers on the Function URL (rawPathEndpoint): no API Gateway request, no access log.
+        ...Object.entries(aws.cost_per_million_via_function_url ?? {}).map(([workload, value]) => ({
+          name: `AWS $ per million: ${workload}, producers on the Function URL`,
           value,
           target: "(info)",
           unit: "$",

@@ -75,6 +75,10 @@ export function standingNotes(facts: StackFacts): string[] {
       "A model of a steady load, not a measurement; an idle table still pays its minimum capacity (1 WCU and " +
       "1 RCU for the table and for its index: $1.14 a month) and its alarms (the throttle alarm $0.40, auto " +
       "scaling's own $0.80–1.60), which the idle figures, for the default, leave out.",
+    "Function URL (per_million.total_via_function_url, cost_per_million_via_function_url): the steady figures " +
+      "with producers calling the Function URL of the rawPathEndpoint opt-in instead of API Gateway: the same " +
+      "requests without the HTTP API's request charge and the stage's access log. A model, not a measurement: the " +
+      "bench calls the API through the emulated HTTP API.",
     "cost_lines: each workload's bill by service and operation (DynamoDB per operation in capacity units, SQS " +
       "per operation and caller in billed 64 KB requests, Lambda invocations and GB-s per function, logs per " +
       "source in bytes), per message and per million; they add up to per_million.total. Render them with " +

@@ -123,6 +123,20 @@ const accessLogBilledBytes = (m: Meter): number => m.accessLogBytes + m.apiReque
 const accessLogIngestionPerGb = (facts: StackFacts): number =>
   facts.accessLogInfrequentAccess ? PRICES.logsIngestionInfrequentAccessPerGb.usd : PRICES.logsIngestionPerGb.usd;
 
+/**
+ * What a producer stops paying when it calls the API through the Function URL (`rawPathEndpoint`, output
+ * `RawPathUrl`) instead of API Gateway: the HTTP API's request charge and the stage's access log (its
+ * ingestion and its storage). A function URL's request is billed as the Lambda invocation it is, requests
+ * and duration (https://aws.amazon.com/lambda/pricing/), which both ways pay; it has no request price of
+ * its own and no access log ("Select a method to invoke your Lambda function using an HTTP request",
+ * Lambda Developer Guide).
+ */
+function apiGatewayShareUsd(m: Meter, d: ServiceDollars, facts: StackFacts): number {
+  const accessLog = accessLogBilledBytes(m);
+  const storage = PRICES.logsStoragePerGbMonth.usd * (facts.logRetentionDays / DAYS_PER_MONTH);
+  return d.api_gateway + (accessLog * (accessLogIngestionPerGb(facts) + storage)) / GIB;
+}
+
 function billedLogBytes(m: Meter, facts: StackFacts): number {
   const platform = facts.platformLogged ? invocations(m) : 0;
   const events = m.functionLogEvents + platform * LAMBDA_PLATFORM_LOG_LINES.length + m.apiRequests;
@@ -344,6 +358,7 @@ export function summarize(
       lambda_at_aws_latency: perMillion(lambdaAtAws),
       total_at_aws_latency: perMillion(totalUsd - d.lambda + lambdaAtAws),
       total_with_provisioned_capacity: perMillion(totalUsd - units.onDemand + units.provisioned),
+      total_via_function_url: perMillion(totalUsd - apiGatewayShareUsd(m, d, facts)),
     },
     counts: {
       requests: Object.fromEntries([...m.requests].sort(([a], [b]) => a.localeCompare(b))),

@@ -101,6 +101,11 @@ export interface WorkloadResult {
      * PROVISIONED_UTILIZATION on average: a model of a steady load, not a measurement of auto scaling.
      */
     total_with_provisioned_capacity: number;
+    /**
+     * The total with the producer calling the Function URL (`rawPathEndpoint`) instead of API Gateway: without
+     * the HTTP API's request charge and its access log, the rest unchanged. A model, not a measurement.
+     */
+    total_via_function_url: number;
   };
   counts: {
     /** Every AWS request by who made it ("lambda": Herald's code; "platform": ESM poller, Scheduler target). */
@@ -186,6 +191,8 @@ export interface AwsCostResult {
   cost_per_million_at_aws_latency: Record<WorkloadName, number>;
   /** Steady load with the table on provisioned capacity (`tableCapacity`), modelled: see per_million. */
   cost_per_million_provisioned_capacity: Record<WorkloadName, number>;
+  /** Steady load with producers on the Function URL (`rawPathEndpoint`), modelled: see per_million. */
+  cost_per_million_via_function_url: Record<WorkloadName, number>;
   /** QStash pay-as-you-go: $1 per 100K messages. */
   qstash_per_million: number;
   /** US dollars per month for a deployed default stack (with its dashboard) and no traffic (idle_items). */

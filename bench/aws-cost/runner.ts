@@ -144,6 +144,9 @@ export async function runAwsCostBench(options: {
     const costProvisioned = Object.fromEntries(
       WORKLOADS.map((name) => [name, round(workloads[name].per_million.total_with_provisioned_capacity, 3)]),
     ) as Record<WorkloadName, number>;
+    const costFunctionUrl = Object.fromEntries(
+      WORKLOADS.map((name) => [name, round(workloads[name].per_million.total_via_function_url, 3)]),
+    ) as Record<WorkloadName, number>;
     const qstash = (PRICES.qstashPerHundredThousand.usd * 1e6) / 1e5;
     notes.push(...standingNotes(facts));
     return {
@@ -154,6 +157,7 @@ export async function runAwsCostBench(options: {
       cost_per_million_trickle: costTrickle,
       cost_per_million_at_aws_latency: costAtAws,
       cost_per_million_provisioned_capacity: costProvisioned,
+      cost_per_million_via_function_url: costFunctionUrl,
       qstash_per_million: qstash,
       idle_per_month: idle,
       idle_per_month_with_dashboard: idle,

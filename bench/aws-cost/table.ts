@@ -7,6 +7,7 @@ export function table(result: AwsCostResult): string {
     "total",
     "@aws",
     "prov",
+    "furl",
     "api_gw",
     "lambda",
     "λ@aws",
@@ -23,6 +24,7 @@ export function table(result: AwsCostResult): string {
   );
   lines.push("(@aws, λ@aws: Lambda billed with the emulators' waits replaced by assumed AWS latency;");
   lines.push(" prov: DynamoDB units as provisioned capacity at 70 % use, a model of the tableCapacity opt-in;");
+  lines.push(" furl: producers on the Function URL (rawPathEndpoint): no API Gateway request, no access log;");
   lines.push(" <name>.t: the same workload at a trickle, one message per delivery batch)");
   lines.push(
     [
@@ -45,6 +47,7 @@ export function table(result: AwsCostResult): string {
       p.total,
       p.total_at_aws_latency,
       p.total_with_provisioned_capacity,
+      p.total_via_function_url,
       p.api_gateway,
       p.lambda,
       p.lambda_at_aws_latency,

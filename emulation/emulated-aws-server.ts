@@ -51,9 +51,11 @@ import type { RunningHerald } from "../lambdas/server/embedded-server.ts";
 import { listen, SERVER_OPTIONS } from "../lambdas/server/listen.ts";
 import { FUNCTION_URL, HTTP_API, invokeApi } from "./emulated-api-gateway.ts";
 import { SqsPoller } from "./sqs-poller.ts";
+import { cachedTemplate } from "./template-cache.ts";
 import { ContainerPool, currentContainer } from "./lambda-containers.ts";
 import {
-  propsFromEnv,
+  propsOf,
+  stackInputs,
   stackSettings,
   synthesizeTemplate,
   type FunctionSettings,
@@ -140,8 +142,11 @@ export async function startAwsLocal(options: AwsLocalOptions): Promise<AwsLocalH
   const env: Record<string, string | undefined> = { ...options.env };
   configFromEnv(env, "any"); // invalid HERALD_* values fail here, before anything starts
   const unlock = lockDataDir(options.dataDir);
-  // The stack these settings deploy, synthesized while the emulators start (emulated-stack.ts).
-  const synthesized = propsFromEnv(env).then(synthesizeTemplate);
+  // The stack these settings deploy, synthesized while the emulators start (emulated-stack.ts), or its
+  // template from an earlier start of the same settings and code (template-cache.ts).
+  const synthesized = stackInputs(env).then((inputs) =>
+    cachedTemplate({ inputs, synthesize: () => propsOf(inputs).then(synthesizeTemplate) }),
+  );
   synthesized.catch(() => undefined); // awaited below
   // DynamoDB Local: the tests' shared one (a database of this data directory's own), or one of its own
   // whose files are kept in the data directory.

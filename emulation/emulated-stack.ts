@@ -187,27 +187,54 @@ export function stackSettings(template: CfnTemplate): StackSettings {
 }
 
 /**
- * The construct props that HERALD_* variables stand for, so that `HERALD_MAX_TIMEOUT=30s npm run
- * start:aws-local` emulates the stack `maxDeliveryTimeout: 30 s` deploys (its queue visibility and
- * function timeouts follow from it, as they would on AWS). Developers deliver to localhost: the
- * destination policy is `any` unless the environment says otherwise.
+ * The HERALD_* variables that change the stack, as plain values: what props are made of (propsOf), and
+ * the template cache's key.
  */
-export async function propsFromEnv(env: Record<string, string | undefined>): Promise<HeraldProps> {
-  const { Duration } = await import("aws-cdk-lib");
+export interface StackInputs {
+  maxTimeoutSec?: number;
+  maxBodyBytes?: number;
+  retentionSec?: number;
+  backoffFactor?: number;
+  destinationPolicy: HeraldProps["destinationPolicy"];
+  destinationAllowList?: string[];
+  messageRecords?: HeraldProps["messageRecords"];
+  rawPathEndpoint?: true;
+}
+
+/**
+ * What of the environment the stack depends on. Developers deliver to localhost: the destination policy
+ * is `any` unless the environment says otherwise.
+ */
+export async function stackInputs(env: Record<string, string | undefined>): Promise<StackInputs> {
   const { configFromEnv } = await import("../lambdas/core/config.ts");
   const config = configFromEnv(env, "any");
-  const props: {
-    -readonly [K in keyof HeraldProps]: HeraldProps[K];
-  } = {};
-  if (env.HERALD_MAX_TIMEOUT) props.maxDeliveryTimeout = Duration.seconds(config.maxTimeoutSec);
-  if (env.HERALD_MAX_BODY_BYTES) props.maxBodyBytes = config.maxBodyBytes;
-  if (env.HERALD_RETENTION) props.retention = Duration.seconds(config.retentionMs / 1000);
-  if (env.HERALD_BACKOFF_FACTOR) props.backoffFactor = config.backoffFactor;
-  props.destinationPolicy =
-    env.HERALD_DESTINATION_POLICY || env.HERALD_ALLOW_PRIVATE_DESTINATIONS ? config.destinations.mode : "any";
-  if (env.HERALD_DESTINATION_ALLOW_LIST) props.destinationAllowList = env.HERALD_DESTINATION_ALLOW_LIST.split(",");
-  if (env.HERALD_MESSAGE_RECORDS) props.messageRecords = config.messageRecords;
-  // Emulation only (a construct prop, not a Lambda variable): the Function URL endpoint.
-  if (env.HERALD_RAW_PATH_ENDPOINT === "true") props.rawPathEndpoint = true;
-  return props;
+  return {
+    ...(env.HERALD_MAX_TIMEOUT ? { maxTimeoutSec: config.maxTimeoutSec } : {}),
+    ...(env.HERALD_MAX_BODY_BYTES ? { maxBodyBytes: config.maxBodyBytes } : {}),
+    ...(env.HERALD_RETENTION ? { retentionSec: config.retentionMs / 1000 } : {}),
+    ...(env.HERALD_BACKOFF_FACTOR ? { backoffFactor: config.backoffFactor } : {}),
+    destinationPolicy:
+      env.HERALD_DESTINATION_POLICY || env.HERALD_ALLOW_PRIVATE_DESTINATIONS ? config.destinations.mode : "any",
+    ...(env.HERALD_DESTINATION_ALLOW_LIST
+      ? { destinationAllowList: env.HERALD_DESTINATION_ALLOW_LIST.split(",") }
+      : {}),
+    ...(env.HERALD_MESSAGE_RECORDS ? { messageRecords: config.messageRecords } : {}),
+    // Emulation only (a construct prop, not a Lambda variable): the Function URL endpoint.
+    ...(env.HERALD_RAW_PATH_ENDPOINT === "true" ? { rawPathEndpoint: true as const } : {}),
+  };
+}
+
+/**
+ * The construct props that HERALD_* variables stand for, so that `HERALD_MAX_TIMEOUT=30s npm run
+ * start:aws-local` emulates the stack `maxDeliveryTimeout: 30 s` deploys (its queue visibility and
+ * function timeouts follow from it, as they would on AWS).
+ */
+export async function propsOf(inputs: StackInputs): Promise<HeraldProps> {
+  const { Duration } = await import("aws-cdk-lib");
+  const { maxTimeoutSec, retentionSec, ...rest } = inputs;
+  return {
+    ...rest,
+    ...(maxTimeoutSec === undefined ? {} : { maxDeliveryTimeout: Duration.seconds(maxTimeoutSec) }),
+    ...(retentionSec === undefined ? {} : { retention: Duration.seconds(retentionSec) }),
+  };
 }

@@ -1,6 +1,6 @@
 // `npm run test:sdk -- <path to a qstash-js checkout>`: runs the official SDK's own test files against
-// `npm start` and `npm run start:aws-local`, each started fresh as a user would, and prints a table per
-// file. Not part of `npm test`: CI has no copy of the SDK's repository. See README, "QStash compatibility".
+// `npm start`, `npm run start:aws-local` and the latter's Function URL (`HERALD_RAW_PATH_ENDPOINT=true`),
+// each started fresh as a user would, and prints a table per file. Not part of `npm test`: CI has no copy of the SDK's repository. See README, "QStash compatibility".
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -10,24 +10,41 @@ import { parseBunOutput, TEST_FILES, type FileResult } from "./sdk-suite.ts";
 
 /** What those files import from outside the repository, and bun to run them (all from npm). */
 const DEPENDENCIES = ["bun@1", "nanoid@5", "neverthrow@7", "crypto-js@4", "jose@5"];
-const MODES = [
-  { name: "npm start", script: "start" },
-  { name: "npm run start:aws-local", script: "start:aws-local" },
-] as const;
+interface Mode {
+  name: string;
+  /** What `npm run test:sdk -- <checkout> <key>` runs alone. */
+  key: string;
+  script: string;
+  env?: Record<string, string>;
+  /** The line of the start's output with the URL to test, when it is not the API's. */
+  url?: RegExp;
+}
+const MODES: Mode[] = [
+  { name: "npm start", key: "local", script: "start" },
+  { name: "npm run start:aws-local", key: "aws-local", script: "start:aws-local" },
+  // The Function URL of the rawPathEndpoint opt-in, the endpoint BENCHMARKS.md prices without API Gateway.
+  {
+    name: "aws-local, Function URL",
+    key: "function-url",
+    script: "start:aws-local",
+    env: { HERALD_RAW_PATH_ENDPOINT: "true" },
+    url: /The Function URL \(rawPathEndpoint[^)]*\) is (http:\/\/\S+)/,
+  },
+];
 
 const checkout = process.argv[2] ? resolve(process.argv[2]) : undefined;
 if (!checkout || !existsSync(join(checkout, "src/client/client.test.ts"))) {
   console.error("usage: npm run test:sdk -- <path to a checkout of upstash/qstash-js>");
   process.exit(2);
 }
-const only = process.argv.slice(3); // optional: `local` or `aws-local`
+const only = process.argv.slice(3); // optional: `local`, `aws-local` or `function-url`
 const bun = ensureBun(checkout);
 
 const results: Record<string, Record<string, FileResult>> = {};
 for (const mode of MODES) {
-  if (only.length > 0 && !only.includes(mode.script.replace("start:", "").replace("start", "local"))) continue;
+  if (only.length > 0 && !only.includes(mode.key)) continue;
   console.log(`\n== ${mode.name} ==`);
-  results[mode.name] = await runAgainst(mode.script);
+  results[mode.name] = await runAgainst(mode);
 }
 printTable(results);
 const failed = Object.values(results).some((files) => Object.values(files).some((f) => f.failed > 0));
@@ -62,33 +79,37 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts Herald with the README's command on a free port and a fresh data directory; resolves its token. */
-async function startHerald(script: string): Promise<{ child: ChildProcess; url: string; token: string; dir: string }> {
+/**
+ * Starts Herald with the README's command on a free port and a fresh data directory; resolves its token
+ * and the URL to test (the API's, or the one the mode's line of the output names).
+ */
+async function startHerald(mode: Mode): Promise<{ child: ChildProcess; url: string; token: string; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), "herald-sdk-"));
   const port = await freePort(); // not 8080: the SDK's mock tests listen there
-  const child = spawn("npm", ["run", script], {
-    env: { ...process.env, PORT: String(port), HERALD_DATA_DIR: dir },
+  const child = spawn("npm", ["run", mode.script], {
+    env: { ...process.env, ...mode.env, PORT: String(port), HERALD_DATA_DIR: dir },
     stdio: ["ignore", "pipe", "inherit"],
     detached: true,
   });
   let output = "";
-  const token = await new Promise<string>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`${script} did not start within 120 s:\n${output}`)), 120_000);
+  const started = await new Promise<{ token: string; url: string }>((done, fail) => {
+    const timer = setTimeout(() => fail(new Error(`${mode.script} did not start within 120 s:\n${output}`)), 120_000);
     child.stdout?.on("data", (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /QSTASH_TOKEN=(\S+)/.exec(output);
-      if (match?.[1]) {
+      const token = /QSTASH_TOKEN=(\S+)/.exec(output)?.[1];
+      const url = mode.url ? mode.url.exec(output)?.[1] : `http://127.0.0.1:${port}`;
+      if (token && url) {
         clearTimeout(timer);
-        done(match[1]);
+        done({ token, url });
       }
     });
-    child.on("exit", (code) => fail(new Error(`${script} exited with ${code}:\n${output}`)));
+    child.on("exit", (code) => fail(new Error(`${mode.script} exited with ${code}:\n${output}`)));
   });
-  return { child, url: `http://127.0.0.1:${port}`, token, dir };
+  return { child, ...started, dir };
 }
 
-async function runAgainst(script: string): Promise<Record<string, FileResult>> {
-  const herald = await startHerald(script);
+async function runAgainst(mode: Mode): Promise<Record<string, FileResult>> {
+  const herald = await startHerald(mode);
   try {
     const run = spawn(bun, ["test", ...TEST_FILES], {
       cwd: checkout,

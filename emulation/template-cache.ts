@@ -64,10 +64,12 @@ function templateKey(inputs: unknown, sources: string): string {
 }
 
 /**
- * The sources as this process first synthesized them (by list of sources): Node keeps the modules it
- * loaded then, so a later synthesis in the same process is of that code, whatever the files say now.
+ * The sources as this process loaded them (by list of sources): Node keeps the modules it loaded, so a
+ * synthesis in this process is of that code, whatever the files say later. The stack's own sources are
+ * hashed as this module loads, beside the stack's modules that emulated AWS imports at start; a list of
+ * other sources (the tests') at its first synthesis.
  */
-const loadedSources = new Map<string, string>();
+const loadedSources = new Map<string, string>([[STACK_SOURCES.join("\0"), sourcesHash(STACK_SOURCES)]]);
 
 export interface TemplateCacheOptions {
   /** What the template is synthesized from besides the sources (JSON): the stack's inputs. */

@@ -153,6 +153,7 @@ export class Herald extends Construct {
       service: metricsService,
       api: this.api.httpApi,
       apiFunction: this.api.function,
+      ...(this.rawPathUrl === undefined ? {} : { functionUrl: true }),
       deliveryFunction: this.delivery.function,
       queues: [
         { name: "deliveries", queue: this.queues.deliveries },

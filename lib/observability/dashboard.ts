@@ -49,7 +49,13 @@ export class HeraldDashboard extends Construct {
             width: 12,
           }),
         ],
-        [new GraphWidget({ title: "API responses", left: [m.api4xx(), m.api5xx()], width: 24 })],
+        [
+          new GraphWidget({
+            title: "API responses",
+            left: [m.api4xx(), m.api5xx(), ...m.functionUrlResponses()],
+            width: 24,
+          }),
+        ],
       ],
     });
     const throttles = m.tableThrottles();

@@ -11,6 +11,8 @@ export interface HeraldMetricSources {
   service: string;
   api: HttpApi;
   apiFunction: LambdaFunction;
+  /** The API Lambda has a Function URL (`rawPathEndpoint`): producers may call it instead of `api`. */
+  functionUrl?: boolean;
   deliveryFunction: LambdaFunction;
   /**
    * `ageAlarm: false`: a queue whose oldest message may rightly be old (the FIFO queue holds a queue's
@@ -129,4 +131,20 @@ export class HeraldMetrics {
 
   api4xx = (): Metric => this.sources.api.metricClientError({ period: PERIOD, statistic: Stats.SUM });
   api5xx = (): Metric => this.sources.api.metricServerError({ period: PERIOD, statistic: Stats.SUM });
+
+  /**
+   * The Function URL's answers, when it has one: its requests pass no API Gateway stage, so the two above
+   * do not count them ("Monitoring Lambda function URLs", Lambda Developer Guide: Url4xxCount and
+   * Url5xxCount in AWS/Lambda by FunctionName, best read as a Sum).
+   */
+  functionUrlResponses = (): Metric[] =>
+    this.sources.functionUrl
+      ? (["Url4xxCount", "Url5xxCount"] as const).map((name) =>
+          this.sources.apiFunction.metric(name, {
+            period: PERIOD,
+            statistic: Stats.SUM,
+            label: `Function URL ${name === "Url4xxCount" ? "4xx" : "5xx"}`,
+          }),
+        )
+      : [];
 }

@@ -446,6 +446,15 @@ describe("API", () => {
       Value: { "Fn::GetAtt": [Match.stringLikeRegexp("FunctionUrl"), "FunctionUrl"] },
     });
     expect(urlNag.pluginReports.find((r) => r.pluginName === "AwsSolutions")?.violations).toEqual([]);
+    // Its requests pass no stage: the dashboard's API responses chart the Function URL's own 4xx and 5xx.
+    const urlDashboard = JSON.stringify(withUrl.findResources("AWS::CloudWatch::Dashboard"));
+    for (const metric of ["Url4xxCount", "Url5xxCount"]) {
+      // AWS/Lambda's metric of the API function (the dashboard body escapes its quotes).
+      expect(urlDashboard).toMatch(
+        new RegExp(`AWS/Lambda[^A-Za-z]+${metric}[^A-Za-z]+FunctionName[^{]+\\{"Ref":"\\w*ApiHandler`),
+      );
+    }
+    expect(JSON.stringify(template.findResources("AWS::CloudWatch::Dashboard"))).not.toContain("Url5xxCount");
   });
 
   it("takes the stage's throttling and the API Lambda's reserved concurrency from props", () => {

@@ -64,7 +64,7 @@ export function dollars(
     cloudwatch_logs:
       ((logBytes - accessLogBilledBytes(m)) * PRICES.logsIngestionPerGb.usd +
         accessLogBilledBytes(m) * accessLogIngestionPerGb(facts) +
-        logBytes * PRICES.logsStoragePerGbMonth.usd * (facts.logRetentionDays / DAYS_PER_MONTH)) /
+        logBytes * logStoragePerGb(facts)) /
       GIB,
     storageGbMonths,
   };
@@ -119,6 +119,10 @@ function invocations(m: Meter): number {
 /** The access log's billed bytes: its lines, and each event's overhead. */
 const accessLogBilledBytes = (m: Meter): number => m.accessLogBytes + m.apiRequests * LOG_EVENT_OVERHEAD_BYTES;
 
+/** A GB of logs kept for the stack's log retention. */
+const logStoragePerGb = (facts: StackFacts): number =>
+  PRICES.logsStoragePerGbMonth.usd * (facts.logRetentionDays / DAYS_PER_MONTH);
+
 /** The access log group's ingestion price: its class is the stack's. */
 const accessLogIngestionPerGb = (facts: StackFacts): number =>
   facts.accessLogInfrequentAccess ? PRICES.logsIngestionInfrequentAccessPerGb.usd : PRICES.logsIngestionPerGb.usd;
@@ -132,9 +136,7 @@ const accessLogIngestionPerGb = (facts: StackFacts): number =>
  * Lambda Developer Guide).
  */
 function apiGatewayShareUsd(m: Meter, d: ServiceDollars, facts: StackFacts): number {
-  const accessLog = accessLogBilledBytes(m);
-  const storage = PRICES.logsStoragePerGbMonth.usd * (facts.logRetentionDays / DAYS_PER_MONTH);
-  return d.api_gateway + (accessLog * (accessLogIngestionPerGb(facts) + storage)) / GIB;
+  return d.api_gateway + (accessLogBilledBytes(m) * (accessLogIngestionPerGb(facts) + logStoragePerGb(facts))) / GIB;
 }
 
 function billedLogBytes(m: Meter, facts: StackFacts): number {
@@ -304,7 +306,7 @@ export function costLines(m: Meter, facts: StackFacts, storedBytes: number, mess
     "cloudwatch_logs",
     billedLogBytes(m, facts),
     `byte kept ${facts.logRetentionDays} days`,
-    (PRICES.logsStoragePerGbMonth.usd * (facts.logRetentionDays / DAYS_PER_MONTH)) / GIB,
+    logStoragePerGb(facts) / GIB,
   );
   return lines.sort((a, b) => b.usd_per_million - a.usd_per_million || a.line.localeCompare(b.line));
 }

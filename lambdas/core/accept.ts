@@ -1,5 +1,5 @@
 import type { HeraldContext } from "./context.ts";
-import { registerFlowControl } from "./flow-control.ts";
+import { flowLaneName, registerFlowControl } from "./flow-control.ts";
 import type { Message } from "./message.ts";
 import { enqueueMessage } from "./queues.ts";
 import { storeNewMessage } from "./store-new.ts";
@@ -80,7 +80,7 @@ export async function acceptMessage(ctx: HeraldContext, given: Message, options?
     await ctx.dispatcher.dispatch({ messageId: message.messageId, retried: 0, message }, message.notBefore);
     return true;
   }
-  if (message.flowControl) await registerFlowControl(ctx, message.flowControl);
+  const parallelism = message.flowControl ? await registerFlowControl(ctx, message.flowControl) : 0;
   if (message.queueName !== undefined) return enqueueMessage(ctx, message);
   // The default keeps a record of every message (it can be read and cancelled at once, as on QStash);
   // where the store keeps light records, one nothing waits on is one item, with no status written for a
@@ -91,6 +91,12 @@ export async function acceptMessage(ctx: HeraldContext, given: Message, options?
   // Sent again for an id stored before: its first job may still be pending, and may end first. It is due
   // when the stored message says (this run's plan, made later, would put a delay later).
   const again = stored.created ? {} : { redelivered: true };
-  await ctx.dispatcher.dispatch({ messageId: message.messageId, retried: 0, ...again }, stored.message.notBefore);
+  const job = { messageId: message.messageId, retried: 0, ...again };
+  // A flow-control key's message due at once goes through one of the key's lanes where the platform has
+  // them (AWS: FIFO message groups), so it meets the key's slots when one may be free (§15, "Lanes").
+  const { flowControl, notBefore } = stored.message;
+  if (ctx.dispatcher.dispatchOrdered && flowControl && parallelism > 0 && notBefore <= ctx.clock.now()) {
+    await ctx.dispatcher.dispatchOrdered(job, flowLaneName(flowControl.key, message.messageId, parallelism));
+  } else await ctx.dispatcher.dispatch(job, stored.message.notBefore);
   return stored.created;
 }

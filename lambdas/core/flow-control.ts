@@ -9,6 +9,7 @@ import { processState } from "./process-state.ts";
 import { badRequest, clip, notFound } from "./errors.ts";
 import type { FlowControlSettings } from "./message.ts";
 import { RESOURCE_NAME, updateRecord } from "./records.ts";
+import { laneOf } from "./queue-lanes.ts";
 import { nextWaitListPosition } from "./wait-list-position.ts";
 
 export interface FlowControlState {
@@ -94,10 +95,13 @@ function freshState(key: string, now: number): FlowControlState {
   };
 }
 
-/** The newest message's settings become the key's (unless pinned). Written only when something changes. */
-export async function registerFlowControl(ctx: HeraldContext, settings: FlowControlSettings): Promise<void> {
+/**
+ * The newest message's settings become the key's (unless pinned). Written only when something changes.
+ * Answers the key's parallelism limit now (0: none), which a pin may make other than the message's.
+ */
+export async function registerFlowControl(ctx: HeraldContext, settings: FlowControlSettings): Promise<number> {
   const now = ctx.clock.now();
-  await updateRecord<FlowControlState>(ctx, "flowControl", settings.key, (current) => {
+  const state = await updateRecord<FlowControlState>(ctx, "flowControl", settings.key, (current) => {
     const state = current ?? freshState(settings.key, now);
     const next = { ...state };
     if (!state.isPinnedParallelism) next.parallelismMax = settings.parallelism ?? 0;
@@ -112,7 +116,18 @@ export async function registerFlowControl(ctx: HeraldContext, settings: FlowCont
       next.ratePeriod !== state.ratePeriod;
     return changed ? next : undefined;
   });
+  return state?.parallelismMax ?? 0;
 }
+
+/**
+ * The lane (AWS: a message group of the FIFO queue) of a key's message due at once: a hash of its id over
+ * the key's parallelism, as a queue's lanes are (queue-lanes.ts). A lane runs one job at a time, so its
+ * jobs reach the key's slots no faster than those free up, instead of a batch of ten meeting the slots
+ * and the rest joining the wait list (§15, "Lanes"). The slots stay the limit. Queue names cannot hold
+ * `:`, so no queue lane has this name.
+ */
+export const flowLaneName = (key: string, messageId: string, parallelism: number): string =>
+  `fc:${key}#${laneOf(messageId, parallelism)}`;
 
 /** Holders older than this are attempts whose worker died: they no longer count. */
 function staleAfterMs(ctx: HeraldContext): number {

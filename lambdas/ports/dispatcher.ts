@@ -34,7 +34,8 @@ export interface Dispatcher {
    * When the platform orders queues itself (AWS: an SQS FIFO queue, one message group per lane): sends a
    * queued message's first job into `lane`, where jobs arrive in the order sent, each only after the
    * previous one's run ended, and arrive with `ordered: true`. At once: a queued message's wait
-   * (`Not-Before`) is core's. Without it, core orders queues in the store (queues.ts).
+   * (`Not-Before`) is core's. Without it, core orders queues in the store (queues.ts). The first job of
+   * a flow-control key's message due at once goes into one of the key's lanes too (flow-control.ts).
    */
   dispatchOrdered?(job: DeliveryJob, lane: string): Promise<void>;
 }

@@ -10,6 +10,7 @@ import { uniqueName, useAwsEmulators } from "../support/aws-emulators.ts";
 import type { CoreFixture } from "../support/core-harness.ts";
 import { carriedMessagesContract } from "./carried-messages.spec.ts";
 import { deliveryRacesContract } from "./delivery-races.spec.ts";
+import { flowControlLanesContract } from "./flow-control-lanes.spec.ts";
 import { flowControlRecoveryContract } from "./flow-control-recovery.spec.ts";
 import { queueLanesContract } from "./queue-lanes.spec.ts";
 import { queueRecoveryContract } from "./queue-recovery.spec.ts";
@@ -62,6 +63,7 @@ for (const deferEvents of [false, true]) {
   scheduleFiringsContract(name, onClock);
   queueLanesContract(name, onClock);
   flowControlRecoveryContract(name, onClock);
+  flowControlLanesContract(name, onClock);
   carriedMessagesContract(name, onClock);
   workflowEventsContract(name, onClock);
 }

@@ -48,7 +48,10 @@ export function standingNotes(facts: StackFacts): string[] {
       "fanout3 counts 3 deliveries per publish; retry1 counts 1 delivered message per 2 attempts.",
     "queue10 is the same with parallelism 10 (set by POST /v2/queues). flowcontrol publishes with " +
       "Upstash-Flow-Control-Key and Upstash-Flow-Control-Value: parallelism=5, measured apart and drained like " +
-      "single (batches of ten meet five slots: the rest wait in the key's wait list). callback publishes with " +
+      "single; its messages travel through the key's five lanes on the FIFO queue, a batch's records of a lane " +
+      "passing their slot on in the invocation (docs/architecture.md §15, Lanes; before 2026-12-07 through the " +
+      "standard queue, where batches of ten met five slots and the rest waited in the key's wait list). " +
+      "callback publishes with " +
       "Upstash-Callback to the sink: the message and its callback are both delivered, priced per message (per " +
       "delivery it would be half). body32k is single with a 32 KiB body (at the carried-body limit).",
     "schedule: one firing of a schedule delivering one 1 KB message. N schedules are created through the API " +

@@ -127,7 +127,15 @@ export async function registerFlowControl(ctx: HeraldContext, settings: FlowCont
  * `:`, so no queue lane has this name.
  */
 export const flowLaneName = (key: string, messageId: string, parallelism: number): string =>
-  `fc:${key}#${laneOf(messageId, parallelism)}`;
+  `${FLOW_LANE}${key}#${laneOf(messageId, parallelism)}`;
+const FLOW_LANE = "fc:";
+
+/**
+ * Whether a lane (an SQS message group: its start survives a digest, `messageGroupOf`) is a flow-control
+ * key's. Its jobs need no order among themselves: the platform runs those it holds at once side by side,
+ * and they meet the key's slots (handing them over within the process) as any jobs do.
+ */
+export const isFlowLane = (lane: string): boolean => lane.startsWith(FLOW_LANE);
 
 /** Holders older than this are attempts whose worker died: they no longer count. */
 function staleAfterMs(ctx: HeraldContext): number {
@@ -191,22 +199,44 @@ export async function acquireFlowSlot(
   slotWait?: SlotWait,
 ): Promise<Admission> {
   const holder = holderOf(job);
+  const lane = slotWait ? job.lane : undefined;
+  if (lane !== undefined) {
+    // Another job of its lane takes or holds a slot here: this one waits to take that slot over when it
+    // ends (one write for both) rather than take a slot of its own. A lane's batch holding several
+    // slots left the next batches of the other lanes, often in other invocations, none: they joined
+    // the wait list (BENCHMARKS, "Flow control on FIFO lanes").
+    if (laneCount(localSlots.obtain(ctx.store, key), lane) > 0) {
+      if ((await handedOver(ctx, key, holder, slotWait as SlotWait, lane)) === "admitted") return { admitted: true };
+    }
+    // Its lane's turn here is its own now (the job ahead of it ended, went to the list, or its wait ran out).
+    countLane(localSlots.obtain(ctx.store, key), lane, 1);
+  }
   let admission: Admission = { admitted: false };
-  let droppedStale = false;
-  await updateRecord<FlowControlState>(ctx, "flowControl", key, (current) => {
-    const now = ctx.clock.now();
-    const state = current ?? freshState(key, now);
-    droppedStale = occupied(state, now, staleAfterMs(ctx)) < count(state.holders) + count(state.reserved ?? {});
-    const decided = admit(state, holder, now, staleAfterMs(ctx));
-    admission = decided.admission;
-    return decided.next;
-  });
-  // Slots of workers that died, or kept for jobs that never came, came free: waiters may go.
-  if (droppedStale) await wakeWaiters(ctx, key);
-  if (admission.admitted) {
-    localSlots.obtain(ctx.store, key).holders.add(holder);
-  } else if (admission.full && slotWait && (localSlots.get(ctx.store, key)?.holders.size ?? 0) > 0) {
-    if (await handedOver(ctx, key, holder, slotWait)) admission = { admitted: true }; // held from the hand-over
+  try {
+    let droppedStale = false;
+    await updateRecord<FlowControlState>(ctx, "flowControl", key, (current) => {
+      const now = ctx.clock.now();
+      const state = current ?? freshState(key, now);
+      droppedStale = occupied(state, now, staleAfterMs(ctx)) < count(state.holders) + count(state.reserved ?? {});
+      const decided = admit(state, holder, now, staleAfterMs(ctx));
+      admission = decided.admission;
+      return decided.next;
+    });
+    // Slots of workers that died, or kept for jobs that never came, came free: waiters may go.
+    if (droppedStale) await wakeWaiters(ctx, key);
+    if (admission.admitted) {
+      localSlots.obtain(ctx.store, key).holders.set(holder, lane);
+    } else if (admission.full && slotWait && (localSlots.get(ctx.store, key)?.holders.size ?? 0) > 0) {
+      // Held from the hand-over; a lane's job counted in its lane already.
+      if ((await handedOver(ctx, key, holder, slotWait, lane, true)) === "admitted") admission = { admitted: true };
+    }
+  } finally {
+    if (lane !== undefined && !admission.admitted) {
+      const local = localSlots.obtain(ctx.store, key);
+      countLane(local, lane, -1);
+      letWaitersGo(local);
+      pruneLocal(ctx, key);
+    }
   }
   return admission;
 }
@@ -223,35 +253,87 @@ export type SlotWait = (over: () => void) => () => void;
 /** An attempt of this process waiting for a slot that an attempt of this process holds. */
 interface LocalWaiter {
   holder: string;
-  handOver: (admitted: boolean) => void;
+  /** The flow-control lane its job came through (DeliveryJob.lane), if any. */
+  lane?: string;
+  /** Its lane counts it already (it took its lane's turn, then found every slot taken). */
+  counted: boolean;
+  handOver: (outcome: HandOver) => void;
 }
-/** A key's slots that attempts of this process hold, and the runs here waiting for one of them. */
+/** "admitted": it holds a slot handed over; "refused": not given one (to the list); "go": try on your own. */
+type HandOver = "admitted" | "refused" | "go";
+/**
+ * A key's slots that attempts of this process hold (holder -> its job's lane), the runs here waiting for
+ * one of them, and per lane how many of its jobs here take or hold a slot (normally one at most).
+ */
 interface LocalSlots {
-  holders: Set<string>;
+  holders: Map<string, string | undefined>;
   waiters: LocalWaiter[];
+  lanes: Map<string, number>;
 }
-const localSlots = processState<LocalSlots>(() => ({ holders: new Set(), waiters: [] }));
+const localSlots = processState<LocalSlots>(() => ({ holders: new Map(), waiters: [], lanes: new Map() }));
+
+const laneCount = (local: LocalSlots, lane: string): number => local.lanes.get(lane) ?? 0;
+function countLane(local: LocalSlots, lane: string, by: number): void {
+  const next = laneCount(local, lane) + by;
+  if (next > 0) local.lanes.set(lane, next);
+  else local.lanes.delete(lane);
+}
+
+/**
+ * Lets go the waiters no slot of this process will reach: with none held here, those of no lane (to the
+ * wait list); and the first waiter of a lane none of whose jobs here takes or holds a slot (it tries on
+ * its own, and those behind it wait for it).
+ */
+function letWaitersGo(local: LocalSlots): void {
+  const going = new Set<string>();
+  for (const waiter of [...local.waiters]) {
+    let outcome: HandOver | undefined;
+    if (waiter.lane === undefined || waiter.counted) {
+      if (local.holders.size === 0) outcome = "refused";
+    } else if (laneCount(local, waiter.lane) === 0 && !going.has(waiter.lane)) {
+      going.add(waiter.lane);
+      outcome = "go";
+    }
+    if (outcome === undefined) continue;
+    local.waiters.splice(local.waiters.indexOf(waiter), 1);
+    waiter.handOver(outcome);
+  }
+}
 
 /** Forgets a key nothing of this process holds or waits for (a process may see many keys). */
 function pruneLocal(ctx: HeraldContext, key: string): void {
   const slots = localSlots.get(ctx.store, key);
-  if (slots && slots.holders.size === 0 && slots.waiters.length === 0) localSlots.delete(ctx.store, key);
+  if (slots && slots.holders.size === 0 && slots.waiters.length === 0 && slots.lanes.size === 0) {
+    localSlots.delete(ctx.store, key);
+  }
 }
 
 /** How many runs of this process wait for a slot of `key` to be handed over (for tests and probes). */
 export const slotWaitersInProcess = (ctx: HeraldContext, key: string): number =>
   localSlots.get(ctx.store, key)?.waiters.length ?? 0;
 
-/** Waits, while `slotWait` allows, for an attempt of this process to hand its slot over; false when none did. */
-function handedOver(ctx: HeraldContext, key: string, holder: string, slotWait: SlotWait): Promise<boolean> {
+/**
+ * Waits, while `slotWait` allows, for an attempt of this process to hand its slot over. "refused" also
+ * when the allowance ran out.
+ */
+function handedOver(
+  ctx: HeraldContext,
+  key: string,
+  holder: string,
+  slotWait: SlotWait,
+  lane?: string,
+  counted = false,
+): Promise<HandOver> {
   const { waiters } = localSlots.obtain(ctx.store, key);
   return new Promise((resolve) => {
     let cancel = (): void => undefined;
     const waiter: LocalWaiter = {
       holder,
-      handOver: (admitted) => {
+      ...(lane === undefined ? {} : { lane }),
+      counted,
+      handOver: (outcome) => {
         cancel();
-        resolve(admitted);
+        resolve(outcome);
       },
     };
     waiters.push(waiter);
@@ -261,7 +343,7 @@ function handedOver(ctx: HeraldContext, key: string, holder: string, slotWait: S
       if (at < 0) return;
       waiters.splice(at, 1);
       pruneLocal(ctx, key);
-      resolve(false);
+      resolve("refused");
     });
   });
 }
@@ -330,19 +412,32 @@ export async function heldByAnotherRun(ctx: HeraldContext, key: string, job: Del
  */
 export async function releaseFlowSlot(ctx: HeraldContext, key: string, job: DeliveryJob): Promise<void> {
   const holder = holderOf(job);
-  const { holders: holds, waiters } = localSlots.obtain(ctx.store, key);
-  // Only a slot held here is handed over to a run waiting here.
-  const waiter = holds.delete(holder) ? waiters.shift() : undefined;
+  const local = localSlots.obtain(ctx.store, key);
+  const { holders: holds, waiters } = local;
+  // Only a slot held here is handed over to a run waiting here: first to the next job of its lane, else
+  // to a run of no lane or of a lane with no slot here (a lane with one keeps to it, see acquireFlowSlot).
+  const held = holds.has(holder);
+  const lane = holds.get(holder);
+  holds.delete(holder);
+  let at = -1;
+  if (held) {
+    at = lane === undefined ? -1 : waiters.findIndex((w) => w.lane === lane);
+    if (at < 0) at = waiters.findIndex((w) => w.lane === undefined || w.counted || laneCount(local, w.lane) === 0);
+  }
+  const waiter = at >= 0 ? waiters.splice(at, 1)[0] : undefined;
   let handedOver = false;
   let roomLeft = false;
   try {
     ({ handedOver, roomLeft } = await releaseOrHandOver(ctx, key, holder, waiter));
   } finally {
     // A waiter not given the slot (another was first, or the write failed) joins the wait list.
-    if (waiter && handedOver) holds.add(waiter.holder);
-    waiter?.handOver(handedOver);
-    // With no slot of the key held here, nothing will be handed over: the other waiters go to the list.
-    if (holds.size === 0) for (const other of waiters.splice(0)) other.handOver(false);
+    if (waiter && handedOver) {
+      holds.set(waiter.holder, waiter.lane);
+      if (waiter.lane !== undefined && !waiter.counted) countLane(local, waiter.lane, 1);
+    }
+    if (held && lane !== undefined) countLane(local, lane, -1);
+    waiter?.handOver(handedOver ? "admitted" : "refused");
+    letWaitersGo(local);
     pruneLocal(ctx, key);
   }
   // The freed slot was taken again: no one else can go, unless the hand-over dropped stale holds too.

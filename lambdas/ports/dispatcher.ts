@@ -12,6 +12,11 @@ export interface DeliveryJob {
    */
   ordered?: boolean;
   /**
+   * The flow-control lane (a message group, flow-control.ts `isFlowLane`) the job came through: a lane's
+   * jobs of one batch take one slot of the key in turn, handing it over within the process.
+   */
+  lane?: string;
+  /**
    * An earlier run may have made this job's attempt: the platform gave it before (SQS:
    * ApproximateReceiveCount over 1), or it is the job of a derived id created again (a callback, a
    * schedule's firing processed twice), sent while the first job may be pending or done. A light record

@@ -3,11 +3,13 @@
 // The harness's dispatcher plays the FIFO queue (a lane's jobs one at a time, in send order). Against
 // each Store; run by test/contract/{sqlite,aws}.contract.test.ts.
 import { describe, expect, it } from "vitest";
+import type { DeliverOptions } from "../../lambdas/core/deliver.ts";
 import {
   getFlowControl,
   pauseFlowControl,
   pinFlowControl,
   resumeFlowControl,
+  slotWaitersInProcess,
 } from "../../lambdas/core/flow-control.ts";
 import { ANY_DESTINATION } from "../../lambdas/core/destination-policy.ts";
 import { handToLane } from "../../lambdas/core/queue-lanes.ts";
@@ -30,6 +32,30 @@ const flow = (key: string, value: string) => ({
 /** The lanes jobs were sent into (and not yet run), with how many each holds. */
 const laneSizes = (h: CoreHarness): Record<string, number> =>
   Object.fromEntries([...h.lanes].filter(([, jobs]) => jobs.length > 0).map(([lane, jobs]) => [lane, jobs.length]));
+
+/** A run's allowance to wait in its process for a slot (the delivery Lambda's: its time left beyond an attempt). */
+const waitAMinute: DeliverOptions = {
+  slotWait: (over) => {
+    const timer = setTimeout(over, 60_000);
+    return () => clearTimeout(timer);
+  },
+};
+
+/** Until `count` runs wait in this process for a slot of `key` (a deadline, not a sleep). */
+async function waitingInProcess(h: CoreHarness, key: string, count: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (slotWaitersInProcess(h.ctx, key) !== count) {
+    if (Date.now() > deadline) throw new Error(`expected ${count} runs waiting in the process`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** The jobs of messages published to `key` due at once, taken out of the lanes, as coming through `lane`. */
+async function laneJobs(h: CoreHarness, key: string, lane: string, ...paths: string[]): Promise<DeliveryJob[]> {
+  for (const path of paths) await publishTo(h, path, { headers: flow(key, "parallelism=2") });
+  const jobs = [...h.lanes.values()].flatMap((queued) => queued.splice(0));
+  return jobs.map((job) => ({ ...job, lane }));
+}
 
 export function flowControlLanesContract(name: string, open: OpenCoreFixture): void {
   const test = (body: (h: CoreHarness) => Promise<void>) =>
@@ -122,6 +148,51 @@ export function flowControlLanesContract(name: string, open: OpenCoreFixture): v
         await resumeFlowControl(h.ctx, "paused");
         await h.runJobs();
         expect(h.delivered.toSorted()).toEqual(["/a", "/b", "/c"]);
+      }),
+    );
+
+    it(
+      "takes one slot per lane in a process: a lane's jobs of one batch hand it on, the other slot stays another lane's",
+      test(async (h) => {
+        const [a1, a2, a3] = (await laneJobs(h, "laned", "fc:laned#0", "/a1", "/a2", "/a3")) as [
+          DeliveryJob,
+          DeliveryJob,
+          DeliveryJob,
+        ];
+        const [b1] = (await laneJobs(h, "laned", "fc:laned#1", "/b1")) as [DeliveryJob];
+        const held = new Map(["/a1", "/a2", "/a3", "/b1"].map((path) => [path, h.hold(path)]));
+        const runs = [a1, a2, a3].map((job) => h.deliver(job, waitAMinute));
+        await held.get("/a1")?.sent;
+        await waitingInProcess(h, "laned", 2); // a2 and a3 wait for a1's slot, though a second one is free
+        expect(h.delivered).toEqual(["/a1"]);
+        const runB = h.deliver(b1, waitAMinute);
+        await held.get("/b1")?.sent; // the other lane takes the free slot at once
+        expect(await getFlowControl(h.ctx, "laned")).toMatchObject({ parallelismCount: 2, waitListSize: 0 });
+        for (const [i, path] of ["/a1", "/a2", "/a3"].entries()) {
+          await held.get(path)?.sent;
+          held.get(path)?.respond(answer(200));
+          expect(await runs[i]).toBe("delivered");
+        }
+        held.get("/b1")?.respond(answer(200));
+        expect(await runB).toBe("delivered");
+        expect(h.delivered).toEqual(["/a1", "/b1", "/a2", "/a3"]);
+        expect(h.jobs).toEqual([]); // no job was dispatched again: no wait-list round trip
+        expect(await getFlowControl(h.ctx, "laned")).toMatchObject({ parallelismCount: 0, waitListSize: 0 });
+      }),
+    );
+
+    it(
+      "lets a lane's next job go on its own when the one ahead is refused (a paused key): none is left waiting",
+      test(async (h) => {
+        const jobs = await laneJobs(h, "stopped", "fc:stopped#0", "/s1", "/s2", "/s3");
+        await pauseFlowControl(h.ctx, "stopped");
+        const outcomes = await Promise.all(jobs.map((job) => h.deliver(job, waitAMinute)));
+        expect(outcomes).toEqual(["waiting", "waiting", "waiting"]); // each to the wait list, not a minute later
+        expect(slotWaitersInProcess(h.ctx, "stopped")).toBe(0);
+        expect(await getFlowControl(h.ctx, "stopped")).toMatchObject({ waitListSize: 3 });
+        await resumeFlowControl(h.ctx, "stopped");
+        await h.runJobs();
+        expect(h.delivered.toSorted()).toEqual(["/s1", "/s2", "/s3"]);
       }),
     );
   });

@@ -1,4 +1,5 @@
 import type { SQSBatchItemFailure, SQSRecord } from "aws-lambda";
+import { isFlowLane } from "../../core/flow-control.ts";
 import type { DeliveryJob, Dispatcher } from "../../ports.ts";
 import type { FiringBody } from "./scheduler-cron-trigger.ts";
 import { asWindowJobs } from "./send-window.ts";
@@ -35,7 +36,8 @@ type JobRecord = Pick<SQSRecord, "messageId" | "body"> & { attributes?: Partial<
 
 /**
  * Handles one SQS batch of delivery jobs, schedule firings and sweeps. Records of the standard queue run
- * concurrently. Records of the FIFO queue (queued messages, one message group per lane) run in order
+ * concurrently, and so do those of a flow-control key's lanes (no order among them). Records of a queue's
+ * lanes on the FIFO queue (one message group per lane) run in order
  * within their group, groups side by side, and the first failure in a group fails the rest of that
  * group's records too, so SQS gives them again in order
  * (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html: with FIFO queues, stop
@@ -51,7 +53,9 @@ export async function processDeliveryBatch(
   const unordered: JobRecord[] = [];
   for (const record of records) {
     const group = record.attributes?.MessageGroupId;
-    if (group === undefined) unordered.push(record);
+    // A flow-control key's lane only meters its jobs' arrival (SQS holds the group while this batch
+    // runs); its records run side by side and meet the key's slots, handed over within the invocation.
+    if (group === undefined || isFlowLane(group)) unordered.push(record);
     else groups.set(group, [...(groups.get(group) ?? []), record]);
   }
   const failed = new Set<string>();
@@ -112,6 +116,8 @@ async function runJob(record: JobRecord, options: DeliveryBatchOptions, ordered 
   const body = parseJobBody(record.body);
   const job = jobOf(body);
   if (Number(record.attributes?.ApproximateReceiveCount ?? 1) > 1) job.redelivered = true;
+  const group = record.attributes?.MessageGroupId;
+  if (group !== undefined && isFlowLane(group)) job.lane = group;
   if (ordered) return options.deliver({ ...job, ordered: true }); // its wait, if any, is core's (queue-lanes.ts)
   const now = options.now();
   if (body.d - now > EARLY_TOLERANCE_MS) return options.dispatcher.dispatch(job, body.d);

@@ -429,6 +429,63 @@ describe("SqsDispatcher on the FIFO queue (dispatchOrdered)", () => {
     expect(groups.get("m3a")).toBe("short#0");
   });
 
+  it("runs a flow-control lane's records of one receive side by side, and fails a record alone", async () => {
+    const { sqs } = await emulators();
+    const standard = await sqs.send(new CreateQueueCommand({ QueueName: uniqueName("std") }));
+    const fifo = await sqs.send(
+      new CreateQueueCommand({
+        QueueName: `${uniqueName("ordered")}.fifo`,
+        Attributes: { FifoQueue: "true", VisibilityTimeout: "1" },
+      }),
+    );
+    const orderedQueueUrl = fifo.QueueUrl as string;
+    const dispatcher = dispatcherFor(sqs, standard.QueueUrl as string, { orderedQueueUrl });
+    const send = dispatcher.dispatchOrdered as NonNullable<typeof dispatcher.dispatchOrdered>;
+    await Promise.all(Array.from({ length: 6 }, (_, i) => send({ messageId: `m${i}`, retried: 0 }, "fc:key#0")));
+
+    const seen: string[] = [];
+    const batchSizes: number[] = [];
+    let running = 0;
+    let most = 0;
+    let failedOnce = false;
+    const poller = new SqsPoller({
+      sqs,
+      queueUrl: orderedQueueUrl,
+      concurrency: 1,
+      handler: (records) => {
+        batchSizes.push(records.length);
+        return processDeliveryBatch(records, {
+          dispatcher,
+          now: Date.now,
+          deliver: async (job) => {
+            running++;
+            most = Math.max(most, running);
+            // Each run waits for a second to start, or 2 s (one alone in its batch, the failed one's again).
+            const deadline = Date.now() + 2_000;
+            while (most < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+            running--;
+            if (job.messageId === "m1" && !failedOnce) {
+              failedOnce = true;
+              throw new Error("a job that fails inside Herald once");
+            }
+            seen.push(job.messageId);
+          },
+        });
+      },
+    });
+    poller.start();
+    try {
+      await expect.poll(() => seen.length, { timeout: 15_000 }).toBe(6);
+    } finally {
+      await poller.stop();
+    }
+    expect(batchSizes[0]).toBe(6); // one receive gave the whole lane
+    expect(most).toBeGreaterThanOrEqual(2); // its records overlapped
+    // The failure failed m1 alone: the others were done the first time, m1 came back and was done then.
+    expect(seen.toSorted()).toEqual(["m0", "m1", "m2", "m3", "m4", "m5"]);
+    expect(seen.at(-1)).toBe("m1");
+  });
+
   it("hands a lane's records that its invocation has no time left for over in order, and they leave SQS", async () => {
     const { sqs } = await emulators();
     const standard = await sqs.send(new CreateQueueCommand({ QueueName: uniqueName("std") }));

@@ -58,7 +58,14 @@ function render(title: string, columns: { name: string; w: WorkloadResult | unde
   if (columns.length === 2) header.push(columns[1]?.name === " after" ? "Change" : "Trickle − steady");
   const rows: string[][] = [];
   for (const [k, line] of lines) {
-    const cells = [escape(line.line), escape(unitPrice(line))];
+    // A line whose price differs between the columns (an SQS send to the FIFO queue instead of the
+    // standard one) shows each price, in column order.
+    const prices = [
+      ...new Set(
+        columns.map(({ w }) => w?.cost_lines?.find((l) => key(l) === k)).flatMap((l) => (l ? [unitPrice(l)] : [])),
+      ),
+    ];
+    const cells = [escape(line.line), escape(prices.join(" → "))];
     const values: (number | undefined)[] = [];
     for (const { w } of columns) {
       const own = w?.cost_lines?.find((l) => key(l) === k);

@@ -8,7 +8,7 @@ import { heraldFunction, type HeraldLogLevel } from "./functions.ts";
 
 export interface HeraldDeliveryProps {
   queue: IQueue;
-  /** The FIFO queue of queued messages' first jobs (one message group per lane). */
+  /** The FIFO queue of queued messages' and flow-control keys' first jobs (one message group per lane). */
   orderedQueue: IQueue;
   timeout: Duration;
   maxConcurrency: number;
@@ -36,8 +36,8 @@ export class HeraldDelivery extends Construct {
       logLevel: props.logLevel,
     });
     // On the FIFO queue, Lambda hands a group's messages over in order and holds the group while a batch
-    // with one of them runs; the handler runs a group's records one after another and fails the rest of a
-    // group after a failure. Batches of 10 there too (a receive, a delete and an invocation per ten jobs
+    // with one of them runs; the handler runs a queue lane's records one after another and fails the rest
+    // of the group after a failure (a flow-control key's lane's records run side by side). Batches of 10 there too (a receive, a delete and an invocation per ten jobs
     // of a busy queue instead of per job): a record after the first of its group starts only while the
     // invocation has time for its longest attempt (the function's timeout is that plus a minute); else the
     // rest of the group is made visible again at once, for another invocation (sqs-delivery.ts).

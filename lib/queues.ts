@@ -20,7 +20,8 @@ const MAX_RECEIVES = 5;
  * failures; the QStash DLQ (failed deliveries) is an API resource in DynamoDB.
  * - `deliveries` (standard): immediate and delayed attempts, retries, schedule firings, the sweep.
  * - `ordered` (FIFO): the first job of each queued message, one message group per lane of its queue, so
- *   SQS runs at most one job of a lane at a time, in order (docs/architecture.md §14).
+ *   SQS runs at most one job of a lane at a time, in order (docs/architecture.md §14); and the first job
+ *   of a flow-control key's message due at once, one group per lane of its key (§15).
  */
 export class HeraldQueues extends Construct {
   readonly deliveries: Queue;

@@ -96,7 +96,10 @@ export async function acceptMessage(ctx: HeraldContext, given: Message, options?
   // them (AWS: FIFO message groups), so it meets the key's slots when one may be free (§15, "Lanes").
   const { flowControl, notBefore } = stored.message;
   if (ctx.dispatcher.dispatchOrdered && flowControl && parallelism > 0 && notBefore <= ctx.clock.now()) {
-    await ctx.dispatcher.dispatchOrdered(job, flowLaneName(flowControl.key, message.messageId, parallelism));
+    // The lane only meters arrivals: a send it refuses (SQS throttles a message group past its partition's
+    // rate) goes through the standard queue instead.
+    const lane = flowLaneName(flowControl.key, message.messageId, parallelism);
+    await ctx.dispatcher.dispatchOrdered(job, lane).catch(() => ctx.dispatcher.dispatch(job, notBefore));
   } else await ctx.dispatcher.dispatch(job, stored.message.notBefore);
   return stored.created;
 }

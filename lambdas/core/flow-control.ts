@@ -222,11 +222,11 @@ export async function acquireFlowSlot(
       admission = decided.admission;
       return decided.next;
     });
-    // Slots of workers that died, or kept for jobs that never came, came free: waiters may go.
-    if (droppedStale) await wakeWaiters(ctx, key);
-    if (admission.admitted) {
-      localSlots.obtain(ctx.store, key).holders.set(holder, lane);
-    } else if (admission.full && slotWait && (localSlots.get(ctx.store, key)?.holders.size ?? 0) > 0) {
+    if (admission.admitted) localSlots.obtain(ctx.store, key).holders.set(holder, lane);
+    // Slots of workers that died, or kept for jobs that never came, came free: waiters may go. A wake-up
+    // that fails leaves them to the next release or the sweep; the slot taken stands (its run releases it).
+    if (droppedStale) await wakeWaiters(ctx, key).catch(() => undefined);
+    if (!admission.admitted && admission.full && slotWait && (localSlots.get(ctx.store, key)?.holders.size ?? 0) > 0) {
       // Held from the hand-over; a lane's job counted in its lane already.
       if ((await handedOver(ctx, key, holder, slotWait, lane, true)) === "admitted") admission = { admitted: true };
     }
@@ -269,8 +269,15 @@ interface LocalSlots {
   holders: Map<string, string | undefined>;
   waiters: LocalWaiter[];
   lanes: Map<string, number>;
+  /** Releases under way: the state is not forgotten under them (they write to it when they end). */
+  releasing: number;
 }
-const localSlots = processState<LocalSlots>(() => ({ holders: new Map(), waiters: [], lanes: new Map() }));
+const localSlots = processState<LocalSlots>(() => ({
+  holders: new Map(),
+  waiters: [],
+  lanes: new Map(),
+  releasing: 0,
+}));
 
 const laneCount = (local: LocalSlots, lane: string): number => local.lanes.get(lane) ?? 0;
 function countLane(local: LocalSlots, lane: string, by: number): void {
@@ -303,7 +310,7 @@ function letWaitersGo(local: LocalSlots): void {
 /** Forgets a key nothing of this process holds or waits for (a process may see many keys). */
 function pruneLocal(ctx: HeraldContext, key: string): void {
   const slots = localSlots.get(ctx.store, key);
-  if (slots && slots.holders.size === 0 && slots.waiters.length === 0 && slots.lanes.size === 0) {
+  if (slots && slots.holders.size === 0 && slots.waiters.length === 0 && slots.lanes.size === 0 && !slots.releasing) {
     localSlots.delete(ctx.store, key);
   }
 }
@@ -427,6 +434,7 @@ export async function releaseFlowSlot(ctx: HeraldContext, key: string, job: Deli
   const waiter = at >= 0 ? waiters.splice(at, 1)[0] : undefined;
   let handedOver = false;
   let roomLeft = false;
+  local.releasing++;
   try {
     ({ handedOver, roomLeft } = await releaseOrHandOver(ctx, key, holder, waiter));
   } finally {
@@ -436,6 +444,7 @@ export async function releaseFlowSlot(ctx: HeraldContext, key: string, job: Deli
       if (waiter.lane !== undefined && !waiter.counted) countLane(local, waiter.lane, 1);
     }
     if (held && lane !== undefined) countLane(local, lane, -1);
+    local.releasing--;
     waiter?.handOver(handedOver ? "admitted" : "refused");
     letWaitersGo(local);
     pruneLocal(ctx, key);

@@ -106,16 +106,10 @@ export async function joinOwnLane(ctx: HeraldContext, message: Message): Promise
  * A laned message's job that its invocation has no time left to run (an SQS FIFO batch holding several
  * of its lane: sqs-delivery.ts): it joins its lane's entries, unless it is there already or has ended,
  * and the lane's pump gives it its turn in order — out of SQS without a receive more toward the redrive.
- * A flow-control lane's job is sent on through the standard queue instead.
  */
 export async function handToLane(ctx: HeraldContext, job: DeliveryJob): Promise<void> {
   const stored = await ctx.store.getMessage(job.messageId);
-  if (!stored || FINAL_STATES.includes(stored.status.state)) return;
-  // A flow-control lane's job (no queue, flow-control.ts `flowLaneName`): its turn is a slot, not its
-  // place in the lane, so it goes on as an unordered job, due now.
-  if (stored.message.queueName === undefined) {
-    return ctx.dispatcher.dispatch({ messageId: job.messageId, retried: job.retried }, ctx.clock.now());
-  }
+  if (!stored || stored.message.queueName === undefined || FINAL_STATES.includes(stored.status.state)) return;
   const lane = laneOfMessage(stored.message);
   const held = await ctx.store.headQueueEntries(lane, LANE_WINDOW);
   if (held.some((entry) => entry.messageId === job.messageId)) return;

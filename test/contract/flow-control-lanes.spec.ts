@@ -10,13 +10,13 @@ import {
   pinFlowControl,
   resumeFlowControl,
   slotWaitersInProcess,
+  type FlowControlState,
 } from "../../lambdas/core/flow-control.ts";
+import { updateRecord } from "../../lambdas/core/records.ts";
 import { ANY_DESTINATION } from "../../lambdas/core/destination-policy.ts";
-import { handToLane } from "../../lambdas/core/queue-lanes.ts";
 import type { DeliveryJob } from "../../lambdas/ports.ts";
 import {
   answer,
-  deliveredTo,
   publishTo,
   withHarness,
   type CoreHarness,
@@ -90,6 +90,26 @@ export function flowControlLanesContract(name: string, open: OpenCoreFixture): v
     );
 
     it(
+      "sends a job its lane refused (SQS throttling the message group) through the unordered queue",
+      test(async (h) => {
+        const dispatcher = h.ctx.dispatcher as { dispatchOrdered?: (job: DeliveryJob, lane: string) => Promise<void> };
+        const send = dispatcher.dispatchOrdered;
+        dispatcher.dispatchOrdered = async () => {
+          throw new Error("ThrottlingException: Rate exceeded");
+        };
+        try {
+          await publishTo(h, "/refused", { headers: flow("hot", "parallelism=1") });
+        } finally {
+          dispatcher.dispatchOrdered = send;
+        }
+        expect(laneSizes(h)).toEqual({});
+        expect(h.jobs).toHaveLength(1);
+        await h.runJobs();
+        expect(h.delivered).toEqual(["/refused"]);
+      }),
+    );
+
+    it(
       "sends a delayed message of a key, and a message of a key with only a rate, through the unordered queue",
       test(async (h) => {
         await publishTo(h, "/later", { headers: { ...flow("slow", "parallelism=2"), "Upstash-Delay": "10s" } });
@@ -119,23 +139,6 @@ export function flowControlLanesContract(name: string, open: OpenCoreFixture): v
     );
 
     it(
-      "delivers once, through the unordered queue, a lane's job handed over when its batch ran out of time",
-      test(async (h) => {
-        await publishTo(h, "/handed", { headers: flow("handed", "parallelism=2") });
-        const [lane] = [...h.lanes.values()].filter((jobs) => jobs.length > 0);
-        const job = { ...(lane?.splice(0, 1)[0] as DeliveryJob), ordered: true };
-        // Handed over twice (a batch that died after handing it over and was given again): the second
-        // job finds the attempt settled.
-        await h.invoke(() => handToLane(h.ctx, job));
-        await h.runJobs();
-        await h.invoke(() => handToLane(h.ctx, job));
-        await h.runJobs();
-        expect(deliveredTo(h, "/handed")).toHaveLength(1);
-        expect(h.jobs).toEqual([]);
-      }),
-    );
-
-    it(
       "parks a paused key's lane jobs in its wait list and runs them on resume",
       test(async (h) => {
         await publishTo(h, "/a", { headers: flow("paused", "parallelism=2") });
@@ -161,23 +164,65 @@ export function flowControlLanesContract(name: string, open: OpenCoreFixture): v
         ];
         const [b1] = (await laneJobs(h, "laned", "fc:laned#1", "/b1")) as [DeliveryJob];
         const held = new Map(["/a1", "/a2", "/a3", "/b1"].map((path) => [path, h.hold(path)]));
+        const lanePaths = ["/a1", "/a2", "/a3"];
         const runs = [a1, a2, a3].map((job) => h.deliver(job, waitAMinute));
-        await held.get("/a1")?.sent;
-        await waitingInProcess(h, "laned", 2); // a2 and a3 wait for a1's slot, though a second one is free
-        expect(h.delivered).toEqual(["/a1"]);
+        // Whichever of the lane's jobs takes the slot first, the two others wait for it, though a second
+        // slot is free.
+        await waitingInProcess(h, "laned", 2);
+        await Promise.race(lanePaths.map((p) => held.get(p)?.sent));
+        expect(h.delivered).toHaveLength(1);
         const runB = h.deliver(b1, waitAMinute);
         await held.get("/b1")?.sent; // the other lane takes the free slot at once
         expect(await getFlowControl(h.ctx, "laned")).toMatchObject({ parallelismCount: 2, waitListSize: 0 });
-        for (const [i, path] of ["/a1", "/a2", "/a3"].entries()) {
-          await held.get(path)?.sent;
+        // The lane's jobs run one after another, each on the slot the one before handed on.
+        for (let n = 1; n <= 3; n++) {
+          const path = h.delivered.filter((p) => lanePaths.includes(p))[n - 1] as string;
+          expect(h.delivered.filter((p) => lanePaths.includes(p))).toHaveLength(n);
           held.get(path)?.respond(answer(200));
-          expect(await runs[i]).toBe("delivered");
+          if (n < 3)
+            await Promise.race(lanePaths.filter((p) => !h.delivered.includes(p)).map((p) => held.get(p)?.sent));
         }
+        expect(await Promise.all(runs)).toEqual(["delivered", "delivered", "delivered"]);
         held.get("/b1")?.respond(answer(200));
         expect(await runB).toBe("delivered");
-        expect(h.delivered).toEqual(["/a1", "/b1", "/a2", "/a3"]);
+        expect(h.delivered.toSorted()).toEqual(["/a1", "/a2", "/a3", "/b1"]);
         expect(h.jobs).toEqual([]); // no job was dispatched again: no wait-list round trip
         expect(await getFlowControl(h.ctx, "laned")).toMatchObject({ parallelismCount: 0, waitListSize: 0 });
+      }),
+    );
+
+    it(
+      "keeps a slot taken when the wake-up after it fails, and hands it on to its lane's next job",
+      test(async (h) => {
+        const [a1, a2] = (await laneJobs(h, "woken", "fc:woken#0", "/w1", "/w2")) as [DeliveryJob, DeliveryJob];
+        // A holder whose worker died long ago: taking a slot drops it, and so wakes the wait list.
+        const longAgo = h.ctx.clock.now() - h.ctx.config.maxTimeoutSec * 1000 - 120_000;
+        await updateRecord<FlowControlState>(h.ctx, "flowControl", "woken", (state) =>
+          state ? { ...state, holders: { "msg_dead:0": longAgo } } : undefined,
+        );
+        const store = h.ctx.store as unknown as Record<string, unknown>;
+        const head = store.headQueueEntries as (...args: unknown[]) => Promise<unknown>;
+        let failed = 0;
+        store.headQueueEntries = async (...args: unknown[]) => {
+          if (String(args[0]).startsWith("fc:") && failed++ === 0) throw new Error("DynamoDB throttled");
+          return head.apply(h.ctx.store, args);
+        };
+        try {
+          const held = h.hold("/w1");
+          const run1 = h.deliver(a1, waitAMinute);
+          await held.sent; // admitted though its wake-up failed
+          const run2 = h.deliver(a2, waitAMinute);
+          await waitingInProcess(h, "woken", 1); // w2 waits for its lane's slot
+          held.respond(answer(200));
+          expect(await run1).toBe("delivered");
+          expect(await run2).toBe("delivered"); // handed over, not left to wait out its allowance
+        } finally {
+          store.headQueueEntries = head;
+        }
+        expect(failed).toBeGreaterThan(0);
+        expect(h.delivered).toEqual(["/w1", "/w2"]);
+        expect(slotWaitersInProcess(h.ctx, "woken")).toBe(0);
+        expect(await getFlowControl(h.ctx, "woken")).toMatchObject({ parallelismCount: 0, waitListSize: 0 });
       }),
     );
 

@@ -63,6 +63,26 @@ export async function processDeliveryBatch(
     options.onError?.(`delivery job ${record.messageId} failed inside Herald`, error);
     failed.add(record.messageId);
   };
+  /**
+   * A flow-control lane's record that failed goes on through the standard queue, due now: failed, it would
+   * stay in flight until its visibility timeout and hold its whole lane meanwhile (SQS gives none of a
+   * group while one is in flight: "Why doesn't my Amazon SQS FIFO queue return all messages or messages
+   * in other message groups?", AWS Knowledge Center). The standard queue's redrive then counts its
+   * receives. Only if that send fails does the record fail.
+   */
+  const failOrPassOn = async (record: JobRecord, error: unknown): Promise<void> => {
+    const group = record.attributes?.MessageGroupId;
+    if (group !== undefined && isFlowLane(group)) {
+      try {
+        await options.dispatcher.dispatch(jobOf(parseJobBody(record.body)), options.now());
+        options.onError?.(`delivery job ${record.messageId} failed inside Herald; sent on`, error);
+        return;
+      } catch {
+        // fails as any record
+      }
+    }
+    fail(record, error);
+  };
   const outOfTime = (): boolean =>
     options.timeLeft !== undefined && options.timeLeft() < (options.orderedRecordMs ?? 0);
   /** Hands the rest of a group over, in order; what cannot be handed over fails. */
@@ -82,7 +102,9 @@ export async function processDeliveryBatch(
   // handler runs the batch in (send-window.ts).
   await Promise.all(
     asWindowJobs([
-      ...unordered.map((record) => () => runJob(record, options).catch((error: unknown) => fail(record, error))),
+      ...unordered.map(
+        (record) => () => runJob(record, options).catch((error: unknown) => failOrPassOn(record, error)),
+      ),
       ...[...groups.values()].map((group) => async () => {
         for (const [i, record] of group.entries()) {
           if (i > 0 && outOfTime()) return handOffRest(group.slice(i));

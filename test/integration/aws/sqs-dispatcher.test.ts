@@ -335,19 +335,43 @@ describe("SqsDispatcher", () => {
   });
 });
 
+/** A standard queue and a FIFO queue (with this visibility timeout, seconds), and a dispatcher on both. */
+async function withOrderedQueue(visibilityTimeout?: string) {
+  const { sqs } = await emulators();
+  const standard = await sqs.send(new CreateQueueCommand({ QueueName: uniqueName("std") }));
+  const fifo = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: `${uniqueName("ordered")}.fifo`,
+      Attributes: {
+        FifoQueue: "true",
+        ...(visibilityTimeout === undefined ? {} : { VisibilityTimeout: visibilityTimeout }),
+      },
+    }),
+  );
+  const standardUrl = standard.QueueUrl as string;
+  const orderedQueueUrl = fifo.QueueUrl as string;
+  const dispatcher = dispatcherFor(sqs, standardUrl, { orderedQueueUrl });
+  const send = dispatcher.dispatchOrdered as NonNullable<typeof dispatcher.dispatchOrdered>;
+  return { sqs, standardUrl, orderedQueueUrl, dispatcher, send };
+}
+
+/** Nothing left in the queue, visible or in flight. */
+async function expectEmpty(sqs: SQSClient, queueUrl: string): Promise<void> {
+  const attributes = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    }),
+  );
+  expect(attributes.Attributes).toMatchObject({
+    ApproximateNumberOfMessages: "0",
+    ApproximateNumberOfMessagesNotVisible: "0",
+  });
+}
+
 describe("SqsDispatcher on the FIFO queue (dispatchOrdered)", () => {
   it("sends each lane's jobs in order, one in flight per lane; a failure fails the rest of its lane's batch, which SQS gives again in order", async () => {
-    const { sqs } = await emulators();
-    const standard = await sqs.send(new CreateQueueCommand({ QueueName: uniqueName("std") }));
-    const fifo = await sqs.send(
-      new CreateQueueCommand({
-        QueueName: `${uniqueName("ordered")}.fifo`,
-        Attributes: { FifoQueue: "true", VisibilityTimeout: "1" },
-      }),
-    );
-    const orderedQueueUrl = fifo.QueueUrl as string;
-    const dispatcher = dispatcherFor(sqs, standard.QueueUrl as string, { orderedQueueUrl });
-    const send = dispatcher.dispatchOrdered as NonNullable<typeof dispatcher.dispatchOrdered>;
+    const { sqs, orderedQueueUrl, dispatcher, send } = await withOrderedQueue("1");
     // Sent concurrently, as a batch publish's entries would be: one SendMessageBatch per turn, in order.
     await Promise.all(Array.from({ length: 12 }, (_, i) => send({ messageId: `m${i}`, retried: 0 }, `q#${i % 2}`)));
     // Sending a job again (an enqueue retried within five minutes) is one message: same deduplication id.
@@ -393,14 +417,7 @@ describe("SqsDispatcher on the FIFO queue (dispatchOrdered)", () => {
   });
 
   it("keeps the lanes of a queue name of 128 characters within SQS's 128-character message group ids, one group each", async () => {
-    const { sqs } = await emulators();
-    const standard = await sqs.send(new CreateQueueCommand({ QueueName: uniqueName("std") }));
-    const fifo = await sqs.send(
-      new CreateQueueCommand({ QueueName: `${uniqueName("ordered")}.fifo`, Attributes: { FifoQueue: "true" } }),
-    );
-    const orderedQueueUrl = fifo.QueueUrl as string;
-    const dispatcher = dispatcherFor(sqs, standard.QueueUrl as string, { orderedQueueUrl });
-    const send = dispatcher.dispatchOrdered as NonNullable<typeof dispatcher.dispatchOrdered>;
+    const { sqs, orderedQueueUrl, send } = await withOrderedQueue();
     const queue = "q".repeat(128); // the longest queue name Herald takes (RESOURCE_NAME)
     const lanes = [`${queue}#0`, `${queue}#1`, `${queue}#10`, "short#0"];
     for (const [i, lane] of lanes.entries()) {
@@ -430,17 +447,7 @@ describe("SqsDispatcher on the FIFO queue (dispatchOrdered)", () => {
   });
 
   it("runs a flow-control lane's records of one receive side by side, and sends one that failed on through the standard queue", async () => {
-    const { sqs } = await emulators();
-    const standard = await sqs.send(new CreateQueueCommand({ QueueName: uniqueName("std") }));
-    const fifo = await sqs.send(
-      new CreateQueueCommand({
-        QueueName: `${uniqueName("ordered")}.fifo`,
-        Attributes: { FifoQueue: "true", VisibilityTimeout: "600" },
-      }),
-    );
-    const orderedQueueUrl = fifo.QueueUrl as string;
-    const dispatcher = dispatcherFor(sqs, standard.QueueUrl as string, { orderedQueueUrl });
-    const send = dispatcher.dispatchOrdered as NonNullable<typeof dispatcher.dispatchOrdered>;
+    const { sqs, standardUrl, orderedQueueUrl, dispatcher, send } = await withOrderedQueue("600");
     await Promise.all(Array.from({ length: 6 }, (_, i) => send({ messageId: `m${i}`, retried: 0 }, "fc:key#0")));
 
     const seen: string[] = [];
@@ -482,32 +489,13 @@ describe("SqsDispatcher on the FIFO queue (dispatchOrdered)", () => {
     expect(seen.toSorted()).toEqual(["m0", "m2", "m3", "m4", "m5"]);
     expect([...lanes]).toEqual(["fc:key#0"]); // each job knew its lane
     // m1 left the FIFO queue (its lane is not held for a visibility timeout): its job is on the standard queue.
-    const attributes = await sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: orderedQueueUrl,
-        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-      }),
-    );
-    expect(attributes.Attributes).toMatchObject({
-      ApproximateNumberOfMessages: "0",
-      ApproximateNumberOfMessagesNotVisible: "0",
-    });
-    const passedOn = await receiveJobs(sqs, standard.QueueUrl as string, dispatcher, 1);
+    await expectEmpty(sqs, orderedQueueUrl);
+    const passedOn = await receiveJobs(sqs, standardUrl, dispatcher, 1);
     expect(passedOn.map((job) => [job.messageId, job.retried, job.lane])).toEqual([["m1", 0, undefined]]);
   });
 
   it("hands a lane's records that its invocation has no time left for over in order, and they leave SQS", async () => {
-    const { sqs } = await emulators();
-    const standard = await sqs.send(new CreateQueueCommand({ QueueName: uniqueName("std") }));
-    const fifo = await sqs.send(
-      new CreateQueueCommand({
-        QueueName: `${uniqueName("ordered")}.fifo`,
-        Attributes: { FifoQueue: "true", VisibilityTimeout: "600" },
-      }),
-    );
-    const orderedQueueUrl = fifo.QueueUrl as string;
-    const dispatcher = dispatcherFor(sqs, standard.QueueUrl as string, { orderedQueueUrl });
-    const send = dispatcher.dispatchOrdered as NonNullable<typeof dispatcher.dispatchOrdered>;
+    const { sqs, orderedQueueUrl, dispatcher, send } = await withOrderedQueue("600");
     await Promise.all(Array.from({ length: 9 }, (_, i) => send({ messageId: `m${i}`, retried: 0 }, "q#0")));
 
     const seen: string[] = [];
@@ -545,15 +533,6 @@ describe("SqsDispatcher on the FIFO queue (dispatchOrdered)", () => {
     expect(handed.map((j) => [j.messageId, j.ordered])).toEqual(
       Array.from({ length: 7 }, (_, i) => [`m${i + 2}`, true]),
     );
-    const attributes = await sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: orderedQueueUrl,
-        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-      }),
-    );
-    expect(attributes.Attributes).toMatchObject({
-      ApproximateNumberOfMessages: "0",
-      ApproximateNumberOfMessagesNotVisible: "0",
-    });
+    await expectEmpty(sqs, orderedQueueUrl);
   });
 });

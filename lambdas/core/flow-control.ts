@@ -438,7 +438,8 @@ export async function releaseFlowSlot(ctx: HeraldContext, key: string, job: Deli
   try {
     ({ handedOver, roomLeft } = await releaseOrHandOver(ctx, key, holder, waiter));
   } finally {
-    // A waiter not given the slot (another was first, or the write failed) joins the wait list.
+    // A waiter not given the slot (another was first, or the write failed) joins the wait list; one of a
+    // lane tries on its own (acquireFlowSlot).
     if (waiter && handedOver) {
       holds.set(waiter.holder, waiter.lane);
       if (waiter.lane !== undefined && !waiter.counted) countLane(local, waiter.lane, 1);

@@ -68,6 +68,50 @@ describe("the delivery handler throws mid-batch [aws-local]", () => {
   }, 90_000);
 });
 
+describe("flow-controlled messages through the key's FIFO lanes, the handler throwing mid-batch [aws-local]", () => {
+  it("delivers every accepted message, and the key ends with no slot held and no one waiting", async () => {
+    const random = seededRandom("aws throw lanes");
+    let thrown = 0;
+    let invocations = 0;
+    aws.aroundDeliver = async (records, invoke) => {
+      invocations++;
+      const run = invoke();
+      if (thrown >= 8 || random.next() >= 0.5) return run;
+      await Promise.race([run.catch(() => undefined), sleep(random.int(0, 60))]);
+      thrown++;
+      throw new Error("injected: the delivery handler threw");
+    };
+    try {
+      const key = "crash-lanes";
+      const accepted = await Promise.all(
+        Array.from({ length: 60 }, async (_, n) => {
+          const { messageId } = await aws.client.publish({
+            url: `${sink.url}/lanes`,
+            body: `l${n}`,
+            flowControl: { key, parallelism: 3 },
+          });
+          return messageId;
+        }),
+      );
+      await eventually(() => (tally(sink.at("/lanes"), accepted).missing.length === 0 ? true : undefined), 60_000);
+      const result = tally(sink.at("/lanes"), accepted);
+      console.log(
+        `[aws throw lanes] ${accepted.length} accepted, ${thrown} of ${invocations} invocations threw; ` +
+          `${result.duplicates} duplicate deliveries`,
+      );
+      expect(result.missing).toEqual([]);
+      expect(thrown).toBeGreaterThan(0);
+      const settled = await eventually(async () => {
+        const state = await aws.client.flowControl.get(key);
+        return state.parallelismCount === 0 && state.waitListSize === 0 ? state : undefined;
+      }, 30_000);
+      expect(settled).toMatchObject({ parallelismCount: 0, waitListSize: 0 });
+    } finally {
+      aws.aroundDeliver = undefined;
+    }
+  }, 120_000);
+});
+
 describe("a job that always crashes the delivery handler [aws-local]", () => {
   it("lands in the poison queue after 5 receives, the alarm's metric shows it, and its batch is delivered", async () => {
     const batches: string[][] = [];

@@ -10,7 +10,7 @@ import { asWindowJobs, withSendWindow } from "../../../lambdas/adapters/aws/send
 import { SqsDispatcher } from "../../../lambdas/adapters/aws/sqs-dispatcher.ts";
 import { processDeliveryBatch } from "../../../lambdas/adapters/aws/sqs-delivery.ts";
 import { EmulatedScheduler } from "../../../emulation/emulated-scheduler.ts";
-import { SqsPoller } from "../../../emulation/sqs-poller.ts";
+import { SqsPoller, type BatchHandler } from "../../../emulation/sqs-poller.ts";
 import type { DeliveryJob } from "../../../lambdas/ports.ts";
 import { dispatcherFor, uniqueName, useAwsEmulators } from "../../support/aws-emulators.ts";
 
@@ -369,6 +369,35 @@ async function expectEmpty(sqs: SQSClient, queueUrl: string): Promise<void> {
   });
 }
 
+/**
+ * Polls `queueUrl` one receive at a time (an event source with concurrency 1) until `done`, and answers
+ * the size of each batch handled.
+ */
+async function oneReceiveAtATime(
+  sqs: SQSClient,
+  queueUrl: string,
+  handle: BatchHandler,
+  done: () => boolean,
+): Promise<number[]> {
+  const batchSizes: number[] = [];
+  const poller = new SqsPoller({
+    sqs,
+    queueUrl,
+    concurrency: 1,
+    handler: (records) => {
+      batchSizes.push(records.length);
+      return handle(records);
+    },
+  });
+  poller.start();
+  try {
+    await expect.poll(done, { timeout: 15_000 }).toBe(true);
+  } finally {
+    await poller.stop();
+  }
+  return batchSizes;
+}
+
 describe("SqsDispatcher on the FIFO queue (dispatchOrdered)", () => {
   it("sends each lane's jobs in order, one in flight per lane; a failure fails the rest of its lane's batch, which SQS gives again in order", async () => {
     const { sqs, orderedQueueUrl, dispatcher, send } = await withOrderedQueue("1");
@@ -452,16 +481,13 @@ describe("SqsDispatcher on the FIFO queue (dispatchOrdered)", () => {
 
     const seen: string[] = [];
     const lanes = new Set<string | undefined>();
-    const batchSizes: number[] = [];
     let running = 0;
     let most = 0;
-    const poller = new SqsPoller({
+    const batchSizes = await oneReceiveAtATime(
       sqs,
-      queueUrl: orderedQueueUrl,
-      concurrency: 1,
-      handler: (records) => {
-        batchSizes.push(records.length);
-        return processDeliveryBatch(records, {
+      orderedQueueUrl,
+      (records) =>
+        processDeliveryBatch(records, {
           dispatcher,
           now: Date.now,
           deliver: async (job) => {
@@ -475,15 +501,9 @@ describe("SqsDispatcher on the FIFO queue (dispatchOrdered)", () => {
             lanes.add(job.lane);
             seen.push(job.messageId);
           },
-        });
-      },
-    });
-    poller.start();
-    try {
-      await expect.poll(() => seen.length, { timeout: 15_000 }).toBe(5);
-    } finally {
-      await poller.stop();
-    }
+        }),
+      () => seen.length === 5,
+    );
     expect(batchSizes).toEqual([6]); // one receive gave the whole lane
     expect(most).toBeGreaterThanOrEqual(2); // its records overlapped
     expect(seen.toSorted()).toEqual(["m0", "m2", "m3", "m4", "m5"]);
@@ -500,13 +520,10 @@ describe("SqsDispatcher on the FIFO queue (dispatchOrdered)", () => {
 
     const seen: string[] = [];
     const handed: DeliveryJob[] = [];
-    const batchSizes: number[] = [];
-    const poller = new SqsPoller({
+    const batchSizes = await oneReceiveAtATime(
       sqs,
-      queueUrl: orderedQueueUrl,
-      concurrency: 1,
-      handler: (records) => {
-        batchSizes.push(records.length);
+      orderedQueueUrl,
+      (records) => {
         // Each invocation has time for two attempts: a minute per attempt, 150 s to start with.
         let left = 150_000;
         return processDeliveryBatch(records, {
@@ -521,13 +538,8 @@ describe("SqsDispatcher on the FIFO queue (dispatchOrdered)", () => {
           },
         });
       },
-    });
-    poller.start();
-    try {
-      await expect.poll(() => seen.length + handed.length, { timeout: 15_000 }).toBe(9);
-    } finally {
-      await poller.stop();
-    }
+      () => seen.length + handed.length === 9,
+    );
     expect(batchSizes).toEqual([9]); // one receive gave the whole lane, in order
     expect(seen).toEqual(["m0", "m1"]);
     expect(handed.map((j) => [j.messageId, j.ordered])).toEqual(

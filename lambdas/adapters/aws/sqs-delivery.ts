@@ -34,6 +34,12 @@ const EARLY_TOLERANCE_MS = 1000;
 
 type JobRecord = Pick<SQSRecord, "messageId" | "body"> & { attributes?: Partial<SQSRecord["attributes"]> };
 
+/** The flow-control lane (flow-control.ts) a record came through, if it came through one. */
+function flowLaneOf(record: JobRecord): string | undefined {
+  const group = record.attributes?.MessageGroupId;
+  return group !== undefined && isFlowLane(group) ? group : undefined;
+}
+
 /**
  * Handles one SQS batch of delivery jobs, schedule firings and sweeps. Records of the standard queue run
  * concurrently, and so do those of a flow-control key's lanes (no order among them). Records of a queue's
@@ -55,7 +61,7 @@ export async function processDeliveryBatch(
     const group = record.attributes?.MessageGroupId;
     // A flow-control key's lane only meters its jobs' arrival (SQS holds the group while this batch
     // runs); its records run side by side and meet the key's slots, handed over within the invocation.
-    if (group === undefined || isFlowLane(group)) unordered.push(record);
+    if (group === undefined || flowLaneOf(record)) unordered.push(record);
     else groups.set(group, [...(groups.get(group) ?? []), record]);
   }
   const failed = new Set<string>();
@@ -71,8 +77,7 @@ export async function processDeliveryBatch(
    * receives. Only if that send fails does the record fail.
    */
   const failOrPassOn = async (record: JobRecord, error: unknown): Promise<void> => {
-    const group = record.attributes?.MessageGroupId;
-    if (group !== undefined && isFlowLane(group)) {
+    if (flowLaneOf(record)) {
       try {
         await options.dispatcher.dispatch(jobOf(parseJobBody(record.body)), options.now());
         options.onError?.(`delivery job ${record.messageId} failed inside Herald; sent on`, error);
@@ -138,8 +143,8 @@ async function runJob(record: JobRecord, options: DeliveryBatchOptions, ordered 
   const body = parseJobBody(record.body);
   const job = jobOf(body);
   if (Number(record.attributes?.ApproximateReceiveCount ?? 1) > 1) job.redelivered = true;
-  const group = record.attributes?.MessageGroupId;
-  if (group !== undefined && isFlowLane(group)) job.lane = group;
+  const lane = flowLaneOf(record);
+  if (lane) job.lane = lane;
   if (ordered) return options.deliver({ ...job, ordered: true }); // its wait, if any, is core's (queue-lanes.ts)
   const now = options.now();
   if (body.d - now > EARLY_TOLERANCE_MS) return options.dispatcher.dispatch(job, body.d);

@@ -57,9 +57,15 @@ export async function cancelMessages(ctx: HeraldContext, query: ListQuery): Prom
     if (query.fromDate !== undefined && message.createdAt < query.fromDate) continue;
     if (query.toDate !== undefined && message.createdAt > query.toDate) continue;
     if (!matchesFilter(message, query.filter)) continue;
-    // One compare-and-set on the status the scan read: a hit that moved on meanwhile was mostly
-    // delivered, and reading each again would cost a record read per stale hit.
-    if (await requestCancel(ctx, { messageId: message.messageId, status })) cancelled++;
+    // A compare-and-set on the status the scan read. A hit that moved on meanwhile is read again: an
+    // attempt that failed while the scan ran leaves it pending (RETRY), and `cancel({all: true})` must
+    // not leave it to retry. Only hits that moved in that moment pay the read.
+    if (
+      (await requestCancel(ctx, { messageId: message.messageId, status })) ||
+      (await cancelIfPending(ctx, message.messageId))
+    ) {
+      cancelled++;
+    }
   }
   return { cancelled };
 }

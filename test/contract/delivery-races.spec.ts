@@ -3,7 +3,7 @@
 // keys) is played by the doubles of test/support/core-harness.ts. Run by test/contract/{sqlite,aws}.contract.test.ts.
 import { describe, expect, it } from "vitest";
 import { acceptMessage } from "../../lambdas/core/accept.ts";
-import { cancelMessage } from "../../lambdas/core/cancel.ts";
+import { cancelMessage, cancelMessages } from "../../lambdas/core/cancel.ts";
 import { deliverMessage } from "../../lambdas/core/deliver.ts";
 import { findMessage } from "../../lambdas/core/find-message.ts";
 import { dlqIdFor, newMessageId } from "../../lambdas/core/ids.ts";
@@ -237,6 +237,48 @@ export function deliveryRacesContract(name: string, open: OpenCoreFixture): void
           held.respond(success);
           expect(await run1).toBe("delivered");
           expect((await store.getMessage(id))?.status).toEqual({ state: "DELIVERED", retried: 1 });
+        }),
+      );
+    });
+
+    describe("a bulk cancel whose hits fail an attempt while it scans", () => {
+      it(
+        "cancels them still, now retrying, as cancel({all: true}) promises",
+        test(async (h) => {
+          // Two delayed messages, listed as pending; each one's attempt fails (RETRY 1) between the scan's
+          // read of it and the cancel's write, as a delivery running beside the cancel does.
+          const later = h.clock.now() + 60_000;
+          const ids: string[] = [];
+          for (const path of ["/bulk-a", "/bulk-b"]) {
+            const message = h.message(path, { maxRetries: 3, notBefore: later });
+            await acceptMessage(h.ctx, message);
+            ids.push(message.messageId);
+          }
+          const store = h.ctx.store;
+          const failingUnderTheScan = new Proxy(store, {
+            get(target, property, receiver) {
+              const value = Reflect.get(target, property, receiver) as unknown;
+              if (property !== "scanMessages") {
+                return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+              }
+              return async function* (...args: Parameters<typeof store.scanMessages>) {
+                for await (const hit of target.scanMessages(...args)) {
+                  const next = { state: "RETRY" as const, retried: hit.status.retried + 1 };
+                  expect(await target.updateStatus(hit.message.messageId, hit.status, next, [])).toBe(true);
+                  yield hit;
+                }
+              };
+            },
+          });
+          expect(await cancelMessages({ ...h.ctx, store: failingUnderTheScan }, { filter: {} })).toEqual({
+            cancelled: 2,
+          });
+          for (const id of ids) {
+            expect((await store.getMessage(id))?.status).toEqual({ state: "CANCEL_REQUESTED", retried: 1 });
+          }
+          // The retries' jobs come and end them, unattempted.
+          for (const id of ids) expect(await h.deliver({ messageId: id, retried: 1 })).toBe("canceled");
+          expect(h.delivered).toEqual([]);
         }),
       );
     });

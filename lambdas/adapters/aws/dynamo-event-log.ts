@@ -15,8 +15,29 @@ import { SHARDS } from "./table-schema.ts";
 
 /** Events are indexed by day: an unfiltered scan over the retention reads few, mostly empty, buckets. */
 export const BUCKET_MS = 86_400_000;
-/** Deferred log events wait at most this long for the rest of their batch (one page instead of several). */
-const EVENT_FLUSH_MS = 100;
+/**
+ * Deferred log events wait at most this long for the rest of their batch (one page instead of several).
+ * A FIFO batch runs its records one after another (a queue's lane, sqs-delivery.ts), so it makes its
+ * events over its whole invocation: at 100 ms it wrote a page every 100 ms, about five a batch of ten
+ * (BENCHMARKS, "Log pages of long batches"). What waits here is history: a stored status is written
+ * at once, and the handler flushes before it returns.
+ */
+const EVENT_FLUSH_MS = 1000;
+/**
+ * A light record's end (appendEvents' `ends`) waits at most this long: the log is where its status is,
+ * so `GET` and `DELETE` read it as pending until its page is written.
+ */
+const END_FLUSH_MS = 100;
+
+/** Timers of the flush (the global ones; a test's own, to play time). */
+export interface FlushTimers {
+  set(run: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+const GLOBAL_TIMERS: FlushTimers = {
+  set: (run, ms) => setTimeout(run, ms),
+  clear: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
 /** A page's events are written this soon after they happen, at most (a delivery batch's time, and then some). */
 const PAGE_LATENESS_MS = 3_600_000;
 
@@ -76,18 +97,22 @@ export interface DynamoEventLogOptions {
   getMessage: (messageId: string) => Promise<Message | undefined>;
   /** The message a record page holds (recordPageKey), or undefined for a page of events only. */
   recordOf: (page: Item) => Promise<Message | undefined>;
+  /** The deferred flush's timers and their clock (ms); the global ones by default. */
+  timers?: FlushTimers & { now(): number };
 }
 
 export class DynamoEventLog implements EventLog {
   private readonly table: DynamoTable;
   private readonly options: DynamoEventLogOptions;
   private deferred: { events: LogEvent[]; carried: Message[]; ends: string[] } | undefined;
-  private flushTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly timers: FlushTimers & { now(): number };
+  private flushTimer: { handle: unknown; due: number } | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(options: DynamoEventLogOptions) {
     this.table = options.table;
     this.options = options;
+    this.timers = options.timers ?? { ...GLOBAL_TIMERS, now: () => performance.now() };
     if (options.defer) this.deferred = { events: [], carried: [], ends: [] };
   }
 
@@ -102,11 +127,18 @@ export class DynamoEventLog implements EventLog {
       this.deferred.carried.push(...carried);
       this.deferred.ends.push(...ends);
       // A slow destination must not hold the rest of its batch out of the log: what is pending is written
-      // at most EVENT_FLUSH_MS after it was appended, or when the handler flushes, whichever comes first.
-      this.flushTimer ??= setTimeout(() => {
-        this.flushTimer = undefined;
-        this.flushing = this.flushing.then(() => this.writeDeferred()).catch(() => undefined); // kept for the next
-      }, EVENT_FLUSH_MS);
+      // at most EVENT_FLUSH_MS after it was appended (END_FLUSH_MS for a light record's end), or when the
+      // handler flushes, whichever comes first.
+      const wait = ends.length > 0 ? END_FLUSH_MS : EVENT_FLUSH_MS;
+      const due = this.timers.now() + wait;
+      if (this.flushTimer === undefined || due < this.flushTimer.due) {
+        if (this.flushTimer) this.timers.clear(this.flushTimer.handle);
+        const handle = this.timers.set(() => {
+          this.flushTimer = undefined;
+          this.flushing = this.flushing.then(() => this.writeDeferred()).catch(() => undefined); // kept for the next
+        }, wait);
+        this.flushTimer = { handle, due };
+      }
       return;
     }
     await this.writePages(events, carried);
@@ -117,7 +149,7 @@ export class DynamoEventLog implements EventLog {
    * The Lambda handlers call it before they return (before SQS deletes the batch that made them).
    */
   async flushEvents(): Promise<void> {
-    clearTimeout(this.flushTimer);
+    if (this.flushTimer) this.timers.clear(this.flushTimer.handle);
     this.flushTimer = undefined;
     await this.flushing;
     await this.writeDeferred();

@@ -24,10 +24,17 @@ export const BUCKET_MS = 86_400_000;
  */
 const EVENT_FLUSH_MS = 1000;
 /**
- * A light record's end (appendEvents' `ends`) waits at most this long: the log is where its status is,
- * so `GET` and `DELETE` read it as pending until its page is written.
+ * A light record's end (appendEvents' `ends`) and a lean message's events (`carried`) wait at most this
+ * long: the log is the only record that the message ended. Until its page is written `GET` and `DELETE`
+ * read a light record as pending, and a job SQS gives again (its batch's Lambda died) is attempted again.
  */
 const END_FLUSH_MS = 100;
+
+/**
+ * Whether pending events are the only record of how a message ended: a light record's end, or a lean
+ * message carried in its job (§19). A job given again looks for them in the log before attempting again.
+ */
+const onlyInTheLog = (ends: string[], carried: Message[]): boolean => ends.length > 0 || carried.length > 0;
 
 /** Timers of the flush (the global ones; a test's own, to play time). */
 export interface FlushTimers {
@@ -127,18 +134,9 @@ export class DynamoEventLog implements EventLog {
       this.deferred.carried.push(...carried);
       this.deferred.ends.push(...ends);
       // A slow destination must not hold the rest of its batch out of the log: what is pending is written
-      // at most EVENT_FLUSH_MS after it was appended (END_FLUSH_MS for a light record's end), or when the
-      // handler flushes, whichever comes first.
-      const wait = ends.length > 0 ? END_FLUSH_MS : EVENT_FLUSH_MS;
-      const due = this.timers.now() + wait;
-      if (this.flushTimer === undefined || due < this.flushTimer.due) {
-        if (this.flushTimer) this.timers.clear(this.flushTimer.handle);
-        const handle = this.timers.set(() => {
-          this.flushTimer = undefined;
-          this.flushing = this.flushing.then(() => this.writeDeferred()).catch(() => undefined); // kept for the next
-        }, wait);
-        this.flushTimer = { handle, due };
-      }
+      // at most EVENT_FLUSH_MS after it was appended (END_FLUSH_MS for what only the log records), or when
+      // the handler flushes, whichever comes first.
+      this.flushWithin(onlyInTheLog(ends, carried) ? END_FLUSH_MS : EVENT_FLUSH_MS);
       return;
     }
     await this.writePages(events, carried);
@@ -149,10 +147,34 @@ export class DynamoEventLog implements EventLog {
    * The Lambda handlers call it before they return (before SQS deletes the batch that made them).
    */
   async flushEvents(): Promise<void> {
+    this.stopTimer();
+    await this.flushing;
+    this.stopTimer(); // a timer's write that failed meanwhile may have set it again
+    await this.writeDeferred();
+  }
+
+  /** Makes what is pending go out within `wait` ms, unless a timer set before fires sooner. */
+  private flushWithin(wait: number): void {
+    const due = this.timers.now() + wait;
+    if (this.flushTimer !== undefined && due >= this.flushTimer.due) return;
+    this.stopTimer();
+    const handle = this.timers.set(() => {
+      this.flushTimer = undefined;
+      this.flushing = this.flushing
+        .then(() => this.writeDeferred())
+        .catch(() => {
+          // Kept for the next flush. What only the log records is tried again soon: the handler's own
+          // flush may be minutes away in a long FIFO batch, and GET reads those messages as pending.
+          const pending = this.deferred;
+          if (pending && onlyInTheLog(pending.ends, pending.carried)) this.flushWithin(END_FLUSH_MS);
+        });
+    }, wait);
+    this.flushTimer = { handle, due };
+  }
+
+  private stopTimer(): void {
     if (this.flushTimer) this.timers.clear(this.flushTimer.handle);
     this.flushTimer = undefined;
-    await this.flushing;
-    await this.writeDeferred();
   }
 
   private async writeDeferred(): Promise<void> {

@@ -1,13 +1,15 @@
 // Deferred log events on DynamoDB (docs/architecture.md §7, "Log pages"): a handler's events wait for the
-// rest of its batch and go out as one page. History waits up to a second; a light record's end, whose
-// status is only in the log, goes out within 100 ms. Time is played by the test's own timers, so what
+// rest of its batch and go out as one page. History waits up to a second; a light record's end and a lean
+// message's events, the only record that the message ended, go out within 100 ms. Time is played by the test's own timers, so what
 // "not yet" means is exact.
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { beforeAll, expect, it } from "vitest";
 import { createHeraldTable } from "../../../lambdas/adapters/aws/create-table.ts";
 import { DynamoEventLog, type FlushTimers } from "../../../lambdas/adapters/aws/dynamo-event-log.ts";
 import { DynamoTable } from "../../../lambdas/adapters/aws/dynamo-table.ts";
 import { newMessageId } from "../../../lambdas/core/ids.ts";
-import type { LogEvent } from "../../../lambdas/core/message.ts";
+import type { LogEvent, Message } from "../../../lambdas/core/message.ts";
+import { EMULATOR_REGION } from "../../../emulation/emulators.ts";
 import { uniqueName, useAwsEmulators } from "../../support/aws-emulators.ts";
 
 const emulators = useAwsEmulators();
@@ -26,6 +28,9 @@ class PlayedTimers implements FlushTimers {
   clear(handle: unknown): void {
     this.pending.delete(handle as number);
   }
+  pendingCount(): number {
+    return this.pending.size;
+  }
   /** Moves the clock to `time`, running the timers due by then in order. */
   advanceTo(time: number): void {
     for (;;) {
@@ -39,13 +44,42 @@ class PlayedTimers implements FlushTimers {
   }
 }
 
+type Handler = (args: unknown) => Promise<unknown>;
+
+/** A client of the emulator that refuses log page writes while `failing.on` (as an outage would). */
+async function clientOf(base: DynamoDBClient): Promise<{ client: DynamoDBClient; failing: { on: boolean } }> {
+  const e = (await base.config.endpoint?.()) as { protocol: string; hostname: string; port?: number };
+  const client = new DynamoDBClient({
+    endpoint: `${e.protocol}//${e.hostname}:${e.port}`,
+    region: EMULATOR_REGION,
+    credentials: await base.config.credentials(), // the emulators' database for this file
+    maxAttempts: 1,
+  });
+  const failing = { on: false };
+  (
+    client.middlewareStack as unknown as {
+      add(m: (next: Handler, context: { commandName?: string }) => Handler, o: object): void;
+    }
+  ).add(
+    (next, context) => async (args) => {
+      if (failing.on && context.commandName === "BatchWriteItemCommand") {
+        throw Object.assign(new Error("injected: DynamoDB is failing"), { name: "InternalServerError", $metadata: {} });
+      }
+      return next(args);
+    },
+    { step: "initialize", name: "failing" },
+  );
+  return { client, failing };
+}
+
 async function openLog() {
   const aws = await emulators();
   const tableName = uniqueName("flush");
   await createHeraldTable(aws.dynamodb, tableName);
+  const { client, failing } = await clientOf(aws.dynamodb);
   const timers = new PlayedTimers();
   const log = new DynamoEventLog({
-    table: new DynamoTable(aws.dynamodb, tableName),
+    table: new DynamoTable(client, tableName),
     retentionMs: 7 * 86_400_000,
     now: Date.now,
     defer: true,
@@ -62,7 +96,7 @@ async function openLog() {
     }
     return pages;
   };
-  return { log, timers, pagesOf };
+  return { log, timers, pagesOf, failing };
 }
 
 const event = (messageId: string, state: LogEvent["state"]): LogEvent => ({ time: Date.now(), messageId, state });
@@ -103,4 +137,41 @@ it("writes a light record's end within 100 ms, with the history that waited befo
   await eventually(async () => (await pagesOf(light)).length === 2);
   expect(await pagesOf(before)).toHaveLength(2);
   expect((await pagesOf(before))[0]).toBe((await pagesOf(light))[0]); // one page for both
+});
+
+it("writes a lean message's events within 100 ms too: a job given again looks for its end there", async () => {
+  const { log, timers, pagesOf } = await openLog();
+  const now = Date.now();
+  const carried: Message = {
+    messageId: newMessageId(now),
+    url: "https://example.com/lean",
+    method: "POST",
+    header: {},
+    body: new TextEncoder().encode("lean"),
+    maxRetries: 3,
+    labels: [],
+    notBefore: now,
+    createdAt: now,
+  };
+  const id = carried.messageId;
+  await log.appendEvents([event(id, "CREATED"), event(id, "ACTIVE"), event(id, "DELIVERED")], [carried]);
+  timers.advanceTo(99);
+  expect(await pagesOf(id)).toEqual([]);
+  timers.advanceTo(100);
+  await eventually(async () => (await pagesOf(id)).length === 3);
+});
+
+it("tries a light record's end again soon when its page could not be written, not only at the handler's flush", async () => {
+  const { log, timers, pagesOf, failing } = await openLog();
+  const id = newMessageId(Date.now());
+  failing.on = true;
+  await log.appendEvents([event(id, "ACTIVE"), event(id, "DELIVERED")], [], [id]);
+  timers.advanceTo(100); // the write fails (kept for later)
+  await eventually(async () => {
+    await new Promise((resolve) => setTimeout(resolve, 20)); // the failed write's turn has run
+    return timers.pendingCount() > 0;
+  });
+  failing.on = false;
+  timers.advanceTo(200);
+  await eventually(async () => (await pagesOf(id)).length === 2);
 });

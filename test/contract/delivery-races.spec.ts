@@ -8,7 +8,7 @@ import { deliverMessage } from "../../lambdas/core/deliver.ts";
 import { findMessage } from "../../lambdas/core/find-message.ts";
 import { dlqIdFor, newMessageId } from "../../lambdas/core/ids.ts";
 import { createSchedule, fireSchedule, getSchedule } from "../../lambdas/core/schedules.ts";
-import type { DeliveryJob, SendOutcome } from "../../lambdas/ports.ts";
+import type { DeliveryJob, SendOutcome, Store } from "../../lambdas/ports.ts";
 import {
   answer,
   deliveredTo,
@@ -27,6 +27,20 @@ async function eventuallyJob(h: CoreHarness): Promise<DeliveryJob> {
   return h.jobs.shift() as DeliveryJob;
 }
 const success: SendOutcome = answer(200);
+
+/**
+ * The store with one method played by the test (a concurrent writer's timing); the rest are the store's
+ * own, and `method` may call the store's.
+ */
+function withMethod<K extends keyof Store>(store: Store, name: K, method: Store[K]): Store {
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      if (property === name) return method;
+      const value = Reflect.get(target, property, receiver) as unknown;
+      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
 
 async function cancelInFlight(h: CoreHarness, maxRetries: number, outcome: SendOutcome) {
   const message = h.message("/hook", { maxRetries });
@@ -211,17 +225,9 @@ export function deliveryRacesContract(name: string, open: OpenCoreFixture): void
           let release!: () => void;
           const gate = new Promise<void>((resolve) => (release = resolve));
           const store = h.ctx.store;
-          const slow = new Proxy(store, {
-            get(target, property, receiver) {
-              const value = Reflect.get(target, property, receiver) as unknown;
-              if (property !== "updateStatus") {
-                return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-              }
-              return async (...args: Parameters<typeof store.updateStatus>) => {
-                if (args[2].state === "RETRY" || args[2].state === "CANCELED") await gate;
-                return target.updateStatus(...args);
-              };
-            },
+          const slow = withMethod(store, "updateStatus", async (...args) => {
+            if (args[2].state === "RETRY" || args[2].state === "CANCELED") await gate;
+            return store.updateStatus(...args);
           });
           h.respondWith(() => failure);
           const run0 = h.invoke(() => deliverMessage({ ...h.ctx, store: slow }, first));
@@ -255,20 +261,12 @@ export function deliveryRacesContract(name: string, open: OpenCoreFixture): void
             ids.push(message.messageId);
           }
           const store = h.ctx.store;
-          const failingUnderTheScan = new Proxy(store, {
-            get(target, property, receiver) {
-              const value = Reflect.get(target, property, receiver) as unknown;
-              if (property !== "scanMessages") {
-                return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-              }
-              return async function* (...args: Parameters<typeof store.scanMessages>) {
-                for await (const hit of target.scanMessages(...args)) {
-                  const next = { state: "RETRY" as const, retried: hit.status.retried + 1 };
-                  expect(await target.updateStatus(hit.message.messageId, hit.status, next, [])).toBe(true);
-                  yield hit;
-                }
-              };
-            },
+          const failingUnderTheScan = withMethod(store, "scanMessages", async function* (...args) {
+            for await (const hit of store.scanMessages(...args)) {
+              const next = { state: "RETRY" as const, retried: hit.status.retried + 1 };
+              expect(await store.updateStatus(hit.message.messageId, hit.status, next, [])).toBe(true);
+              yield hit;
+            }
           });
           expect(await cancelMessages({ ...h.ctx, store: failingUnderTheScan }, { filter: {} })).toEqual({
             cancelled: 2,

@@ -1,17 +1,16 @@
 // DynamoTable.batchGet: the store lists messages found through an index with one BatchGetItem per 100
 // hits. Answers come back in any order and DynamoDB may leave keys unprocessed under load: the items must
 // still come back in the order asked, every one of them.
-import { BatchWriteItemCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { BatchWriteItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { beforeAll, expect, it } from "vitest";
 import { createHeraldTable } from "../../../lambdas/adapters/aws/create-table.ts";
 import { DynamoTable } from "../../../lambdas/adapters/aws/dynamo-table.ts";
-import { EMULATOR_REGION } from "../../../emulation/emulators.ts";
 import { uniqueName, useAwsEmulators } from "../../support/aws-emulators.ts";
+import { addDynamoMiddleware, clientOfDatabase } from "../../support/dynamo-middleware.ts";
 
 const emulators = useAwsEmulators();
 beforeAll(() => emulators(), 120_000);
 
-type Handler = (args: { input: unknown }) => Promise<{ output: BatchGetOutput }>;
 interface BatchGetOutput {
   Responses?: Record<string, Record<string, { S?: string }>[]>;
   UnprocessedKeys?: Record<string, { Keys: Record<string, { S?: string }>[] }>;
@@ -22,27 +21,20 @@ async function withholding(
   base: DynamoDBClient,
   withheld: number,
 ): Promise<{ client: DynamoDBClient; calls: () => number }> {
-  const e = (await base.config.endpoint?.()) as { protocol: string; hostname: string; port?: number };
-  const client = new DynamoDBClient({
-    endpoint: `${e.protocol}//${e.hostname}:${e.port}`,
-    region: EMULATOR_REGION,
-    credentials: await base.config.credentials(), // the emulators' database for this file
-  });
+  const client = await clientOfDatabase(base);
   let calls = 0;
-  (
-    client.middlewareStack as unknown as {
-      add(m: (next: Handler, context: { commandName?: string }) => Handler, o: object): void;
-    }
-  ).add(
+  addDynamoMiddleware(
+    client,
     (next, context) => async (args) => {
       const result = await next(args);
       if (context.commandName !== "BatchGetItemCommand") return result;
       calls++;
-      for (const [table, items] of Object.entries(result.output.Responses ?? {})) {
+      const output = result.output as BatchGetOutput;
+      for (const [table, items] of Object.entries(output.Responses ?? {})) {
         const held = items.length > withheld ? items.splice(0, withheld) : [];
         if (held.length === 0) continue;
         const keys = held.map(({ PK, SK }) => ({ PK: PK as { S: string }, SK: SK as { S: string } }));
-        result.output.UnprocessedKeys = { ...result.output.UnprocessedKeys, [table]: { Keys: keys } };
+        output.UnprocessedKeys = { ...output.UnprocessedKeys, [table]: { Keys: keys } };
       }
       return result;
     },

@@ -2,15 +2,14 @@
 // rest of its batch and go out as one page. History waits up to a second; a light record's end and a lean
 // message's events, the only record that the message ended, go out within 100 ms. Time is played by the test's own timers, so what
 // "not yet" means is exact.
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { beforeAll, expect, it } from "vitest";
 import { createHeraldTable } from "../../../lambdas/adapters/aws/create-table.ts";
 import { DynamoEventLog, type FlushTimers } from "../../../lambdas/adapters/aws/dynamo-event-log.ts";
 import { DynamoTable } from "../../../lambdas/adapters/aws/dynamo-table.ts";
 import { newMessageId } from "../../../lambdas/core/ids.ts";
 import type { LogEvent, Message } from "../../../lambdas/core/message.ts";
-import { EMULATOR_REGION } from "../../../emulation/emulators.ts";
 import { uniqueName, useAwsEmulators } from "../../support/aws-emulators.ts";
+import { clientOfDatabase, failingCommands } from "../../support/dynamo-middleware.ts";
 
 const emulators = useAwsEmulators();
 beforeAll(() => emulators(), 120_000);
@@ -44,39 +43,12 @@ class PlayedTimers implements FlushTimers {
   }
 }
 
-type Handler = (args: unknown) => Promise<unknown>;
-
-/** A client of the emulator that refuses log page writes while `failing.on` (as an outage would). */
-async function clientOf(base: DynamoDBClient): Promise<{ client: DynamoDBClient; failing: { on: boolean } }> {
-  const e = (await base.config.endpoint?.()) as { protocol: string; hostname: string; port?: number };
-  const client = new DynamoDBClient({
-    endpoint: `${e.protocol}//${e.hostname}:${e.port}`,
-    region: EMULATOR_REGION,
-    credentials: await base.config.credentials(), // the emulators' database for this file
-    maxAttempts: 1,
-  });
-  const failing = { on: false };
-  (
-    client.middlewareStack as unknown as {
-      add(m: (next: Handler, context: { commandName?: string }) => Handler, o: object): void;
-    }
-  ).add(
-    (next, context) => async (args) => {
-      if (failing.on && context.commandName === "BatchWriteItemCommand") {
-        throw Object.assign(new Error("injected: DynamoDB is failing"), { name: "InternalServerError", $metadata: {} });
-      }
-      return next(args);
-    },
-    { step: "initialize", name: "failing" },
-  );
-  return { client, failing };
-}
-
 async function openLog() {
   const aws = await emulators();
   const tableName = uniqueName("flush");
   await createHeraldTable(aws.dynamodb, tableName);
-  const { client, failing } = await clientOf(aws.dynamodb);
+  const client = await clientOfDatabase(aws.dynamodb, { maxAttempts: 1 });
+  const failing = failingCommands(client);
   const timers = new PlayedTimers();
   const log = new DynamoEventLog({
     table: new DynamoTable(client, tableName),
@@ -164,14 +136,14 @@ it("writes a lean message's events within 100 ms too: a job given again looks fo
 it("tries a light record's end again soon when its page could not be written, not only at the handler's flush", async () => {
   const { log, timers, pagesOf, failing } = await openLog();
   const id = newMessageId(Date.now());
-  failing.on = true;
+  failing.add("BatchWriteItemCommand");
   await log.appendEvents([event(id, "ACTIVE"), event(id, "DELIVERED")], [], [id]);
   timers.advanceTo(100); // the write fails (kept for later)
   await eventually(async () => {
     await new Promise((resolve) => setTimeout(resolve, 20)); // the failed write's turn has run
     return timers.pendingCount() > 0;
   });
-  failing.on = false;
+  failing.clear();
   timers.advanceTo(200);
   await eventually(async () => (await pagesOf(id)).length === 2);
 });

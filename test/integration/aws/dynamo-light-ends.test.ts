@@ -1,7 +1,6 @@
 // A light record's first attempt that succeeded is written only in the log (docs/architecture.md §19).
 // When the delivery Lambda cannot write that log page, the end must still be recorded somewhere, or the
 // message reads as pending (GET finds it, DELETE cancels it) for as long as its item lives.
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { beforeAll, expect, it } from "vitest";
 import { EndsNotRecorded } from "../../../lambdas/adapters/aws/dynamo-store.ts";
 import { failuresOfMessages } from "../../../lambdas/adapters/aws/sqs-delivery.ts";
@@ -9,39 +8,18 @@ import { jobJson } from "../../../lambdas/adapters/aws/sqs-dispatcher.ts";
 import { cancelMessage } from "../../../lambdas/core/cancel.ts";
 import { findMessage } from "../../../lambdas/core/find-message.ts";
 import type { DeliveryJob } from "../../../lambdas/ports.ts";
-import { EMULATOR_REGION } from "../../../emulation/emulators.ts";
 import { harnessOnDynamo, useAwsEmulators } from "../../support/aws-emulators.ts";
+import { clientOfDatabase, failingCommands } from "../../support/dynamo-middleware.ts";
 import { publishTo } from "../../support/core-harness.ts";
 
 const emulators = useAwsEmulators();
 beforeAll(() => emulators(), 120_000);
 
-type Handler = (args: unknown) => Promise<unknown>;
-
 /** A store on a DynamoDB client that refuses the operations named in `failing` (as an outage would). */
 async function openStore() {
   const aws = await emulators();
-  const e = (await aws.dynamodb.config.endpoint?.()) as { protocol: string; hostname: string; port?: number };
-  const client = new DynamoDBClient({
-    endpoint: `${e.protocol}//${e.hostname}:${e.port}`,
-    region: EMULATOR_REGION,
-    credentials: await aws.dynamodb.config.credentials(),
-    maxAttempts: 1,
-  });
-  const failing = new Set<string>();
-  (
-    client.middlewareStack as unknown as {
-      add(m: (next: Handler, context: { commandName?: string }) => Handler, o: object): void;
-    }
-  ).add(
-    (next, context) => async (args) => {
-      if (failing.has(context.commandName ?? "")) {
-        throw Object.assign(new Error("injected: DynamoDB is failing"), { name: "InternalServerError", $metadata: {} });
-      }
-      return next(args);
-    },
-    { step: "initialize", name: "failing" },
-  );
+  const client = await clientOfDatabase(aws.dynamodb, { maxAttempts: 1 });
+  const failing = failingCommands(client);
   // flushEvents is left to each test: it plays the delivery handler's flush.
   const { store, h } = await harnessOnDynamo(aws, client, { deferEvents: true });
   return { h, store, failing, client };

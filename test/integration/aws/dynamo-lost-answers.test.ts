@@ -1,7 +1,7 @@
 // A write DynamoDB applied whose answer was lost (a timeout after the request landed) is retried by the
 // SDK, and the retry fails its condition. The store must still know its own write: found by
 // bench/faults.ts, where such lost claims stalled queues until the sweep's threshold.
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { describe, expect, it } from "vitest";
 import { createHeraldTable } from "../../../lambdas/adapters/aws/create-table.ts";
 import { DynamoStore } from "../../../lambdas/adapters/aws/dynamo-store.ts";
@@ -9,14 +9,12 @@ import { S3BlobStore } from "../../../lambdas/adapters/aws/s3-blob-store.ts";
 import { cancelMessage, cancelMessages } from "../../../lambdas/core/cancel.ts";
 import { getFlowControl } from "../../../lambdas/core/flow-control.ts";
 import type { DeliveryJob } from "../../../lambdas/ports.ts";
-import { EMULATOR_REGION } from "../../../emulation/emulators.ts";
 import { harnessOnDynamo, uniqueName, useAwsEmulators } from "../../support/aws-emulators.ts";
+import { addDynamoMiddleware, clientOfDatabase } from "../../support/dynamo-middleware.ts";
 import { publishTo, RECEIVER } from "../../support/core-harness.ts";
 import { putRecord } from "../../../lambdas/core/records.ts";
 
 const emulators = useAwsEmulators();
-
-type Handler = (args: { input: unknown }) => Promise<unknown>;
 
 /** A DynamoDB client whose next `operation` is carried out, then answered with a timeout (retried by the SDK). */
 async function losingAnswers(base: DynamoDBClient): Promise<{
@@ -24,20 +22,11 @@ async function losingAnswers(base: DynamoDBClient): Promise<{
   loseNext: (operation: string) => void;
   failNext: (operation: string) => void;
 }> {
-  const e = (await base.config.endpoint?.()) as { protocol: string; hostname: string; port?: number };
-  const client = new DynamoDBClient({
-    endpoint: `${e.protocol}//${e.hostname}:${e.port}`,
-    region: EMULATOR_REGION,
-    credentials: await base.config.credentials(), // the emulators' database for this file
-    maxAttempts: 3,
-  });
+  const client = await clientOfDatabase(base, { maxAttempts: 3 });
   let lose: string | undefined;
   let fail: string | undefined;
-  (
-    client.middlewareStack as unknown as {
-      add(m: (next: Handler, context: { commandName?: string }) => Handler, o: object): void;
-    }
-  ).add(
+  addDynamoMiddleware(
+    client,
     (next, context) => async (args) => {
       const result = await next(args);
       if (fail !== undefined && context.commandName === `${fail}Command`) {

@@ -1,35 +1,25 @@
 // A light record on DynamoDB is its own log page (docs/architecture.md §19): one write for the message and
 // its CREATED entry, found again by id alone. A record written the other way (a message item and a log
 // page: another id shape, or a record from before record pages) stays readable the same.
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { beforeAll, expect, it } from "vitest";
 import { createHeraldTable } from "../../../lambdas/adapters/aws/create-table.ts";
 import { DynamoStore } from "../../../lambdas/adapters/aws/dynamo-store.ts";
 import { S3BlobStore } from "../../../lambdas/adapters/aws/s3-blob-store.ts";
 import { newMessageId } from "../../../lambdas/core/ids.ts";
 import type { Message } from "../../../lambdas/core/message.ts";
-import { EMULATOR_REGION } from "../../../emulation/emulators.ts";
 import { uniqueName, useAwsEmulators } from "../../support/aws-emulators.ts";
+import { addDynamoMiddleware, clientOfDatabase } from "../../support/dynamo-middleware.ts";
 
 const emulators = useAwsEmulators();
 beforeAll(() => emulators(), 120_000);
 
-type Handler = (args: unknown) => Promise<unknown>;
-
 /** A DynamoDB client on the emulator that counts the commands it sends, by name. */
 async function countingClient(base: DynamoDBClient): Promise<{ client: DynamoDBClient; sent: string[] }> {
-  const e = (await base.config.endpoint?.()) as { protocol: string; hostname: string; port?: number };
-  const client = new DynamoDBClient({
-    endpoint: `${e.protocol}//${e.hostname}:${e.port}`,
-    region: EMULATOR_REGION,
-    credentials: await base.config.credentials(), // the emulators' database for this file
-  });
+  const client = await clientOfDatabase(base);
   const sent: string[] = [];
-  (
-    client.middlewareStack as unknown as {
-      add(m: (next: Handler, context: { commandName?: string }) => Handler, o: object): void;
-    }
-  ).add(
+  addDynamoMiddleware(
+    client,
     (next, context) => async (args) => {
       sent.push(context.commandName ?? "?");
       return next(args);
@@ -186,9 +176,10 @@ it("reads a record page eventually consistently, and again consistently when tha
   // consistent read finds nothing).
   const reads: string[] = [];
   let laggingReplica = false;
-  (client.middlewareStack as unknown as { add(m: unknown, o: object): void }).add(
-    (next: Handler, context: { commandName?: string }) => async (args: unknown) => {
-      const input = (args as { input: { ConsistentRead?: boolean; Key?: { PK: string } } }).input;
+  addDynamoMiddleware(
+    client,
+    (next, context) => async (args) => {
+      const input = args.input as { ConsistentRead?: boolean; Key?: { PK: string } };
       if (context.commandName === "QueryCommand") reads.push("query");
       if (context.commandName !== "GetItemCommand") return next(args);
       const consistent = input.ConsistentRead === true;
@@ -222,10 +213,11 @@ it("lists a waiting message whose page a lagging replica has not seen: its miss 
   // ago (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.ReadConsistency.html):
   // the partition's (eventually consistent) query sees the status, while the page's read misses it.
   const batchReads: boolean[] = [];
-  (client.middlewareStack as unknown as { add(m: unknown, o: object): void }).add(
-    (next: Handler, context: { commandName?: string }) => async (args: unknown) => {
+  addDynamoMiddleware(
+    client,
+    (next, context) => async (args) => {
       if (context.commandName !== "BatchGetItemCommand") return next(args);
-      const input = (args as { input: { RequestItems: Record<string, { ConsistentRead?: boolean }> } }).input;
+      const input = args.input as { RequestItems: Record<string, { ConsistentRead?: boolean }> };
       const consistent = Object.values(input.RequestItems).every((request) => request.ConsistentRead === true);
       batchReads.push(consistent);
       if (consistent) return next(args);

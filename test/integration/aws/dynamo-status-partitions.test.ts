@@ -1,7 +1,7 @@
 // A message's status on DynamoDB lives in its status partition (docs/architecture.md §7): one write unit
 // per write, no index entry, and the partitions are the list bulk cancel walks. Statuses written before
 // (under M#<id> / #S, listed in the index) stay readable, changeable and listed.
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   DeleteCommand,
   DynamoDBDocumentClient,
@@ -20,31 +20,27 @@ import { partitionedStatusKey, STATUS_PARTITIONED } from "../../../lambdas/adapt
 import { GSI_LISTS } from "../../../lambdas/adapters/aws/table-schema.ts";
 import { newMessageId } from "../../../lambdas/core/ids.ts";
 import type { Message, MessageState } from "../../../lambdas/core/message.ts";
-import { EMULATOR_REGION } from "../../../emulation/emulators.ts";
 import { uniqueName, useAwsEmulators } from "../../support/aws-emulators.ts";
+import { addDynamoMiddleware, clientOfDatabase } from "../../support/dynamo-middleware.ts";
 
 const emulators = useAwsEmulators();
 beforeAll(() => emulators(), 120_000);
 
-type Handler = (args: unknown) => Promise<unknown>;
 const RETENTION_MS = 7 * 86_400_000;
 
 /** A DynamoDB client on the emulator that sums the write units its writes consumed (indexes included). */
 async function meteredClient(base: DynamoDBClient): Promise<{ client: DynamoDBClient; writeUnits: () => number }> {
-  const e = (await base.config.endpoint?.()) as { protocol: string; hostname: string; port?: number };
-  const client = new DynamoDBClient({
-    endpoint: `${e.protocol}//${e.hostname}:${e.port}`,
-    region: EMULATOR_REGION,
-    credentials: await base.config.credentials(), // the emulators' database for this file
-  });
+  const client = await clientOfDatabase(base);
   let units = 0;
-  (client.middlewareStack as unknown as { add(m: (next: Handler) => Handler, o: object): void }).add(
+  addDynamoMiddleware(
+    client,
     (next) => async (args) => {
-      const { input } = args as { input: Record<string, unknown> };
+      const { input } = args;
       const write = "UpdateExpression" in input || "Item" in input;
       if (write) input.ReturnConsumedCapacity = "INDEXES";
-      const result = (await next(args)) as { output: { ConsumedCapacity?: { CapacityUnits?: number } } };
-      if (write) units += result.output.ConsumedCapacity?.CapacityUnits ?? 0;
+      const result = await next(args);
+      if (write)
+        units += (result.output.ConsumedCapacity as { CapacityUnits?: number } | undefined)?.CapacityUnits ?? 0;
       return result;
     },
     { step: "initialize", name: "meterWrites" },

@@ -5,6 +5,9 @@
 //
 //   npx node bench/aws-cost.ts [--quick]      prints a table, then the result as JSON
 //
+// HERALD_BENCH_SINK_DELAY_MS=50-250 (or =100) gives the destination a latency: each request is answered after
+// a uniform random 50–250 ms (default: at once).
+//
 // Every workload runs twice: deliveries in full batches of ten (steady load), then one message per batch (a
 // trickle). Each result itemizes its bill per service and operation (`cost_lines`; bench/cost-table.ts
 // renders them). What is measured and what is assumed is listed in the result's `notes`. The parts are in bench/aws-cost/:

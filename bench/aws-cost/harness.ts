@@ -18,7 +18,7 @@ import { movableProcessClock, powertoolsAsDeployed, type MovableClock } from "./
 import { fullBatches, receiveCap } from "./delivery-batches.ts";
 import { countingMiddleware, type Instrumentable } from "./sdk-counting.ts";
 import { startCountingProxy, type CountingProxy } from "./api-proxy.ts";
-import { Sink } from "./sink.ts";
+import { Sink, sinkDelayFromEnv } from "./sink.ts";
 import type { Client as WorkflowClient } from "@upstash/workflow";
 import {
   startWorkflowApp,
@@ -50,7 +50,7 @@ export class CostHarness {
    */
   steadyBatches = false;
   readonly capture = new LogCapture(() => this.meter);
-  readonly sink = new Sink();
+  readonly sink = new Sink(sinkDelayFromEnv());
   sinkUrl = "";
   clock: MovableClock | undefined;
   stack!: StackRead;

@@ -2,16 +2,41 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 
-/** A local HTTP destination: counts 2xx deliveries per workload; `/w/<workload>/retry/<i>` fails its first attempt. */
+/** A delay per request, uniform in [min, max] ms. */
+export interface SinkDelay {
+  min: number;
+  max: number;
+}
+
+/** HERALD_BENCH_SINK_DELAY_MS: `50-250` (uniform per request) or `100`; unset: the sink answers at once. */
+export function sinkDelayFromEnv(value = process.env.HERALD_BENCH_SINK_DELAY_MS): SinkDelay | undefined {
+  if (!value) return undefined;
+  const match = /^(\d+)(?:-(\d+))?$/.exec(value.trim());
+  if (!match) throw new Error(`HERALD_BENCH_SINK_DELAY_MS: expected "<ms>" or "<min>-<max>", got "${value}"`);
+  const min = Number(match[1]);
+  const max = Number(match[2] ?? match[1]);
+  if (max < min) throw new Error(`HERALD_BENCH_SINK_DELAY_MS: ${max} < ${min}`);
+  return { min, max };
+}
+
+/**
+ * A local HTTP destination: counts 2xx deliveries per workload; `/w/<workload>/retry/<i>` fails its first
+ * attempt. With a `delay`, each request is answered after a random time in that range (a real destination's latency).
+ */
 export class Sink {
   private readonly server: http.Server;
   private readonly delivered = new Map<string, number>();
   private readonly failedOnce = new Set<string>();
 
-  constructor() {
+  constructor(delay?: SinkDelay) {
+    const wait = () =>
+      delay
+        ? new Promise((resolve) => setTimeout(resolve, delay.min + Math.random() * (delay.max - delay.min)))
+        : undefined;
     this.server = http.createServer((req, res) => {
       req.resume();
-      req.on("end", () => {
+      req.on("end", async () => {
+        await wait();
         const path = req.url ?? "/";
         const workload = /^\/w\/([^/]+)\//.exec(path)?.[1] ?? "other";
         if (path.includes("/retry/") && !this.failedOnce.has(path)) {

@@ -37,10 +37,11 @@ export class HeraldDelivery extends Construct {
     });
     // On the FIFO queue, Lambda hands a group's messages over in order and holds the group while a batch
     // with one of them runs; the handler runs a queue lane's records one after another and fails the rest
-    // of the group after a failure (a flow-control key's lane's records run side by side). Batches of 10 there too (a receive, a delete and an invocation per ten jobs
-    // of a busy queue instead of per job): a record after the first of its group starts only while the
-    // invocation has time for its longest attempt (the function's timeout is that plus a minute); else the
-    // rest of the group is made visible again at once, for another invocation (sqs-delivery.ts).
+    // of the group after a failure (a flow-control key's lane's records run side by side). Batches of 10
+    // there too (a receive, a delete and an invocation per ten jobs of a busy queue instead of per job): a
+    // record after the first of its group starts only while the invocation has time for its longest attempt
+    // (the function's timeout is that plus a minute); else the rest of the group is made visible again at
+    // once, for another invocation (sqs-delivery.ts).
     for (const queue of [props.queue, props.orderedQueue]) {
       this.function.addEventSource(
         new SqsEventSource(queue, {

@@ -24,21 +24,28 @@ afterAll(async () => {
   await aws.close();
 });
 
+/**
+ * Makes about half the delivery invocations throw partway, up to `max` of them: some of the batch's
+ * attempts went out, some not; the invocation fails as a whole and nothing is acked. The rest of it runs
+ * on, as a Lambda's pending work does after its handler threw.
+ */
+function throwMidBatch(seed: string, max: number): { thrown: number; invocations: number } {
+  const random = seededRandom(seed);
+  const counts = { thrown: 0, invocations: 0 };
+  aws.aroundDeliver = async (_records, invoke) => {
+    counts.invocations++;
+    const run = invoke();
+    if (counts.thrown >= max || random.next() >= 0.5) return run;
+    await Promise.race([run.catch(() => undefined), sleep(random.int(0, 60))]);
+    counts.thrown++;
+    throw new Error("injected: the delivery handler threw");
+  };
+  return counts;
+}
+
 describe("the delivery handler throws mid-batch [aws-local]", () => {
   it("delivers every accepted message, carried and stored, after SQS redelivers the failed batches", async () => {
-    const random = seededRandom("aws throw");
-    let invocations = 0;
-    let thrown = 0;
-    aws.aroundDeliver = async (records, invoke) => {
-      invocations++;
-      const run = invoke();
-      if (thrown >= 12 || random.next() >= 0.5) return run;
-      // Partway: some of the batch's attempts went out, some not; the invocation fails as a whole and
-      // nothing is acked. The rest of it runs on, as a Lambda's pending work does after its handler threw.
-      await Promise.race([run.catch(() => undefined), sleep(random.int(0, 60))]);
-      thrown++;
-      throw new Error("injected: the delivery handler threw");
-    };
+    const throws = throwMidBatch("aws throw", 12);
     try {
       const accepted: string[] = [];
       let delayed = 0;
@@ -57,11 +64,11 @@ describe("the delivery handler throws mid-batch [aws-local]", () => {
       await eventually(() => (tally(sink.at("/throw"), accepted).missing.length === 0 ? true : undefined), 60_000);
       const result = tally(sink.at("/throw"), accepted);
       console.log(
-        `[aws throw] ${accepted.length} accepted (${delayed} delayed), ${thrown} of ${invocations} invocations ` +
+        `[aws throw] ${accepted.length} accepted (${delayed} delayed), ${throws.thrown} of ${throws.invocations} invocations ` +
           `threw; delivered ${accepted.length - result.missing.length}, ${result.duplicates} duplicate deliveries`,
       );
       expect(result.missing).toEqual([]);
-      expect(thrown).toBeGreaterThan(0);
+      expect(throws.thrown).toBeGreaterThan(0);
     } finally {
       aws.aroundDeliver = undefined;
     }
@@ -70,17 +77,7 @@ describe("the delivery handler throws mid-batch [aws-local]", () => {
 
 describe("flow-controlled messages through the key's FIFO lanes, the handler throwing mid-batch [aws-local]", () => {
   it("delivers every accepted message, and the key ends with no slot held and no one waiting", async () => {
-    const random = seededRandom("aws throw lanes");
-    let thrown = 0;
-    let invocations = 0;
-    aws.aroundDeliver = async (records, invoke) => {
-      invocations++;
-      const run = invoke();
-      if (thrown >= 8 || random.next() >= 0.5) return run;
-      await Promise.race([run.catch(() => undefined), sleep(random.int(0, 60))]);
-      thrown++;
-      throw new Error("injected: the delivery handler threw");
-    };
+    const throws = throwMidBatch("aws throw lanes", 8);
     try {
       const key = "crash-lanes";
       const accepted = await Promise.all(
@@ -96,11 +93,11 @@ describe("flow-controlled messages through the key's FIFO lanes, the handler thr
       await eventually(() => (tally(sink.at("/lanes"), accepted).missing.length === 0 ? true : undefined), 60_000);
       const result = tally(sink.at("/lanes"), accepted);
       console.log(
-        `[aws throw lanes] ${accepted.length} accepted, ${thrown} of ${invocations} invocations threw; ` +
+        `[aws throw lanes] ${accepted.length} accepted, ${throws.thrown} of ${throws.invocations} invocations threw; ` +
           `${result.duplicates} duplicate deliveries`,
       );
       expect(result.missing).toEqual([]);
-      expect(thrown).toBeGreaterThan(0);
+      expect(throws.thrown).toBeGreaterThan(0);
       const settled = await eventually(async () => {
         const state = await aws.client.flowControl.get(key);
         return state.parallelismCount === 0 && state.waitListSize === 0 ? state : undefined;

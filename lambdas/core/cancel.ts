@@ -1,3 +1,4 @@
+import { markUnlistedCanceled } from "./cancel-marks.ts";
 import type { HeraldContext } from "./context.ts";
 import { notFound } from "./errors.ts";
 import { findPending } from "./find-message.ts";
@@ -67,6 +68,9 @@ export async function cancelMessages(ctx: HeraldContext, query: ListQuery): Prom
       cancelled++;
     }
   }
+  // The walk came to the end of the list: the messages no list holds (an immediate one before its first
+  // attempt, on AWS) are cancelled by a mark as their jobs come. Not counted: they are not read.
+  if (!full()) await markUnlistedCanceled(ctx, query);
   return { cancelled };
 }
 

@@ -2,6 +2,7 @@ import type { DeliveryJob, SendOutcome } from "../ports.ts";
 import { acceptMessage } from "./accept.ts";
 import { retryDelayMs } from "./backoff.ts";
 import { callbackMessage } from "./callbacks.ts";
+import { cancelMarkOf } from "./cancel-marks.ts";
 import type { HeraldContext } from "./context.ts";
 import { buildDeliveryRequest } from "./delivery-request.ts";
 import { getHeader } from "./headers.ts";
@@ -53,6 +54,15 @@ export async function deliverMessage(
         return deliverMessage(ctx, { messageId, retried: 0, redelivered: true });
       if (await endedInLog(ctx, messageId)) return "skipped";
     }
+    const mark = await cancelMarkOf(ctx, job.message);
+    if (mark) {
+      const created: LogEvent = { time: job.message.createdAt, messageId, state: "CREATED" };
+      await ctx.store.appendEvents(
+        [created, ...canceledByMark(messageId, mark.at, ctx.clock.now())],
+        [redactMessage(job.message)],
+      );
+      return "canceled";
+    }
     return attemptAndSettle(ctx, job.message, undefined, 0);
   }
   // The attempt starts with this read: a cancel written after it is one that met an attempt under way
@@ -62,8 +72,10 @@ export async function deliverMessage(
   if (!stored) return "skipped"; // unknown or past retention
   const { status } = stored;
   let message = stored.message;
+  // A light record before its first attempt is in no list a bulk cancel walks: its mark says instead.
+  const markedAt = status.implicit && status.state === "CREATED" ? await cancelMarkedAt(ctx, job, message) : undefined;
 
-  if (status.state === "CANCEL_REQUESTED") {
+  if (status.state === "CANCEL_REQUESTED" || markedAt !== undefined) {
     // Another run of this attempt holds its flow-control slot: its attempt is in flight, and its outcome
     // stands over the cancel (§13). This job comes back once that hold would be stale, rather than end the
     // message CANCELED under it and free its slot (a second attempt of the key would then start).
@@ -72,10 +84,16 @@ export async function deliverMessage(
       await ctx.dispatcher.dispatch(job, busyUntil);
       return "waiting";
     }
-    const canceled: MessageStatus = { ...status, state: "CANCELED" };
-    const written = await ctx.store.updateStatus(message.messageId, status, canceled, [
-      { time: ctx.clock.now(), messageId: message.messageId, state: "CANCELED" },
-    ]);
+    const canceled: MessageStatus = { state: "CANCELED", retried: status.retried };
+    const now = ctx.clock.now();
+    const written = await ctx.store.updateStatus(
+      message.messageId,
+      status,
+      canceled,
+      markedAt === undefined
+        ? [{ time: now, messageId: message.messageId, state: "CANCELED" }]
+        : canceledByMark(message.messageId, markedAt, now),
+    );
     // Not written: canceled already (this write's answer lost, or another run) lets its queue move on too.
     if (written || (await ctx.store.getMessage(message.messageId))?.status.state === "CANCELED") {
       await onMessageFinal(ctx, message, canceled);
@@ -152,6 +170,24 @@ export async function deliverMessage(
   } finally {
     if (flow) await releaseFlowSlot(ctx, flow.key, job);
   }
+}
+
+/**
+ * When a bulk cancel's mark cancels this light record's first attempt, the time of that cancel. A job
+ * given again may be of a message delivered already (its success only logged): that is not cancelled.
+ */
+async function cancelMarkedAt(ctx: HeraldContext, job: DeliveryJob, message: Message): Promise<number | undefined> {
+  const mark = await cancelMarkOf(ctx, message);
+  if (!mark || (job.redelivered && (await endedInLog(ctx, message.messageId)))) return undefined;
+  return mark.at;
+}
+
+/** The events of a message a bulk cancel's mark cancelled: the cancel's request, when it was made. */
+function canceledByMark(messageId: string, requestedAt: number, now: number): LogEvent[] {
+  return [
+    { time: requestedAt, messageId, state: "CANCEL_REQUESTED" },
+    { time: now, messageId, state: "CANCELED" },
+  ];
 }
 
 /**

@@ -1,4 +1,5 @@
-import type { Clock, EventLog, MessageStore } from "../ports.ts";
+import type { Clock, EventLog, MessageStore, RecordStore } from "../ports.ts";
+import { cancelMarkOf } from "./cancel-marks.ts";
 import { FINAL_STATES, type Message, type MessageState, type StoredMessage } from "./message.ts";
 
 /** States in which a message is gone for `GET`/`DELETE /v2/messages/{id}`; its log keeps its history. */
@@ -14,16 +15,22 @@ export async function findMessage(ctx: ReadContext, messageId: string): Promise<
   return (await findPending(ctx, messageId))?.message;
 }
 
-type ReadContext = { store: MessageStore & EventLog; clock: Clock; config: { retentionMs: number } };
+type ReadContext = { store: MessageStore & EventLog & RecordStore; clock: Clock; config: { retentionMs: number } };
 
 /**
  * The stored message and status while it is pending. A light record's implicit first status
- * (MessageStatus.implicit) is not rewritten when its first attempt succeeds: the log says so instead.
+ * (MessageStatus.implicit) is not rewritten when its first attempt succeeds: the log says so instead;
+ * nor when a bulk cancel's mark cancels it (cancel-marks.ts): the mark says so.
  */
 export async function findPending(ctx: ReadContext, messageId: string): Promise<StoredMessage | undefined> {
   const stored = await ctx.store.getMessage(messageId);
   if (!stored || GONE_STATES.includes(stored.status.state)) return undefined;
-  if (stored.status.implicit && (outlivedItsLog(ctx, stored.message) || (await endedInLog(ctx, messageId)))) {
+  if (
+    stored.status.implicit &&
+    (outlivedItsLog(ctx, stored.message) ||
+      (await cancelMarkOf(ctx, stored.message)) ||
+      (await endedInLog(ctx, messageId)))
+  ) {
     return undefined;
   }
   return stored;

@@ -3,8 +3,9 @@ import type { Positioned, ScanOptions } from "./scan.ts";
 /**
  * Named resources kept as small JSON records: URL groups, queues, schedules (and each one's last
  * firing, apart from its definition: the firing is written each time, the definition rarely), flow-control keys,
- * markers of deleted queues that may still hold entries (the sweep finds them there, core/sweep.ts), and
- * workflow runs, their waiters and events notified ahead of a wait (core/workflow.ts, workflow-events.ts).
+ * markers of deleted queues that may still hold entries (the sweep finds them there, core/sweep.ts),
+ * workflow runs, their waiters and events notified ahead of a wait (core/workflow.ts, workflow-events.ts),
+ * and the marks of bulk cancels that reach unlisted messages (core/cancel-marks.ts).
  */
 export type RecordKind =
   | "urlGroup"
@@ -15,7 +16,8 @@ export type RecordKind =
   | "deletedQueue"
   | "workflowRun"
   | "workflowWaiter"
-  | "workflowEvent";
+  | "workflowEvent"
+  | "cancelMarks";
 
 export interface Versioned<T> {
   value: T;

@@ -5,6 +5,7 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import { LogGroupClass, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Topic } from "aws-cdk-lib/aws-sns";
 import { beforeAll, describe, expect, it } from "vitest";
+import { CANCEL_MARK_LIFE_MS } from "../../lambdas/core/cancel-marks.ts";
 import { ACCESS_LOG_FORMAT } from "../../lib/access-log-format.ts";
 import { Herald } from "../../lib/herald.ts";
 import { nagReport, stackOf, synthHerald, testApp, withNag } from "./synth.ts";
@@ -160,7 +161,8 @@ describe("queues", () => {
     });
     template.hasResourceProperties("AWS::SQS::Queue", {
       SqsManagedSseEnabled: true,
-      MessageRetentionPeriod: 4 * 86_400,
+      // 4 days: a bulk cancel's mark lives as long as a first job may wait here (core/cancel-marks.ts).
+      MessageRetentionPeriod: CANCEL_MARK_LIFE_MS / 1000,
       MaximumMessageSize: 262144,
       VisibilityTimeout: 1080, // six times the delivery Lambda's 180 s
       RedrivePolicy: redrive("DeliveriesPoison"),

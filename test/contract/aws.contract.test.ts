@@ -8,6 +8,7 @@ import { S3BlobStore } from "../../lambdas/adapters/aws/s3-blob-store.ts";
 import type { Clock } from "../../lambdas/ports.ts";
 import { uniqueName, useAwsEmulators } from "../support/aws-emulators.ts";
 import type { CoreFixture } from "../support/core-harness.ts";
+import { bulkCancelContract } from "./bulk-cancel.spec.ts";
 import { carriedMessagesContract } from "./carried-messages.spec.ts";
 import { deliveryRacesContract } from "./delivery-races.spec.ts";
 import { flowControlLanesContract } from "./flow-control-lanes.spec.ts";
@@ -59,6 +60,7 @@ for (const deferEvents of [false, true]) {
   storeContract(name, () => openDynamo(deferEvents));
   const onClock = (clock: Clock) => openDynamo(deferEvents, clock);
   deliveryRacesContract(name, onClock);
+  bulkCancelContract(name, onClock);
   queueRecoveryContract(name, onClock);
   scheduleFiringsContract(name, onClock);
   queueLanesContract(name, onClock);

@@ -2,6 +2,7 @@
 // carries messages, as on AWS), against each Store: no record until something needs one, and a log that
 // still shows them. Run by test/contract/{sqlite,aws}.contract.test.ts.
 import { describe, expect, it } from "vitest";
+import { cancelMessages } from "../../lambdas/core/cancel.ts";
 import { ANY_DESTINATION } from "../../lambdas/core/destination-policy.ts";
 import { findMessage } from "../../lambdas/core/find-message.ts";
 import { newMessageId } from "../../lambdas/core/ids.ts";
@@ -196,6 +197,25 @@ export function carriedMessagesContract(name: string, open: OpenCoreFixture): vo
       "does not find an id that was never published",
       test(async (h) => {
         expect(await findMessage(h.ctx, newMessageId(h.clock.now()))).toBeUndefined();
+      }),
+    );
+
+    it(
+      "cancels a carried message before its attempt when a bulk cancel matches it, and logs the cancel",
+      test(async (h) => {
+        const dropped = await publishJson(h, "/dropped");
+        const kept = await publishJson(h, "/kept");
+        await cancelMessages(h.ctx, { filter: { url: [`${RECEIVER}/dropped`] } });
+        expect(await h.deliver(jobOf(h, dropped))).toBe("canceled");
+        expect(await h.deliver(jobOf(h, kept))).toBe("delivered");
+        expect(h.delivered).toEqual(["/kept"]);
+        await h.ctx.store.flushEvents?.();
+        const log = await logOf(h, dropped);
+        expect(log.map((e) => e.event.state)).toEqual(["CREATED", "CANCEL_REQUESTED", "CANCELED"]);
+        expect(log.every((e) => e.message?.url === `${RECEIVER}/dropped`)).toBe(true);
+        // Given again, its job finds it ended.
+        expect(await h.deliver({ ...jobOf(h, dropped), redelivered: true })).toBe("skipped");
+        expect(h.delivered).toEqual(["/kept"]);
       }),
     );
   });

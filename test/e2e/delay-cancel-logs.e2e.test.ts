@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { AwsLocalHerald } from "../../emulation/emulated-aws-server.ts";
 import { describeEachMode, eventually, useHeraldWithSink } from "../support/herald.ts";
 
 describeEachMode("delays, cancel and logs", (mode) => {
@@ -84,6 +85,39 @@ describeEachMode("delays, cancel and logs", (mode) => {
       await expect(setup.herald.client.messages.cancel(b.messageId)).rejects.toThrow();
       await expect(setup.herald.client.messages.cancel(left.messageId)).rejects.toThrow();
     });
+
+    // On AWS an immediate message is a light record, in no list, until its first attempt (architecture
+    // §19): a backlog in the delivery queue is where a bulk cancel must still reach it. The local server
+    // lists every message (the contract specs cover both stores); it has no delivery queue to pause.
+    if (mode === "aws-local") {
+      it("bulk-cancels immediate messages still waiting in the delivery queue", async () => {
+        const { client } = setup.herald;
+        const { deliveries } = setup.herald.server as AwsLocalHerald;
+        await deliveries.pause();
+        let ids: string[];
+        try {
+          const published = await Promise.all(
+            [1, 2, 3].map((n) => client.publish({ url: `${setup.sink.url}/backlog`, body: `b${n}` })),
+          );
+          ids = published.map((p) => p.messageId);
+          let cancelled: number;
+          do
+            ({ cancelled } = await client.messages.cancel({ all: true })); // the SDK's documented loop
+          while (cancelled > 0);
+          for (const id of ids) await expect(client.messages.get(id)).rejects.toThrow(/not found/);
+        } finally {
+          deliveries.resume();
+        }
+        // Their jobs came and ended them, unattempted.
+        for (const id of ids) {
+          await eventually(async () => {
+            const { logs } = await client.logs({ filter: { messageId: id } });
+            return logs.some((l) => l.state === "CANCELED") ? logs : undefined;
+          }, 15_000);
+        }
+        expect(setup.sink.at("/backlog")).toHaveLength(0);
+      });
+    }
   });
 
   describe("logs", () => {

@@ -1,0 +1,87 @@
+// A bulk cancel's mark between two processes on one table (core/cancel-marks.ts): the API Lambda that
+// writes it and a delivery Lambda that read the marks shortly before. A cancel answered before an
+// attempt starts must prevent it, though each process reads the marks at most once a second.
+import { beforeAll, expect, it } from "vitest";
+import { createHeraldTable } from "../../../lambdas/adapters/aws/create-table.ts";
+import { DynamoStore } from "../../../lambdas/adapters/aws/dynamo-store.ts";
+import { S3BlobStore } from "../../../lambdas/adapters/aws/s3-blob-store.ts";
+import { cancelMessages } from "../../../lambdas/core/cancel.ts";
+import { CANCEL_MARKS_FRESH_MS } from "../../../lambdas/core/cancel-marks.ts";
+import { findMessage } from "../../../lambdas/core/find-message.ts";
+import type { DeliveryJob } from "../../../lambdas/ports.ts";
+import { uniqueName, useAwsEmulators } from "../../support/aws-emulators.ts";
+import { harness, ManualClock, publishTo } from "../../support/core-harness.ts";
+import { addDynamoMiddleware, clientOfDatabase } from "../../support/dynamo-middleware.ts";
+
+const emulators = useAwsEmulators();
+beforeAll(() => emulators(), 120_000);
+
+/** A clock whose waits pass at once, moving it on (the test's processes share it). */
+class WaitingClock extends ManualClock {
+  async sleep(ms: number): Promise<void> {
+    this.advance(ms);
+  }
+}
+
+/** Two processes (two stores on their own clients) on one table, and the marks reads each sends. */
+async function twoProcesses() {
+  const aws = await emulators();
+  const tableName = uniqueName("herald");
+  await createHeraldTable(aws.dynamodb, tableName);
+  const clock = new WaitingClock();
+  const blobs = new S3BlobStore(aws.s3, await aws.bucket());
+  const open = async () => {
+    const client = await clientOfDatabase(aws.dynamodb);
+    const marksReads = { count: 0 };
+    addDynamoMiddleware(
+      client,
+      (next, context) => async (args) => {
+        const key = args.input.Key as { PK?: string } | undefined;
+        if (context.commandName === "GetItemCommand" && key?.PK === "R#cancelMarks") marksReads.count++;
+        return next(args);
+      },
+      { step: "initialize", name: "count-marks-reads" },
+    );
+    const store = new DynamoStore({
+      client,
+      tableName,
+      blobs,
+      retentionMs: 7 * 86_400_000,
+      deferEvents: false,
+      now: () => clock.now(),
+    });
+    const h = harness({ store, now: () => clock.now(), close: async () => {} }, { clock });
+    return { h, marksReads, close: () => client.destroy() };
+  };
+  return { clock, api: await open(), delivery: await open() };
+}
+
+it("a delivery that read the marks before a bulk cancel reads them again before an attempt after its answer", async () => {
+  const { clock, api, delivery } = await twoProcesses();
+  const id = await publishTo(delivery.h, "/late");
+  const job = delivery.h.jobs.shift() as DeliveryJob;
+  expect(await findMessage(delivery.h.ctx, id)).toBeDefined(); // the delivery process has read the marks
+  const readAt = clock.now();
+
+  expect(await cancelMessages(api.h.ctx, { filter: {} })).toEqual({ cancelled: 0 });
+  // The cancel answered no sooner than a marks read's use ends.
+  expect(clock.now() - readAt).toBeGreaterThanOrEqual(CANCEL_MARKS_FRESH_MS);
+  expect(await delivery.h.deliver(job)).toBe("canceled");
+  expect(delivery.h.delivered).toEqual([]);
+  expect(await findMessage(api.h.ctx, id)).toBeUndefined();
+  api.close();
+  delivery.close();
+});
+
+it("reads the marks once for the attempts a process starts within a second", async () => {
+  const { clock, delivery } = await twoProcesses();
+  for (let i = 0; i < 5; i++) await publishTo(delivery.h, `/m${i}`);
+  await delivery.h.drain();
+  expect(delivery.h.delivered).toHaveLength(5);
+  expect(delivery.marksReads.count).toBe(1);
+  clock.advance(CANCEL_MARKS_FRESH_MS);
+  await publishTo(delivery.h, "/after-a-second");
+  await delivery.h.drain();
+  expect(delivery.marksReads.count).toBe(2);
+  delivery.close();
+});

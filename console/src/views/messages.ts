@@ -105,7 +105,12 @@ function bulkCancel(ctx: ViewContext): HTMLElement {
   const fields = FILTER_FIELDS.filter((field) => field.name !== "messageId");
   return section(
     "Cancel pending messages by filter",
-    h("p", { class: "hint" }, "Cancels the pending messages that match every filter given (all of them if none is)."),
+    h(
+      "p",
+      { class: "hint" },
+      "Cancels the pending messages that match every filter given (all of them if none is). On AWS, immediate " +
+        "messages still waiting for their first attempt are cancelled too, without being counted.",
+    ),
     form(
       [...fields, { name: "count", label: "At most", type: "number", placeholder: "all" }],
       "Cancel matching",

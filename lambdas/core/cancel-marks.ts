@@ -2,7 +2,8 @@
 // holds"): light records before their first attempt (§19) and messages carried in their jobs (lean).
 import type { Clock, Dispatcher, MessageStore, RecordStore } from "../ports.ts";
 import { matchesFilter, type ListQuery, type MessageFilter } from "./filters.ts";
-import type { Message } from "./message.ts";
+import { badRequest } from "./errors.ts";
+import type { Message, MessageStatus } from "./message.ts";
 import { processState } from "./process-state.ts";
 import { updateRecord } from "./records.ts";
 
@@ -30,16 +31,23 @@ const NAME = "unlisted";
  */
 export const CANCEL_MARK_LIFE_MS = 4 * 86_400_000;
 /**
- * The most marks kept (about 60 bytes each with a short filter): beyond it the oldest goes, so a stream
- * of filtered cancels does not grow what every delivery reads. The messages only that mark covered are
- * then attempted, as they were before marks (docs/qstash-api.md §24).
+ * The most marks kept, and their most bytes (as JSON): beyond either the oldest go, so a stream of
+ * filtered cancels does not grow what every delivery reads (16 KiB: 4 read units). The messages only a
+ * dropped mark covered are then attempted, as they were before marks (docs/qstash-api.md §24).
  */
 const MAX_MARKS = 100;
+const MAX_MARKS_BYTES = 16 * 1024;
+/** The largest filter a mark takes (its JSON): a larger one is refused before anything is cancelled. */
+export const MAX_MARK_BYTES = 2 * 1024;
 /**
- * How long a process uses the marks it read. A bulk cancel that writes one waits as long before it
- * answers, so an attempt that starts after its answer used marks read after the mark was written.
+ * How long a process uses the marks it read. A bulk cancel that writes one waits longer than that
+ * (CLOCK_MARGIN_MS more: a timer may fire a few milliseconds early, clocks of two containers differ)
+ * before it answers, so an attempt that starts after its answer used marks read after the mark was written.
  */
 export const CANCEL_MARKS_FRESH_MS = 1_000;
+const CLOCK_MARGIN_MS = 250;
+/** How much later than its walk a bulk cancel that writes a mark answers. */
+export const MARKED_ANSWER_DELAY_MS = CANCEL_MARKS_FRESH_MS + CLOCK_MARGIN_MS;
 
 /** Whether a store or dispatcher keeps messages out of every list until their first attempt fails. */
 export function keepsUnlisted(ctx: MarkContext): boolean {
@@ -47,31 +55,65 @@ export function keepsUnlisted(ctx: MarkContext): boolean {
 }
 
 /**
+ * Refuses, before a bulk cancel starts, a filter too large for a mark (only where marks are written: a
+ * store or dispatcher that keeps messages unlisted).
+ */
+export function assertMarkable(ctx: MarkContext, query: ListQuery): void {
+  if (!needsMark(ctx, query)) return;
+  if (JSON.stringify(query.filter).length > MAX_MARK_BYTES) {
+    throw badRequest(`the filters of a bulk cancel may take at most ${MAX_MARK_BYTES} bytes (as JSON) here`);
+  }
+}
+
+/**
+ * Messages with a queue or a flow-control key are always listed, and named ids are looked up one by one
+ * (cancel.ts): a filter on any of them needs no mark.
+ */
+const needsMark = (ctx: MarkContext, query: ListQuery): boolean =>
+  keepsUnlisted(ctx) && !query.filter.queueName && !query.filter.flowControlKey && !query.filter.messageId;
+
+/**
  * Cancels the unlisted messages the query matches (created until now), as their jobs come: called by a
  * bulk cancel once its walk of the pending messages came to their end. Answers once every process that
- * attempts sees the mark. Messages with a queue or a flow-control key are always listed: a filter that
- * needs either writes no mark.
+ * attempts sees the mark.
  */
 export async function markUnlistedCanceled(ctx: MarkContext, query: ListQuery): Promise<void> {
-  if (!keepsUnlisted(ctx) || query.filter.queueName || query.filter.flowControlKey) return;
+  if (!needsMark(ctx, query)) return;
+  const readAt = ctx.clock.now();
   const mark: CancelMark = {
-    at: ctx.clock.now(),
+    // A little ahead: a message another container made as the cancel ran, its clock behind ours, is still
+    // covered; one published after the answer (a second later) is not.
+    at: readAt + CLOCK_MARGIN_MS,
     filter: query.filter,
     ...(query.fromDate !== undefined ? { fromDate: query.fromDate } : {}),
     ...(query.toDate !== undefined ? { toDate: query.toDate } : {}),
   };
   const scope = JSON.stringify([mark.filter, mark.fromDate, mark.toDate]);
+  const coversAll = Object.keys(mark.filter).length === 0 && mark.fromDate === undefined && mark.toDate === undefined;
   const marks = await updateRecord<CancelMark[]>(ctx, KIND, NAME, (current = []) => {
-    // A later mark of the same filter covers everything an earlier one did.
-    const kept = current.filter(
-      (m) => m.at >= mark.at - CANCEL_MARK_LIFE_MS && JSON.stringify([m.filter, m.fromDate, m.toDate]) !== scope,
-    );
-    return [...kept, mark].slice(-MAX_MARKS);
+    // A later mark of the same filter covers everything an earlier one did; one of no filter, every mark.
+    const kept = coversAll
+      ? []
+      : current.filter(
+          (m) => m.at >= mark.at - CANCEL_MARK_LIFE_MS && JSON.stringify([m.filter, m.fromDate, m.toDate]) !== scope,
+        );
+    const marks = [...kept, mark].slice(-MAX_MARKS);
+    while (marks.length > 1 && JSON.stringify(marks).length > MAX_MARKS_BYTES) marks.shift();
+    return marks;
   });
-  // This process sees it at once; the others once their marks are older than the wait.
-  read.obtain(ctx.store, NAME).latest = { readAt: ctx.clock.now(), marks: Promise.resolve(marks ?? [mark]) };
-  await ctx.clock.sleep?.(CANCEL_MARKS_FRESH_MS);
+  // This process sees it at once (as of before the write: a mark another process wrote meanwhile is in
+  // the record read); the others once their marks are older than the wait.
+  read.obtain(ctx.store, NAME).latest = { readAt, marks: Promise.resolve(marks ?? [mark]) };
+  await ctx.clock.sleep?.(MARKED_ANSWER_DELAY_MS);
 }
+
+/**
+ * Whether a pending status may be one a bulk cancel's walk did not see: a light record before its first
+ * attempt, or a RETRY (an unlisted message's first attempt in flight when the walk ran, failing after
+ * it; or a retry listed just as the walk read past it).
+ */
+export const unseenByWalk = (status: MessageStatus): boolean =>
+  (status.implicit === true && status.state === "CREATED") || status.state === "RETRY";
 
 /** The mark that cancels this unlisted message, if one does. */
 export async function cancelMarkOf(ctx: MarkContext, message: Message): Promise<CancelMark | undefined> {

@@ -1,9 +1,9 @@
-import { markUnlistedCanceled } from "./cancel-marks.ts";
+import { assertMarkable, markUnlistedCanceled } from "./cancel-marks.ts";
 import type { HeraldContext } from "./context.ts";
 import { notFound } from "./errors.ts";
 import { findPending } from "./find-message.ts";
 import { matchesFilter, type ListQuery } from "./filters.ts";
-import { PENDING_STATES, type StoredMessage } from "./message.ts";
+import { PENDING_STATES, type Message, type StoredMessage } from "./message.ts";
 
 /**
  * Cancels a message that still waits for an attempt: CANCEL_REQUESTED now, CANCELED when its next
@@ -50,14 +50,13 @@ export async function cancelMessages(ctx: HeraldContext, query: ListQuery): Prom
     }
     return { cancelled };
   }
+  assertMarkable(ctx, query);
   // Cancelled as they are found, until `count`: a call reads only as far as it cancels. Both stores
   // page through the pending messages by key, so the scan is not disturbed by its own writes (a
   // cancelled message leaves the pending states behind it).
   for await (const { message, status } of ctx.store.scanMessages(PENDING_STATES)) {
     if (full()) break;
-    if (query.fromDate !== undefined && message.createdAt < query.fromDate) continue;
-    if (query.toDate !== undefined && message.createdAt > query.toDate) continue;
-    if (!matchesFilter(message, query.filter)) continue;
+    if (!inQuery(message, query)) continue;
     // A compare-and-set on the status the scan read. A hit that moved on meanwhile is read again: an
     // attempt that failed while the scan ran leaves it pending (RETRY), and `cancel({all: true})` must
     // not leave it to retry. Only hits that moved in that moment pay the read.
@@ -68,11 +67,23 @@ export async function cancelMessages(ctx: HeraldContext, query: ListQuery): Prom
       cancelled++;
     }
   }
-  // The walk came to the end of the list: the messages no list holds (an immediate one before its first
-  // attempt, on AWS) are cancelled by a mark as their jobs come. Not counted: they are not read.
-  if (!full()) await markUnlistedCanceled(ctx, query);
+  if (full()) return { cancelled };
+  // The walk came to the end of the list. Messages no list holds (an immediate one before its first
+  // attempt, on AWS) are looked up by id when the filter names them, and otherwise cancelled by a mark
+  // as their jobs come (not counted: they are not read).
+  for (const id of query.filter.messageId ?? []) {
+    if (full() || !ctx.store.lightRecords) break;
+    const stored = await findPending(ctx, id);
+    if (stored && inQuery(stored.message, query) && (await cancelIfPending(ctx, id))) cancelled++;
+  }
+  await markUnlistedCanceled(ctx, query);
   return { cancelled };
 }
+
+const inQuery = (message: Message, query: ListQuery): boolean =>
+  (query.fromDate === undefined || message.createdAt >= query.fromDate) &&
+  (query.toDate === undefined || message.createdAt <= query.toDate) &&
+  matchesFilter(message, query.filter);
 
 async function requestCancel(
   ctx: HeraldContext,

@@ -2,14 +2,21 @@ import type { DeliveryJob, SendOutcome } from "../ports.ts";
 import { acceptMessage } from "./accept.ts";
 import { retryDelayMs } from "./backoff.ts";
 import { callbackMessage } from "./callbacks.ts";
-import { cancelMarkOf } from "./cancel-marks.ts";
+import { cancelMarkOf, unseenByWalk } from "./cancel-marks.ts";
 import type { HeraldContext } from "./context.ts";
 import { buildDeliveryRequest } from "./delivery-request.ts";
 import { getHeader } from "./headers.ts";
 import { endedInLog } from "./find-message.ts";
 import { dlqIdFor, newJwtId } from "./ids.ts";
 import { acquireFlowSlot, heldByAnotherRun, releaseFlowSlot, waitForFlowSlot, type SlotWait } from "./flow-control.ts";
-import { FINAL_STATES, type AttemptResponse, type LogEvent, type Message, type MessageStatus } from "./message.ts";
+import {
+  FINAL_STATES,
+  type AttemptResponse,
+  type LogEvent,
+  type Message,
+  type MessageStatus,
+  type StoredMessage,
+} from "./message.ts";
 import { laneGate, pinLane, type LaneTurn } from "./queue-lanes.ts";
 import { onMessageFinal, parkIfPaused } from "./queues.ts";
 import { redactMessage } from "./redact.ts";
@@ -72,8 +79,9 @@ export async function deliverMessage(
   if (!stored) return "skipped"; // unknown or past retention
   const { status } = stored;
   let message = stored.message;
-  // A light record before its first attempt is in no list a bulk cancel walks: its mark says instead.
-  const markedAt = status.implicit && status.state === "CREATED" ? await cancelMarkedAt(ctx, job, message) : undefined;
+  // A light record before its first attempt is in no list a bulk cancel walks: its mark says instead
+  // (so for a RETRY the walk may not have seen).
+  const markedAt = unseenByWalk(status) ? await cancelMarkedAt(ctx, job, stored) : undefined;
 
   if (status.state === "CANCEL_REQUESTED" || markedAt !== undefined) {
     // Another run of this attempt holds its flow-control slot: its attempt is in flight, and its outcome
@@ -95,8 +103,13 @@ export async function deliverMessage(
         : canceledByMark(message.messageId, markedAt, now),
     );
     // Not written: canceled already (this write's answer lost, or another run) lets its queue move on too.
-    if (written || (await ctx.store.getMessage(message.messageId))?.status.state === "CANCELED") {
+    const current = written ? undefined : (await ctx.store.getMessage(message.messageId))?.status;
+    if (written || current?.state === "CANCELED") {
       await onMessageFinal(ctx, message, canceled);
+    } else if (markedAt !== undefined && current && !options.again) {
+      // A mark's cancel lost to another writer (a cancel by id, an attempt's outcome): this job does what
+      // the status written now says.
+      return deliverMessage(ctx, job, { ...options, again: true });
     }
     // A slot a waker kept for this job is given up, and a stale hold of its attempt (its worker died)
     // dropped; a live one was waited out above.
@@ -173,19 +186,24 @@ export async function deliverMessage(
 }
 
 /**
- * When a bulk cancel's mark cancels this light record's first attempt, the time of that cancel. A job
- * given again may be of a message delivered already (its success only logged): that is not cancelled.
+ * When a bulk cancel's mark cancels this pending message (cancel-marks.ts, unseenByWalk), the time of
+ * that cancel. A light record's job given again may be of a message delivered already (its success only
+ * logged): that is not cancelled.
  */
-async function cancelMarkedAt(ctx: HeraldContext, job: DeliveryJob, message: Message): Promise<number | undefined> {
+async function cancelMarkedAt(
+  ctx: HeraldContext,
+  job: DeliveryJob,
+  { message, status }: StoredMessage,
+): Promise<number | undefined> {
   const mark = await cancelMarkOf(ctx, message);
-  if (!mark || (job.redelivered && (await endedInLog(ctx, message.messageId)))) return undefined;
+  if (!mark || (status.implicit && job.redelivered && (await endedInLog(ctx, message.messageId)))) return undefined;
   return mark.at;
 }
 
 /** The events of a message a bulk cancel's mark cancelled: the cancel's request, when it was made. */
 function canceledByMark(messageId: string, requestedAt: number, now: number): LogEvent[] {
   return [
-    { time: requestedAt, messageId, state: "CANCEL_REQUESTED" },
+    { time: Math.min(requestedAt, now), messageId, state: "CANCEL_REQUESTED" }, // a mark's time runs ahead
     { time: now, messageId, state: "CANCELED" },
   ];
 }

@@ -1,5 +1,5 @@
 import type { Clock, EventLog, MessageStore, RecordStore } from "../ports.ts";
-import { cancelMarkOf } from "./cancel-marks.ts";
+import { cancelMarkOf, unseenByWalk } from "./cancel-marks.ts";
 import { FINAL_STATES, type Message, type MessageState, type StoredMessage } from "./message.ts";
 
 /** States in which a message is gone for `GET`/`DELETE /v2/messages/{id}`; its log keeps its history. */
@@ -20,17 +20,13 @@ type ReadContext = { store: MessageStore & EventLog & RecordStore; clock: Clock;
 /**
  * The stored message and status while it is pending. A light record's implicit first status
  * (MessageStatus.implicit) is not rewritten when its first attempt succeeds: the log says so instead;
- * nor when a bulk cancel's mark cancels it (cancel-marks.ts): the mark says so.
+ * nor when a bulk cancel's mark cancels it (cancel-marks.ts): the mark says so (for a RETRY too).
  */
 export async function findPending(ctx: ReadContext, messageId: string): Promise<StoredMessage | undefined> {
   const stored = await ctx.store.getMessage(messageId);
   if (!stored || GONE_STATES.includes(stored.status.state)) return undefined;
-  if (
-    stored.status.implicit &&
-    (outlivedItsLog(ctx, stored.message) ||
-      (await cancelMarkOf(ctx, stored.message)) ||
-      (await endedInLog(ctx, messageId)))
-  ) {
+  if (unseenByWalk(stored.status) && (await cancelMarkOf(ctx, stored.message))) return undefined;
+  if (stored.status.implicit && (outlivedItsLog(ctx, stored.message) || (await endedInLog(ctx, messageId)))) {
     return undefined;
   }
   return stored;

@@ -3,6 +3,7 @@
 // (on DynamoDB those are light records no list holds: a mark reaches them, core/cancel-marks.ts).
 // Run by test/contract/{sqlite,aws}.contract.test.ts.
 import { describe, expect, it } from "vitest";
+import { MARKED_ANSWER_DELAY_MS } from "../../lambdas/core/cancel-marks.ts";
 import { cancelMessages } from "../../lambdas/core/cancel.ts";
 import { findMessage } from "../../lambdas/core/find-message.ts";
 import type { DeliveryJob } from "../../lambdas/ports.ts";
@@ -28,7 +29,7 @@ export function bulkCancelContract(name: string, open: OpenCoreFixture): void {
         const answer = await cancelMessages(h.ctx, { filter: {} });
         // A listed message is counted; a light record, reached by a mark, is not read, so not counted.
         expect(answer).toEqual({ cancelled: h.ctx.store.lightRecords ? 0 : 2 });
-        h.advance(1);
+        h.advance(MARKED_ANSWER_DELAY_MS); // where a mark was written, the answer came that much later
         const later = await publishTo(h, "/later");
         for (const id of waiting) expect(await findMessage(h.ctx, id)).toBeUndefined();
         expect(await findMessage(h.ctx, later)).toBeDefined();
@@ -70,6 +71,18 @@ export function bulkCancelContract(name: string, open: OpenCoreFixture): void {
         await cancelMessages(h.ctx, { filter: {} });
         expect(await h.deliver({ ...job, redelivered: true })).toBe("skipped");
         expect(await statesOf(h, done)).toEqual(["CREATED", "ACTIVE", "DELIVERED"]);
+      }),
+    );
+
+    it(
+      "cancels and counts the immediate messages a filter names by id",
+      test(async (h) => {
+        const named = await publishTo(h, "/named");
+        await publishTo(h, "/unnamed");
+        expect(await cancelMessages(h.ctx, { filter: { messageId: [named] } })).toEqual({ cancelled: 1 });
+        expect(await findMessage(h.ctx, named)).toBeUndefined();
+        await h.drain();
+        expect(h.delivered).toEqual(["/unnamed"]);
       }),
     );
 

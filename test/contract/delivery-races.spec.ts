@@ -281,6 +281,51 @@ export function deliveryRacesContract(name: string, open: OpenCoreFixture): void
       );
     });
 
+    describe("a bulk cancel while an immediate message's first attempt is in flight", () => {
+      it(
+        "makes no retry when that attempt fails (on AWS the message was unlisted: its RETRY meets the mark)",
+        test(async (h) => {
+          const id = await publishTo(h, "/in-flight", { headers: { "upstash-retries": "3" } });
+          const held = h.hold("/in-flight");
+          const attempt = h.deliver(h.jobs.shift() as DeliveryJob);
+          await held.sent;
+          await cancelMessages(h.ctx, { filter: {} });
+          held.respond(failure);
+          await attempt;
+          h.advance(86_400_000); // past any backoff: a retry's job would be due
+          await h.drain();
+          expect(h.delivered).toEqual(["/in-flight"]);
+          expect(await findMessage(h.ctx, id)).toBeUndefined();
+          expect((await h.ctx.store.getMessage(id))?.status.state).toBe("CANCELED");
+        }),
+      );
+
+      it(
+        "ends it CANCELED when a cancel by id wrote its status first, between the delivery's read and its write",
+        test(async (h) => {
+          const id = await publishTo(h, "/raced");
+          await cancelMessages(h.ctx, { filter: {} });
+          const store = h.ctx.store;
+          let raced = false;
+          const racedByCancel = withMethod(store, "updateStatus", async (messageId, expected, next, events) => {
+            if (!raced && next.state === "CANCELED") {
+              raced = true; // another process, whose marks were read before the bulk cancel, cancels by id
+              const current = (await store.getMessage(messageId))?.status;
+              if (current?.state === "CREATED") {
+                await store.updateStatus(messageId, current, { ...current, state: "CANCEL_REQUESTED" }, []);
+              }
+            }
+            return store.updateStatus(messageId, expected, next, events);
+          });
+          const job = h.jobs.shift() as DeliveryJob;
+          expect(await deliverMessage({ ...h.ctx, store: racedByCancel }, job)).toBe("canceled");
+          expect(raced).toBe(true);
+          expect((await store.getMessage(id))?.status.state).toBe("CANCELED");
+          expect(h.delivered).toEqual([]);
+        }),
+      );
+    });
+
     describe("two failed callbacks of different messages, in one millisecond", () => {
       it(
         "get a DLQ entry each, though their ids end alike",

@@ -85,3 +85,29 @@ it("reads the marks once for the attempts a process starts within a second", asy
   expect(delivery.marksReads.count).toBe(2);
   delivery.close();
 });
+
+it("keeps the newest 100 marks: the oldest's messages are attempted; a cancel of everything replaces them all", async () => {
+  const { clock, api } = await twoProcesses();
+  const h = api.h;
+  await publishTo(h, "/oldest", { headers: { "upstash-label": "l0" } });
+  await publishTo(h, "/newest", { headers: { "upstash-label": "l100" } });
+  for (let i = 0; i <= 100; i++) await cancelMessages(h.ctx, { filter: { label: [`l${i}`] } });
+  clock.advance(CANCEL_MARKS_FRESH_MS);
+  await h.drain();
+  expect(h.delivered).toEqual(["/oldest"]); // l0's mark went; l100's cancelled its message
+  const marks = await h.ctx.store.getRecord<unknown[]>("cancelMarks", "unlisted");
+  expect(marks?.value).toHaveLength(100);
+
+  await cancelMessages(h.ctx, { filter: {} });
+  expect((await h.ctx.store.getRecord<unknown[]>("cancelMarks", "unlisted"))?.value).toHaveLength(1);
+  api.close();
+});
+
+it("refuses a filter too large for a mark, before cancelling anything", async () => {
+  const { api } = await twoProcesses();
+  const id = await publishTo(api.h, "/a-rather-long-path/0", { headers: { "upstash-delay": "1m" } }); // matched
+  const urls = Array.from({ length: 100 }, (_, i) => `https://receiver.example/a-rather-long-path/${i}`);
+  await expect(cancelMessages(api.h.ctx, { filter: { url: urls } })).rejects.toMatchObject({ status: 400 });
+  expect(await findMessage(api.h.ctx, id)).toBeDefined();
+  api.close();
+});

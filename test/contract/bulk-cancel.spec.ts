@@ -7,16 +7,17 @@ import { MARKED_ANSWER_DELAY_MS } from "../../lambdas/core/cancel-marks.ts";
 import { cancelMessages } from "../../lambdas/core/cancel.ts";
 import { findMessage } from "../../lambdas/core/find-message.ts";
 import type { DeliveryJob } from "../../lambdas/ports.ts";
-import { publishTo, RECEIVER, withHarness, type CoreHarness, type OpenCoreFixture } from "../support/core-harness.ts";
+import {
+  logOf,
+  publishTo,
+  RECEIVER,
+  withHarness,
+  type CoreHarness,
+  type OpenCoreFixture,
+} from "../support/core-harness.ts";
 
-async function statesOf(h: CoreHarness, messageId: string): Promise<string[]> {
-  await h.ctx.store.flushEvents?.();
-  const states: string[] = [];
-  for await (const { item } of h.ctx.store.scanEvents({ order: "earliestFirst", messageIds: [messageId] })) {
-    states.push(item.event.state);
-  }
-  return states;
-}
+const statesOf = async (h: CoreHarness, messageId: string): Promise<string[]> =>
+  (await logOf(h, messageId)).map((logged) => logged.event.state);
 
 export function bulkCancelContract(name: string, open: OpenCoreFixture): void {
   const test = (body: (h: CoreHarness) => Promise<void>) => withHarness(open, {}, body);
@@ -93,6 +94,7 @@ export function bulkCancelContract(name: string, open: OpenCoreFixture): void {
         const later = { headers: { "upstash-delay": "1m" } };
         await publishTo(h, "/delayed-1", later);
         await publishTo(h, "/delayed-2", later);
+        h.advance(1); // the newest: a walk goes oldest first
         const immediate = await publishTo(h, "/now");
         expect(await cancelMessages(h.ctx, { filter: {}, count: 1 })).toEqual({ cancelled: 1 });
         expect(await findMessage(h.ctx, immediate)).toBeDefined();

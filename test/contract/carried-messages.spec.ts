@@ -7,10 +7,11 @@ import { ANY_DESTINATION } from "../../lambdas/core/destination-policy.ts";
 import { findMessage } from "../../lambdas/core/find-message.ts";
 import { newMessageId } from "../../lambdas/core/ids.ts";
 import { publish, type PublishResult } from "../../lambdas/core/publish.ts";
-import type { DeliveryJob, LoggedEvent } from "../../lambdas/ports.ts";
+import type { DeliveryJob } from "../../lambdas/ports.ts";
 import {
   answer,
   headerOf,
+  logOf,
   publishTo,
   RECEIVER,
   withHarness,
@@ -26,13 +27,6 @@ const jobOf = (h: CoreHarness, messageId: string): DeliveryJob =>
   h.jobs.filter((j) => j.messageId === messageId).at(-1) as DeliveryJob;
 
 const requestTo = (h: CoreHarness, path: string) => h.requests.find((r) => new URL(r.url).pathname === path);
-
-async function logOf(h: CoreHarness, messageId: string): Promise<LoggedEvent[]> {
-  const out: LoggedEvent[] = [];
-  for await (const { item } of h.ctx.store.scanEvents({ order: "earliestFirst", messageIds: [messageId] }))
-    out.push(item);
-  return out;
-}
 
 export function carriedMessagesContract(name: string, open: OpenCoreFixture): void {
   const test = (body: (h: CoreHarness) => Promise<void>) =>

@@ -8,7 +8,7 @@ import { deliverMessage, type DeliverOptions, type DeliveryOutcome } from "../..
 import type { Message } from "../../lambdas/core/message.ts";
 import { ANY_DESTINATION } from "../../lambdas/core/destination-policy.ts";
 import { publish, type PublishResult } from "../../lambdas/core/publish.ts";
-import type { Clock, DeliveryJob, Dispatcher, OutgoingRequest, SendOutcome } from "../../lambdas/ports.ts";
+import type { Clock, DeliveryJob, Dispatcher, LoggedEvent, OutgoingRequest, SendOutcome } from "../../lambdas/ports.ts";
 import type { StoreFixture } from "../contract/store.spec.ts";
 
 export const START = 1_950_000_000_000;
@@ -374,3 +374,13 @@ export const withLocalSettings =
   (open: OpenCoreFixture) =>
   (body: (h: CoreHarness) => Promise<void>): (() => Promise<void>) =>
     withHarness(open, { config: { destinations: ANY_DESTINATION } }, body);
+
+/** The message's log, oldest first, once the events the harness's store holds back are written. */
+export async function logOf(h: CoreHarness, messageId: string): Promise<LoggedEvent[]> {
+  await h.ctx.store.flushEvents?.();
+  const out: LoggedEvent[] = [];
+  for await (const { item } of h.ctx.store.scanEvents({ order: "earliestFirst", messageIds: [messageId] })) {
+    out.push(item);
+  }
+  return out;
+}

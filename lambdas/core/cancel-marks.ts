@@ -118,9 +118,10 @@ export const unseenByWalk = (status: MessageStatus): boolean =>
 /** The mark that cancels this unlisted message, if one does. */
 export async function cancelMarkOf(ctx: MarkContext, message: Message): Promise<CancelMark | undefined> {
   if (!keepsUnlisted(ctx)) return undefined;
-  const marks = await currentMarks(ctx);
+  const [marks, now] = [await currentMarks(ctx), ctx.clock.now()];
   return marks.find(
     (m) =>
+      m.at >= now - CANCEL_MARK_LIFE_MS && // kept in the record until a later mark's write drops it
       message.createdAt <= m.at &&
       (m.fromDate === undefined || message.createdAt >= m.fromDate) &&
       (m.toDate === undefined || message.createdAt <= m.toDate) &&

@@ -6,7 +6,11 @@ import { createHeraldTable } from "../../../lambdas/adapters/aws/create-table.ts
 import { DynamoStore } from "../../../lambdas/adapters/aws/dynamo-store.ts";
 import { S3BlobStore } from "../../../lambdas/adapters/aws/s3-blob-store.ts";
 import { cancelMessages } from "../../../lambdas/core/cancel.ts";
-import { CANCEL_MARKS_FRESH_MS } from "../../../lambdas/core/cancel-marks.ts";
+import {
+  CANCEL_MARK_LIFE_MS,
+  CANCEL_MARKS_FRESH_MS,
+  MARKED_ANSWER_DELAY_MS,
+} from "../../../lambdas/core/cancel-marks.ts";
 import { findMessage } from "../../../lambdas/core/find-message.ts";
 import type { DeliveryJob } from "../../../lambdas/ports.ts";
 import { uniqueName, useAwsEmulators } from "../../support/aws-emulators.ts";
@@ -86,17 +90,19 @@ it("reads the marks once for the attempts a process starts within a second", asy
   delivery.close();
 });
 
-it("keeps the newest 100 marks: the oldest's messages are attempted; a cancel of everything replaces them all", async () => {
+it("keeps the newest marks within 16 KiB: the oldest's messages are attempted; a cancel of everything replaces them all", async () => {
   const { clock, api } = await twoProcesses();
   const h = api.h;
   await publishTo(h, "/oldest", { headers: { "upstash-label": "l0" } });
-  await publishTo(h, "/newest", { headers: { "upstash-label": "l100" } });
-  for (let i = 0; i <= 100; i++) await cancelMessages(h.ctx, { filter: { label: [`l${i}`] } });
+  await publishTo(h, "/newest", { headers: { "upstash-label": "l11" } });
+  // Twelve marks of about 1.4 KiB each (the label filter is OR: "l<i>" or a long label no message has).
+  const long = "x".repeat(1400);
+  for (let i = 0; i < 12; i++) await cancelMessages(h.ctx, { filter: { label: [`l${i}`, long] } });
   clock.advance(CANCEL_MARKS_FRESH_MS);
   await h.drain();
-  expect(h.delivered).toEqual(["/oldest"]); // l0's mark went; l100's cancelled its message
+  expect(h.delivered).toEqual(["/oldest"]); // l0's mark went; l11's cancelled its message
   const marks = await h.ctx.store.getRecord<unknown[]>("cancelMarks", "unlisted");
-  expect(marks?.value).toHaveLength(100);
+  expect(marks?.value.length).toBeLessThan(12);
 
   await cancelMessages(h.ctx, { filter: {} });
   expect((await h.ctx.store.getRecord<unknown[]>("cancelMarks", "unlisted"))?.value).toHaveLength(1);
@@ -110,4 +116,14 @@ it("refuses a filter too large for a mark, before cancelling anything", async ()
   await expect(cancelMessages(api.h.ctx, { filter: { url: urls } })).rejects.toMatchObject({ status: 400 });
   expect(await findMessage(api.h.ctx, id)).toBeDefined();
   api.close();
+});
+
+it("lets a mark go after 4 days, the delivery queue's retention: a job older than that is attempted", async () => {
+  const { clock, delivery } = await twoProcesses();
+  await publishTo(delivery.h, "/four-days-late");
+  await cancelMessages(delivery.h.ctx, { filter: {} });
+  clock.advance(CANCEL_MARK_LIFE_MS + MARKED_ANSWER_DELAY_MS);
+  await delivery.h.drain();
+  expect(delivery.h.delivered).toEqual(["/four-days-late"]);
+  delivery.close();
 });

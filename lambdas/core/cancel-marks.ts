@@ -49,6 +49,9 @@ const CLOCK_MARGIN_MS = 250;
 /** How much later than its walk a bulk cancel that writes a mark answers. */
 export const MARKED_ANSWER_DELAY_MS = CANCEL_MARKS_FRESH_MS + CLOCK_MARGIN_MS;
 
+/** Bytes as DynamoDB bills them (UTF-8), not characters: a label may be any text. */
+const markBytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value), "utf8");
+
 /** Whether a store or dispatcher keeps messages out of every list until their first attempt fails. */
 export function keepsUnlisted(ctx: MarkContext): boolean {
   return ctx.store.lightRecords === true || ctx.dispatcher?.carriesMessages === true;
@@ -60,7 +63,7 @@ export function keepsUnlisted(ctx: MarkContext): boolean {
  */
 export function assertMarkable(ctx: MarkContext, query: ListQuery): void {
   if (!needsMark(ctx, query)) return;
-  if (JSON.stringify(query.filter).length > MAX_MARK_BYTES) {
+  if (markBytes(query.filter) > MAX_MARK_BYTES) {
     throw badRequest(`the filters of a bulk cancel may take at most ${MAX_MARK_BYTES} bytes (as JSON) here`);
   }
 }
@@ -91,15 +94,17 @@ export async function markUnlistedCanceled(ctx: MarkContext, query: ListQuery): 
   const scope = JSON.stringify([mark.filter, mark.fromDate, mark.toDate]);
   const coversAll = Object.keys(mark.filter).length === 0 && mark.fromDate === undefined && mark.toDate === undefined;
   const marks = await updateRecord<CancelMark[]>(ctx, KIND, NAME, (current = []) => {
-    // A later mark of the same filter covers everything an earlier one did; one of no filter, every mark.
-    const kept = coversAll
-      ? []
-      : current.filter(
-          (m) => m.at >= mark.at - CANCEL_MARK_LIFE_MS && JSON.stringify([m.filter, m.fromDate, m.toDate]) !== scope,
-        );
-    const marks = [...kept, mark].slice(-MAX_MARKS);
-    while (marks.length > 1 && JSON.stringify(marks).length > MAX_MARKS_BYTES) marks.shift();
-    return marks;
+    // A mark of the same filter and dates covers everything an earlier one did, and one of no filter
+    // every earlier mark; only earlier ones go. A concurrent cancel's mark may be later than this one
+    // (its walk started after ours, its write landed first, or its container's clock is ahead): it stays.
+    const replaced = (m: CancelMark): boolean =>
+      m.at <= mark.at && (coversAll || JSON.stringify([m.filter, m.fromDate, m.toDate]) === scope);
+    const kept = current
+      .filter((m) => m.at >= mark.at - CANCEL_MARK_LIFE_MS && !replaced(m))
+      .sort((a, b) => a.at - b.at);
+    // The caps drop the oldest of the others; this cancel's own mark stays (it answers as marked).
+    while (kept.length > 0 && (kept.length >= MAX_MARKS || markBytes([...kept, mark]) > MAX_MARKS_BYTES)) kept.shift();
+    return [...kept, mark].sort((a, b) => a.at - b.at);
   });
   // This process sees it at once (as of before the write: a mark another process wrote meanwhile is in
   // the record read); the others once their marks are older than the wait.

@@ -14,7 +14,7 @@ import {
 import { findMessage } from "../../../lambdas/core/find-message.ts";
 import type { DeliveryJob } from "../../../lambdas/ports.ts";
 import { uniqueName, useAwsEmulators } from "../../support/aws-emulators.ts";
-import { harness, ManualClock, publishTo } from "../../support/core-harness.ts";
+import { harness, ManualClock, publishTo, RECEIVER } from "../../support/core-harness.ts";
 import { addDynamoMiddleware, clientOfDatabase } from "../../support/dynamo-middleware.ts";
 
 const emulators = useAwsEmulators();
@@ -120,10 +120,40 @@ it("refuses a filter too large for a mark, before cancelling anything", async ()
 
 it("lets a mark go after 4 days, the delivery queue's retention: a job older than that is attempted", async () => {
   const { clock, delivery } = await twoProcesses();
+  await publishTo(delivery.h, "/almost-four-days-late");
   await publishTo(delivery.h, "/four-days-late");
+  const [almost, late] = delivery.h.jobs.splice(0) as [DeliveryJob, DeliveryJob];
   await cancelMessages(delivery.h.ctx, { filter: {} });
-  clock.advance(CANCEL_MARK_LIFE_MS + MARKED_ANSWER_DELAY_MS);
-  await delivery.h.drain();
+  clock.advance(CANCEL_MARK_LIFE_MS - 60_000);
+  expect(await delivery.h.deliver(almost)).toBe("canceled");
+  clock.advance(60_000 + MARKED_ANSWER_DELAY_MS);
+  expect(await delivery.h.deliver(late)).toBe("delivered");
   expect(delivery.h.delivered).toEqual(["/four-days-late"]);
+  delivery.close();
+});
+
+it("keeps a concurrent cancel's later mark when an earlier cancel of everything writes after it", async () => {
+  const { clock, api, delivery } = await twoProcesses();
+  // The cancel of everything reads the clock, then its write is slow (a throttle, an SDK retry): meanwhile
+  // a message is published and another cancel, of that message's URL, walks, writes its mark and answers.
+  let cancelledMeanwhile: unknown;
+  let id = "";
+  const store = api.h.ctx.store;
+  const getRecord = store.getRecord.bind(store);
+  store.getRecord = (async (kind, name) => {
+    if (kind === "cancelMarks" && !id) {
+      clock.advance(300);
+      id = await publishTo(delivery.h, "/meanwhile");
+      clock.advance(10);
+      cancelledMeanwhile = await cancelMessages(delivery.h.ctx, { filter: { url: [`${RECEIVER}/meanwhile`] } });
+    }
+    return getRecord(kind, name);
+  }) as typeof store.getRecord;
+  expect(await cancelMessages(api.h.ctx, { filter: {} })).toEqual({ cancelled: 0 });
+  expect(cancelledMeanwhile).toEqual({ cancelled: 0 }); // answered: its message is reached by its mark
+  clock.advance(CANCEL_MARKS_FRESH_MS);
+  expect(await delivery.h.deliver(delivery.h.jobs.shift() as DeliveryJob)).toBe("canceled");
+  expect(await findMessage(delivery.h.ctx, id)).toBeUndefined();
+  api.close();
   delivery.close();
 });

@@ -6,6 +6,9 @@ import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { heraldFunction, type HeraldLogLevel } from "./functions.ts";
 
+/** Jobs a delivery invocation takes at once from either queue; they run concurrently. */
+export const DELIVERY_BATCH_SIZE = 10;
+
 export interface HeraldDeliveryProps {
   queue: IQueue;
   /** The FIFO queue of queued messages' and flow-control keys' first jobs (one message group per lane). */
@@ -40,12 +43,12 @@ export class HeraldDelivery extends Construct {
     // of the group after a failure (a flow-control key's lane's records run side by side). Batches of 10
     // there too (a receive, a delete and an invocation per ten jobs of a busy queue instead of per job): a
     // record after the first of its group starts only while the invocation has time for its longest attempt
-    // (the function's timeout is that plus a minute); else the rest of the group is made visible again at
-    // once, for another invocation (sqs-delivery.ts).
+    // (the function's timeout is that plus a minute); else the rest of the group is handed, in order, to its
+    // lane's entries in the table and done here (sqs-delivery.ts, docs/architecture.md §14).
     for (const queue of [props.queue, props.orderedQueue]) {
       this.function.addEventSource(
         new SqsEventSource(queue, {
-          batchSize: 10,
+          batchSize: DELIVERY_BATCH_SIZE,
           reportBatchItemFailures: true,
           maxConcurrency: props.maxConcurrency,
         }),

@@ -4,7 +4,7 @@ import type { Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
 import { LogGroupClass, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { HeraldApi } from "./api.ts";
-import { HeraldDelivery } from "./delivery.ts";
+import { DELIVERY_BATCH_SIZE, HeraldDelivery } from "./delivery.ts";
 import type { HeraldProps } from "./herald-props.ts";
 import { HeraldKeys } from "./keys.ts";
 import { acknowledgeNagFindings, acknowledgeWildcardResource } from "./nag-suppressions.ts";
@@ -107,6 +107,9 @@ export class Herald extends Construct {
       HERALD_BACKOFF_FACTOR: String(props.backoffFactor ?? 2),
       HERALD_DESTINATION_POLICY: destinationPolicy,
       HERALD_MESSAGE_RECORDS: props.messageRecords ?? "full",
+      // The deployment's cap on attempts in flight (GET /v2/globalParallelism): each of the two event
+      // source mappings runs up to deliveryConcurrency invocations of a batch whose jobs run at once.
+      HERALD_MAX_CONCURRENT_DELIVERIES: String(2 * deliveryConcurrency * DELIVERY_BATCH_SIZE),
       ...(allowList.length > 0 ? { HERALD_DESTINATION_ALLOW_LIST: allowList.join(",") } : {}),
       POWERTOOLS_SERVICE_NAME: metricsService,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,

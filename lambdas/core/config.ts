@@ -29,7 +29,7 @@ export interface HeraldConfig {
   maxPageSize: number;
   /** How long a deduplication id is remembered, ms (QStash: 10 minutes). */
   deduplicationWindowMs: number;
-  /** Attempts in flight at once in one process (local mode; on AWS the Lambda concurrency cap). */
+  /** Attempts in flight at once: in the `npm start` process; on AWS the stack sets the deployment's cap (lib/herald.ts). */
   maxConcurrentDeliveries: number;
   /** Which addresses deliveries and callbacks may reach (docs/architecture.md §23). */
   destinations: DestinationPolicy;

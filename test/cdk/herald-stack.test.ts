@@ -257,6 +257,8 @@ describe("Lambdas", () => {
           HERALD_RETENTION: "604800s",
           HERALD_MAX_BODY_BYTES: "1048576",
           HERALD_MESSAGE_RECORDS: "full",
+          // Two event source mappings of 20 invocations, ten jobs each: GET /v2/globalParallelism's cap.
+          HERALD_MAX_CONCURRENT_DELIVERIES: "400",
         }),
       },
     });
@@ -681,6 +683,7 @@ describe("the Herald construct in another CDK app", () => {
           HERALD_BACKOFF_FACTOR: "2.5",
           HERALD_RETENTION: "259200s",
           HERALD_MAX_TIMEOUT: "300s",
+          HERALD_MAX_CONCURRENT_DELIVERIES: "1000",
         }),
       },
     });

@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only local,aws,lambda]`: runs the benchmarks, prints a table against the
+// `npm run bench [-- --quick] [-- --only=local,aws,lambda]`: runs the benchmarks, prints a table against the
 // targets of BENCHMARKS.md, and writes bench/results/latest.json (plus a dated copy). Not part of `npm test`.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { machineInfo } from "./machine.ts";

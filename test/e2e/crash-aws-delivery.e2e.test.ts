@@ -10,8 +10,9 @@ import {
 } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFaultyAws, type FaultyAws } from "../support/aws-faults.ts";
-import { seededRandom, tally } from "../support/crash.ts";
-import { eventually, sleep } from "../support/herald.ts";
+import { tally } from "../support/crash.ts";
+import { eventually } from "../support/herald.ts";
+import { deliversThroughThrows, throwMidBatch } from "../support/mid-batch-throws.ts";
 import { Sink } from "../support/sink.ts";
 
 let aws: FaultyAws;
@@ -24,60 +25,15 @@ afterAll(async () => {
   await aws.close();
 });
 
-/**
- * Makes about half the delivery invocations throw partway, up to `max` of them: some of the batch's
- * attempts went out, some not; the invocation fails as a whole and nothing is acked. The rest of it runs
- * on, as a Lambda's pending work does after its handler threw.
- */
-function throwMidBatch(seed: string, max: number): { thrown: number; invocations: number } {
-  const random = seededRandom(seed);
-  const counts = { thrown: 0, invocations: 0 };
-  aws.aroundDeliver = async (_records, invoke) => {
-    counts.invocations++;
-    const run = invoke();
-    if (counts.thrown >= max || random.next() >= 0.5) return run;
-    await Promise.race([run.catch(() => undefined), sleep(random.int(0, 60))]);
-    counts.thrown++;
-    throw new Error("injected: the delivery handler threw");
-  };
-  return counts;
-}
-
 describe("the delivery handler throws mid-batch [aws-local]", () => {
-  it("delivers every accepted message, carried and stored, after SQS redelivers the failed batches", async () => {
-    const throws = throwMidBatch("aws throw", 12);
-    try {
-      const accepted: string[] = [];
-      let delayed = 0;
-      await Promise.all(
-        Array.from({ length: 150 }, async (_, n) => {
-          const delay = n % 2 === 0 ? 0 : 1 + (n % 3 === 0 ? 1 : 0);
-          const { messageId } = await aws.client.publish({
-            url: `${sink.url}/throw`,
-            body: `m${n}`,
-            ...(delay > 0 ? { delay } : {}),
-          });
-          accepted.push(messageId);
-          if (delay > 0) delayed++;
-        }),
-      );
-      await eventually(() => (tally(sink.at("/throw"), accepted).missing.length === 0 ? true : undefined), 60_000);
-      const result = tally(sink.at("/throw"), accepted);
-      console.log(
-        `[aws throw] ${accepted.length} accepted (${delayed} delayed), ${throws.thrown} of ${throws.invocations} invocations ` +
-          `threw; delivered ${accepted.length - result.missing.length}, ${result.duplicates} duplicate deliveries`,
-      );
-      expect(result.missing).toEqual([]);
-      expect(throws.thrown).toBeGreaterThan(0);
-    } finally {
-      aws.aroundDeliver = undefined;
-    }
+  it("delivers every accepted message, light records and stored, after SQS redelivers the failed batches", async () => {
+    await deliversThroughThrows(aws, sink, "aws throw");
   }, 90_000);
 });
 
 describe("flow-controlled messages through the key's FIFO lanes, the handler throwing mid-batch [aws-local]", () => {
   it("delivers every accepted message, and the key ends with no slot held and no one waiting", async () => {
-    const throws = throwMidBatch("aws throw lanes", 8);
+    const throws = throwMidBatch(aws, "aws throw lanes", 8);
     try {
       const key = "crash-lanes";
       const accepted = await Promise.all(

@@ -22,7 +22,7 @@ const start = (dataDir: string): Promise<HeraldProcess> =>
   });
 
 describe("SIGKILL under load [aws-local]", () => {
-  it("delivers every message that got a 2xx, carried and stored, across kills at random moments", async () => {
+  it("delivers every message that got a 2xx, immediate and delayed, across kills at random moments", async () => {
     const dataDir = tempDir();
     await killUnderLoad({
       label: "aws-local load",

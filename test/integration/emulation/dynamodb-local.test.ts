@@ -1,8 +1,9 @@
 // DynamoDB Local as the emulators start it (emulation/emulators.ts): its own JVM, files in a directory.
 import { readdirSync } from "node:fs";
 import { relative } from "node:path";
-import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import { expect, it } from "vitest";
+import { createHeraldTable } from "../../../lambdas/adapters/aws/create-table.ts";
 import { EMULATOR_CREDENTIALS, EMULATOR_REGION, startDynamoDbLocal } from "../../../emulation/emulators.ts";
 import { testDir } from "../../support/herald.ts";
 
@@ -17,14 +18,7 @@ it("keeps its files in a directory given relative to the working directory (the 
     credentials: EMULATOR_CREDENTIALS,
   });
   try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: "kept",
-        KeySchema: [{ AttributeName: "PK", KeyType: "HASH" }],
-        AttributeDefinitions: [{ AttributeName: "PK", AttributeType: "S" }],
-        BillingMode: "PAY_PER_REQUEST",
-      }),
-    );
+    await createHeraldTable(client, "kept");
     expect((await client.send(new ListTablesCommand({}))).TableNames).toEqual(["kept"]);
     expect(readdirSync(dir).some((file) => file.endsWith(".db"))).toBe(true);
   } finally {

@@ -4,6 +4,7 @@ import { notFound } from "./errors.ts";
 import { findPending } from "./find-message.ts";
 import { matchesFilter, type ListQuery } from "./filters.ts";
 import { PENDING_STATES, type Message, type StoredMessage } from "./message.ts";
+import { releaseCancelledTurn } from "./queues.ts";
 
 /**
  * Cancels a message that still waits for an attempt: CANCEL_REQUESTED now, CANCELED when its next
@@ -24,12 +25,12 @@ export async function cancelMessage(ctx: HeraldContext, messageId: string): Prom
  * Each lost race means another writer moved the message on, so a few rounds settle it.
  */
 async function cancelIfPending(ctx: HeraldContext, messageId: string): Promise<boolean> {
-  let status: StoredMessage["status"] | undefined;
+  let stored: StoredMessage | undefined;
   for (let round = 0; round < CANCEL_ROUNDS; round++) {
-    status ??= (await findPending(ctx, messageId))?.status;
-    if (!status) return false;
-    if (await requestCancel(ctx, { messageId, status })) return true;
-    status = undefined;
+    stored ??= await findPending(ctx, messageId);
+    if (!stored) return false;
+    if (await requestCancel(ctx, stored)) return true;
+    stored = undefined;
   }
   return false;
 }
@@ -60,10 +61,7 @@ export async function cancelMessages(ctx: HeraldContext, query: ListQuery): Prom
     // A compare-and-set on the status the scan read. A hit that moved on meanwhile is read again: an
     // attempt that failed while the scan ran leaves it pending (RETRY), and `cancel({all: true})` must
     // not leave it to retry. Only hits that moved in that moment pay the read.
-    if (
-      (await requestCancel(ctx, { messageId: message.messageId, status })) ||
-      (await cancelIfPending(ctx, message.messageId))
-    ) {
+    if ((await requestCancel(ctx, { message, status })) || (await cancelIfPending(ctx, message.messageId))) {
       cancelled++;
     }
   }
@@ -85,13 +83,14 @@ const inQuery = (message: Message, query: ListQuery): boolean =>
   (query.toDate === undefined || message.createdAt <= query.toDate) &&
   matchesFilter(message, query.filter);
 
-async function requestCancel(
-  ctx: HeraldContext,
-  { messageId, status }: { messageId: string; status: StoredMessage["status"] },
-): Promise<boolean> {
+async function requestCancel(ctx: HeraldContext, stored: StoredMessage): Promise<boolean> {
+  const { message, status } = stored;
+  const { messageId } = message;
   if (!PENDING_STATES.includes(status.state)) return false;
   const { implicit: _implicit, ...written } = status;
-  return ctx.store.updateStatus(messageId, status, { ...written, state: "CANCEL_REQUESTED" }, [
+  const requested = await ctx.store.updateStatus(messageId, status, { ...written, state: "CANCEL_REQUESTED" }, [
     { time: ctx.clock.now(), messageId, state: "CANCEL_REQUESTED" },
   ]);
+  if (requested) await releaseCancelledTurn(ctx, stored);
+  return requested;
 }

@@ -397,6 +397,22 @@ async function redispatchLostTurn(
 const lostAfterMs = (ctx: HeraldContext): number => ctx.config.maxTimeoutSec * 1000 + LOST_TURN_MARGIN_MS;
 
 /**
+ * A queued message (or a queued message's callback) cancelled while it waits for a time — a retry's
+ * backoff, a Not-Before — holds its queue's turn until its next job ends it CANCELED (deliver.ts): up to
+ * a day's backoff or a year's delay, where QStash lets the next message go. So a job is sent for the
+ * moment any attempt under way at the cancel has ended (the status cannot tell a retry waiting from one
+ * in flight, and an attempt's outcome stands over a cancel, §13); it ends the message and its turn then.
+ * A job that finds the message ended by then is skipped.
+ */
+export async function releaseCancelledTurn(ctx: HeraldContext, { message, status }: StoredMessage): Promise<void> {
+  if (message.queueName === undefined && !message.origin?.sourceQueued) return;
+  // An attempt ends within its timeout (at most maxTimeoutSec); a minute more lets it write its outcome.
+  const at = ctx.clock.now() + ctx.config.maxTimeoutSec * 1000 + 60_000;
+  if (status.state === "CREATED" && message.notBefore <= at) return; // its own job comes by then, or its turn
+  await ctx.dispatcher.dispatch({ messageId: message.messageId, retried: status.retried }, at);
+}
+
+/**
  * Called when a queue message's job finds its queue paused: the entry parks, and a resume that came in
  * meanwhile is not missed (it pumps after this park, or this re-check sees it).
  */

@@ -4,6 +4,7 @@
 // test/contract/{sqlite,aws}.contract.test.ts.
 import { describe, expect, it } from "vitest";
 import { handToLane } from "../../lambdas/core/queue-lanes.ts";
+import { cancelMessage, cancelMessages } from "../../lambdas/core/cancel.ts";
 import { deleteQueue, getQueue, setQueuePaused, upsertQueue } from "../../lambdas/core/queues.ts";
 import { sweep } from "../../lambdas/core/sweep.ts";
 import type { DeliveryJob } from "../../lambdas/ports.ts";
@@ -327,4 +328,63 @@ export function queueLanesContract(name: string, open: OpenCoreFixture): void {
       }),
     );
   });
+
+  // Both ways a platform orders queues: lanes (AWS: SQS FIFO) and the store's entries (npm start).
+  for (const ordersQueues of [true, false]) {
+    const test = (body: (h: CoreHarness) => Promise<void>) =>
+      withHarness(open, { ordersQueues, config: { destinations: ANY_DESTINATION } }, body);
+    const ordering = ordersQueues ? "lanes" : "store entries";
+    // A cancelled message's job sent for when an attempt under way at the cancel has ended (queues.ts).
+    const attemptOver = (h: CoreHarness) => h.ctx.config.maxTimeoutSec * 1000 + 60_000;
+
+    describe(`A cancelled queue head waiting for a time: ${name}, ${ordering}`, () => {
+      it(
+        "frees the queue once an attempt under way at the cancel would have ended, not at the head's retry a day later",
+        test(async (h) => {
+          const { ctx } = h;
+          await upsertQueue(ctx, { queueName: "held", parallelism: 1 });
+          h.failsOnce("/head");
+          const head = await enqueue(h, "held", "/head", { "Upstash-Retries": "2", "Upstash-Retry-Delay": "86400000" });
+          await enqueue(h, "held", "/next");
+          await h.runJobs();
+          expect(h.delivered).toEqual(["/head"]); // it failed, and waits a day for its retry; /next behind it
+          expect(await h.invoke(() => cancelMessage(ctx, head))).toEqual({ cancelled: 1 });
+          h.advance(attemptOver(h) - 1_000);
+          await h.runJobs();
+          expect(h.delivered).toEqual(["/head"]); // an attempt that started before the cancel may still run
+          h.advance(1_000);
+          await h.runJobs();
+          expect(h.delivered).toEqual(["/head", "/next"]);
+          expect((await ctx.store.getMessage(head))?.status.state).toBe("CANCELED");
+          expect((await getQueue(ctx, "held")).lag).toBe(0);
+          // The head's own retry job, a day later, finds it ended: nothing is attempted again.
+          h.advance(86_400_000);
+          await h.runJobs();
+          expect(h.delivered).toEqual(["/head", "/next"]);
+        }),
+      );
+
+      it(
+        "frees the queue from a head delayed by a month that a bulk cancel ended",
+        test(async (h) => {
+          const { ctx } = h;
+          await upsertQueue(ctx, { queueName: "delayed", parallelism: 1 });
+          const head = await enqueue(h, "delayed", "/later", { "Upstash-Delay": "30d" });
+          await enqueue(h, "delayed", "/now");
+          await h.runJobs();
+          expect(h.delivered).toEqual([]); // /now waits behind the delayed head, as in QStash's FIFO queue
+          const cancelled = await h.invoke(() => cancelMessages(ctx, { filter: { queueName: ["delayed"] } }));
+          expect(cancelled).toEqual({ cancelled: 2 });
+          h.advance(attemptOver(h));
+          await h.runJobs();
+          expect(h.delivered).toEqual([]); // /now was cancelled too
+          expect((await ctx.store.getMessage(head))?.status.state).toBe("CANCELED");
+          expect((await getQueue(ctx, "delayed")).lag).toBe(0);
+          await enqueue(h, "delayed", "/after");
+          await h.runJobs();
+          expect(h.delivered).toEqual(["/after"]);
+        }),
+      );
+    });
+  }
 }

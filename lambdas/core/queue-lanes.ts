@@ -84,7 +84,8 @@ export async function laneGate(ctx: HeraldContext, message: Message): Promise<La
   }
   // Its callbacks, and a flow-control wait, outlast this receipt: the lane's entries hold it meanwhile.
   if (message.callback || message.failureCallback || message.flowControl) {
-    return (await pinLane(ctx, lane, message.messageId)) ? { lane, pinned: true } : undefined;
+    await pinLane(ctx, lane, message.messageId);
+    return { lane, pinned: true };
   }
   return { lane, pinned: false };
 }
@@ -129,13 +130,13 @@ async function joinLane(ctx: HeraldContext, lane: string, messageId: string, con
 
 /**
  * Makes the running message the head of its lane's entries, holding the turn (before anything that
- * outlasts its SQS receipt is dispatched, so later jobs of the lane join behind it). False when a pump
- * (the sweep's) gave the new entry its turn first: then that turn's job runs the message, not this one.
+ * outlasts its SQS receipt is dispatched, so later jobs of the lane join behind it). The entry is written
+ * with its turn taken: written parked and claimed after, a pump in between (the sweep's, a resume's) gave
+ * it a turn of its own, whose job could run the message beside this run.
  */
-export async function pinLane(ctx: HeraldContext, lane: string, messageId: string): Promise<boolean> {
+export async function pinLane(ctx: HeraldContext, lane: string, messageId: string): Promise<void> {
   const seq = await ctx.store.increment(`queue:${lane}`);
-  await ctx.store.putQueueEntry(lane, { seq, messageId });
-  return ctx.store.setQueueEntryParked(lane, seq, false, ctx.clock.now());
+  await ctx.store.putQueueEntry(lane, { seq, messageId, claimedAt: ctx.clock.now() });
 }
 
 /** A lane runs its entries one at a time, paused with its queue. */

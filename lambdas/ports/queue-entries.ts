@@ -19,8 +19,10 @@ export interface QueueEntries {
   /**
    * Adds a parked entry unless one with this seq exists. True when the entry at this seq is this
    * message's (added now, or by this same call before a retry of it); false when another message has it.
+   * With `claimedAt` the entry is added already given its turn then (un-parked, no `turn`: a running
+   * message pinning its lane), in the same write, so no pump can give it a turn of its own first.
    */
-  putQueueEntry(queue: string, entry: Pick<QueueEntry, "seq" | "messageId">): Promise<boolean>;
+  putQueueEntry(queue: string, entry: Pick<QueueEntry, "seq" | "messageId" | "claimedAt">): Promise<boolean>;
   /** The first `limit` entries of a queue by seq, read consistently. */
   headQueueEntries(queue: string, limit: number): Promise<QueueEntry[]>;
   /**

@@ -308,6 +308,41 @@ export function queueLanesContract(name: string, open: OpenCoreFixture): void {
     );
 
     it(
+      "pins a failing head's lane in one write: a pump just after it gives the entry no turn of its own",
+      test(async (h) => {
+        const { ctx } = h;
+        await upsertQueue(ctx, { queueName: "pin", parallelism: 1 });
+        h.failsOnce("/a");
+        await enqueue(h, "pin", "/a", { "Upstash-Retries": "1", "Upstash-Retry-Delay": "1000" });
+        await enqueue(h, "pin", "/b");
+        // A pump (here an update of the settings; the sweep's or a resume's alike) lands right after the
+        // failed run writes its entry, before it dispatches the retry's job and writes RETRY.
+        const store = ctx.store;
+        const put = store.putQueueEntry.bind(store);
+        let pumped = false;
+        store.putQueueEntry = async (...args) => {
+          const made = await put(...args);
+          if (!pumped) {
+            pumped = true;
+            await upsertQueue(ctx, { queueName: "pin", parallelism: 1 });
+          }
+          return made;
+        };
+        try {
+          await h.runJobs();
+        } finally {
+          store.putQueueEntry = put;
+        }
+        expect(pumped).toBe(true);
+        expect(h.delivered).toEqual(["/a"]); // the pump sent no job of its own for /a's first attempt
+        h.advance(1_000);
+        await h.runJobs();
+        expect(h.delivered).toEqual(["/a", "/a", "/b"]);
+        expect((await getQueue(ctx, "pin")).lag).toBe(0);
+      }),
+    );
+
+    it(
       "gives a job whose run died after it pinned its lane again: it still holds the lane, and nothing runs twice at once",
       test(async (h) => {
         const { ctx } = h;

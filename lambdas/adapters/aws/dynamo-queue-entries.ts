@@ -28,10 +28,11 @@ export class DynamoQueueEntries implements QueueEntries {
     return Number(result.Attributes?.n);
   }
 
-  async putQueueEntry(queue: string, entry: Pick<QueueEntry, "seq" | "messageId">): Promise<boolean> {
+  async putQueueEntry(queue: string, entry: Pick<QueueEntry, "seq" | "messageId" | "claimedAt">): Promise<boolean> {
     // The item returned with a failed condition tells a put whose answer was lost (the SDK's retry finds
     // it) from another message's entry, without a read.
-    const put = await this.table.putIfAbsentOrOld({ ...queueEntryKey(queue, entry.seq), m: entry.messageId, p: true });
+    const claim = entry.claimedAt === undefined ? { p: true } : { p: false, c: entry.claimedAt };
+    const put = await this.table.putIfAbsentOrOld({ ...queueEntryKey(queue, entry.seq), m: entry.messageId, ...claim });
     return put.made || put.old?.m?.S === entry.messageId;
   }
 

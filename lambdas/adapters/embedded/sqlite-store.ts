@@ -460,11 +460,11 @@ export class SqliteStore implements Store {
     return Number(row?.value);
   }
 
-  async putQueueEntry(queue: string, entry: Pick<QueueEntry, "seq" | "messageId">): Promise<boolean> {
+  async putQueueEntry(queue: string, entry: Pick<QueueEntry, "seq" | "messageId" | "claimedAt">): Promise<boolean> {
     return this.group.write(() => {
       const { changes } = this.sql(
-        "INSERT OR IGNORE INTO queue_entries (queue, seq, message_id, parked) VALUES (?, ?, ?, 1)",
-      ).run(queue, entry.seq, entry.messageId);
+        "INSERT OR IGNORE INTO queue_entries (queue, seq, message_id, parked, claimed_at) VALUES (?, ?, ?, ?, ?)",
+      ).run(queue, entry.seq, entry.messageId, entry.claimedAt === undefined ? 1 : 0, entry.claimedAt ?? null);
       if (changes > 0) return true;
       const held = this.sql("SELECT message_id FROM queue_entries WHERE queue = ? AND seq = ?").get(queue, entry.seq);
       return held?.message_id === entry.messageId;

@@ -573,6 +573,15 @@ export function storeContract(name: string, open: () => Promise<StoreFixture>): 
         expect((await store.headQueueEntries(queue, 10)).map((e) => e.seq)).toEqual([2, 3, 12]);
         expect(await store.countQueueEntries(queue)).toBe(3);
         expect(await store.countQueueEntries(`${queue}-other`)).toBe(0);
+        // Added with its turn taken (a running message pinning its lane): no pump can claim it.
+        expect(await store.putQueueEntry(queue, { seq: 20, messageId: "m20", claimedAt: 7_000 })).toBe(true);
+        expect((await store.headQueueEntries(queue, 10)).at(-1)).toEqual({
+          seq: 20,
+          messageId: "m20",
+          parked: false,
+          claimedAt: 7_000,
+        });
+        expect(await store.setQueueEntryParked(queue, 20, false, 8_000, 0)).toBe(false);
       }),
     );
 

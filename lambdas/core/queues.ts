@@ -47,9 +47,15 @@ export async function queueConfig(ctx: HeraldContext, name: string): Promise<Que
   const lane = parseLaneName(name);
   if (lane) return laneConfig(await queueConfig(ctx, lane.queue), name);
   const stored = await ctx.store.getRecord<QueueConfig>("queue", name);
+  if (stored) return stored.value;
   const now = ctx.clock.now();
-  return stored?.value ?? { name, parallelism: 1, paused: false, createdAt: now, updatedAt: now };
+  const defaults: QueueConfig = { name, parallelism: 1, paused: false, createdAt: now, updatedAt: now };
+  unstoredConfigs.add(defaults);
+  return defaults;
 }
+
+/** The defaults queueConfig answered for a queue without settings (a deleted queue: knowLane). */
+const unstoredConfigs = new WeakSet<QueueConfig>();
 
 /** `POST /v2/queues`: creates or updates; `paused` is honoured as the TS SDK sends it. */
 export async function upsertQueue(ctx: HeraldContext, body: unknown): Promise<void> {
@@ -179,12 +185,16 @@ export async function sweepDeletedQueue(ctx: HeraldContext, marker: DeletedQueue
 /**
  * Makes a queue's pumps reach a message's lane: a lane past the count its settings know (a deleted queue's,
  * whose messages still came through SQS — a FIFO queue keeps them 14 days — after the queue was made again
- * with less parallelism, or after its marker went) is added to them, or to the deleted queue's marker,
- * renewed, when the queue has no settings. Otherwise the entries such a message's job adds there would wait
- * for a pump — a resume's, the sweep's — that never comes. A write only on that rare path.
+ * with less parallelism, or after its marker went) is added to them, or, when the queue has no settings,
+ * to the deleted queue's marker, renewed (any lane, 0 too). Otherwise the entries such a message's job
+ * adds there would wait for a pump — a resume's, the sweep's — that never comes. A write only on that
+ * rare path.
  */
 export async function knowLane(ctx: HeraldContext, config: QueueConfig, lane: number): Promise<void> {
-  if (lane < laneCount(config)) return;
+  // Without settings even lane 0 renews the marker: the sweep drops an old one once it finds no entries,
+  // and the entry this job may add next would then wait for a pump that never comes. Renewed (not old,
+  // and a new version for the sweep's compare-and-set), the marker stays while the entry needs it.
+  if (lane < laneCount(config) && !unstoredConfigs.has(config)) return;
   const name = config.name;
   // Answers the settings as they stand (changed or not), or undefined when there are none.
   const settings = await updateRecord<QueueConfig>(ctx, "queue", name, (current) =>

@@ -212,6 +212,28 @@ export function queueLanesContract(name: string, open: OpenCoreFixture): void {
     );
 
     it(
+      "lets the sweep find lane 0 of a deleted queue whose marker went, once a job of its backlog joined it",
+      test(async (h) => {
+        const { ctx } = h;
+        await upsertQueue(ctx, { queueName: "gone0", parallelism: 1 });
+        await enqueue(h, "gone0", "/late", { "Upstash-Delay": "1d" }); // its job waits in the FIFO lane
+        await deleteQueue(ctx, "gone0");
+        h.advance(2 * 3_600_000);
+        await h.invoke(() => sweep(ctx)); // no entries in the store: the marker goes
+        expect(await ctx.store.getRecord("deletedQueue", "gone0")).toBeUndefined();
+        // SQS gives the job: its Not-Before is ahead, so it joins its lane, and the pump's dispatch is lost.
+        await expect(h.diesAtDispatch(() => h.runJobs())).rejects.toBeInstanceOf(ProcessDied);
+        expect(await ctx.store.countQueueEntries("gone0#0")).toBe(1);
+        expect(await ctx.store.getRecord("deletedQueue", "gone0")).toBeDefined(); // the job renewed it
+        h.advance(22 * 3_600_000 + ctx.config.maxTimeoutSec * 1000 + 16 * 60_000); // past the lost-turn margin
+        await h.invoke(() => sweep(ctx));
+        await h.runJobs();
+        expect(h.delivered).toEqual(["/late"]);
+        expect(await ctx.store.countQueueEntries("gone0#0")).toBe(0);
+      }),
+    );
+
+    it(
       "gives a lane's turn again when its job was lost between the claim and the dispatch, for a head waiting for its retry",
       test(async (h) => {
         const { ctx } = h;

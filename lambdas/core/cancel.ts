@@ -4,7 +4,7 @@ import { notFound } from "./errors.ts";
 import { findPending } from "./find-message.ts";
 import { matchesFilter, type ListQuery } from "./filters.ts";
 import { PENDING_STATES, type Message, type StoredMessage } from "./message.ts";
-import { releaseCancelledTurn } from "./queues.ts";
+import { releaseCancelledTurns } from "./queues.ts";
 
 /**
  * Cancels a message that still waits for an attempt: CANCEL_REQUESTED now, CANCELED when its next
@@ -12,9 +12,11 @@ import { releaseCancelledTurn } from "./queues.ts";
  * fails, the message ends CANCELED instead of retrying.
  */
 export async function cancelMessage(ctx: HeraldContext, messageId: string): Promise<{ cancelled: number }> {
-  if (!(await cancelIfPending(ctx, messageId))) {
+  const released: StoredMessage[] = [];
+  if (!(await cancelIfPending(ctx, messageId, released))) {
     throw notFound(`message "${messageId}" not found or no longer pending`);
   }
+  await releaseCancelledTurns(ctx, released);
   return { cancelled: 1 };
 }
 
@@ -24,12 +26,12 @@ export async function cancelMessage(ctx: HeraldContext, messageId: string): Prom
  * read again, and cancelled if it is still pending — not answered 404 while it waits for its retry.
  * Each lost race means another writer moved the message on, so a few rounds settle it.
  */
-async function cancelIfPending(ctx: HeraldContext, messageId: string): Promise<boolean> {
+async function cancelIfPending(ctx: HeraldContext, messageId: string, released: StoredMessage[]): Promise<boolean> {
   let stored: StoredMessage | undefined;
   for (let round = 0; round < CANCEL_ROUNDS; round++) {
     stored ??= await findPending(ctx, messageId);
     if (!stored) return false;
-    if (await requestCancel(ctx, stored)) return true;
+    if (await requestCancel(ctx, stored, released)) return true;
     stored = undefined;
   }
   return false;
@@ -42,12 +44,30 @@ const CANCEL_ROUNDS = 4;
  * rest. Answers how many were cancelled.
  */
 export async function cancelMessages(ctx: HeraldContext, query: ListQuery): Promise<{ cancelled: number }> {
+  // The cancelled messages that may hold a queue's turn get their jobs in groups, and those of a walk
+  // that failed part-way too (its cancels stand).
+  const released: StoredMessage[] = [];
+  const release = async (): Promise<void> => releaseCancelledTurns(ctx, released.splice(0));
+  try {
+    return await cancelMatching(ctx, query, released, release);
+  } finally {
+    await release();
+  }
+}
+
+async function cancelMatching(
+  ctx: HeraldContext,
+  query: ListQuery,
+  released: StoredMessage[],
+  release: () => Promise<void>,
+): Promise<{ cancelled: number }> {
   let cancelled = 0;
   const full = (): boolean => query.count !== undefined && cancelled >= query.count;
   if (query.ids) {
     for (const id of query.ids) {
       if (full()) break;
-      if (await cancelIfPending(ctx, id)) cancelled++;
+      if (await cancelIfPending(ctx, id, released)) cancelled++;
+      if (released.length >= RELEASE_GROUP) await release();
     }
     return { cancelled };
   }
@@ -61,9 +81,13 @@ export async function cancelMessages(ctx: HeraldContext, query: ListQuery): Prom
     // A compare-and-set on the status the scan read. A hit that moved on meanwhile is read again: an
     // attempt that failed while the scan ran leaves it pending (RETRY), and `cancel({all: true})` must
     // not leave it to retry. Only hits that moved in that moment pay the read.
-    if ((await requestCancel(ctx, { message, status })) || (await cancelIfPending(ctx, message.messageId))) {
+    if (
+      (await requestCancel(ctx, { message, status }, released)) ||
+      (await cancelIfPending(ctx, message.messageId, released))
+    ) {
       cancelled++;
     }
+    if (released.length >= RELEASE_GROUP) await release();
   }
   if (full()) return { cancelled };
   // The walk came to the end of the list. Messages no list holds (an immediate one before its first
@@ -72,18 +96,20 @@ export async function cancelMessages(ctx: HeraldContext, query: ListQuery): Prom
   for (const id of query.filter.messageId ?? []) {
     if (full() || !ctx.store.lightRecords) break;
     const stored = await findPending(ctx, id);
-    if (stored && inQuery(stored.message, query) && (await cancelIfPending(ctx, id))) cancelled++;
+    if (stored && inQuery(stored.message, query) && (await cancelIfPending(ctx, id, released))) cancelled++;
   }
   await markUnlistedCanceled(ctx, query);
   return { cancelled };
 }
+const RELEASE_GROUP = 100;
 
 const inQuery = (message: Message, query: ListQuery): boolean =>
   (query.fromDate === undefined || message.createdAt >= query.fromDate) &&
   (query.toDate === undefined || message.createdAt <= query.toDate) &&
   matchesFilter(message, query.filter);
 
-async function requestCancel(ctx: HeraldContext, stored: StoredMessage): Promise<boolean> {
+/** The cancel's compare-and-set; a message it cancels joins `released` (releaseCancelledTurns). */
+async function requestCancel(ctx: HeraldContext, stored: StoredMessage, released: StoredMessage[]): Promise<boolean> {
   const { message, status } = stored;
   const { messageId } = message;
   if (!PENDING_STATES.includes(status.state)) return false;
@@ -91,6 +117,6 @@ async function requestCancel(ctx: HeraldContext, stored: StoredMessage): Promise
   const requested = await ctx.store.updateStatus(messageId, status, { ...written, state: "CANCEL_REQUESTED" }, [
     { time: ctx.clock.now(), messageId, state: "CANCEL_REQUESTED" },
   ]);
-  if (requested) await releaseCancelledTurn(ctx, stored);
+  if (requested) released.push(stored);
   return requested;
 }

@@ -201,11 +201,14 @@ export async function knowLane(ctx: HeraldContext, config: QueueConfig, lane: nu
     current && lane >= laneCount(current) ? { ...current, lanes: lane + 1 } : undefined,
   );
   if (settings) return;
-  await updateRecord<DeletedQueue>(ctx, "deletedQueue", name, (old) => ({
-    name,
-    deletedAt: Math.max(old?.deletedAt ?? 0, ctx.clock.now()),
-    lanes: Math.max(old?.lanes ?? 1, lane + 1),
-  }));
+  const now = ctx.clock.now();
+  await updateRecord<DeletedQueue>(ctx, "deletedQueue", name, (old) =>
+    // A marker renewed within the last half hour already outlasts the entry this job may add (a join
+    // within seconds, a pin within an attempt): the sweep drops none younger than an hour. No write.
+    old && (old.lanes ?? 1) > lane && old.deletedAt >= now - DELETED_MARKER_MS / 2
+      ? undefined
+      : { name, deletedAt: Math.max(old?.deletedAt ?? 0, now), lanes: Math.max(old?.lanes ?? 1, lane + 1) },
+  );
 }
 
 export async function setQueuePaused(ctx: HeraldContext, name: string, paused: boolean): Promise<void> {
@@ -364,9 +367,11 @@ async function dispatchTurn(
 ): Promise<"dispatched" | "gaveBack"> {
   const out = (await ctx.store.headQueueEntries(queue, window)).filter((e) => !e.parked).length;
   if (out > parallelism) return "gaveBack";
+  // A message cancelled (or ended) while it waited deep in its queue ends now, not at its Not-Before.
+  const ending = status.state === "CANCEL_REQUESTED" || FINAL_STATES.includes(status.state);
   await ctx.dispatcher.dispatch(
     { messageId: message.messageId, retried: status.retried },
-    Math.max(now, message.notBefore),
+    ending ? now : Math.max(now, message.notBefore),
   );
   return "dispatched";
 }
@@ -407,19 +412,30 @@ async function redispatchLostTurn(
 const lostAfterMs = (ctx: HeraldContext): number => ctx.config.maxTimeoutSec * 1000 + LOST_TURN_MARGIN_MS;
 
 /**
- * A queued message (or a queued message's callback) cancelled while it waits for a time — a retry's
- * backoff, a Not-Before — holds its queue's turn until its next job ends it CANCELED (deliver.ts): up to
- * a day's backoff or a year's delay, where QStash lets the next message go. So a job is sent for the
- * moment any attempt under way at the cancel has ended (the status cannot tell a retry waiting from one
- * in flight, and an attempt's outcome stands over a cancel, §13); it ends the message and its turn then.
- * A job that finds the message ended by then is skipped.
+ * A queued message (or a queued message's callback) cancelled while it waits — for a retry's backoff, a
+ * `Not-Before`, a flow-control slot — holds its queue's turn until its next job ends it CANCELED
+ * (deliver.ts): up to a day's backoff, a year's delay, a paused key's whole pause, where QStash lets the
+ * next message go. So each such message is sent a job for the moment any attempt under way at the cancel
+ * has ended (the status cannot tell a retry waiting from one in flight, and an attempt's outcome stands
+ * over a cancel, §13); it ends the message and its turn then. A job that finds the message ended by then
+ * is skipped. The jobs go out together (the SQS dispatcher sends those of one event-loop turn ten a
+ * request). Best effort: a send that fails leaves a message to its own next job, as before, and the
+ * cancel, which stands, is still answered.
  */
-export async function releaseCancelledTurn(ctx: HeraldContext, { message, status }: StoredMessage): Promise<void> {
-  if (message.queueName === undefined && !message.origin?.sourceQueued) return;
+export async function releaseCancelledTurns(ctx: HeraldContext, cancelled: StoredMessage[]): Promise<void> {
   // An attempt ends within its timeout (at most maxTimeoutSec); a minute more lets it write its outcome.
   const at = ctx.clock.now() + ctx.config.maxTimeoutSec * 1000 + 60_000;
-  if (status.state === "CREATED" && message.notBefore <= at) return; // its own job comes by then, or its turn
-  await ctx.dispatcher.dispatch({ messageId: message.messageId, retried: status.retried }, at);
+  const holding = cancelled.filter(
+    ({ message, status }) =>
+      (message.queueName !== undefined || message.origin?.sourceQueued === true) &&
+      // A first attempt due by then, with no slot to wait for, comes by then anyway (or gets its turn).
+      (status.state !== "CREATED" || message.notBefore > at || message.flowControl !== undefined),
+  );
+  await Promise.all(
+    holding.map(({ message, status }) =>
+      ctx.dispatcher.dispatch({ messageId: message.messageId, retried: status.retried }, at).catch(() => undefined),
+    ),
+  );
 }
 
 /**

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { handToLane } from "../../lambdas/core/queue-lanes.ts";
 import { cancelMessage, cancelMessages } from "../../lambdas/core/cancel.ts";
 import { deleteQueue, getQueue, setQueuePaused, upsertQueue } from "../../lambdas/core/queues.ts";
+import { pauseFlowControl } from "../../lambdas/core/flow-control.ts";
 import { sweep } from "../../lambdas/core/sweep.ts";
 import type { DeliveryJob } from "../../lambdas/ports.ts";
 import { ANY_DESTINATION } from "../../lambdas/core/destination-policy.ts";
@@ -13,6 +14,7 @@ import {
   answer,
   ProcessDied,
   publishTo,
+  RECEIVER,
   withHarness,
   type CoreHarness,
   type OpenCoreFixture,
@@ -440,6 +442,76 @@ export function queueLanesContract(name: string, open: OpenCoreFixture): void {
           await enqueue(h, "delayed", "/after");
           await h.runJobs();
           expect(h.delivered).toEqual(["/after"]);
+        }),
+      );
+
+      it(
+        "answers a cancel that stood even when the job freeing the queue cannot be sent; the head's own job ends it then",
+        test(async (h) => {
+          const { ctx } = h;
+          await upsertQueue(ctx, { queueName: "unsent", parallelism: 1 });
+          h.failsOnce("/unsent-head");
+          const head = await enqueue(h, "unsent", "/unsent-head", {
+            "Upstash-Retries": "1",
+            "Upstash-Retry-Delay": "3600000",
+          });
+          await enqueue(h, "unsent", "/unsent-next");
+          await h.runJobs();
+          h.failNextDispatch(head);
+          expect(await h.invoke(() => cancelMessage(ctx, head))).toEqual({ cancelled: 1 });
+          expect((await ctx.store.getMessage(head))?.status.state).toBe("CANCEL_REQUESTED");
+          h.advance(attemptOver(h));
+          await h.runJobs();
+          expect(h.delivered).toEqual(["/unsent-head"]); // no job was sent: the head holds the queue still
+          h.advance(3_600_000);
+          await h.runJobs();
+          expect(h.delivered).toEqual(["/unsent-head", "/unsent-next"]);
+          expect((await ctx.store.getMessage(head))?.status.state).toBe("CANCELED");
+        }),
+      );
+
+      it(
+        "frees the queue from a head waiting for a paused flow-control key's slot",
+        test(async (h) => {
+          const { ctx } = h;
+          await upsertQueue(ctx, { queueName: "keyed", parallelism: 1 });
+          const flow = { "Upstash-Flow-Control-Key": "held-key", "Upstash-Flow-Control-Value": "parallelism=1" };
+          const head = await enqueue(h, "keyed", "/keyed-head", flow);
+          await h.invoke(() => pauseFlowControl(ctx, "held-key"));
+          await enqueue(h, "keyed", "/keyed-next");
+          await h.runJobs();
+          expect(h.delivered).toEqual([]); // the head waits for its key, holding the queue
+          expect(await h.invoke(() => cancelMessage(ctx, head))).toEqual({ cancelled: 1 });
+          h.advance(attemptOver(h));
+          await h.runJobs();
+          expect(h.delivered).toEqual(["/keyed-next"]);
+          expect((await ctx.store.getMessage(head))?.status.state).toBe("CANCELED");
+          expect((await getQueue(ctx, "keyed")).lag).toBe(0);
+        }),
+      );
+
+      it(
+        "ends a cancelled delayed message deep in a paused queue when its turn comes, not at its Not-Before",
+        test(async (h) => {
+          const { ctx } = h;
+          await upsertQueue(ctx, { queueName: "deep", parallelism: 1, paused: true });
+          const paths = Array.from({ length: 55 }, (_, i) => `/deep-${i}`);
+          for (const path of paths) await enqueue(h, "deep", path);
+          const late = await enqueue(h, "deep", "/deep-late", { "Upstash-Delay": "30d" });
+          await h.runJobs(); // paused: every job waits in the store, the delayed one 56th
+          expect(await h.invoke(() => cancelMessages(ctx, { filter: { url: [`${RECEIVER}/deep-late`] } }))).toEqual({
+            cancelled: 1,
+          });
+          h.advance(attemptOver(h));
+          await h.runJobs();
+          await setQueuePaused(ctx, "deep", false);
+          await h.runJobs();
+          expect(h.delivered).toEqual(paths);
+          expect((await ctx.store.getMessage(late))?.status.state).toBe("CANCELED");
+          await enqueue(h, "deep", "/deep-after");
+          await h.runJobs();
+          expect(h.delivered).toEqual([...paths, "/deep-after"]);
+          expect((await getQueue(ctx, "deep")).lag).toBe(0);
         }),
       );
     });

@@ -47,11 +47,10 @@ export async function cancelMessages(ctx: HeraldContext, query: ListQuery): Prom
   // The cancelled messages that may hold a queue's turn get their jobs in groups, and those of a walk
   // that failed part-way too (its cancels stand).
   const released: StoredMessage[] = [];
-  const release = async (): Promise<void> => releaseCancelledTurns(ctx, released.splice(0));
   try {
-    return await cancelMatching(ctx, query, released, release);
+    return await cancelMatching(ctx, query, released);
   } finally {
-    await release();
+    await releaseCancelledTurns(ctx, released.splice(0));
   }
 }
 
@@ -59,15 +58,17 @@ async function cancelMatching(
   ctx: HeraldContext,
   query: ListQuery,
   released: StoredMessage[],
-  release: () => Promise<void>,
 ): Promise<{ cancelled: number }> {
+  const releaseFull = async (): Promise<void> => {
+    if (released.length >= RELEASE_GROUP) await releaseCancelledTurns(ctx, released.splice(0));
+  };
   let cancelled = 0;
   const full = (): boolean => query.count !== undefined && cancelled >= query.count;
   if (query.ids) {
     for (const id of query.ids) {
       if (full()) break;
       if (await cancelIfPending(ctx, id, released)) cancelled++;
-      if (released.length >= RELEASE_GROUP) await release();
+      await releaseFull();
     }
     return { cancelled };
   }
@@ -87,7 +88,7 @@ async function cancelMatching(
     ) {
       cancelled++;
     }
-    if (released.length >= RELEASE_GROUP) await release();
+    await releaseFull();
   }
   if (full()) return { cancelled };
   // The walk came to the end of the list. Messages no list holds (an immediate one before its first
